@@ -1,0 +1,68 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { describeServers } from '../../api/core-api.js';
+import { resolveDataDir } from '../../config/data-dir.js';
+import { configPath, loadConfigFile } from '../../config/load.js';
+import { readRuntimeInfo } from '../../config/runtime-file.js';
+import type { ServerConfig } from '../../config/schema.js';
+import { createUpstream } from '../../gateway/upstream/upstream.js';
+import { VERSION } from '../../api/version.js';
+import type { Command } from '../index.js';
+import { stringOption } from '../options.js';
+import { CheckFailed } from '../usage-error.js';
+
+const PROBE_TIMEOUT_MS = 20_000;
+
+export interface ServerReport {
+  id: string;
+  transport: string;
+  target: string;
+  endpoint: string;
+  reachable: boolean;
+  detail: string;
+}
+
+export const serversCommand: Command = {
+  summary: 'list the configured upstream servers, their transport, and whether the gateway reaches them',
+  usage: 'gatehouse servers [--json] [--config FILE]',
+  options: { json: { type: 'boolean' } },
+  async run({ values }, io) {
+    const dataDir = resolveDataDir(io.env);
+    const config = loadConfigFile(configPath(dataDir, stringOption(values.config)));
+    const base = readRuntimeInfo(dataDir)?.url ?? `http://127.0.0.1:${config.gateway.port}`;
+    const reports = await Promise.all(
+      describeServers(config, base).map(async (s) => ({
+        id: s.name,
+        transport: s.transport,
+        target: s.target,
+        endpoint: s.endpoint,
+        ...(await probeServer(s.name, config.servers[s.name] as ServerConfig)),
+      })),
+    );
+    if (values.json) io.out(JSON.stringify(reports, null, 2));
+    else if (reports.length === 0) io.out('No servers are configured. Add some under `servers:` in gatehouse.yaml.');
+    else for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
+    const failed = reports.filter((r) => !r.reachable).map((r) => r.id);
+    if (failed.length) throw new CheckFailed(`not reachable: ${failed.join(', ')}`);
+  },
+};
+
+/** Starts the server the way the gateway would, completes the MCP handshake, and reports what answered. */
+export async function probeServer(name: string, config: ServerConfig): Promise<{ reachable: boolean; detail: string }> {
+  const client = new Client({ name: 'gatehouse-probe', version: VERSION });
+  const upstream = createUpstream(name, config);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to initialize within ${PROBE_TIMEOUT_MS / 1000}s`)), PROBE_TIMEOUT_MS);
+    });
+    await Promise.race([client.connect(upstream), timeout]);
+    const info = client.getServerVersion();
+    const caps = Object.keys(client.getServerCapabilities() ?? {}).join(', ');
+    return { reachable: true, detail: `${info?.name ?? '?'} ${info?.version ?? ''} (${upstream.kind}; offers ${caps || 'nothing'})` };
+  } catch (err) {
+    return { reachable: false, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+    await client.close().catch(() => undefined);
+  }
+}

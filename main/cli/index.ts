@@ -1,0 +1,85 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { VERSION } from '../api/version.js';
+import { ConfigError } from '../config/load.js';
+import { connectCommand } from './commands/connect.js';
+import { serveCommand } from './commands/serve.js';
+import { serversCommand } from './commands/servers.js';
+import { processIo, type CliIo } from './io.js';
+import { CheckFailed, UsageError } from './usage-error.js';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo): Promise<number | void>;
+}
+
+const GLOBAL_OPTIONS = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  servers: serversCommand,
+  connect: connectCommand,
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    `gatehouse ${VERSION} — an audited MCP gateway for the developer's desktop`,
+    '',
+    'Usage: gatehouse <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    '  --config FILE  use FILE instead of gatehouse.yaml in the data directory',
+    '  -h, --help     show help for a command',
+    '',
+    'Data directory: $GATEHOUSE_HOME, else the platform app-data folder (~/.config/Gatehouse on Linux).',
+  ].join('\n');
+}
+
+/** Runs the CLI and returns its exit code: 0 success, 1 failed check, 2 bad usage or bad input. */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(VERSION);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`gatehouse: unknown command "${name}"; run \`gatehouse --help\` for the list`);
+    return 2;
+  }
+  try {
+    const parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      io.out(`Usage: ${command.usage}\n\n${command.summary}`);
+      return 0;
+    }
+    return (await command.run(parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] }, io)) ?? 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`gatehouse: the config is invalid; nothing was started:\n${err.message}`);
+      return 2;
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`gatehouse ${name}: ${(err as Error).message.split('\n')[0]} (usage: ${command.usage})`);
+      return 2;
+    }
+    if (err instanceof CheckFailed) {
+      io.err(`gatehouse ${name}: ${err.message}`);
+      return 1;
+    }
+    io.err(`gatehouse ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}

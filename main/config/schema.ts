@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const duration = z.union([
+  z.number().int().nonnegative().describe('milliseconds'),
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 30s, 2m, 1h or 7d` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
+
+const size = z.union([
+  z.number().int().positive().describe('bytes'),
+  z.string().transform((text, ctx) => {
+    const bytes = parseSize(text);
+    if (bytes === undefined || bytes <= 0) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write it like 512KiB, 32MiB or 1GiB` });
+      return z.NEVER;
+    }
+    return bytes;
+  }),
+]);
+
+const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const stdioServer = z.strictObject({
+  command: z.string().min(1, 'command must not be empty'),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+});
+
+const httpServer = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** `auto` tries Streamable HTTP and falls back to the legacy HTTP+SSE transport. */
+  transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
+});
+
+const server = z.union([stdioServer, httpServer], {
+  error: 'a server needs either `command` (stdio) or `url` (Streamable HTTP / SSE), not both',
+});
+
+const stringOrList = z.union([z.string(), z.array(z.string()).min(1)]);
+
+const rule = z.strictObject({
+  name: z.string().min(1),
+  match: z
+    .strictObject({
+      server: stringOrList.optional(),
+      tool: stringOrList.optional(),
+      args: z.record(z.string(), z.string()).optional(),
+      principal: stringOrList.optional(),
+      groups: stringOrList.optional(),
+    })
+    .default({}),
+  action: z.enum(['allow', 'approve', 'deny']),
+  reason: z.string().optional(),
+  approvers: z.array(z.string()).optional(),
+  hide: z.boolean().optional(),
+});
+
+export const configSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(5757),
+      maxBodySize: size.default(32 * 1024 * 1024),
+      maxSessions: z.number().int().positive().default(256),
+      idleTimeout: duration.default(30 * 60_000),
+    })
+    .prefault({}),
+  servers: z
+    .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, ".", "_" and "-" (at most 64)'), server)
+    .default({}),
+  policy: z
+    .strictObject({
+      default: z.enum(['allow', 'approve', 'deny']).default('allow'),
+      rules: z.array(rule).default([]),
+      on_tool_change: z.enum(['allow', 'approve', 'deny']).optional(),
+    })
+    .prefault({}),
+  approvals: z.strictObject({ timeout: duration.default(120_000) }).prefault({}),
+  masking: z
+    .strictObject({
+      detectors: z.array(z.enum(['secrets', 'email', 'credit-card', 'ip'])).default(['secrets']),
+      custom: z.array(z.strictObject({ name: z.string().min(1), pattern: z.string().min(1) })).default([]),
+      inline: z.boolean().default(false),
+    })
+    .prefault({}),
+  recording: z
+    .strictObject({
+      exclude: z
+        .array(z.strictObject({ server: z.string().optional(), tool: z.string().optional(), principal: z.string().optional() }))
+        .default([]),
+      retention: z.strictObject({ maxAge: duration.optional(), maxSize: size.optional() }).optional(),
+    })
+    .prefault({}),
+  identity: z.strictObject({ issuer: z.url().optional(), clientId: z.string().optional() }).optional(),
+});
+
+export type GatehouseConfig = z.output<typeof configSchema>;
+export type ServerConfig = GatehouseConfig['servers'][string];
+export type StdioServerConfig = z.output<typeof stdioServer>;
+export type HttpServerConfig = z.output<typeof httpServer>;
+
+export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
+  return 'command' in server;
+}

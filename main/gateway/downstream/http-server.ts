@@ -1,0 +1,75 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Gateway } from '../gateway.js';
+import { handleMcpRequest, sendError, type EndpointLimits } from './mcp-endpoint.js';
+import { checkOrigin, checkToken } from './request-guards.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, port: number) => void | Promise<void>;
+
+export interface GatewayServerOptions {
+  gateway: Gateway;
+  token: string;
+  port: number;
+  limits: () => EndpointLimits;
+  /** Handles every path other than /mcp/… (the API and the web UI); 404 without it. */
+  fallback?: RequestHandler;
+}
+
+export interface GatewayServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The loopback HTTP listener: Host/Origin checks on every request, the token on /mcp/…, then the endpoint. */
+export async function startGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
+  let port = options.port;
+  const server: Server = createServer((req, res) => {
+    const origin = checkOrigin({ host: req.headers.host, origin: req.headers.origin }, port);
+    if (!origin.ok) return sendError(res, origin.status, -32000, origin.message);
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (path.startsWith('/mcp/')) {
+      const auth = checkToken(req.headers.authorization, options.token);
+      if (!auth.ok) {
+        res.setHeader('www-authenticate', 'Bearer realm="gatehouse"');
+        return sendError(res, auth.status, -32000, auth.message);
+      }
+      const name = decodeURIComponent(path.slice('/mcp/'.length).replace(/\/+$/, ''));
+      handleMcpRequest(req, res, name, options.gateway, options.limits()).catch((err: unknown) => {
+        options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });
+        if (!res.headersSent) sendError(res, 500, -32603, 'Internal error in the gateway; see its log');
+        else res.end();
+      });
+      return;
+    }
+    if (!options.fallback) return sendError(res, 404, -32000, `Not Found: ${path}`);
+    Promise.resolve(options.fallback(req, res, port)).catch((err: unknown) => {
+      options.gateway.events.emit('warning', { message: `web error: ${(err as Error).message}` });
+      if (!res.headersSent) sendError(res, 500, -32603, 'Internal error');
+      else res.end();
+    });
+  });
+  // Long-lived SSE streams must not be cut by Node's request timeout; idle keep-alive sockets are kept warm.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    port,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

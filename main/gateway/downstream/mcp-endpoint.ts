@@ -1,0 +1,186 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CapacityError, type Gateway } from '../gateway.js';
+import { errorResponse, GatewayErrorCode, idKey, isJSONRPCRequest, type JSONRPCMessage } from '../jsonrpc.js';
+import { isAcceptableProtocolVersion } from '../protocol-version.js';
+import type { GatewaySession } from '../session.js';
+import { EventStream } from './event-stream.js';
+import { PostResponse } from './post-response.js';
+
+export interface EndpointLimits {
+  maxBodySize: number;
+}
+
+/** Serves one MCP Streamable HTTP endpoint, `/mcp/SERVER`, after the caller has checked Host, Origin and token. */
+export async function handleMcpRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  server: string,
+  gateway: Gateway,
+  limits: EndpointLimits,
+): Promise<void> {
+  if (!gateway.hasServer(server)) {
+    return sendError(res, 404, -32601, `Not Found: no server "${server}" is configured (configured: ${gateway.serverNames().join(', ') || 'none'})`);
+  }
+  switch (req.method) {
+    case 'POST':
+      return handlePost(req, res, server, gateway, limits);
+    case 'GET':
+      return handleGet(req, res, server, gateway);
+    case 'DELETE':
+      return handleDelete(req, res, server, gateway);
+    default:
+      res.setHeader('allow', 'GET, POST, DELETE');
+      return sendError(res, 405, -32000, `Method Not Allowed: ${req.method ?? ''}`);
+  }
+}
+
+async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits): Promise<void> {
+  const accept = req.headers.accept ?? '';
+  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+    return sendError(res, 406, -32000, 'Not Acceptable: the Accept header must list both application/json and text/event-stream');
+  }
+  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+    return sendError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+  }
+  const body = await readBody(req, limits.maxBodySize);
+  if (body === 'too-large') {
+    res.setHeader('connection', 'close');
+    return sendError(res, 413, -32000, `Payload Too Large: the body exceeds ${limits.maxBodySize} bytes (gateway.maxBodySize)`);
+  }
+  if (body === 'aborted') return;
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return sendError(res, 400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message})`);
+  }
+  const batch = Array.isArray(parsed);
+  const raw: unknown[] = batch ? (parsed as unknown[]) : [parsed];
+  if (raw.length === 0) return sendError(res, 400, -32600, 'Invalid Request: empty batch');
+  for (const item of raw) {
+    if (!JSONRPCMessageSchema.safeParse(item).success) {
+      return sendError(res, 400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
+    }
+  }
+  // Forward what the client sent, not the schema's re-built copy, so that unknown fields pass through untouched.
+  const messages = raw as JSONRPCMessage[];
+
+  let session: GatewaySession;
+  if (messages.some(isInitializeRequest)) {
+    if (messages.length > 1) return sendError(res, 400, -32600, 'Invalid Request: initialize must be sent on its own');
+    if (req.headers['mcp-session-id']) {
+      return sendError(res, 400, -32600, 'Invalid Request: this session is already initialized; start a new session without Mcp-Session-Id');
+    }
+    try {
+      session = await gateway.openSession(server);
+    } catch (err) {
+      if (err instanceof CapacityError) return sendError(res, 503, -32000, `Service Unavailable: ${err.message}`);
+      const request = messages[0] as JSONRPCMessage & { id: string | number };
+      return sendJson(res, 200, {}, errorResponse(request.id, GatewayErrorCode.UpstreamUnavailable, (err as Error).message));
+    }
+  } else {
+    const found = findSession(req, res, server, gateway);
+    if (!found) return;
+    session = found;
+  }
+
+  const headers = { 'mcp-session-id': session.id };
+  const requestKeys = messages.filter(isJSONRPCRequest).map((m) => idKey(m.id));
+  if (requestKeys.length === 0) {
+    for (const message of messages) session.fromClient(message);
+    res.writeHead(202, headers).end();
+    return;
+  }
+  const sink = new PostResponse(res, headers, requestKeys);
+  for (const message of messages) session.fromClient(message, sink);
+}
+
+function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): void {
+  if (!accepts(req.headers.accept ?? '', 'text/event-stream')) {
+    return sendError(res, 406, -32000, 'Not Acceptable: the Accept header must list text/event-stream');
+  }
+  const session = findSession(req, res, server, gateway);
+  if (!session) return;
+  if (session.hasStream) return sendError(res, 409, -32000, 'Conflict: this session already has an open GET stream');
+  session.attachStream(new EventStream(res, { 'mcp-session-id': session.id }));
+}
+
+async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): Promise<void> {
+  const session = findSession(req, res, server, gateway);
+  if (!session) return;
+  await session.close('the client ended the session');
+  res.writeHead(200).end();
+}
+
+/** The session named by Mcp-Session-Id, or undefined after answering 400/404. Also checks MCP-Protocol-Version. */
+function findSession(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): GatewaySession | undefined {
+  const id = req.headers['mcp-session-id'];
+  if (typeof id !== 'string' || id === '') {
+    sendError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+    return undefined;
+  }
+  const session = gateway.session(id);
+  if (!session || session.server !== server || !session.isOpen) {
+    sendError(res, 404, -32001, 'Session not found: it ended or never existed; initialize a new session');
+    return undefined;
+  }
+  const version = req.headers['mcp-protocol-version'];
+  if (typeof version === 'string' && !isAcceptableProtocolVersion(version, session.protocolVersion)) {
+    sendError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}"`);
+    return undefined;
+  }
+  return session;
+}
+
+function accepts(accept: string, type: string): boolean {
+  return accept.includes(type) || accept.includes('*/*');
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve('too-large');
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    req.on('error', () => {
+      if (!done) resolve('aborted');
+      done = true;
+    });
+    req.on('close', () => {
+      if (!done) resolve('aborted');
+      done = true;
+    });
+  });
+}
+
+export function sendError(res: ServerResponse, status: number, code: number, message: string): void {
+  sendJson(res, status, {}, { jsonrpc: '2.0', id: null, error: { code, message } });
+}
+
+function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
+  if (res.headersSent) return void res.end();
+  const body = JSON.stringify(value);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,14 @@
+import { EventEmitter } from 'node:events';
+
+/** What the gateway reports as it runs. The audit log, the tray and the CLI subscribe to these. */
+export interface GatewayEventMap {
+  'session-start': [{ sessionId: string; server: string; at: number }];
+  'session-initialized': [{ sessionId: string; server: string; client: { name?: string; version?: string }; protocolVersion?: string }];
+  'session-end': [{ sessionId: string; server: string; reason: string; at: number }];
+  'upstream-start': [{ sessionId: string; server: string; kind: string; pid?: number | null }];
+  'upstream-exit': [{ sessionId: string; server: string; reason: string }];
+  'upstream-stderr': [{ sessionId: string; server: string; line: string }];
+  warning: [{ sessionId?: string; server?: string; message: string }];
+}
+
+export class GatewayEvents extends EventEmitter<GatewayEventMap> {}

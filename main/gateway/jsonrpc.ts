@@ -1,0 +1,43 @@
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCErrorResponse,
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+
+export type { JSONRPCMessage, JSONRPCRequest, JSONRPCNotification, JSONRPCErrorResponse, RequestId };
+export { isJSONRPCRequest, isJSONRPCNotification };
+
+export type JSONRPCResponseMessage = Exclude<JSONRPCMessage, JSONRPCRequest | JSONRPCNotification>;
+
+export function isResponse(message: JSONRPCMessage): message is JSONRPCResponseMessage {
+  return isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+}
+
+/** Map key for a request id: 1 and "1" are different ids in JSON-RPC. */
+export function idKey(id: RequestId): string {
+  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
+}
+
+/** JSON-RPC error codes Gatehouse answers with, in the implementation-defined server range. */
+export const GatewayErrorCode = {
+  /** The upstream server could not be started or reached. */
+  UpstreamUnavailable: -32010,
+  /** The upstream server exited or disconnected while the request was in flight. */
+  UpstreamClosed: -32011,
+  /** A Gatehouse interceptor failed; the message was not forwarded (fail closed). */
+  InterceptorFailed: -32012,
+  /** The gateway is shutting down. */
+  ShuttingDown: -32013,
+  /** No gateway is running (the stdio shim could not reach one). */
+  GatewayNotRunning: -32014,
+} as const;
+
+export function errorResponse(id: RequestId, code: number, message: string, data?: unknown): JSONRPCErrorResponse {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
+}

@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import type { GatewayEvents } from './events.js';
+import {
+  errorResponse,
+  GatewayErrorCode,
+  idKey,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isResponse,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from './jsonrpc.js';
+import { InterceptorError, runPipeline, type Direction, type Interceptor, type MessageContext, type Verdict } from './pipeline.js';
+import type { ClientSink } from './sink.js';
+import type { Upstream } from './upstream/upstream.js';
+
+/** Server messages with no open stream to carry them wait here for the client's GET stream (oldest dropped first). */
+const BACKLOG_LIMIT = 1000;
+
+interface InFlight {
+  sink: ClientSink;
+  progressKey?: string;
+}
+
+/**
+ * One client session: a downstream client paired with its own upstream connection. Messages are forwarded
+ * raw in both directions through the interceptor pipeline; the session only routes them — responses to the
+ * stream their request came on, progress to the stream of the request that owns the token, and other
+ * server-initiated messages to the newest open request stream, else the GET stream.
+ */
+export class GatewaySession {
+  readonly id = randomUUID();
+  readonly startedAt = Date.now();
+  lastActivity = Date.now();
+  client: { name?: string; version?: string } = {};
+  protocolVersion: string | undefined;
+
+  private readonly inflight = new Map<string, InFlight>();
+  private readonly progress = new Map<string, string>();
+  private standalone: ClientSink | undefined;
+  private backlog: JSONRPCMessage[] = [];
+  private closed = false;
+  private closeReason = '';
+  private initializeKey: string | undefined;
+  private readonly contexts: Record<Direction, MessageContext>;
+  /** Called once when the session ends, for whatever reason. */
+  onclose: ((reason: string) => void) | undefined;
+
+  constructor(
+    readonly server: string,
+    private readonly upstream: Upstream,
+    private readonly interceptors: () => readonly Interceptor[],
+    private readonly events: GatewayEvents,
+  ) {
+    const base = { sessionId: this.id, server, client: this.client };
+    this.contexts = {
+      'client->server': { ...base, direction: 'client->server' },
+      'server->client': { ...base, direction: 'server->client' },
+    };
+    upstream.onmessage = (message) => this.fromUpstream(message);
+    upstream.onclose = () => {
+      const reason = upstream.closeReason() || `upstream server "${server}" closed the connection`;
+      this.events.emit('upstream-exit', { sessionId: this.id, server, reason });
+      void this.close(reason);
+    };
+    upstream.onerror = (error) => this.events.emit('warning', { sessionId: this.id, server, message: error.message });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  get upstreamKind(): string {
+    return this.upstream.kind;
+  }
+
+  /** Whether a client is still attached in some way (a request in flight or a GET stream open). */
+  get isBusy(): boolean {
+    for (const entry of this.inflight.values()) if (entry.sink.open) return true;
+    return this.standalone?.open ?? false;
+  }
+
+  async start(): Promise<void> {
+    await this.upstream.start();
+    this.events.emit('upstream-start', {
+      sessionId: this.id,
+      server: this.server,
+      kind: this.upstream.kind,
+      pid: (this.upstream as { pid?: number | null }).pid,
+    });
+  }
+
+  /** A message from the client. Requests must come with the sink their response goes to. */
+  fromClient(message: JSONRPCMessage, sink?: ClientSink): void {
+    this.lastActivity = Date.now();
+    if (isJSONRPCRequest(message)) {
+      if (!sink) throw new Error('a request needs a sink for its response');
+      this.track(message, sink);
+    } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
+      if (requestId !== undefined) this.untrack(idKey(requestId))?.sink.abandon(idKey(requestId));
+    }
+    if (this.closed) {
+      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamClosed, this.closeReason));
+      return;
+    }
+    this.settle(message, 'client->server', runSafely(this.interceptors(), message, this.contexts['client->server']));
+  }
+
+  /** Whether the client's GET stream is open (only one is allowed per session). */
+  get hasStream(): boolean {
+    return this.standalone?.open ?? false;
+  }
+
+  /** Attaches the client's GET stream and sends it what waited for one. */
+  attachStream(sink: ClientSink): void {
+    this.standalone = sink;
+    this.lastActivity = Date.now();
+    const waiting = this.backlog;
+    this.backlog = [];
+    for (const message of waiting) sink.deliver(message);
+  }
+
+  /** Ends the session: in-flight requests are answered with an error, the upstream is terminated. */
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    for (const [key, entry] of [...this.inflight]) {
+      this.untrack(key);
+      const id = parseKey(key);
+      entry.sink.deliver(errorResponse(id, GatewayErrorCode.UpstreamClosed, reason), key);
+    }
+    this.standalone?.abandon('');
+    this.onclose?.(reason);
+    this.events.emit('session-end', { sessionId: this.id, server: this.server, reason, at: Date.now() });
+    await this.upstream.terminate().catch(() => undefined);
+  }
+
+  private fromUpstream(message: JSONRPCMessage): void {
+    this.lastActivity = Date.now();
+    this.settle(message, 'server->client', runSafely(this.interceptors(), message, this.contexts['server->client']));
+  }
+
+  private settle(message: JSONRPCMessage, direction: Direction, verdict: Verdict | Promise<Verdict>): void {
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => this.apply(message, direction, v),
+        (err: unknown) => this.apply(message, direction, failClosed(message, err)),
+      );
+    } else {
+      this.apply(message, direction, verdict);
+    }
+  }
+
+  private apply(original: JSONRPCMessage, direction: Direction, verdict: Verdict): void {
+    const toUpstream = direction === 'client->server';
+    switch (verdict.action) {
+      case 'forward':
+        if (toUpstream) this.toUpstream(verdict.message);
+        else this.toClient(verdict.message);
+        return;
+      case 'respond':
+        if (toUpstream) this.toClient(verdict.message);
+        else this.toUpstream(verdict.message);
+        return;
+      case 'drop':
+        // A dropped request still needs an answer, or its sender would wait forever.
+        if (isJSONRPCRequest(original)) {
+          const answer = errorResponse(original.id, GatewayErrorCode.InterceptorFailed, `Gatehouse dropped this request: ${verdict.reason}`);
+          if (toUpstream) this.toClient(answer);
+          else this.toUpstream(answer);
+        }
+        return;
+    }
+  }
+
+  private toUpstream(message: JSONRPCMessage): void {
+    if (this.closed) {
+      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamClosed, this.closeReason));
+      return;
+    }
+    this.upstream.send(message).catch((err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.events.emit('warning', { sessionId: this.id, server: this.server, message: reason });
+      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamUnavailable, reason));
+    });
+  }
+
+  private toClient(message: JSONRPCMessage): void {
+    if (isResponse(message)) {
+      const key = idKey(message.id as string | number);
+      const entry = this.untrack(key);
+      if (key === this.initializeKey) this.noteNegotiated(message);
+      if (entry) entry.sink.deliver(message, key);
+      // Otherwise the request was cancelled or its stream is gone: the response has nowhere to go.
+      return;
+    }
+    const sink = this.relatedSink(message);
+    if (sink) sink.deliver(message);
+    else this.queue(message);
+  }
+
+  private relatedSink(message: JSONRPCMessage): ClientSink | undefined {
+    if (isJSONRPCNotification(message) && message.method === 'notifications/progress') {
+      const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
+      const owner = token === undefined ? undefined : this.progress.get(idKey(token));
+      const sink = owner === undefined ? undefined : this.inflight.get(owner)?.sink;
+      if (sink?.open) return sink;
+    }
+    let newest: ClientSink | undefined;
+    for (const entry of this.inflight.values()) if (entry.sink.open) newest = entry.sink;
+    if (newest) return newest;
+    return this.standalone?.open ? this.standalone : undefined;
+  }
+
+  private queue(message: JSONRPCMessage): void {
+    this.backlog.push(message);
+    if (this.backlog.length > BACKLOG_LIMIT) this.backlog.shift();
+  }
+
+  private track(request: JSONRPCRequest, sink: ClientSink): void {
+    const key = idKey(request.id);
+    const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    const entry: InFlight = { sink };
+    if (token !== undefined) {
+      entry.progressKey = idKey(token);
+      this.progress.set(entry.progressKey, key);
+    }
+    this.inflight.set(key, entry);
+    if (request.method === 'initialize') {
+      this.initializeKey = key;
+      this.noteInitialize(request);
+    }
+  }
+
+  private untrack(key: string): InFlight | undefined {
+    const entry = this.inflight.get(key);
+    if (!entry) return undefined;
+    this.inflight.delete(key);
+    if (entry.progressKey !== undefined) this.progress.delete(entry.progressKey);
+    return entry;
+  }
+
+  private noteInitialize(request: JSONRPCRequest): void {
+    const params = request.params as { clientInfo?: { name?: unknown; version?: unknown }; protocolVersion?: unknown } | undefined;
+    const info = params?.clientInfo;
+    if (typeof info?.name === 'string') this.client.name = info.name;
+    if (typeof info?.version === 'string') this.client.version = info.version;
+  }
+
+  private noteNegotiated(response: JSONRPCMessage): void {
+    this.initializeKey = undefined;
+    const version = 'result' in response ? (response.result as { protocolVersion?: unknown }).protocolVersion : undefined;
+    if (typeof version === 'string') this.protocolVersion = version;
+    this.events.emit('session-initialized', {
+      sessionId: this.id,
+      server: this.server,
+      client: { ...this.client },
+      ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
+    });
+  }
+}
+
+function runSafely(interceptors: readonly Interceptor[], message: JSONRPCMessage, context: MessageContext): Verdict | Promise<Verdict> {
+  try {
+    return runPipeline(interceptors, message, context);
+  } catch (err) {
+    return failClosed(message, err);
+  }
+}
+
+/** An interceptor failed: a request is answered with an error naming it; anything else is dropped. */
+function failClosed(message: JSONRPCMessage, err: unknown): Verdict {
+  const reason = err instanceof InterceptorError ? err.message : `pipeline failed: ${String(err)}`;
+  if (isJSONRPCRequest(message)) {
+    return { action: 'respond', message: errorResponse(message.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this request: ${reason}`) };
+  }
+  return { action: 'drop', reason };
+}
+
+function parseKey(key: string): string | number {
+  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+}

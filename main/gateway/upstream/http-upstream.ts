@@ -1,0 +1,125 @@
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { HttpServerConfig } from '../../config/schema.js';
+import { trackProtocolVersion } from '../protocol-version.js';
+import type { Upstream } from './upstream.js';
+
+/**
+ * A remote MCP server over Streamable HTTP, falling back to the legacy HTTP+SSE transport when the server
+ * answers the first POST with 4xx (the backwards-compatibility procedure of the MCP specification).
+ */
+export class HttpUpstream implements Upstream {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private transport: Transport | undefined;
+  private chosen: 'streamable-http' | 'sse' | undefined;
+  private closed = false;
+  private closing = false;
+  private lastError: Error | undefined;
+  private readonly watchVersion = trackProtocolVersion((v) => this.transport?.setProtocolVersion?.(v));
+
+  constructor(
+    private readonly name: string,
+    private readonly config: HttpServerConfig,
+  ) {
+    if (config.transport !== 'auto') this.chosen = config.transport;
+  }
+
+  get kind(): string {
+    return this.chosen ?? 'streamable-http';
+  }
+
+  async start(): Promise<void> {
+    // Connecting waits for the first message: `auto` needs the initialize POST to decide.
+    if (this.chosen) this.transport = await this.open(this.chosen);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (!this.transport) {
+      if (!isInitializeRequest(message)) throw new Error(`upstream "${this.name}" received ${describe(message)} before initialize`);
+      this.transport = await this.open('streamable-http');
+      try {
+        await this.transport.send(message);
+        this.chosen = 'streamable-http';
+        return;
+      } catch (err) {
+        if (!(err instanceof StreamableHTTPError) || err.code === undefined || err.code < 400 || err.code >= 500) {
+          throw this.wrap(err);
+        }
+        await this.transport.close().catch(() => undefined);
+        this.transport = await this.open('sse');
+        this.chosen = 'sse';
+      }
+    }
+    try {
+      await this.transport.send(message);
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.transport?.close();
+    if (!this.transport) this.markClosed();
+  }
+
+  async terminate(): Promise<void> {
+    if (this.transport instanceof StreamableHTTPClientTransport && this.transport.sessionId) {
+      await this.transport.terminateSession().catch(() => undefined);
+    }
+    await this.close();
+  }
+
+  closeReason(): string {
+    if (!this.closed) return '';
+    if (this.closing) return `upstream server "${this.name}" was disconnected by the gateway`;
+    return `upstream server "${this.name}" (${this.config.url}) disconnected${this.lastError ? `: ${this.lastError.message}` : ''}`;
+  }
+
+  private async open(kind: 'streamable-http' | 'sse'): Promise<Transport> {
+    const url = new URL(this.config.url);
+    const requestInit = { headers: this.config.headers };
+    const transport: Transport =
+      kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+    transport.onmessage = (m: JSONRPCMessage) => {
+      this.watchVersion(m);
+      this.onmessage?.(m);
+    };
+    transport.onerror = (e) => {
+      this.lastError = e;
+      this.onerror?.(e);
+    };
+    transport.onclose = () => {
+      if (this.transport === transport) this.markClosed();
+    };
+    try {
+      await transport.start();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    return transport;
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+  }
+
+  private wrap(err: unknown): Error {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.lastError = e;
+    const cause = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+    const hint = cause === 'ECONNREFUSED' ? ' (connection refused: is the server running?)' : '';
+    return new Error(`upstream server "${this.name}" (${this.config.url}) is unreachable: ${e.message}${hint}`, { cause: e });
+  }
+}
+
+function describe(message: JSONRPCMessage): string {
+  return 'method' in message ? message.method : 'a response';
+}

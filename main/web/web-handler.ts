@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatehouseApi } from '../api/types.js';
+import { checkToken } from '../gateway/downstream/request-guards.js';
+import type { RequestHandler } from '../gateway/downstream/http-server.js';
+import type { BrowserAuth } from './browser-auth.js';
+import { serveStatic, UI_CSP } from './static-files.js';
+
+export interface WebHandlerOptions {
+  api: GatehouseApi;
+  token: string;
+  auth: BrowserAuth;
+  /** The built renderer (out/renderer); without it the UI paths answer with a hint to build. */
+  uiDir: string | undefined;
+}
+
+/** The headless shell's HTTP surface besides /mcp: the JSON API (`/api/…`) and the web UI with its sign-in. */
+export function createWebHandler(options: WebHandlerOptions): RequestHandler {
+  const { api, auth } = options;
+  const routes: Record<string, () => Promise<unknown>> = {
+    '/api/status': () => api.status(),
+    '/api/servers': () => api.servers(),
+    '/api/sessions/live': () => api.liveSessions(),
+  };
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
+    const path = url.pathname;
+
+    if (path.startsWith('/api/')) {
+      const bearer = checkToken(req.headers.authorization, options.token);
+      if (!bearer.ok && !auth.isSignedIn(req.headers.cookie)) return json(res, 401, { error: bearer.message });
+      const route = routes[path];
+      if (!route) return json(res, 404, { error: `no API route ${path}` });
+      if (req.method !== 'GET') return json(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}` });
+      return json(res, 200, await route());
+    }
+
+    if (path === '/login') {
+      if (req.method === 'GET') {
+        const code = url.searchParams.get('code');
+        const session = code ? auth.redeem({ code }) : undefined;
+        if (session) return redirect(res, '/', auth.cookieFor(session));
+        return page(res, code ? 401 : 200, signInPage(code ? 'That sign-in link was already used or has expired. Paste the token instead.' : ''));
+      }
+      if (req.method === 'POST') {
+        const token = new URLSearchParams((await readSmallBody(req)) ?? '').get('token') ?? '';
+        const session = auth.redeem({ token: token.trim() });
+        if (session) return redirect(res, '/', auth.cookieFor(session));
+        return page(res, 401, signInPage('That token does not match this gateway. It is in the data directory\'s token file.'));
+      }
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'Method Not Allowed' });
+    if (!auth.isSignedIn(req.headers.cookie)) return page(res, 200, signInPage(''));
+    if (!options.uiDir) return page(res, 503, message('The web UI is not built. Run <code>npm run build</code>, then reload.'));
+    if (await serveStatic(options.uiDir, path, res)) return;
+    // Client-side routes fall back to the app shell.
+    if (!path.includes('.') && (await serveStatic(options.uiDir, '/', res))) return;
+    return json(res, 404, { error: `Not Found: ${path}` });
+  };
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function redirect(res: ServerResponse, location: string, cookie: string): void {
+  res.writeHead(303, { location, 'set-cookie': cookie, 'cache-control': 'no-store' }).end();
+}
+
+function page(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': UI_CSP,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(html);
+}
+
+function readSmallBody(req: IncomingMessage, limit = 8192): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > limit) {
+        resolve(undefined);
+        req.destroy();
+      }
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function shell(body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Gatehouse</title><meta name="color-scheme" content="light dark"></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5">${body}</body></html>`;
+}
+
+function signInPage(error: string): string {
+  return shell(`<h1>Gatehouse</h1>
+<p>Open the link that <code>gatehouse serve</code> printed, or paste the gateway token (the <code>token</code> file in the data directory).</p>
+${error ? `<p role="alert"><strong>${escape(error)}</strong></p>` : ''}
+<form method="post" action="/login"><label for="token">Gateway token</label><br>
+<input id="token" name="token" type="password" autocomplete="off" required style="width:100%;padding:.4rem">
+<p><button type="submit">Sign in</button></p></form>`);
+}
+
+function message(html: string): string {
+  return shell(`<h1>Gatehouse</h1><p>${html}</p>`);
+}
