@@ -1,0 +1,48 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { startGatehouse, type RunningGatehouse } from '../../main/api/core.js';
+import { tempHome } from './temp-home.js';
+
+export interface Harness {
+  gatehouse: RunningGatehouse;
+  home: string;
+  endpoint(server: string): URL;
+  /** An SDK client connected to /mcp/SERVER over Streamable HTTP, with the token. */
+  connect(server: string, client?: Client): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real core in-process on a free loopback port, with a temp data directory and the given config. */
+export async function startHarness(config: Record<string, unknown>): Promise<Harness> {
+  const home = tempHome({ gateway: { port: 0 }, ...config });
+  const gatehouse = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+  const clients: Client[] = [];
+  const endpoint = (server: string) => new URL(`${gatehouse.url}/mcp/${server}`);
+  return {
+    gatehouse,
+    home: home.dir,
+    endpoint,
+    async connect(server, client = new Client({ name: 'harness-client', version: '1.2.3' })) {
+      await client.connect(
+        new StreamableHTTPClientTransport(endpoint(server), { requestInit: { headers: { authorization: `Bearer ${gatehouse.token}` } } }),
+      );
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gatehouse.stop();
+      home.remove();
+    },
+  };
+}
+
+/** Polls `check` until it is true, at most `timeoutMs`; for conditions with no event to wait on. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
