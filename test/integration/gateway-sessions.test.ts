@@ -1,0 +1,78 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, waitFor, type Harness } from '../helpers/gateway-harness.js';
+import { isAlive } from '../helpers/processes.js';
+import { everythingStdio } from '../helpers/servers.js';
+
+describe('client sessions and their upstream processes', () => {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+  });
+
+  function trackPids(h: Harness): Map<string, number> {
+    const pids = new Map<string, number>();
+    h.gatehouse.gateway.events.on('upstream-start', (e) => e.pid && pids.set(e.sessionId, e.pid));
+    return pids;
+  }
+
+  it('20 concurrent sessions on one server each get their own upstream and their own answers', async () => {
+    harness = await startHarness({ servers: { everything: everythingStdio() } });
+    const h = harness;
+    const pids = trackPids(h);
+    const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => h.connect('everything', new Client({ name: `client-${i}`, version: '1' }))));
+    const answers = await Promise.all(
+      clients.map(async (client, i) => {
+        const replies: string[] = [];
+        for (let round = 0; round < 5; round++) {
+          const r = await client.callTool({ name: 'get-sum', arguments: { a: i, b: round * 100 } });
+          replies.push(JSON.stringify(r));
+        }
+        return replies;
+      }),
+    );
+    answers.forEach((replies, i) => replies.forEach((reply, round) => expect(reply).toContain(String(i + round * 100))));
+    expect(new Set(pids.values()).size).toBe(20);
+    expect(new Set((await h.gatehouse.api.liveSessions()).map((s) => s.client.name)).size).toBe(20);
+  });
+
+  it('DELETE ends the session and stops its stdio server', async () => {
+    harness = await startHarness({ servers: { everything: everythingStdio() } });
+    const pids = trackPids(harness);
+    const client = await harness.connect('everything');
+    const pid = [...pids.values()][0] as number;
+    expect(isAlive(pid)).toBe(true);
+    await client.close(); // the SDK client sends no DELETE on close; terminateSession does
+    const transport = new (await import('@modelcontextprotocol/sdk/client/streamableHttp.js')).StreamableHTTPClientTransport(harness.endpoint('everything'), {
+      requestInit: { headers: { authorization: `Bearer ${harness.gatehouse.token}` } },
+    });
+    const second = new Client({ name: 'deleter', version: '1' });
+    await second.connect(transport);
+    const secondPid = [...pids.values()][1] as number;
+    await transport.terminateSession();
+    await waitFor(() => !isAlive(secondPid), 10_000, 'the stdio server to stop after DELETE');
+    expect(harness.gatehouse.gateway.session(transport.sessionId ?? '')).toBeUndefined();
+  });
+
+  it('idle sessions are reaped and their stdio servers stopped (clients that never send DELETE)', async () => {
+    harness = await startHarness({ gateway: { port: 0, idleTimeout: '1s' }, servers: { everything: everythingStdio() } });
+    const pids = trackPids(harness);
+    const client = await harness.connect('everything');
+    await client.callTool({ name: 'echo', arguments: { message: 'one call, then silence' } });
+    const pid = [...pids.values()][0] as number;
+    // Close the client's streams without DELETE, as many clients do when they go away.
+    await (client.transport as { close(): Promise<void> }).close();
+    await waitFor(() => !isAlive(pid), 15_000, 'the idle session to be reaped');
+    expect(harness.gatehouse.gateway.sessionCount).toBe(0);
+  });
+
+  it('stopping the gateway closes every session and reaps every child', async () => {
+    harness = await startHarness({ servers: { everything: everythingStdio() } });
+    const pids = trackPids(harness);
+    await Promise.all([harness.connect('everything'), harness.connect('everything'), harness.connect('everything')]);
+    expect(pids.size).toBe(3);
+    await harness.gatehouse.stop();
+    await waitFor(() => [...pids.values()].every((pid) => !isAlive(pid)), 10_000, 'all children to exit');
+  });
+});
