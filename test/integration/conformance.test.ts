@@ -1,42 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passes, runConformance, type ScenarioResult } from '../helpers/conformance.js';
 import { startHarness, type Harness } from '../helpers/gateway-harness.js';
+import { freePort, startHttpServer } from '../helpers/http-servers.js';
 import { serverScript } from '../helpers/servers.js';
 import { startTokenForwarder } from '../helpers/token-forwarder.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/conformance-server.mjs');
 const EVERYTHING = serverScript('@modelcontextprotocol/server-everything');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a server process and resolves once it listens on `port` (or prints its URL). */
-function startHttpServer(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
-    const check = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(`:${port}`) || /listening/i.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-  });
-}
 
 describe('the official MCP conformance suite, directly and through Gatehouse', () => {
   let harness: Harness;

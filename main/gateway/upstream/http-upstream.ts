@@ -41,16 +41,19 @@ export class HttpUpstream implements Upstream {
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.transport) {
       if (!isInitializeRequest(message)) throw new Error(`upstream "${this.name}" received ${describe(message)} before initialize`);
-      this.transport = await this.open('streamable-http');
+      const first = await this.open('streamable-http');
+      this.transport = first;
       try {
-        await this.transport.send(message);
+        await first.send(message);
         this.chosen = 'streamable-http';
         return;
       } catch (err) {
         if (!(err instanceof StreamableHTTPError) || err.code === undefined || err.code < 400 || err.code >= 500) {
           throw this.wrap(err);
         }
-        await this.transport.close().catch(() => undefined);
+        // A 4xx to the first POST means an old HTTP+SSE server: switch before anyone sees the failed attempt close.
+        this.transport = undefined;
+        await first.close().catch(() => undefined);
         this.transport = await this.open('sse');
         this.chosen = 'sse';
       }
