@@ -1,0 +1,28 @@
+import type { IpcMain, WebContents } from 'electron';
+import { describe, expect, it } from 'vitest';
+import { API_METHODS, apiChannel, type GatehouseApi } from '../../../main/api/types.js';
+import { serveApiOverIpc } from '../../../main/desktop/ipc.js';
+import { createFakeElectron, FakeBrowserWindow } from './fake-electron.js';
+
+const api: GatehouseApi = {
+  status: async () => ({ version: '0.1.0', url: 'http://127.0.0.1:5757', dataDir: '/d', configFile: '/d/gatehouse.yaml', startedAt: 1, activeSessions: 2 }),
+  servers: async () => [],
+  liveSessions: async () => [],
+};
+
+describe('GatehouseApi over IPC', () => {
+  it('registers one channel per API verb', () => {
+    const fake = createFakeElectron();
+    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, () => true);
+    expect([...fake.handlers.keys()].sort()).toEqual(API_METHODS.map(apiChannel).sort());
+  });
+
+  it('answers the app\'s own windows and refuses any other sender', async () => {
+    const fake = createFakeElectron();
+    const own = new FakeBrowserWindow({});
+    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, (sender: WebContents) => FakeBrowserWindow.fromWebContents(sender) !== null);
+    const status = fake.handlers.get(apiChannel('status'));
+    await expect(Promise.resolve(status?.({ sender: own.webContents }))).resolves.toMatchObject({ activeSessions: 2 });
+    expect(() => status?.({ sender: { id: 'a stray webContents' } })).toThrow(/unknown sender was refused/);
+  });
+});
