@@ -120,6 +120,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'invalid_type':
       return input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${describeValue(input)}`;
+    case 'invalid_key':
+      return issue.issues[0]?.message ?? issue.message;
     case 'too_small':
     case 'too_big':
     case 'invalid_format':

@@ -1,29 +1,27 @@
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 
-const duration = z.union([
-  z.number().int().nonnegative().describe('milliseconds'),
-  z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 30s, 2m, 1h or 7d` });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-]);
+/** A duration: milliseconds as a number, or text such as `30s`, `2m`, `1h`. */
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 30s, 2m, 1h or 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
-const size = z.union([
-  z.number().int().positive().describe('bytes'),
-  z.string().transform((text, ctx) => {
-    const bytes = parseSize(text);
-    if (bytes === undefined || bytes <= 0) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write it like 512KiB, 32MiB or 1GiB` });
-      return z.NEVER;
-    }
-    return bytes;
-  }),
-]);
+/** A size: bytes as a number, or text such as `512KiB`, `32MiB`. */
+const size = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const bytes = parseSize(value);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a size; write it like 512KiB, 32MiB or 1GiB` });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

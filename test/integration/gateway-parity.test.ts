@@ -1,4 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { everythingStdio, filesystemStdio } from '../helpers/servers.js';
 
 const BIN = join(import.meta.dirname, '../../bin/gatehouse.js');
 
-function newClient(options = clientCapabilities): Client {
+function newClient(options: ClientOptions = clientCapabilities): Client {
   const client = new Client({ name: 'parity-client', version: '9.9.9' }, options);
   answerServerRequests(client, { roots: options === clientCapabilities });
   return client;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG_YAML } from '../../../main/config/default-config.js';
+import { ConfigError, parseConfig } from '../../../main/config/load.js';
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'gatehouse.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n');
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('gatehouse.yaml', () => {
+  it('the generated default is valid and switches nothing surprising on', () => {
+    const config = parseConfig(DEFAULT_CONFIG_YAML);
+    expect(config.servers).toEqual({});
+    expect(config.gateway).toEqual({ port: 5757, maxBodySize: 32 * 1024 * 1024, maxSessions: 256, idleTimeout: 30 * 60_000 });
+    expect(config.policy.default).toBe('allow');
+    expect(config.approvals.timeout).toBe(120_000);
+  });
+
+  it('an empty file is an empty config with defaults', () => {
+    expect(parseConfig('').gateway.port).toBe(5757);
+  });
+
+  it('reads the CONTRACT.md example', () => {
+    const config = parseConfig(`
+servers:
+  files:
+    command: npx
+    args: ["-y", "@modelcontextprotocol/server-filesystem", "/home/me/project"]
+  tracker:
+    url: https://mcp.example.com/mcp
+    headers: { X-Team: platform }
+policy:
+  default: allow
+  rules:
+    - name: no-ddl
+      match: { server: "*", tool: "*", args: { sql: "(?i)\\\\b(drop|truncate)\\\\b" } }
+      action: deny
+      reason: DDL is not allowed from agents
+    - name: writes-need-approval
+      match: { server: files, tool: ["write_file", "edit_file", "move_file"] }
+      action: approve
+      approvers: [platform-admins]
+approvals:
+  timeout: 2m
+masking:
+  detectors: [secrets, email, credit-card, ip]
+  custom: [{ name: ticket, pattern: "TCK-[0-9]{6}" }]
+  inline: false
+recording:
+  exclude: [{ server: memory }]
+identity:
+  issuer: https://login.example.com
+  clientId: gatehouse-desktop
+`);
+    expect(config.servers.files).toEqual({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/home/me/project'], env: {} });
+    expect(config.servers.tracker).toEqual({ url: 'https://mcp.example.com/mcp', headers: { 'X-Team': 'platform' }, transport: 'auto' });
+    expect(config.policy.rules).toHaveLength(2);
+  });
+
+  it('a wrong enum value names file, line, key and the choices', () => {
+    expect(problems('policy:\n  rules:\n    - name: a\n      action: allow\n    - name: b\n      action: allow\n    - name: c\n      action: aprove\n')).toEqual([
+      'gatehouse.yaml:8 policy.rules[2].action: "aprove" is not one of allow, approve, deny',
+    ]);
+  });
+
+  it('an unknown key is pointed at where it stands', () => {
+    expect(problems('gateway:\n  port: 5757\n  prot: 80\n')).toEqual(['gatehouse.yaml:3 gateway: unknown key "prot"']);
+  });
+
+  it('a server that is neither stdio nor http says what it needs', () => {
+    const [line] = problems('servers:\n  files:\n    comand: npx\n');
+    expect(line).toMatch(/^gatehouse\.yaml:2 servers\.files: a server needs either `command` \(stdio\) or `url`/);
+  });
+
+  it('bad durations, sizes and types are explained', () => {
+    expect(problems('approvals:\n  timeout: soon\n')).toEqual(['gatehouse.yaml:2 approvals.timeout: "soon" is not a duration; write it like 30s, 2m, 1h or 7d']);
+    expect(problems('gateway:\n  maxBodySize: lots\n')).toEqual(['gatehouse.yaml:2 gateway.maxBodySize: "lots" is not a size; write it like 512KiB, 32MiB or 1GiB']);
+    expect(problems('gateway:\n  port: "eighty"\n')).toEqual(['gatehouse.yaml:2 gateway.port: expected number, got string "eighty"']);
+    expect(problems('servers:\n  bad name!:\n    command: x\n')[0]).toMatch(/^gatehouse\.yaml:2 servers\.bad name!: server names use letters/);
+  });
+
+  it('YAML syntax errors name the line', () => {
+    expect(problems('servers:\n  files:\n    command: [npx\n')[0]).toMatch(/^gatehouse\.yaml:\d+: YAML: /);
+    expect(problems('a: 1\na: 2\n')[0]).toMatch(/^gatehouse\.yaml:2: YAML: Map keys must be unique/);
+  });
+
+  it('a top-level list is refused, not half-read', () => {
+    expect(problems('- servers\n')).toEqual(['gatehouse.yaml:1: the config must be a YAML mapping (key: value)']);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems('gateway:\n  port: -1\npolicy:\n  default: maybe\n')).toHaveLength(2);
+  });
+});
