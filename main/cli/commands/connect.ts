@@ -3,6 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Readable, Writable } from 'node:stream';
 import { readToken } from '../../config/data-dir.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
+import { abortIsolatingFetch } from '../../gateway/isolated-fetch.js';
 import { errorResponse, GatewayErrorCode, isJSONRPCRequest, type JSONRPCMessage } from '../../gateway/jsonrpc.js';
 import { trackProtocolVersion } from '../../gateway/protocol-version.js';
 import type { Command } from '../index.js';
@@ -51,6 +52,7 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout }: BridgeOption
   if (runtime && token) {
     http = new StreamableHTTPClientTransport(new URL(`${runtime.url}/mcp/${encodeURIComponent(server)}`), {
       requestInit: { headers: { authorization: `Bearer ${token}` } },
+      fetch: abortIsolatingFetch(),
     });
     const version = trackProtocolVersion((v) => http?.setProtocolVersion(v));
     http.onmessage = (message) => {

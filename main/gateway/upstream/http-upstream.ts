@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig } from '../../config/schema.js';
+import { abortIsolatingFetch } from '../isolated-fetch.js';
 import { trackProtocolVersion } from '../protocol-version.js';
 import type { Upstream } from './upstream.js';
 
@@ -86,9 +87,8 @@ export class HttpUpstream implements Upstream {
 
   private async open(kind: 'streamable-http' | 'sse'): Promise<Transport> {
     const url = new URL(this.config.url);
-    const requestInit = { headers: this.config.headers };
-    const transport: Transport =
-      kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+    const options = { requestInit: { headers: this.config.headers }, fetch: abortIsolatingFetch() };
+    const transport: Transport = kind === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
     transport.onmessage = (m: JSONRPCMessage) => {
       this.watchVersion(m);
       this.onmessage?.(m);
