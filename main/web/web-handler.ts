@@ -3,6 +3,7 @@ import type { GatehouseApi } from '../api/types.js';
 import { checkToken } from '../gateway/downstream/request-guards.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { BrowserAuth } from './browser-auth.js';
+import { messagePage, SIGN_IN_CSS, signInPage } from './sign-in-page.js';
 import { serveStatic, UI_CSP } from './static-files.js';
 
 export interface WebHandlerOptions {
@@ -35,6 +36,11 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
       return json(res, 200, await route());
     }
 
+    if (path === '/sign-in.css') {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
+      return void res.end(SIGN_IN_CSS);
+    }
+
     if (path === '/login') {
       if (req.method === 'GET') {
         const code = url.searchParams.get('code');
@@ -52,7 +58,7 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'Method Not Allowed' });
     if (!auth.isSignedIn(req.headers.cookie)) return page(res, 200, signInPage(''));
-    if (!options.uiDir) return page(res, 503, message('The web UI is not built. Run <code>npm run build</code>, then reload.'));
+    if (!options.uiDir) return page(res, 503, messagePage('The web UI is not built. Run <code>npm run build</code>, then reload.'));
     if (await serveStatic(options.uiDir, path, res)) return;
     // Client-side routes fall back to the app shell.
     if (!path.includes('.') && (await serveStatic(options.uiDir, '/', res))) return;
@@ -94,23 +100,4 @@ function readSmallBody(req: IncomingMessage, limit = 8192): Promise<string | und
     req.on('end', () => resolve(body));
     req.on('error', () => resolve(undefined));
   });
-}
-
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function shell(body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Gatehouse</title><meta name="color-scheme" content="light dark"></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5">${body}</body></html>`;
-}
-
-function signInPage(error: string): string {
-  return shell(`<h1>Gatehouse</h1>
-<p>Open the link that <code>gatehouse serve</code> printed, or paste the gateway token (the <code>token</code> file in the data directory).</p>
-${error ? `<p role="alert"><strong>${escape(error)}</strong></p>` : ''}
-<form method="post" action="/login"><label for="token">Gateway token</label><br>
-<input id="token" name="token" type="password" autocomplete="off" required style="width:100%;padding:.4rem">
-<p><button type="submit">Sign in</button></p></form>`);
-}
-
-function message(html: string): string {
-  return shell(`<h1>Gatehouse</h1><p>${html}</p>`);
 }
