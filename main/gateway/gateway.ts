@@ -1,3 +1,4 @@
+import type { LiveSession } from '../api/types.js';
 import type { ServerConfig } from '../config/schema.js';
 import { GatewayEvents } from './events.js';
 import { passThrough, type Interceptor } from './pipeline.js';
@@ -7,16 +8,6 @@ import { createUpstream } from './upstream/upstream.js';
 export interface GatewayLimits {
   maxSessions: number;
   idleTimeoutMs: number;
-}
-
-export interface SessionSummary {
-  id: string;
-  server: string;
-  upstream: string;
-  client: { name?: string; version?: string };
-  protocolVersion?: string;
-  startedAt: number;
-  lastActivity: number;
 }
 
 /** Too many concurrent sessions: the endpoint answers 503. */
@@ -61,7 +52,7 @@ export class Gateway {
     return this.sessions.get(id);
   }
 
-  list(): SessionSummary[] {
+  list(): LiveSession[] {
     return [...this.sessions.values()].map((s) => ({
       id: s.id,
       server: s.server,
