@@ -1,0 +1,266 @@
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { macClaim } from './checkpoint.js';
+import { GENESIS, lineFields, serializeRecord, type AuditEntry } from './record.js';
+import { ANCHOR_FILE, HEAD_FILE, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
+import type { Mark } from './verify.js';
+
+export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+/** Records taken into one write and one fsync at the most. */
+const MAX_BATCH = 4096;
+const HEAD_BYTES = 512;
+
+export interface CommittedRecord {
+  seq: number;
+  hash: string;
+  segment: string;
+  offset: number;
+  length: number;
+  entry: AuditEntry;
+}
+
+export interface AuditLogOptions {
+  dir: string;
+  key: Buffer;
+  segmentSize?: number;
+  now?: () => Date;
+  /** Called after each batch is durable, with what it committed, in order. */
+  onCommit?: (records: CommittedRecord[]) => void;
+}
+
+interface Pending {
+  entry: AuditEntry;
+  resolve: (seq: number) => void;
+  reject: (err: Error) => void;
+}
+
+/** The log failed to write: everything after is refused (fail closed) until the gateway restarts. */
+export class AuditWriteError extends Error {}
+
+/**
+ * The append-only audit log. Records queue up and are written in batches, one write and one fsync per
+ * batch (group commit); `append` resolves only once its record is durable. Segments roll by size and each
+ * is sealed by an HMAC checkpoint record; a head mark beside them vouches for the newest record. On open,
+ * a torn last line (a crash mid-write) is cut and a record says so.
+ */
+export class AuditLog {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private broken: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: Required<Omit<AuditLogOptions, 'onCommit'>> & Pick<AuditLogOptions, 'onCommit'>,
+    private fh: FileHandle,
+    private readonly headFh: FileHandle,
+    private segment: string,
+    private segmentFirst: number,
+    private size: number,
+    private seq: number,
+    private prev: string,
+  ) {}
+
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const dir = options.dir;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (process.platform !== 'win32') chmodSync(dir, 0o700);
+    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), ...options };
+
+    const anchor = readMark(join(dir, ANCHOR_FILE));
+    let seq = anchor ? anchor.seq + 1 : 1;
+    let prev = anchor ? anchor.hash : GENESIS;
+    let repair: { segment: string; cutBytes: number } | undefined;
+    let segment: string | undefined;
+
+    const segments = listSegments(dir);
+    for (let i = segments.length - 1; i >= 0 && segment === undefined; i--) {
+      const name = segments[i] as string;
+      const file = join(dir, name);
+      const data = readFileSync(file);
+      let end = data.length;
+      if (end > 0 && data[end - 1] !== 10) {
+        // A crash mid-write left a partial line: cut it (it was never acknowledged) and say so.
+        end = data.lastIndexOf(10) + 1;
+        const fh = await open(file, 'r+');
+        await fh.truncate(end);
+        await fh.sync();
+        await fh.close();
+        repair = { segment: name, cutBytes: data.length - end };
+      }
+      if (end === 0) {
+        if (i > 0) continue; // an empty newest segment: take the chain from the one before
+        segment = name;
+        seq = segmentFirstSeq(name) ?? seq;
+        break;
+      }
+      const lastStart = data.lastIndexOf(10, end - 2) + 1;
+      const last = data.subarray(lastStart, end - 1);
+      const fields = lineFields(last);
+      if (!fields) throw new Error(`the audit log's last record in ${file} is not readable; run \`gatehouse verify\` to see where it is damaged`);
+      seq = fields.seq + 1;
+      prev = fields.hash;
+      const sealed = last.includes('"kind":"checkpoint"');
+      segment = sealed ? undefined : name;
+      if (sealed) break;
+    }
+    const name = segment ?? segmentName(seq);
+    const fh = await open(join(dir, name), 'a', 0o600);
+    if (!segment) await syncDir(dir);
+    const headFh = await open(join(dir, HEAD_FILE), 'a+', 0o600).then(async (h) => {
+      await h.close();
+      return open(join(dir, HEAD_FILE), 'r+');
+    });
+    const log = new AuditLog(opts, fh, headFh, name, segmentFirstSeq(name) as number, statSync(join(dir, name)).size, seq, prev);
+    if (repair) {
+      await log.append({
+        ts: opts.now().toISOString(),
+        kind: 'event',
+        event: 'repair',
+        detail: { ...repair, reason: 'the last line was incomplete after a crash; it was cut (it had not been acknowledged)' },
+      });
+    }
+    return log;
+  }
+
+  get lastSeq(): number {
+    return this.seq - 1;
+  }
+
+  get currentSegment(): string {
+    return this.segment;
+  }
+
+  /** Queues a record; resolves with its seq once it is durable, rejects if the log cannot be written. */
+  append(entry: AuditEntry): Promise<number> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new AuditWriteError('the audit log is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+    });
+  }
+
+  /** Waits until everything queued so far is durable. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  /** Flushes, marks the head durably, and closes the files. The segment stays open for the next start. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.headFh.sync().catch(() => undefined);
+    await this.headFh.close().catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.broken) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const { records, seqs } = await this.writeBatch(batch);
+          for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(seqs[i] as number);
+          this.options.onCommit?.(records);
+        } catch (err) {
+          this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
+          for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.broken);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Serializes a batch, rolling segments as they fill, then writes and fsyncs. Returns what was committed in seq order, checkpoints included, and each batch entry's seq. */
+  private async writeBatch(batch: Pending[]): Promise<{ records: CommittedRecord[]; seqs: number[] }> {
+    const records: CommittedRecord[] = [];
+    const seqs: number[] = [];
+    let parts: string[] = [];
+    let pending = 0;
+    const commit = (entry: AuditEntry, line: string, hash: string, length: number): void => {
+      records.push({ seq: this.seq, hash, segment: this.segment, offset: this.size + pending, length, entry });
+      parts.push(line);
+      pending += length;
+      this.seq++;
+      this.prev = hash;
+    };
+    for (const { entry } of batch) {
+      let { line, hash } = serializeRecord(entry, this.seq, this.prev);
+      let length = Buffer.byteLength(line);
+      if (this.size + pending > 0 && this.size + pending + length > this.options.segmentSize) {
+        const checkpoint = this.checkpointEntry();
+        const sealed = serializeRecord(checkpoint, this.seq, this.prev);
+        commit(checkpoint, sealed.line, sealed.hash, Buffer.byteLength(sealed.line));
+        await this.write(parts.join(''));
+        this.size += pending;
+        parts = [];
+        pending = 0;
+        await this.roll();
+        ({ line, hash } = serializeRecord(entry, this.seq, this.prev));
+        length = Buffer.byteLength(line);
+      }
+      seqs.push(this.seq);
+      commit(entry, line, hash, length);
+    }
+    await this.write(parts.join(''));
+    this.size += pending;
+    await this.markHead();
+    return { records, seqs };
+  }
+
+  private checkpointEntry(): AuditEntry {
+    const claim = { scope: 'segment' as const, segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev };
+    return { ts: this.options.now().toISOString(), kind: 'checkpoint', detail: { segment: claim.segment, firstSeq: claim.firstSeq, lastSeq: claim.lastSeq, lastHash: claim.lastHash, mac: macClaim(this.options.key, claim) } };
+  }
+
+  private async write(text: string): Promise<void> {
+    if (!text) return;
+    await this.fh.write(text);
+    await this.fh.datasync();
+  }
+
+  private async roll(): Promise<void> {
+    await this.fh.close();
+    this.segment = segmentName(this.seq);
+    this.segmentFirst = this.seq;
+    this.fh = await open(join(this.options.dir, this.segment), 'a', 0o600);
+    this.size = 0;
+    await syncDir(this.options.dir);
+  }
+
+  /** The head mark: the newest durable record, HMAC-signed. Not fsynced itself: it may lag the log, never lead it. */
+  private async markHead(): Promise<void> {
+    const mark: Mark = {
+      segment: this.segment,
+      firstSeq: this.segmentFirst,
+      seq: this.seq - 1,
+      hash: this.prev,
+      mac: macClaim(this.options.key, { scope: 'head', segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev }),
+    };
+    await this.headFh.write(JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n', 0);
+  }
+}
+
+export function readMark(file: string): Mark | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    if (!text) return undefined;
+    const mark = JSON.parse(text) as Mark;
+    return typeof mark.seq === 'number' && typeof mark.hash === 'string' ? mark : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+

@@ -1,0 +1,26 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readMark } from './segment-writer.js';
+import { ANCHOR_FILE, HEAD_FILE, listSegments } from './segment-files.js';
+import { verifyLog, type VerifyReport } from './verify.js';
+
+export interface VerifyDirOptions {
+  key?: Buffer | undefined;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Verifies the audit folder on disk: its segments, the head mark and the pruning anchor. */
+export function verifyAuditDir(auditDir: string, options: VerifyDirOptions = {}): VerifyReport & { totalBytes: number } {
+  const names = listSegments(auditDir);
+  const totalBytes = names.reduce((sum, n) => sum + statSync(join(auditDir, n)).size, 0);
+  const report = verifyLog(
+    { names, read: (name) => readFileSync(join(auditDir, name)) },
+    {
+      key: options.key,
+      head: readMark(join(auditDir, HEAD_FILE)),
+      anchor: readMark(join(auditDir, ANCHOR_FILE)),
+      ...(options.onProgress ? { onProgress: (done: number) => options.onProgress?.(done, totalBytes) } : {}),
+    },
+  );
+  return { ...report, totalBytes };
+}

@@ -1,0 +1,191 @@
+import { verifyMac } from './checkpoint.js';
+import { computeLineHash, GENESIS, lineFields, parseRecord } from './record.js';
+import { lines, segmentFirstSeq } from './segment-files.js';
+
+export type ProblemReason =
+  | 'malformed'
+  | 'hash-mismatch'
+  | 'chain-break'
+  | 'gap'
+  | 'reorder'
+  | 'missing-segment'
+  | 'missing-checkpoint'
+  | 'bad-checkpoint'
+  | 'torn'
+  | 'truncated'
+  | 'bad-head'
+  | 'bad-anchor';
+
+/** The first thing found wrong, and where. */
+export interface ChainProblem {
+  segment: string;
+  /** The seq the record carries (or, for a missing one, the seq that was expected). */
+  seq: number | undefined;
+  /** 1-based line number in the segment; 0 when the problem is the segment or the log as a whole. */
+  line: number;
+  reason: ProblemReason;
+  message: string;
+}
+
+/** Marks kept beside the segments: the newest committed record, and what pruning left behind. */
+export interface Mark {
+  segment: string;
+  firstSeq: number;
+  seq: number;
+  hash: string;
+  mac: string;
+}
+
+export interface VerifyOptions {
+  /** Without the key, hashes and order are checked but checkpoints cannot be. */
+  key?: Buffer | undefined;
+  head?: Mark | undefined;
+  anchor?: Mark | undefined;
+  onProgress?: (bytesDone: number) => void;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  segments: number;
+  records: number;
+  bytes: number;
+  lastSeq: number;
+  lastHash: string;
+  checkpointsChecked: number;
+  keyUsed: boolean;
+  problem?: ChainProblem;
+}
+
+/** Where the segments come from: their names, oldest first, and a way to read one (read lazily, one at a time). */
+export interface SegmentSource {
+  names: readonly string[];
+  read(name: string): Buffer;
+}
+
+/**
+ * Verifies a log, segment by segment, oldest first: each record's hash over its own line, the chain of
+ * `prev` links, consecutive seq numbers, segment boundaries, sealed segments' HMAC checkpoints, the anchor
+ * left by pruning, and the head mark (which catches a truncated tail). Pure over the bytes it is given;
+ * stops at the first problem.
+ */
+export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): VerifyReport {
+  const { key, head, anchor } = options;
+  let expectedSeq = anchor ? anchor.seq + 1 : 1;
+  let prevHash = anchor ? anchor.hash : GENESIS;
+  const report: VerifyReport = { ok: true, segments: 0, records: 0, bytes: 0, lastSeq: expectedSeq - 1, lastHash: prevHash, checkpointsChecked: 0, keyUsed: Boolean(key) };
+  const fail = (problem: ChainProblem): VerifyReport => ({ ...report, ok: false, problem, lastSeq: expectedSeq - 1, lastHash: prevHash });
+
+  if (anchor && key && !verifyMac(key, { scope: 'anchor', segment: anchor.segment, firstSeq: anchor.firstSeq, lastSeq: anchor.seq, lastHash: anchor.hash }, anchor.mac)) {
+    return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: 'the pruning anchor does not match its checkpoint (edited, or made without the key)' });
+  }
+
+  let headSeen = false;
+  const all = source.names;
+  for (let s = 0; s < all.length; s++) {
+    const name = all[s] as string;
+    const data = source.read(name);
+    const isLast = s === all.length - 1;
+    report.segments++;
+    const named = segmentFirstSeq(name);
+    if (named !== expectedSeq) {
+      const missing = named !== undefined && named > expectedSeq;
+      return fail({
+        segment: name,
+        seq: expectedSeq,
+        line: 0,
+        reason: missing ? 'missing-segment' : 'reorder',
+        message: missing
+          ? `records ${expectedSeq}–${(named as number) - 1} are missing: a segment before ${name} was removed`
+          : `segment ${name} does not continue the log at seq ${expectedSeq}`,
+      });
+    }
+    let lineNo = 0;
+    let lastLine: Buffer | undefined;
+    let lastLineNo = 0;
+    const iter = lines(data);
+    let torn: Buffer | undefined;
+    const buffered: { line: Buffer; offset: number }[] = [];
+    const next = (): { line: Buffer; offset: number } | undefined => {
+      if (buffered.length) return buffered.shift();
+      const r = iter.next();
+      if (r.done) {
+        torn = r.value;
+        return undefined;
+      }
+      return r.value;
+    };
+    for (let item = next(); item; item = next()) {
+      lineNo++;
+      const { line } = item;
+      const fields = lineFields(line);
+      if (!fields) return fail({ segment: name, seq: undefined, line: lineNo, reason: 'malformed', message: `line ${lineNo} is not a well-formed record` });
+      if (fields.seq !== expectedSeq) {
+        if (fields.seq > expectedSeq) {
+          // Out of order, or missing? Look at the next line: if it carries the expected seq, lines were swapped.
+          const peek = next();
+          if (peek) buffered.push(peek);
+          const peekSeq = peek ? lineFields(peek.line)?.seq : undefined;
+          if (peekSeq === expectedSeq) {
+            return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'reorder', message: `record ${fields.seq} stands before record ${expectedSeq}` });
+          }
+          return fail({ segment: name, seq: expectedSeq, line: lineNo, reason: 'gap', message: `record${fields.seq - expectedSeq > 1 ? `s ${expectedSeq}–${fields.seq - 1} are` : ` ${expectedSeq} is`} missing before line ${lineNo}` });
+        }
+        return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'reorder', message: `record ${fields.seq} appears again or out of order where ${expectedSeq} was expected` });
+      }
+      if (fields.prev !== prevHash) {
+        return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'chain-break', message: `record ${fields.seq} does not link to the record before it (prev differs)` });
+      }
+      if (computeLineHash(line) !== fields.hash) {
+        return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'hash-mismatch', message: `record ${fields.seq} was changed after it was written (its hash does not match its content)` });
+      }
+      if (head && fields.seq === head.seq) {
+        headSeen = true;
+        if (fields.hash !== head.hash) {
+          return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-head', message: `record ${fields.seq} is not the record the head mark vouches for (the chain was rewritten)` });
+        }
+      }
+      prevHash = fields.hash;
+      expectedSeq++;
+      report.records++;
+      lastLine = line;
+      lastLineNo = lineNo;
+    }
+    if (torn) {
+      return fail({ segment: name, seq: expectedSeq, line: lineNo + 1, reason: 'torn', message: `the last line of ${name} is incomplete (a crash mid-write, or a cut): start Gatehouse to repair a crash` });
+    }
+    report.bytes += data.length;
+    options.onProgress?.(report.bytes);
+
+    // A segment is sealed by a checkpoint record as its last line; every segment but the newest must be.
+    const sealed = lastLine !== undefined && lastLine.includes('"kind":"checkpoint"');
+    if (sealed) {
+      const cp = parseRecord(lastLine as Buffer);
+      const detail = cp.detail as { segment?: string; firstSeq?: number; lastSeq?: number; lastHash?: string; mac?: string } | undefined;
+      const claim = { scope: 'segment' as const, segment: name, firstSeq: named as number, lastSeq: cp.seq - 1, lastHash: cp.prev };
+      const matches = detail?.segment === name && detail.firstSeq === claim.firstSeq && detail.lastSeq === claim.lastSeq && detail.lastHash === claim.lastHash;
+      if (!matches || (key && !verifyMac(key, claim, detail?.mac))) {
+        return fail({ segment: name, seq: cp.seq, line: lastLineNo, reason: 'bad-checkpoint', message: `the checkpoint sealing ${name} does not match the records it seals (the chain was rewritten)` });
+      }
+      if (key) report.checkpointsChecked++;
+    }
+    if (!isLast && !sealed) {
+      return fail({ segment: name, seq: expectedSeq - 1, line: lastLineNo, reason: 'missing-checkpoint', message: `${name} is not the newest segment but is not sealed by a checkpoint (its end was cut)` });
+    }
+  }
+
+  if (head) {
+    if (key && !verifyMac(key, { scope: 'head', segment: head.segment, firstSeq: head.firstSeq, lastSeq: head.seq, lastHash: head.hash }, head.mac)) {
+      return fail({ segment: 'head.json', seq: head.seq, line: 0, reason: 'bad-head', message: 'the head mark does not match its checkpoint (edited, or made without the key)' });
+    }
+    if (!headSeen) {
+      return fail({
+        segment: all[all.length - 1] ?? head.segment,
+        seq: head.seq,
+        line: 0,
+        reason: 'truncated',
+        message: `the log ends at record ${expectedSeq - 1}, but record ${head.seq} was written: the tail was removed`,
+      });
+    }
+  }
+  return { ...report, lastSeq: expectedSeq - 1, lastHash: prevHash };
+}
