@@ -7,6 +7,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { createCoreApi } from './core-api.js';
 import type { GatehouseApi } from './types.js';
 import { VERSION } from './version.js';
+import { openAudit, type OpenAudit } from '../audit/open-audit.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -22,6 +23,7 @@ export interface StartOptions {
 export interface RunningGatehouse {
   api: GatehouseApi;
   gateway: Gateway;
+  audit: OpenAudit;
   config: GatehouseConfig;
   token: string;
   port: number;
@@ -42,6 +44,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const token = loadOrCreateToken(dataDir);
   const limits = () => ({ maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout });
   const gateway = new Gateway(config.servers, limits());
+  const audit = await openAudit(dataDir, config, gateway);
   const startedAt = Date.now();
   let url = '';
   const api = createCoreApi({ gateway, config: () => config, version: VERSION, url: () => url, dataDir, configFile, startedAt });
@@ -60,6 +63,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   return {
     api,
     gateway,
+    audit,
     config,
     token,
     port: server.port,
@@ -71,6 +75,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         removeRuntimeInfo(dataDir);
         await gateway.close();
         await server.close();
+        await audit.close();
       })()),
   };
 }

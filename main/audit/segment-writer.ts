@@ -25,8 +25,6 @@ export interface AuditLogOptions {
   key: Buffer;
   segmentSize?: number;
   now?: () => Date;
-  /** Called after each batch is durable, with what it committed, in order. */
-  onCommit?: (records: CommittedRecord[]) => void;
 }
 
 interface Pending {
@@ -49,9 +47,11 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private broken: Error | undefined;
   private closed = false;
+  /** Called after each batch is durable, with what it committed, in log order. */
+  onCommit: ((records: CommittedRecord[]) => void) | undefined;
 
   private constructor(
-    private readonly options: Required<Omit<AuditLogOptions, 'onCommit'>> & Pick<AuditLogOptions, 'onCommit'>,
+    private readonly options: Required<AuditLogOptions>,
     private fh: FileHandle,
     private readonly headFh: FileHandle,
     private segment: string,
@@ -162,7 +162,7 @@ export class AuditLog {
         try {
           const { records, seqs } = await this.writeBatch(batch);
           for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(seqs[i] as number);
-          this.options.onCommit?.(records);
+          this.onCommit?.(records);
         } catch (err) {
           this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
           for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.broken);

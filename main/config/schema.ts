@@ -95,6 +95,8 @@ export const configSchema = z.strictObject({
         .array(z.strictObject({ server: z.string().optional(), tool: z.string().optional(), principal: z.string().optional() }))
         .default([]),
       retention: z.strictObject({ maxAge: duration.optional(), maxSize: size.optional() }).optional(),
+      /** Segments of the audit log roll at this size. */
+      segmentSize: size.default(16 * 1024 * 1024),
     })
     .prefault({}),
   identity: z.strictObject({ issuer: z.url().optional(), clientId: z.string().optional() }).optional(),

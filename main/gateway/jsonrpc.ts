@@ -36,6 +36,8 @@ export const GatewayErrorCode = {
   ShuttingDown: -32013,
   /** No gateway is running (the stdio shim could not reach one). */
   GatewayNotRunning: -32014,
+  /** The audit log could not record the message durably; it was not passed on (fail closed). */
+  RecordingFailed: -32015,
 } as const;
 
 export function errorResponse(id: RequestId, code: number, message: string, data?: unknown): JSONRPCErrorResponse {

@@ -1,7 +1,10 @@
 // `npm run bench`: figures for the README and the issue notes. Not tests: nothing here asserts a timing.
 import { cpus } from 'node:os';
+import { benchAuditLog } from './audit-log.js';
 import { benchProxyLatency } from './proxy-latency.js';
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+const only = process.argv[2];
 console.log(`Gatehouse benchmarks — ${new Date().toISOString()} — ${machine}\n`);
-console.log(await benchProxyLatency());
+if (!only || only === 'proxy') console.log(await benchProxyLatency(), '\n');
+if (!only || only === 'audit') console.log(await benchAuditLog(), '\n');

@@ -120,7 +120,7 @@ describe('the audit log verifies, and every kind of tampering is caught where it
   it('a property: hundreds of random mutations are all detected; the unmodified log always verifies', async () => {
     const dir = await log(30, 3000);
     const names = listSegments(dir);
-    const original = new Map(names.map((n) => [n, readFileSync(join(dir, n))]));
+    const original = new Map<string, Buffer>(names.map((n) => [n, readFileSync(join(dir, n))]));
     const source = (segments: Map<string, Buffer>) => ({ names: [...segments.keys()], read: (n: string) => segments.get(n) as Buffer });
     const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8'));
     expect(verifyLog(source(original), { key: TEST_KEY, head }).ok).toBe(true);
@@ -135,7 +135,7 @@ describe('the audit log verifies, and every kind of tampering is caught where it
     );
     fc.assert(
       fc.property(mutation, (m) => {
-        const segments = new Map(original);
+        const segments = new Map<string, Buffer>(original);
         const name = names[m.segment % names.length] as string;
         const data = segments.get(name) as Buffer;
         const lines = data.toString('latin1').split('\n').slice(0, -1);

@@ -1,0 +1,185 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type { AuditEntry } from './record.js';
+import { lines, listSegments } from './segment-files.js';
+
+/** One recorded session, as the timeline and `gatehouse sessions` list it. */
+export interface SessionSummary {
+  id: string;
+  server: string;
+  client: { name?: string; version?: string };
+  principal: string;
+  first: string;
+  last: string;
+  records: number;
+  calls: number;
+  errors: number;
+  decisions: number;
+  excluded: boolean;
+  ended?: string;
+  /** Segments holding its records, oldest first. */
+  segments: string[];
+}
+
+interface IndexData {
+  version: 1;
+  /** Everything before this position of the log is in the index. */
+  through: { segment: string; offset: number };
+  sessions: Record<string, SessionSummary>;
+  /** Where each session's records are in segments not yet sealed, as flat [offset, length, offset, length, …] (sealed segments have a sidecar file). */
+  open: Record<string, Record<string, number[]>>;
+}
+
+const EMPTY: IndexData = { version: 1, through: { segment: '', offset: 0 }, sessions: {}, open: {} };
+const PERSIST_DELAY_MS = 1000;
+
+export interface IndexedRecord {
+  segment: string;
+  offset: number;
+  length: number;
+  entry: AuditEntry;
+}
+
+/**
+ * The session index: per-session aggregates (lowdb, `audit/index/sessions.json`) and, per segment, where each
+ * session's records are (a sidecar written when the segment is sealed). Derived data only: it can always
+ * be rebuilt from the segments, and on load it catches up with whatever the log has beyond it.
+ */
+export class SessionIndex {
+  private persistTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+
+  private constructor(
+    private readonly auditDir: string,
+    private readonly db: Low<IndexData>,
+  ) {}
+
+  static async load(auditDir: string, options: { persist?: boolean } = {}): Promise<SessionIndex> {
+    const indexDir = join(auditDir, 'index');
+    if (options.persist !== false) mkdirSync(indexDir, { recursive: true, mode: 0o700 });
+    const db = new Low<IndexData>(new JSONFile(join(indexDir, 'sessions.json')), structuredClone(EMPTY));
+    try {
+      await db.read();
+    } catch {
+      db.data = structuredClone(EMPTY); // unreadable: rebuild from the segments
+    }
+    if (db.data?.version !== 1) db.data = structuredClone(EMPTY);
+    const index = new SessionIndex(auditDir, db);
+    index.catchUp();
+    if (options.persist !== false && index.dirty) await index.persistNow();
+    return index;
+  }
+
+  /** Reads the records the index has not seen yet, from the segments on disk. */
+  private catchUp(): void {
+    const data = this.db.data;
+    const segments = listSegments(this.auditDir);
+    if (data.through.segment && !segments.includes(data.through.segment)) {
+      // The segment it stopped in is gone (pruned, or the log was replaced): start over.
+      this.db.data = structuredClone(EMPTY);
+    }
+    for (const segment of segments) {
+      if (this.db.data.through.segment && segment < this.db.data.through.segment) continue;
+      const buf = readFileSync(join(this.auditDir, segment));
+      const start = segment === this.db.data.through.segment ? this.db.data.through.offset : 0;
+      for (const { line, offset } of lines(buf.subarray(start))) {
+        this.apply({ segment, offset: start + offset, length: line.length + 1, entry: JSON.parse(line.toString('utf8')) as AuditEntry });
+      }
+    }
+  }
+
+  /** Adds committed records (in log order). */
+  apply(record: IndexedRecord): void {
+    const data = this.db.data;
+    const { entry, segment } = record;
+    data.through = { segment, offset: record.offset + record.length };
+    this.dirty = true;
+    if (entry.kind === 'checkpoint') {
+      this.seal(segment);
+      return;
+    }
+    if (!entry.session) return;
+    let s = data.sessions[entry.session];
+    if (!s) {
+      s = data.sessions[entry.session] = {
+        id: entry.session,
+        server: entry.server ?? '',
+        client: entry.client ?? {},
+        principal: entry.principal ?? '',
+        first: entry.ts,
+        last: entry.ts,
+        records: 0,
+        calls: 0,
+        errors: 0,
+        decisions: 0,
+        excluded: false,
+        segments: [],
+      };
+    }
+    s.last = entry.ts;
+    s.records++;
+    if (entry.client?.name && !s.client.name) s.client = entry.client;
+    if (entry.kind === 'request' && entry.method === 'tools/call') s.calls++;
+    if (entry.kind === 'error' || (entry.kind === 'event' && entry.event === 'error')) s.errors++;
+    if (entry.kind === 'decision') s.decisions++;
+    if (entry.kind === 'event' && entry.event === 'excluded') s.excluded = true;
+    if (entry.kind === 'event' && entry.event === 'session-end') s.ended = String((entry.detail as { reason?: string } | undefined)?.reason ?? 'ended');
+    if (s.segments[s.segments.length - 1] !== segment) s.segments.push(segment);
+    ((data.open[segment] ??= {})[entry.session] ??= []).push(record.offset, record.length);
+  }
+
+  /** A sealed segment's offsets move to its own sidecar file, written once. */
+  private seal(segment: string): void {
+    const offsets = this.db.data.open[segment];
+    if (!offsets) return;
+    const file = join(this.auditDir, 'index', `${segment}.offsets.json`);
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify(offsets), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+      delete this.db.data.open[segment];
+    } catch {
+      // A read-only caller (the CLI) keeps them in memory.
+    }
+  }
+
+  list(): SessionSummary[] {
+    return Object.values(this.db.data.sessions).sort((a, b) => (a.last < b.last ? 1 : a.last > b.last ? -1 : 0));
+  }
+
+  get(id: string): SessionSummary | undefined {
+    return this.db.data.sessions[id];
+  }
+
+  /** A session's records in one segment as flat [offset, length, …] pairs; undefined when the index does not know them (scan instead). */
+  offsets(segment: string, session: string): number[] | undefined {
+    const open = this.db.data.open[segment];
+    if (open) return open[session] ?? [];
+    try {
+      const sidecar = JSON.parse(readFileSync(join(this.auditDir, 'index', `${segment}.offsets.json`), 'utf8')) as Record<string, number[]>;
+      return sidecar[session] ?? [];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Persists soon (debounced): the index is derived, so a lost update only means a longer catch-up next time. */
+  schedulePersist(): void {
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      void this.persistNow();
+    }, PERSIST_DELAY_MS);
+    this.persistTimer.unref();
+  }
+
+  async persistNow(): Promise<void> {
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.db.write();
+    chmodSync(join(this.auditDir, 'index', 'sessions.json'), 0o600);
+  }
+}
