@@ -4,6 +4,10 @@ import { ConfigError } from '../config/load.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
 import { serversCommand } from './commands/servers.js';
+import { sessionsCommand } from './commands/sessions.js';
+import { replayCommand } from './commands/replay.js';
+import { verifyCommand } from './commands/verify.js';
+import { exportCommand } from './commands/export.js';
 import { processIo, type CliIo } from './io.js';
 import { CheckFailed, UsageError } from './usage-error.js';
 
@@ -23,6 +27,10 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   servers: serversCommand,
   connect: connectCommand,
+  sessions: sessionsCommand,
+  replay: replayCommand,
+  verify: verifyCommand,
+  export: exportCommand,
 };
 
 function help(): string {
