@@ -26,8 +26,14 @@ export function localPrincipal(): string {
 /** Opens the audit log (repairing a torn tail), catches the session index up, and puts the recorder first in the gateway's pipeline. */
 export async function openAudit(dataDir: string, config: GatehouseConfig, gateway: Gateway): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
-  const log = await AuditLog.open({ dir, key: loadOrCreateAuditKey(dataDir), segmentSize: config.recording.segmentSize });
+  const log = await AuditLog.open({
+    dir,
+    key: loadOrCreateAuditKey(dataDir),
+    segmentSize: config.recording.segmentSize,
+    retention: config.recording.retention ?? {},
+  });
   const index = await SessionIndex.load(dir);
+  log.onPrune = (segments) => index.forgetSegments(segments);
   log.onCommit = (records) => {
     for (const r of records) index.apply(r);
     index.schedulePersist();

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim } from './checkpoint.js';
-import { GENESIS, lineFields, serializeRecord, type AuditEntry } from './record.js';
+import { GENESIS, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
+import { segmentsToPrune, type RetentionPolicy } from './retention.js';
 import { ANCHOR_FILE, HEAD_FILE, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
 import type { Mark } from './verify.js';
 
@@ -25,6 +26,8 @@ export interface AuditLogOptions {
   key: Buffer;
   segmentSize?: number;
   now?: () => Date;
+  /** recording.retention: sealed segments beyond it are pruned, leaving a signed anchor. */
+  retention?: RetentionPolicy;
 }
 
 interface Pending {
@@ -49,6 +52,8 @@ export class AuditLog {
   private closed = false;
   /** Called after each batch is durable, with what it committed, in log order. */
   onCommit: ((records: CommittedRecord[]) => void) | undefined;
+  /** Called after segments were pruned. */
+  onPrune: ((segments: string[]) => void) | undefined;
 
   private constructor(
     private readonly options: Required<AuditLogOptions>,
@@ -65,7 +70,7 @@ export class AuditLog {
     const dir = options.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32') chmodSync(dir, 0o700);
-    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), ...options };
+    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, ...options };
 
     const anchor = readMark(join(dir, ANCHOR_FILE));
     let seq = anchor ? anchor.seq + 1 : 1;
@@ -73,6 +78,8 @@ export class AuditLog {
     let repair: { segment: string; cutBytes: number } | undefined;
     let segment: string | undefined;
 
+    // Segments the anchor already covers were being pruned when the process stopped: finish that.
+    for (const name of listSegments(dir)) if (anchor && (segmentFirstSeq(name) as number) <= anchor.seq) rmSync(join(dir, name), { force: true });
     const segments = listSegments(dir);
     for (let i = segments.length - 1; i >= 0 && segment === undefined; i--) {
       const name = segments[i] as string;
@@ -112,6 +119,7 @@ export class AuditLog {
       return open(join(dir, HEAD_FILE), 'r+');
     });
     const log = new AuditLog(opts, fh, headFh, name, segmentFirstSeq(name) as number, statSync(join(dir, name)).size, seq, prev);
+    await log.prune();
     if (repair) {
       await log.append({
         ts: opts.now().toISOString(),
@@ -228,6 +236,44 @@ export class AuditLog {
     this.fh = await open(join(this.options.dir, this.segment), 'a', 0o600);
     this.size = 0;
     await syncDir(this.options.dir);
+    await this.prune();
+  }
+
+  /**
+   * Applies recording.retention: removes the oldest sealed segments beyond it. First a signed anchor is
+   * written for the last record removed, so that verify checks what remains from there; then the files go,
+   * and a record says what was pruned.
+   */
+  async prune(): Promise<string[]> {
+    const { retention, dir, key } = this.options;
+    if (retention.maxAge === undefined && retention.maxSize === undefined) return [];
+    const infos = listSegments(dir).map((name) => {
+      const { bytes, last } = readLastLine(join(dir, name));
+      const sealed = last !== undefined && last.includes('"kind":"checkpoint"');
+      return { name, bytes, lastTs: sealed ? Date.parse(parseRecord(last as Buffer).ts) : Date.now(), sealed, last: last ?? Buffer.alloc(0) };
+    });
+    const names = segmentsToPrune(infos, retention, this.options.now().getTime());
+    if (names.length === 0) return [];
+    const lastPruned = infos[names.length - 1] as (typeof infos)[number];
+    const fields = lineFields(lastPruned.last);
+    if (!fields) throw new Error(`cannot prune: the last record of ${lastPruned.name} is not readable`);
+    const claim = { scope: 'anchor' as const, segment: lastPruned.name, firstSeq: segmentFirstSeq(names[0] as string) as number, lastSeq: fields.seq, lastHash: fields.hash };
+    const anchor: Mark = { segment: claim.segment, firstSeq: claim.firstSeq, seq: claim.lastSeq, hash: claim.lastHash, mac: macClaim(key, claim) };
+    const file = join(dir, ANCHOR_FILE);
+    writeFileSync(`${file}.tmp`, JSON.stringify(anchor, null, 2) + '\n', { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+    await syncDir(dir);
+    for (const name of names) rmSync(join(dir, name), { force: true });
+    await syncDir(dir);
+    const bytes = infos.slice(0, names.length).reduce((sum, s) => sum + s.bytes, 0);
+    this.onPrune?.(names);
+    void this.append({
+      ts: this.options.now().toISOString(),
+      kind: 'event',
+      event: 'prune',
+      detail: { segments: names, bytes, throughSeq: anchor.seq, anchorHash: anchor.hash, policy: retention },
+    }).catch(() => undefined);
+    return names;
   }
 
   /** The head mark: the newest durable record, HMAC-signed. Not fsynced itself: it may lag the log, never lead it. */
@@ -240,6 +286,23 @@ export class AuditLog {
       mac: macClaim(this.options.key, { scope: 'head', segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev }),
     };
     await this.headFh.write(JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n', 0);
+  }
+}
+
+/** The last complete line of a file, reading only its end (a checkpoint line is small). */
+function readLastLine(file: string, window = 64 * 1024): { bytes: number; last: Buffer | undefined } {
+  const fd = openSync(file, 'r');
+  try {
+    const bytes = fstatSync(fd).size;
+    const length = Math.min(window, bytes);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, bytes - length);
+    if (length === 0 || buf[length - 1] !== 10) return { bytes, last: undefined };
+    const start = buf.lastIndexOf(10, length - 2);
+    if (start === -1 && length < bytes) return { bytes, last: undefined };
+    return { bytes, last: buf.subarray(start + 1, length - 1) };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -142,6 +142,21 @@ export class SessionIndex {
     } catch {
       // A read-only caller (the CLI) keeps them in memory.
     }
+  }
+
+  /** Pruned segments: sessions left with none are forgotten; the others keep what remains. */
+  forgetSegments(names: readonly string[]): void {
+    const gone = new Set(names);
+    for (const [id, s] of Object.entries(this.db.data.sessions)) {
+      s.segments = s.segments.filter((n) => !gone.has(n));
+      if (s.segments.length === 0) delete this.db.data.sessions[id];
+    }
+    for (const n of names) {
+      delete this.db.data.open[n];
+      rmSync(join(this.auditDir, 'index', `${n}.offsets.json`), { force: true });
+    }
+    this.dirty = true;
+    this.schedulePersist();
   }
 
   list(): SessionSummary[] {

@@ -80,7 +80,8 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
   }
 
   let headSeen = false;
-  const all = source.names;
+  // Segments an anchor already covers were being pruned when the gateway stopped; they are not part of the log.
+  const all = anchor ? source.names.filter((n) => (segmentFirstSeq(n) ?? 0) > anchor.seq) : source.names;
   for (let s = 0; s < all.length; s++) {
     const name = all[s] as string;
     const data = source.read(name);
