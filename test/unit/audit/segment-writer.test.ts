@@ -1,0 +1,73 @@
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRecord } from '../../../main/audit/record.js';
+import { listSegments } from '../../../main/audit/segment-files.js';
+import { AuditLog } from '../../../main/audit/segment-writer.js';
+import { verifyAuditDir } from '../../../main/audit/verify-files.js';
+import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+const allRecords = (dir: string) =>
+  listSegments(dir).flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => parseRecord(l)));
+
+describe('the segment writer', () => {
+  it('acknowledges each append with consecutive seqs, in the order they were queued', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(sampleEntry(i))));
+    await log.close();
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(allRecords(l.dir).map((r) => (r.payload as { params: { note: string } }).params.note.split(' ')[1])).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+  });
+
+  it('rolls segments by size, seals each with a checkpoint, and continues the chain after a restart', async () => {
+    const l = await writeTestLog(30, 2048);
+    cleanups.push(l.remove);
+    const reopened = await AuditLog.open({ dir: l.dir, key: TEST_KEY, segmentSize: 2048 });
+    await reopened.append(sampleEntry(99));
+    await reopened.close();
+    const records = allRecords(l.dir);
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
+    expect(records.filter((r) => r.kind === 'checkpoint').length).toBe(listSegments(l.dir).length - 1);
+    expect(verifyAuditDir(l.dir, { key: TEST_KEY }).ok).toBe(true);
+  });
+
+  it('cuts a torn last line on open, records the repair, and keeps everything before it', async () => {
+    const l = await writeTestLog(10);
+    cleanups.push(l.remove);
+    const names = listSegments(l.dir);
+    const last = join(l.dir, names[names.length - 1] as string);
+    const before = allRecords(l.dir).length;
+    const torn = '{"seq":9999,"ts":"2026-11-22T12:00:00.000Z","session":"half-writ';
+    appendFileSync(last, torn);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    await log.close();
+    const records = allRecords(l.dir);
+    expect(records).toHaveLength(before + 1);
+    expect(records[records.length - 1]).toMatchObject({ kind: 'event', event: 'repair', detail: { cutBytes: torn.length } });
+    expect(verifyAuditDir(l.dir, { key: TEST_KEY }).ok).toBe(true);
+  });
+
+  it('creates its folder 0700 and its files 0600', async () => {
+    const l = await writeTestLog(5);
+    cleanups.push(l.remove);
+    expect(statSync(l.dir).mode & 0o777).toBe(0o700);
+    for (const name of [...listSegments(l.dir), 'head.json']) expect(statSync(join(l.dir, name)).mode & 0o777).toBe(0o600);
+  });
+
+  it('fails closed once a write fails: the failing batch and every later append are refused', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    await log.append(sampleEntry(0));
+    // Simulate the disk going away under the log.
+    const handle = (log as unknown as { fh: { write: () => Promise<never> } }).fh;
+    handle.write = () => Promise.reject(new Error('ENOSPC: no space left on device'));
+    await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(ENOSPC/);
+    await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
+  });
+});
