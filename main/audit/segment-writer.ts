@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim } from './checkpoint.js';
@@ -11,6 +11,7 @@ export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 /** Records taken into one write and one fsync at the most. */
 const MAX_BATCH = 4096;
 const HEAD_BYTES = 512;
+const SYNC_WRITE_LIMIT = 64 * 1024;
 
 export interface CommittedRecord {
   seq: number;
@@ -50,6 +51,7 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private broken: Error | undefined;
   private closed = false;
+  private headWrite: Promise<void> = Promise.resolve();
   /** Called after each batch is durable, with what it committed, in log order. */
   onCommit: ((records: CommittedRecord[]) => void) | undefined;
   /** Called after segments were pruned. */
@@ -158,6 +160,7 @@ export class AuditLog {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await this.headWrite;
     await this.headFh.sync().catch(() => undefined);
     await this.headFh.close().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
@@ -214,7 +217,7 @@ export class AuditLog {
     }
     await this.write(parts.join(''));
     this.size += pending;
-    await this.markHead();
+    this.markHead();
     return { records, seqs };
   }
 
@@ -225,7 +228,9 @@ export class AuditLog {
 
   private async write(text: string): Promise<void> {
     if (!text) return;
-    await this.fh.write(text);
+    // A small batch is written straight away (it only reaches the page cache); a large one off the main thread.
+    if (text.length < SYNC_WRITE_LIMIT) writeSync(this.fh.fd, text);
+    else await this.fh.write(text);
     await this.fh.datasync();
   }
 
@@ -277,7 +282,7 @@ export class AuditLog {
   }
 
   /** The head mark: the newest durable record, HMAC-signed. Not fsynced itself: it may lag the log, never lead it. */
-  private async markHead(): Promise<void> {
+  private markHead(): void {
     const mark: Mark = {
       segment: this.segment,
       firstSeq: this.segmentFirst,
@@ -285,7 +290,12 @@ export class AuditLog {
       hash: this.prev,
       mac: macClaim(this.options.key, { scope: 'head', segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev }),
     };
-    await this.headFh.write(JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n', 0);
+    // Not awaited by the batch: the mark may lag the log (never lead it), so acknowledging need not wait for it.
+    const text = JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n';
+    this.headWrite = this.headWrite.then(() => this.headFh.write(text, 0)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }
 
