@@ -65,9 +65,9 @@ describe('the segment writer', () => {
     const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
     await log.append(sampleEntry(0));
     // Simulate the disk going away under the log.
-    const handle = (log as unknown as { fh: { write: () => Promise<never> } }).fh;
-    handle.write = () => Promise.reject(new Error('ENOSPC: no space left on device'));
-    await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(ENOSPC/);
+    const handle = (log as unknown as { fh: { datasync: () => Promise<never> } }).fh;
+    handle.datasync = () => Promise.reject(new Error('EIO: i/o error'));
+    await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(EIO/);
     await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
   });
 });
