@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../main/audit/record.js';
@@ -58,6 +59,20 @@ describe('recording through the gateway', () => {
     expect(text).toContain('audit-client 2.4.6');
     expect(text).toMatch(/→ tools\/call echo {2}message="remember me"/);
     expect(text).toMatch(/← tools\/call echo {2}"Echo: remember me"/);
+  });
+
+  it('fails closed: when the log cannot be written, a tools/call is refused with the reason and never reaches the server', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gatehouse-failclosed-'));
+    harness = await startHarness({ servers: { files: { command: process.execPath, args: [serverScript('@modelcontextprotocol/server-filesystem'), root] } } });
+    const client = await harness.connect('files');
+    await client.listTools();
+    const fh = (harness.gatehouse.audit.log as unknown as { fh: { datasync: () => Promise<never> } }).fh;
+    fh.datasync = () => Promise.reject(new Error('EIO: i/o error'));
+    await expect(client.callTool({ name: 'write_file', arguments: { path: join(root, 'never.txt'), content: 'must not be written' } })).rejects.toThrow(
+      /could not record this call, so it was not forwarded: the audit log cannot be written \(EIO/,
+    );
+    expect(existsSync(join(root, 'never.txt'))).toBe(false);
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('verify passes on a live log and reports intact records', async () => {
