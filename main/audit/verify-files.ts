@@ -11,14 +11,17 @@ export interface VerifyDirOptions {
 
 /** Verifies the audit folder on disk: its segments, the head mark and the pruning anchor. */
 export function verifyAuditDir(auditDir: string, options: VerifyDirOptions = {}): VerifyReport & { totalBytes: number } {
+  // The marks first, then the segments: with a gateway writing meanwhile, the log can only be ahead of them.
+  const head = readMark(join(auditDir, HEAD_FILE));
+  const anchor = readMark(join(auditDir, ANCHOR_FILE));
   const names = listSegments(auditDir);
   const totalBytes = names.reduce((sum, n) => sum + statSync(join(auditDir, n)).size, 0);
   const report = verifyLog(
     { names, read: (name) => readFileSync(join(auditDir, name)) },
     {
       key: options.key,
-      head: readMark(join(auditDir, HEAD_FILE)),
-      anchor: readMark(join(auditDir, ANCHOR_FILE)),
+      head,
+      anchor,
       ...(options.onProgress ? { onProgress: (done: number) => options.onProgress?.(done, totalBytes) } : {}),
     },
   );

@@ -53,6 +53,8 @@ export interface VerifyReport {
   lastHash: string;
   checkpointsChecked: number;
   keyUsed: boolean;
+  /** The newest segment ends in an incomplete line no acknowledgement covers: a write in progress, or a crash the next start repairs. */
+  incompleteTail?: boolean;
   problem?: ChainProblem;
 }
 
@@ -151,7 +153,10 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
       lastLine = line;
       lastLineNo = lineNo;
     }
-    if (torn) {
+    if (torn && isLast && head && headSeen) {
+      // Beyond the head mark: never acknowledged, so not evidence of tampering.
+      report.incompleteTail = true;
+    } else if (torn) {
       return fail({ segment: name, seq: expectedSeq, line: lineNo + 1, reason: 'torn', message: `the last line of ${name} is incomplete (a crash mid-write, or a cut): start Gatehouse to repair a crash` });
     }
     report.bytes += data.length;

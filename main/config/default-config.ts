@@ -34,5 +34,7 @@ masking:
   inline: false           # true: also mask what the client receives
 
 recording:
-  exclude: []             # e.g. [{ server: memory }]
+  exclude: []             # not recorded: e.g. [{ server: memory }] or [{ server: files, tool: "read_*" }]
+  segmentSize: 16MiB      # audit log segments roll at this size
+  # retention: { maxAge: 90d, maxSize: 2GiB }   # prune the oldest full segments (a signed anchor keeps verify green)
 `;

@@ -32,7 +32,8 @@ export const verifyCommand: Command = {
     } else if (report.ok) {
       io.out(
         `Audit log intact: ${report.records.toLocaleString('en')} records in ${report.segments} segment(s), ${(report.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)}s; ` +
-          (key ? `${report.checkpointsChecked} checkpoint(s) and the head mark checked with the key.` : 'no audit.key here, so checkpoints were not checked.'),
+          (key ? `${report.checkpointsChecked} checkpoint(s) and the head mark checked with the key.` : 'no audit.key here, so checkpoints were not checked.') +
+          (report.incompleteTail ? ' The newest segment ends in an unacknowledged partial line (a write in progress, or a crash the next start repairs).' : ''),
       );
     }
     if (!report.ok && report.problem) {

@@ -79,6 +79,14 @@ describe('the audit log verifies, and every kind of tampering is caught where it
     expect(verify(dir).problem).toMatchObject({ reason: 'torn', segment: last });
   });
 
+  it('an incomplete last line beyond the head mark (a write in progress) is not tampering', async () => {
+    const dir = await log();
+    const names = listSegments(dir);
+    const last = join(dir, names[names.length - 1] as string);
+    writeFileSync(last, Buffer.concat([readFileSync(last), Buffer.from('{"seq":999,"ts":"2026-11-22T')]));
+    expect(verify(dir)).toMatchObject({ ok: true, incompleteTail: true });
+  });
+
   it('deleting a whole segment: the missing segment and its seq range are named', async () => {
     const dir = await log();
     const names = listSegments(dir);
