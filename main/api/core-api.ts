@@ -10,6 +10,8 @@ export interface CoreApiContext {
   dataDir: string;
   configFile: string;
   startedAt: number;
+  /** Problems of the last edit of gatehouse.yaml that did not validate (the previous config is in force). */
+  configErrors: () => string[] | undefined;
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -23,6 +25,7 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
         configFile: ctx.configFile,
         startedAt: ctx.startedAt,
         activeSessions: ctx.gateway.sessionCount,
+        ...(ctx.configErrors() ? { configErrors: ctx.configErrors() } : {}),
       };
     },
     async servers(): Promise<ServerEntry[]> {

@@ -1,5 +1,13 @@
 import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
-import { configPath, loadConfigFile } from '../config/load.js';
+import { createHmac } from 'node:crypto';
+import { noApprover } from '../approvals/port.js';
+import { loadOrCreateAuditKey } from '../audit/checkpoint.js';
+import { localPrincipal } from '../audit/open-audit.js';
+import { LiveConfig } from '../config/live-config.js';
+import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
+import { inlineMasker } from '../masking/inline-masker.js';
+import { PinStore } from '../policy/pin-store.js';
+import { PolicyEnforcer } from '../policy/enforcer.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
@@ -24,6 +32,8 @@ export interface RunningGatehouse {
   api: GatehouseApi;
   gateway: Gateway;
   audit: OpenAudit;
+  live: LiveConfig;
+  pins: PinStore;
   config: GatehouseConfig;
   token: string;
   port: number;
@@ -42,17 +52,39 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const configFile = configPath(dataDir, options.configFile);
   const config = loadConfigFile(configFile);
   const token = loadOrCreateToken(dataDir);
-  const limits = () => ({ maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout });
-  const gateway = new Gateway(config.servers, limits());
-  const audit = await openAudit(dataDir, config, gateway);
+  const gateway = new Gateway(config.servers, limitsOf(config));
+  const auditKey = loadOrCreateAuditKey(dataDir);
+  const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
+  const audit = await openAudit(dataDir, live, gateway, auditKey);
+  const pins = await PinStore.open(dataDir);
+  const principal = localPrincipal();
+  const enforcer = new PolicyEnforcer({
+    live: () => live.current,
+    pins,
+    approvals: () => noApprover,
+    note: (ctx, fields) => audit.recorder.note(ctx, fields),
+    principal: () => ({ id: principal, groups: [] }),
+  });
+  gateway.setInterceptors([audit.recorder, enforcer, inlineMasker(() => ({ masker: live.current.masker, inline: live.current.config.masking.inline }))]);
+  gateway.events.on('session-end', (e) => enforcer.forget(e.sessionId));
+  live.on('reloaded', (state) => {
+    gateway.reconfigure(state.config.servers, limitsOf(state.config));
+    void audit.log.append({ ts: new Date().toISOString(), kind: 'event', event: 'config-reloaded', detail: { file: configFile } }).catch(() => undefined);
+  });
+  live.on('invalid', (problems) => {
+    gateway.events.emit('warning', {
+      message: `${configFile} was changed but does not validate; the previous config stays in force:\n${problems.map(formatProblem).join('\n')}`,
+    });
+  });
+  live.watch();
   const startedAt = Date.now();
   let url = '';
-  const api = createCoreApi({ gateway, config: () => config, version: VERSION, url: () => url, dataDir, configFile, startedAt });
+  const api = createCoreApi({ gateway, config: () => live.current.config, version: VERSION, url: () => url, dataDir, configFile, startedAt, configErrors: () => live.lastError?.map(formatProblem) });
   const server = await startGatewayServer({
     gateway,
     token,
     port: options.port ?? config.gateway.port,
-    limits: () => ({ maxBodySize: config.gateway.maxBodySize }),
+    limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
     ...(options.web ? { fallback: options.web({ api, token }) } : {}),
   });
   url = server.url;
@@ -64,6 +96,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     api,
     gateway,
     audit,
+    live,
+    pins,
     config,
     token,
     port: server.port,
@@ -73,9 +107,14 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     stop: () =>
       (stopping ??= (async () => {
         removeRuntimeInfo(dataDir);
+        live.close();
         await gateway.close();
         await server.close();
         await audit.close();
       })()),
   };
+}
+
+function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTimeoutMs: number } {
+  return { maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout };
 }

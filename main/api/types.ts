@@ -11,6 +11,8 @@ export interface GatewayStatus {
   configFile: string;
   startedAt: number;
   activeSessions: number;
+  /** Set while gatehouse.yaml holds an edit that does not validate: what is wrong (file:line key: message). */
+  configErrors?: string[];
 }
 
 export interface ServerEntry {

@@ -1,7 +1,6 @@
 import { userInfo } from 'node:os';
-import type { GatehouseConfig } from '../config/schema.js';
+import type { LiveConfig } from '../config/live-config.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { loadOrCreateAuditKey } from './checkpoint.js';
 import { Recorder } from './recorder.js';
 import { auditDirOf } from './segment-files.js';
 import { AuditLog } from './segment-writer.js';
@@ -10,7 +9,9 @@ import { SessionIndex } from './session-index.js';
 export interface OpenAudit {
   log: AuditLog;
   index: SessionIndex;
+  recorder: Recorder;
   dir: string;
+  key: Buffer;
   close(): Promise<void>;
 }
 
@@ -23,12 +24,13 @@ export function localPrincipal(): string {
   }
 }
 
-/** Opens the audit log (repairing a torn tail), catches the session index up, and puts the recorder first in the gateway's pipeline. */
-export async function openAudit(dataDir: string, config: GatehouseConfig, gateway: Gateway): Promise<OpenAudit> {
+/** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder (the first step of the pipeline). */
+export async function openAudit(dataDir: string, live: LiveConfig, gateway: Gateway, key: Buffer): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
+  const config = live.current.config;
   const log = await AuditLog.open({
     dir,
-    key: loadOrCreateAuditKey(dataDir),
+    key,
     segmentSize: config.recording.segmentSize,
     retention: config.recording.retention ?? {},
   });
@@ -39,13 +41,20 @@ export async function openAudit(dataDir: string, config: GatehouseConfig, gatewa
     index.schedulePersist();
   };
   const principal = localPrincipal();
-  const recorder = new Recorder({ log, principal: () => principal, exclude: () => config.recording.exclude });
+  const recorder = new Recorder({
+    log,
+    principal: () => principal,
+    exclude: () => live.current.config.recording.exclude,
+    mask: (value) => live.current.masker.json(value),
+    writeAheadCalls: false, // the policy step makes calls durable with its decision
+  });
   recorder.attach(gateway.events);
-  gateway.setInterceptors([recorder]);
   return {
     log,
     index,
+    recorder,
     dir,
+    key,
     close: async () => {
       await log.close();
       await index.persistNow();

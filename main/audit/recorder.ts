@@ -21,6 +21,12 @@ export interface RecorderOptions {
   /** Applied to every payload before it is stored (masking plugs in here). */
   mask?: (value: unknown) => unknown;
   now?: () => Date;
+  /**
+   * Whether the recorder itself holds a tools/call until its record is durable. The policy step turns this
+   * off: it records its decision right after and waits for that, and the request, queued first, is durable
+   * by then too (one fsync for both).
+   */
+  writeAheadCalls?: boolean;
 }
 
 interface SessionState {
@@ -53,7 +59,7 @@ export class Recorder implements Interceptor {
 
     const durable = this.options.log.append(this.entry(ctx, message, described.kind, described.method, described.tool));
     const writeAhead =
-      (ctx.direction === 'client->server' && described.kind === 'request' && described.method === 'tools/call') ||
+      (this.options.writeAheadCalls !== false && ctx.direction === 'client->server' && described.kind === 'request' && described.method === 'tools/call') ||
       (ctx.direction === 'server->client' && (described.kind === 'response' || described.kind === 'error'));
     if (!writeAhead) {
       durable.catch(() => undefined); // the log reports its own failure; the next write-ahead call fails closed
@@ -62,6 +68,8 @@ export class Recorder implements Interceptor {
     return durable.then(
       () => forward,
       (err: Error): Verdict => {
+        // Gatehouse's own answer (a denial, a failure) carries nothing from the server: let it through as it is.
+        if (ctx.origin === 'gatehouse') return forward;
         const reason = `Gatehouse could not record this ${ctx.direction === 'client->server' ? 'call, so it was not forwarded' : 'answer, so it was withheld'}: ${err.message}`;
         const id = (message as { id: string | number }).id;
         return ctx.direction === 'client->server'
@@ -69,6 +77,13 @@ export class Recorder implements Interceptor {
           : { action: 'forward', message: errorResponse(id, GatewayErrorCode.RecordingFailed, reason) };
       },
     );
+  }
+
+  /** Records something about a session that is not a message (a policy decision, a tool change); resolves once durable. */
+  note(ctx: MessageContext, fields: Pick<AuditEntry, 'kind'> & Partial<Pick<AuditEntry, 'method' | 'tool' | 'id' | 'event' | 'decision' | 'detail'>>): Promise<number> {
+    if (this.sessions.get(ctx.sessionId)?.excluded) return Promise.resolve(0);
+    const base = this.entry(ctx, undefined, fields.kind, fields.method, fields.tool);
+    return this.options.log.append({ ...base, id: fields.id, event: fields.event, decision: fields.decision, detail: this.mask(fields.detail) });
   }
 
   /** Records the gateway's own events: sessions starting and ending, upstreams starting and exiting, errors, stderr. */
@@ -146,6 +161,7 @@ export class Recorder implements Interceptor {
       tool,
       id,
       payload: message === undefined ? undefined : this.mask(message),
+      detail: ctx.origin === 'gatehouse' && message !== undefined ? { from: 'gatehouse' } : undefined,
     };
   }
 }

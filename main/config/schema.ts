@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileRegex } from '../policy/rules.js';
 import { parseDuration, parseSize } from './units.js';
 
 /** A duration: milliseconds as a number, or text such as `30s`, `2m`, `1h`. */
@@ -45,13 +46,22 @@ const server = z.union([stdioServer, httpServer], {
 
 const stringOrList = z.union([z.string(), z.array(z.string()).min(1)]);
 
+/** A regex as policy and masking write it (a leading `(?i)` = case-insensitive); refused here if it does not compile. */
+const regex = z.string().superRefine((source, ctx) => {
+  try {
+    compileRegex(source);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` });
+  }
+});
+
 const rule = z.strictObject({
   name: z.string().min(1),
   match: z
     .strictObject({
       server: stringOrList.optional(),
       tool: stringOrList.optional(),
-      args: z.record(z.string(), z.string()).optional(),
+      args: z.record(z.string(), regex).optional(),
       principal: stringOrList.optional(),
       groups: stringOrList.optional(),
     })
@@ -77,7 +87,16 @@ export const configSchema = z.strictObject({
   policy: z
     .strictObject({
       default: z.enum(['allow', 'approve', 'deny']).default('allow'),
-      rules: z.array(rule).default([]),
+      rules: z
+        .array(rule)
+        .default([])
+        .superRefine((rules, ctx) => {
+          const seen = new Set<string>();
+          rules.forEach((r, i) => {
+            if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `rule name "${r.name}" is used twice; names must be unique` });
+            seen.add(r.name);
+          });
+        }),
       on_tool_change: z.enum(['allow', 'approve', 'deny']).optional(),
     })
     .prefault({}),
@@ -85,7 +104,7 @@ export const configSchema = z.strictObject({
   masking: z
     .strictObject({
       detectors: z.array(z.enum(['secrets', 'email', 'credit-card', 'ip'])).default(['secrets']),
-      custom: z.array(z.strictObject({ name: z.string().min(1), pattern: z.string().min(1) })).default([]),
+      custom: z.array(z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'names use letters, digits and "-"'), pattern: regex.pipe(z.string().min(1)) })).default([]),
       inline: z.boolean().default(false),
     })
     .prefault({}),

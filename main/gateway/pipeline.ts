@@ -8,6 +8,8 @@ export interface MessageContext {
   readonly server: string;
   readonly direction: Direction;
   readonly client: Readonly<{ name?: string; version?: string }>;
+  /** `gatehouse` for an answer Gatehouse gave in place of the other side (a denial, a failure), else `peer`. */
+  readonly origin: 'peer' | 'gatehouse';
 }
 
 /**

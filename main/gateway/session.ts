@@ -43,6 +43,7 @@ export class GatewaySession {
   private closeReason = '';
   private initializeKey: string | undefined;
   private readonly contexts: Record<Direction, MessageContext>;
+  private readonly gatewayContexts: Record<Direction, MessageContext>;
   /** Called once when the session ends, for whatever reason. */
   onclose: ((reason: string) => void) | undefined;
 
@@ -54,8 +55,12 @@ export class GatewaySession {
   ) {
     const base = { sessionId: this.id, server, client: this.client };
     this.contexts = {
-      'client->server': { ...base, direction: 'client->server' },
-      'server->client': { ...base, direction: 'server->client' },
+      'client->server': { ...base, direction: 'client->server', origin: 'peer' },
+      'server->client': { ...base, direction: 'server->client', origin: 'peer' },
+    };
+    this.gatewayContexts = {
+      'client->server': { ...base, direction: 'client->server', origin: 'gatehouse' },
+      'server->client': { ...base, direction: 'server->client', origin: 'gatehouse' },
     };
     upstream.onmessage = (message) => this.fromUpstream(message);
     upstream.onclose = () => {
@@ -142,28 +147,36 @@ export class GatewaySession {
     this.settle(message, 'server->client', runSafely(this.interceptors(), message, this.contexts['server->client']));
   }
 
-  private settle(message: JSONRPCMessage, direction: Direction, verdict: Verdict | Promise<Verdict>): void {
+  private settle(message: JSONRPCMessage, direction: Direction, verdict: Verdict | Promise<Verdict>, synthetic = false): void {
     if (verdict instanceof Promise) {
       verdict.then(
-        (v) => this.apply(message, direction, v),
-        (err: unknown) => this.apply(message, direction, failClosed(message, err)),
+        (v) => this.apply(message, direction, v, synthetic),
+        (err: unknown) => this.apply(message, direction, failClosed(message, err), synthetic),
       );
     } else {
-      this.apply(message, direction, verdict);
+      this.apply(message, direction, verdict, synthetic);
     }
   }
 
-  private apply(original: JSONRPCMessage, direction: Direction, verdict: Verdict): void {
+  private apply(original: JSONRPCMessage, direction: Direction, verdict: Verdict, synthetic: boolean): void {
     const toUpstream = direction === 'client->server';
     switch (verdict.action) {
       case 'forward':
         if (toUpstream) this.toUpstream(verdict.message);
         else this.toClient(verdict.message);
         return;
-      case 'respond':
-        if (toUpstream) this.toClient(verdict.message);
-        else this.toUpstream(verdict.message);
+      case 'respond': {
+        // Gatehouse's own answer travels back through the pipeline like any answer (recorded, masked),
+        // marked as coming from Gatehouse. An answer to an answer is not asked for twice: it goes straight out.
+        if (synthetic) {
+          if (toUpstream) this.toClient(verdict.message);
+          else this.toUpstream(verdict.message);
+          return;
+        }
+        const back: Direction = toUpstream ? 'server->client' : 'client->server';
+        this.settle(verdict.message, back, runSafely(this.interceptors(), verdict.message, this.gatewayContexts[back]), true);
         return;
+      }
       case 'drop':
         // A dropped request still needs an answer, or its sender would wait forever.
         if (isJSONRPCRequest(original)) {

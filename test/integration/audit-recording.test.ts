@@ -38,7 +38,7 @@ describe('recording through the gateway', () => {
 
     const { records } = await replay(harness.home, sessionId.slice(0, 8));
     // Server-initiated notifications (list_changed, logging) come when the server pleases: compare the rest.
-    const messages = records.filter((r) => r.kind !== 'event' && !(r.kind === 'notification' && r.direction === 'server->client'));
+    const messages = records.filter((r) => r.kind !== 'event' && r.kind !== 'decision' && !(r.kind === 'notification' && r.direction === 'server->client'));
     expect(messages.map((r) => `${r.direction} ${r.kind} ${r.method ?? ''} ${r.tool ?? ''}`.trim())).toEqual([
       'client->server request initialize',
       'server->client response initialize',
@@ -54,6 +54,9 @@ describe('recording through the gateway', () => {
     expect(JSON.stringify(messages.find((r) => r.kind === 'response' && r.tool === 'echo')?.payload)).toContain('Echo: remember me');
     expect(records.map((r) => r.seq)).toEqual([...records.map((r) => r.seq)].sort((a, b) => a - b));
     expect(records[0]).toMatchObject({ kind: 'event', event: 'session-start', principal: expect.stringMatching(/^local:/) });
+    // Each call's policy decision is recorded right after its request.
+    const echoRequest = records.findIndex((r) => r.kind === 'request' && r.tool === 'echo');
+    expect(records[echoRequest + 1]).toMatchObject({ kind: 'decision', tool: 'echo', decision: { action: 'allow', outcome: 'allow', rule: null } });
 
     const text = (await runGatehouse(['replay', sessionId], { GATEHOUSE_HOME: harness.home })).stdout;
     expect(text).toContain('audit-client 2.4.6');
@@ -105,9 +108,11 @@ describe('recording through the gateway', () => {
     expect(excluded.records.map((r) => r.event ?? r.kind)).toEqual(expect.arrayContaining(['session-start', 'excluded']));
     expect(excluded.records.filter((r) => r.kind !== 'event')).toEqual([]);
     const everythingRecords = (await replay(harness.home, everythingId)).records;
-    expect(everythingRecords.filter((r) => r.tool === 'get-sum').map((r) => r.kind)).toEqual(['event']);
+    // Only that it was called, and how policy decided: no arguments, no result.
+    expect(everythingRecords.filter((r) => r.tool === 'get-sum').map((r) => r.kind)).toEqual(['event', 'decision']);
+    expect(everythingRecords.filter((r) => r.tool === 'get-sum').every((r) => r.payload === undefined)).toBe(true);
     expect(everythingRecords.find((r) => r.tool === 'get-sum')).toMatchObject({ event: 'excluded-call' });
-    expect(everythingRecords.filter((r) => r.tool === 'echo').map((r) => r.kind)).toEqual(['request', 'response']);
+    expect(everythingRecords.filter((r) => r.tool === 'echo').map((r) => r.kind)).toEqual(['request', 'decision', 'response']);
 
     const audit = join(harness.home, 'audit');
     const all = readdirSync(audit).filter((n) => n.endsWith('.jsonl')).map((n) => readFileSync(join(audit, n), 'utf8')).join('');

@@ -1,0 +1,47 @@
+/**
+ * Values at a path in a JSON value. Paths are dotted keys with `[n]` or `[*]` for arrays, optionally starting
+ * with `$.`: `sql`, `options.mode`, `files[*].path`, `$.items[0].name`. `*` alone means every string, number
+ * and boolean anywhere in the value.
+ */
+export function valuesAt(root: unknown, path: string): unknown[] {
+  if (path === '*') return leaves(root);
+  const steps = parsePath(path);
+  let current: unknown[] = [root];
+  for (const step of steps) {
+    const next: unknown[] = [];
+    for (const value of current) {
+      if (step === '*') {
+        if (Array.isArray(value)) next.push(...value);
+        else if (value !== null && typeof value === 'object') next.push(...Object.values(value));
+      } else if (typeof step === 'number') {
+        if (Array.isArray(value) && step < value.length) next.push(value[step]);
+      } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step)) {
+        next.push((value as Record<string, unknown>)[step]);
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function parsePath(path: string): (string | number)[] {
+  const steps: (string | number)[] = [];
+  const body = path.startsWith('$.') ? path.slice(2) : path.startsWith('$') ? path.slice(1) : path;
+  for (const part of body.split('.')) {
+    const m = /^([^[\]]*)((?:\[(?:\d+|\*)\])*)$/.exec(part);
+    if (!m) {
+      steps.push(part);
+      continue;
+    }
+    if (m[1]) steps.push(m[1]);
+    for (const idx of (m[2] ?? '').matchAll(/\[(\d+|\*)\]/g)) steps.push(idx[1] === '*' ? '*' : Number(idx[1]));
+  }
+  return steps;
+}
+
+function leaves(value: unknown): unknown[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap(leaves);
+  if (typeof value === 'object') return Object.values(value).flatMap(leaves);
+  return [value];
+}
