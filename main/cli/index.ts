@@ -8,6 +8,8 @@ import { sessionsCommand } from './commands/sessions.js';
 import { replayCommand } from './commands/replay.js';
 import { verifyCommand } from './commands/verify.js';
 import { exportCommand } from './commands/export.js';
+import { pinsCommand } from './commands/pins.js';
+import { policyCommand } from './commands/policy.js';
 import { processIo, type CliIo } from './io.js';
 import { CheckFailed, UsageError } from './usage-error.js';
 
@@ -31,6 +33,8 @@ const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   verify: verifyCommand,
   export: exportCommand,
+  policy: policyCommand,
+  pins: pinsCommand,
 };
 
 function help(): string {

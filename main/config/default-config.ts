@@ -23,13 +23,25 @@ servers: {}
 
 policy:
   default: allow          # allow | approve | deny, for calls no rule matches
-  rules: []               # first match wins
+  on_tool_change: approve # a tool whose definition changed since it was first seen: allow | approve | deny
+  rules:                  # first match wins. match on server, tool (names or globs), args (a regex per argument;
+                          # dotted paths for nested ones, "*" for any), principal and groups; "hide: true" on a
+                          # deny rule also hides the tool from tools/list
+    - name: no-sql-ddl
+      match: { args: { "*": "(?i)\\\\b(drop\\\\s+(table|database|schema|index|view)|alter\\\\s+(table|database|schema)|truncate)\\\\b" } }
+      action: deny
+      reason: Schema changes (DDL) are not allowed from agents
+    - name: file-changes-need-approval
+      match: { tool: [write_file, edit_file, move_file, create_directory, delete_file, remove_file] }
+      action: approve
+      reason: Writing, moving or deleting files needs a person's approval
 
 approvals:
   timeout: 2m             # an undecided approval is denied after this long
 
 masking:
-  detectors: [secrets]    # secrets, email, credit-card, ip
+  detectors: [secrets, email, credit-card]   # also: ip
+                          # masked values become [MASKED:kind:hash] in the log (same value, same hash)
   custom: []              # e.g. [{ name: ticket, pattern: "TCK-[0-9]{6}" }]
   inline: false           # true: also mask what the client receives
 

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { luhnValid } from '../../../main/masking/detectors.js';
+import { createMasker } from '../../../main/masking/masker.js';
+
+const KEY = Buffer.alloc(32, 9);
+const all = createMasker({ detectors: ['secrets', 'email', 'credit-card', 'ip'], custom: [{ name: 'ticket', pattern: 'TCK-[0-9]{6}' }] }, KEY);
+const kindOf = (text: string) => /\[MASKED:([a-z0-9-]+):[0-9a-f]{8}\]/.exec(all.text(text))?.[1];
+
+// Real-format samples (published example values or generated to the documented shape).
+const positives: [string, string][] = [
+  ['aws-access-key', 'AKIAIOSFODNN7EXAMPLE'],
+  ['aws-access-key', 'ASIAY34FZKBOKMUTVV7A'],
+  ['github-token', `ghp_${'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'}`],
+  ['github-token', `github_pat_11ABCDEFG0${'x'.repeat(72)}`],
+  ['gitlab-token', 'glpat-xxxxxxxxxxxxxxxxxxxx'],
+  ['slack-token', 'xoxb-2837462831-2837462831-AbCdEfGhIjKlMnOpQrStUvWx'],
+  ['slack-webhook', 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'],
+  ['stripe-key', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+  ['stripe-key', 'rk_test_51H8abcdEFGHijklMNOP'],
+  ['openai-key', 'sk-proj-abcDEF123456ghiJKL789012mnoPQR345678'],
+  ['openai-key', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345'],
+  ['google-api-key', 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe'],
+  ['jwt', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'],
+  ['private-key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'],
+  ['url-password', 'postgresql://app:s3cr3t-P4ss@db.internal:5432/prod'],
+  ['secret-value', 'PASSWORD=hunter22'],
+  ['secret-value', 'api_key: "a1b2c3d4e5"'],
+  ['secret-value', 'client_secret=abcdEFGH1234'],
+  ['email', 'jane.doe+work@example.co.uk'],
+  ['credit-card', '4111 1111 1111 1111'],
+  ['credit-card', '5500-0000-0000-0004'],
+  ['credit-card', '378282246310005'],
+  ['ipv4', '10.20.30.40'],
+  ['ipv6', '2001:0db8:85a3:0000:0000:8a2e:0370:7334'],
+  ['ipv6', 'fe80::1ff:fe23:4567:890a'],
+  ['ticket', 'TCK-004211'],
+];
+
+// Near misses: look alike, are not secrets.
+const negatives = [
+  'AKIA1234', // too short
+  'akiaiosfodnn7example', // lowercase
+  'ghp_short',
+  'sk-abc', // too short for a key
+  'sk_live_short',
+  'eyJhbGciOiJIUzI1NiJ9', // a JWT header alone
+  'https://example.com/path', // URL without credentials
+  'user@localhost', // no TLD
+  '4111 1111 1111 1112', // fails Luhn
+  '1234567890123', // fails Luhn
+  '0000 0000 0000 0000', // all one digit
+  '999.1.1.1', // not an IPv4
+  'version 2.0', // not an address
+  'the password is in the vault', // no key=value
+  'TCK-12345', // custom pattern needs six digits
+];
+
+describe('masking detectors', () => {
+  it.each(positives)('finds %s in %j', (kind, sample) => {
+    expect(kindOf(`before ${sample} after`)).toBe(kind);
+    expect(all.text(`before ${sample} after`)).not.toContain(sample);
+  });
+
+  it.each(negatives)('leaves %j alone', (sample) => expect(all.text(sample)).toBe(sample));
+
+  it('masks the same value to the same token, and different values differently', () => {
+    const a = all.text('mail bob@example.com');
+    expect(all.text('again bob@example.com')).toContain(a.slice(5));
+    expect(all.text('mail carol@example.com')).not.toBe(a);
+    const otherKey = createMasker({ detectors: ['email'], custom: [] }, Buffer.alloc(32, 1));
+    expect(otherKey.text('mail bob@example.com')).not.toBe(a);
+  });
+
+  it('walks JSON: values anywhere, secret-named keys whatever their value, and keeps the JSON valid', () => {
+    const message = {
+      jsonrpc: '2.0',
+      id: 1,
+      result: {
+        content: [{ type: 'text', text: 'Contact jane@example.com, key AKIAIOSFODNN7EXAMPLE' }],
+        structuredContent: { headers: { Authorization: 'Bearer abc', 'X-Trace': 'ok' }, list: [1, 'x', { password: 'p' }] },
+      },
+    };
+    const masked = all.json(message);
+    const text = JSON.stringify(masked);
+    expect(JSON.parse(text)).toEqual(masked);
+    expect(text).not.toMatch(/jane@example\.com|AKIAIOSFODNN7EXAMPLE|Bearer abc|"p"/);
+    expect(text).toContain('"X-Trace":"ok"');
+    expect(message.result.content[0]?.text).toContain('jane@example.com'); // the original is untouched
+    expect(all.json({ nothing: 'here', n: [1, 2] })).toEqual({ nothing: 'here', n: [1, 2] });
+  });
+
+  it('only the detector sets that are configured run', () => {
+    const secretsOnly = createMasker({ detectors: ['secrets'], custom: [] }, KEY);
+    expect(secretsOnly.text('jane@example.com 10.0.0.1')).toBe('jane@example.com 10.0.0.1');
+  });
+
+  it('Luhn', () => {
+    expect(luhnValid('4111111111111111')).toBe(true);
+    expect(luhnValid('4111111111111112')).toBe(false);
+  });
+});
