@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { compileRegex } from '../policy/rules.js';
 import { DETECTOR_SETS, SECRET_KEY, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
@@ -18,14 +19,45 @@ interface CompiledSet {
   detectors: Detector[];
 }
 
+type Passes = CompiledSet[];
+
+const MAX_CACHED_SETS = 256;
+
+/** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
+function customDetector(c: { name: string; pattern: string }): Detector {
+  const re = compileRegex(c.pattern);
+  return { kind: c.name, pattern: re.source, flags: re.flags };
+}
+
 /**
- * Builds a masker. Detectors are joined into one regex (one pass over each string), each in a
+ * Builds a masker. The detectors a string calls for are joined into one regex (one pass over the string), each in a
  * named group so a match knows its kind. The hash in a token is a keyed HMAC prefix: the same secret masks to
  * the same token everywhere (so analysts can correlate), and without the key it cannot be guessed back.
  */
 export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
-  const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map((c) => ({ kind: c.name, pattern: c.pattern }))];
-  const set = compile(detectors);
+  const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
+  if (detectors.length > 30) throw new Error('at most 30 masking detectors (built-in and custom together)');
+  // The detectors a string's hints call for, joined into one regex; compiled once per combination.
+  const sets = new Map<number, Passes>();
+  const passesFor = (value: string): Passes => {
+    let mask = 0;
+    for (let i = 0; i < detectors.length; i++) {
+      const hint = (detectors[i] as Detector).hint;
+      if (!hint || hint.test(value)) mask |= 1 << i;
+    }
+    if (mask === 0) return [];
+    let passes = sets.get(mask);
+    if (!passes) {
+      if (sets.size > MAX_CACHED_SETS) sets.clear();
+      const chosen = detectors.filter((_, i) => mask & (1 << i));
+      // One pass for the case-sensitive detectors (nearly all), one for each case-insensitive custom one.
+      passes = [compile(chosen.filter((d) => !d.flags), ''), ...chosen.filter((d) => d.flags).map((d) => compile([d], d.flags as string))].filter(
+        (p): p is CompiledSet => p !== undefined,
+      );
+      sets.set(mask, passes);
+    }
+    return passes;
+  };
   const tokens = new Map<string, string>();
   const token = (kind: string, secret: string): string => {
     const cacheKey = `${kind}\u0000${secret}`;
@@ -38,18 +70,24 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     return t;
   };
 
-  const text = (value: string): string => {
-    if (!set) return value;
-    return value.replace(set.regex, (match: string, ...rest: unknown[]) => {
+  const replaceIn = (value: string, set: CompiledSet): string =>
+    value.replace(set.regex, (match: string, ...rest: unknown[]) => {
       const groups = rest[rest.length - 1] as Record<string, string | undefined>;
       for (let i = 0; i < set.detectors.length; i++) {
-        if (groups[`d${i}`] !== undefined) {
+        const secret = groups[`d${i}`];
+        if (secret !== undefined) {
           const d = set.detectors[i] as Detector;
-          return d.validate && !d.validate(match) ? match : token(d.kind, match);
+          if (d.validate && !d.validate(secret)) return match;
+          return (groups[`p${i}`] ?? '') + token(d.kind, secret);
         }
       }
       return match;
     });
+
+  const text = (value: string): string => {
+    let out = value;
+    for (const set of passesFor(value)) out = replaceIn(out, set);
+    return out;
   };
 
   const walk = (value: unknown, keyName: string | undefined): unknown => {
@@ -79,8 +117,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
   return { text, json: <T>(value: T) => walk(value, undefined) as T };
 }
 
-function compile(detectors: Detector[]): CompiledSet | undefined {
+function compile(detectors: Detector[], flags: string): CompiledSet | undefined {
   if (detectors.length === 0) return undefined;
-  const source = detectors.map((d, i) => `(?<d${i}>${d.pattern})`).join('|');
-  return { regex: new RegExp(source, 'g'), detectors };
+  const source = detectors.map((d, i) => (d.prefix ? `(?<p${i}>${d.prefix})(?<d${i}>${d.pattern})` : `(?<d${i}>${d.pattern})`)).join('|');
+  return { regex: new RegExp(source, `g${flags}`), detectors };
 }

@@ -1,6 +1,7 @@
 // `npm run bench`: figures for the README and the issue notes. Not tests: nothing here asserts a timing.
 import { cpus } from 'node:os';
 import { benchAuditLog } from './audit-log.js';
+import { benchPolicyMasking } from './policy-masking.js';
 import { benchProxyLatency } from './proxy-latency.js';
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
@@ -8,3 +9,4 @@ const only = process.argv[2];
 console.log(`Gatehouse benchmarks — ${new Date().toISOString()} — ${machine}\n`);
 if (!only || only === 'proxy') console.log(await benchProxyLatency(), '\n');
 if (!only || only === 'audit') console.log(await benchAuditLog(), '\n');
+if (!only || only === 'policy') console.log(benchPolicyMasking(), '\n');

@@ -89,6 +89,11 @@ describe('masking detectors', () => {
     expect(all.json({ nothing: 'here', n: [1, 2] })).toEqual({ nothing: 'here', n: [1, 2] });
   });
 
+  it('a custom pattern with (?i) is case-insensitive; others are not', () => {
+    const m = createMasker({ detectors: [], custom: [{ name: 'project', pattern: '(?i)project-[a-z]+' }, { name: 'ticket', pattern: 'TCK-[0-9]{6}' }] }, KEY);
+    expect(m.text('PROJECT-Apollo and tck-123456 and TCK-123456')).toMatch(/^\[MASKED:project:[0-9a-f]{8}\] and tck-123456 and \[MASKED:ticket:[0-9a-f]{8}\]$/);
+  });
+
   it('only the detector sets that are configured run', () => {
     const secretsOnly = createMasker({ detectors: ['secrets'], custom: [] }, KEY);
     expect(secretsOnly.text('jane@example.com 10.0.0.1')).toBe('jane@example.com 10.0.0.1');
