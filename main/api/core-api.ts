@@ -1,6 +1,8 @@
 import { isStdioServer, type GatehouseConfig } from '../config/schema.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { GatehouseApi, GatewayStatus, LiveSession, ServerEntry } from './types.js';
+import type { ApprovalBroker } from '../approvals/broker.js';
+import type { GrantStore } from '../approvals/grants.js';
+import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, LiveSession, ServerEntry } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -12,6 +14,11 @@ export interface CoreApiContext {
   startedAt: number;
   /** Problems of the last edit of gatehouse.yaml that did not validate (the previous config is in force). */
   configErrors: () => string[] | undefined;
+  broker: ApprovalBroker;
+  grants: GrantStore;
+  /** Who decides through this gateway's own ports (the OS user before sign-in). */
+  principal: () => string;
+  now: () => number;
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -37,6 +44,34 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
     },
     async liveSessions(): Promise<LiveSession[]> {
       return ctx.gateway.list();
+    },
+    async approvals(): Promise<ApprovalView[]> {
+      return ctx.broker.list().map((p) => ({
+        id: p.id,
+        sessionId: p.request.sessionId,
+        server: p.request.server,
+        tool: p.request.tool,
+        args: p.request.args,
+        principal: p.request.principal,
+        client: p.request.client,
+        ...(p.request.rule ? { rule: p.request.rule } : {}),
+        reason: p.request.reason,
+        createdAt: p.createdAt,
+        expiresAt: p.expiresAt,
+      }));
+    },
+    async decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult> {
+      const choice = decision.action === 'allow' ? { action: 'allow' as const, for: decision.forMs, bindArgs: decision.bindArgs } : { action: 'deny' as const, reason: decision.reason };
+      const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), port });
+      if (result.ok) return { ok: true, message: result.outcome.reason };
+      return { ok: false, message: result.why === 'already-decided' ? `approval ${id} was already decided` : `no pending approval ${id}; \`gatehouse approvals\` lists them` };
+    },
+    async grants(): Promise<GrantView[]> {
+      return ctx.grants.active(ctx.now()).map((g) => ({ id: g.id, principal: g.principal, server: g.server, tool: g.tool, boundToArgs: g.argsDigest !== undefined, createdAt: g.createdAt, expiresAt: g.expiresAt, by: g.by, port: g.port }));
+    },
+    async revokeGrant(id: string): Promise<DecisionResult> {
+      const grant = await ctx.grants.revoke(id);
+      return grant ? { ok: true, message: `revoked the grant for ${grant.server} / ${grant.tool}` } : { ok: false, message: `no grant ${id} (or more than one starts with it)` };
     },
   };
 }

@@ -1,21 +1,22 @@
-import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { createHmac } from 'node:crypto';
-import { noApprover } from '../approvals/port.js';
+import { systemClock, type Clock } from '../approvals/clock.js';
+import type { ApprovalBroker } from '../approvals/broker.js';
+import type { GrantStore } from '../approvals/grants.js';
 import { loadOrCreateAuditKey } from '../audit/checkpoint.js';
-import { localPrincipal } from '../audit/open-audit.js';
+import { localPrincipal, openAudit, type OpenAudit } from '../audit/open-audit.js';
+import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { LiveConfig } from '../config/live-config.js';
 import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
-import { inlineMasker } from '../masking/inline-masker.js';
-import { PinStore } from '../policy/pin-store.js';
-import { PolicyEnforcer } from '../policy/enforcer.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import { Gateway } from '../gateway/gateway.js';
+import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
+import { createApiRoutes } from './http-routes.js';
+import { limitsOf, wirePipeline } from './pipeline-wiring.js';
 import type { GatehouseApi } from './types.js';
 import { VERSION } from './version.js';
-import { openAudit, type OpenAudit } from '../audit/open-audit.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -24,8 +25,10 @@ export interface StartOptions {
   /** Overrides gateway.port from the config. */
   port?: number;
   shell: 'desktop' | 'headless';
-  /** Extra HTTP surface beyond /mcp (the web shell's API and UI). */
+  /** The HTTP surface beyond /mcp: by default the JSON API; the headless shell adds the web UI. */
   web?: (ctx: { api: GatehouseApi; token: string }) => RequestHandler;
+  /** Time for approvals and grants (tests move it). */
+  clock?: Clock;
 }
 
 export interface RunningGatehouse {
@@ -34,6 +37,8 @@ export interface RunningGatehouse {
   audit: OpenAudit;
   live: LiveConfig;
   pins: PinStore;
+  broker: ApprovalBroker;
+  grants: GrantStore;
   config: GatehouseConfig;
   token: string;
   port: number;
@@ -45,47 +50,44 @@ export interface RunningGatehouse {
 
 /**
  * Starts the core: reads and validates the config (refusing to start on a bad one), makes sure the token
- * exists, and serves the gateway on 127.0.0.1. Both shells call this; neither duplicates any of it.
+ * and keys exist, opens the audit log, wires the pipeline, and serves the gateway on 127.0.0.1. Both shells
+ * call this; neither duplicates any of it.
  */
 export async function startGatehouse(options: StartOptions): Promise<RunningGatehouse> {
+  const clock = options.clock ?? systemClock;
   const dataDir = ensureDataDir(options.dataDir);
   const configFile = configPath(dataDir, options.configFile);
   const config = loadConfigFile(configFile);
   const token = loadOrCreateToken(dataDir);
-  const gateway = new Gateway(config.servers, limitsOf(config));
   const auditKey = loadOrCreateAuditKey(dataDir);
+  const principal = localPrincipal();
+  const gateway = new Gateway(config.servers, limitsOf(config));
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
   const audit = await openAudit(dataDir, live, gateway, auditKey);
-  const pins = await PinStore.open(dataDir);
-  const principal = localPrincipal();
-  const enforcer = new PolicyEnforcer({
-    live: () => live.current,
-    pins,
-    approvals: () => noApprover,
-    note: (ctx, fields) => audit.recorder.note(ctx, fields),
-    principal: () => ({ id: principal, groups: [] }),
-  });
-  gateway.setInterceptors([audit.recorder, enforcer, inlineMasker(() => ({ masker: live.current.masker, inline: live.current.config.masking.inline }))]);
-  gateway.events.on('session-end', (e) => enforcer.forget(e.sessionId));
-  live.on('reloaded', (state) => {
-    gateway.reconfigure(state.config.servers, limitsOf(state.config));
-    void audit.log.append({ ts: new Date().toISOString(), kind: 'event', event: 'config-reloaded', detail: { file: configFile } }).catch(() => undefined);
-  });
-  live.on('invalid', (problems) => {
-    gateway.events.emit('warning', {
-      message: `${configFile} was changed but does not validate; the previous config stays in force:\n${problems.map(formatProblem).join('\n')}`,
-    });
-  });
-  live.watch();
+  const { broker, grants, pins } = await wirePipeline({ dataDir, gateway, live, audit, principal, clock });
+
   const startedAt = Date.now();
   let url = '';
-  const api = createCoreApi({ gateway, config: () => live.current.config, version: VERSION, url: () => url, dataDir, configFile, startedAt, configErrors: () => live.lastError?.map(formatProblem) });
+  const api = createCoreApi({
+    gateway,
+    config: () => live.current.config,
+    version: VERSION,
+    url: () => url,
+    dataDir,
+    configFile,
+    startedAt,
+    configErrors: () => live.lastError?.map(formatProblem),
+    broker,
+    grants,
+    principal: () => principal,
+    now: () => clock.now(),
+  });
   const server = await startGatewayServer({
     gateway,
     token,
     port: options.port ?? config.gateway.port,
     limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
-    ...(options.web ? { fallback: options.web({ api, token }) } : {}),
+    fallback: options.web ? options.web({ api, token }) : createApiRoutes({ api, token }),
   });
   url = server.url;
   gateway.startReaper();
@@ -98,6 +100,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     audit,
     live,
     pins,
+    broker,
+    grants,
     config,
     token,
     port: server.port,
@@ -108,13 +112,12 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       (stopping ??= (async () => {
         removeRuntimeInfo(dataDir);
         live.close();
+        // Calls still waiting for a person are denied (and recorded) before the sessions close.
+        broker.denyAll('the gateway stopped before anyone decided');
+        await new Promise((r) => setImmediate(r));
         await gateway.close();
         await server.close();
         await audit.close();
       })()),
   };
-}
-
-function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTimeoutMs: number } {
-  return { maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout };
 }

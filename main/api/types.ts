@@ -36,14 +36,55 @@ export interface LiveSession {
   lastActivity: number;
 }
 
+/** A call waiting for approval, as every approver port shows it (arguments masked). */
+export interface ApprovalView {
+  id: string;
+  sessionId: string;
+  server: string;
+  tool: string;
+  args: unknown;
+  principal: string;
+  client: { name?: string; version?: string };
+  rule?: string;
+  reason: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface GrantView {
+  id: string;
+  principal: string;
+  server: string;
+  tool: string;
+  /** Only for the exact arguments it was granted for. */
+  boundToArgs: boolean;
+  createdAt: number;
+  expiresAt: number;
+  by: string;
+  port: string;
+}
+
+/** A person's answer to a pending call. */
+export type ApprovalDecision = { action: 'allow'; forMs?: number; bindArgs?: boolean } | { action: 'deny'; reason?: string };
+
+export interface DecisionResult {
+  ok: boolean;
+  message: string;
+}
+
 export interface GatehouseApi {
   status(): Promise<GatewayStatus>;
   servers(): Promise<ServerEntry[]>;
   liveSessions(): Promise<LiveSession[]>;
+  approvals(): Promise<ApprovalView[]>;
+  /** `port` names where the decision came from (tray, dialog, web, cli). */
+  decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult>;
+  grants(): Promise<GrantView[]>;
+  revokeGrant(id: string): Promise<DecisionResult>;
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

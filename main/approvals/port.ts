@@ -10,6 +10,10 @@ export interface ApprovalRequest {
   rule: string | undefined;
   reason: string;
   approvers: readonly string[];
+  /** Digest of the real arguments, so that a grant can be bound to them. */
+  argsDigest: string;
+  /** The real arguments, for matching grants; never shown or stored (the broker drops them at once). */
+  rawArgs?: unknown;
 }
 
 export interface ApprovalOutcome {
@@ -21,17 +25,7 @@ export interface ApprovalOutcome {
   reason: string;
 }
 
-/** Where held calls go to be decided. The broker (step 4) implements it; until then only `noApprover` does. */
+/** Where held calls go to be decided: the approval broker (approvals/broker.ts). */
 export interface ApprovalPort {
   request(request: ApprovalRequest): Promise<ApprovalOutcome>;
 }
-
-/** Fail closed: with no one to ask, a call that needs approval is denied, and the reason says why. */
-export const noApprover: ApprovalPort = {
-  request: async (req) => ({
-    action: 'deny',
-    by: 'gatehouse',
-    port: 'none',
-    reason: `${req.reason} — this call needs approval${req.rule ? ` (rule "${req.rule}")` : ''}, and no approver is connected, so it was denied`,
-  }),
-};

@@ -38,6 +38,7 @@ policy:
 
 approvals:
   timeout: 2m             # an undecided approval is denied after this long
+  elicitation: false      # true: also ask in the MCP client itself, where it supports elicitation
 
 masking:
   detectors: [secrets, email, credit-card]   # also: ip

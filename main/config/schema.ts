@@ -100,7 +100,13 @@ export const configSchema = z.strictObject({
       on_tool_change: z.enum(['allow', 'approve', 'deny']).optional(),
     })
     .prefault({}),
-  approvals: z.strictObject({ timeout: duration.default(120_000) }).prefault({}),
+  approvals: z
+    .strictObject({
+      timeout: duration.default(120_000),
+      /** Also ask the MCP client itself (elicitation/create), where it declared the elicitation capability. */
+      elicitation: z.boolean().default(false),
+    })
+    .prefault({}),
   masking: z
     .strictObject({
       detectors: z.array(z.enum(['secrets', 'email', 'credit-card', 'ip'])).default(['secrets']),

@@ -10,6 +10,8 @@ export interface MessageContext {
   readonly client: Readonly<{ name?: string; version?: string }>;
   /** `gatehouse` for an answer Gatehouse gave in place of the other side (a denial, a failure), else `peer`. */
   readonly origin: 'peer' | 'gatehouse';
+  /** Sends a message of Gatehouse's own to the client (progress while a call waits for approval). */
+  readonly notifyClient: (message: JSONRPCMessage) => void;
 }
 
 /**

@@ -33,6 +33,8 @@ export class GatewaySession {
   readonly startedAt = Date.now();
   lastActivity = Date.now();
   client: { name?: string; version?: string } = {};
+  /** What the client declared in initialize (elicitation, sampling, roots…). */
+  clientCapabilities: Record<string, unknown> = {};
   protocolVersion: string | undefined;
 
   private readonly inflight = new Map<string, InFlight>();
@@ -42,6 +44,9 @@ export class GatewaySession {
   private closed = false;
   private closeReason = '';
   private initializeKey: string | undefined;
+  /** Requests Gatehouse itself sent the client (elicitation for an approval), by id key. */
+  private readonly ownRequests = new Map<string, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
+  private ownRequestSeq = 0;
   private readonly contexts: Record<Direction, MessageContext>;
   private readonly gatewayContexts: Record<Direction, MessageContext>;
   /** Called once when the session ends, for whatever reason. */
@@ -53,7 +58,7 @@ export class GatewaySession {
     private readonly interceptors: () => readonly Interceptor[],
     private readonly events: GatewayEvents,
   ) {
-    const base = { sessionId: this.id, server, client: this.client };
+    const base = { sessionId: this.id, server, client: this.client, notifyClient: (m: JSONRPCMessage) => this.toClient(m) };
     this.contexts = {
       'client->server': { ...base, direction: 'client->server', origin: 'peer' },
       'server->client': { ...base, direction: 'server->client', origin: 'peer' },
@@ -98,6 +103,16 @@ export class GatewaySession {
   /** A message from the client. Requests must come with the sink their response goes to. */
   fromClient(message: JSONRPCMessage, sink?: ClientSink): void {
     this.lastActivity = Date.now();
+    if (isResponse(message)) {
+      const own = this.ownRequests.get(idKey(message.id as string | number));
+      if (own) {
+        // The answer to Gatehouse's own request: it stays here.
+        this.ownRequests.delete(idKey(message.id as string | number));
+        if ('result' in message) own.resolve(message.result);
+        else own.reject(new Error((message as { error?: { message?: string } }).error?.message ?? 'the client refused'));
+        return;
+      }
+    }
     if (isJSONRPCRequest(message)) {
       if (!sink) throw new Error('a request needs a sink for its response');
       this.track(message, sink);
@@ -110,6 +125,26 @@ export class GatewaySession {
       return;
     }
     this.settle(message, 'client->server', runSafely(this.interceptors(), message, this.contexts['client->server']));
+  }
+
+  /** Sends the client a request of Gatehouse's own (not the server's) and resolves with its result. */
+  requestClient(method: string, params: Record<string, unknown>): { id: string; result: Promise<unknown> } {
+    const id = `gatehouse-${this.id.slice(0, 8)}-${++this.ownRequestSeq}`;
+    const result = new Promise<unknown>((resolve, reject) => {
+      if (this.closed) return reject(new Error('the session has ended'));
+      this.ownRequests.set(idKey(id), { resolve, reject });
+      this.toClient({ jsonrpc: '2.0', id, method, params });
+    });
+    return { id, result };
+  }
+
+  /** Withdraws a request of Gatehouse's own (someone else decided first). */
+  cancelClientRequest(id: string, reason: string): void {
+    const own = this.ownRequests.get(idKey(id));
+    if (!own) return;
+    this.ownRequests.delete(idKey(id));
+    own.reject(new Error(reason));
+    this.toClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
   }
 
   /** Whether the client's GET stream is open (only one is allowed per session). */
@@ -137,6 +172,8 @@ export class GatewaySession {
       entry.sink.deliver(errorResponse(id, GatewayErrorCode.UpstreamClosed, reason), key);
     }
     this.standalone?.abandon('');
+    for (const own of this.ownRequests.values()) own.reject(new Error(reason));
+    this.ownRequests.clear();
     this.onclose?.(reason);
     this.events.emit('session-end', { sessionId: this.id, server: this.server, reason, at: Date.now() });
     await this.upstream.terminate().catch(() => undefined);
@@ -256,7 +293,8 @@ export class GatewaySession {
   }
 
   private noteInitialize(request: JSONRPCRequest): void {
-    const params = request.params as { clientInfo?: { name?: unknown; version?: unknown }; protocolVersion?: unknown } | undefined;
+    const params = request.params as { clientInfo?: { name?: unknown; version?: unknown }; protocolVersion?: unknown; capabilities?: unknown } | undefined;
+    if (params?.capabilities && typeof params.capabilities === 'object') this.clientCapabilities = params.capabilities as Record<string, unknown>;
     const info = params?.clientInfo;
     if (typeof info?.name === 'string') this.client.name = info.name;
     if (typeof info?.version === 'string') this.client.version = info.version;

@@ -1,3 +1,5 @@
+import type { BrokerOutcome } from '../approvals/broker.js';
+import { argsDigest } from '../approvals/grants.js';
 import type { ApprovalPort } from '../approvals/port.js';
 import type { AuditEntry } from '../audit/record.js';
 import { errorResponse, GatewayErrorCode, idKey, isJSONRPCRequest, isResponse, type JSONRPCMessage } from '../gateway/jsonrpc.js';
@@ -21,6 +23,8 @@ export interface EnforcerOptions {
   note: Note;
   principal: () => { id: string; groups: readonly string[] };
   now?: () => number;
+  /** How often a waiting call's client hears progress (if it gave a progress token). */
+  progressEveryMs?: number;
 }
 
 /**
@@ -75,9 +79,12 @@ export class PolicyEnforcer implements Interceptor {
       decision = changedToolDecision(ctx.server, tool, policy.onToolChange);
     }
 
-    let final: { action: 'allow' | 'deny'; reason: string; by?: string; port?: string } = { action: decision.action === 'allow' ? 'allow' : 'deny', reason: decision.reason };
+    let final: { action: 'allow' | 'deny'; reason: string; by?: string; port?: string; waitedMs?: number; grant?: string; approvalId?: string } = {
+      action: decision.action === 'allow' ? 'allow' : 'deny',
+      reason: decision.reason,
+    };
     if (decision.action === 'approve') {
-      const outcome = await this.options.approvals().request({
+      const waitingFor = this.options.approvals().request({
         sessionId: ctx.sessionId,
         server: ctx.server,
         tool,
@@ -87,8 +94,11 @@ export class PolicyEnforcer implements Interceptor {
         rule: decision.rule,
         reason: decision.reason,
         approvers: decision.approvers,
+        argsDigest: argsDigest(args),
+        rawArgs: args,
       });
-      final = { action: outcome.action, reason: outcome.reason, by: outcome.by, port: outcome.port };
+      const outcome = await this.whileWaiting(waitingFor, message, ctx);
+      final = { action: outcome.action, reason: outcome.reason, by: outcome.by, port: outcome.port, ...pickDefined(outcome as BrokerOutcome) };
     }
     // Recorded, and durable, before the call goes anywhere: the request record was queued before this one.
     const recorded = await this.options.note(ctx, {
@@ -102,6 +112,9 @@ export class PolicyEnforcer implements Interceptor {
         rule: decision.rule ?? null,
         reason: final.reason,
         ...(final.by ? { approver: final.by, port: final.port } : {}),
+        ...(final.waitedMs !== undefined ? { waitedMs: final.waitedMs } : {}),
+        ...(final.grant ? { grant: final.grant } : {}),
+        ...(final.approvalId ? { approvalId: final.approvalId } : {}),
         latencyMs: this.now() - started,
       },
     }).then(
@@ -114,6 +127,25 @@ export class PolicyEnforcer implements Interceptor {
     if (final.action === 'allow') return { action: 'forward', message };
     const ruleText = decision.rule ? `rule "${decision.rule}"` : 'policy.default';
     return { action: 'respond', message: errorResponse(message.id, POLICY_DENIED, `Gatehouse policy denied this call (${ruleText}): ${final.reason}`, { rule: decision.rule ?? null, action: decision.action }) };
+  }
+
+  /**
+   * While a call waits for a person, a client that asked for progress (a progress token) gets progress
+   * notifications, so that it does not give up on the call first.
+   */
+  private async whileWaiting<T>(waiting: Promise<T>, message: JSONRPCMessage, ctx: MessageContext): Promise<T> {
+    const token = ((message as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta ?? {}).progressToken;
+    if (typeof token !== 'string' && typeof token !== 'number') return waiting;
+    const started = this.now();
+    const timer = setInterval(() => {
+      const waited = Math.round((this.now() - started) / 1000);
+      ctx.notifyClient({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: waited, message: `waiting for approval (${waited}s)` } });
+    }, this.options.progressEveryMs ?? 5000);
+    try {
+      return await waiting;
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   private async reviewTools(message: JSONRPCMessage & { result: unknown }, ctx: MessageContext): Promise<Verdict> {
@@ -143,6 +175,14 @@ export class PolicyEnforcer implements Interceptor {
     if (tools.length === result.tools.length) return { action: 'forward', message };
     return { action: 'forward', message: { ...message, result: { ...result, tools } } };
   }
+}
+
+function pickDefined(o: BrokerOutcome): { waitedMs?: number; grant?: string; approvalId?: string } {
+  return {
+    ...(o.waitedMs !== undefined ? { waitedMs: o.waitedMs } : {}),
+    ...(o.grant ? { grant: o.grant } : {}),
+    ...(o.approvalId ? { approvalId: o.approvalId } : {}),
+  };
 }
 
 function changedToolDecision(server: string, tool: string, action: Exclude<Action, 'allow'>): Decision {

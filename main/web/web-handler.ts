@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseApi } from '../api/types.js';
-import { checkToken } from '../gateway/downstream/request-guards.js';
+import { createApiRoutes, json } from '../api/http-routes.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { BrowserAuth } from './browser-auth.js';
 import { messagePage, SIGN_IN_CSS, signInPage } from './sign-in-page.js';
@@ -14,27 +14,12 @@ export interface WebHandlerOptions {
   uiDir: string | undefined;
 }
 
-/** The headless shell's HTTP surface besides /mcp: the JSON API (`/api/…`) and the web UI with its sign-in. */
+/** The headless shell's HTTP surface besides /mcp: the JSON API (shared with the desktop) and the web UI with its sign-in. */
 export function createWebHandler(options: WebHandlerOptions): RequestHandler {
   const { api, auth } = options;
-  const routes: Record<string, () => Promise<unknown>> = {
-    '/api/status': () => api.status(),
-    '/api/servers': () => api.servers(),
-    '/api/sessions/live': () => api.liveSessions(),
-  };
-
-  return async (req, res) => {
+  const ui: RequestHandler = async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
     const path = url.pathname;
-
-    if (path.startsWith('/api/')) {
-      const bearer = checkToken(req.headers.authorization, options.token);
-      if (!bearer.ok && !auth.isSignedIn(req.headers.cookie)) return json(res, 401, { error: bearer.message });
-      const route = routes[path];
-      if (!route) return json(res, 404, { error: `no API route ${path}` });
-      if (req.method !== 'GET') return json(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}` });
-      return json(res, 200, await route());
-    }
 
     if (path === '/sign-in.css') {
       res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
@@ -64,12 +49,7 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
     if (!path.includes('.') && (await serveStatic(options.uiDir, '/', res))) return;
     return json(res, 404, { error: `Not Found: ${path}` });
   };
-}
-
-function json(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+  return createApiRoutes({ api, token: options.token, signedIn: (req) => auth.isSignedIn(req.headers.cookie), next: ui });
 }
 
 function redirect(res: ServerResponse, location: string, cookie: string): void {

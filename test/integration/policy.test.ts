@@ -36,6 +36,7 @@ describe('policy through the gateway', () => {
           { name: 'hidden', match: { tool: 'create_directory' }, action: 'deny', hide: true },
         ],
       },
+      approvals: { timeout: '1s' },
     });
     const client = await harness.connect('files');
     const target = join(root, 'evil.txt');
@@ -45,9 +46,9 @@ describe('policy through the gateway', () => {
     expect(existsSync(target)).toBe(false);
     expect(JSON.stringify(await client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'notes.txt') } }))).toContain('read me');
 
-    // approve, with no approver yet: fail closed, saying why.
+    // approve, and no one decides: denied at approvals.timeout (fail closed), saying why.
     await expect(client.callTool({ name: 'move_file', arguments: { source: join(root, 'notes.txt'), destination: join(root, 'moved.txt') } })).rejects.toThrow(
-      /moves are reviewed — this call needs approval \(rule "needs-a-person"\), and no approver is connected, so it was denied/,
+      /rule "needs-a-person"\): moves are reviewed — it needed approval and no one decided within 1s \(approvals.timeout\), so it was denied/,
     );
     expect(existsSync(join(root, 'notes.txt'))).toBe(true);
 
@@ -109,7 +110,7 @@ describe('policy through the gateway', () => {
     const dir = tempDir();
     const descriptionFile = join(dir, 'description.txt');
     writeFileSync(descriptionFile, 'Looks a term up.');
-    harness = await startHarness({ servers: { changing: { command: process.execPath, args: [CHANGING, descriptionFile] } }, policy: { on_tool_change: onToolChange } });
+    harness = await startHarness({ servers: { changing: { command: process.execPath, args: [CHANGING, descriptionFile] } }, policy: { on_tool_change: onToolChange }, approvals: { timeout: '1s' } });
     const first = await harness.connect('changing');
     expect((await first.listTools()).tools.map((t) => t.name).sort()).toEqual(['lookup', 'stable']);
     await first.close();

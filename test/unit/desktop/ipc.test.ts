@@ -8,6 +8,10 @@ const api: GatehouseApi = {
   status: async () => ({ version: '0.1.0', url: 'http://127.0.0.1:5757', dataDir: '/d', configFile: '/d/gatehouse.yaml', startedAt: 1, activeSessions: 2 }),
   servers: async () => [],
   liveSessions: async () => [],
+  approvals: async () => [],
+  decideApproval: async (id, decision, port) => ({ ok: true, message: `${id} ${decision.action} via ${port}` }),
+  grants: async () => [],
+  revokeGrant: async (id) => ({ ok: true, message: `revoked ${id}` }),
 };
 
 describe('GatehouseApi over IPC', () => {
@@ -24,5 +28,16 @@ describe('GatehouseApi over IPC', () => {
     const status = fake.handlers.get(apiChannel('status'));
     await expect(Promise.resolve(status?.({ sender: own.webContents }))).resolves.toMatchObject({ activeSessions: 2 });
     expect(() => status?.({ sender: { id: 'a stray webContents' } })).toThrow(/unknown sender was refused/);
+  });
+
+  it('checks a decision\'s arguments before they reach the core, and decides as the window port', async () => {
+    const fake = createFakeElectron();
+    const own = new FakeBrowserWindow({});
+    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, () => true);
+    const decide = fake.handlers.get(apiChannel('decideApproval'));
+    await expect(Promise.resolve(decide?.({ sender: own.webContents }, 'abcd1234-ef', { action: 'allow', forMs: 3_600_000 }))).resolves.toEqual({ ok: true, message: 'abcd1234-ef allow via window' });
+    expect(() => decide?.({ sender: own.webContents }, 'abcd1234', { action: 'allow', forMs: -5 })).toThrow();
+    expect(() => decide?.({ sender: own.webContents }, '../../etc', { action: 'deny' })).toThrow();
+    expect(() => decide?.({ sender: own.webContents }, 'abcd1234', { action: 'maybe' })).toThrow();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JSONRPCMessage } from '../../../main/gateway/jsonrpc.js';
 import { InterceptorError, passThrough, runPipeline, type Interceptor, type MessageContext } from '../../../main/gateway/pipeline.js';
 
-const ctx: MessageContext = { sessionId: 's', server: 'files', direction: 'client->server', client: {}, origin: 'peer' };
+const ctx: MessageContext = { sessionId: 's', server: 'files', direction: 'client->server', client: {}, origin: 'peer', notifyClient: () => undefined };
 const call: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/a' } } };
 
 const tag = (name: string): Interceptor => ({

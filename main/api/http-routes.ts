@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkToken } from '../gateway/downstream/request-guards.js';
+import type { RequestHandler } from '../gateway/downstream/http-server.js';
+import type { GatehouseApi } from './types.js';
+import { approvalDecisionSchema, approvalId, portName } from './validation.js';
+
+export interface ApiRoutesOptions {
+  api: GatehouseApi;
+  token: string;
+  /** A browser session cookie counts as well as the bearer token (the web shell provides it). */
+  signedIn?: (req: IncomingMessage) => boolean;
+  /** Paths that are not /api/…; 404 without it. */
+  next?: RequestHandler;
+}
+
+type Route = (req: IncomingMessage, match: RegExpExecArray) => Promise<{ status: number; body: unknown }>;
+
+/**
+ * GatehouseApi over HTTP: the JSON API both shells serve (the CLI's `approve`, `deny` and `approvals` use it,
+ * against the desktop app as well as `gatehouse serve`). Bearer token or browser session; bodies are checked
+ * before they reach the core.
+ */
+export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
+  const { api } = options;
+  const ok = (body: unknown) => ({ status: 200, body });
+  const routes: { method: string; path: RegExp; run: Route }[] = [
+    { method: 'GET', path: /^\/api\/status$/, run: async () => ok(await api.status()) },
+    { method: 'GET', path: /^\/api\/servers$/, run: async () => ok(await api.servers()) },
+    { method: 'GET', path: /^\/api\/sessions\/live$/, run: async () => ok(await api.liveSessions()) },
+    { method: 'GET', path: /^\/api\/approvals$/, run: async () => ok(await api.approvals()) },
+    {
+      method: 'POST',
+      path: /^\/api\/approvals\/([^/]+)$/,
+      run: async (req, m) => {
+        const id = approvalId.safeParse(m[1]);
+        const body = (await readJson(req)) as { port?: unknown } | undefined;
+        const decision = approvalDecisionSchema.safeParse(body && typeof body === 'object' ? { ...body, port: undefined } : body);
+        const port = portName.safeParse(body?.port ?? 'web');
+        if (!id.success || !decision.success || !port.success) {
+          return { status: 400, body: { error: 'expected {"action":"allow","forMs"?:N,"bindArgs"?:bool} or {"action":"deny","reason"?:"…"}, and an approval id' } };
+        }
+        const result = await api.decideApproval(id.data, decision.data, port.data);
+        return { status: result.ok ? 200 : 409, body: result };
+      },
+    },
+    { method: 'GET', path: /^\/api\/grants$/, run: async () => ok(await api.grants()) },
+    {
+      method: 'DELETE',
+      path: /^\/api\/grants\/([^/]+)$/,
+      run: async (_req, m) => {
+        const id = approvalId.safeParse(m[1]);
+        if (!id.success) return { status: 400, body: { error: 'not a grant id' } };
+        const result = await api.revokeGrant(id.data);
+        return { status: result.ok ? 200 : 404, body: result };
+      },
+    },
+  ];
+
+  return async (req, res, port) => {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (!path.startsWith('/api/')) {
+      if (options.next) return options.next(req, res, port);
+      return json(res, 404, { error: `Not Found: ${path}` });
+    }
+    const bearer = checkToken(req.headers.authorization, options.token);
+    if (!bearer.ok && !options.signedIn?.(req)) return json(res, 401, { error: bearer.message });
+    // A state-changing call from a browser must say it is JSON: a cross-site form cannot.
+    if (req.method !== 'GET' && req.method !== 'DELETE' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      return json(res, 415, { error: 'send the body as application/json' });
+    }
+    const candidates = routes.filter((r) => r.path.test(path));
+    if (candidates.length === 0) return json(res, 404, { error: `no API route ${path}` });
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) return json(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}` });
+    const result = await route.run(req, route.path.exec(path) as RegExpExecArray);
+    return json(res, result.status, result.body);
+  };
+}
+
+export function json(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > limit) {
+        resolve(undefined);
+        req.destroy();
+      }
+    });
+    req.on('end', () => {
+      try {
+        resolve(body ? JSON.parse(body) : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+    req.on('error', () => resolve(undefined));
+  });
+}

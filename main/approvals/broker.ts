@@ -1,0 +1,164 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { argsDigest, type Grant, type GrantStore } from './grants.js';
+import type { ApprovalOutcome, ApprovalPort, ApprovalRequest } from './port.js';
+
+/** A call waiting for a person. Plain data: ports show it, the API lists it. */
+export interface PendingApproval {
+  id: string;
+  request: ApprovalRequest;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What a person chose. `for` (ms) turns an allow into a grant; `bindArgs` limits that grant to the same arguments. */
+export type ApprovalChoice = { action: 'allow'; for?: number | undefined; bindArgs?: boolean | undefined } | { action: 'deny'; reason?: string | undefined };
+
+export interface Decider {
+  /** The principal who decided. */
+  principal: string;
+  /** tray, dialog, web, cli, elicitation… */
+  port: string;
+}
+
+export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' };
+
+export interface BrokerEvents {
+  pending: [PendingApproval];
+  resolved: [PendingApproval, ApprovalOutcome];
+}
+
+/** The outcome of a request, with what the audit record needs: who, through which port, how long it waited, which grant. */
+export interface BrokerOutcome extends ApprovalOutcome {
+  waitedMs: number;
+  grant?: string | undefined;
+  approvalId?: string | undefined;
+}
+
+interface Waiting {
+  pending: PendingApproval;
+  resolve: (outcome: BrokerOutcome) => void;
+  timer: { cancel(): void };
+}
+
+/**
+ * Holds calls that need approval and publishes them to every approver port (tray, dialog, web UI, CLI,
+ * the client itself through elicitation). The first decision wins; the others find it gone. A grant in
+ * force answers without asking. Undecided by `approvals.timeout` means denied (fail closed).
+ */
+export class ApprovalBroker extends EventEmitter<BrokerEvents> implements ApprovalPort {
+  private readonly waiting = new Map<string, Waiting>();
+
+  constructor(
+    private readonly grants: GrantStore,
+    private readonly timeoutMs: () => number,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  request(request: ApprovalRequest): Promise<BrokerOutcome> {
+    const now = this.clock.now();
+    const grant = this.grants.find({ principal: request.principal, server: request.server, tool: request.tool, args: request.rawArgs }, now);
+    if (grant) {
+      return Promise.resolve({ action: 'allow', by: grant.by, port: 'grant', reason: `allowed by a grant until ${new Date(grant.expiresAt).toISOString()}`, waitedMs: 0, grant: grant.id });
+    }
+    const timeout = this.timeoutMs();
+    const pending: PendingApproval = { id: randomUUID(), request: { ...request, rawArgs: undefined }, createdAt: now, expiresAt: now + timeout };
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => this.timedOut(pending.id, timeout), timeout);
+      this.waiting.set(pending.id, { pending, resolve, timer });
+      this.emit('pending', pending);
+    });
+  }
+
+  list(): PendingApproval[] {
+    return [...this.waiting.values()].map((w) => w.pending);
+  }
+
+  get(idOrPrefix: string): PendingApproval | undefined {
+    const exact = this.waiting.get(idOrPrefix);
+    if (exact) return exact.pending;
+    const matches = [...this.waiting.keys()].filter((k) => k.startsWith(idOrPrefix));
+    return matches.length === 1 ? this.waiting.get(matches[0] as string)?.pending : undefined;
+  }
+
+  /** Decides a pending call. The first decision wins; a later one is told it came too late. */
+  async decide(idOrPrefix: string, choice: ApprovalChoice, by: Decider): Promise<DecideResult> {
+    const pending = this.get(idOrPrefix);
+    if (!pending) return { ok: false, why: this.recentlyDecided.has(idOrPrefix) ? 'already-decided' : 'unknown' };
+    // Claimed at once (synchronously), so that no other port can decide it while a grant is being saved.
+    const waiting = this.claim(pending.id) as Waiting;
+    let outcome: ApprovalOutcome & { grant?: string };
+    if (choice.action === 'deny') {
+      outcome = { action: 'deny', by: by.principal, port: by.port, reason: choice.reason?.trim() ? `denied by ${by.principal}: ${choice.reason.trim()}` : `denied by ${by.principal}` };
+    } else if (choice.for && choice.for > 0) {
+      const now = this.clock.now();
+      const minutes = Math.round(choice.for / 60_000);
+      try {
+        const grant = await this.grants.add(
+          {
+            principal: pending.request.principal,
+            server: pending.request.server,
+            tool: pending.request.tool,
+            argsDigest: choice.bindArgs ? pending.request.argsDigest : undefined,
+            createdAt: now,
+            expiresAt: now + choice.for,
+            by: by.principal,
+            port: by.port,
+          },
+          now,
+        );
+        outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed by ${by.principal} for ${minutes} min${choice.bindArgs ? ' (these arguments only)' : ''}`, grant: grant.id };
+      } catch (err) {
+        outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed once by ${by.principal} (the ${minutes}-minute grant could not be saved: ${(err as Error).message})` };
+      }
+    } else {
+      outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed once by ${by.principal}` };
+    }
+    const full = this.settle(waiting, outcome);
+    return { ok: true, outcome: full };
+  }
+
+  /** Denies everything pending (the gateway is stopping). */
+  denyAll(reason: string): void {
+    for (const id of [...this.waiting.keys()]) {
+      const waiting = this.claim(id);
+      if (waiting) this.settle(waiting, { action: 'deny', by: 'gatehouse', port: 'shutdown', reason });
+    }
+  }
+
+  private readonly recentlyDecided = new Set<string>();
+
+  private timedOut(id: string, timeoutMs: number): void {
+    const waiting = this.claim(id);
+    if (waiting) {
+      this.settle(waiting, {
+        action: 'deny',
+        by: 'gatehouse',
+        port: 'timeout',
+        reason: `${waiting.pending.request.reason} — it needed approval and no one decided within ${Math.round(timeoutMs / 1000)}s (approvals.timeout), so it was denied`,
+      });
+    }
+  }
+
+  private claim(id: string): Waiting | undefined {
+    const waiting = this.waiting.get(id);
+    if (!waiting) return undefined;
+    this.waiting.delete(id);
+    waiting.timer.cancel();
+    this.recentlyDecided.add(id);
+    if (this.recentlyDecided.size > 1000) this.recentlyDecided.delete(this.recentlyDecided.values().next().value as string);
+    return waiting;
+  }
+
+  private settle(waiting: Waiting, outcome: ApprovalOutcome & { grant?: string }): BrokerOutcome {
+    const full: BrokerOutcome = { ...outcome, waitedMs: this.clock.now() - waiting.pending.createdAt, approvalId: waiting.pending.id };
+    waiting.resolve(full);
+    this.emit('resolved', waiting.pending, full);
+    return full;
+  }
+}
+
+export { argsDigest };
