@@ -33,9 +33,10 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       path: /^\/api\/approvals\/([^/]+)$/,
       run: async (req, m) => {
         const id = approvalId.safeParse(m[1]);
-        const body = (await readJson(req)) as { port?: unknown } | undefined;
-        const decision = approvalDecisionSchema.safeParse(body && typeof body === 'object' ? { ...body, port: undefined } : body);
-        const port = portName.safeParse(body?.port ?? 'web');
+        const body = await readJson(req);
+        const { port: portField, ...rest } = body !== null && typeof body === 'object' ? (body as { port?: unknown }) : { port: undefined };
+        const decision = approvalDecisionSchema.safeParse(rest);
+        const port = portName.safeParse(portField ?? 'web');
         if (!id.success || !decision.success || !port.success) {
           return { status: 400, body: { error: 'expected {"action":"allow","forMs"?:N,"bindArgs"?:bool} or {"action":"deny","reason"?:"…"}, and an approval id' } };
         }

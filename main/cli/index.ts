@@ -7,6 +7,7 @@ import { serversCommand } from './commands/servers.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { replayCommand } from './commands/replay.js';
 import { verifyCommand } from './commands/verify.js';
+import { approvalsCommand, approveCommand, denyCommand, grantsCommand } from './commands/approvals.js';
 import { exportCommand } from './commands/export.js';
 import { pinsCommand } from './commands/pins.js';
 import { policyCommand } from './commands/policy.js';
@@ -35,6 +36,10 @@ const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   policy: policyCommand,
   pins: pinsCommand,
+  approvals: approvalsCommand,
+  approve: approveCommand,
+  deny: denyCommand,
+  grants: grantsCommand,
 };
 
 function help(): string {

@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startGatehouse, type RunningGatehouse } from '../../main/api/core.js';
+import type { Clock } from '../../main/approvals/clock.js';
 import { tempHome } from './temp-home.js';
 
 export interface Harness {
@@ -13,9 +14,9 @@ export interface Harness {
 }
 
 /** Starts the real core in-process on a free loopback port, with a temp data directory and the given config. */
-export async function startHarness(config: Record<string, unknown>): Promise<Harness> {
-  const home = tempHome({ gateway: { port: 0 }, ...config });
-  const gatehouse = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+export async function startHarness(config: Record<string, unknown>, options: { home?: string; keepHome?: boolean; clock?: Clock } = {}): Promise<Harness> {
+  const home = options.home ? { dir: options.home, remove: () => undefined } : tempHome({ gateway: { port: 0 }, ...config });
+  const gatehouse = await startGatehouse({ dataDir: home.dir, shell: 'headless', ...(options.clock ? { clock: options.clock } : {}) });
   const clients: Client[] = [];
   const endpoint = (server: string) => new URL(`${gatehouse.url}/mcp/${server}`);
   return {
@@ -32,7 +33,7 @@ export async function startHarness(config: Record<string, unknown>): Promise<Har
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await gatehouse.stop();
-      home.remove();
+      if (!options.keepHome) home.remove();
     },
   };
 }
@@ -45,4 +46,19 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+/** A clock the test moves: timers still run in real time, but `now()` can be pushed forward (grant expiry). */
+export class TestClock implements Clock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+  setTimeout(fn: () => void, ms: number): { cancel(): void } {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  }
 }

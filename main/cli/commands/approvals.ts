@@ -1,0 +1,87 @@
+import type { ApprovalView, DecisionResult, GrantView } from '../../api/types.js';
+import { durationMs } from '../../api/validation.js';
+import type { Command } from '../index.js';
+import { callGateway } from '../gateway-client.js';
+import { dataDirFor, stringOption } from '../options.js';
+import { CheckFailed, UsageError } from '../usage-error.js';
+import { table } from './sessions.js';
+
+export const approvalsCommand: Command = {
+  summary: 'list the calls waiting for approval on the running gateway, and the grants in force',
+  usage: 'gatehouse approvals [--json]',
+  options: { json: { type: 'boolean' } },
+  async run({ values }, io) {
+    const dataDir = dataDirFor(io);
+    const [pending, grants] = await Promise.all([callGateway<ApprovalView[]>(dataDir, 'GET', '/api/approvals'), callGateway<GrantView[]>(dataDir, 'GET', '/api/grants')]);
+    if (values.json) return void io.out(JSON.stringify({ pending: pending.body, grants: grants.body }, null, 2));
+    if (pending.body.length === 0) io.out('Nothing is waiting for approval.');
+    else {
+      const now = Date.now();
+      io.out(
+        table(
+          ['ID', 'SERVER', 'TOOL', 'CLIENT', 'RULE', 'WAITING', 'ARGUMENTS'],
+          pending.body.map((p) => [p.id.slice(0, 8), p.server, p.tool, p.client.name ?? '?', p.rule ?? 'default', `${Math.round((now - p.createdAt) / 1000)}s of ${Math.round((p.expiresAt - p.createdAt) / 1000)}s`, JSON.stringify(p.args).slice(0, 60)]),
+        ),
+      );
+      io.out('Decide with `gatehouse approve ID [--for 1h]` or `gatehouse deny ID [--reason TEXT]`.');
+    }
+    if (grants.body.length) {
+      io.out('\nGrants in force:');
+      io.out(table(['ID', 'SERVER', 'TOOL', 'PRINCIPAL', 'UNTIL', 'BY'], grants.body.map((g) => [g.id.slice(0, 8), g.server, g.tool + (g.boundToArgs ? ' (these args)' : ''), g.principal, new Date(g.expiresAt).toISOString(), `${g.by} (${g.port})`])));
+    }
+  },
+};
+
+export const approveCommand: Command = {
+  summary: 'allow a waiting call, once or (with --for) for a while',
+  usage: 'gatehouse approve ID [--for DURATION] [--same-args]',
+  options: { for: { type: 'string' }, 'same-args': { type: 'boolean' } },
+  async run({ values, positionals }, io) {
+    const [id, ...extra] = positionals;
+    if (!id || extra.length) throw new UsageError('name one approval by its id (or the start of it), as `gatehouse approvals` shows');
+    const forText = stringOption(values.for);
+    const forMs = forText === undefined ? undefined : durationMs(forText);
+    if (forText !== undefined && (forMs === undefined || forMs <= 0)) throw new UsageError(`--for takes a duration such as 10m, 1h or 1d, not "${forText}"`);
+    if (values['same-args'] && forMs === undefined) throw new UsageError('--same-args goes with --for (it limits the grant to these arguments)');
+    await decide(dataDirFor(io), id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}), port: 'cli' }, io.out);
+  },
+};
+
+export const denyCommand: Command = {
+  summary: 'deny a waiting call; the client sees the reason',
+  usage: 'gatehouse deny ID [--reason TEXT]',
+  options: { reason: { type: 'string' } },
+  async run({ values, positionals }, io) {
+    const [id, ...extra] = positionals;
+    if (!id || extra.length) throw new UsageError('name one approval by its id (or the start of it), as `gatehouse approvals` shows');
+    await decide(dataDirFor(io), id, { action: 'deny', ...(stringOption(values.reason) ? { reason: stringOption(values.reason) } : {}), port: 'cli' }, io.out);
+  },
+};
+
+async function decide(dataDir: string, id: string, body: Record<string, unknown>, out: (text: string) => void): Promise<void> {
+  const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'POST', `/api/approvals/${encodeURIComponent(id)}`, body);
+  if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
+  if (!res.body.ok) throw new CheckFailed(res.body.message);
+  out(res.body.message);
+}
+
+export const grantsCommand: Command = {
+  summary: 'list the grants in force (`grants`), or revoke one (`grants revoke ID`)',
+  usage: 'gatehouse grants [--json] | gatehouse grants revoke ID',
+  options: { json: { type: 'boolean' } },
+  async run({ values, positionals }, io) {
+    const [verb, id, ...extra] = positionals;
+    const dataDir = dataDirFor(io);
+    if (verb === 'revoke') {
+      if (!id || extra.length) throw new UsageError('revoke takes one grant id (or the start of it)');
+      const res = await callGateway<DecisionResult>(dataDir, 'DELETE', `/api/grants/${encodeURIComponent(id)}`);
+      if (!res.body.ok) throw new CheckFailed(res.body.message);
+      return void io.out(res.body.message);
+    }
+    if (verb !== undefined) throw new UsageError(`unknown grants verb "${verb}"; use revoke`);
+    const res = await callGateway<GrantView[]>(dataDir, 'GET', '/api/grants');
+    if (values.json) return void io.out(JSON.stringify(res.body, null, 2));
+    if (res.body.length === 0) return void io.out('No grants are in force.');
+    io.out(table(['ID', 'SERVER', 'TOOL', 'PRINCIPAL', 'UNTIL', 'BY'], res.body.map((g) => [g.id.slice(0, 8), g.server, g.tool + (g.boundToArgs ? ' (these args)' : ''), g.principal, new Date(g.expiresAt).toISOString(), `${g.by} (${g.port})`])));
+  },
+};
