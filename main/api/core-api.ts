@@ -2,7 +2,8 @@ import { isStdioServer, type GatehouseConfig } from '../config/schema.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
-import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, LiveSession, ServerEntry } from './types.js';
+import { toApprovalView } from '../approvals/view.js';
+import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, LiveSession, ServerEntry } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -19,6 +20,7 @@ export interface CoreApiContext {
   /** Who decides through this gateway's own ports (the OS user before sign-in). */
   principal: () => string;
   now: () => number;
+  verify: () => IntegrityReport;
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -46,19 +48,7 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
       return ctx.gateway.list();
     },
     async approvals(): Promise<ApprovalView[]> {
-      return ctx.broker.list().map((p) => ({
-        id: p.id,
-        sessionId: p.request.sessionId,
-        server: p.request.server,
-        tool: p.request.tool,
-        args: p.request.args,
-        principal: p.request.principal,
-        client: p.request.client,
-        ...(p.request.rule ? { rule: p.request.rule } : {}),
-        reason: p.request.reason,
-        createdAt: p.createdAt,
-        expiresAt: p.expiresAt,
-      }));
+      return ctx.broker.list().map(toApprovalView);
     },
     async decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult> {
       const choice = decision.action === 'allow' ? { action: 'allow' as const, for: decision.forMs, bindArgs: decision.bindArgs } : { action: 'deny' as const, reason: decision.reason };
@@ -68,6 +58,10 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
     },
     async grants(): Promise<GrantView[]> {
       return ctx.grants.active(ctx.now()).map((g) => ({ id: g.id, principal: g.principal, server: g.server, tool: g.tool, boundToArgs: g.argsDigest !== undefined, createdAt: g.createdAt, expiresAt: g.expiresAt, by: g.by, port: g.port }));
+    },
+    async verify(): Promise<IntegrityReport> {
+      const r = ctx.verify();
+      return { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(r.problem ? { problem: r.problem } : {}) };
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);

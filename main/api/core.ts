@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { systemClock, type Clock } from '../approvals/clock.js';
 import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
-import { loadOrCreateAuditKey } from '../audit/checkpoint.js';
+import { loadOrCreateAuditKey, type AuditKeyStore } from '../audit/checkpoint.js';
 import { localPrincipal, openAudit, type OpenAudit } from '../audit/open-audit.js';
 import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { LiveConfig } from '../config/live-config.js';
@@ -11,6 +11,7 @@ import { removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import { Gateway } from '../gateway/gateway.js';
+import { verifyAuditDir } from '../audit/verify-files.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
 import { createApiRoutes } from './http-routes.js';
@@ -29,6 +30,8 @@ export interface StartOptions {
   web?: (ctx: { api: GatehouseApi; token: string }) => RequestHandler;
   /** Time for approvals and grants (tests move it). */
   clock?: Clock;
+  /** Where the audit checkpoint key lives, if not in a key file (the desktop's OS keychain). */
+  keyStore?: AuditKeyStore;
 }
 
 export interface RunningGatehouse {
@@ -59,7 +62,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const configFile = configPath(dataDir, options.configFile);
   const config = loadConfigFile(configFile);
   const token = loadOrCreateToken(dataDir);
-  const auditKey = loadOrCreateAuditKey(dataDir);
+  const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
   const gateway = new Gateway(config.servers, limitsOf(config));
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
@@ -81,6 +84,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     grants,
     principal: () => principal,
     now: () => clock.now(),
+    verify: () => verifyAuditDir(audit.dir, { key: auditKey }),
   });
   const server = await startGatewayServer({
     gateway,

@@ -45,6 +45,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       },
     },
     { method: 'GET', path: /^\/api\/grants$/, run: async () => ok(await api.grants()) },
+    { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
     {
       method: 'DELETE',
       path: /^\/api\/grants\/([^/]+)$/,

@@ -72,6 +72,16 @@ export interface DecisionResult {
   message: string;
 }
 
+/** The result of checking the whole audit log. */
+export interface IntegrityReport {
+  ok: boolean;
+  records: number;
+  segments: number;
+  bytes: number;
+  checkpointsChecked: number;
+  problem?: { segment: string; seq?: number; line: number; reason: string; message: string };
+}
+
 export interface GatehouseApi {
   status(): Promise<GatewayStatus>;
   servers(): Promise<ServerEntry[]>;
@@ -81,10 +91,12 @@ export interface GatehouseApi {
   decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult>;
   grants(): Promise<GrantView[]>;
   revokeGrant(id: string): Promise<DecisionResult>;
+  /** Checks the whole audit log with the gateway's key (which may live where the CLI cannot read it). */
+  verify(): Promise<IntegrityReport>;
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

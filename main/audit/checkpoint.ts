@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What a checkpoint vouches for: the chain up to `lastSeq` ends in `lastHash`. */
@@ -26,8 +26,26 @@ export function verifyMac(key: Buffer, claim: CheckpointClaim, mac: unknown): bo
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The checkpoint key: `audit.key` in the data directory (0600), made on first use. The desktop shell will keep it in the OS keychain. */
-export function loadOrCreateAuditKey(dataDir: string): Buffer {
+/** Somewhere safer than a file for the key: the desktop shell's OS keychain (Electron safeStorage). */
+export interface AuditKeyStore {
+  read(): Buffer | undefined;
+  write(key: Buffer): void;
+}
+
+/**
+ * The checkpoint key: in the key store where there is one (a key file found there is moved into it), else
+ * `audit.key` in the data directory (0600), made on first use.
+ */
+export function loadOrCreateAuditKey(dataDir: string, store?: AuditKeyStore): Buffer {
+  if (store) {
+    const stored = store.read();
+    if (stored) return stored;
+    const file = readAuditKey(dataDir);
+    const key = file ?? randomBytes(32);
+    store.write(key);
+    if (file) rmSync(join(dataDir, 'audit.key'), { force: true });
+    return key;
+  }
   const file = join(dataDir, 'audit.key');
   try {
     return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');

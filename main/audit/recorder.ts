@@ -44,6 +44,7 @@ export class Recorder implements Interceptor {
   readonly name = 'recorder';
   private readonly sessions = new Map<string, SessionState>();
   private readonly now: () => Date;
+  private paused = false;
   private readonly mask: (value: unknown) => unknown;
 
   constructor(private readonly options: RecorderOptions) {
@@ -55,7 +56,7 @@ export class Recorder implements Interceptor {
     const state = this.state(ctx);
     const forward: Verdict = { action: 'forward', message };
     const described = this.describe(message, ctx, state);
-    if (state.excluded || described.skipped) return forward;
+    if (state.excluded || described.skipped || this.paused) return forward;
 
     const durable = this.options.log.append(this.entry(ctx, message, described.kind, described.method, described.tool));
     const writeAhead =
@@ -77,6 +78,17 @@ export class Recorder implements Interceptor {
           : { action: 'forward', message: errorResponse(id, GatewayErrorCode.RecordingFailed, reason) };
       },
     );
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Pauses or resumes recording messages (the tray's "Pause recording"). The pause itself is recorded, and decisions still are. */
+  async setPaused(paused: boolean): Promise<void> {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    await this.options.log.append({ ts: this.now().toISOString(), principal: this.options.principal(), kind: 'event', event: paused ? 'recording-paused' : 'recording-resumed' });
   }
 
   /** Records something about a session that is not a message (a policy decision, a tool change); resolves once durable. */

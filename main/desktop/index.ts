@@ -1,24 +1,43 @@
-import { app, BrowserWindow, ipcMain, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
+import Store from 'electron-store';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../api/core.js';
+import type { TrayAction } from '../approvals/tray-model.js';
+import { toApprovalView } from '../approvals/view.js';
 import { resolveDataDir } from '../config/data-dir.js';
+import { setupApprovalDialogs } from './approval-dialogs.js';
 import { serveApiOverIpc } from './ipc.js';
+import { keychainKeyStore } from './key-store.js';
+import { setupTray } from './tray.js';
 import { lockDownNavigation, secureWebPreferences } from './window.js';
 
 // The Electron main process: thin on purpose. The core does the work; this file wires it to the desktop.
 const here = fileURLToPath(new URL('.', import.meta.url));
+const resources = app.isPackaged ? process.resourcesPath : join(here, '../../resources');
 
-if (!app.requestSingleInstanceLock()) {
+interface DesktopSettings {
+  startAtLogin: boolean;
+  /** The audit checkpoint key, encrypted by the OS keychain (safeStorage). */
+  auditKey?: string;
+}
+
+const cliArgs = process.argv.indexOf('--cli');
+if (cliArgs !== -1) {
+  // `Gatehouse --cli connect files`: the installed app doubles as the gatehouse command, with no window.
+  void import('../cli/index.js').then(async ({ runCli }) => app.exit(await runCli(process.argv.slice(cliArgs + 1))));
+} else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let core: RunningGatehouse | undefined;
   let window: BrowserWindow | undefined;
   let quitting = false;
+  const dataDir = resolveDataDir();
+  const settings = new Store<DesktopSettings>({ name: 'desktop-settings', cwd: dataDir, defaults: { startAtLogin: false } });
 
   const showWindow = () => {
     if (!window) {
-      window = new BrowserWindow({ width: 1200, height: 800, show: false, title: 'Gatehouse', webPreferences: secureWebPreferences(join(here, '../preload/index.cjs')) });
+      window = new BrowserWindow({ width: 1200, height: 800, show: false, title: 'Gatehouse', icon: join(resources, 'icon.png'), webPreferences: secureWebPreferences(join(here, '../preload/index.cjs')) });
       lockDownNavigation(window.webContents, (url) => void shell.openExternal(url));
       window.on('close', (event) => {
         if (!quitting) {
@@ -51,8 +70,50 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   void app.whenReady().then(async () => {
-    core = await startGatehouse({ dataDir: resolveDataDir(), shell: 'desktop' });
-    serveApiOverIpc(ipcMain, core.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
+    const keyStore = keychainKeyStore(safeStorage, { get: () => settings.get('auditKey'), set: (v) => settings.set('auditKey', v) });
+    const running = await startGatehouse({ dataDir, shell: 'desktop', ...(keyStore ? { keyStore } : {}) });
+    core = running;
+    serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
+
+    const act = (action: TrayAction) => {
+      if (action.kind === 'decide') void running.api.decideApproval(action.id, action.decision, 'tray');
+      else if (action.kind === 'open-timeline') showWindow();
+      else if (action.kind === 'toggle-pause') void running.audit.recorder.setPaused(!running.audit.recorder.isPaused).then(() => tray.refresh());
+      else if (action.kind === 'toggle-start-at-login') {
+        settings.set('startAtLogin', !settings.get('startAtLogin'));
+        app.setLoginItemSettings({ openAtLogin: settings.get('startAtLogin') });
+        tray.refresh();
+      } else app.quit();
+    };
+    const tray = setupTray(
+      { Tray, Menu, nativeImage },
+      resources,
+      () => ({
+        pending: running.broker.list().map(toApprovalView),
+        activeSessions: running.gateway.sessionCount,
+        recordingPaused: running.audit.recorder.isPaused,
+        startAtLogin: settings.get('startAtLogin'),
+        error: running.live.lastError ? 'gatehouse.yaml has an error; the previous config is in force' : undefined,
+      }),
+      act,
+    );
+    const dialogs = setupApprovalDialogs({ dialog, Notification }, {
+      decide: (id, decision, port) => running.api.decideApproval(id, decision, port),
+      appFocused: () => BrowserWindow.getFocusedWindow() !== null,
+      show: showWindow,
+    });
+    // Rebuilt on what changes it, never by polling.
+    running.broker.on('pending', (p) => {
+      tray.refresh();
+      dialogs.pending(toApprovalView(p));
+    });
+    running.broker.on('resolved', (p) => {
+      tray.refresh();
+      dialogs.resolved(p.id);
+    });
+    for (const event of ['session-start', 'session-end'] as const) running.gateway.events.on(event, () => tray.refresh());
+    running.live.on('reloaded', () => tray.refresh());
+    running.live.on('invalid', () => tray.refresh());
     showWindow();
   });
 }

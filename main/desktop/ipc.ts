@@ -16,6 +16,7 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: GatehouseApi, isOwnWindow
     // The window decides as the `dialog`-less port "window"; its arguments are checked like an HTTP body.
     decideApproval: ([id, decision]) => api.decideApproval(approvalId.parse(id), approvalDecisionSchema.parse(decision), 'window'),
     revokeGrant: ([id]) => api.revokeGrant(approvalId.parse(id)),
+    verify: () => api.verify(),
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {

@@ -28,6 +28,7 @@ function httpApi(): GatehouseApi {
     decideApproval: (id: string, decision: ApprovalDecision) => request<DecisionResult>('POST', `/api/approvals/${encodeURIComponent(id)}`, { ...decision, port: 'web' }),
     grants: () => request('GET', '/api/grants'),
     revokeGrant: (id: string) => request<DecisionResult>('DELETE', `/api/grants/${encodeURIComponent(id)}`),
+    verify: () => request('POST', '/api/verify', {}),
   };
 }
 

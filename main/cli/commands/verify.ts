@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { IntegrityReport } from '../../api/types.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
+import { readRuntimeInfo } from '../../config/runtime-file.js';
+import { callGateway } from '../gateway-client.js';
 import { checkExport } from '../../audit/export.js';
 import { auditDirOf } from '../../audit/segment-files.js';
 import { verifyAuditDir } from '../../audit/verify-files.js';
@@ -22,6 +25,15 @@ export const verifyCommand: Command = {
     }
     const dataDir = dataDirFor(io);
     const key = readAuditKey(dataDir);
+    if (!key && readRuntimeInfo(dataDir)) {
+      // The desktop app keeps the key in the OS keychain: ask it to verify with its key.
+      const res = await callGateway<IntegrityReport>(dataDir, 'POST', '/api/verify', {});
+      const r = res.body;
+      if (values.json) io.out(JSON.stringify(r, null, 2));
+      else if (r.ok) io.out(`Audit log intact (checked by the running gateway with its key): ${r.records.toLocaleString('en')} records in ${r.segments} segment(s), ${r.checkpointsChecked} checkpoint(s).`);
+      if (!r.ok && r.problem) throw new CheckFailed(`BROKEN at ${r.problem.segment}${r.problem.seq !== undefined ? `, record ${r.problem.seq}` : ''}${r.problem.line ? `, line ${r.problem.line}` : ''}: ${r.problem.reason}: ${r.problem.message}`);
+      return;
+    }
     const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
     const started = performance.now();
     const report = verifyAuditDir(auditDirOf(dataDir), { key, ...(progress ? { onProgress: progress.update } : {}) });

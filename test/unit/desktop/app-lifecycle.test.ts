@@ -1,11 +1,33 @@
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createFakeElectron, FakeBrowserWindow } from './fake-electron.js';
+import { createFakeElectron, FakeBrowserWindow, FakeTray } from './fake-electron.js';
 
-const core = { stop: vi.fn(async () => undefined), api: { status: vi.fn(), servers: vi.fn(), liveSessions: vi.fn() } };
+const core = {
+  stop: vi.fn(async () => undefined),
+  api: { status: vi.fn(), servers: vi.fn(), liveSessions: vi.fn(), decideApproval: vi.fn() },
+  broker: Object.assign(new EventEmitter(), { list: () => [] }),
+  gateway: { events: new EventEmitter(), sessionCount: 0 },
+  live: Object.assign(new EventEmitter(), { lastError: undefined }),
+  audit: { recorder: { isPaused: false, setPaused: vi.fn(async () => undefined) } },
+};
+
+class FakeStore {
+  private data: Record<string, unknown>;
+  constructor(o: { defaults: Record<string, unknown> }) {
+    this.data = { ...o.defaults };
+  }
+  get(key: string): unknown {
+    return this.data[key];
+  }
+  set(key: string, value: unknown): void {
+    this.data[key] = value;
+  }
+}
 
 async function loadDesktop(fake: ReturnType<typeof createFakeElectron>) {
   vi.resetModules();
   vi.doMock('electron', () => fake.module);
+  vi.doMock('electron-store', () => ({ default: FakeStore }));
   vi.doMock('../../../main/api/core.js', () => ({ startGatehouse: vi.fn(async () => core) }));
   await import('../../../main/desktop/index.js');
 }
@@ -13,6 +35,7 @@ async function loadDesktop(fake: ReturnType<typeof createFakeElectron>) {
 describe('the desktop app lifecycle', () => {
   afterEach(() => {
     vi.doUnmock('electron');
+    vi.doUnmock('electron-store');
     vi.doUnmock('../../../main/api/core.js');
   });
 
@@ -32,6 +55,22 @@ describe('the desktop app lifecycle', () => {
     expect(window.loaded).toMatch(/renderer[/\\]index\.html$/);
     fake.module.app.emit('window-all-closed');
     expect(fake.calls).not.toContain('quit');
+    expect(FakeTray.last?.tooltip).toContain('Gatehouse');
+  });
+
+  it('rebuilds the tray on core events (a call waiting), and shows a dialog whose answer reaches the broker', async () => {
+    const fake = createFakeElectron();
+    await loadDesktop(fake);
+    fake.ready();
+    await vi.waitFor(() => expect(FakeBrowserWindow.all).toHaveLength(1));
+    const pending = { id: 'ab12cd34-0000', request: { sessionId: 's', server: 'files', tool: 'write_file', args: { path: '/x' }, principal: 'local:me', client: { name: 'claude' }, rule: 'writes', reason: 'reviewed', approvers: [], argsDigest: 'd' }, createdAt: 0, expiresAt: 1 };
+    core.broker.list = () => [pending] as never;
+    core.broker.emit('pending', pending);
+    expect(FakeTray.last?.title).toBe('1');
+    expect(fake.dialogs).toHaveLength(1);
+    expect(fake.notifications).toEqual([{ title: 'Gatehouse: approval needed', body: 'claude wants write_file on files' }]);
+    fake.dialogs[0]?.answer(1); // "Allow for 1 hour"
+    await vi.waitFor(() => expect(core.api.decideApproval).toHaveBeenCalledWith('ab12cd34-0000', { action: 'allow', forMs: 3_600_000 }, 'dialog'));
   });
 
   it('closing the window hides it; after before-quit it really closes, and will-quit stops the core first', async () => {

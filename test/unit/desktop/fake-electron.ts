@@ -17,6 +17,9 @@ export class FakeBrowserWindow extends EventEmitter {
     super();
     FakeBrowserWindow.all.push(this);
   }
+  static getFocusedWindow(): FakeBrowserWindow | null {
+    return null;
+  }
   static fromWebContents(contents: unknown): FakeBrowserWindow | null {
     return FakeBrowserWindow.all.find((w) => w.webContents === contents) ?? null;
   }
@@ -33,12 +36,40 @@ export class FakeBrowserWindow extends EventEmitter {
   focus(): void {}
 }
 
+export class FakeTray {
+  static last: FakeTray | undefined;
+  image: unknown;
+  tooltip = '';
+  title = '';
+  menu: { template: unknown[] } | undefined;
+  constructor(image: unknown) {
+    this.image = image;
+    FakeTray.last = this;
+  }
+  setImage(image: unknown): void {
+    this.image = image;
+  }
+  setToolTip(text: string): void {
+    this.tooltip = text;
+  }
+  setTitle(text: string): void {
+    this.title = text;
+  }
+  setContextMenu(menu: { template: unknown[] }): void {
+    this.menu = menu;
+  }
+}
+
 export function createFakeElectron(options: { gotLock?: boolean } = {}) {
   const calls: string[] = [];
   const handlers = new Map<string, (event: { sender: unknown }, ...args: unknown[]) => unknown>();
   let ready: () => void = () => undefined;
   const whenReady = new Promise<void>((r) => (ready = r));
+  const dialogs: { options: Record<string, unknown>; answer: (response: number) => void }[] = [];
+  const notifications: { title: string; body: string }[] = [];
   const app = Object.assign(new EventEmitter(), {
+    isPackaged: false,
+    setLoginItemSettings: (s: unknown) => calls.push(`setLoginItemSettings ${JSON.stringify(s)}`),
     requestSingleInstanceLock: () => {
       calls.push('requestSingleInstanceLock');
       return options.gotLock ?? true;
@@ -50,13 +81,32 @@ export function createFakeElectron(options: { gotLock?: boolean } = {}) {
     },
   });
   FakeBrowserWindow.all = [];
+  class Notification {
+    static isSupported = () => true;
+    constructor(private readonly o: { title: string; body: string }) {}
+    show(): void {
+      notifications.push(this.o);
+    }
+    on(): void {}
+  }
   return {
     calls,
     handlers,
+    dialogs,
+    notifications,
     ready: () => ready(),
     module: {
       app,
       BrowserWindow: FakeBrowserWindow,
+      Tray: FakeTray,
+      Menu: { buildFromTemplate: (template: unknown[]) => ({ template }) },
+      nativeImage: { createFromPath: (path: string) => ({ path }) },
+      dialog: {
+        showMessageBox: (o: Record<string, unknown>) =>
+          new Promise<{ response: number; checkboxChecked: boolean }>((resolve) => dialogs.push({ options: o, answer: (response) => resolve({ response, checkboxChecked: false }) })),
+      },
+      Notification,
+      safeStorage: { isEncryptionAvailable: () => false, encryptString: (s: string) => Buffer.from(s), decryptString: (b: Buffer) => b.toString() },
       ipcMain: { handle: (channel: string, fn: (event: { sender: unknown }, ...args: unknown[]) => unknown) => handlers.set(channel, fn) },
       shell: { openExternal: (url: string) => calls.push(`openExternal ${url}`) },
     },

@@ -12,6 +12,7 @@ const api: GatehouseApi = {
   decideApproval: async (id, decision, port) => ({ ok: true, message: `${id} ${decision.action} via ${port}` }),
   grants: async () => [],
   revokeGrant: async (id) => ({ ok: true, message: `revoked ${id}` }),
+  verify: async () => ({ ok: true, records: 0, segments: 0, bytes: 0, checkpointsChecked: 0 }),
 };
 
 describe('GatehouseApi over IPC', () => {

@@ -1,0 +1,104 @@
+import type { ApprovalDecision, ApprovalView } from '../api/types.js';
+
+export type TrayIcon = 'idle' | 'recording' | 'pending' | 'paused' | 'error';
+
+export type TrayAction =
+  | { kind: 'decide'; id: string; decision: ApprovalDecision }
+  | { kind: 'open-timeline' }
+  | { kind: 'toggle-pause' }
+  | { kind: 'toggle-start-at-login' }
+  | { kind: 'quit' };
+
+export interface TrayItem {
+  label: string;
+  action?: TrayAction;
+  enabled?: boolean;
+  checked?: boolean;
+  separator?: boolean;
+  submenu?: TrayItem[];
+}
+
+export interface TrayState {
+  pending: readonly ApprovalView[];
+  activeSessions: number;
+  recordingPaused: boolean;
+  startAtLogin: boolean;
+  /** A problem to show (an invalid config edit, a broken log). */
+  error?: string | undefined;
+}
+
+export interface TrayModel {
+  icon: TrayIcon;
+  tooltip: string;
+  /** Shown beside the icon where the platform supports it (macOS): the pending count. */
+  title: string;
+  items: TrayItem[];
+}
+
+const ONE_HOUR = 3_600_000;
+
+/** What the tray shows for a state: plain data, built in the core and tested there; the desktop only renders it. */
+export function buildTrayModel(state: TrayState): TrayModel {
+  const count = state.pending.length;
+  const icon: TrayIcon = state.error ? 'error' : count > 0 ? 'pending' : state.recordingPaused ? 'paused' : state.activeSessions > 0 ? 'recording' : 'idle';
+  const tooltip = [
+    'Gatehouse',
+    count > 0 ? `${count} call${count === 1 ? '' : 's'} waiting for approval` : undefined,
+    state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}`,
+    state.error,
+  ]
+    .filter(Boolean)
+    .join(' — ');
+  const items: TrayItem[] = [];
+  if (count > 0) {
+    items.push({ label: `Waiting for approval (${count})`, enabled: false });
+    for (const p of state.pending) {
+      items.push({
+        label: `${p.server} / ${p.tool} — ${p.client.name ?? 'unknown client'}`,
+        submenu: [
+          { label: argsSummary(p.args), enabled: false },
+          { label: p.rule ? `Rule: ${p.rule}` : p.reason, enabled: false },
+          { separator: true, label: '' },
+          { label: 'Allow once', action: { kind: 'decide', id: p.id, decision: { action: 'allow' } } },
+          { label: 'Allow for 1 hour', action: { kind: 'decide', id: p.id, decision: { action: 'allow', forMs: ONE_HOUR } } },
+          { label: 'Deny', action: { kind: 'decide', id: p.id, decision: { action: 'deny', reason: 'denied from the tray' } } },
+        ],
+      });
+    }
+    items.push({ separator: true, label: '' });
+  }
+  if (state.error) items.push({ label: state.error, enabled: false }, { separator: true, label: '' });
+  items.push(
+    { label: 'Open timeline', action: { kind: 'open-timeline' } },
+    { label: state.recordingPaused ? 'Resume recording' : 'Pause recording', action: { kind: 'toggle-pause' } },
+    { label: 'Start at login', checked: state.startAtLogin, action: { kind: 'toggle-start-at-login' } },
+    { label: 'Sign in… (coming with identity support)', enabled: false },
+    { separator: true, label: '' },
+    { label: 'Quit Gatehouse', action: { kind: 'quit' } },
+  );
+  return { icon, tooltip, title: count > 0 ? String(count) : '', items };
+}
+
+export function argsSummary(args: unknown, max = 80): string {
+  const text = JSON.stringify(args) ?? '';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The native dialog for one pending call. */
+export function approvalDialog(p: ApprovalView): { title: string; message: string; detail: string; buttons: string[]; defaultId: number; cancelId: number } {
+  return {
+    title: 'Gatehouse: approval needed',
+    message: `${p.client.name ?? 'An MCP client'} wants to call ${p.tool} on ${p.server}`,
+    detail: [`Arguments (masked): ${argsSummary(p.args, 400)}`, `Rule: ${p.rule ?? 'policy.default'} — ${p.reason}`, `Principal: ${p.principal}`, `Waits until ${new Date(p.expiresAt).toLocaleTimeString()}, then it is denied.`].join('\n'),
+    buttons: ['Allow once', 'Allow for 1 hour', 'Deny'],
+    defaultId: 2,
+    cancelId: 2,
+  };
+}
+
+/** Maps the button a person pressed to a decision; closing the dialog denies (fail closed). */
+export function decisionFromDialog(button: number): ApprovalDecision {
+  if (button === 0) return { action: 'allow' };
+  if (button === 1) return { action: 'allow', forMs: ONE_HOUR };
+  return { action: 'deny', reason: 'denied in the approval dialog' };
+}

@@ -1,0 +1,53 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadOrCreateAuditKey } from '../../../main/audit/checkpoint.js';
+import { keychainKeyStore } from '../../../main/desktop/key-store.js';
+import { setupApprovalDialogs } from '../../../main/desktop/approval-dialogs.js';
+import { createFakeElectron } from './fake-electron.js';
+
+// A stand-in for the OS keychain: reversible, but not the plain text.
+const safeStorage = {
+  isEncryptionAvailable: () => true,
+  encryptString: (s: string) => Buffer.from(s.split('').reverse().join('')),
+  decryptString: (b: Buffer) => b.toString().split('').reverse().join(''),
+};
+
+describe('the audit key in the OS keychain', () => {
+  it('moves an existing key file into the keychain and removes the file; later loads read the keychain', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keys-'));
+    try {
+      writeFileSync(join(dir, 'audit.key'), 'ab'.repeat(32) + '\n', { mode: 0o600 });
+      let sealed: string | undefined;
+      const store = keychainKeyStore(safeStorage, { get: () => sealed, set: (v) => (sealed = v) });
+      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('ab'.repeat(32));
+      expect(existsSync(join(dir, 'audit.key'))).toBe(false);
+      expect(sealed).toBeDefined();
+      expect(Buffer.from(sealed as string, 'base64').toString()).not.toContain('abab');
+      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('ab'.repeat(32));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not used where the keychain is unavailable', () => {
+    expect(keychainKeyStore({ ...safeStorage, isEncryptionAvailable: () => false }, { get: () => undefined, set: () => undefined })).toBeUndefined();
+  });
+});
+
+describe('approval dialogs', () => {
+  it('a dialog whose call was decided elsewhere is closed, and its late answer is ignored', async () => {
+    const fake = createFakeElectron();
+    const decided: string[] = [];
+    const dialogs = setupApprovalDialogs(fake.module, { decide: async (id) => void decided.push(id), appFocused: () => true, show: () => undefined });
+    dialogs.pending({ id: 'x1', sessionId: 's', server: 'files', tool: 't', args: {}, principal: 'p', client: {}, reason: 'r', createdAt: 0, expiresAt: 1 });
+    const signal = fake.dialogs[0]?.options.signal as AbortSignal;
+    expect(fake.notifications).toEqual([]); // the app is in front: no notification
+    dialogs.resolved('x1');
+    expect(signal.aborted).toBe(true);
+    fake.dialogs[0]?.answer(0);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(decided).toEqual([]);
+  });
+});

@@ -1,0 +1,71 @@
+import type { MenuItemConstructorOptions } from 'electron';
+import { describe, expect, it, vi } from 'vitest';
+import type { ApprovalView } from '../../../main/api/types.js';
+import { approvalDialog, buildTrayModel, decisionFromDialog } from '../../../main/approvals/tray-model.js';
+import { menuTemplate } from '../../../main/desktop/tray.js';
+
+const view = (id: string, tool = 'write_file'): ApprovalView => ({
+  id,
+  sessionId: 's',
+  server: 'files',
+  tool,
+  args: { path: '/tmp/a' },
+  principal: 'local:me',
+  client: { name: 'claude-code', version: '2' },
+  rule: 'writes-need-approval',
+  reason: 'writes are reviewed',
+  createdAt: 0,
+  expiresAt: 60_000,
+});
+
+const base = { pending: [], activeSessions: 0, recordingPaused: false, startAtLogin: false };
+
+describe('the tray, built from broker state', () => {
+  it.each([
+    [{ ...base }, 'idle'],
+    [{ ...base, activeSessions: 2 }, 'recording'],
+    [{ ...base, recordingPaused: true, activeSessions: 2 }, 'paused'],
+    [{ ...base, pending: [view('a')], recordingPaused: true }, 'pending'],
+    [{ ...base, pending: [view('a')], error: 'broken' }, 'error'],
+  ])('%j → icon %s', (state, icon) => expect(buildTrayModel(state).icon).toBe(icon));
+
+  it('lists each waiting call with Allow / Allow for 1 hour / Deny, and the count', () => {
+    const model = buildTrayModel({ ...base, pending: [view('a'), view('b', 'move_file')] });
+    expect(model.title).toBe('2');
+    expect(model.tooltip).toContain('2 calls waiting for approval');
+    const calls = model.items.filter((i) => i.submenu);
+    expect(calls.map((i) => i.label)).toEqual(['files / write_file — claude-code', 'files / move_file — claude-code']);
+    expect(calls[0]?.submenu?.filter((i) => i.action).map((i) => [i.label, i.action])).toEqual([
+      ['Allow once', { kind: 'decide', id: 'a', decision: { action: 'allow' } }],
+      ['Allow for 1 hour', { kind: 'decide', id: 'a', decision: { action: 'allow', forMs: 3_600_000 } }],
+      ['Deny', { kind: 'decide', id: 'a', decision: { action: 'deny', reason: 'denied from the tray' } }],
+    ]);
+    expect(model.items.map((i) => i.label)).toEqual(expect.arrayContaining(['Open timeline', 'Pause recording', 'Quit Gatehouse']));
+  });
+
+  it('the Electron menu runs the item\'s action when clicked', () => {
+    const onAction = vi.fn();
+    const template = menuTemplate(buildTrayModel({ ...base, pending: [view('a')] }).items, onAction);
+    const call = template.find((t) => t.label === 'files / write_file — claude-code');
+    const deny = (call?.submenu as MenuItemConstructorOptions[]).find((t) => t.label === 'Deny');
+    (deny?.click as () => void)();
+    expect(onAction).toHaveBeenCalledWith({ kind: 'decide', id: 'a', decision: { action: 'deny', reason: 'denied from the tray' } });
+    expect(template.some((t) => t.type === 'separator')).toBe(true);
+    expect(template.find((t) => t.label === 'Start at login')).toMatchObject({ type: 'checkbox', checked: false });
+  });
+
+  it('the dialog names client, server, tool, masked arguments and rule; its buttons map to decisions, closing denies', () => {
+    const d = approvalDialog(view('a'));
+    expect(d.message).toBe('claude-code wants to call write_file on files');
+    expect(d.detail).toContain('Arguments (masked): {"path":"/tmp/a"}');
+    expect(d.detail).toContain('Rule: writes-need-approval — writes are reviewed');
+    expect(d.buttons).toEqual(['Allow once', 'Allow for 1 hour', 'Deny']);
+    expect([0, 1, 2, 7].map(decisionFromDialog)).toEqual([
+      { action: 'allow' },
+      { action: 'allow', forMs: 3_600_000 },
+      { action: 'deny', reason: 'denied in the approval dialog' },
+      { action: 'deny', reason: 'denied in the approval dialog' },
+    ]);
+    expect(d.cancelId).toBe(2);
+  });
+});
