@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOrCreateAuditKey } from '../../../main/audit/checkpoint.js';
 import { keychainKeyStore } from '../../../main/desktop/key-store.js';
-import { setupApprovalDialogs } from '../../../main/desktop/approval-dialogs.js';
+import { setupApprovalDialogs, type DialogElectron } from '../../../main/desktop/approval-dialogs.js';
 import { createFakeElectron } from './fake-electron.js';
 
 // A stand-in for the OS keychain: reversible, but not the plain text.
@@ -18,14 +18,14 @@ describe('the audit key in the OS keychain', () => {
   it('moves an existing key file into the keychain and removes the file; later loads read the keychain', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keys-'));
     try {
-      writeFileSync(join(dir, 'audit.key'), 'ab'.repeat(32) + '\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'audit.key'), '0123456789abcdef'.repeat(4) + '\n', { mode: 0o600 });
       let sealed: string | undefined;
       const store = keychainKeyStore(safeStorage, { get: () => sealed, set: (v) => (sealed = v) });
-      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('ab'.repeat(32));
+      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('0123456789abcdef'.repeat(4));
       expect(existsSync(join(dir, 'audit.key'))).toBe(false);
       expect(sealed).toBeDefined();
-      expect(Buffer.from(sealed as string, 'base64').toString()).not.toContain('abab');
-      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('ab'.repeat(32));
+      expect(Buffer.from(sealed as string, 'base64').toString()).not.toContain('01234567');
+      expect(loadOrCreateAuditKey(dir, store).toString('hex')).toBe('0123456789abcdef'.repeat(4));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -40,7 +40,7 @@ describe('approval dialogs', () => {
   it('a dialog whose call was decided elsewhere is closed, and its late answer is ignored', async () => {
     const fake = createFakeElectron();
     const decided: string[] = [];
-    const dialogs = setupApprovalDialogs(fake.module, { decide: async (id) => void decided.push(id), appFocused: () => true, show: () => undefined });
+    const dialogs = setupApprovalDialogs(fake.module as unknown as DialogElectron, { decide: async (id) => void decided.push(id), appFocused: () => true, show: () => undefined });
     dialogs.pending({ id: 'x1', sessionId: 's', server: 'files', tool: 't', args: {}, principal: 'p', client: {}, reason: 'r', createdAt: 0, expiresAt: 1 });
     const signal = fake.dialogs[0]?.options.signal as AbortSignal;
     expect(fake.notifications).toEqual([]); // the app is in front: no notification
