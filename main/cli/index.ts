@@ -8,6 +8,7 @@ import { sessionsCommand } from './commands/sessions.js';
 import { replayCommand } from './commands/replay.js';
 import { verifyCommand } from './commands/verify.js';
 import { approvalsCommand, approveCommand, denyCommand, grantsCommand } from './commands/approvals.js';
+import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
 import { pinsCommand } from './commands/pins.js';
 import { policyCommand } from './commands/policy.js';
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, Command> = {
   approve: approveCommand,
   deny: denyCommand,
   grants: grantsCommand,
+  demo: demoCommand,
 };
 
 function help(): string {
