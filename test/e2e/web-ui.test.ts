@@ -1,18 +1,24 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { startServe } from '../helpers/cli.js';
-import { everythingStdio } from '../helpers/servers.js';
+import { everythingStdio, filesystemStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
 
 const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
 
 describe('the web UI of `gatehouse serve`, in Chromium', () => {
-  const home = tempHome({ servers: { everything: everythingStdio() } });
+  const project = realpathSync(mkdtempSync(join(tmpdir(), 'gatehouse-ui-project-')));
+  const home = tempHome({
+    servers: { everything: everythingStdio(), files: filesystemStdio(project) },
+    policy: { rules: [{ name: 'writes-need-approval', match: { tool: 'write_file' }, action: 'approve', reason: 'writes are reviewed' }] },
+    masking: { detectors: ['secrets', 'email'] },
+  });
   let serve: Awaited<ReturnType<typeof startServe>>;
   let browser: Browser;
 
@@ -25,6 +31,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     await browser?.close();
     serve?.child.kill('SIGTERM');
     home.remove();
+    rmSync(project, { recursive: true, force: true });
   });
 
   it('without the link, shows the sign-in page; the one-time link signs in and shows servers and live sessions', async () => {
@@ -51,6 +58,34 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await page.getByText(`ui-${scheme}-client`).waitFor({ state: 'visible', timeout: 10_000 });
       await page.screenshot({ path: join(SHOTS, `status-${scheme}.png`), fullPage: true });
       expect(await page.content()).not.toContain(token); // the gateway token never reaches the page
+      await client.close();
+      await context.close();
+    }
+  });
+
+  it('a call waiting for approval shows on the page, masked; Allow once lets the client\'s call complete', async () => {
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    for (const scheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme: scheme });
+      const page = await context.newPage();
+      await page.goto(`${serve.url}/login`);
+      await page.getByLabel('Gateway token').fill(token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
+
+      const client = new Client({ name: `writer-${scheme}`, version: '1.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/files`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      const secret = 'ghp_UiTestSecretValue0123456789abcdefghij';
+      const call = client.callTool({ name: 'write_file', arguments: { path: join(project, `${scheme}.txt`), content: `token ${secret}` } });
+      const card = page.getByRole('listitem', { name: `files / write_file from writer-${scheme}` });
+      await card.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await card.textContent()).toMatch(/\[MASKED:github-token:[0-9a-f]{8}\]/);
+      expect(await page.content()).not.toContain(secret); // the page never shows what masking caught
+      await page.screenshot({ path: join(SHOTS, `approvals-${scheme}.png`), fullPage: true });
+      await card.getByRole('button', { name: 'Allow once' }).click();
+      expect(JSON.stringify(await call)).toContain('Successfully wrote');
+      expect(readFileSync(join(project, `${scheme}.txt`), 'utf8')).toContain(secret);
+      await page.getByText(/allowed once by local:/).waitFor({ state: 'visible' });
       await client.close();
       await context.close();
     }
