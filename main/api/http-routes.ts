@@ -85,7 +85,8 @@ export function json(res: ServerResponse, status: number, value: unknown): void 
   res.end(body);
 }
 
-function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+/** A small request body as text; undefined if it is larger than `limit` or the request fails. */
+export function readSmallBody(req: IncomingMessage, limit = 64 * 1024): Promise<string | undefined> {
   return new Promise((resolve) => {
     let body = '';
     req.setEncoding('utf8');
@@ -96,13 +97,16 @@ function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
         req.destroy();
       }
     });
-    req.on('end', () => {
-      try {
-        resolve(body ? JSON.parse(body) : undefined);
-      } catch {
-        resolve(undefined);
-      }
-    });
+    req.on('end', () => resolve(body));
     req.on('error', () => resolve(undefined));
   });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readSmallBody(req);
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { GatehouseApi } from '../api/types.js';
-import { createApiRoutes, json } from '../api/http-routes.js';
+import { createApiRoutes, json, readSmallBody } from '../api/http-routes.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { BrowserAuth } from './browser-auth.js';
 import { messagePage, SIGN_IN_CSS, signInPage } from './sign-in-page.js';
@@ -34,7 +34,7 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
         return page(res, code ? 401 : 200, signInPage(code ? 'That sign-in link was already used or has expired. Paste the token instead.' : ''));
       }
       if (req.method === 'POST') {
-        const token = new URLSearchParams((await readSmallBody(req)) ?? '').get('token') ?? '';
+        const token = new URLSearchParams((await readSmallBody(req, 8192)) ?? '').get('token') ?? '';
         const session = auth.redeem({ token: token.trim() });
         if (session) return redirect(res, '/', auth.cookieFor(session));
         return page(res, 401, signInPage('That token does not match this gateway. It is in the data directory\'s token file.'));
@@ -66,18 +66,3 @@ function page(res: ServerResponse, status: number, html: string): void {
   res.end(html);
 }
 
-function readSmallBody(req: IncomingMessage, limit = 8192): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > limit) {
-        resolve(undefined);
-        req.destroy();
-      }
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', () => resolve(undefined));
-  });
-}

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../main/audit/segment-writer.js';
-import type { AuditEntry } from '../../main/audit/record.js';
+import type { AuditEntry, AuditRecord } from '../../main/audit/record.js';
 
 export const TEST_KEY = Buffer.alloc(32, 7);
 
@@ -30,4 +30,13 @@ export function sampleEntry(i: number, session = `session-${i % 3}`): AuditEntry
     id: Math.floor(i / 2),
     payload: { jsonrpc: '2.0', id: Math.floor(i / 2), params: { note: `record ${i} ${randomBytes(6).toString('hex')} é ✓` } },
   };
+}
+
+/** Every record in a data directory's audit log, in order (read straight from the segments). */
+export function readAllRecords(home: string): AuditRecord[] {
+  const dir = join(home, 'audit');
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.jsonl'))
+    .sort()
+    .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
 }

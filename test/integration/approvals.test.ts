@@ -1,24 +1,17 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../main/api/types.js';
-import type { AuditRecord } from '../../main/audit/record.js';
+import { readAllRecords } from '../helpers/audit-log.js';
 import { runGatehouse } from '../helpers/cli.js';
 import { startHarness, TestClock, waitFor, type Harness } from '../helpers/gateway-harness.js';
 import { filesystemStdio } from '../helpers/servers.js';
 
 const approveWrites = { rules: [{ name: 'writes-need-approval', match: { tool: 'write_file' }, action: 'approve', reason: 'writes are reviewed' }] };
 
-function records(home: string): AuditRecord[] {
-  const dir = join(home, 'audit');
-  return readdirSync(dir)
-    .filter((n) => n.endsWith('.jsonl'))
-    .sort()
-    .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
-}
 
 describe('approvals', () => {
   let harness: Harness | undefined;
@@ -72,7 +65,7 @@ describe('approvals', () => {
     expect(await call).toMatch(/rule "writes-need-approval"\): denied by local:[^:]+: not during the freeze/);
     expect(existsSync(join(root, 'denied.txt'))).toBe(false);
     await h.gatehouse.audit.log.flush();
-    const decision = records(h.home).find((r) => r.kind === 'decision' && r.tool === 'write_file');
+    const decision = readAllRecords(h.home).find((r) => r.kind === 'decision' && r.tool === 'write_file');
     expect(decision?.decision).toMatchObject({ action: 'approve', outcome: 'deny', port: 'cli', approver: expect.stringMatching(/^local:/), waitedMs: expect.any(Number), approvalId: pending.id });
   });
 
@@ -148,7 +141,7 @@ describe('approvals', () => {
       expect(existsSync(join(root, name))).toBe(intended.get(p.id) === 'allow');
     }
     await h.gatehouse.audit.log.flush();
-    const decisions = records(h.home).filter((r) => r.kind === 'decision');
+    const decisions = readAllRecords(h.home).filter((r) => r.kind === 'decision');
     expect(decisions).toHaveLength(50);
     expect(new Set(decisions.map((d) => (d.decision as { approvalId: string }).approvalId)).size).toBe(50);
   });
@@ -170,7 +163,7 @@ describe('approvals', () => {
     expect(asked[0]).toContain('Gatehouse: allow files / write_file?');
     expect(existsSync(join(root, 'refused.txt'))).toBe(false);
     await h.gatehouse.audit.log.flush();
-    expect(records(h.home).filter((r) => r.kind === 'decision').map((r) => (r.decision as { port: string }).port)).toEqual(['elicitation', 'elicitation']);
+    expect(readAllRecords(h.home).filter((r) => r.kind === 'decision').map((r) => (r.decision as { port: string }).port)).toEqual(['elicitation', 'elicitation']);
   });
 
   it('the gateway restarted while a grant is active: the grant still holds; a call pending when it stopped was denied and recorded', async () => {
@@ -191,7 +184,7 @@ describe('approvals', () => {
     harness = undefined;
     expect(await stranded).not.toBe('allowed');
     expect(existsSync(join(root, 'other.txt'))).toBe(false);
-    const stopped = records(home).find((r) => r.kind === 'decision' && (r.decision as { approvalId?: string }).approvalId === pending.id);
+    const stopped = readAllRecords(home).find((r) => r.kind === 'decision' && (r.decision as { approvalId?: string }).approvalId === pending.id);
     expect(stopped?.decision).toMatchObject({ outcome: 'deny', port: 'shutdown', reason: 'the gateway stopped before anyone decided' });
 
     harness = await startHarness({}, { home });

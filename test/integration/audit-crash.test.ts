@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../main/audit/record.js';
+import { readAllRecords } from '../helpers/audit-log.js';
 import { runGatehouse, startServe } from '../helpers/cli.js';
 import { initializeBody } from '../helpers/raw-http.js';
 import { everythingStdio } from '../helpers/servers.js';
@@ -46,13 +46,6 @@ async function callUntilKilled(url: string, token: string, client: number): Prom
   return received;
 }
 
-function allRecords(home: string): AuditRecord[] {
-  const dir = join(home, 'audit');
-  return readdirSync(dir)
-    .filter((n) => n.endsWith('.jsonl'))
-    .sort()
-    .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
-}
 
 describe('crash safety: the gateway killed with SIGKILL under load, again and again', () => {
   const home = tempHome({ servers: { everything: everythingStdio() }, recording: { segmentSize: '64KiB' } });
@@ -82,7 +75,7 @@ describe('crash safety: the gateway killed with SIGKILL under load, again and ag
     await new Promise((r) => serve.child.on('exit', r));
 
     expect(acknowledged.length).toBeGreaterThan(ROUNDS * CLIENTS);
-    const records = allRecords(home.dir);
+    const records = readAllRecords(home.dir);
     const has = new Set(records.filter((r) => r.method === 'tools/call').map((r) => `${r.session}|${r.id}|${r.kind}`));
     const missing = acknowledged.filter(({ session, id }) => !has.has(`${session}|${id}|request`) || !has.has(`${session}|${id}|response`));
     expect(missing).toEqual([]);

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readAllRecords } from '../helpers/audit-log.js';
 import { runGatehouse } from '../helpers/cli.js';
 import { startHarness, waitFor, type Harness } from '../helpers/gateway-harness.js';
 import { filesystemStdio } from '../helpers/servers.js';
@@ -135,10 +136,7 @@ describe('policy through the gateway', () => {
       expect(JSON.stringify(await call)).toContain('found x');
     }
     await harness.gatehouse.audit.log.flush();
-    const audit = join(harness.home, 'audit');
-    const records = readdirSync(audit)
-      .filter((n) => n.endsWith('.jsonl'))
-      .flatMap((n) => readFileSync(join(audit, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    const records = readAllRecords(harness.home);
     const changed = records.filter((r) => r.event === 'tool-changed');
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatchObject({ tool: 'lookup', detail: { onToolChange, changes: [{ path: 'description', before: 'Looks a term up.' }] } });
