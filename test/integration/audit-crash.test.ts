@@ -7,13 +7,14 @@ import { runGatehouse, startServe } from '../helpers/cli.js';
 import { initializeBody } from '../helpers/raw-http.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
+import { waitFor } from '../helpers/gateway-harness.js';
 
 const ROUNDS = 5;
 const CLIENTS = 4;
 const CALLS_PER_CLIENT = 400;
 
 /** One client's loop of echo calls until the gateway dies or the loop ends; returns the responses it received. */
-async function callUntilKilled(url: string, token: string, client: number): Promise<{ session: string; id: number }[]> {
+async function callUntilKilled(url: string, token: string, client: number, progress: { answered: number }): Promise<{ session: string; id: number }[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const post = (body: string) =>
@@ -36,7 +37,10 @@ async function callUntilKilled(url: string, token: string, client: number): Prom
     for (let id = 1; id <= CALLS_PER_CLIENT; id++) {
       const res = await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `client ${client} call ${id}` } } }));
       const reply = JSON.parse(res.body) as { id?: number; result?: unknown };
-      if (res.status === 200 && reply.id === id && reply.result) received.push({ session: init.sid, id });
+      if (res.status === 200 && reply.id === id && reply.result) {
+        received.push({ session: init.sid, id });
+        progress.answered++;
+      }
     }
   } catch {
     // the gateway was killed mid-call: what was received so far is what counts
@@ -59,8 +63,11 @@ describe('crash safety: the gateway killed with SIGKILL under load, again and ag
     const acknowledged: { session: string; id: number }[] = [];
     let serve = await startServe(['--port', '0'], env);
     for (let round = 0; round < ROUNDS; round++) {
-      const loops = Array.from({ length: CLIENTS }, (_, c) => callUntilKilled(serve.url, token(), c));
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(random() * 400)));
+      const progress = { answered: 0 };
+      const loops = Array.from({ length: CLIENTS }, (_, c) => callUntilKilled(serve.url, token(), c, progress));
+      // Kill under load: once calls are flowing (however slow the machine is), at a random moment after.
+      await waitFor(() => progress.answered >= CLIENTS * 5, 30_000, 'calls to flow through the gateway');
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 300)));
       const exited = new Promise((r) => serve.child.on('exit', r));
       serve.child.kill('SIGKILL');
       await exited;
