@@ -251,17 +251,26 @@ export class GatewaySession {
     else this.queue(message);
   }
 
+  /**
+   * Where a server-initiated message goes. Progress goes to the stream of the request that owns its token.
+   * A request of the server's (sampling, elicitation, roots) goes to the newest open request stream, as the
+   * SDK's servers relate them. Other notifications (list changes, logging, resource updates) prefer the GET
+   * stream, so that a plain JSON answer stays plain; without one they ride the newest request stream.
+   */
   private relatedSink(message: JSONRPCMessage): ClientSink | undefined {
-    if (isJSONRPCNotification(message) && message.method === 'notifications/progress') {
-      const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
-      const owner = token === undefined ? undefined : this.progress.get(idKey(token));
-      const sink = owner === undefined ? undefined : this.inflight.get(owner)?.sink;
-      if (sink?.open) return sink;
+    const standalone = this.standalone?.open ? this.standalone : undefined;
+    if (isJSONRPCNotification(message)) {
+      if (message.method === 'notifications/progress') {
+        const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
+        const owner = token === undefined ? undefined : this.progress.get(idKey(token));
+        const sink = owner === undefined ? undefined : this.inflight.get(owner)?.sink;
+        if (sink?.open) return sink;
+      }
+      if (standalone) return standalone;
     }
     let newest: ClientSink | undefined;
     for (const entry of this.inflight.values()) if (entry.sink.open) newest = entry.sink;
-    if (newest) return newest;
-    return this.standalone?.open ? this.standalone : undefined;
+    return newest ?? standalone;
   }
 
   private queue(message: JSONRPCMessage): void {

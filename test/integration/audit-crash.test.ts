@@ -13,6 +13,16 @@ const ROUNDS = 5;
 const CLIENTS = 4;
 const CALLS_PER_CLIENT = 400;
 
+/** The answer to request `id`, from a JSON body or an SSE stream (which may carry other messages first). */
+function parseReply(body: string, id: number): { id?: number; result?: unknown } {
+  const messages = body.trimStart().startsWith('{') ? [body] : [...body.matchAll(/^data: (.*)$/gm)].map((m) => m[1] as string);
+  for (const text of messages) {
+    const message = JSON.parse(text) as { id?: number; result?: unknown };
+    if (message.id === id) return message;
+  }
+  return {};
+}
+
 /** One client's loop of echo calls until the gateway dies or the loop ends; returns the responses it received. */
 async function callUntilKilled(url: string, token: string, client: number, progress: { answered: number }): Promise<{ session: string; id: number }[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -36,7 +46,7 @@ async function callUntilKilled(url: string, token: string, client: number, progr
     await post('{"jsonrpc":"2.0","method":"notifications/initialized"}');
     for (let id = 1; id <= CALLS_PER_CLIENT; id++) {
       const res = await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `client ${client} call ${id}` } } }));
-      const reply = JSON.parse(res.body) as { id?: number; result?: unknown };
+      const reply = parseReply(res.body, id);
       if (res.status === 200 && reply.id === id && reply.result) {
         received.push({ session: init.sid, id });
         progress.answered++;
