@@ -3,7 +3,13 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { toApprovalView } from '../approvals/view.js';
-import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, LiveSession, ServerEntry } from './types.js';
+import { readSessionRecords } from '../audit/reader.js';
+import { ANCHOR_FILE, HEAD_FILE } from '../audit/segment-files.js';
+import { readMark } from '../audit/segment-writer.js';
+import type { SessionIndex } from '../audit/session-index.js';
+import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
+import { join } from 'node:path';
+import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -21,10 +27,12 @@ export interface CoreApiContext {
   principal: () => string;
   now: () => number;
   verify: () => IntegrityReport;
+  audit: { dir: string; index: SessionIndex };
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
 export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
+  let lastVerify: IntegrityView['lastVerify'];
   return {
     async status(): Promise<GatewayStatus> {
       return {
@@ -60,14 +68,64 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
       return ctx.grants.active(ctx.now()).map((g) => ({ id: g.id, principal: g.principal, server: g.server, tool: g.tool, boundToArgs: g.argsDigest !== undefined, createdAt: g.createdAt, expiresAt: g.expiresAt, by: g.by, port: g.port }));
     },
     async verify(): Promise<IntegrityReport> {
+      const started = performance.now();
       const r = ctx.verify();
-      return { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(r.problem ? { problem: r.problem } : {}) };
+      const report = { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(r.problem ? { problem: r.problem } : {}) };
+      lastVerify = { ...report, at: Date.now(), seconds: (performance.now() - started) / 1000 };
+      return report;
+    },
+    async sessions(filter: SessionFilter): Promise<SessionPage> {
+      const all = ctx.audit.index.list();
+      if (!filter.text?.trim()) return filterSessions(all, filter);
+      // Text search reads only the segments of the sessions the other filters leave.
+      const candidates = filterSessions(all, { ...filter, text: undefined, offset: 0, limit: 5000 }).sessions;
+      const segments = new Set(candidates.flatMap((s) => s.segments));
+      return filterSessions(all, filter, searchSessions(ctx.audit.dir, [...segments].sort(), filter.text.trim()));
+    },
+    async sessionRecords(id: string): Promise<TimelineRecord[]> {
+      return readSessionRecords(ctx.audit.dir, ctx.audit.index, id).map(toTimelineRecord);
+    },
+    async policy(): Promise<PolicyView> {
+      const config = ctx.config();
+      const hits = ctx.audit.index.ruleHits();
+      return {
+        default: config.policy.default,
+        onToolChange: config.policy.on_tool_change ?? 'approve',
+        configFile: ctx.configFile,
+        rules: config.policy.rules.map((r) => ({
+          name: r.name,
+          action: r.action,
+          ...(r.reason ? { reason: r.reason } : {}),
+          hide: r.hide ?? false,
+          match: describeMatch(r.match),
+          hits: hits[r.name] ?? 0,
+        })),
+        ...(ctx.configErrors() ? { reloadErrors: ctx.configErrors() } : {}),
+      };
+    },
+    async integrity(): Promise<IntegrityView> {
+      const head = readMark(join(ctx.audit.dir, HEAD_FILE));
+      const anchor = readMark(join(ctx.audit.dir, ANCHOR_FILE));
+      return {
+        dataDir: ctx.dataDir,
+        auditDir: ctx.audit.dir,
+        ...(head ? { head: { segment: head.segment, seq: head.seq, hash: head.hash } } : {}),
+        ...(anchor ? { anchor: { seq: anchor.seq, hash: anchor.hash } } : {}),
+        ...(lastVerify ? { lastVerify } : {}),
+      };
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);
       return grant ? { ok: true, message: `revoked the grant for ${grant.server} / ${grant.tool}` } : { ok: false, message: `no grant ${id} (or more than one starts with it)` };
     },
   };
+}
+
+function describeMatch(match: Record<string, unknown>): string {
+  const parts = Object.entries(match)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => (k === 'args' ? Object.entries(v as Record<string, string>).map(([p, re]) => `args.${p} ~ /${re}/`).join(', ') : `${k}: ${Array.isArray(v) ? v.join(' | ') : String(v)}`));
+  return parts.length ? parts.join('; ') : 'every call';
 }
 
 export function describeServers(config: GatehouseConfig, baseUrl: string): ServerEntry[] {

@@ -14,6 +14,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { verifyAuditDir } from '../audit/verify-files.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
+import { ChangeFeed } from './change-feed.js';
 import { createApiRoutes } from './http-routes.js';
 import { limitsOf, wirePipeline } from './pipeline-wiring.js';
 import type { GatehouseApi } from './types.js';
@@ -27,7 +28,7 @@ export interface StartOptions {
   port?: number;
   shell: 'desktop' | 'headless';
   /** The HTTP surface beyond /mcp: by default the JSON API; the headless shell adds the web UI. */
-  web?: (ctx: { api: GatehouseApi; token: string }) => RequestHandler;
+  web?: (ctx: { api: GatehouseApi; token: string; changes: ChangeFeed }) => RequestHandler;
   /** Time for approvals and grants (tests move it). */
   clock?: Clock;
   /** Where the audit checkpoint key lives, if not in a key file (the desktop's OS keychain). */
@@ -36,6 +37,7 @@ export interface StartOptions {
 
 export interface RunningGatehouse {
   api: GatehouseApi;
+  changes: ChangeFeed;
   gateway: Gateway;
   audit: OpenAudit;
   live: LiveConfig;
@@ -68,6 +70,17 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
   const audit = await openAudit(dataDir, live, gateway, auditKey);
   const { broker, grants, pins } = await wirePipeline({ dataDir, gateway, live, audit, principal, clock });
+  // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
+  const changes = new ChangeFeed();
+  const indexCommit = audit.log.onCommit;
+  audit.log.onCommit = (records) => {
+    indexCommit?.(records);
+    for (const r of records) if (r.entry.session) changes.notify({ kind: 'records', session: r.entry.session });
+  };
+  broker.on('pending', () => changes.notify({ kind: 'approvals' }));
+  broker.on('resolved', () => changes.notify({ kind: 'approvals' }));
+  live.on('reloaded', () => changes.notify({ kind: 'config' }));
+  live.on('invalid', () => changes.notify({ kind: 'config' }));
 
   const startedAt = Date.now();
   let url = '';
@@ -85,13 +98,14 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     principal: () => principal,
     now: () => clock.now(),
     verify: () => verifyAuditDir(audit.dir, { key: auditKey }),
+    audit,
   });
   const server = await startGatewayServer({
     gateway,
     token,
     port: options.port ?? config.gateway.port,
     limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
-    fallback: options.web ? options.web({ api, token }) : createApiRoutes({ api, token }),
+    fallback: options.web ? options.web({ api, token, changes }) : createApiRoutes({ api, token, changes }),
   });
   url = server.url;
   gateway.startReaper();
@@ -100,6 +114,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   let stopping: Promise<void> | undefined;
   return {
     api,
+    changes,
     gateway,
     audit,
     live,

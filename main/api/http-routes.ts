@@ -2,11 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkToken } from '../gateway/downstream/request-guards.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { GatehouseApi } from './types.js';
-import { approvalDecisionSchema, approvalId, portName } from './validation.js';
+import type { ChangeFeed } from './change-feed.js';
+import { approvalDecisionSchema, approvalId, portName, sessionFilterSchema, sessionId } from './validation.js';
 
 export interface ApiRoutesOptions {
   api: GatehouseApi;
   token: string;
+  /** Live changes for `GET /api/events` (SSE). */
+  changes?: ChangeFeed;
   /** A browser session cookie counts as well as the bearer token (the web shell provides it). */
   signedIn?: (req: IncomingMessage) => boolean;
   /** Paths that are not /api/…; 404 without it. */
@@ -45,6 +48,43 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       },
     },
     { method: 'GET', path: /^\/api\/grants$/, run: async () => ok(await api.grants()) },
+    {
+      method: 'GET',
+      path: /^\/api\/sessions$/,
+      run: async (req) => {
+        const q = new URL(req.url ?? '/', 'http://x').searchParams;
+        const num = (k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
+        const filter = sessionFilterSchema.safeParse(
+          Object.fromEntries(
+            Object.entries({
+              server: q.get('server') ?? undefined,
+              client: q.get('client') ?? undefined,
+              tool: q.get('tool') ?? undefined,
+              principal: q.get('principal') ?? undefined,
+              decision: q.get('decision') ?? undefined,
+              text: q.get('text') ?? undefined,
+              since: num('since'),
+              until: num('until'),
+              offset: num('offset'),
+              limit: num('limit'),
+            }).filter(([, v]) => v !== undefined && v !== ''),
+          ),
+        );
+        if (!filter.success) return { status: 400, body: { error: `bad filter: ${filter.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } };
+        return ok(await api.sessions(filter.data));
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/sessions\/([^/]+)\/records$/,
+      run: async (_req, m) => {
+        const id = sessionId.safeParse(m[1]);
+        if (!id.success) return { status: 400, body: { error: 'not a session id' } };
+        return ok(await api.sessionRecords(id.data));
+      },
+    },
+    { method: 'GET', path: /^\/api\/policy$/, run: async () => ok(await api.policy()) },
+    { method: 'GET', path: /^\/api\/integrity$/, run: async () => ok(await api.integrity()) },
     { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
     {
       method: 'DELETE',
@@ -70,6 +110,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     if (req.method !== 'GET' && req.method !== 'DELETE' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
       return json(res, 415, { error: 'send the body as application/json' });
     }
+    if (path === '/api/events' && req.method === 'GET' && options.changes) return streamChanges(res, options.changes);
     const candidates = routes.filter((r) => r.path.test(path));
     if (candidates.length === 0) return json(res, 404, { error: `no API route ${path}` });
     const route = candidates.find((r) => r.method === req.method);
@@ -77,6 +118,18 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     const result = await route.run(req, route.path.exec(path) as RegExpExecArray);
     return json(res, result.status, result.body);
   };
+}
+
+/** Server-sent events of the change feed, with a keep-alive comment so idle connections stay open. */
+function streamChanges(res: ServerResponse, changes: ChangeFeed): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform' });
+  res.write(': connected\n\n');
+  const unsubscribe = changes.subscribe((event) => res.write(`event: change\ndata: ${JSON.stringify(event)}\n\n`));
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), 25_000).unref();
+  res.on('close', () => {
+    unsubscribe();
+    clearInterval(keepalive);
+  });
 }
 
 export function json(res: ServerResponse, status: number, value: unknown): void {

@@ -26,6 +26,92 @@ export interface ServerEntry {
   activeSessions: number;
 }
 
+/** A recorded session, as the timeline and `gatehouse sessions` list it. */
+export interface SessionSummary {
+  id: string;
+  server: string;
+  client: { name?: string; version?: string };
+  principal: string;
+  first: string;
+  last: string;
+  records: number;
+  calls: number;
+  errors: number;
+  decisions: number;
+  /** Calls policy or a person denied, and calls a person (or a grant) allowed. */
+  denied: number;
+  approved: number;
+  /** Records in which masking replaced something. */
+  masked: number;
+  /** The tools it called. */
+  tools: string[];
+  excluded: boolean;
+  ended?: string;
+  /** Segments holding its records, oldest first. */
+  segments: string[];
+}
+
+/** What the timeline filters on; all optional, combined with AND. */
+export interface SessionFilter {
+  server?: string;
+  client?: string;
+  tool?: string;
+  principal?: string;
+  decision?: 'denied' | 'approved' | 'any';
+  /** Milliseconds since the epoch. */
+  since?: number;
+  until?: number;
+  /** Full text over the (masked) records. */
+  text?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export interface SessionPage {
+  total: number;
+  sessions: SessionSummary[];
+}
+
+/** One recorded step, as replay shows it (masked as stored). */
+export interface TimelineRecord {
+  seq: number;
+  ts: string;
+  direction?: 'client->server' | 'server->client';
+  kind: string;
+  method?: string;
+  tool?: string;
+  id?: string | number;
+  event?: string;
+  payload?: unknown;
+  decision?: unknown;
+  detail?: unknown;
+  masked?: boolean;
+  hash: string;
+}
+
+export interface PolicyView {
+  default: string;
+  onToolChange: string;
+  rules: { name: string; action: string; reason?: string; hide: boolean; match: string; hits: number }[];
+  configFile: string;
+  /** The last edit that did not validate (the previous config is in force). */
+  reloadErrors?: string[];
+}
+
+export interface IntegrityView {
+  dataDir: string;
+  auditDir: string;
+  head?: { segment: string; seq: number; hash: string };
+  anchor?: { seq: number; hash: string };
+  lastVerify?: IntegrityReport & { at: number; seconds: number };
+}
+
+/** A change the UI should show (new records, approvals, config): it refetches what it shows. */
+export interface ChangeEvent {
+  kind: 'records' | 'approvals' | 'config';
+  session?: string;
+}
+
 export interface LiveSession {
   id: string;
   server: string;
@@ -93,11 +179,23 @@ export interface GatehouseApi {
   revokeGrant(id: string): Promise<DecisionResult>;
   /** Checks the whole audit log with the gateway's key (which may live where the CLI cannot read it). */
   verify(): Promise<IntegrityReport>;
+  sessions(filter: SessionFilter): Promise<SessionPage>;
+  sessionRecords(id: string): Promise<TimelineRecord[]>;
+  policy(): Promise<PolicyView>;
+  integrity(): Promise<IntegrityView>;
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */
 export const apiChannel = (method: ApiMethod): string => `gatehouse:${method}`;
+
+/** The IPC channel the desktop window hears changes on. */
+export const CHANGE_CHANNEL = 'gatehouse:change';
+
+/** What the renderer gets besides GatehouseApi: a way to hear about changes (IPC in the app, SSE in the browser). */
+export interface ChangeSource {
+  subscribe(listener: (event: ChangeEvent) => void): () => void;
+}

@@ -19,3 +19,19 @@ export const approvalId = z.string().min(4).max(64).regex(/^[0-9a-f-]+$/);
 export function durationMs(text: string): number | undefined {
   return parseDuration(text);
 }
+
+/** A timeline filter as it arrives from outside. */
+export const sessionFilterSchema = z.strictObject({
+  server: z.string().max(200).optional(),
+  client: z.string().max(200).optional(),
+  tool: z.string().max(200).optional(),
+  principal: z.string().max(200).optional(),
+  decision: z.enum(['denied', 'approved', 'any']).optional(),
+  since: z.number().optional(),
+  until: z.number().optional(),
+  text: z.string().max(500).optional(),
+  offset: z.number().int().nonnegative().optional(),
+  limit: z.number().int().positive().max(5000).optional(),
+});
+
+export const sessionId = z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/);

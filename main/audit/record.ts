@@ -25,6 +25,8 @@ export interface AuditEntry {
   payload?: unknown;
   decision?: unknown;
   detail?: unknown;
+  /** True when masking replaced something in this record's payload. */
+  masked?: boolean;
 }
 
 /** A committed record: one JSON object per line of a segment. */
@@ -60,6 +62,7 @@ export function serializeRecord(entry: AuditEntry, seq: number, prev: string): {
     payload: entry.payload,
     decision: entry.decision,
     detail: entry.detail,
+    masked: entry.masked,
     prev,
   });
   const hash = createHash('sha256').update(body).digest('hex');

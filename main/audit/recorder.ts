@@ -161,6 +161,7 @@ export class Recorder implements Interceptor {
 
   private entry(ctx: MessageContext, message: JSONRPCMessage | undefined, kind: RecordKind, method?: string, tool?: string): AuditEntry {
     const id = message && 'id' in message ? (message.id as string | number) : undefined;
+    const payload = message === undefined ? undefined : this.mask(message);
     return {
       ts: this.now().toISOString(),
       session: ctx.sessionId,
@@ -172,8 +173,9 @@ export class Recorder implements Interceptor {
       method,
       tool,
       id,
-      payload: message === undefined ? undefined : this.mask(message),
+      payload,
       detail: ctx.origin === 'gatehouse' && message !== undefined ? { from: 'gatehouse' } : undefined,
+      masked: payload !== message && message !== undefined ? true : undefined,
     };
   }
 }

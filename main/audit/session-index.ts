@@ -2,32 +2,19 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import type { SessionSummary } from '../api/types.js';
 import type { AuditEntry } from './record.js';
 import { lines, listSegments } from './segment-files.js';
 
-/** One recorded session, as the timeline and `gatehouse sessions` list it. */
-export interface SessionSummary {
-  id: string;
-  server: string;
-  client: { name?: string; version?: string };
-  principal: string;
-  first: string;
-  last: string;
-  records: number;
-  calls: number;
-  errors: number;
-  decisions: number;
-  excluded: boolean;
-  ended?: string;
-  /** Segments holding its records, oldest first. */
-  segments: string[];
-}
+export type { SessionSummary };
 
 interface IndexData {
   version: 1;
   /** Everything before this position of the log is in the index. */
   through: { segment: string; offset: number };
   sessions: Record<string, SessionSummary>;
+  /** How many decisions each rule made (`(default)` for policy.default). */
+  ruleHits?: Record<string, number>;
   /** Where each session's records are in segments not yet sealed, as flat [offset, length, offset, length, …] (sealed segments have a sidecar file). */
   open: Record<string, Record<string, number[]>>;
 }
@@ -114,6 +101,10 @@ export class SessionIndex {
         calls: 0,
         errors: 0,
         decisions: 0,
+        denied: 0,
+        approved: 0,
+        masked: 0,
+        tools: [],
         excluded: false,
         segments: [],
       };
@@ -121,7 +112,23 @@ export class SessionIndex {
     s.last = entry.ts;
     s.records++;
     if (entry.client?.name && !s.client.name) s.client = entry.client;
-    if (entry.kind === 'request' && entry.method === 'tools/call') s.calls++;
+    s.denied ??= 0;
+    s.approved ??= 0;
+    s.masked ??= 0;
+    s.tools ??= [];
+    if (entry.kind === 'request' && entry.method === 'tools/call') {
+      s.calls++;
+      if (entry.tool && !s.tools.includes(entry.tool)) s.tools.push(entry.tool);
+    }
+    if (entry.masked) s.masked++;
+    if (entry.kind === 'decision') {
+      const d = entry.decision as { action?: string; outcome?: string; rule?: string | null } | undefined;
+      if (d?.outcome === 'deny') s.denied++;
+      else if (d?.action === 'approve') s.approved++;
+      const rule = d?.rule ?? '(default)';
+      data.ruleHits ??= {};
+      data.ruleHits[rule] = (data.ruleHits[rule] ?? 0) + 1;
+    }
     if (entry.kind === 'error' || (entry.kind === 'event' && entry.event === 'error')) s.errors++;
     if (entry.kind === 'decision') s.decisions++;
     if (entry.kind === 'event' && entry.event === 'excluded') s.excluded = true;
@@ -157,6 +164,10 @@ export class SessionIndex {
     }
     this.dirty = true;
     this.schedulePersist();
+  }
+
+  ruleHits(): Record<string, number> {
+    return this.db.data.ruleHits ?? {};
   }
 
   list(): SessionSummary[] {

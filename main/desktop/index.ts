@@ -7,6 +7,7 @@ import type { TrayAction } from '../approvals/tray-model.js';
 import { toApprovalView } from '../approvals/view.js';
 import { resolveDataDir } from '../config/data-dir.js';
 import { setupApprovalDialogs } from './approval-dialogs.js';
+import { CHANGE_CHANNEL } from '../api/types.js';
 import { serveApiOverIpc } from './ipc.js';
 import { keychainKeyStore } from './key-store.js';
 import { setupTray } from './tray.js';
@@ -74,6 +75,7 @@ if (cliArgs !== -1) {
     const running = await startGatehouse({ dataDir, shell: 'desktop', ...(keyStore ? { keyStore } : {}) });
     core = running;
     serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
+    running.changes.subscribe((event) => window?.webContents.send(CHANGE_CHANNEL, event));
 
     const act = (action: TrayAction) => {
       if (action.kind === 'decide') void running.api.decideApproval(action.id, action.decision, 'tray');

@@ -1,6 +1,6 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { API_METHODS, apiChannel, type ApiMethod, type GatehouseApi } from '../api/types.js';
-import { approvalDecisionSchema, approvalId } from '../api/validation.js';
+import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId } from '../api/validation.js';
 
 /**
  * Serves GatehouseApi over IPC. Every handler goes through one wrapper that ignores senders that are not
@@ -17,6 +17,10 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: GatehouseApi, isOwnWindow
     decideApproval: ([id, decision]) => api.decideApproval(approvalId.parse(id), approvalDecisionSchema.parse(decision), 'window'),
     revokeGrant: ([id]) => api.revokeGrant(approvalId.parse(id)),
     verify: () => api.verify(),
+    sessions: ([filter]) => api.sessions(sessionFilterSchema.parse(filter ?? {})),
+    sessionRecords: ([id]) => api.sessionRecords(sessionId.parse(id)),
+    policy: () => api.policy(),
+    integrity: () => api.integrity(),
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {

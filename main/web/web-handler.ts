@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { ChangeFeed } from '../api/change-feed.js';
 import type { GatehouseApi } from '../api/types.js';
 import { createApiRoutes, json, readSmallBody } from '../api/http-routes.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
@@ -8,6 +9,7 @@ import { serveStatic, UI_CSP } from './static-files.js';
 
 export interface WebHandlerOptions {
   api: GatehouseApi;
+  changes?: ChangeFeed;
   token: string;
   auth: BrowserAuth;
   /** The built renderer (out/renderer); without it the UI paths answer with a hint to build. */
@@ -49,7 +51,7 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
     if (!path.includes('.') && (await serveStatic(options.uiDir, '/', res))) return;
     return json(res, 404, { error: `Not Found: ${path}` });
   };
-  return createApiRoutes({ api, token: options.token, signedIn: (req) => auth.isSignedIn(req.headers.cookie), next: ui });
+  return createApiRoutes({ api, token: options.token, ...(options.changes ? { changes: options.changes } : {}), signedIn: (req) => auth.isSignedIn(req.headers.cookie), next: ui });
 }
 
 function redirect(res: ServerResponse, location: string, cookie: string): void {

@@ -1,9 +1,10 @@
-import type { ApprovalDecision, DecisionResult, GatehouseApi } from '../../main/api/types';
+import type { ApprovalDecision, ChangeEvent, ChangeSource, DecisionResult, GatehouseApi, SessionFilter, SessionPage } from '../../main/api/types';
 
 declare global {
   interface Window {
     /** Present in the Electron window (preload); absent in the browser. */
     gatehouse?: GatehouseApi;
+    gatehouseChanges?: ChangeSource;
   }
 }
 
@@ -18,6 +19,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return (await res.json()) as T;
 }
 
+function query(filter: SessionFilter): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
+  return q.toString();
+}
+
 /** GatehouseApi over the gateway's JSON API, with the browser's session cookie. */
 function httpApi(): GatehouseApi {
   return {
@@ -29,8 +36,25 @@ function httpApi(): GatehouseApi {
     grants: () => request('GET', '/api/grants'),
     revokeGrant: (id: string) => request<DecisionResult>('DELETE', `/api/grants/${encodeURIComponent(id)}`),
     verify: () => request('POST', '/api/verify', {}),
+    sessions: (filter: SessionFilter) => request<SessionPage>('GET', `/api/sessions?${query(filter)}`),
+    sessionRecords: (id: string) => request('GET', `/api/sessions/${encodeURIComponent(id)}/records`),
+    policy: () => request('GET', '/api/policy'),
+    integrity: () => request('GET', '/api/integrity'),
+  };
+}
+
+/** Changes over server-sent events (the browser); the cookie signs the stream in. */
+function sseChanges(): ChangeSource {
+  return {
+    subscribe(listener) {
+      const source = new EventSource('/api/events');
+      const onChange = (e: MessageEvent<string>) => listener(JSON.parse(e.data) as ChangeEvent);
+      source.addEventListener('change', onChange);
+      return () => source.close();
+    },
   };
 }
 
 /** The one GatehouseApi the UI uses: IPC in the desktop app, HTTP in the browser. */
 export const api: GatehouseApi = window.gatehouse ?? httpApi();
+export const changes: ChangeSource = window.gatehouseChanges ?? sseChanges();

@@ -55,7 +55,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       const client = new Client({ name: `ui-${scheme}-client`, version: '1.0' });
       const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
       await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-      await page.getByText(`ui-${scheme}-client`).waitFor({ state: 'visible', timeout: 10_000 });
+      await page.getByRole('region', { name: 'Live sessions' }).getByText(`ui-${scheme}-client`).waitFor({ state: 'visible', timeout: 10_000 });
       await page.screenshot({ path: join(SHOTS, `status-${scheme}.png`), fullPage: true });
       expect(await page.content()).not.toContain(token); // the gateway token never reaches the page
       await client.close();
@@ -71,6 +71,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await page.goto(`${serve.url}/login`);
       await page.getByLabel('Gateway token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.goto(`${serve.url}/#/approvals`);
       await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
 
       const client = new Client({ name: `writer-${scheme}`, version: '1.0' });
@@ -86,6 +87,59 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       expect(JSON.stringify(await call)).toContain('Successfully wrote');
       expect(readFileSync(join(project, `${scheme}.txt`), 'utf8')).toContain(secret);
       await page.getByText(/allowed once by local:/).waitFor({ state: 'visible' });
+      await client.close();
+      await context.close();
+    }
+  });
+
+  it('the timeline: a new session appears live; filter to it, step through its replay, see the masked value marked; policy and integrity views', async () => {
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    for (const scheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${serve.url}/login`);
+      await page.getByLabel('Gateway token').fill(token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
+
+      // A new session, while the page is open: it appears without a reload.
+      const name = `timeline-${scheme}`;
+      const client = new Client({ name, version: '3.1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.callTool({ name: 'echo', arguments: { message: `contact ops-${scheme}@example.com` } });
+      const row = page.getByRole('link', { name: new RegExp(`${name} 3\\.1 → everything`) });
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      await page.screenshot({ path: join(SHOTS, `timeline-${scheme}.png`), fullPage: true });
+
+      // Filter by client, then open it.
+      await page.getByLabel('Client').fill(name);
+      await page.getByRole('link', { name: new RegExp(name) }).first().waitFor({ state: 'visible' });
+      await expect.poll(() => page.getByRole('list', { name: 'Recorded sessions, newest first' }).getByRole('link').count(), { timeout: 5000 }).toBe(1);
+      await page.getByRole('link', { name: new RegExp(name) }).first().click();
+      await page.getByRole('heading', { name: new RegExp(`${name} 3\\.1 → everything`) }).waitFor({ state: 'visible' });
+
+      // Step through with the keyboard to the echo call; its argument is masked and marked as such.
+      const steps = page.getByRole('list', { name: 'Steps' });
+      await steps.getByRole('button').first().waitFor({ state: 'visible' });
+      const echoIndex = (await steps.getByRole('button').allTextContents()).findIndex((t) => t.includes('tools/call echo'));
+      expect(echoIndex).toBeGreaterThan(0);
+      for (let i = 0; i < echoIndex; i++) await page.keyboard.press('j');
+      await page.getByText(`Step ${echoIndex + 1} of`).waitFor({ state: 'visible' });
+      const marked = page.getByLabel('masked value').first();
+      await marked.waitFor({ state: 'visible' });
+      expect(await marked.textContent()).toMatch(/^\[MASKED:email:[0-9a-f]{8}\]$/);
+      expect(await page.content()).not.toContain(`ops-${scheme}@example.com`);
+      await page.getByRole('article', { name: 'Response' }).waitFor({ state: 'visible' }); // request and response side by side
+      await page.screenshot({ path: join(SHOTS, `replay-${scheme}.png`), fullPage: true });
+
+      await page.getByRole('link', { name: 'Policy' }).click();
+      await page.getByRole('cell', { name: 'writes-need-approval' }).waitFor({ state: 'visible' });
+      await page.screenshot({ path: join(SHOTS, `policy-${scheme}.png`), fullPage: true });
+
+      await page.getByRole('link', { name: 'Integrity' }).click();
+      await page.getByRole('button', { name: 'Verify now' }).click();
+      await page.getByText('intact').waitFor({ state: 'visible' });
+      await page.screenshot({ path: join(SHOTS, `integrity-${scheme}.png`), fullPage: true });
       await client.close();
       await context.close();
     }

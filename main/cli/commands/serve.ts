@@ -42,9 +42,9 @@ export async function serveHeadless(io: CliIo, options: HeadlessOptions): Promis
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
     shell: 'headless',
-    web: ({ api, token }) => {
+    web: ({ api, token, changes }) => {
       auth.current = new BrowserAuth(token);
-      return createWebHandler({ api, token, auth: auth.current, uiDir: findUiDir() });
+      return createWebHandler({ api, token, changes, auth: auth.current, uiDir: findUiDir() });
     },
   });
   if (!options.quiet) logEvents(running.gateway.events, io);

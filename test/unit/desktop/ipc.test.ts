@@ -13,6 +13,10 @@ const api: GatehouseApi = {
   grants: async () => [],
   revokeGrant: async (id) => ({ ok: true, message: `revoked ${id}` }),
   verify: async () => ({ ok: true, records: 0, segments: 0, bytes: 0, checkpointsChecked: 0 }),
+  sessions: async () => ({ total: 0, sessions: [] }),
+  sessionRecords: async () => [],
+  policy: async () => ({ default: 'allow', onToolChange: 'approve', rules: [], configFile: 'x' }),
+  integrity: async () => ({ dataDir: 'd', auditDir: 'd/audit' }),
 };
 
 describe('GatehouseApi over IPC', () => {
