@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { benchAuditLog } from './audit-log.js';
 import { benchPolicyMasking } from './policy-masking.js';
 import { benchProxyLatency } from './proxy-latency.js';
+import { benchTimeline } from './timeline.js';
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
 const only = process.argv[2];
@@ -10,3 +11,4 @@ console.log(`Gatehouse benchmarks — ${new Date().toISOString()} — ${machine}
 if (!only || only === 'proxy') console.log(await benchProxyLatency(), '\n');
 if (!only || only === 'audit') console.log(await benchAuditLog(), '\n');
 if (!only || only === 'policy') console.log(benchPolicyMasking(), '\n');
+if (!only || only === 'timeline') console.log(await benchTimeline(), '\n');
