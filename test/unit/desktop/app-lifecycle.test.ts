@@ -57,6 +57,10 @@ describe('the desktop app lifecycle', () => {
     fake.module.app.emit('window-all-closed');
     expect(fake.calls).not.toContain('quit');
     expect(FakeTray.last?.tooltip).toContain('Gatehouse');
+    // Changes in the core reach the window over IPC, as a subscription.
+    const listener = (core.changes.subscribe.mock.calls.at(-1) as unknown as [(e: unknown) => void])[0];
+    listener({ kind: 'records', session: 's1' });
+    expect(window.webContents.sent).toEqual([['gatehouse:change', { kind: 'records', session: 's1' }]]);
   });
 
   it('rebuilds the tray on core events (a call waiting), and shows a dialog whose answer reaches the broker', async () => {

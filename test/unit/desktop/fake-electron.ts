@@ -2,6 +2,10 @@ import { EventEmitter } from 'node:events';
 
 /** A stand-in for the parts of `electron` that main/desktop uses; Electron itself cannot start on these machines. */
 export class FakeWebContents extends EventEmitter {
+  sent: [string, unknown][] = [];
+  send(channel: string, value: unknown): void {
+    this.sent.push([channel, value]);
+  }
   windowOpenHandler: ((details: { url: string }) => { action: string }) | undefined;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
     this.windowOpenHandler = handler;
