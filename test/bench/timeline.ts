@@ -24,6 +24,25 @@ async function generate(home: string, sessions: number): Promise<void> {
     );
     if (pending.length > 6000) await Promise.all(pending.splice(0));
   }
+  // One long session: 10,000 records.
+  const long = { session: 'bench-long', server: 'files', principal: 'local:bench', client: { name: 'long-client', version: '1.0' } };
+  for (let k = 0; k < 10_000; k++) {
+    const isRequest = k % 2 === 0;
+    const id = Math.floor(k / 2);
+    pending.push(
+      log.append({
+        ...long,
+        ts: new Date(base + sessions * 60_000 + k * 10).toISOString(),
+        kind: isRequest ? 'request' : 'response',
+        direction: isRequest ? 'client->server' : 'server->client',
+        method: 'tools/call',
+        tool: 'read_file',
+        id,
+        payload: isRequest ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read_file', arguments: { path: `/p/${id}` } } } : { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `file ${id}` }] } },
+      }),
+    );
+    if (pending.length > 6000) await Promise.all(pending.splice(0));
+  }
   await Promise.all(pending);
   await log.close();
   const index = await SessionIndex.load(join(home, 'audit'));
@@ -51,10 +70,19 @@ export async function benchTimeline(): Promise<string> {
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.getByRole('link', { name: /client-\d 1\.0 → / }).first().waitFor({ state: 'visible', timeout: 60_000 });
       const renderMs = performance.now() - t1;
+      const t2 = performance.now();
+      await p.goto(`${serve.url}/#/session/bench-long`);
+      await p.getByText('Step 1 of 10000').waitFor({ state: 'visible', timeout: 60_000 });
+      const openMs = performance.now() - t2;
+      const t3 = performance.now();
+      await p.keyboard.press('j');
+      await p.getByText('Step 2 of 10000').waitFor({ state: 'visible' });
+      const stepMs = performance.now() - t3;
       return [
         `timeline with ${sessions.toLocaleString('en')} sessions (${page.total.toLocaleString('en')} listed):`,
         `  /api/sessions first 5,000 (newest first): ${apiMs.toFixed(0)} ms`,
         `  sign-in to first row on screen in Chromium (app load, status, list, render): ${renderMs.toFixed(0)} ms`,
+        `  opening a session of 10,000 records (page load included): ${openMs.toFixed(0)} ms; one step (j): ${stepMs.toFixed(0)} ms`,
       ].join('\n');
     } finally {
       await browser.close();
