@@ -20,7 +20,10 @@ interface IndexData {
 }
 
 const EMPTY: IndexData = { version: 1, through: { segment: '', offset: 0 }, sessions: {}, open: {} };
+/** How soon after a change the index is written: soon while it is small, rarely once writing it costs (see note in schedulePersist). */
 const PERSIST_DELAY_MS = 1000;
+const PERSIST_DELAY_LARGE_MS = 60_000;
+const LARGE_INDEX_SESSIONS = 2000;
 
 export interface IndexedRecord {
   segment: string;
@@ -190,13 +193,18 @@ export class SessionIndex {
     }
   }
 
-  /** Persists soon (debounced): the index is derived, so a lost update only means a longer catch-up next time. */
+  /**
+   * Persists soon (debounced): the index is derived, so a lost update only means a longer catch-up next time.
+   * lowdb writes the whole file, which at 100,000 sessions is ~60 MB and ~0.4 s, so a large index is written
+   * once a minute (and on close) rather than every second.
+   */
   schedulePersist(): void {
     if (this.persistTimer) return;
+    const large = Object.keys(this.db.data.sessions).length > LARGE_INDEX_SESSIONS;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined;
       void this.persistNow();
-    }, PERSIST_DELAY_MS);
+    }, large ? PERSIST_DELAY_LARGE_MS : PERSIST_DELAY_MS);
     this.persistTimer.unref();
   }
 
