@@ -19,7 +19,13 @@ export const UI_CSP =
 
 /** Serves a file of the built UI; false when there is no such file. Paths never leave `root`. */
 export async function serveStatic(root: string, urlPath: string, res: ServerResponse): Promise<boolean> {
-  const relative = normalize(decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath)).replace(/^([/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  } catch {
+    return false;
+  }
+  const relative = normalize(decoded).replace(/^([/\\])+/, '');
   if (relative.startsWith('..') || relative.includes(`..${sep}`)) return false;
   let body: Buffer;
   try {

@@ -51,6 +51,13 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
     expect(res.json().error?.message).toContain('no server "nope" is configured (configured: everything, crashing, missing)');
   });
 
+  it('a malformed path: 400, and the gateway goes on', async () => {
+    const res = await rawRequest(`${harness.gatehouse.url}/mcp/%E0%A4%A`, { headers: auth, body: initializeBody() });
+    expect(res.status).toBe(400);
+    expect(res.json().error?.message).toContain('not valid percent-encoding');
+    await stillServes();
+  });
+
   it('no token or a wrong token: 401 with a hint where the token lives', async () => {
     const none = await rawRequest(url, { headers: MCP_HEADERS, body: initializeBody() });
     expect(none.status).toBe(401);

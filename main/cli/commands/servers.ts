@@ -29,7 +29,7 @@ export const serversCommand: Command = {
     const dataDir = resolveDataDir(io.env);
     const config = loadConfigFile(configPath(dataDir, stringOption(values.config)));
     const base = readRuntimeInfo(dataDir)?.url ?? `http://127.0.0.1:${config.gateway.port}`;
-    const reports = await Promise.all(
+    const reports: ServerReport[] = await Promise.all(
       describeServers(config, base).map(async (s) => ({
         id: s.name,
         transport: s.transport,

@@ -34,7 +34,12 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         res.setHeader('www-authenticate', 'Bearer realm="gatehouse"');
         return sendError(res, auth.status, -32000, auth.message);
       }
-      const name = decodeURIComponent(path.slice('/mcp/'.length).replace(/\/+$/, ''));
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/mcp/'.length).replace(/\/+$/, ''));
+      } catch {
+        return sendError(res, 400, -32000, `Bad Request: the path ${path} is not valid percent-encoding`);
+      }
       handleMcpRequest(req, res, name, options.gateway, options.limits()).catch((err: unknown) => {
         options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });
         if (!res.headersSent) sendError(res, 500, -32603, 'Internal error in the gateway; see its log');
