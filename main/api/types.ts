@@ -3,6 +3,8 @@
  * preload exposes it over IPC and the web shell over HTTP. The renderer never knows which. Plain data only.
  */
 
+import type { AuditRecord } from '../audit/record-shape.js';
+
 export interface GatewayStatus {
   version: string;
   /** Base URL of the gateway, e.g. http://127.0.0.1:5757 */
@@ -72,22 +74,8 @@ export interface SessionPage {
   sessions: SessionSummary[];
 }
 
-/** One recorded step, as replay shows it (masked as stored). */
-export interface TimelineRecord {
-  seq: number;
-  ts: string;
-  direction?: 'client->server' | 'server->client';
-  kind: string;
-  method?: string;
-  tool?: string;
-  id?: string | number;
-  event?: string;
-  payload?: unknown;
-  decision?: unknown;
-  detail?: unknown;
-  masked?: boolean;
-  hash: string;
-}
+/** One recorded step, as replay shows it (masked as stored): the record without what the session already says. */
+export type TimelineRecord = Omit<AuditRecord, 'session' | 'server' | 'principal' | 'client' | 'prev'>;
 
 export interface PolicyView {
   default: string;

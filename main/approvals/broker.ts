@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { argsDigest, type GrantStore } from './grants.js';
+import type { GrantStore } from './grants.js';
 import type { ApprovalOutcome, ApprovalPort, ApprovalRequest } from './port.js';
 
 /** A call waiting for a person. Plain data: ports show it, the API lists it. */
@@ -161,4 +161,3 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> implements Approv
   }
 }
 
-export { argsDigest };

@@ -1,40 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { AuditEntry, AuditRecord } from './record-shape.js';
+
+export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './record-shape.js';
 
 /** The hash before the first record of a log. */
 export const GENESIS = '0'.repeat(64);
-
-export type RecordKind = 'request' | 'response' | 'notification' | 'error' | 'decision' | 'event' | 'checkpoint';
-export type RecordDirection = 'client->server' | 'server->client';
-
-/** What the recorder hands the log; seq, prev and hash are added when the record is committed. */
-export interface AuditEntry {
-  ts: string;
-  session?: string;
-  server?: string;
-  principal?: string;
-  client?: { name?: string; version?: string };
-  direction?: RecordDirection;
-  kind: RecordKind;
-  method?: string;
-  tool?: string;
-  /** The JSON-RPC id of a request or response, to pair them. */
-  id?: string | number;
-  /** For kind `event`: what happened (session-start, session-end, upstream-exit, repair, excluded, prune…). */
-  event?: string;
-  /** The JSON-RPC message as stored (masked where masking is on). */
-  payload?: unknown;
-  decision?: unknown;
-  detail?: unknown;
-  /** True when masking replaced something in this record's payload. */
-  masked?: boolean;
-}
-
-/** A committed record: one JSON object per line of a segment. */
-export interface AuditRecord extends AuditEntry {
-  seq: number;
-  prev: string;
-  hash: string;
-}
 
 // Every line ends with these two members, in this order; verification reads them by position.
 const HASH_TAIL = ',"hash":"'.length + 64 + '"}'.length; // 75
