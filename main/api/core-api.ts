@@ -9,7 +9,8 @@ import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
 import { join } from 'node:path';
-import type { ApprovalDecision, ApprovalView, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
+import type { DeciderPort } from '../approvals/decider-port.js';
+import type { ApprovalDecision, ApprovalView, CoreApi, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -31,9 +32,12 @@ export interface CoreApiContext {
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
-export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
+export function createCoreApi(ctx: CoreApiContext): CoreApi {
   let lastVerify: IntegrityView['lastVerify'];
-  return {
+  const core: CoreApi = {
+    forPort(port: DeciderPort): GatehouseApi {
+      return { ...core, decideApproval: (id, decision) => core.decideApproval(id, decision, port) };
+    },
     async status(): Promise<GatewayStatus> {
       return {
         version: ctx.version,
@@ -58,14 +62,26 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
     async approvals(): Promise<ApprovalView[]> {
       return ctx.broker.list().map(toApprovalView);
     },
-    async decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult> {
+    async decideApproval(id: string, decision: ApprovalDecision, port: DeciderPort): Promise<DecisionResult> {
       const choice = decision.action === 'allow' ? { action: 'allow' as const, for: decision.forMs, bindArgs: decision.bindArgs } : { action: 'deny' as const, reason: decision.reason };
       const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), port });
       if (result.ok) return { ok: true, message: result.outcome.reason };
       return { ok: false, message: result.why === 'already-decided' ? `approval ${id} was already decided` : `no pending approval ${id}; \`gatehouse approvals\` lists them` };
     },
     async grants(): Promise<GrantView[]> {
-      return ctx.grants.active(ctx.now()).map((g) => ({ id: g.id, principal: g.principal, server: g.server, tool: g.tool, boundToArgs: g.argsDigest !== undefined, createdAt: g.createdAt, expiresAt: g.expiresAt, by: g.by, port: g.port }));
+      return ctx.grants.active(ctx.now()).map((g) => ({
+        id: g.id,
+        principal: g.scope.principal,
+        server: g.scope.server,
+        tool: g.scope.tool,
+        boundToArgs: g.scope.argsDigest !== undefined,
+        rule: g.scope.rule,
+        toolDefinition: g.scope.toolDefinition?.slice(0, 12) ?? null,
+        createdAt: g.createdAt,
+        expiresAt: g.expiresAt,
+        by: g.by,
+        port: g.port,
+      }));
     },
     async verify(): Promise<IntegrityReport> {
       const started = performance.now();
@@ -116,9 +132,10 @@ export function createCoreApi(ctx: CoreApiContext): GatehouseApi {
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);
-      return grant ? { ok: true, message: `revoked the grant for ${grant.server} / ${grant.tool}` } : { ok: false, message: `no grant ${id} (or more than one starts with it)` };
+      return grant ? { ok: true, message: `revoked the grant for ${grant.scope.server} / ${grant.scope.tool}` } : { ok: false, message: `no grant ${id} (or more than one starts with it)` };
     },
   };
+  return core;
 }
 
 function describeMatch(match: Record<string, unknown>): string {

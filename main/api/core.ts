@@ -10,14 +10,14 @@ import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
-import { Gateway } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { verifyAuditDir } from '../audit/verify-files.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
 import { ChangeFeed } from './change-feed.js';
 import { createApiRoutes } from './http-routes.js';
-import { limitsOf, wirePipeline } from './pipeline-wiring.js';
-import type { GatehouseApi } from './types.js';
+import { wireGateway } from './pipeline-wiring.js';
+import type { CoreApi } from './types.js';
 import { VERSION } from './version.js';
 
 export interface StartOptions {
@@ -28,7 +28,7 @@ export interface StartOptions {
   port?: number;
   shell: 'desktop' | 'headless';
   /** The HTTP surface beyond /mcp: by default the JSON API; the headless shell adds the web UI. */
-  web?: (ctx: { api: GatehouseApi; token: string; changes: ChangeFeed }) => RequestHandler;
+  web?: (ctx: { api: CoreApi; token: string; changes: ChangeFeed }) => RequestHandler;
   /** Time for approvals and grants (tests move it). */
   clock?: Clock;
   /** Where the audit checkpoint key lives, if not in a key file (the desktop's OS keychain). */
@@ -36,7 +36,7 @@ export interface StartOptions {
 }
 
 export interface RunningGatehouse {
-  api: GatehouseApi;
+  api: CoreApi;
   changes: ChangeFeed;
   gateway: Gateway;
   audit: OpenAudit;
@@ -66,10 +66,9 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const token = loadOrCreateToken(dataDir);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
-  const gateway = new Gateway(config.servers, limitsOf(config));
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
-  const audit = await openAudit(dataDir, live, gateway, auditKey);
-  const { broker, grants, pins } = await wirePipeline({ dataDir, gateway, live, audit, principal, clock });
+  const audit = await openAudit(dataDir, live, auditKey);
+  const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();
   const indexCommit = audit.log.onCommit;
@@ -131,9 +130,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       (stopping ??= (async () => {
         removeRuntimeInfo(dataDir);
         live.close();
-        // Calls still waiting for a person are denied (and recorded) before the sessions close.
+        // No new sessions; calls still waiting for a person are denied, and their denial recorded and sent,
+        // before the sessions close (which answers, and records, whatever is still in flight).
+        gateway.refuseNewSessions();
         broker.denyAll('the gateway stopped before anyone decided');
-        await new Promise((r) => setImmediate(r));
+        await path.settled();
         await gateway.close();
         await server.close();
         await audit.close();

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkToken } from '../gateway/downstream/request-guards.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
-import type { GatehouseApi } from './types.js';
+import type { CoreApi } from './types.js';
 import type { ChangeFeed } from './change-feed.js';
-import { approvalDecisionSchema, approvalId, portName, sessionFilterSchema, sessionId } from './validation.js';
+import type { DeciderPort } from '../approvals/decider-port.js';
+import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId } from './validation.js';
 
 export interface ApiRoutesOptions {
-  api: GatehouseApi;
+  api: CoreApi;
   token: string;
   /** Live changes for `GET /api/events` (SSE). */
   changes?: ChangeFeed;
@@ -16,7 +17,8 @@ export interface ApiRoutesOptions {
   next?: RequestHandler;
 }
 
-type Route = (req: IncomingMessage, match: RegExpExecArray) => Promise<{ status: number; body: unknown }>;
+/** A route's handler; `port` is how the caller signed in: the gateway token (the CLI) or the browser's session (the web UI). */
+type Route = (req: IncomingMessage, match: RegExpExecArray, port: DeciderPort) => Promise<{ status: number; body: unknown }>;
 
 /**
  * GatehouseApi over HTTP: the JSON API both shells serve (the CLI's `approve`, `deny` and `approvals` use it,
@@ -34,16 +36,13 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     {
       method: 'POST',
       path: /^\/api\/approvals\/([^/]+)$/,
-      run: async (req, m) => {
+      run: async (req, m, port) => {
         const id = approvalId.safeParse(m[1]);
-        const body = await readJson(req);
-        const { port: portField, ...rest } = body !== null && typeof body === 'object' ? (body as { port?: unknown }) : { port: undefined };
-        const decision = approvalDecisionSchema.safeParse(rest);
-        const port = portName.safeParse(portField ?? 'web');
-        if (!id.success || !decision.success || !port.success) {
+        const decision = approvalDecisionSchema.safeParse(await readJson(req));
+        if (!id.success || !decision.success) {
           return { status: 400, body: { error: 'expected {"action":"allow","forMs"?:N,"bindArgs"?:bool} or {"action":"deny","reason"?:"…"}, and an approval id' } };
         }
-        const result = await api.decideApproval(id.data, decision.data, port.data);
+        const result = await api.decideApproval(id.data, decision.data, port);
         return { status: result.ok ? 200 : 409, body: result };
       },
     },
@@ -106,6 +105,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     }
     const bearer = checkToken(req.headers.authorization, options.token);
     if (!bearer.ok && !options.signedIn?.(req)) return json(res, 401, { error: bearer.message });
+    const decidedThrough: DeciderPort = bearer.ok ? 'cli' : 'web';
     // A state-changing call from a browser must say it is JSON: a cross-site form cannot.
     if (req.method !== 'GET' && req.method !== 'DELETE' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
       return json(res, 415, { error: 'send the body as application/json' });
@@ -115,7 +115,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     if (candidates.length === 0) return json(res, 404, { error: `no API route ${path}` });
     const route = candidates.find((r) => r.method === req.method);
     if (!route) return json(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}` });
-    const result = await route.run(req, route.path.exec(path) as RegExpExecArray);
+    const result = await route.run(req, route.path.exec(path) as RegExpExecArray, decidedThrough);
     return json(res, result.status, result.body);
   };
 }

@@ -6,12 +6,13 @@ import type { OpenAudit } from '../audit/open-audit.js';
 import type { LiveConfig } from '../config/live-config.js';
 import { formatProblem } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import type { Gateway } from '../gateway/gateway.js';
-import { inlineMasker } from '../masking/inline-masker.js';
-import { PolicyEnforcer } from '../policy/enforcer.js';
+import { CallPath, recordGatewayEvents } from '../gateway/call-path.js';
+import { Gateway } from '../gateway/gateway.js';
 import { PinStore } from '../policy/pin-store.js';
 
 export interface Wired {
+  gateway: Gateway;
+  path: CallPath;
   broker: ApprovalBroker;
   grants: GrantStore;
   pins: PinStore;
@@ -22,28 +23,30 @@ export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTi
 }
 
 /**
- * The message pipeline, in order: record (every message, masked), decide (policy, tool pins, approvals —
- * the decision made durable with the request), mask inline (if configured). Plus what keeps it current:
- * config reloads, and the approval broker's ports.
+ * The gateway and its call path (gateway/call-path.ts: record, decide, hold, record the decision, forward),
+ * with what the path decides on (live policy, pins, grants, the approval broker and its ports) and what
+ * keeps them current (config reloads). Observers (the log's session events) subscribe; nothing that decides
+ * is plugged in.
  */
-export async function wirePipeline(o: { dataDir: string; gateway: Gateway; live: LiveConfig; audit: OpenAudit; principal: string; clock: Clock }): Promise<Wired> {
-  const { gateway, live, audit } = o;
+export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: string; clock: Clock }): Promise<Wired> {
+  const { live, audit } = o;
   const grants = await GrantStore.open(o.dataDir);
   const pins = await PinStore.open(o.dataDir);
   const broker = new ApprovalBroker(grants, () => live.current.config.approvals.timeout, o.clock);
-  attachElicitationPort(broker, { enabled: () => live.current.config.approvals.elicitation, session: (id) => gateway.session(id), principal: () => o.principal });
-
-  const enforcer = new PolicyEnforcer({
-    live: () => live.current,
+  const path = new CallPath({
+    recorder: audit.recorder,
+    live: () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline }),
     pins,
-    approvals: () => broker,
-    note: (ctx, fields) => audit.recorder.note(ctx, fields),
+    grants,
+    approvals: broker,
     principal: () => ({ id: o.principal, groups: [] }),
     now: () => o.clock.now(),
-    progressEveryMs: Math.max(250, Math.min(5000, Math.floor(live.current.config.approvals.timeout / 4))),
+    progressEveryMs: () => Math.max(250, Math.min(5000, Math.floor(live.current.config.approvals.timeout / 4))),
   });
-  gateway.setInterceptors([audit.recorder, enforcer, inlineMasker(() => ({ masker: live.current.masker, inline: live.current.config.masking.inline }))]);
-  gateway.events.on('session-end', (e) => enforcer.forget(e.sessionId));
+  const config = live.current.config;
+  const gateway = new Gateway(config.servers, limitsOf(config), path);
+  recordGatewayEvents(gateway.events, audit.recorder);
+  attachElicitationPort(broker, { enabled: () => live.current.config.approvals.elicitation, session: (id) => gateway.session(id), principal: () => o.principal });
 
   live.on('reloaded', (state) => {
     gateway.reconfigure(state.config.servers, limitsOf(state.config));
@@ -53,5 +56,5 @@ export async function wirePipeline(o: { dataDir: string; gateway: Gateway; live:
     gateway.events.emit('warning', { message: `${live.file} was changed but does not validate; the previous config stays in force:\n${problems.map(formatProblem).join('\n')}` });
   });
   live.watch();
-  return { broker, grants, pins };
+  return { gateway, path, broker, grants, pins };
 }

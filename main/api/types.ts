@@ -3,6 +3,7 @@
  * preload exposes it over IPC and the web shell over HTTP. The renderer never knows which. Plain data only.
  */
 
+import type { DeciderPort } from '../approvals/decider-port.js';
 import type { AuditRecord } from '../audit/record-shape.js';
 
 export interface GatewayStatus {
@@ -121,6 +122,8 @@ export interface ApprovalView {
   client: { name?: string; version?: string };
   rule?: string;
   reason: string;
+  /** The tool's definition changed since it was accepted: part of what is being approved. */
+  toolChanged: boolean;
   createdAt: number;
   expiresAt: number;
 }
@@ -132,6 +135,10 @@ export interface GrantView {
   tool: string;
   /** Only for the exact arguments it was granted for. */
   boundToArgs: boolean;
+  /** What asked for the approval it was made from: a rule's name, `on_tool_change`, or null for policy.default. The grant covers calls only while that reads the same. */
+  rule: string | null;
+  /** The tool's definition it was granted for (fingerprint, shortened); a changed definition ends its cover. */
+  toolDefinition: string | null;
   createdAt: number;
   expiresAt: number;
   by: string;
@@ -161,8 +168,8 @@ export interface GatehouseApi {
   servers(): Promise<ServerEntry[]>;
   liveSessions(): Promise<LiveSession[]>;
   approvals(): Promise<ApprovalView[]>;
-  /** `port` names where the decision came from (tray, dialog, web, cli). */
-  decideApproval(id: string, decision: ApprovalDecision, port: string): Promise<DecisionResult>;
+  /** Decides a pending call; which port it came through is the route's to say (the tray, the window, the browser…), not the caller's. */
+  decideApproval(id: string, decision: ApprovalDecision): Promise<DecisionResult>;
   grants(): Promise<GrantView[]>;
   revokeGrant(id: string): Promise<DecisionResult>;
   /** Checks the whole audit log with the gateway's key (which may live where the CLI cannot read it). */
@@ -171,6 +178,13 @@ export interface GatehouseApi {
   sessionRecords(id: string): Promise<TimelineRecord[]>;
   policy(): Promise<PolicyView>;
   integrity(): Promise<IntegrityView>;
+}
+
+/** The core's side of GatehouseApi: each shell's route binds the port a decision came through (coreApi.forPort). */
+export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
+  decideApproval(id: string, decision: ApprovalDecision, port: DeciderPort): Promise<DecisionResult>;
+  /** The same API as one route serves it: decisions through it are recorded as made through `port`. */
+  forPort(port: DeciderPort): GatehouseApi;
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */

@@ -12,7 +12,6 @@ export const approvalDecisionSchema = z.union([
   z.strictObject({ action: z.literal('deny'), reason: z.string().max(2000).optional() }),
 ]) satisfies z.ZodType<ApprovalDecision>;
 
-export const portName = z.string().regex(/^[a-z][a-z-]{1,20}$/);
 export const approvalId = z.string().min(4).max(64).regex(/^[0-9a-f-]+$/);
 
 /** `--for 1h` and friends, for the CLI. */

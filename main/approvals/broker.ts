@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import type { GrantStore } from './grants.js';
-import type { ApprovalOutcome, ApprovalPort, ApprovalRequest } from './port.js';
+import type { ApprovalOutcome, ApprovalRequest, DeciderPort } from './port.js';
 
 /** A call waiting for a person. Plain data: ports show it, the API lists it. */
 export interface PendingApproval {
@@ -18,8 +18,8 @@ export type ApprovalChoice = { action: 'allow'; for?: number | undefined; bindAr
 export interface Decider {
   /** The principal who decided. */
   principal: string;
-  /** tray, dialog, web, cli, elicitation… */
-  port: string;
+  /** The route the decision came in by (set by that route, never by the caller's words). */
+  port: DeciderPort;
 }
 
 export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' };
@@ -29,11 +29,11 @@ export interface BrokerEvents {
   resolved: [PendingApproval, ApprovalOutcome];
 }
 
-/** The outcome of a request, with what the audit record needs: who, through which port, how long it waited, which grant. */
+/** The outcome of a request, with what the audit record needs: who, through which port, how long it waited, which grant it made. */
 export interface BrokerOutcome extends ApprovalOutcome {
   waitedMs: number;
   grant?: string | undefined;
-  approvalId?: string | undefined;
+  approvalId: string;
 }
 
 interface Waiting {
@@ -44,10 +44,12 @@ interface Waiting {
 
 /**
  * Holds calls that need approval and publishes them to every approver port (tray, dialog, web UI, CLI,
- * the client itself through elicitation). The first decision wins; the others find it gone. A grant in
- * force answers without asking. Undecided by `approvals.timeout` means denied (fail closed).
+ * the client itself through elicitation). Each held call waits on its own approval id, so a decision
+ * resumes exactly the call it was asked for. The first decision wins; the others find it gone. Undecided
+ * by `approvals.timeout` means denied (fail closed). Whether a grant already covers a call is not its
+ * business: the decision (policy/decide.ts) has settled that before a call gets here.
  */
-export class ApprovalBroker extends EventEmitter<BrokerEvents> implements ApprovalPort {
+export class ApprovalBroker extends EventEmitter<BrokerEvents> {
   private readonly waiting = new Map<string, Waiting>();
 
   constructor(
@@ -60,12 +62,8 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> implements Approv
 
   request(request: ApprovalRequest): Promise<BrokerOutcome> {
     const now = this.clock.now();
-    const grant = this.grants.find({ principal: request.principal, server: request.server, tool: request.tool, args: request.rawArgs }, now);
-    if (grant) {
-      return Promise.resolve({ action: 'allow', by: grant.by, port: 'grant', reason: `allowed by a grant until ${new Date(grant.expiresAt).toISOString()}`, waitedMs: 0, grant: grant.id });
-    }
     const timeout = this.timeoutMs();
-    const pending: PendingApproval = { id: randomUUID(), request: { ...request, rawArgs: undefined }, createdAt: now, expiresAt: now + timeout };
+    const pending: PendingApproval = { id: randomUUID(), request, createdAt: now, expiresAt: now + timeout };
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => this.timedOut(pending.id, timeout), timeout);
       this.waiting.set(pending.id, { pending, resolve, timer });
@@ -97,12 +95,10 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> implements Approv
       const now = this.clock.now();
       const minutes = Math.round(choice.for / 60_000);
       try {
+        const { argsDigest, ...scope } = pending.request.scope;
         const grant = await this.grants.add(
           {
-            principal: pending.request.principal,
-            server: pending.request.server,
-            tool: pending.request.tool,
-            argsDigest: choice.bindArgs ? pending.request.argsDigest : undefined,
+            scope: choice.bindArgs ? { ...scope, argsDigest } : scope,
             createdAt: now,
             expiresAt: now + choice.for,
             by: by.principal,
@@ -126,6 +122,18 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> implements Approv
     for (const id of [...this.waiting.keys()]) {
       const waiting = this.claim(id);
       if (waiting) this.settle(waiting, { action: 'deny', by: 'gatehouse', port: 'shutdown', reason });
+    }
+  }
+
+  /**
+   * Withdraws held calls no one needs decided any more: the one the client cancelled (`requestKey`), or all
+   * of a session's when it ends. They are denied, as no person allowed them.
+   */
+  withdraw(sessionId: string, requestKey: string | undefined, reason: string): void {
+    for (const [id, w] of [...this.waiting]) {
+      if (w.pending.request.sessionId !== sessionId || (requestKey !== undefined && w.pending.request.requestKey !== requestKey)) continue;
+      const waiting = this.claim(id);
+      if (waiting) this.settle(waiting, { action: 'deny', by: 'gatehouse', port: requestKey === undefined ? 'session-end' : 'cancelled', reason });
     }
   }
 
@@ -153,7 +161,7 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> implements Approv
     return waiting;
   }
 
-  private settle(waiting: Waiting, outcome: ApprovalOutcome & { grant?: string }): BrokerOutcome {
+  private settle(waiting: Waiting, outcome: ApprovalOutcome & { grant?: string | undefined }): BrokerOutcome {
     const full: BrokerOutcome = { ...outcome, waitedMs: this.clock.now() - waiting.pending.createdAt, approvalId: waiting.pending.id };
     waiting.resolve(full);
     this.emit('resolved', waiting.pending, full);

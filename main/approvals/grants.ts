@@ -1,36 +1,34 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { canonicalJson } from '../policy/tool-pins.js';
+import type { GrantFacts } from '../policy/decide.js';
 
-/** "Allow for a while": a standing yes for one principal, server and tool, optionally only for the exact same arguments. */
-export interface Grant {
-  id: string;
-  principal: string;
-  server: string;
-  tool: string;
-  /** SHA-256 of the canonical arguments, when the grant is bound to them. */
-  argsDigest?: string | undefined;
+/**
+ * "Allow for a while": a standing yes for calls in exactly the scope a person approved (policy/decide.ts says
+ * what the scope holds and when it covers a call), until it expires or is revoked.
+ */
+export interface Grant extends GrantFacts {
   createdAt: number;
-  expiresAt: number;
   by: string;
   port: string;
 }
 
-export function argsDigest(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args ?? {})).digest('hex');
-}
-
-/** Whether a grant covers a call at `now`. Pure. */
-export function grantCovers(grant: Grant, call: { principal: string; server: string; tool: string; args: unknown }, now: number): boolean {
+/** A grant as stored; one written before grants had a scope (or edited by hand into another shape) covers nothing. */
+function isScopedGrant(value: unknown): value is Grant {
+  const g = value as Partial<Grant> | null;
+  const s = g?.scope as Partial<Grant['scope']> | undefined;
   return (
-    grant.expiresAt > now &&
-    grant.principal === call.principal &&
-    grant.server === call.server &&
-    grant.tool === call.tool &&
-    (grant.argsDigest === undefined || grant.argsDigest === argsDigest(call.args))
+    typeof g?.id === 'string' &&
+    typeof g.expiresAt === 'number' &&
+    typeof s?.principal === 'string' &&
+    typeof s.server === 'string' &&
+    typeof s.tool === 'string' &&
+    (typeof s.rule === 'string' || s.rule === null) &&
+    typeof s.askedBy === 'string' &&
+    (typeof s.toolDefinition === 'string' || s.toolDefinition === null) &&
+    (s.argsDigest === undefined || typeof s.argsDigest === 'string')
   );
 }
 
@@ -45,16 +43,12 @@ export class GrantStore {
     const file = join(dataDir, 'grants.json');
     const db = new Low<{ grants: Grant[] }>(new JSONFile(file), { grants: [] });
     await db.read();
-    db.data.grants ??= [];
+    db.data.grants = Array.isArray(db.data.grants) ? db.data.grants.filter(isScopedGrant) : [];
     return new GrantStore(db, file);
   }
 
   active(now: number): Grant[] {
     return this.db.data.grants.filter((g) => g.expiresAt > now);
-  }
-
-  find(call: { principal: string; server: string; tool: string; args: unknown }, now: number): Grant | undefined {
-    return this.db.data.grants.find((g) => grantCovers(g, call, now));
   }
 
   async add(grant: Omit<Grant, 'id'>, now: number): Promise<Grant> {

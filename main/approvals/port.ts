@@ -1,31 +1,37 @@
+import type { ApprovalScope } from '../policy/decide.js';
+import type { DeciderPort } from './decider-port.js';
+
+export type { DeciderPort } from './decider-port.js';
+
 /** A call that policy holds for a person to decide. */
 export interface ApprovalRequest {
   sessionId: string;
+  /** The held request's id within its session (as an id key): a decision resumes exactly this call. */
+  requestKey: string;
   server: string;
   tool: string;
-  /** Arguments as stored (masked). */
+  /** Arguments as stored (masked): what every port shows. */
   args: unknown;
   principal: string;
   client: { name?: string; version?: string };
-  rule: string | undefined;
+  rule: string | null;
   reason: string;
   approvers: readonly string[];
-  /** Digest of the real arguments, so that a grant can be bound to them. */
-  argsDigest: string;
-  /** The real arguments, for matching grants; never shown or stored (the broker drops them at once). */
-  rawArgs?: unknown;
+  /** The tool's definition changed since it was accepted (part of what the person is asked). */
+  toolChanged: boolean;
+  /** What an approval of this call, and a grant made from it, is bound to. */
+  scope: ApprovalScope;
 }
+
+
+/** Ports where no person decided. */
+export type GatehousePort = 'timeout' | 'shutdown' | 'session-end' | 'cancelled';
 
 export interface ApprovalOutcome {
   action: 'allow' | 'deny';
   /** Who decided (a principal), or `gatehouse` when no one could. */
   by: string;
-  /** Through which port: tray, dialog, web, cli, elicitation — or `none`. */
-  port: string;
+  /** Through which port a person decided, or why no one did. */
+  port: DeciderPort | GatehousePort;
   reason: string;
-}
-
-/** Where held calls go to be decided: the approval broker (approvals/broker.ts). */
-export interface ApprovalPort {
-  request(request: ApprovalRequest): Promise<ApprovalOutcome>;
 }

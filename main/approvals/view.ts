@@ -13,6 +13,7 @@ export function toApprovalView(p: PendingApproval): ApprovalView {
     client: p.request.client,
     ...(p.request.rule ? { rule: p.request.rule } : {}),
     reason: p.request.reason,
+    toolChanged: p.request.toolChanged,
     createdAt: p.createdAt,
     expiresAt: p.expiresAt,
   };

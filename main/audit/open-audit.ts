@@ -1,7 +1,6 @@
 import { userInfo } from 'node:os';
 import type { LiveConfig } from '../config/live-config.js';
-import type { Gateway } from '../gateway/gateway.js';
-import { Recorder } from './recorder.js';
+import { AuditRecorder } from './recorder.js';
 import { auditDirOf } from './segment-files.js';
 import { AuditLog } from './segment-writer.js';
 import { SessionIndex } from './session-index.js';
@@ -9,7 +8,7 @@ import { SessionIndex } from './session-index.js';
 export interface OpenAudit {
   log: AuditLog;
   index: SessionIndex;
-  recorder: Recorder;
+  recorder: AuditRecorder;
   dir: string;
   key: Buffer;
   close(): Promise<void>;
@@ -24,8 +23,8 @@ export function localPrincipal(): string {
   }
 }
 
-/** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder (the first step of the pipeline). */
-export async function openAudit(dataDir: string, live: LiveConfig, gateway: Gateway, key: Buffer): Promise<OpenAudit> {
+/** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder the call path records through. */
+export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
   const config = live.current.config;
   const log = await AuditLog.open({
@@ -41,14 +40,12 @@ export async function openAudit(dataDir: string, live: LiveConfig, gateway: Gate
     index.schedulePersist();
   };
   const principal = localPrincipal();
-  const recorder = new Recorder({
+  const recorder = new AuditRecorder({
     log,
     principal: () => principal,
     exclude: () => live.current.config.recording.exclude,
     mask: (value) => live.current.masker.json(value),
-    writeAheadCalls: false, // the policy step makes calls durable with its decision
   });
-  recorder.attach(gateway.events);
   return {
     log,
     index,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compileRegex } from '../policy/rules.js';
+import { compileRegex } from './regex.js';
 import { parseDuration, parseSize } from './units.js';
 
 /** A duration: milliseconds as a number, or text such as `30s`, `2m`, `1h`. */
@@ -70,6 +70,11 @@ const rule = z.strictObject({
   reason: z.string().optional(),
   approvers: z.array(z.string()).optional(),
   hide: z.boolean().optional(),
+}).superRefine((r, ctx) => {
+  // Accepted but unenforced would be fail-open: refused until sign-in can back them.
+  const needsSignIn = 'needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it';
+  if (r.approvers !== undefined) ctx.addIssue({ code: 'custom', path: ['approvers'], message: `\`approvers\` ${needsSignIn} (until then, anyone at this machine could approve)` });
+  if (r.match.groups !== undefined) ctx.addIssue({ code: 'custom', path: ['match', 'groups'], message: `a rule on \`groups\` ${needsSignIn} (until then, no principal has groups)` });
 });
 
 export const configSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import type { MessageBoxOptions, MessageBoxReturnValue, NotificationConstructorOptions } from 'electron';
 import type { ApprovalDecision, ApprovalView } from '../api/types.js';
+import type { DeciderPort } from '../approvals/decider-port.js';
 import { approvalDialog, decisionFromDialog } from '../approvals/tray-model.js';
 
 export interface DialogElectron {
@@ -17,7 +18,7 @@ export interface ApprovalDialogs {
 /** One native dialog per pending call; its answer is one more approver port ("dialog"). */
 export function setupApprovalDialogs(
   electron: DialogElectron,
-  options: { decide: (id: string, decision: ApprovalDecision, port: string) => Promise<unknown>; appFocused: () => boolean; show: () => void },
+  options: { decide: (id: string, decision: ApprovalDecision, port: DeciderPort) => Promise<unknown>; appFocused: () => boolean; show: () => void },
 ): ApprovalDialogs {
   const open = new Map<string, AbortController>();
   return {

@@ -1,19 +1,19 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import { API_METHODS, apiChannel, type ApiMethod, type GatehouseApi } from '../api/types.js';
+import { API_METHODS, apiChannel, type ApiMethod, type CoreApi, type GatehouseApi } from '../api/types.js';
 import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId } from '../api/validation.js';
 
 /**
  * Serves GatehouseApi over IPC. Every handler goes through one wrapper that ignores senders that are not
  * one of the app's own windows.
  */
-export function serveApiOverIpc(ipcMain: IpcMain, api: GatehouseApi, isOwnWindow: (sender: WebContents) => boolean): void {
+export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnWindow: (sender: WebContents) => boolean): void {
   const handlers: { [M in ApiMethod]: (args: unknown[]) => ReturnType<GatehouseApi[M]> } = {
     status: () => api.status(),
     servers: () => api.servers(),
     liveSessions: () => api.liveSessions(),
     approvals: () => api.approvals(),
     grants: () => api.grants(),
-    // The window decides as the `dialog`-less port "window"; its arguments are checked like an HTTP body.
+    // The window decides as the port "window" (the route says so, not the renderer); its arguments are checked like an HTTP body.
     decideApproval: ([id, decision]) => api.decideApproval(approvalId.parse(id), approvalDecisionSchema.parse(decision), 'window'),
     revokeGrant: ([id]) => api.revokeGrant(approvalId.parse(id)),
     verify: () => api.verify(),

@@ -1,9 +1,10 @@
 import type { LiveSession } from '../api/types.js';
 import type { ServerConfig } from '../config/schema.js';
+import type { CallPath } from './call-path.js';
 import { GatewayEvents } from './events.js';
-import { passThrough, type Interceptor } from './pipeline.js';
+import { GatewayErrorCode } from './jsonrpc.js';
 import { GatewaySession } from './session.js';
-import { createUpstream } from './upstream/upstream.js';
+import { createUpstream } from './upstream/create-upstream.js';
 
 export interface GatewayLimits {
   maxSessions: number;
@@ -17,27 +18,22 @@ export class CapacityError extends Error {}
 export class Gateway {
   readonly events: GatewayEvents;
   private readonly sessions = new Map<string, GatewaySession>();
-  private interceptors: readonly Interceptor[];
   private reaper: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(
     private servers: Readonly<Record<string, ServerConfig>>,
     private limits: GatewayLimits,
-    options: { interceptors?: readonly Interceptor[]; events?: GatewayEvents } = {},
+    private readonly path: CallPath,
+    events: GatewayEvents = new GatewayEvents(),
   ) {
-    this.events = options.events ?? new GatewayEvents();
-    this.interceptors = options.interceptors ?? [passThrough];
+    this.events = events;
   }
 
   /** New sessions use the new servers and limits; running sessions keep what they started with. */
   reconfigure(servers: Readonly<Record<string, ServerConfig>>, limits: GatewayLimits): void {
     this.servers = servers;
     this.limits = limits;
-  }
-
-  setInterceptors(interceptors: readonly Interceptor[]): void {
-    this.interceptors = interceptors;
   }
 
   hasServer(name: string): boolean {
@@ -78,7 +74,7 @@ export class Gateway {
     const upstream = createUpstream(server, config, {
       onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
     });
-    const opened = new GatewaySession(server, upstream, () => this.interceptors, this.events);
+    const opened = new GatewaySession(server, upstream, this.path, this.events);
     owner.id = opened.id;
     this.sessions.set(opened.id, opened);
     opened.onclose = () => this.sessions.delete(opened.id);
@@ -113,10 +109,15 @@ export class Gateway {
     return this.sessions.size;
   }
 
-  /** Closes every session and stops every upstream. */
+  /** No new sessions from now on (the gateway is stopping). */
+  refuseNewSessions(): void {
+    this.stopping = true;
+  }
+
+  /** Closes every session (answering what is in flight) and stops every upstream. */
   async close(reason = 'the gateway is shutting down'): Promise<void> {
     this.stopping = true;
     if (this.reaper) clearInterval(this.reaper);
-    await Promise.all([...this.sessions.values()].map((s) => s.close(reason)));
+    await Promise.all([...this.sessions.values()].map((s) => s.close(reason, GatewayErrorCode.ShuttingDown)));
   }
 }

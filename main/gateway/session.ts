@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GatewayEvents } from './events.js';
 import {
-  errorResponse,
   GatewayErrorCode,
   idKey,
   isJSONRPCNotification,
@@ -10,25 +9,25 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from './jsonrpc.js';
-import { InterceptorError, runPipeline, type Direction, type Interceptor, type MessageContext, type Verdict } from './pipeline.js';
+import type { CallPath, PathSession, PendingRequest } from './call-path.js';
 import type { ClientSink } from './sink.js';
 import type { Upstream } from './upstream/upstream.js';
 
 /** Server messages with no open stream to carry them wait here for the client's GET stream (oldest dropped first). */
 const BACKLOG_LIMIT = 1000;
 
-interface InFlight {
+interface InFlight extends PendingRequest {
   sink: ClientSink;
   progressKey?: string;
 }
 
 /**
- * One client session: a downstream client paired with its own upstream connection. Messages are forwarded
- * raw in both directions through the interceptor pipeline; the session only routes them — responses to the
- * stream their request came on, progress to the stream of the request that owns the token, and other
- * server-initiated messages to the newest open request stream, else the GET stream.
+ * One client session: a downstream client paired with its own upstream connection. What happens to each
+ * message is the call path's (call-path.ts); the session only routes — responses to the stream their
+ * request came on, progress to the stream of the request that owns the token, and other server-initiated
+ * messages to the newest open request stream, else the GET stream.
  */
-export class GatewaySession {
+export class GatewaySession implements PathSession {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
   lastActivity = Date.now();
@@ -47,27 +46,19 @@ export class GatewaySession {
   /** Requests Gatehouse itself sent the client (elicitation for an approval), by id key. */
   private readonly ownRequests = new Map<string, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
   private ownRequestSeq = 0;
-  private readonly contexts: Record<Direction, MessageContext>;
-  private readonly gatewayContexts: Record<Direction, MessageContext>;
   /** Called once when the session ends, for whatever reason. */
   onclose: ((reason: string) => void) | undefined;
 
   constructor(
     readonly server: string,
     private readonly upstream: Upstream,
-    private readonly interceptors: () => readonly Interceptor[],
+    private readonly path: CallPath,
     private readonly events: GatewayEvents,
   ) {
-    const base = { sessionId: this.id, server, client: this.client, notifyClient: (m: JSONRPCMessage) => this.toClient(m) };
-    this.contexts = {
-      'client->server': { ...base, direction: 'client->server', origin: 'peer' },
-      'server->client': { ...base, direction: 'server->client', origin: 'peer' },
+    upstream.onmessage = (message) => {
+      this.lastActivity = Date.now();
+      this.path.fromServer(this, message);
     };
-    this.gatewayContexts = {
-      'client->server': { ...base, direction: 'client->server', origin: 'gatehouse' },
-      'server->client': { ...base, direction: 'server->client', origin: 'gatehouse' },
-    };
-    upstream.onmessage = (message) => this.fromUpstream(message);
     upstream.onclose = () => {
       const reason = upstream.closeReason() || `upstream server "${server}" closed the connection`;
       this.events.emit('upstream-exit', { sessionId: this.id, server, reason });
@@ -115,16 +106,40 @@ export class GatewaySession {
     }
     if (isJSONRPCRequest(message)) {
       if (!sink) throw new Error('a request needs a sink for its response');
+      const key = idKey(message.id);
+      const direct = (m: JSONRPCMessage) => {
+        const open = sink.open;
+        sink.deliver(m, key);
+        return open;
+      };
+      if (this.closed) return this.path.refuse(this, message, GatewayErrorCode.UpstreamClosed, this.closeReason, direct);
+      if (this.inflight.has(key)) {
+        return this.path.refuse(this, message, -32600, `Invalid Request: id ${JSON.stringify(message.id)} is already used by a request in flight; use a new id`, direct);
+      }
       this.track(message, sink);
     } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
       if (requestId !== undefined) this.untrack(idKey(requestId))?.sink.abandon(idKey(requestId));
     }
-    if (this.closed) {
-      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamClosed, this.closeReason));
-      return;
-    }
-    this.settle(message, 'client->server', runSafely(this.interceptors(), message, this.contexts['client->server']));
+    if (this.closed) return;
+    this.path.fromClient(this, message);
+  }
+
+  pending(key: string): PendingRequest | undefined {
+    return this.inflight.get(key);
+  }
+
+  pendingRequests(): Iterable<[string, PendingRequest]> {
+    return this.inflight.entries();
+  }
+
+  sendUpstream(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(this.closeReason));
+    return this.upstream.send(message);
+  }
+
+  sendClient(message: JSONRPCMessage): boolean {
+    return this.toClient(message);
   }
 
   /** Sends the client a request of Gatehouse's own (not the server's) and resolves with its result. */
@@ -161,16 +176,16 @@ export class GatewaySession {
     for (const message of waiting) sink.deliver(message);
   }
 
-  /** Ends the session: in-flight requests are answered with an error, the upstream is terminated. */
-  async close(reason: string): Promise<void> {
+  /**
+   * Ends the session: every request still in flight is answered (and recorded) by the call path, held calls
+   * are withdrawn, and the upstream is terminated.
+   */
+  async close(reason: string, code: number = GatewayErrorCode.UpstreamClosed): Promise<void> {
     if (this.closed) return;
+    this.path.sessionClosing(this, reason, code);
     this.closed = true;
     this.closeReason = reason;
-    for (const [key, entry] of [...this.inflight]) {
-      this.untrack(key);
-      const id = parseKey(key);
-      entry.sink.deliver(errorResponse(id, GatewayErrorCode.UpstreamClosed, reason), key);
-    }
+    for (const key of [...this.inflight.keys()]) this.untrack(key)?.sink.abandon(key);
     this.standalone?.abandon('');
     for (const own of this.ownRequests.values()) own.reject(new Error(reason));
     this.ownRequests.clear();
@@ -179,76 +194,20 @@ export class GatewaySession {
     await this.upstream.terminate().catch(() => undefined);
   }
 
-  private fromUpstream(message: JSONRPCMessage): void {
-    this.lastActivity = Date.now();
-    this.settle(message, 'server->client', runSafely(this.interceptors(), message, this.contexts['server->client']));
-  }
-
-  private settle(message: JSONRPCMessage, direction: Direction, verdict: Verdict | Promise<Verdict>, synthetic = false): void {
-    if (verdict instanceof Promise) {
-      verdict.then(
-        (v) => this.apply(message, direction, v, synthetic),
-        (err: unknown) => this.apply(message, direction, failClosed(message, err), synthetic),
-      );
-    } else {
-      this.apply(message, direction, verdict, synthetic);
-    }
-  }
-
-  private apply(original: JSONRPCMessage, direction: Direction, verdict: Verdict, synthetic: boolean): void {
-    const toUpstream = direction === 'client->server';
-    switch (verdict.action) {
-      case 'forward':
-        if (toUpstream) this.toUpstream(verdict.message);
-        else this.toClient(verdict.message);
-        return;
-      case 'respond': {
-        // Gatehouse's own answer travels back through the pipeline like any answer (recorded, masked),
-        // marked as coming from Gatehouse. An answer to an answer is not asked for twice: it goes straight out.
-        if (synthetic) {
-          if (toUpstream) this.toClient(verdict.message);
-          else this.toUpstream(verdict.message);
-          return;
-        }
-        const back: Direction = toUpstream ? 'server->client' : 'client->server';
-        this.settle(verdict.message, back, runSafely(this.interceptors(), verdict.message, this.gatewayContexts[back]), true);
-        return;
-      }
-      case 'drop':
-        // A dropped request still needs an answer, or its sender would wait forever.
-        if (isJSONRPCRequest(original)) {
-          const answer = errorResponse(original.id, GatewayErrorCode.InterceptorFailed, `Gatehouse dropped this request: ${verdict.reason}`);
-          if (toUpstream) this.toClient(answer);
-          else this.toUpstream(answer);
-        }
-        return;
-    }
-  }
-
-  private toUpstream(message: JSONRPCMessage): void {
-    if (this.closed) {
-      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamClosed, this.closeReason));
-      return;
-    }
-    this.upstream.send(message).catch((err: unknown) => {
-      const reason = err instanceof Error ? err.message : String(err);
-      this.events.emit('warning', { sessionId: this.id, server: this.server, message: reason });
-      if (isJSONRPCRequest(message)) this.toClient(errorResponse(message.id, GatewayErrorCode.UpstreamUnavailable, reason));
-    });
-  }
-
-  private toClient(message: JSONRPCMessage): void {
+  /** Routes a message to the client; for a response, whether a stream was still open to take it. */
+  private toClient(message: JSONRPCMessage): boolean {
     if (isResponse(message)) {
       const key = idKey(message.id as string | number);
       const entry = this.untrack(key);
       if (key === this.initializeKey) this.noteNegotiated(message);
-      if (entry) entry.sink.deliver(message, key);
-      // Otherwise the request was cancelled or its stream is gone: the response has nowhere to go.
-      return;
+      if (!entry?.sink.open) return false; // cancelled, or its stream is gone: the response has nowhere to go
+      entry.sink.deliver(message, key);
+      return true;
     }
     const sink = this.relatedSink(message);
     if (sink) sink.deliver(message);
     else this.queue(message);
+    return true;
   }
 
   /**
@@ -281,7 +240,8 @@ export class GatewaySession {
   private track(request: JSONRPCRequest, sink: ClientSink): void {
     const key = idKey(request.id);
     const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
-    const entry: InFlight = { sink };
+    const name = request.method === 'tools/call' ? (request.params as { name?: unknown } | undefined)?.name : undefined;
+    const entry: InFlight = { sink, method: request.method, tool: typeof name === 'string' ? name : undefined, excluded: false, forwarded: false };
     if (token !== undefined) {
       entry.progressKey = idKey(token);
       this.progress.set(entry.progressKey, key);
@@ -320,25 +280,4 @@ export class GatewaySession {
       ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
     });
   }
-}
-
-function runSafely(interceptors: readonly Interceptor[], message: JSONRPCMessage, context: MessageContext): Verdict | Promise<Verdict> {
-  try {
-    return runPipeline(interceptors, message, context);
-  } catch (err) {
-    return failClosed(message, err);
-  }
-}
-
-/** An interceptor failed: a request is answered with an error naming it; anything else is dropped. */
-function failClosed(message: JSONRPCMessage, err: unknown): Verdict {
-  const reason = err instanceof InterceptorError ? err.message : `pipeline failed: ${String(err)}`;
-  if (isJSONRPCRequest(message)) {
-    return { action: 'respond', message: errorResponse(message.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this request: ${reason}`) };
-  }
-  return { action: 'drop', reason };
-}
-
-function parseKey(key: string): string | number {
-  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
 }

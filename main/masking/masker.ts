@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { compileRegex } from '../policy/rules.js';
+import { compileRegex } from '../config/regex.js';
 import { DETECTOR_SETS, SECRET_KEY, type Detector } from './detectors.js';
 
 export interface MaskingSettings {

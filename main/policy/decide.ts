@@ -1,6 +1,7 @@
+import { digestOf } from './canonical-json.js';
 import { globMatch } from './glob.js';
-import { valuesAt } from './json-path.js';
-import type { Action, CompiledPolicy, CompiledRule } from './rules.js';
+import { textsOf, valuesAt } from './json-path.js';
+import { STRICTNESS, type Action, type CompiledPolicy, type CompiledRule } from './rules.js';
 
 /** A call as policy sees it: plain data. */
 export interface CallFacts {
@@ -11,6 +12,7 @@ export interface CallFacts {
   groups: readonly string[];
 }
 
+/** What the rules alone say about a call (first match wins; `policy.default` for the rest). */
 export interface Decision {
   action: Action;
   /** The rule that decided, or undefined for `policy.default`. */
@@ -27,10 +29,137 @@ export interface RuleTrace {
   because: string;
 }
 
+/** A tool's pin, as the decision needs it: the accepted definition, and a changed one not yet accepted. */
+export interface PinState {
+  accepted: string;
+  pending?: string | undefined;
+}
+
+/**
+ * What a person approves, and so what a grant made from that approval is bound to: the principal, the server
+ * and tool, what asked (the rule and its text as it was, and whether the tool's definition had changed), the
+ * tool's definition as the server then advertised it, and the arguments' digest (a grant binds to it only
+ * with "these arguments only").
+ */
+export interface ApprovalScope {
+  principal: string;
+  server: string;
+  tool: string;
+  /** The rule that asked, `on_tool_change`, or null for `policy.default`. */
+  rule: string | null;
+  /** Digest of everything that asked: the rule as written and the tool-change setting, where they asked. */
+  askedBy: string;
+  /** Fingerprint of the tool's definition as the server advertised it; null if it was never listed. */
+  toolDefinition: string | null;
+  argsDigest: string;
+}
+
+/** A standing "yes" for calls in one scope until it expires; argsDigest undefined = any arguments. */
+export interface GrantFacts {
+  id: string;
+  scope: Omit<ApprovalScope, 'argsDigest'> & { argsDigest?: string | undefined };
+  expiresAt: number;
+}
+
+/** Everything one call is decided on: plain data, no I/O. */
+export interface CallInput {
+  call: CallFacts;
+  policy: CompiledPolicy;
+  /** The tool's pin on this server, if it was ever listed. */
+  pin: PinState | undefined;
+  grants: readonly GrantFacts[];
+  now: number;
+}
+
+export interface CallDecision {
+  /** What policy asks for, before grants: the most restrictive of the rule's action and the tool-change action. */
+  asked: Action;
+  /** What happens now: `approve` means hold the call for a person; a grant in force turns it into `allow`. */
+  action: Action;
+  /** The rule that decided, `on_tool_change`, or null for `policy.default`. */
+  rule: string | null;
+  reason: string;
+  approvers: string[];
+  /** The tool's definition changed since it was accepted, and the change is not accepted yet. */
+  toolChanged: boolean;
+  scope: ApprovalScope;
+  /** The grant that allowed it, when one did. */
+  grant?: string;
+}
+
 /** First match wins; `policy.default` decides what no rule matches. Pure. */
 export function decide(policy: CompiledPolicy, call: CallFacts): Decision {
   for (const rule of policy.rules) if (whyNot(rule, call) === undefined) return fromRule(rule);
   return fromDefault(policy);
+}
+
+/**
+ * The decision for one tools/call, made once, here. The rules and the tool's pin each ask for an action; the
+ * most restrictive wins (deny > approve > allow). Only an `approve` can be lifted by a grant, and only by a
+ * grant whose scope is exactly this call's: the same principal, server, tool, asking rule as written, tool
+ * definition, and (when bound) arguments. Pure: it throws only on arguments too deep to walk, which the
+ * caller answers as a failure (fail closed).
+ */
+export function decideCall(input: CallInput): CallDecision {
+  const { call, policy, pin } = input;
+  const argsDigest = digestOf(call.args ?? {});
+  const definition = pin ? (pin.pending ?? pin.accepted) : null;
+  const toolChanged = pin?.pending !== undefined && pin.pending !== pin.accepted;
+  const base = { server: call.server, tool: call.tool, principal: call.principal };
+  if (call.tool === '') {
+    return {
+      asked: 'deny',
+      action: 'deny',
+      rule: null,
+      reason: 'a tools/call must name its tool (params.name, a non-empty string)',
+      approvers: [],
+      toolChanged,
+      scope: { ...base, rule: null, askedBy: digestOf({ malformed: true }), toolDefinition: definition, argsDigest },
+    };
+  }
+  const byRule = decide(policy, call);
+  const asks: { source: string; action: Action; digest: string; reason: string }[] = [
+    { source: byRule.rule ?? 'policy.default', action: byRule.action, digest: ruleDigest(policy, byRule.rule), reason: byRule.reason },
+  ];
+  if (toolChanged) asks.push({ source: 'on_tool_change', action: policy.onToolChange, digest: digestOf({ on_tool_change: policy.onToolChange }), reason: toolChangeReason(call.server, call.tool) });
+
+  const asked = asks.reduce<Action>((a, b) => (STRICTNESS[b.action] > STRICTNESS[a] ? b.action : a), 'allow');
+  const deciding = asks.filter((a) => a.action === asked);
+  const decidingRule = deciding[0]?.source === 'policy.default' ? null : (deciding[0]?.source ?? null);
+  const scope: ApprovalScope = {
+    ...base,
+    rule: decidingRule,
+    askedBy: digestOf(deciding.map((a) => [a.source, a.digest])),
+    toolDefinition: definition,
+    argsDigest,
+  };
+  const decision: CallDecision = {
+    asked,
+    action: asked,
+    rule: decidingRule,
+    reason: deciding.map((a) => a.reason).join('; and '),
+    approvers: deciding.some((a) => a.source === byRule.rule) ? byRule.approvers : [],
+    toolChanged,
+    scope,
+  };
+  if (asked !== 'approve') return decision;
+  const grant = input.grants.find((g) => grantCovers(g, scope, input.now));
+  return grant ? { ...decision, action: 'allow', grant: grant.id, reason: `${decision.reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}` } : decision;
+}
+
+/** Whether a grant covers a call in `scope` at `now`. Pure. */
+export function grantCovers(grant: GrantFacts, scope: ApprovalScope, now: number): boolean {
+  const g = grant.scope;
+  return (
+    grant.expiresAt > now &&
+    g.principal === scope.principal &&
+    g.server === scope.server &&
+    g.tool === scope.tool &&
+    g.rule === scope.rule &&
+    g.askedBy === scope.askedBy &&
+    g.toolDefinition === scope.toolDefinition &&
+    (g.argsDigest === undefined || g.argsDigest === scope.argsDigest)
+  );
 }
 
 /** The same decision, with the reason every earlier rule did not match. */
@@ -59,14 +188,23 @@ export function isHidden(policy: CompiledPolicy, call: Omit<CallFacts, 'args'>):
   return false;
 }
 
+export function toolChangeReason(server: string, tool: string): string {
+  return `the definition of tool "${tool}" changed since it was accepted; review it with \`gatehouse pins\` and accept it with \`gatehouse pins accept ${server} ${tool}\``;
+}
+
+function ruleDigest(policy: CompiledPolicy, name: string | undefined): string {
+  if (name === undefined) return digestOf({ default: policy.default });
+  return policy.rules.find((r) => r.name === name)?.digest ?? digestOf({ rule: name });
+}
+
 function whyNot(rule: CompiledRule, call: CallFacts): string | undefined {
   if (rule.server && !rule.server.some((p) => globMatch(p, call.server))) return `server "${call.server}" is not ${rule.server.join(' or ')}`;
   if (rule.tool && !rule.tool.some((p) => globMatch(p, call.tool))) return `tool "${call.tool}" is not ${rule.tool.join(' or ')}`;
   if (rule.principal && !rule.principal.some((p) => globMatch(p, call.principal))) return `principal "${call.principal}" is not ${rule.principal.join(' or ')}`;
   if (rule.groups && !rule.groups.some((g) => call.groups.includes(g))) return `principal is in none of the groups ${rule.groups.join(', ')}`;
   for (const arg of rule.args) {
-    const values = valuesAt(call.args, arg.path);
-    const hit = values.some((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && arg.regex.test(String(v)));
+    const values = arg.path === '*' ? [call.args] : valuesAt(call.args, arg.path);
+    const hit = values.some((v) => textsOf(v).some((text) => arg.regex.test(text)));
     if (!hit) return values.length === 0 ? `argument ${arg.path} is absent` : `argument ${arg.path} does not match /${arg.source}/`;
   }
   return undefined;

@@ -45,3 +45,24 @@ function leaves(value: unknown): unknown[] {
   if (typeof value === 'object') return Object.values(value).flatMap(leaves);
   return [value];
 }
+
+/**
+ * Every text an argument rule tests for one value found at its path: a string, number or boolean as text; an
+ * array as one command line (its scalar elements joined by spaces) and then each element; an object's keys
+ * and then each of its values; to any depth. `null` gives no text.
+ */
+export function textsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') out.push(String(value));
+  else if (Array.isArray(value)) {
+    const scalars = value.filter((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
+    if (scalars.length > 1) out.push(scalars.map(String).join(' '));
+    for (const element of value) textsOf(element, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, member] of Object.entries(value)) {
+      out.push(key);
+      textsOf(member, out);
+    }
+  }
+  return out;
+}

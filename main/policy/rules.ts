@@ -1,10 +1,17 @@
+import { compileRegex } from '../config/regex.js';
 import type { GatehouseConfig } from '../config/schema.js';
+import { digestOf } from './canonical-json.js';
 
 export type Action = 'allow' | 'approve' | 'deny';
+
+/** How restrictive an action is: the most restrictive outcome wins (deny > approve > allow). */
+export const STRICTNESS: Readonly<Record<Action, number>> = { allow: 0, approve: 1, deny: 2 };
 
 /** A `policy.rules` entry with its regexes compiled. */
 export interface CompiledRule {
   name: string;
+  /** SHA-256 of the rule as written: a grant made under it covers calls only while the rule reads the same. */
+  digest: string;
   server: string[] | undefined;
   tool: string[] | undefined;
   principal: string[] | undefined;
@@ -22,15 +29,6 @@ export interface CompiledPolicy {
   onToolChange: Action;
 }
 
-/**
- * A regex as gatehouse.yaml writes it. A leading `(?i)` (the PCRE way, which JavaScript lacks) means
- * case-insensitive. Throws a SyntaxError naming what is wrong.
- */
-export function compileRegex(source: string): RegExp {
-  const ci = source.startsWith('(?i)');
-  return new RegExp(ci ? source.slice(4) : source, ci ? 'i' : '');
-}
-
 const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
 export function compilePolicy(policy: GatehouseConfig['policy']): CompiledPolicy {
@@ -39,6 +37,7 @@ export function compilePolicy(policy: GatehouseConfig['policy']): CompiledPolicy
     onToolChange: policy.on_tool_change ?? 'approve',
     rules: policy.rules.map((r) => ({
       name: r.name,
+      digest: digestOf(r),
       server: list(r.match.server),
       tool: list(r.match.tool),
       principal: list(r.match.principal),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { canonicalJson, digestOf } from './canonical-json.js';
 
 /** What a tool is, as far as an agent can tell: the fields a poisoned or "rug-pulled" tool would change. */
 export interface ToolDefinition {
@@ -13,25 +13,12 @@ export interface DefinitionChange {
   after: unknown;
 }
 
-/** Canonical JSON (keys sorted at every level), so equal definitions always hash alike. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 export function pickDefinition(tool: { name: string; description?: unknown; inputSchema?: unknown }): ToolDefinition {
   return { name: tool.name, description: typeof tool.description === 'string' ? tool.description : undefined, inputSchema: tool.inputSchema };
 }
 
 export function fingerprint(tool: ToolDefinition): string {
-  return createHash('sha256').update(canonicalJson(pickDefinition(tool))).digest('hex');
+  return digestOf(pickDefinition(tool));
 }
 
 /** Where two definitions differ, path by path. */

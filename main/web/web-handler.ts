@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ChangeFeed } from '../api/change-feed.js';
-import type { GatehouseApi } from '../api/types.js';
+import type { CoreApi } from '../api/types.js';
 import { createApiRoutes, json, readSmallBody } from '../api/http-routes.js';
 import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { BrowserAuth } from './browser-auth.js';
@@ -8,7 +8,7 @@ import { messagePage, SIGN_IN_CSS, signInPage } from './sign-in-page.js';
 import { serveStatic, UI_CSP } from './static-files.js';
 
 export interface WebHandlerOptions {
-  api: GatehouseApi;
+  api: CoreApi;
   changes?: ChangeFeed;
   token: string;
   auth: BrowserAuth;

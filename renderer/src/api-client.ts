@@ -32,7 +32,7 @@ function httpApi(): GatehouseApi {
     servers: () => request('GET', '/api/servers'),
     liveSessions: () => request('GET', '/api/sessions/live'),
     approvals: () => request('GET', '/api/approvals'),
-    decideApproval: (id: string, decision: ApprovalDecision) => request<DecisionResult>('POST', `/api/approvals/${encodeURIComponent(id)}`, { ...decision, port: 'web' }),
+    decideApproval: (id: string, decision: ApprovalDecision) => request<DecisionResult>('POST', `/api/approvals/${encodeURIComponent(id)}`, decision),
     grants: () => request('GET', '/api/grants'),
     revokeGrant: (id: string) => request<DecisionResult>('DELETE', `/api/grants/${encodeURIComponent(id)}`),
     verify: () => request('POST', '/api/verify', {}),

@@ -97,7 +97,7 @@ describe('approvals', () => {
     clock.advance(11 * 60_000);
     const third = write(client, 'granted.txt', 'three');
     const again = await pendingOne(h);
-    await h.gatehouse.api.decideApproval(again.id, { action: 'deny', reason: 'enough' }, 'test');
+    await h.gatehouse.api.decideApproval(again.id, { action: 'deny', reason: 'enough' }, 'tray');
     await expect(third).rejects.toThrow(/enough/);
     expect(readFileSync(join(root, 'granted.txt'), 'utf8')).toBe('two');
   });
@@ -172,7 +172,7 @@ describe('approvals', () => {
     const client = await h.connect('files');
     const first = write(client, 'granted.txt', 'same');
     // A grant bound to these exact arguments, for an hour.
-    await h.gatehouse.api.decideApproval((await pendingOne(h)).id, { action: 'allow', forMs: 3_600_000, bindArgs: true }, 'test');
+    await h.gatehouse.api.decideApproval((await pendingOne(h)).id, { action: 'allow', forMs: 3_600_000, bindArgs: true }, 'tray');
     await first;
     // Other arguments are not covered: this one waits, and is still waiting when the gateway stops.
     const stranded = write(client, 'other.txt', 'different').then(

@@ -20,14 +20,14 @@ export const approvalsCommand: Command = {
       io.out(
         table(
           ['ID', 'SERVER', 'TOOL', 'CLIENT', 'RULE', 'WAITING', 'ARGUMENTS'],
-          pending.body.map((p) => [p.id.slice(0, 8), p.server, p.tool, p.client.name ?? '?', p.rule ?? 'default', `${Math.round((now - p.createdAt) / 1000)}s of ${Math.round((p.expiresAt - p.createdAt) / 1000)}s`, JSON.stringify(p.args).slice(0, 60)]),
+          pending.body.map((p) => [p.id.slice(0, 8), p.server, p.tool, p.client.name ?? '?', (p.rule ?? 'default') + (p.toolChanged ? ' (tool changed)' : ''), `${Math.round((now - p.createdAt) / 1000)}s of ${Math.round((p.expiresAt - p.createdAt) / 1000)}s`, JSON.stringify(p.args).slice(0, 60)]),
         ),
       );
       io.out('Decide with `gatehouse approve ID [--for 1h]` or `gatehouse deny ID [--reason TEXT]`.');
     }
     if (grants.body.length) {
       io.out('\nGrants in force:');
-      io.out(table(['ID', 'SERVER', 'TOOL', 'PRINCIPAL', 'UNTIL', 'BY'], grants.body.map((g) => [g.id.slice(0, 8), g.server, g.tool + (g.boundToArgs ? ' (these args)' : ''), g.principal, new Date(g.expiresAt).toISOString(), `${g.by} (${g.port})`])));
+      io.out(grantTable(grants.body));
     }
   },
 };
@@ -43,7 +43,7 @@ export const approveCommand: Command = {
     const forMs = forText === undefined ? undefined : durationMs(forText);
     if (forText !== undefined && (forMs === undefined || forMs <= 0)) throw new UsageError(`--for takes a duration such as 10m, 1h or 1d, not "${forText}"`);
     if (values['same-args'] && forMs === undefined) throw new UsageError('--same-args goes with --for (it limits the grant to these arguments)');
-    await decide(dataDirFor(io), id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}), port: 'cli' }, io.out);
+    await decide(dataDirFor(io), id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}) }, io.out);
   },
 };
 
@@ -54,7 +54,7 @@ export const denyCommand: Command = {
   async run({ values, positionals }, io) {
     const [id, ...extra] = positionals;
     if (!id || extra.length) throw new UsageError('name one approval by its id (or the start of it), as `gatehouse approvals` shows');
-    await decide(dataDirFor(io), id, { action: 'deny', ...(stringOption(values.reason) ? { reason: stringOption(values.reason) } : {}), port: 'cli' }, io.out);
+    await decide(dataDirFor(io), id, { action: 'deny', ...(stringOption(values.reason) ? { reason: stringOption(values.reason) } : {}) }, io.out);
   },
 };
 
@@ -82,6 +82,23 @@ export const grantsCommand: Command = {
     const res = await callGateway<GrantView[]>(dataDir, 'GET', '/api/grants');
     if (values.json) return void io.out(JSON.stringify(res.body, null, 2));
     if (res.body.length === 0) return void io.out('No grants are in force.');
-    io.out(table(['ID', 'SERVER', 'TOOL', 'PRINCIPAL', 'UNTIL', 'BY'], res.body.map((g) => [g.id.slice(0, 8), g.server, g.tool + (g.boundToArgs ? ' (these args)' : ''), g.principal, new Date(g.expiresAt).toISOString(), `${g.by} (${g.port})`])));
+    io.out(grantTable(res.body));
   },
 };
+
+/** Grants with the scope they cover: the rule that asked (as it read then), the tool's definition, the arguments. */
+function grantTable(grants: readonly GrantView[]): string {
+  return table(
+    ['ID', 'SERVER', 'TOOL', 'RULE', 'DEFINITION', 'PRINCIPAL', 'UNTIL', 'BY'],
+    grants.map((g) => [
+      g.id.slice(0, 8),
+      g.server,
+      g.tool + (g.boundToArgs ? ' (these args)' : ''),
+      g.rule ?? 'policy.default',
+      g.toolDefinition ?? 'never listed',
+      g.principal,
+      new Date(g.expiresAt).toISOString(),
+      `${g.by} (${g.port})`,
+    ]),
+  );
+}

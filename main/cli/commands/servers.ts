@@ -4,7 +4,7 @@ import { resolveDataDir } from '../../config/data-dir.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import type { ServerConfig } from '../../config/schema.js';
-import { createUpstream } from '../../gateway/upstream/upstream.js';
+import { createUpstream } from '../../gateway/upstream/create-upstream.js';
 import { VERSION } from '../../api/version.js';
 import type { Command } from '../index.js';
 import { stringOption } from '../options.js';

@@ -1,8 +1,4 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { ServerConfig } from '../../config/schema.js';
-import { isStdioServer } from '../../config/schema.js';
-import { HttpUpstream } from './http-upstream.js';
-import { StdioUpstream } from './stdio-upstream.js';
 
 /** An upstream MCP server connection, one per client session: the SDK's Transport plus what the gateway reports. */
 export interface Upstream extends Transport {
@@ -17,8 +13,4 @@ export interface Upstream extends Transport {
 export interface UpstreamHooks {
   /** A line the upstream process wrote to stderr. */
   onStderr?(line: string): void;
-}
-
-export function createUpstream(name: string, config: ServerConfig, hooks: UpstreamHooks = {}): Upstream {
-  return isStdioServer(config) ? new StdioUpstream(name, config, hooks) : new HttpUpstream(name, config);
 }

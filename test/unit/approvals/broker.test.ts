@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApprovalBroker } from '../../../main/approvals/broker.js';
 import { choiceFromElicitation, elicitationParams } from '../../../main/approvals/elicitation-port.js';
-import { argsDigest, grantCovers, GrantStore, type Grant } from '../../../main/approvals/grants.js';
+import { GrantStore } from '../../../main/approvals/grants.js';
+import { digestOf } from '../../../main/policy/canonical-json.js';
 import type { ApprovalRequest } from '../../../main/approvals/port.js';
 import { TestClock } from '../../helpers/gateway-harness.js';
 
@@ -26,11 +27,12 @@ const request = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   args: { path: '/tmp/x' },
   principal: 'local:alice',
   client: { name: 'c' },
+  requestKey: 'n:1',
   rule: 'writes',
   reason: 'writes are reviewed',
   approvers: [],
-  argsDigest: argsDigest({ path: '/tmp/x' }),
-  rawArgs: { path: '/tmp/x' },
+  toolChanged: false,
+  scope: { principal: 'local:alice', server: 'files', tool: 'write_file', rule: 'writes', askedBy: 'r1', toolDefinition: 'f1', argsDigest: digestOf({ path: '/tmp/x' }) },
   ...over,
 });
 
@@ -42,7 +44,6 @@ describe('the approval broker', () => {
     const outcome = b.request(request());
     const [id] = seen as [string];
     expect(b.list()).toHaveLength(1);
-    expect(b.list()[0]?.request).not.toHaveProperty('rawArgs', expect.anything()); // real arguments are not kept
     const [first, second] = await Promise.all([b.decide(id, { action: 'deny', reason: 'no' }, { principal: 'local:bob', port: 'tray' }), b.decide(id, { action: 'allow' }, { principal: 'local:carol', port: 'web' })]);
     expect(first).toMatchObject({ ok: true, outcome: { action: 'deny', by: 'local:bob', port: 'tray', reason: 'denied by local:bob: no' } });
     expect(second).toEqual({ ok: false, why: 'already-decided' });
@@ -65,17 +66,31 @@ describe('the approval broker', () => {
     expect(outcome.reason).toContain('writes are reviewed — it needed approval and no one decided within 0s');
   });
 
-  it('allow-for creates a grant that answers later identical calls at once, until it expires', async () => {
-    const { broker: b, clock, dir } = await broker();
+  it('allow-for saves a grant with the exact scope of the approved call (0600), and "these arguments only" keeps the digest', async () => {
+    const { broker: b, grants, dir } = await broker();
     const first = b.request(request());
     await b.decide((b.list()[0] as { id: string }).id, { action: 'allow', for: 600_000 }, { principal: 'local:bob', port: 'cli' });
-    expect((await first).grant).toBeDefined();
-    expect(await b.request(request({ args: { path: '/other' }, rawArgs: { path: '/other' } }))).toMatchObject({ action: 'allow', port: 'grant' });
+    const [made] = grants.active(Date.now());
+    expect((await first).grant).toBe(made?.id);
+    const { argsDigest: _digest, ...unbound } = request().scope;
+    expect(made?.scope).toEqual(unbound);
     expect(statSync(join(dir, 'grants.json')).mode & 0o777).toBe(0o600);
-    clock.advance(600_001);
-    void b.request(request());
-    expect(b.list()).toHaveLength(1);
-    b.denyAll('stopping');
+    const second = b.request(request({ requestKey: 'n:2' }));
+    await b.decide((b.list()[0] as { id: string }).id, { action: 'allow', for: 600_000, bindArgs: true }, { principal: 'local:bob', port: 'cli' });
+    await second;
+    expect(grants.active(Date.now())[1]?.scope).toEqual(request().scope);
+  });
+
+  it('a grant answers no held call: each waits on its own approval, and a decision resumes only its own', async () => {
+    const { broker: b } = await broker();
+    const one = b.request(request({ requestKey: 'n:1' }));
+    const two = b.request(request({ requestKey: 'n:2' }));
+    const first = b.list()[0] as { id: string };
+    await b.decide(first.id, { action: 'allow', for: 600_000 }, { principal: 'local:bob', port: 'cli' });
+    expect(await one).toMatchObject({ action: 'allow', approvalId: first.id });
+    expect(b.list()).toHaveLength(1); // the look-alike still waits
+    b.withdraw('s1', 'n:2', 'the client cancelled the call');
+    expect(await two).toMatchObject({ action: 'deny', port: 'cancelled' });
   });
 
   it('denyAll denies everything pending with the reason', async () => {
@@ -89,21 +104,13 @@ describe('the approval broker', () => {
   });
 });
 
-describe('grants', () => {
-  const grant: Grant = { id: 'g', principal: 'local:a', server: 'files', tool: 'write_file', createdAt: 0, expiresAt: 1000, by: 'b', port: 'cli' };
-  const call = { principal: 'local:a', server: 'files', tool: 'write_file', args: { path: '/x' } };
-  it.each([
-    [call, 500, true],
-    [call, 1000, false],
-    [{ ...call, principal: 'local:b' }, 500, false],
-    [{ ...call, server: 'other' }, 500, false],
-    [{ ...call, tool: 'edit_file' }, 500, false],
-  ])('%j at %d → %s', (c, now, expected) => expect(grantCovers(grant, c, now)).toBe(expected));
-
-  it('a grant bound to arguments covers only those (key order does not matter)', () => {
-    const bound = { ...grant, argsDigest: argsDigest({ path: '/x', mode: 1 }) };
-    expect(grantCovers(bound, { ...call, args: { mode: 1, path: '/x' } }, 1)).toBe(true);
-    expect(grantCovers(bound, { ...call, args: { mode: 2, path: '/x' } }, 1)).toBe(false);
+describe('grant files', () => {
+  it('a grant written before grants had a scope, or edited into another shape, is dropped on load: it covers nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-grants-'));
+    dirs.push(dir);
+    const old = { id: 'g', principal: 'local:a', server: 'files', tool: 'write_file', createdAt: 0, expiresAt: Date.now() + 60_000, by: 'b', port: 'cli' };
+    writeFileSync(join(dir, 'grants.json'), JSON.stringify({ grants: [old, { ...old, scope: { server: 'files' } }] }));
+    expect((await GrantStore.open(dir)).active(Date.now())).toEqual([]);
   });
 });
 

@@ -44,7 +44,6 @@ policy:
     - name: writes-need-approval
       match: { server: files, tool: ["write_file", "edit_file", "move_file"] }
       action: approve
-      approvers: [platform-admins]
 approvals:
   timeout: 2m
 masking:
@@ -65,6 +64,13 @@ identity:
   it('a wrong enum value names file, line, key and the choices', () => {
     expect(problems('policy:\n  rules:\n    - name: a\n      action: allow\n    - name: b\n      action: allow\n    - name: c\n      action: aprove\n')).toEqual([
       'gatehouse.yaml:8 policy.rules[2].action: "aprove" is not one of allow, approve, deny',
+    ]);
+  });
+
+  it('`approvers` and `match.groups` are refused until sign-in can enforce them (accepting them would be fail-open)', () => {
+    expect(problems('policy:\n  rules:\n    - name: a\n      match: { tool: write_file }\n      action: approve\n      approvers: [admins]\n    - name: b\n      match: { groups: [admins] }\n      action: allow\n')).toEqual([
+      'gatehouse.yaml:6 policy.rules[0].approvers: `approvers` needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it (until then, anyone at this machine could approve)',
+      'gatehouse.yaml:8 policy.rules[1].match.groups: a rule on `groups` needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it (until then, no principal has groups)',
     ]);
   });
 

@@ -1,10 +1,13 @@
 import type { IpcMain, WebContents } from 'electron';
 import { describe, expect, it } from 'vitest';
-import { API_METHODS, apiChannel, type GatehouseApi } from '../../../main/api/types.js';
+import { API_METHODS, apiChannel, type CoreApi } from '../../../main/api/types.js';
 import { serveApiOverIpc } from '../../../main/desktop/ipc.js';
 import { createFakeElectron, FakeBrowserWindow } from './fake-electron.js';
 
-const api: GatehouseApi = {
+const api: CoreApi = {
+  forPort: () => {
+    throw new Error('not used over IPC');
+  },
   status: async () => ({ version: '0.1.0', url: 'http://127.0.0.1:5757', dataDir: '/d', configFile: '/d/gatehouse.yaml', startedAt: 1, activeSessions: 2 }),
   servers: async () => [],
   liveSessions: async () => [],

@@ -41,7 +41,7 @@ describe('approval dialogs', () => {
     const fake = createFakeElectron();
     const decided: string[] = [];
     const dialogs = setupApprovalDialogs(fake.module as unknown as DialogElectron, { decide: async (id) => void decided.push(id), appFocused: () => true, show: () => undefined });
-    dialogs.pending({ id: 'x1', sessionId: 's', server: 'files', tool: 't', args: {}, principal: 'p', client: {}, reason: 'r', createdAt: 0, expiresAt: 1 });
+    dialogs.pending({ id: 'x1', sessionId: 's', server: 'files', tool: 't', args: {}, principal: 'p', client: {}, reason: 'r', toolChanged: false, createdAt: 0, expiresAt: 1 });
     const signal = fake.dialogs[0]?.options.signal as AbortSignal;
     expect(fake.notifications).toEqual([]); // the app is in front: no notification
     dialogs.resolved('x1');

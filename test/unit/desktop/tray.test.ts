@@ -14,6 +14,7 @@ const view = (id: string, tool = 'write_file'): ApprovalView => ({
   client: { name: 'claude-code', version: '2' },
   rule: 'writes-need-approval',
   reason: 'writes are reviewed',
+  toolChanged: false,
   createdAt: 0,
   expiresAt: 60_000,
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, diffDefinitions, fingerprint, reviewListing, type ServerPins } from '../../../main/policy/tool-pins.js';
+import { canonicalJson } from '../../../main/policy/canonical-json.js';
+import { diffDefinitions, fingerprint, reviewListing, type ServerPins } from '../../../main/policy/tool-pins.js';
 
 const read = { name: 'read', description: 'Reads a file', inputSchema: { type: 'object', properties: { path: { type: 'string' } } } };
 

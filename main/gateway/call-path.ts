@@ -1,0 +1,454 @@
+import type { ApprovalRequest } from '../approvals/port.js';
+import type { BrokerOutcome } from '../approvals/broker.js';
+import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
+import type { Masker } from '../masking/masker.js';
+import { decideCall, isHidden, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
+import type { PinStore } from '../policy/pin-store.js';
+import type { CompiledPolicy } from '../policy/rules.js';
+import { pickDefinition, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
+import type { GatewayEvents } from './events.js';
+import {
+  errorResponse,
+  GatewayErrorCode,
+  idKey,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isResponse,
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type JSONRPCResponseMessage,
+  type RequestId,
+} from './jsonrpc.js';
+
+/** JSON-RPC error code of a call that policy refused. */
+export const POLICY_DENIED = -32016;
+
+/** What the call path knows of a client request still waiting for its answer. */
+export interface PendingRequest {
+  readonly method: string;
+  readonly tool?: string | undefined;
+  /** `recording.exclude` keeps this call's messages out of the log (the call path decides it when the call arrives). */
+  excluded: boolean;
+  /** Handed to the upstream: if the upstream dies now, whether the call ran is unknown. */
+  forwarded: boolean;
+}
+
+/** What the call path needs of a session: who it is, and where messages go. The session only routes. */
+export interface PathSession {
+  readonly id: string;
+  readonly server: string;
+  readonly client: Readonly<{ name?: string; version?: string }>;
+  /** The client's request with this id key, while it still waits for its answer. */
+  pending(key: string): PendingRequest | undefined;
+  /** Every client request still waiting for its answer, by id key. */
+  pendingRequests(): Iterable<[string, PendingRequest]>;
+  sendUpstream(message: JSONRPCMessage): Promise<void>;
+  /** Sends to the client; for a response, whether the request's stream was still open to take it. */
+  sendClient(message: JSONRPCMessage): boolean;
+}
+
+/** What the path needs to hold a call for a person: the approval broker. */
+export interface Approvals {
+  request(request: ApprovalRequest): Promise<BrokerOutcome>;
+  /** The client cancelled a held call (`requestKey`), or its session ended (all of its calls): no one needs to decide them any more. */
+  withdraw(sessionId: string, requestKey: string | undefined, reason: string): void;
+}
+
+export interface CallPathDeps {
+  recorder: AuditRecorder;
+  live: () => { policy: CompiledPolicy; masker: Masker; inline: boolean };
+  pins: PinStore;
+  grants: { active(now: number): readonly GrantFacts[] };
+  approvals: Approvals;
+  principal: () => { id: string; groups: readonly string[] };
+  now: () => number;
+  /** How often a held call's client hears progress (if it gave a progress token). */
+  progressEveryMs: () => number;
+}
+
+/** Why Gatehouse answered a request itself, as the record and the JSON-RPC error's data say. */
+type Outcome = 'refused' | 'not-run' | 'unknown' | 'failed';
+
+type ToolsCall = JSONRPCRequest & { params?: { name?: unknown; arguments?: unknown; _meta?: { progressToken?: unknown } } };
+
+const noop = () => undefined;
+
+/**
+ * The call path: what happens to every message, in one place, top to bottom.
+ *
+ * A client's tools/call: record it (write-ahead) -> decide (policy/decide.ts, one pure function over the
+ * rules, the tool's pin, the grants and the principal) -> hold it for a person if asked -> record the
+ * decision, and wait until both records are durable -> forward it, or answer the client with an error that
+ * names the rule. Any other client message: record it -> forward it.
+ *
+ * What comes back: a response is checked against the tool pins (tools/list) -> recorded (write-ahead) ->
+ * masked inline if configured -> delivered. Anything else: recorded -> masked inline -> delivered.
+ *
+ * Any failure on either side answers the request it belongs to with a JSON-RPC error that says what failed,
+ * and every answer Gatehouse makes is recorded as it was sent (or not, when the client had gone).
+ */
+export class CallPath {
+  /** Work that will end in an answer (a held call, a write-ahead): shutdown waits for it. */
+  private readonly inProgress = new Set<Promise<unknown>>();
+  /** Requests the server sent the client, per session, by id key: what the client's answers answer. */
+  private readonly serverRequests = new Map<string, Map<string, string>>();
+
+  constructor(private readonly deps: CallPathDeps) {}
+
+  /** A message from the client; requests are already tracked by the session (so that their answer has a stream). */
+  fromClient(s: PathSession, message: JSONRPCMessage): void {
+    if (isJSONRPCRequest(message)) {
+      if (message.method === 'tools/call') return this.track(this.clientCall(s, message as ToolsCall));
+      return this.clientRequest(s, message);
+    }
+    if (isJSONRPCNotification(message)) {
+      if (message.method === 'tools/call') return this.track(this.callWithoutId(s, message));
+      if (message.method === 'notifications/cancelled') this.cancelled(s, message);
+      this.record(s, 'client->server', message, { kind: 'notification', method: message.method });
+      return this.forward(s, message);
+    }
+    if (isResponse(message)) {
+      const method = this.serverRequests.get(s.id)?.get(idKey(message.id as RequestId));
+      this.serverRequests.get(s.id)?.delete(idKey(message.id as RequestId));
+      this.record(s, 'client->server', message, { kind: 'error' in message ? 'error' : 'response', method });
+      return this.forward(s, message);
+    }
+  }
+
+  /** A message from the upstream server. */
+  fromServer(s: PathSession, message: JSONRPCMessage): void {
+    if (isResponse(message)) return this.track(this.serverResponse(s, message));
+    if (isJSONRPCRequest(message)) {
+      let requests = this.serverRequests.get(s.id);
+      if (!requests) this.serverRequests.set(s.id, (requests = new Map()));
+      requests.set(idKey(message.id), message.method);
+      this.record(s, 'server->client', message, { kind: 'request', method: message.method });
+    } else {
+      this.record(s, 'server->client', message, { kind: 'notification', method: (message as JSONRPCNotification).method });
+    }
+    try {
+      s.sendClient(this.inline(message));
+    } catch (err) {
+      // Masking failed: what the server sent does not reach the client unmasked.
+      if (isJSONRPCRequest(message)) this.answerServer(s, message.id, `Gatehouse could not pass this request on: ${describe(err)}`);
+      else void this.deps.recorder.event(s.id, s.server, 'error', { message: `a notification from the server was withheld: ${describe(err)}` });
+    }
+  }
+
+  /**
+   * A request the session cannot take (its id is already in flight, or the session has ended): recorded, and
+   * answered on the stream it came by, since no answer could be routed to it by its id.
+   */
+  refuse(s: PathSession, request: JSONRPCRequest, code: number, message: string, deliver: (m: JSONRPCMessage) => boolean): void {
+    this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+    const answer = errorResponse(request.id, code, message, { outcome: 'not-run' });
+    this.recordAnswer(s, answer, { method: request.method }, 'not-run', deliver(answer));
+  }
+
+  /**
+   * The session is ending: every request still waiting is answered, saying whether it ran (`not-run`: it was
+   * never forwarded; `unknown`: the upstream had it and never answered), and held calls are withdrawn.
+   */
+  sessionClosing(s: PathSession, reason: string, code: number): void {
+    for (const [key, request] of [...s.pendingRequests()]) {
+      const outcome: Outcome = request.forwarded ? 'unknown' : 'not-run';
+      const id = parseKey(key);
+      const said = request.forwarded ? `${reason}; whether the server ran it is unknown` : `${reason}; it was not run`;
+      this.answer(s, id, code, said, outcome);
+    }
+    this.deps.approvals.withdraw(s.id, undefined, reason);
+    this.serverRequests.delete(s.id);
+  }
+
+  /** Resolves once every held call and write-ahead in progress has ended in an answer (bounded: shutdown must not hang). */
+  async settled(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inProgress.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.inProgress]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      clearTimeout(timer);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inProgress.add(work);
+    void work.finally(() => this.inProgress.delete(work));
+  }
+
+  // ── client -> server ────────────────────────────────────────────────────────────────────────────────
+
+  private clientRequest(s: PathSession, request: JSONRPCRequest): void {
+    this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+    this.forward(s, request);
+  }
+
+  private async clientCall(s: PathSession, call: ToolsCall): Promise<void> {
+    const key = idKey(call.id);
+    const tool = typeof call.params?.name === 'string' ? call.params.name : '';
+    const excluded = tool !== '' && this.deps.recorder.callExclusion(s.server, tool) !== undefined;
+    const tracked = s.pending(key);
+    if (tracked) tracked.excluded = excluded;
+    try {
+      const requestRecord = this.record(s, 'client->server', call, { kind: 'request', method: 'tools/call', tool }, { excludedCall: excluded });
+      if (excluded) void this.deps.recorder.event(s.id, s.server, 'excluded-call', { rule: this.deps.recorder.callExclusion(s.server, tool), id: call.id }, { method: 'tools/call', tool });
+      const started = this.deps.now();
+      const decision = await this.decide(s, tool, call.params?.arguments);
+      const outcome = decision.action === 'approve' ? await this.heldForPerson(s, call, tool, decision) : undefined;
+      const allowed = outcome ? outcome.action === 'allow' : decision.action === 'allow';
+      const reason = outcome?.reason ?? decision.reason;
+      // Durable before the call goes anywhere: the request record was queued first, so one fsync covers both.
+      const recorded = await Promise.all([
+        requestRecord,
+        this.deps.recorder.decision({ ...this.facts(s), tool, id: call.id, decision: decisionRecord(decision, allowed, reason, outcome, this.deps.now() - started) }),
+      ]).then(noop, (err: unknown) => err);
+      if (recorded !== undefined) {
+        return this.answer(s, call.id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this call, so it was not forwarded: ${describe(recorded)}`, 'not-run');
+      }
+      const pending = s.pending(key);
+      if (!pending) {
+        // Cancelled by the client, or its session ended, while it was decided: it is not run, and the log says so.
+        void this.deps.recorder.event(s.id, s.server, 'not-forwarded', { id: call.id, reason: 'the client cancelled the call or went away before it was decided' }, { method: 'tools/call', tool });
+        return;
+      }
+      if (!allowed) {
+        const by = decision.rule ? `rule "${decision.rule}"` : 'policy.default';
+        return this.answer(s, call.id, POLICY_DENIED, `Gatehouse policy denied this call (${by}): ${reason}`, 'refused', { rule: decision.rule, action: decision.asked });
+      }
+      pending.forwarded = true;
+      this.forward(s, call);
+    } catch (err) {
+      this.answer(s, call.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this call: it could not be decided (${describe(err)})`, 'not-run');
+    }
+  }
+
+  /** A tools/call sent as a notification: decided and recorded like any call, but never forwarded (nothing could answer it). */
+  private async callWithoutId(s: PathSession, message: JSONRPCNotification): Promise<void> {
+    const params = message.params as { name?: unknown; arguments?: unknown } | undefined;
+    const tool = typeof params?.name === 'string' ? params.name : '';
+    const excluded = tool !== '' && this.deps.recorder.callExclusion(s.server, tool) !== undefined;
+    try {
+      const recorded = this.record(s, 'client->server', message, { kind: 'notification', method: 'tools/call', tool }, { excludedCall: excluded });
+      const decision = await this.decide(s, tool, params?.arguments);
+      const reason = 'a tools/call sent as a notification (without an id) is never forwarded: no answer could reach the client';
+      await Promise.all([recorded, this.deps.recorder.decision({ ...this.facts(s), tool, id: undefined, decision: { ...decisionRecord(decision, false, reason, undefined, 0), notForwarded: true } })]);
+    } catch (err) {
+      void this.deps.recorder.event(s.id, s.server, 'error', { message: `a tools/call notification could not be recorded; it was not forwarded: ${describe(err)}` });
+    }
+  }
+
+  private async decide(s: PathSession, tool: string, args: unknown): Promise<CallDecision> {
+    const { policy } = this.deps.live();
+    const who = this.deps.principal();
+    await this.deps.pins.refresh();
+    const now = this.deps.now();
+    return decideCall({
+      call: { server: s.server, tool, args: args ?? {}, principal: who.id, groups: who.groups },
+      policy,
+      pin: tool ? pinState(this.deps.pins.server(s.server)[tool]) : undefined,
+      grants: this.deps.grants.active(now),
+      now,
+    });
+  }
+
+  /**
+   * Holds the call until a person decides (or the timeout denies it). A client that asked for progress (a
+   * progress token) hears it meanwhile, so that it does not give up on the call first.
+   */
+  private async heldForPerson(s: PathSession, call: ToolsCall, tool: string, decision: CallDecision): Promise<BrokerOutcome> {
+    const args = call.params?.arguments ?? {};
+    const waiting = this.deps.approvals.request({
+      sessionId: s.id,
+      requestKey: idKey(call.id),
+      server: s.server,
+      tool,
+      args: this.deps.live().masker.json(args),
+      principal: decision.scope.principal,
+      client: { ...s.client },
+      rule: decision.rule,
+      reason: decision.reason,
+      approvers: decision.approvers,
+      toolChanged: decision.toolChanged,
+      scope: decision.scope,
+    });
+    const token = call.params?._meta?.progressToken;
+    if (typeof token !== 'string' && typeof token !== 'number') return waiting;
+    const started = this.deps.now();
+    const timer = setInterval(() => {
+      const waited = Math.round((this.deps.now() - started) / 1000);
+      s.sendClient({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: waited, message: `waiting for approval (${waited}s)` } });
+    }, this.deps.progressEveryMs());
+    try {
+      return await waiting;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private cancelled(s: PathSession, message: JSONRPCNotification): void {
+    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+    if (typeof requestId === 'string' || typeof requestId === 'number') this.deps.approvals.withdraw(s.id, idKey(requestId), 'the client cancelled the call');
+  }
+
+  // ── server -> client ────────────────────────────────────────────────────────────────────────────────
+
+  private async serverResponse(s: PathSession, response: JSONRPCResponseMessage): Promise<void> {
+    const id = response.id as RequestId;
+    const request = s.pending(idKey(id));
+    const about = { kind: 'error' in response ? ('error' as const) : ('response' as const), method: request?.method, tool: request?.tool };
+    if (!request) {
+      // Nothing waits for it (cancelled, or already answered by Gatehouse): recorded, and said to be undelivered.
+      this.record(s, 'server->client', response, about, {}, { undelivered: 'no request with this id was waiting (cancelled, or already answered)' });
+      return;
+    }
+    let out: JSONRPCMessage = response;
+    let withheld: string[] = [];
+    try {
+      if (request.method === 'tools/list' && 'result' in response) ({ message: out, withheld } = await this.reviewTools(s, response));
+    } catch (err) {
+      this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, { undelivered: 'the tool pins could not be checked' });
+      return this.answer(s, id, GatewayErrorCode.InterceptorFailed, `Gatehouse withheld the server's answer: the tool pins could not be checked (${describe(err)})`, 'failed');
+    }
+    const recorded = await this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, withheld.length ? { withheld } : undefined).then(noop, (err: unknown) => err);
+    if (recorded !== undefined) {
+      return this.answer(s, id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this answer, so it was withheld: ${describe(recorded)}`, 'failed');
+    }
+    let delivered: boolean;
+    try {
+      delivered = s.sendClient(this.inline(out));
+    } catch (err) {
+      return this.answer(s, id, GatewayErrorCode.InterceptorFailed, `Gatehouse withheld the server's answer: masking failed (${describe(err)})`, 'failed');
+    }
+    if (!delivered) void this.deps.recorder.event(s.id, s.server, 'undelivered', { id, reason: 'the client had gone before the answer could be sent' });
+  }
+
+  /** Checks a tools/list answer against the pins: new tools are pinned, changed ones recorded and handled by on_tool_change, hidden ones left out. */
+  private async reviewTools(s: PathSession, response: JSONRPCResponseMessage & { result: unknown }): Promise<{ message: JSONRPCMessage; withheld: string[] }> {
+    const result = response.result as { tools?: unknown };
+    if (!Array.isArray(result.tools)) return { message: response, withheld: [] };
+    const listed = (result.tools as unknown[]).filter((t): t is { name: string } => typeof (t as { name?: unknown } | null)?.name === 'string');
+    const { policy } = this.deps.live();
+    const who = this.deps.principal();
+    const pins = this.deps.pins;
+    await pins.refresh();
+    const review = reviewListing(pins.server(s.server), listed.map(pickDefinition));
+    if (review.added.length) await pins.pin(s.server, review.added);
+    const withheld = new Set<string>();
+    for (const change of review.changed) {
+      if (!change.known) {
+        void this.deps.recorder.event(s.id, s.server, 'tool-changed', { changes: change.changes, fingerprint: change.fingerprint, onToolChange: policy.onToolChange }, { tool: change.name });
+      }
+      if (policy.onToolChange === 'allow') await pins.accept(s.server, change.name);
+      else if (!change.known) await pins.markPending(s.server, change.definition as ToolDefinition, change.changes);
+      if (policy.onToolChange === 'deny') withheld.add(change.name);
+    }
+    const tools = (result.tools as unknown[]).filter((t) => {
+      const name = (t as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return false; // a tool with no name cannot be pinned or decided: left out
+      const keep = !withheld.has(name) && !isHidden(policy, { server: s.server, tool: name, principal: who.id, groups: who.groups });
+      if (!keep) withheld.add(name);
+      return keep;
+    });
+    if (tools.length === result.tools.length) return { message: response, withheld: [] };
+    return { message: { ...response, result: { ...result, tools } }, withheld: [...withheld] };
+  }
+
+  // ── answers and records ─────────────────────────────────────────────────────────────────────────────
+
+  /** Gatehouse answers a client's request itself: sent first, then recorded exactly as sent (or as undelivered). */
+  private answer(s: PathSession, id: RequestId, code: number, message: string, outcome: Outcome, data: Record<string, unknown> = {}): void {
+    const request = s.pending(idKey(id));
+    const response = errorResponse(id, code, message, { ...data, outcome });
+    this.recordAnswer(s, response, { method: request?.method, tool: request?.tool, excluded: request?.excluded }, outcome, s.sendClient(response));
+  }
+
+  private recordAnswer(s: PathSession, response: JSONRPCResponseMessage, about: { method?: string | undefined; tool?: string | undefined; excluded?: boolean | undefined }, outcome: Outcome, delivered: boolean): void {
+    this.record(
+      s,
+      'server->client',
+      response,
+      { kind: 'error', method: about.method, tool: about.tool },
+      { excludedCall: about.excluded ?? false },
+      { outcome, ...(delivered ? {} : { undelivered: 'the client had gone before the answer could be sent' }) },
+      'gatehouse',
+    ).catch(noop);
+  }
+
+  /** Gatehouse answers a server's request itself (the client never saw it), and records it. */
+  private answerServer(s: PathSession, id: RequestId, message: string): void {
+    this.serverRequests.get(s.id)?.delete(idKey(id));
+    const response = errorResponse(id, GatewayErrorCode.InterceptorFailed, message);
+    this.record(s, 'client->server', response, { kind: 'error' }, {}, { outcome: 'failed' }, 'gatehouse').catch(noop);
+    s.sendUpstream(response).catch(noop);
+  }
+
+  private forward(s: PathSession, message: JSONRPCMessage): void {
+    s.sendUpstream(message).catch((err: unknown) => {
+      if (!isJSONRPCRequest(message)) return void this.deps.recorder.event(s.id, s.server, 'error', { message: `could not send to the upstream: ${describe(err)}` });
+      const forwarded = s.pending(idKey(message.id))?.forwarded ?? false;
+      this.answer(s, message.id, GatewayErrorCode.UpstreamUnavailable, describe(err), forwarded ? 'unknown' : 'not-run');
+    });
+  }
+
+  private record(
+    s: PathSession,
+    direction: MessageFacts['direction'],
+    message: JSONRPCMessage,
+    about: { kind: MessageFacts['kind']; method?: string | undefined; tool?: string | undefined },
+    options: { excludedCall?: boolean } = {},
+    detail?: Record<string, unknown>,
+    from: MessageFacts['from'] = 'peer',
+  ): Promise<number> {
+    const id = 'id' in message ? (message.id as RequestId) : undefined;
+    const recorded = this.deps.recorder.message({ ...this.facts(s), direction, ...about, id, message, from, detail }, options);
+    recorded.catch(noop); // the log reports its own failures; write-ahead steps await this promise themselves
+    return recorded;
+  }
+
+  private inline(message: JSONRPCMessage): JSONRPCMessage {
+    const { masker, inline } = this.deps.live();
+    return inline ? masker.json(message) : message;
+  }
+
+  private facts(s: PathSession): { session: string; server: string; client: Readonly<{ name?: string; version?: string }> } {
+    return { session: s.id, server: s.server, client: s.client };
+  }
+}
+
+/** What is recorded of a decision: what policy asked, what happened, who decided, and the scope a grant is bound to. */
+function decisionRecord(decision: CallDecision, allowed: boolean, reason: string, outcome: BrokerOutcome | undefined, latencyMs: number): Record<string, unknown> {
+  return {
+    action: decision.asked,
+    outcome: allowed ? 'allow' : 'deny',
+    rule: decision.rule,
+    reason,
+    ...(decision.toolChanged ? { toolChanged: true } : {}),
+    ...(outcome ? { approver: outcome.by, port: outcome.port, waitedMs: outcome.waitedMs, approvalId: outcome.approvalId } : {}),
+    ...(decision.grant ? { grant: decision.grant, port: 'grant' } : outcome?.grant ? { grant: outcome.grant } : {}),
+    ...(decision.asked === 'approve' ? { scope: decision.scope } : {}),
+    latencyMs,
+  };
+}
+
+function pinState(pin: PinRecord | undefined): PinState | undefined {
+  return pin ? { accepted: pin.fingerprint, pending: pin.pending?.fingerprint } : undefined;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseKey(key: string): RequestId {
+  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+}
+
+/** Records what the gateway reports of its sessions and upstreams (observers: they change no outcome). */
+export function recordGatewayEvents(events: GatewayEvents, recorder: AuditRecorder): void {
+  events.on('session-start', (e) => recorder.sessionStarted(e.sessionId, e.server));
+  events.on('upstream-start', (e) => void recorder.event(e.sessionId, e.server, 'upstream-start', { kind: e.kind, pid: e.pid ?? undefined }));
+  events.on('upstream-exit', (e) => void recorder.event(e.sessionId, e.server, 'upstream-exit', { reason: e.reason }));
+  events.on('upstream-stderr', (e) => void recorder.event(e.sessionId, e.server, 'stderr', { line: e.line }));
+  events.on('warning', (e) => void recorder.event(e.sessionId, e.server, 'error', { message: e.message }));
+  events.on('http-refusal', (e) => void recorder.event(e.sessionId, e.server, 'http-refusal', { status: e.status, answer: e.answer }));
+  events.on('session-end', (e) => recorder.sessionEnded(e.sessionId, e.server, e.reason));
+}
