@@ -115,9 +115,13 @@ export class AuditRecorder {
   /** Records an event (masked detail); a failure is the log's to report, so this never rejects. */
   event(session: string | undefined, server: string | undefined, event: string, detail: unknown, extra: Pick<AuditEntry, 'method' | 'tool'> = {}): Promise<number> {
     if (session && this.excluded.get(session) && (event === 'stderr' || event === 'tool-changed')) return NOT_RECORDED;
-    return this.options.log
-      .append({ ts: this.now().toISOString(), session, server, principal: this.options.principal(), kind: 'event', ...extra, event, detail: this.mask(detail) })
-      .catch(() => 0);
+    try {
+      return this.options.log
+        .append({ ts: this.now().toISOString(), session, server, principal: this.options.principal(), kind: 'event', ...extra, event, detail: this.mask(detail) })
+        .catch(() => 0);
+    } catch {
+      return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can
+    }
   }
 
   private base(facts: SessionFacts): Pick<AuditEntry, 'ts' | 'session' | 'server' | 'principal' | 'client'> {

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { VERSION } from '../api/version.js';
 import { ConfigError } from '../config/load.js';
 import { connectCommand } from './commands/connect.js';
@@ -13,14 +13,10 @@ import { exportCommand } from './commands/export.js';
 import { pinsCommand } from './commands/pins.js';
 import { policyCommand } from './commands/policy.js';
 import { processIo, type CliIo } from './io.js';
+import type { Command } from './command.js';
 import { CheckFailed, UsageError } from './usage-error.js';
 
-export interface Command {
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo): Promise<number | void>;
-}
+export type { Command } from './command.js';
 
 const GLOBAL_OPTIONS = {
   config: { type: 'string' },

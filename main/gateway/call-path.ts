@@ -96,8 +96,40 @@ export class CallPath {
 
   constructor(private readonly deps: CallPathDeps) {}
 
-  /** A message from the client; requests are already tracked by the session (so that their answer has a stream). */
+  /**
+   * A message from the client; requests are already tracked by the session (so that their answer has a
+   * stream). Whatever fails while handling it, the message is not passed on and its request is answered.
+   */
   fromClient(s: PathSession, message: JSONRPCMessage): void {
+    try {
+      this.clientMessage(s, message);
+    } catch (err) {
+      this.failed(s, 'client->server', message, err);
+    }
+  }
+
+  /** A message from the upstream server; as for the client's, a failure withholds it and answers its request. */
+  fromServer(s: PathSession, message: JSONRPCMessage): void {
+    try {
+      this.serverMessage(s, message);
+    } catch (err) {
+      this.failed(s, 'server->client', message, err);
+    }
+  }
+
+  private failed(s: PathSession, direction: MessageFacts['direction'], message: JSONRPCMessage, err: unknown): void {
+    const why = `Gatehouse could not handle this message, so it was not passed on: ${describe(err)}`;
+    try {
+      if (direction === 'client->server' && isJSONRPCRequest(message)) return this.answer(s, message.id, GatewayErrorCode.InterceptorFailed, why, 'not-run');
+      if (direction === 'server->client' && isJSONRPCRequest(message)) return this.answerServer(s, message.id, why);
+      if (direction === 'server->client' && isResponse(message)) return this.answer(s, message.id as RequestId, GatewayErrorCode.InterceptorFailed, why, 'failed');
+    } catch {
+      // Answering failed too (the log refuses even a small record): the event below still says what happened.
+    }
+    void this.deps.recorder.event(s.id, s.server, 'error', { message: `${direction} ${describe(err)}` });
+  }
+
+  private clientMessage(s: PathSession, message: JSONRPCMessage): void {
     if (isJSONRPCRequest(message)) {
       if (message.method === 'tools/call') return this.track(this.clientCall(s, message as ToolsCall));
       return this.clientRequest(s, message);
@@ -116,8 +148,7 @@ export class CallPath {
     }
   }
 
-  /** A message from the upstream server. */
-  fromServer(s: PathSession, message: JSONRPCMessage): void {
+  private serverMessage(s: PathSession, message: JSONRPCMessage): void {
     if (isResponse(message)) return this.track(this.serverResponse(s, message));
     if (isJSONRPCRequest(message)) {
       let requests = this.serverRequests.get(s.id);
@@ -173,7 +204,8 @@ export class CallPath {
 
   private track(work: Promise<void>): void {
     this.inProgress.add(work);
-    void work.finally(() => this.inProgress.delete(work));
+    // Each flow answers its own failures; this only keeps a bug from becoming an unhandled rejection.
+    void work.catch((err: unknown) => this.deps.recorder.event(undefined, undefined, 'error', { message: `call path: ${describe(err)}` })).finally(() => this.inProgress.delete(work));
   }
 
   // ── client -> server ────────────────────────────────────────────────────────────────────────────────
@@ -301,25 +333,21 @@ export class CallPath {
       this.record(s, 'server->client', response, about, {}, { undelivered: 'no request with this id was waiting (cancelled, or already answered)' });
       return;
     }
-    let out: JSONRPCMessage = response;
-    let withheld: string[] = [];
+    let step = 'the tool pins could not be checked';
     try {
+      let out: JSONRPCMessage = response;
+      let withheld: string[] = [];
       if (request.method === 'tools/list' && 'result' in response) ({ message: out, withheld } = await this.reviewTools(s, response));
+      step = 'it could not be recorded';
+      await this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, withheld.length ? { withheld } : undefined);
+      step = 'masking failed';
+      const delivered = s.sendClient(this.inline(out));
+      if (!delivered) void this.deps.recorder.event(s.id, s.server, 'undelivered', { id, reason: 'the client had gone before the answer could be sent' });
     } catch (err) {
-      this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, { undelivered: 'the tool pins could not be checked' });
-      return this.answer(s, id, GatewayErrorCode.InterceptorFailed, `Gatehouse withheld the server's answer: the tool pins could not be checked (${describe(err)})`, 'failed');
+      if (step === 'the tool pins could not be checked') this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, { undelivered: step });
+      const code = step === 'it could not be recorded' ? GatewayErrorCode.RecordingFailed : GatewayErrorCode.InterceptorFailed;
+      this.answer(s, id, code, `Gatehouse withheld the server's answer: ${step} (${describe(err)})`, 'failed');
     }
-    const recorded = await this.record(s, 'server->client', response, about, { excludedCall: request.excluded }, withheld.length ? { withheld } : undefined).then(noop, (err: unknown) => err);
-    if (recorded !== undefined) {
-      return this.answer(s, id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this answer, so it was withheld: ${describe(recorded)}`, 'failed');
-    }
-    let delivered: boolean;
-    try {
-      delivered = s.sendClient(this.inline(out));
-    } catch (err) {
-      return this.answer(s, id, GatewayErrorCode.InterceptorFailed, `Gatehouse withheld the server's answer: masking failed (${describe(err)})`, 'failed');
-    }
-    if (!delivered) void this.deps.recorder.event(s.id, s.server, 'undelivered', { id, reason: 'the client had gone before the answer could be sent' });
   }
 
   /** Checks a tools/list answer against the pins: new tools are pinned, changed ones recorded and handled by on_tool_change, hidden ones left out. */

@@ -10,7 +10,8 @@ interface PinsData {
 
 /** Tool pins, per server, in `pins.json` of the data directory (lowdb). Shared by every session and by the CLI. */
 export class PinStore {
-  private seenMtime = 0;
+  /** The file as last read or written (inode, size, mtime): a change within one timestamp tick still shows. */
+  private seen = '';
 
   private constructor(
     private readonly db: Low<PinsData>,
@@ -27,16 +28,16 @@ export class PinStore {
 
   /** Re-reads the file if another process (`gatehouse pins accept`) changed it since. */
   async refresh(): Promise<void> {
-    let mtime = 0;
+    let now: string;
     try {
-      mtime = statSync(this.file).mtimeMs;
+      now = stamp(this.file);
     } catch {
       return;
     }
-    if (mtime === this.seenMtime) return;
-    this.seenMtime = mtime;
-    await this.db.read();
+    if (now === this.seen) return;
+    await this.db.read(); // a file that cannot be read throws here, every time, until it can (fail closed)
     this.db.data.servers ??= {};
+    this.seen = now;
   }
 
   server(name: string): ServerPins {
@@ -78,6 +79,11 @@ export class PinStore {
   private async write(): Promise<void> {
     await this.db.write();
     chmodSync(this.file, 0o600);
-    this.seenMtime = statSync(this.file).mtimeMs;
+    this.seen = stamp(this.file);
   }
+}
+
+function stamp(file: string): string {
+  const st = statSync(file);
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }

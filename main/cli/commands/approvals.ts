@@ -1,6 +1,6 @@
 import type { ApprovalView, DecisionResult, GrantView } from '../../api/types.js';
 import { durationMs } from '../../api/validation.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { callGateway } from '../gateway-client.js';
 import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';

@@ -6,7 +6,7 @@ import { readRuntimeInfo } from '../../config/runtime-file.js';
 import { abortIsolatingFetch } from '../../gateway/isolated-fetch.js';
 import { errorResponse, GatewayErrorCode, isJSONRPCRequest, type JSONRPCMessage } from '../../gateway/jsonrpc.js';
 import { trackProtocolVersion } from '../../gateway/protocol-version.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
 import { dataDirFor } from '../options.js';
 import { UsageError } from '../usage-error.js';

@@ -10,7 +10,7 @@ import type { ApprovalDecision } from '../../api/types.js';
 import { readSessionRecords } from '../../audit/reader.js';
 import { summarizeRecord } from '../../audit/replay-summary.js';
 import { abortIsolatingFetch } from '../../gateway/isolated-fetch.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
 import { stringOption } from '../options.js';
 import { UsageError } from '../usage-error.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
 import { HEAD_FILE, listSegments } from '../../audit/segment-files.js';
 import { readMark } from '../../audit/segment-writer.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { parseTime, stringOption } from '../options.js';
 import { UsageError } from '../usage-error.js';
 import { findSession, openAuditReadOnly } from './audit-access.js';

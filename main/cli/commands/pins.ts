@@ -1,6 +1,6 @@
 import { resolveDataDir } from '../../config/data-dir.js';
 import { PinStore } from '../../policy/pin-store.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../usage-error.js';
 
 export const pinsCommand: Command = {

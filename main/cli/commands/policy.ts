@@ -3,7 +3,7 @@ import { configPath, loadConfigFile } from '../../config/load.js';
 import { explain } from '../../policy/decide.js';
 import { compilePolicy } from '../../policy/rules.js';
 import { localPrincipal } from '../../audit/open-audit.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { stringOption } from '../options.js';
 import { UsageError } from '../usage-error.js';
 

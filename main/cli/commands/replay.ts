@@ -1,6 +1,6 @@
 import { readSessionRecords } from '../../audit/reader.js';
 import { summarizeRecord } from '../../audit/replay-summary.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../usage-error.js';
 import { findSession, openAuditReadOnly } from './audit-access.js';
 

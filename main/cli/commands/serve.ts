@@ -5,7 +5,7 @@ import { startGatehouse, type RunningGatehouse } from '../../api/core.js';
 import type { GatewayEvents } from '../../gateway/events.js';
 import { BrowserAuth } from '../../web/browser-auth.js';
 import { createWebHandler } from '../../web/web-handler.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
 import { dataDirFor, parsePort, stringOption } from '../options.js';
 

@@ -6,7 +6,7 @@ import { readRuntimeInfo } from '../../config/runtime-file.js';
 import type { ServerConfig } from '../../config/schema.js';
 import { createUpstream } from '../../gateway/upstream/create-upstream.js';
 import { VERSION } from '../../api/version.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { stringOption } from '../options.js';
 import { CheckFailed } from '../usage-error.js';
 

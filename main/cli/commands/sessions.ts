@@ -1,4 +1,4 @@
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { parseTime, stringOption } from '../options.js';
 import { openAuditReadOnly } from './audit-access.js';
 

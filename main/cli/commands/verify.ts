@@ -6,7 +6,7 @@ import { callGateway } from '../gateway-client.js';
 import { checkExport } from '../../audit/export.js';
 import { auditDirOf } from '../../audit/segment-files.js';
 import { verifyAuditDir } from '../../audit/verify-files.js';
-import type { Command } from '../index.js';
+import type { Command } from '../command.js';
 import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed } from '../usage-error.js';
 

@@ -19,34 +19,44 @@ export async function handleMcpRequest(
   gateway: Gateway,
   limits: EndpointLimits,
 ): Promise<void> {
+  // Every refusal here is an answer the client gets: it goes on the record, with the session it named.
+  const refuse: Refuse = (status, code, message) => {
+    const named = req.headers['mcp-session-id'];
+    const session = typeof named === 'string' ? gateway.session(named) : undefined;
+    const answer = { jsonrpc: '2.0', id: null, error: { code, message } };
+    gateway.events.emit('http-refusal', { sessionId: session?.server === server ? session.id : undefined, server, status, answer });
+    sendJson(res, status, {}, answer);
+  };
   if (!gateway.hasServer(server)) {
-    return sendError(res, 404, -32601, `Not Found: no server "${server}" is configured (configured: ${gateway.serverNames().join(', ') || 'none'})`);
+    return refuse(404, -32601, `Not Found: no server "${server}" is configured (configured: ${gateway.serverNames().join(', ') || 'none'})`);
   }
   switch (req.method) {
     case 'POST':
-      return handlePost(req, res, server, gateway, limits);
+      return handlePost(req, res, server, gateway, limits, refuse);
     case 'GET':
-      return handleGet(req, res, server, gateway);
+      return handleGet(req, res, server, gateway, refuse);
     case 'DELETE':
-      return handleDelete(req, res, server, gateway);
+      return handleDelete(req, res, server, gateway, refuse);
     default:
       res.setHeader('allow', 'GET, POST, DELETE');
-      return sendError(res, 405, -32000, `Method Not Allowed: ${req.method ?? ''}`);
+      return refuse(405, -32000, `Method Not Allowed: ${req.method ?? ''}`);
   }
 }
 
-async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits): Promise<void> {
+type Refuse = (status: number, code: number, message: string) => void;
+
+async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse): Promise<void> {
   const accept = req.headers.accept ?? '';
   if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
-    return sendError(res, 406, -32000, 'Not Acceptable: the Accept header must list both application/json and text/event-stream');
+    return refuse(406, -32000, 'Not Acceptable: the Accept header must list both application/json and text/event-stream');
   }
   if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    return sendError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    return refuse(415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
   }
   const body = await readBody(req, limits.maxBodySize);
   if (body === 'too-large') {
     res.setHeader('connection', 'close');
-    return sendError(res, 413, -32000, `Payload Too Large: the body exceeds ${limits.maxBodySize} bytes (gateway.maxBodySize)`);
+    return refuse(413, -32000, `Payload Too Large: the body exceeds ${limits.maxBodySize} bytes (gateway.maxBodySize)`);
   }
   if (body === 'aborted') return;
 
@@ -54,14 +64,14 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    return sendError(res, 400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message})`);
+    return refuse(400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message})`);
   }
   const batch = Array.isArray(parsed);
   const raw: unknown[] = batch ? (parsed as unknown[]) : [parsed];
-  if (raw.length === 0) return sendError(res, 400, -32600, 'Invalid Request: empty batch');
+  if (raw.length === 0) return refuse(400, -32600, 'Invalid Request: empty batch');
   for (const item of raw) {
     if (!JSONRPCMessageSchema.safeParse(item).success) {
-      return sendError(res, 400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
+      return refuse(400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
     }
   }
   // Forward what the client sent, not the schema's re-built copy, so that unknown fields pass through untouched.
@@ -69,19 +79,21 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
 
   let session: GatewaySession;
   if (messages.some(isInitializeRequest)) {
-    if (messages.length > 1) return sendError(res, 400, -32600, 'Invalid Request: initialize must be sent on its own');
+    if (messages.length > 1) return refuse(400, -32600, 'Invalid Request: initialize must be sent on its own');
     if (req.headers['mcp-session-id']) {
-      return sendError(res, 400, -32600, 'Invalid Request: this session is already initialized; start a new session without Mcp-Session-Id');
+      return refuse(400, -32600, 'Invalid Request: this session is already initialized; start a new session without Mcp-Session-Id');
     }
     try {
       session = await gateway.openSession(server);
     } catch (err) {
-      if (err instanceof CapacityError) return sendError(res, 503, -32000, `Service Unavailable: ${err.message}`);
+      if (err instanceof CapacityError) return refuse(503, -32000, `Service Unavailable: ${err.message}`);
       const request = messages[0] as JSONRPCMessage & { id: string | number };
-      return sendJson(res, 200, {}, errorResponse(request.id, GatewayErrorCode.UpstreamUnavailable, (err as Error).message));
+      const answer = errorResponse(request.id, GatewayErrorCode.UpstreamUnavailable, (err as Error).message);
+      gateway.events.emit('http-refusal', { server, status: 200, answer });
+      return sendJson(res, 200, {}, answer);
     }
   } else {
-    const found = findSession(req, res, server, gateway);
+    const found = findSession(req, server, gateway, refuse);
     if (!found) return;
     session = found;
   }
@@ -97,38 +109,38 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   for (const message of messages) session.fromClient(message, sink);
 }
 
-function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): void {
+function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): void {
   if (!accepts(req.headers.accept ?? '', 'text/event-stream')) {
-    return sendError(res, 406, -32000, 'Not Acceptable: the Accept header must list text/event-stream');
+    return refuse(406, -32000, 'Not Acceptable: the Accept header must list text/event-stream');
   }
-  const session = findSession(req, res, server, gateway);
+  const session = findSession(req, server, gateway, refuse);
   if (!session) return;
-  if (session.hasStream) return sendError(res, 409, -32000, 'Conflict: this session already has an open GET stream');
+  if (session.hasStream) return refuse(409, -32000, 'Conflict: this session already has an open GET stream');
   session.attachStream(new EventStream(res, { 'mcp-session-id': session.id }));
 }
 
-async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): Promise<void> {
-  const session = findSession(req, res, server, gateway);
+async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): Promise<void> {
+  const session = findSession(req, server, gateway, refuse);
   if (!session) return;
   await session.close('the client ended the session');
   res.writeHead(200).end();
 }
 
 /** The session named by Mcp-Session-Id, or undefined after answering 400/404. Also checks MCP-Protocol-Version. */
-function findSession(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway): GatewaySession | undefined {
+function findSession(req: IncomingMessage, server: string, gateway: Gateway, refuse: Refuse): GatewaySession | undefined {
   const id = req.headers['mcp-session-id'];
   if (typeof id !== 'string' || id === '') {
-    sendError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+    refuse(400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
     return undefined;
   }
   const session = gateway.session(id);
   if (!session || session.server !== server || !session.isOpen) {
-    sendError(res, 404, -32001, 'Session not found: it ended or never existed; initialize a new session');
+    refuse(404, -32001, 'Session not found: it ended or never existed; initialize a new session');
     return undefined;
   }
   const version = req.headers['mcp-protocol-version'];
   if (typeof version === 'string' && !isAcceptableProtocolVersion(version, session.protocolVersion)) {
-    sendError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}"`);
+    refuse(400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}"`);
     return undefined;
   }
   return session;
