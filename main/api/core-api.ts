@@ -74,7 +74,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         principal: g.scope.principal,
         server: g.scope.server,
         tool: g.scope.tool,
-        boundToArgs: g.scope.argsDigest !== undefined,
+        boundToArgs: g.argsDigest !== undefined,
         rule: g.scope.rule,
         toolDefinition: g.scope.toolDefinition?.slice(0, 12) ?? null,
         createdAt: g.createdAt,

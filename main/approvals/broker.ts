@@ -95,10 +95,10 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
       const now = this.clock.now();
       const minutes = Math.round(choice.for / 60_000);
       try {
-        const { argsDigest, ...scope } = pending.request.scope;
         const grant = await this.grants.add(
           {
-            scope: choice.bindArgs ? { ...scope, argsDigest } : scope,
+            scope: pending.request.scope,
+            argsDigest: choice.bindArgs ? pending.request.argsDigest : undefined,
             createdAt: now,
             expiresAt: now + choice.for,
             by: by.principal,

@@ -28,7 +28,7 @@ function isScopedGrant(value: unknown): value is Grant {
     (typeof s.rule === 'string' || s.rule === null) &&
     typeof s.askedBy === 'string' &&
     (typeof s.toolDefinition === 'string' || s.toolDefinition === null) &&
-    (s.argsDigest === undefined || typeof s.argsDigest === 'string')
+    (g.argsDigest === undefined || typeof g.argsDigest === 'string')
   );
 }
 

@@ -21,6 +21,8 @@ export interface ApprovalRequest {
   toolChanged: boolean;
   /** What an approval of this call, and a grant made from it, is bound to. */
   scope: ApprovalScope;
+  /** Digest of the real arguments, for a grant limited to them ("these arguments only"). */
+  argsDigest: string;
 }
 
 

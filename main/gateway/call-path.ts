@@ -2,7 +2,7 @@ import type { ApprovalRequest } from '../approvals/port.js';
 import type { BrokerOutcome } from '../approvals/broker.js';
 import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
 import type { Masker } from '../masking/masker.js';
-import { decideCall, isHidden, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
+import { argsDigestOf, decideCall, isHidden, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
 import type { PinStore } from '../policy/pin-store.js';
 import type { CompiledPolicy } from '../policy/rules.js';
 import { pickDefinition, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
@@ -226,7 +226,7 @@ export class CallPath {
       if (excluded) void this.deps.recorder.event(s.id, s.server, 'excluded-call', { rule: this.deps.recorder.callExclusion(s.server, tool), id: call.id }, { method: 'tools/call', tool });
       const started = this.deps.now();
       const decision = await this.decide(s, tool, call.params?.arguments);
-      const outcome = decision.action === 'approve' ? await this.heldForPerson(s, call, tool, decision) : undefined;
+      const outcome = decision.action === 'approve' && decision.asked === 'approve' ? await this.heldForPerson(s, call, tool, decision) : undefined;
       const allowed = outcome ? outcome.action === 'allow' : decision.action === 'allow';
       const reason = outcome?.reason ?? decision.reason;
       // Durable before the call goes anywhere: the request record was queued first, so one fsync covers both.
@@ -287,7 +287,7 @@ export class CallPath {
    * Holds the call until a person decides (or the timeout denies it). A client that asked for progress (a
    * progress token) hears it meanwhile, so that it does not give up on the call first.
    */
-  private async heldForPerson(s: PathSession, call: ToolsCall, tool: string, decision: CallDecision): Promise<BrokerOutcome> {
+  private async heldForPerson(s: PathSession, call: ToolsCall, tool: string, decision: CallDecision & { asked: 'approve' }): Promise<BrokerOutcome> {
     const args = call.params?.arguments ?? {};
     const waiting = this.deps.approvals.request({
       sessionId: s.id,
@@ -302,6 +302,7 @@ export class CallPath {
       approvers: decision.approvers,
       toolChanged: decision.toolChanged,
       scope: decision.scope,
+      argsDigest: argsDigestOf(args),
     });
     const token = call.params?._meta?.progressToken;
     if (typeof token !== 'string' && typeof token !== 'number') return waiting;

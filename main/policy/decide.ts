@@ -37,9 +37,9 @@ export interface PinState {
 
 /**
  * What a person approves, and so what a grant made from that approval is bound to: the principal, the server
- * and tool, what asked (the rule and its text as it was, and whether the tool's definition had changed), the
- * tool's definition as the server then advertised it, and the arguments' digest (a grant binds to it only
- * with "these arguments only").
+ * and tool, what asked (the rule and its text as it was, and whether the tool's definition had changed), and
+ * the tool's definition as the server then advertised it. A grant may also be bound to the arguments' digest
+ * ("these arguments only").
  */
 export interface ApprovalScope {
   principal: string;
@@ -47,18 +47,23 @@ export interface ApprovalScope {
   tool: string;
   /** The rule that asked, `on_tool_change`, or null for `policy.default`. */
   rule: string | null;
-  /** Digest of everything that asked: the rule as written and the tool-change setting, where they asked. */
+  /** Everything that asked, each with the digest of how it reads (the rule as written, the tool-change setting). */
   askedBy: string;
   /** Fingerprint of the tool's definition as the server advertised it; null if it was never listed. */
   toolDefinition: string | null;
-  argsDigest: string;
 }
 
-/** A standing "yes" for calls in one scope until it expires; argsDigest undefined = any arguments. */
+/** A standing "yes" for calls in one scope until it expires; with `argsDigest`, only for those arguments. */
 export interface GrantFacts {
   id: string;
-  scope: Omit<ApprovalScope, 'argsDigest'> & { argsDigest?: string | undefined };
+  scope: ApprovalScope;
+  argsDigest?: string | undefined;
   expiresAt: number;
+}
+
+/** SHA-256 of a call's canonical arguments: what a grant for "these arguments only" is bound to. */
+export function argsDigestOf(args: unknown): string {
+  return digestOf(args ?? {});
 }
 
 /** Everything one call is decided on: plain data, no I/O. */
@@ -71,21 +76,24 @@ export interface CallInput {
   now: number;
 }
 
-export interface CallDecision {
-  /** What policy asks for, before grants: the most restrictive of the rule's action and the tool-change action. */
-  asked: Action;
-  /** What happens now: `approve` means hold the call for a person; a grant in force turns it into `allow`. */
-  action: Action;
+interface DecisionBase {
   /** The rule that decided, `on_tool_change`, or null for `policy.default`. */
   rule: string | null;
   reason: string;
   approvers: string[];
   /** The tool's definition changed since it was accepted, and the change is not accepted yet. */
   toolChanged: boolean;
-  scope: ApprovalScope;
-  /** The grant that allowed it, when one did. */
-  grant?: string;
 }
+
+/**
+ * The decision on one call. `asked` is what policy asks for, before grants: the most restrictive of the
+ * rule's action and the tool-change action. `action` is what happens now: `approve` holds the call for a
+ * person, whose approval (and any grant made from it) is bound to `scope`; a grant in force for exactly that
+ * scope turns it into `allow`. Nothing lifts a `deny`.
+ */
+export type CallDecision =
+  | (DecisionBase & { asked: 'allow' | 'deny'; action: 'allow' | 'deny'; scope?: undefined; grant?: undefined })
+  | (DecisionBase & { asked: 'approve'; action: 'approve' | 'allow'; scope: ApprovalScope; grant?: string });
 
 /** First match wins; `policy.default` decides what no rule matches. Pure. */
 export function decide(policy: CompiledPolicy, call: CallFacts): Decision {
@@ -102,53 +110,44 @@ export function decide(policy: CompiledPolicy, call: CallFacts): Decision {
  */
 export function decideCall(input: CallInput): CallDecision {
   const { call, policy, pin } = input;
-  const argsDigest = digestOf(call.args ?? {});
-  const definition = pin ? (pin.pending ?? pin.accepted) : null;
   const toolChanged = pin?.pending !== undefined && pin.pending !== pin.accepted;
-  const base = { server: call.server, tool: call.tool, principal: call.principal };
   if (call.tool === '') {
-    return {
-      asked: 'deny',
-      action: 'deny',
-      rule: null,
-      reason: 'a tools/call must name its tool (params.name, a non-empty string)',
-      approvers: [],
-      toolChanged,
-      scope: { ...base, rule: null, askedBy: digestOf({ malformed: true }), toolDefinition: definition, argsDigest },
-    };
+    return { asked: 'deny', action: 'deny', rule: null, reason: 'a tools/call must name its tool (params.name, a non-empty string)', approvers: [], toolChanged };
   }
   const byRule = decide(policy, call);
-  const asks: { source: string; action: Action; digest: string; reason: string }[] = [
-    { source: byRule.rule ?? 'policy.default', action: byRule.action, digest: ruleDigest(policy, byRule.rule), reason: byRule.reason },
-  ];
-  if (toolChanged) asks.push({ source: 'on_tool_change', action: policy.onToolChange, digest: digestOf({ on_tool_change: policy.onToolChange }), reason: toolChangeReason(call.server, call.tool) });
+  const asks: { source: string; action: Action; reason: string }[] = [{ source: byRule.rule ?? 'policy.default', action: byRule.action, reason: byRule.reason }];
+  if (toolChanged) asks.push({ source: 'on_tool_change', action: policy.onToolChange, reason: toolChangeReason(call.server, call.tool) });
 
   const asked = asks.reduce<Action>((a, b) => (STRICTNESS[b.action] > STRICTNESS[a] ? b.action : a), 'allow');
   const deciding = asks.filter((a) => a.action === asked);
-  const decidingRule = deciding[0]?.source === 'policy.default' ? null : (deciding[0]?.source ?? null);
-  const scope: ApprovalScope = {
-    ...base,
-    rule: decidingRule,
-    askedBy: digestOf(deciding.map((a) => [a.source, a.digest])),
-    toolDefinition: definition,
-    argsDigest,
-  };
-  const decision: CallDecision = {
-    asked,
-    action: asked,
-    rule: decidingRule,
+  const rule = deciding[0]?.source === 'policy.default' ? null : (deciding[0]?.source ?? null);
+  const base: DecisionBase = {
+    rule,
     reason: deciding.map((a) => a.reason).join('; and '),
     approvers: deciding.some((a) => a.source === byRule.rule) ? byRule.approvers : [],
     toolChanged,
-    scope,
   };
-  if (asked !== 'approve') return decision;
-  const grant = input.grants.find((g) => grantCovers(g, scope, input.now));
-  return grant ? { ...decision, action: 'allow', grant: grant.id, reason: `${decision.reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}` } : decision;
+  if (asked !== 'approve') return { ...base, asked, action: asked };
+
+  const scope: ApprovalScope = {
+    principal: call.principal,
+    server: call.server,
+    tool: call.tool,
+    rule,
+    askedBy: JSON.stringify(deciding.map((a) => [a.source, askDigest(policy, a.source)])),
+    toolDefinition: pin ? (pin.pending ?? pin.accepted) : null,
+  };
+  // The arguments' digest is computed only when a grant bound to arguments could cover the call: the common
+  // path does not hash every call's arguments.
+  let digest: string | undefined;
+  const argsDigest = () => (digest ??= argsDigestOf(call.args));
+  const grant = input.grants.find((g) => grantCovers(g, scope, input.now, argsDigest));
+  if (!grant) return { ...base, asked, action: 'approve', scope };
+  return { ...base, asked, action: 'allow', scope, grant: grant.id, reason: `${base.reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}` };
 }
 
-/** Whether a grant covers a call in `scope` at `now`. Pure. */
-export function grantCovers(grant: GrantFacts, scope: ApprovalScope, now: number): boolean {
+/** Whether a grant covers a call in `scope` at `now` (`argsDigest` is asked for only by a grant bound to arguments). Pure. */
+export function grantCovers(grant: GrantFacts, scope: ApprovalScope, now: number, argsDigest: () => string): boolean {
   const g = grant.scope;
   return (
     grant.expiresAt > now &&
@@ -158,7 +157,7 @@ export function grantCovers(grant: GrantFacts, scope: ApprovalScope, now: number
     g.rule === scope.rule &&
     g.askedBy === scope.askedBy &&
     g.toolDefinition === scope.toolDefinition &&
-    (g.argsDigest === undefined || g.argsDigest === scope.argsDigest)
+    (grant.argsDigest === undefined || grant.argsDigest === argsDigest())
   );
 }
 
@@ -192,9 +191,11 @@ export function toolChangeReason(server: string, tool: string): string {
   return `the definition of tool "${tool}" changed since it was accepted; review it with \`gatehouse pins\` and accept it with \`gatehouse pins accept ${server} ${tool}\``;
 }
 
-function ruleDigest(policy: CompiledPolicy, name: string | undefined): string {
-  if (name === undefined) return digestOf({ default: policy.default });
-  return policy.rules.find((r) => r.name === name)?.digest ?? digestOf({ rule: name });
+/** What asked, as it reads now: a rule as written, policy.default's action, or on_tool_change's. */
+function askDigest(policy: CompiledPolicy, source: string): string {
+  if (source === 'policy.default') return digestOf({ default: policy.default });
+  if (source === 'on_tool_change') return digestOf({ on_tool_change: policy.onToolChange });
+  return policy.rules.find((r) => r.name === source)?.digest ?? digestOf({ rule: source });
 }
 
 function whyNot(rule: CompiledRule, call: CallFacts): string | undefined {

@@ -1,6 +1,6 @@
 import { parseConfig } from '../../main/config/load.js';
 import { DEFAULT_CONFIG_YAML } from '../../main/config/default-config.js';
-import { decide } from '../../main/policy/decide.js';
+import { decideCall } from '../../main/policy/decide.js';
 import { compilePolicy } from '../../main/policy/rules.js';
 import { createMasker } from '../../main/masking/masker.js';
 import { percentile } from './stats.js';
@@ -24,7 +24,7 @@ export function benchPolicyMasking(): string {
   for (let i = 0; i < 20_000; i++) {
     const m = messages[i % messages.length] as ReturnType<typeof message4k>;
     const start = process.hrtime.bigint();
-    decide(policy, { server: 'files', tool: m.params.name, args: m.params.arguments, principal: 'local:bench', groups: [] });
+    decideCall({ call: { server: 'files', tool: m.params.name, args: m.params.arguments, principal: 'local:bench', groups: [] }, policy, pin: { accepted: 'f' }, grants: [], now: 0 });
     masker.json(m);
     samples.push(Number(process.hrtime.bigint() - start) / 1000);
   }

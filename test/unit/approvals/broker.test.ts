@@ -32,7 +32,8 @@ const request = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   reason: 'writes are reviewed',
   approvers: [],
   toolChanged: false,
-  scope: { principal: 'local:alice', server: 'files', tool: 'write_file', rule: 'writes', askedBy: 'r1', toolDefinition: 'f1', argsDigest: digestOf({ path: '/tmp/x' }) },
+  scope: { principal: 'local:alice', server: 'files', tool: 'write_file', rule: 'writes', askedBy: 'r1', toolDefinition: 'f1' },
+  argsDigest: digestOf({ path: '/tmp/x' }),
   ...over,
 });
 
@@ -72,13 +73,12 @@ describe('the approval broker', () => {
     await b.decide((b.list()[0] as { id: string }).id, { action: 'allow', for: 600_000 }, { principal: 'local:bob', port: 'cli' });
     const [made] = grants.active(Date.now());
     expect((await first).grant).toBe(made?.id);
-    const { argsDigest: _digest, ...unbound } = request().scope;
-    expect(made?.scope).toEqual(unbound);
+    expect([made?.scope, made?.argsDigest]).toEqual([request().scope, undefined]);
     expect(statSync(join(dir, 'grants.json')).mode & 0o777).toBe(0o600);
     const second = b.request(request({ requestKey: 'n:2' }));
     await b.decide((b.list()[0] as { id: string }).id, { action: 'allow', for: 600_000, bindArgs: true }, { principal: 'local:bob', port: 'cli' });
     await second;
-    expect(grants.active(Date.now())[1]?.scope).toEqual(request().scope);
+    expect(grants.active(Date.now())[1]).toMatchObject({ scope: request().scope, argsDigest: request().argsDigest });
   });
 
   it('a grant answers no held call: each waits on its own approval, and a decision resumes only its own', async () => {

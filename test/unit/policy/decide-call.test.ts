@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GatehouseConfig } from '../../../main/config/schema.js';
-import { decide, decideCall, grantCovers, type ApprovalScope, type CallInput, type GrantFacts, type PinState } from '../../../main/policy/decide.js';
+import { argsDigestOf, decide, decideCall, grantCovers, type ApprovalScope, type CallInput, type GrantFacts, type PinState } from '../../../main/policy/decide.js';
 import { compilePolicy, STRICTNESS, type Action } from '../../../main/policy/rules.js';
 
 const ACTIONS: Action[] = ['allow', 'approve', 'deny'];
@@ -57,10 +57,9 @@ const callArb = fc.record({
 const NOW = 1_000_000;
 const max = (a: Action, b: Action): Action => (STRICTNESS[b] > STRICTNESS[a] ? b : a);
 
-/** A grant made for exactly this call's scope, and variants that differ in one field each. */
-function grantFor(scope: ApprovalScope, over: Partial<GrantFacts['scope']> = {}, expiresAt = NOW + 60_000, bindArgs = false): GrantFacts {
-  const { argsDigest, ...rest } = scope;
-  return { id: `g-${Math.random().toString(16).slice(2)}`, scope: { ...rest, ...(bindArgs ? { argsDigest } : {}), ...over }, expiresAt };
+/** A grant made for exactly this call's scope (bound to its arguments, or not), or a variant of it. */
+function grantFor(scope: ApprovalScope, over: Partial<GrantFacts> = {}, expiresAt = NOW + 60_000, args?: unknown): GrantFacts {
+  return { id: `g-${Math.random().toString(16).slice(2)}`, scope, ...(args !== undefined ? { argsDigest: argsDigestOf(args) } : {}), expiresAt, ...over };
 }
 
 const inputArb = fc.record({ raw: policyArb, pin: pinArb, call: callArb });
@@ -86,7 +85,9 @@ describe('decideCall: the most restrictive outcome wins (deny > approve > allow)
     fc.assert(
       fc.property(inputArb, fc.boolean(), (x, bindArgs) => {
         const plain = decideCall(toInput(x));
-        const grant = grantFor(plain.scope, {}, NOW + 1, bindArgs);
+        // For a call that is not asked about there is no scope to grant; the nearest grant there could be.
+        const scope = plain.scope ?? { principal: x.call.principal, server: x.call.server, tool: x.call.tool, rule: plain.rule, askedBy: 'any', toolDefinition: x.pin?.pending ?? x.pin?.accepted ?? null };
+        const grant = grantFor(scope, {}, NOW + 1, bindArgs ? x.call.args : undefined);
         const d = decideCall(toInput(x, [grant]));
         if (plain.asked === 'approve') expect([d.action, d.grant]).toEqual(['allow', grant.id]);
         else expect([d.action, d.grant]).toEqual([plain.asked, undefined]);
@@ -96,21 +97,21 @@ describe('decideCall: the most restrictive outcome wins (deny > approve > allow)
   });
 
   it('a grant that differs in any one part of the scope, or has expired, covers nothing', () => {
-    const mutations: [string, (s: ApprovalScope) => Partial<GrantFacts['scope']>][] = [
-      ['principal', (s) => ({ principal: `${s.principal}-other` })],
-      ['server', (s) => ({ server: `${s.server}-other` })],
-      ['tool', (s) => ({ tool: `${s.tool}-other` })],
-      ['rule', (s) => ({ rule: s.rule === 'r0' ? 'r1' : 'r0' })],
-      ['rule as written', () => ({ askedBy: 'another digest' })],
-      ['tool definition', (s) => ({ toolDefinition: s.toolDefinition === 'f1' ? 'f2' : 'f1' })],
-      ['arguments', () => ({ argsDigest: 'another digest' })],
+    const mutations: [string, (s: ApprovalScope) => Partial<GrantFacts>][] = [
+      ['principal', (s) => ({ scope: { ...s, principal: `${s.principal}-other` } })],
+      ['server', (s) => ({ scope: { ...s, server: `${s.server}-other` } })],
+      ['tool', (s) => ({ scope: { ...s, tool: `${s.tool}-other` } })],
+      ['rule', (s) => ({ scope: { ...s, rule: s.rule === 'r0' ? 'r1' : 'r0' } })],
+      ['rule as written', (s) => ({ scope: { ...s, askedBy: 'another digest' } })],
+      ['tool definition', (s) => ({ scope: { ...s, toolDefinition: s.toolDefinition === 'f1' ? 'f2' : 'f1' } })],
+      ['arguments', () => ({ argsDigest: argsDigestOf({ other: 'arguments' }) })],
     ];
     fc.assert(
       fc.property(inputArb, fc.constantFrom(...mutations), fc.boolean(), (x, [, mutate], expired) => {
         const plain = decideCall(toInput(x));
-        fc.pre(plain.asked === 'approve');
+        if (plain.asked !== 'approve') return;
         const grant = expired ? grantFor(plain.scope, {}, NOW) : grantFor(plain.scope, mutate(plain.scope));
-        expect(grantCovers(grant, plain.scope, NOW)).toBe(false);
+        expect(grantCovers(grant, plain.scope, NOW, () => argsDigestOf(x.call.args))).toBe(false);
         expect(decideCall(toInput(x, [grant])).action).toBe('approve');
       }),
       { numRuns: 500 },
@@ -121,7 +122,7 @@ describe('decideCall: the most restrictive outcome wins (deny > approve > allow)
     fc.assert(
       fc.property(inputArb, fc.string({ minLength: 1, maxLength: 6 }), (x, extra) => {
         const plain = decideCall(toInput(x));
-        fc.pre(plain.asked === 'approve' && plain.rule !== null && plain.rule !== 'on_tool_change');
+        if (plain.asked !== 'approve' || plain.rule === null || plain.rule === 'on_tool_change') return;
         const grant = grantFor(plain.scope);
         const edited: RawPolicy = { ...x.raw, rules: x.raw.rules.map((r) => (r.name === plain.rule ? { ...r, reason: `${r.reason ?? ''}${extra}` } : r)) };
         expect(decideCall(toInput({ ...x, raw: edited }, [grant])).action).toBe('approve');
