@@ -247,7 +247,6 @@ export class CallPath {
         const by = decision.rule ? `rule "${decision.rule}"` : 'policy.default';
         return this.answer(s, call.id, POLICY_DENIED, `Gatehouse policy denied this call (${by}): ${reason}`, 'refused', { rule: decision.rule, action: decision.asked });
       }
-      pending.forwarded = true;
       this.forward(s, call);
     } catch (err) {
       this.answer(s, call.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this call: it could not be decided (${describe(err)})`, 'not-run');
@@ -329,9 +328,11 @@ export class CallPath {
     const id = response.id as RequestId;
     const request = s.pending(idKey(id));
     const about = { kind: 'error' in response ? ('error' as const) : ('response' as const), method: request?.method, tool: request?.tool };
-    if (!request) {
-      // Nothing waits for it (cancelled, or already answered by Gatehouse): recorded, and said to be undelivered.
-      this.record(s, 'server->client', response, about, {}, { undelivered: 'no request with this id was waiting (cancelled, or already answered)' });
+    if (!request?.forwarded) {
+      // Nothing waits for it from the server: cancelled, already answered by Gatehouse, or never sent to it (a
+      // held call the server is trying to answer in advance). Recorded, and said to be undelivered.
+      const why = request ? 'the server answered a request it was never sent' : 'no request with this id was waiting (cancelled, or already answered)';
+      this.record(s, 'server->client', response, about, {}, { undelivered: why });
       return;
     }
     let step = 'the tool pins could not be checked';
@@ -412,6 +413,10 @@ export class CallPath {
   }
 
   private forward(s: PathSession, message: JSONRPCMessage): void {
+    if (isJSONRPCRequest(message)) {
+      const pending = s.pending(idKey(message.id));
+      if (pending) pending.forwarded = true;
+    }
     s.sendUpstream(message).catch((err: unknown) => {
       if (!isJSONRPCRequest(message)) return void this.deps.recorder.event(s.id, s.server, 'error', { message: `could not send to the upstream: ${describe(err)}` });
       const forwarded = s.pending(idKey(message.id))?.forwarded ?? false;

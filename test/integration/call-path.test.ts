@@ -15,7 +15,8 @@
  *  8. sends arguments nested too deep to walk, and a body larger than gateway.maxBodySize.
  * A hostile server:
  *  9. exits in the middle of a call (the outcome is unknown, and must not read as a failure it reported);
- * 10. answers tools/list while the pins cannot be read or written (the client must not hang).
+ * 10. answers tools/list while the pins cannot be read or written (the client must not hang);
+ * 14. answers a held call before it was ever sent (guessing its id), to fake its result.
  * Another local process (a browser page, a script with the token):
  * 11. claims its decision came from the tray.
  * A crash at the worst moment:
@@ -258,6 +259,33 @@ describe('the call path', () => {
     expect(spy.calls()).toEqual([]);
     const log = await records(h);
     expect(log.filter((r) => r.kind === 'error' && (r.detail as { from?: string } | undefined)?.from === 'gatehouse')).toHaveLength(2);
+  });
+
+  it('10. a tools/list whose new tool cannot be pinned (the pins file cannot be written) is answered, and recorded as sent', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    await client.listTools();
+    mkdirSync(join(h.home, '.pins.json.tmp')); // where the pins file is written before it is renamed into place
+    spy.setTools([...SPY_TOOLS, { name: 'new_tool', description: 'appeared later', inputSchema: { type: 'object' } }]);
+    const list = await errorOf(client.listTools());
+    expect(list?.message).toMatch(/withheld the server's answer: the tool pins could not be checked/);
+    const sent = answerRecord(await records(h), 2);
+    expect(sent).toMatchObject({ kind: 'error', detail: { from: 'gatehouse', outcome: 'failed' } });
+    expect((sent?.payload as { error: { message: string } }).error.message).toBe(list?.message.replace(/^MCP error -?\d+: /, ''));
+  });
+
+  it('14. a server cannot answer a call it was never sent: the held call still waits, and gets its own decision', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    const held = errorOf(client.callTool({ name: 'write_file', arguments: { path: '/home/me/held.txt' } }));
+    await pending(h);
+    expect((await client.callTool({ name: 'spoof', arguments: {} })).content).toEqual([{ type: 'text', text: 'ran spoof' }]);
+    const [p] = await h.gatehouse.api.approvals();
+    expect(p).toBeDefined(); // still held: the spoofed answer did not end it
+    await h.gatehouse.api.decideApproval(p!.id, { action: 'deny', reason: 'no' }, 'tray');
+    expect((await held)?.message).toContain('denied by');
+    const log = await records(h);
+    expect(log.filter((r) => (r.detail as { undelivered?: string } | undefined)?.undelivered === 'the server answered a request it was never sent')).toHaveLength(1);
   });
 
   it('11. the port a decision came through is the route\'s: a body that names one is refused; the token is the CLI, the browser session is the web', async () => {
