@@ -42,8 +42,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       }
       handleMcpRequest(req, res, name, options.gateway, options.limits()).catch((err: unknown) => {
         options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });
-        if (!res.headersSent) sendError(res, 500, -32603, 'Internal error in the gateway; see its log');
-        else res.end();
+        if (res.headersSent) return void res.end();
+        const message = 'Internal error in the gateway; see its log';
+        options.gateway.events.emit('http-refusal', { server: name, status: 500, answer: { jsonrpc: '2.0', id: null, error: { code: -32603, message } } });
+        sendError(res, 500, -32603, message);
       });
       return;
     }
