@@ -42,6 +42,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
     principal: () => ({ id: o.principal, groups: [] }),
     now: () => o.clock.now(),
     progressEveryMs: () => Math.max(250, Math.min(5000, Math.floor(live.current.config.approvals.timeout / 4))),
+    requestTimeoutMs: () => live.current.config.gateway.requestTimeout,
   });
   const config = live.current.config;
   const gateway = new Gateway(config.servers, limitsOf(config), path);

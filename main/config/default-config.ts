@@ -7,6 +7,7 @@ gateway:
   maxBodySize: 32MiB      # larger request bodies are refused with 413
   maxSessions: 256        # concurrent client sessions across all servers
   idleTimeout: 30m        # sessions with no traffic for this long are closed (their stdio servers stopped)
+  requestTimeout: 5m      # a request the server has not answered, nor sent progress for, in this long is answered with an error
 
 # Upstream MCP servers, by name. Clients reach each at http://127.0.0.1:PORT/mcp/NAME,
 # or through \`gatehouse connect NAME\` for clients that only speak stdio.

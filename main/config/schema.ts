@@ -84,6 +84,8 @@ export const configSchema = z.strictObject({
       maxBodySize: size.default(32 * 1024 * 1024),
       maxSessions: z.number().int().positive().default(256),
       idleTimeout: duration.default(30 * 60_000),
+      /** A forwarded request the server has not answered (nor sent progress for) in this long is answered for it. */
+      requestTimeout: duration.pipe(z.number().positive('requestTimeout must be longer than 0')).default(5 * 60_000),
     })
     .prefault({}),
   servers: z

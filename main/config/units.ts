@@ -8,6 +8,14 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * (DURATION_MS[m[2] as string] as number));
 }
 
+/** A duration as people read it: `1s`, `90s`, `5m`, `2h`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 120_000 || ms % 60_000 !== 0) return `${Math.round(ms / 100) / 10}s`;
+  if (ms < 7_200_000 || ms % 3_600_000 !== 0) return `${ms / 60_000}m`;
+  return `${ms / 3_600_000}h`;
+}
+
 /** Sizes as people write them: `512KiB`, `32MiB`, `1GB`, or a plain number of bytes. */
 const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
 const SIZE_BYTES: Record<string, number> = {

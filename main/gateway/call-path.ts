@@ -1,11 +1,12 @@
 import type { ApprovalRequest } from '../approvals/port.js';
 import type { BrokerOutcome } from '../approvals/broker.js';
 import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
+import { formatDuration } from '../config/units.js';
 import type { Masker } from '../masking/masker.js';
-import { argsDigestOf, decideCall, isHidden, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
+import { argsDigestOf, decideCall, isHidden, type ApprovalScope, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
 import type { PinStore } from '../policy/pin-store.js';
 import type { CompiledPolicy } from '../policy/rules.js';
-import { pickDefinition, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
+import { pickDefinition, pinOf, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
 import type { GatewayEvents } from './events.js';
 import {
   errorResponse,
@@ -46,6 +47,8 @@ export interface PathSession {
   sendUpstream(message: JSONRPCMessage): Promise<void>;
   /** Sends to the client; for a response, whether the request's stream was still open to take it. */
   sendClient(message: JSONRPCMessage): boolean;
+  /** Calls `fire` if the request with this id key is still waiting `ms` from now (progress from the server restarts the clock). */
+  armTimeout(key: string, ms: number, fire: () => void): void;
 }
 
 /** What the path needs to hold a call for a person: the approval broker. */
@@ -65,6 +68,8 @@ export interface CallPathDeps {
   now: () => number;
   /** How often a held call's client hears progress (if it gave a progress token). */
   progressEveryMs: () => number;
+  /** gateway.requestTimeout: how long a forwarded request may go unanswered. */
+  requestTimeoutMs: () => number;
 }
 
 /** Why Gatehouse answered a request itself, as the record and the JSON-RPC error's data say. */
@@ -167,12 +172,35 @@ export class CallPath {
     }
   }
 
+  /** A message of Gatehouse's own to the client (an elicitation for an approval, its withdrawal, progress while held): recorded, then sent. */
+  fromGatehouse(s: PathSession, message: JSONRPCRequest | JSONRPCNotification): void {
+    const kind = isJSONRPCRequest(message) ? ('request' as const) : ('notification' as const);
+    this.record(s, 'server->client', message, { kind, method: message.method }, {}, undefined, 'gatehouse');
+    s.sendClient(message);
+  }
+
+  /** The client's answer to a request of Gatehouse's own: recorded (the approval it decides is recorded as a decision too). */
+  answeredGatehouse(s: PathSession, response: JSONRPCResponseMessage, method: string): void {
+    this.record(s, 'client->server', response, { kind: 'error' in response ? 'error' : 'response', method }, {}, { to: 'gatehouse' });
+  }
+
+  /** The server sent something that is not JSON-RPC: recorded, and the request it names (if it was sent one) is answered. */
+  malformedFromServer(s: PathSession, id: RequestId | undefined, reason: string): void {
+    void this.deps.recorder.event(s.id, s.server, 'malformed-message', { id, reason });
+    if (id === undefined || !s.pending(idKey(id))?.forwarded) return;
+    this.answer(s, id, GatewayErrorCode.UpstreamMalformed, `upstream server "${s.server}" answered with something that is ${reason}; whether it ran is unknown`, 'unknown');
+  }
+
   /**
    * A request the session cannot take (its id is already in flight, or the session has ended): recorded, and
    * answered on the stream it came by, since no answer could be routed to it by its id.
    */
   refuse(s: PathSession, request: JSONRPCRequest, code: number, message: string, deliver: (m: JSONRPCMessage) => boolean): void {
-    this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+    try {
+      this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+    } catch (err) {
+      void this.deps.recorder.event(s.id, s.server, 'error', { message: `a refused request could not be recorded: ${describe(err)}`, id: request.id });
+    }
     const answer = errorResponse(request.id, code, message, { outcome: 'not-run' });
     this.recordAnswer(s, answer, { method: request.method }, 'not-run', deliver(answer));
   }
@@ -218,30 +246,34 @@ export class CallPath {
   private async clientCall(s: PathSession, call: ToolsCall): Promise<void> {
     const key = idKey(call.id);
     const tool = typeof call.params?.name === 'string' ? call.params.name : '';
+    const args = call.params?.arguments;
     const excluded = tool !== '' && this.deps.recorder.callExclusion(s.server, tool) !== undefined;
-    const tracked = s.pending(key);
-    if (tracked) tracked.excluded = excluded;
+    // This call, and no other: a later request that reuses its id (after a cancel) is another entry.
+    const mine = s.pending(key);
+    const current = () => mine !== undefined && s.pending(key) === mine;
+    if (mine) mine.excluded = excluded;
     try {
       const requestRecord = this.record(s, 'client->server', call, { kind: 'request', method: 'tools/call', tool }, { excludedCall: excluded });
       if (excluded) void this.deps.recorder.event(s.id, s.server, 'excluded-call', { rule: this.deps.recorder.callExclusion(s.server, tool), id: call.id }, { method: 'tools/call', tool });
       const started = this.deps.now();
-      const decision = await this.decide(s, tool, call.params?.arguments);
-      const outcome = decision.action === 'approve' && decision.asked === 'approve' ? await this.heldForPerson(s, call, tool, decision) : undefined;
-      const allowed = outcome ? outcome.action === 'allow' : decision.action === 'allow';
-      const reason = outcome?.reason ?? decision.reason;
+      const decision = await this.decide(s, tool, args);
+      const outcome = decision.action === 'approve' && decision.asked === 'approve' && current() ? await this.heldForPerson(s, call, tool, decision) : undefined;
+      let allowed = outcome ? outcome.action === 'allow' : decision.action === 'allow';
+      let reason = outcome?.reason ?? decision.reason;
+      if (allowed && outcome && decision.asked === 'approve') {
+        // What runs must be what was approved: a policy or tool definition that changed while it waited stops it.
+        const changed = whatChanged(decision.scope, await this.decide(s, tool, args));
+        if (changed) [allowed, reason] = [false, `${reason}, but ${changed}; call it again to be asked anew`];
+      }
+      if (!current()) [allowed, reason] = [false, 'the client cancelled the call, or its session ended, before it could run'];
       // Durable before the call goes anywhere: the request record was queued first, so one fsync covers both.
       const recorded = await Promise.all([
         requestRecord,
         this.deps.recorder.decision({ ...this.facts(s), tool, id: call.id, decision: decisionRecord(decision, allowed, reason, outcome, this.deps.now() - started) }),
       ]).then(noop, (err: unknown) => err);
+      if (!current()) return; // nothing to answer: the client withdrew it, or something else answered it
       if (recorded !== undefined) {
         return this.answer(s, call.id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this call, so it was not forwarded: ${describe(recorded)}`, 'not-run');
-      }
-      const pending = s.pending(key);
-      if (!pending) {
-        // Cancelled by the client, or its session ended, while it was decided: it is not run, and the log says so.
-        void this.deps.recorder.event(s.id, s.server, 'not-forwarded', { id: call.id, reason: 'the client cancelled the call or went away before it was decided' }, { method: 'tools/call', tool });
-        return;
       }
       if (!allowed) {
         const by = decision.rule ? `rule "${decision.rule}"` : 'policy.default';
@@ -249,7 +281,7 @@ export class CallPath {
       }
       this.forward(s, call);
     } catch (err) {
-      this.answer(s, call.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this call: it could not be decided (${describe(err)})`, 'not-run');
+      if (current()) this.answer(s, call.id, GatewayErrorCode.InterceptorFailed, `Gatehouse refused this call: it could not be decided (${describe(err)})`, 'not-run');
     }
   }
 
@@ -276,7 +308,7 @@ export class CallPath {
     return decideCall({
       call: { server: s.server, tool, args: args ?? {}, principal: who.id, groups: who.groups },
       policy,
-      pin: tool ? pinState(this.deps.pins.server(s.server)[tool]) : undefined,
+      pin: tool ? pinState(pinOf(this.deps.pins.server(s.server), tool)) : undefined,
       grants: this.deps.grants.active(now),
       now,
     });
@@ -308,7 +340,7 @@ export class CallPath {
     const started = this.deps.now();
     const timer = setInterval(() => {
       const waited = Math.round((this.deps.now() - started) / 1000);
-      s.sendClient({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: waited, message: `waiting for approval (${waited}s)` } });
+      this.fromGatehouse(s, { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: waited, message: `waiting for approval (${waited}s)` } });
     }, this.deps.progressEveryMs());
     try {
       return await waiting;
@@ -356,13 +388,13 @@ export class CallPath {
   private async reviewTools(s: PathSession, response: JSONRPCResponseMessage & { result: unknown }): Promise<{ message: JSONRPCMessage; withheld: string[] }> {
     const result = response.result as { tools?: unknown };
     if (!Array.isArray(result.tools)) return { message: response, withheld: [] };
-    const listed = (result.tools as unknown[]).filter((t): t is { name: string } => typeof (t as { name?: unknown } | null)?.name === 'string');
+    const listed = (result.tools as unknown[]).filter((t): t is { name: string } & Record<string, unknown> => typeof (t as { name?: unknown } | null)?.name === 'string');
     const { policy } = this.deps.live();
     const who = this.deps.principal();
     const pins = this.deps.pins;
     await pins.refresh();
     const review = reviewListing(pins.server(s.server), listed.map(pickDefinition));
-    if (review.added.length) await pins.pin(s.server, review.added);
+    if (review.added.length || review.upgraded.length) await pins.pin(s.server, [...review.added, ...review.upgraded]);
     const withheld = new Set<string>();
     for (const change of review.changed) {
       if (!change.known) {
@@ -414,14 +446,29 @@ export class CallPath {
 
   private forward(s: PathSession, message: JSONRPCMessage): void {
     if (isJSONRPCRequest(message)) {
-      const pending = s.pending(idKey(message.id));
-      if (pending) pending.forwarded = true;
+      const key = idKey(message.id);
+      const pending = s.pending(key);
+      if (pending) {
+        pending.forwarded = true;
+        const ms = this.deps.requestTimeoutMs();
+        s.armTimeout(key, ms, () => this.timedOut(s, message, pending, ms));
+      }
     }
     s.sendUpstream(message).catch((err: unknown) => {
       if (!isJSONRPCRequest(message)) return void this.deps.recorder.event(s.id, s.server, 'error', { message: `could not send to the upstream: ${describe(err)}` });
       const forwarded = s.pending(idKey(message.id))?.forwarded ?? false;
       this.answer(s, message.id, GatewayErrorCode.UpstreamUnavailable, describe(err), forwarded ? 'unknown' : 'not-run');
     });
+  }
+
+  /** The server did not answer in time: the client is told (outcome unknown: it may still run), the server is told to stop. */
+  private timedOut(s: PathSession, request: JSONRPCRequest, pending: PendingRequest, ms: number): void {
+    if (s.pending(idKey(request.id)) !== pending) return;
+    const reason = `upstream server "${s.server}" did not answer within ${formatDuration(ms)} (gateway.requestTimeout); whether it ran is unknown`;
+    this.answer(s, request.id, GatewayErrorCode.UpstreamTimeout, reason, 'unknown');
+    const cancel: JSONRPCNotification = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason } };
+    this.record(s, 'client->server', cancel, { kind: 'notification', method: cancel.method }, {}, undefined, 'gatehouse');
+    s.sendUpstream(cancel).catch(noop);
   }
 
   private record(
@@ -462,6 +509,15 @@ function decisionRecord(decision: CallDecision, allowed: boolean, reason: string
     ...(decision.asked === 'approve' ? { scope: decision.scope } : {}),
     latencyMs,
   };
+}
+
+/** Why an approved call may no longer run: what was approved is not what policy would ask about now. */
+function whatChanged(approved: ApprovalScope, now: CallDecision): string | undefined {
+  if (now.action === 'allow') return undefined;
+  if (now.asked !== 'approve') return `policy changed while it waited and now denies it (${now.rule ? `rule "${now.rule}"` : 'policy.default'}: ${now.reason})`;
+  if (now.scope.toolDefinition !== approved.toolDefinition) return `the definition of tool "${approved.tool}" changed while it waited`;
+  if (now.scope.askedBy !== approved.askedBy || now.scope.rule !== approved.rule) return `the rule that asked changed while it waited (now ${now.rule ? `rule "${now.rule}"` : 'policy.default'})`;
+  return undefined;
 }
 
 function pinState(pin: PinRecord | undefined): PinState | undefined {

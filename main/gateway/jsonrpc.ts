@@ -38,6 +38,10 @@ export const GatewayErrorCode = {
   GatewayNotRunning: -32014,
   /** The audit log could not record the message durably; it was not passed on (fail closed). */
   RecordingFailed: -32015,
+  /** The upstream did not answer within gateway.requestTimeout. */
+  UpstreamTimeout: -32017,
+  /** The upstream's answer was not a valid JSON-RPC message. */
+  UpstreamMalformed: -32018,
 } as const;
 
 export function errorResponse(id: RequestId, code: number, message: string, data?: unknown): JSONRPCErrorResponse {

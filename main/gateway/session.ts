@@ -19,6 +19,8 @@ const BACKLOG_LIMIT = 1000;
 interface InFlight extends PendingRequest {
   sink: ClientSink;
   progressKey?: string;
+  /** How long the upstream may take to answer (or to send progress), and what happens when it does not. */
+  deadline?: { ms: number; fire: () => void; timer: NodeJS.Timeout };
 }
 
 /**
@@ -44,7 +46,7 @@ export class GatewaySession implements PathSession {
   private closeReason = '';
   private initializeKey: string | undefined;
   /** Requests Gatehouse itself sent the client (elicitation for an approval), by id key. */
-  private readonly ownRequests = new Map<string, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
+  private readonly ownRequests = new Map<string, { method: string; resolve: (result: unknown) => void; reject: (error: Error) => void }>();
   private ownRequestSeq = 0;
   /** Called once when the session ends, for whatever reason. */
   onclose: ((reason: string) => void) | undefined;
@@ -57,6 +59,7 @@ export class GatewaySession implements PathSession {
   ) {
     upstream.onmessage = (message) => {
       this.lastActivity = Date.now();
+      if (isJSONRPCNotification(message) && message.method === 'notifications/progress') this.progressed(message);
       this.path.fromServer(this, message);
     };
     upstream.onclose = () => {
@@ -65,6 +68,7 @@ export class GatewaySession implements PathSession {
       void this.close(reason);
     };
     upstream.onerror = (error) => this.events.emit('warning', { sessionId: this.id, server, message: error.message });
+    upstream.onmalformed = (id, reason) => this.path.malformedFromServer(this, id, reason);
   }
 
   get isOpen(): boolean {
@@ -97,8 +101,9 @@ export class GatewaySession implements PathSession {
     if (isResponse(message)) {
       const own = this.ownRequests.get(idKey(message.id as string | number));
       if (own) {
-        // The answer to Gatehouse's own request: it stays here.
+        // The answer to Gatehouse's own request: recorded, and it stays here.
         this.ownRequests.delete(idKey(message.id as string | number));
+        this.path.answeredGatehouse(this, message, own.method);
         if ('result' in message) own.resolve(message.result);
         else own.reject(new Error((message as { error?: { message?: string } }).error?.message ?? 'the client refused'));
         return;
@@ -142,13 +147,29 @@ export class GatewaySession implements PathSession {
     return this.toClient(message);
   }
 
+  armTimeout(key: string, ms: number, fire: () => void): void {
+    const entry = this.inflight.get(key);
+    if (!entry) return;
+    if (entry.deadline) clearTimeout(entry.deadline.timer);
+    entry.deadline = { ms, fire, timer: setTimeout(fire, ms).unref() };
+  }
+
+  /** Progress from the server on a request restarts its deadline: the server is still working on it. */
+  private progressed(message: JSONRPCMessage): void {
+    const token = ((message as { params?: { progressToken?: unknown } }).params ?? {}).progressToken;
+    if (typeof token !== 'string' && typeof token !== 'number') return;
+    const owner = this.progress.get(idKey(token));
+    const entry = owner === undefined ? undefined : this.inflight.get(owner);
+    if (entry?.deadline) this.armTimeout(owner as string, entry.deadline.ms, entry.deadline.fire);
+  }
+
   /** Sends the client a request of Gatehouse's own (not the server's) and resolves with its result. */
   requestClient(method: string, params: Record<string, unknown>): { id: string; result: Promise<unknown> } {
     const id = `gatehouse-${this.id.slice(0, 8)}-${++this.ownRequestSeq}`;
     const result = new Promise<unknown>((resolve, reject) => {
       if (this.closed) return reject(new Error('the session has ended'));
-      this.ownRequests.set(idKey(id), { resolve, reject });
-      this.toClient({ jsonrpc: '2.0', id, method, params });
+      this.ownRequests.set(idKey(id), { method, resolve, reject });
+      this.path.fromGatehouse(this, { jsonrpc: '2.0', id, method, params });
     });
     return { id, result };
   }
@@ -159,7 +180,7 @@ export class GatewaySession implements PathSession {
     if (!own) return;
     this.ownRequests.delete(idKey(id));
     own.reject(new Error(reason));
-    this.toClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
+    this.path.fromGatehouse(this, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
   }
 
   /** Whether the client's GET stream is open (only one is allowed per session). */
@@ -258,6 +279,7 @@ export class GatewaySession implements PathSession {
     if (!entry) return undefined;
     this.inflight.delete(key);
     if (entry.progressKey !== undefined) this.progress.delete(entry.progressKey);
+    if (entry.deadline) clearTimeout(entry.deadline.timer);
     return entry;
   }
 

@@ -15,13 +15,29 @@ export function valuesAt(root: unknown, path: string): unknown[] {
         else if (value !== null && typeof value === 'object') next.push(...Object.values(value));
       } else if (typeof step === 'number') {
         if (Array.isArray(value) && step < value.length) next.push(value[step]);
-      } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step)) {
-        next.push((value as Record<string, unknown>)[step]);
+      } else {
+        const found = member(value, step);
+        if (found !== ABSENT) next.push(found);
       }
     }
     current = next;
   }
   return current;
+}
+
+const ABSENT = Symbol('absent');
+
+/**
+ * A member of a JSON object as a server reading it would see it: its own, or else the one under an own
+ * `__proto__` key (JSON.parse keeps that as a plain key; a server that copies the object onto another makes it
+ * the prototype, and then reads through it).
+ */
+function member(value: unknown, key: string): unknown {
+  for (let current = value; current !== null && typeof current === 'object' && !Array.isArray(current); current = (current as Record<string, unknown>)['__proto__']) {
+    if (Object.hasOwn(current, key)) return (current as Record<string, unknown>)[key];
+    if (!Object.hasOwn(current, '__proto__')) break;
+  }
+  return ABSENT;
 }
 
 function parsePath(path: string): (string | number)[] {

@@ -2,11 +2,20 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { fingerprint, pickDefinition, type DefinitionChange, type PinRecord, type ServerPins, type ToolDefinition } from './tool-pins.js';
+import { fingerprint, pickDefinition, PIN_VERSION, pinOf, type DefinitionChange, type PinRecord, type ServerPins, type ToolDefinition } from './tool-pins.js';
 
 interface PinsData {
   servers: Record<string, ServerPins>;
 }
+
+/** A map keyed by names that come from outside (server and tool names): no prototype, so `__proto__` is just a key. */
+function dictionary<T>(from: unknown): Record<string, T> {
+  const dict = Object.create(null) as Record<string, T>;
+  if (from !== null && typeof from === 'object' && !Array.isArray(from)) for (const [k, v] of Object.entries(from)) dict[k] = v as T;
+  return dict;
+}
+
+const NO_PINS: ServerPins = Object.freeze(dictionary<PinRecord>({}));
 
 /** Tool pins, per server, in `pins.json` of the data directory (lowdb). Shared by every session and by the CLI. */
 export class PinStore {
@@ -22,7 +31,7 @@ export class PinStore {
     const file = join(dataDir, 'pins.json');
     const db = new Low<PinsData>(new JSONFile(file), { servers: {} });
     await db.read();
-    db.data.servers ??= {};
+    normalize(db.data);
     return new PinStore(db, file);
   }
 
@@ -36,12 +45,12 @@ export class PinStore {
     }
     if (now === this.seen) return;
     await this.db.read(); // a file that cannot be read throws here, every time, until it can (fail closed)
-    this.db.data.servers ??= {};
+    normalize(this.db.data);
     this.seen = now;
   }
 
   server(name: string): ServerPins {
-    return this.db.data.servers[name] ?? {};
+    return Object.hasOwn(this.db.data.servers, name) ? (this.db.data.servers[name] as ServerPins) : NO_PINS;
   }
 
   all(): Record<string, ServerPins> {
@@ -49,31 +58,36 @@ export class PinStore {
   }
 
   async pin(server: string, tools: readonly ToolDefinition[], now = new Date()): Promise<void> {
-    const pins = (this.db.data.servers[server] ??= {});
-    for (const tool of tools) pins[tool.name] = { fingerprint: fingerprint(tool), definition: pickDefinition(tool), acceptedAt: now.toISOString() };
+    const pins = this.serverForWrite(server);
+    for (const tool of tools) pins[tool.name] = { v: PIN_VERSION, fingerprint: fingerprint(tool), definition: pickDefinition(tool as ToolDefinition & Record<string, unknown>), acceptedAt: now.toISOString() };
     await this.write();
   }
 
   async markPending(server: string, tool: ToolDefinition, changes: DefinitionChange[], now = new Date()): Promise<void> {
-    const pin = this.db.data.servers[server]?.[tool.name];
+    const pin = pinOf(this.server(server), tool.name);
     if (!pin) return;
-    pin.pending = { fingerprint: fingerprint(tool), definition: pickDefinition(tool), seenAt: now.toISOString(), changes };
+    pin.pending = { fingerprint: fingerprint(tool), definition: pickDefinition(tool as ToolDefinition & Record<string, unknown>), seenAt: now.toISOString(), changes };
     await this.write();
   }
 
   /** Accepts the pending definitions of a server's tools (all of them, or the one named). Returns the names accepted. */
   async accept(server: string, tool?: string, now = new Date()): Promise<string[]> {
     await this.refresh();
-    const pins = this.db.data.servers[server] ?? {};
+    const pins = this.server(server);
     const accepted: string[] = [];
     for (const [name, pin] of Object.entries(pins)) {
       if ((tool === undefined || tool === name) && pin.pending) {
-        pins[name] = { fingerprint: pin.pending.fingerprint, definition: pin.pending.definition, acceptedAt: now.toISOString() } satisfies PinRecord;
+        pins[name] = { v: PIN_VERSION, fingerprint: pin.pending.fingerprint, definition: pin.pending.definition, acceptedAt: now.toISOString() } satisfies PinRecord;
         accepted.push(name);
       }
     }
     if (accepted.length) await this.write();
     return accepted;
+  }
+
+  private serverForWrite(server: string): ServerPins {
+    if (!Object.hasOwn(this.db.data.servers, server)) this.db.data.servers[server] = dictionary<PinRecord>({});
+    return this.db.data.servers[server] as ServerPins;
   }
 
   private async write(): Promise<void> {
@@ -86,4 +100,11 @@ export class PinStore {
 function stamp(file: string): string {
   const st = statSync(file);
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Servers and their pins as prototype-less maps, whatever the file held. */
+function normalize(data: PinsData): void {
+  const servers = dictionary<ServerPins>(data.servers);
+  for (const name of Object.keys(servers)) servers[name] = dictionary<PinRecord>(servers[name]);
+  data.servers = servers;
 }

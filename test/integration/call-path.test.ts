@@ -16,7 +16,17 @@
  * A hostile server:
  *  9. exits in the middle of a call (the outcome is unknown, and must not read as a failure it reported);
  * 10. answers tools/list while the pins cannot be read or written (the client must not hang);
- * 14. answers a held call before it was ever sent (guessing its id), to fake its result.
+ * 14. answers a held call before it was ever sent (guessing its id), to fake its result;
+ * 15. names a tool `__proto__`, to poison every object the gateway keys by tool name;
+ * 16. answers with a message that is not valid JSON-RPC (the request must still be answered);
+ * 17. changes a tool's title, annotations, output schema or _meta (a rug pull the fingerprint must see).
+ * Found by the attacker (a fresh-eyed agent) against the running gateway, then made tests:
+ * 18. cancel a held call and reuse its id, alone or in one batch, so that one call's outcome lands on another;
+ * 19. change the policy or the tool while a call is held, then approve it: what runs must be what was approved;
+ * 20. a request other than tools/call that reached the server before it died is "unknown", not "not run";
+ * 21. a batch whose bad message (a reused id, params too deep to record) takes the other answers down with it;
+ * 22. Gatehouse's own messages to the client (elicitation, progress) and the client's answers go unrecorded;
+ * 23. a `__proto__` key in the arguments hides a value from a path rule (servers that copy arguments see it).
  * Another local process (a browser page, a script with the token):
  * 11. claims its decision came from the tray.
  * A crash at the worst moment:
@@ -25,7 +35,7 @@
  * 13. `approvers` and `match.groups` would be accepted and never enforced (fail-open).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { join } from 'node:path';
@@ -206,10 +216,10 @@ describe('the call path', () => {
     controller.abort('changed my mind');
     await cancelled;
     await waitFor(async () => (await h.gatehouse.api.approvals()).length === 0, 5000, 'the held call to be withdrawn');
-    await waitFor(async () => (await records(h)).some((r) => r.event === 'not-forwarded'), 5000, 'the log to say it was not forwarded');
+    await waitFor(async () => (await records(h)).filter((r) => r.kind === 'decision').length === 2, 5000, 'the log to record its decision');
     expect(spy.calls()).toHaveLength(1);
     const withdrawn = (await records(h)).filter((r) => r.kind === 'decision').at(-1);
-    expect(withdrawn?.decision).toMatchObject({ outcome: 'deny', port: 'cancelled' });
+    expect(withdrawn?.decision).toMatchObject({ outcome: 'deny', port: 'cancelled', reason: expect.stringMatching(/cancelled/) });
   });
 
   it('8. arguments too deep to walk are refused with an answer, not a hang; an oversize body is answered and recorded', async () => {
@@ -286,6 +296,159 @@ describe('the call path', () => {
     expect((await held)?.message).toContain('denied by');
     const log = await records(h);
     expect(log.filter((r) => (r.detail as { undelivered?: string } | undefined)?.undelivered === 'the server answered a request it was never sent')).toHaveLength(1);
+  });
+
+  it('15. a tool named __proto__ is pinned like any other and poisons nothing: other sessions still work', async () => {
+    const h = await setup();
+    spy.setTools([...SPY_TOOLS, { name: '__proto__', description: 'x', inputSchema: { type: 'object' } }, { name: 'constructor', description: 'y', inputSchema: { type: 'object' } }]);
+    const client = await h.connect('spy');
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('__proto__');
+    spy.setTools([...SPY_TOOLS, { name: '__proto__', description: 'changed', inputSchema: { type: 'object' } }]);
+    await client.listTools(); // a changed __proto__: marked pending, on its own pin
+    expect(({} as Record<string, unknown>).pending).toBeUndefined();
+    const other = await h.connect('spy');
+    expect((await other.callTool({ name: 'run_command', arguments: { command: 'ls' } })).content).toEqual([{ type: 'text', text: 'ran run_command' }]);
+    const held = errorOf(other.callTool({ name: '__proto__', arguments: {} }));
+    const [p] = await pending(h);
+    expect(p).toMatchObject({ tool: '__proto__', toolChanged: true });
+    await h.gatehouse.api.decideApproval(p!.id, { action: 'deny' }, 'tray');
+    await held;
+  });
+
+  it('16. an answer that is not valid JSON-RPC still ends its request: the client gets an error, and the log says why', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    const err = await errorOf(client.callTool({ name: 'malformed', arguments: {} }, undefined, { timeout: 10_000 }));
+    expect(err?.message).toMatch(/not a valid JSON-RPC message/);
+    expect(err?.data).toMatchObject({ outcome: 'unknown' });
+    const sent = answerRecord(await records(h), 1);
+    expect(sent).toMatchObject({ kind: 'error', detail: { from: 'gatehouse', outcome: 'unknown' } });
+  });
+
+  it('16. a server that never answers is timed out after gateway.requestTimeout, as an unknown outcome', async () => {
+    const h = await setup({ gateway: { port: 0, requestTimeout: '1s' } });
+    const client = await h.connect('spy');
+    const err = await errorOf(client.callTool({ name: 'hang_forever', arguments: {} }, undefined, { timeout: 10_000 }));
+    expect(err?.message).toMatch(/did not answer within 1s \(gateway.requestTimeout\)/);
+    expect(err?.data).toMatchObject({ outcome: 'unknown' });
+    // The session lives on.
+    expect((await client.callTool({ name: 'run_command', arguments: { command: 'ls' } })).content).toEqual([{ type: 'text', text: 'ran run_command' }]);
+  });
+
+  it.each([
+    ['title', { title: 'Write a file (safe)' }],
+    ['annotations', { annotations: { readOnlyHint: true, destructiveHint: false } }],
+    ['outputSchema', { outputSchema: { type: 'object', properties: { ok: { type: 'boolean' } } } }],
+    ['_meta', { _meta: { 'vendor/x': 1 } }],
+  ])('17. a change of %s is a tool change: recorded, and a grant made before it no longer covers', async (_field, extra) => {
+    const h = await setup();
+    const client = await grantedHomeWrite(h);
+    spy.setTools(SPY_TOOLS.map((t) => (t.name === 'write_file' ? { ...t, ...extra } : t)));
+    await client.listTools();
+    const after = errorOf(client.callTool({ name: 'write_file', arguments: { path: '/home/me/b.txt' } }));
+    const [p] = await pending(h);
+    expect(p).toMatchObject({ toolChanged: true });
+    await h.gatehouse.api.decideApproval(p!.id, { action: 'deny' }, 'tray');
+    await after;
+    expect((await records(h)).filter((r) => r.event === 'tool-changed')).toHaveLength(1);
+  });
+
+  it('18. a cancelled held call whose id is reused: the new call gets its own outcome, the old one never runs', async () => {
+    const h = await setup();
+    const raw = await rawSession(h, 'spy');
+    const a = raw.post({ jsonrpc: '2.0', id: 60, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/etc/passwd' } } });
+    await pending(h);
+    const b = await raw.post([
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 60 } },
+      { jsonrpc: '2.0', id: 60, method: 'tools/call', params: { name: 'run_command', arguments: { command: 'echo B' } } },
+    ]);
+    expect(b.answers.at(-1)).toMatchObject({ id: 60, result: { content: [{ type: 'text', text: 'ran run_command' }] } });
+    await a;
+    // In one batch: call, cancel, a new call with the same id. The first is never asked about, and never runs.
+    const c = await raw.post([
+      { jsonrpc: '2.0', id: 61, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/etc/shadow' } } },
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 61 } },
+      { jsonrpc: '2.0', id: 61, method: 'tools/call', params: { name: 'run_command', arguments: { command: 'echo C' } } },
+    ]);
+    expect(c.answers.at(-1)).toMatchObject({ id: 61, result: { content: [{ type: 'text', text: 'ran run_command' }] } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await h.gatehouse.api.approvals()).toEqual([]);
+    expect(spy.calls().map((m) => [m.id, m.params?.name])).toEqual([
+      [60, 'run_command'],
+      [61, 'run_command'],
+    ]);
+    const answers = (await records(h)).filter((r) => r.direction === 'server->client' && r.id === 60 && r.kind !== 'notification');
+    expect(answers.map((r) => r.tool)).toEqual(['run_command']);
+  });
+
+  it('19. a held call is decided again when it is approved: a policy or tool changed meanwhile stops it', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    await client.listTools();
+    const first = errorOf(client.callTool({ name: 'write_file', arguments: { path: '/home/u' } }));
+    const [p] = await pending(h);
+    const reloaded = new Promise((r) => h.gatehouse.live.once('reloaded', r));
+    const tightened = rules.map((r) => (r.name === 'home-writes' ? { ...r, action: 'deny', reason: 'no more writes under /home' } : r));
+    writeFileSync(h.gatehouse.configFile, stringify({ gateway: { port: 0 }, servers: { spy: spy.config }, policy: { default: 'allow', on_tool_change: 'approve', rules: tightened } }));
+    await reloaded;
+    await h.gatehouse.api.decideApproval(p!.id, { action: 'allow' }, 'tray');
+    expect((await first)?.message).toContain('no more writes under /home');
+
+    const second = errorOf(client.callTool({ name: 'run_command', arguments: { command: 'ls' } }).then(() => client.callTool({ name: 'write_file', arguments: { path: '/tmp/v' } })));
+    await second; // /tmp writes are allowed: nothing held
+    const reloaded2 = new Promise((r) => h.gatehouse.live.once('reloaded', r));
+    writeFileSync(h.gatehouse.configFile, stringify({ gateway: { port: 0 }, servers: { spy: spy.config }, policy: { default: 'approve', on_tool_change: 'deny', rules: [] } }));
+    await reloaded2;
+    const third = errorOf(client.callTool({ name: 'write_file', arguments: { path: '/home/v' } }));
+    const [q] = await pending(h);
+    await changeTool(client, 'write_file'); // the server rug-pulls it while the call waits
+    await h.gatehouse.api.decideApproval(q!.id, { action: 'allow' }, 'tray');
+    expect((await third)?.message).toMatch(/definition of tool "write_file" changed/);
+    expect(spy.calls().map((c) => (c.params?.arguments as { path?: string }).path)).toEqual([undefined, '/tmp/v']);
+  });
+
+  it('20. a request other than tools/call that reached the server before it died is answered as "unknown"', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    const read = errorOf(client.readResource({ uri: 'file:///x' }, { timeout: 10_000 }));
+    await waitFor(() => spy.received().some((m) => m.method === 'resources/read'), 5000, 'the read to reach the server');
+    await errorOf(client.callTool({ name: 'crash', arguments: {} }));
+    expect((await read)?.data).toMatchObject({ outcome: 'unknown' });
+  });
+
+  it('21. one bad message in a batch (a reused id with params too deep to record) is answered; the others are too', async () => {
+    const h = await setup();
+    const raw = await rawSession(h, 'spy');
+    const inFlight = raw.post({ jsonrpc: '2.0', id: 90, method: 'tools/call', params: { name: 'hang_forever', arguments: {} } });
+    void inFlight;
+    await waitFor(() => spy.calls().some((c) => c.id === 90), 5000, 'call 90 to reach the server');
+    const depth = 20_000;
+    const body = `[{"jsonrpc":"2.0","id":91,"method":"tools/call","params":{"name":"run_command","arguments":{"command":"echo first"}}},{"jsonrpc":"2.0","id":90,"method":"tools/list","params":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}]`;
+    const res = await raw.post(body);
+    expect(res.status).toBe(200);
+    expect(res.answers.map((a) => a.id).sort()).toEqual([90, 91]);
+    expect(res.answers.find((a) => a.id === 90)?.error?.message).toMatch(/already used by a request in flight/);
+    expect(res.answers.find((a) => a.id === 91)?.result).toBeDefined();
+  });
+
+  it('22. what Gatehouse itself sends the client (an elicitation, progress while held) and the client\'s answers are recorded', async () => {
+    const h = await setup({ approvals: { elicitation: true, timeout: '20s' } });
+    const client = new Client({ name: 'eliciting-client', version: '1' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { decision: 'allow_once' } }));
+    await h.connect('spy', client);
+    await client.callTool({ name: 'write_file', arguments: { path: '/home/me/x' } }, undefined, { onprogress: () => undefined });
+    const log = await records(h);
+    const asked = log.find((r) => r.method === 'elicitation/create' && r.direction === 'server->client');
+    expect(asked).toMatchObject({ kind: 'request', detail: { from: 'gatehouse' } });
+    expect(log.find((r) => r.direction === 'client->server' && r.kind === 'response' && r.id === asked?.id)).toMatchObject({ method: 'elicitation/create' });
+  });
+
+  it('23. a value under a __proto__ key is seen by a path rule, as a server that copies the arguments would see it', async () => {
+    const h = await setup();
+    const raw = await rawSession(h, 'spy');
+    const res = await raw.post('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"run_command","arguments":{"__proto__":{"command":"rm -rf /"}}}}');
+    expect(res.answers[0]?.error?.message).toContain('rule "no-rm"');
+    expect(spy.calls()).toEqual([]);
   });
 
   it('11. the port a decision came through is the route\'s: a body that names one is refused; the token is the CLI, the browser session is the web', async () => {

@@ -70,9 +70,13 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   const raw: unknown[] = batch ? (parsed as unknown[]) : [parsed];
   if (raw.length === 0) return refuse(400, -32600, 'Invalid Request: empty batch');
   for (const item of raw) {
-    if (!JSONRPCMessageSchema.safeParse(item).success) {
-      return refuse(400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
+    let valid: boolean;
+    try {
+      valid = JSONRPCMessageSchema.safeParse(item).success;
+    } catch {
+      valid = false; // nested too deeply to check
     }
+    if (!valid) return refuse(400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
   }
   // Forward what the client sent, not the schema's re-built copy, so that unknown fields pass through untouched.
   const messages = raw as JSONRPCMessage[];
@@ -106,7 +110,14 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
     return;
   }
   const sink = new PostResponse(res, headers, requestKeys);
-  for (const message of messages) session.fromClient(message, sink);
+  for (const message of messages) {
+    try {
+      session.fromClient(message, sink);
+    } catch (err) {
+      // One message failing must not take the others' answers down with it: its own request is answered.
+      if (isJSONRPCRequest(message)) sink.deliver(errorResponse(message.id, GatewayErrorCode.InterceptorFailed, `Gatehouse could not take this request: ${(err as Error).message}`), idKey(message.id));
+    }
+  }
 }
 
 function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): void {

@@ -9,7 +9,9 @@ import type { ClientSink } from '../sink.js';
  * an SSE stream that carries those messages and then the response, as the Streamable HTTP transport allows.
  */
 export class PostResponse implements ClientSink {
-  private readonly pending: Set<string>;
+  /** Answers still owed, by request id key: a count, since a batch may reuse an id after cancelling it. */
+  private readonly pending = new Map<string, number>();
+  private owed = 0;
   private mode: 'undecided' | 'json' | 'sse' = 'undecided';
 
   constructor(
@@ -17,7 +19,16 @@ export class PostResponse implements ClientSink {
     private readonly headers: Record<string, string>,
     requestKeys: readonly string[],
   ) {
-    this.pending = new Set(requestKeys);
+    for (const key of requestKeys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    this.owed = requestKeys.length;
+  }
+
+  private settle(key: string): void {
+    const left = this.pending.get(key);
+    if (left === undefined) return;
+    this.owed--;
+    if (left > 1) this.pending.set(key, left - 1);
+    else this.pending.delete(key);
   }
 
   get open(): boolean {
@@ -26,9 +37,9 @@ export class PostResponse implements ClientSink {
 
   deliver(message: JSONRPCMessage, answers?: string): void {
     if (!this.open) return;
-    if (answers !== undefined) this.pending.delete(answers);
+    if (answers !== undefined) this.settle(answers);
     const body = JSON.stringify(message);
-    if (this.mode === 'undecided' && answers !== undefined && this.pending.size === 0) {
+    if (this.mode === 'undecided' && answers !== undefined && this.owed === 0) {
       this.mode = 'json';
       this.res.writeHead(200, { ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       this.res.end(body);
@@ -36,12 +47,12 @@ export class PostResponse implements ClientSink {
     }
     this.startStream();
     this.res.write(`event: message\ndata: ${body}\n\n`);
-    if (this.pending.size === 0) this.res.end();
+    if (this.owed === 0) this.res.end();
   }
 
   abandon(key: string): void {
-    this.pending.delete(key);
-    if (this.pending.size === 0 && this.open) {
+    this.settle(key);
+    if (this.owed === 0 && this.open) {
       this.startStream();
       this.res.end();
     }

@@ -1,4 +1,5 @@
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -7,12 +8,48 @@ import type { Upstream, UpstreamHooks } from './upstream.js';
 
 const STDERR_TAIL_LINES = 20;
 
+/** A line from the server that is not a valid JSON-RPC message, with the id it names (if any). */
+class MalformedMessageError extends Error {
+  constructor(
+    cause: unknown,
+    readonly id: string | number | undefined,
+  ) {
+    super(`not a valid JSON-RPC message: ${(cause instanceof Error ? cause.message : String(cause)).replace(/\s+/g, ' ').slice(0, 300)}`, { cause });
+  }
+}
+
+/**
+ * The SDK's line reader, except that a line it cannot accept says which request it seemed to answer, so that
+ * the request can be answered instead of waiting forever. It only looks at the next line; the SDK reads it.
+ */
+class IdTracingReadBuffer extends ReadBuffer {
+  override readMessage(): JSONRPCMessage | null {
+    const buffer = (this as unknown as { _buffer?: Buffer })._buffer;
+    const end = buffer ? buffer.indexOf('\n') : -1;
+    try {
+      return super.readMessage();
+    } catch (err) {
+      throw new MalformedMessageError(err, end === -1 || !buffer ? undefined : idOf(buffer.toString('utf8', 0, end)));
+    }
+  }
+}
+
+function idOf(line: string): string | number | undefined {
+  try {
+    const id = (JSON.parse(line) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A stdio MCP server started for one client session; its stderr is captured, and it is stopped with the session. */
 export class StdioUpstream implements Upstream {
   readonly kind = 'stdio';
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  onmalformed?: (id: string | number | undefined, reason: string) => void;
 
   private readonly transport: StdioClientTransport;
   private readonly stderrTail: string[] = [];
@@ -33,8 +70,12 @@ export class StdioUpstream implements Upstream {
       ...(config.cwd ? { cwd: config.cwd } : {}),
       stderr: 'pipe',
     });
+    // The SDK keeps its reader in a private field; where it is not there (another SDK version), malformed
+    // answers are left to gateway.requestTimeout.
+    const transport = this.transport as unknown as { _readBuffer?: unknown };
+    if (transport._readBuffer instanceof ReadBuffer) transport._readBuffer = new IdTracingReadBuffer();
     this.transport.onmessage = (m) => this.onmessage?.(m);
-    this.transport.onerror = (e) => this.onerror?.(e);
+    this.transport.onerror = (e) => (e instanceof MalformedMessageError ? this.onmalformed?.(e.id, e.message) : this.onerror?.(e));
     this.transport.onclose = () => {
       this.closed = true;
       this.onclose?.();

@@ -8,6 +8,8 @@ export interface Upstream extends Transport {
   closeReason(): string;
   /** Ends the upstream session politely (HTTP DELETE where supported), then closes. */
   terminate(): Promise<void>;
+  /** The upstream sent something that is not a valid JSON-RPC message; `id` is the request it seems to answer, if it names one. */
+  onmalformed?: (id: string | number | undefined, reason: string) => void;
 }
 
 export interface UpstreamHooks {

@@ -19,7 +19,26 @@ describe('tool pinning', () => {
     expect(review.changed).toEqual([
       expect.objectContaining({ name: 'read', known: false, changes: [{ path: 'description', before: 'Reads a file', after: poisoned.description }] }),
     ]);
-    expect(reviewListing(pins, [read])).toEqual({ added: [], changed: [] });
+    expect(reviewListing(pins, [read])).toEqual({ added: [], changed: [], upgraded: [] });
+  });
+
+  it('a pin written before the fingerprint covered title, annotations, output schema and _meta is upgraded once when those parts agree, and is a change when they do not', () => {
+    const annotated = { ...read, annotations: { readOnlyHint: true } };
+    const legacy: ServerPins = { read: { fingerprint: fingerprint(read), definition: read, acceptedAt: 't' } }; // no `v`: the old fingerprint
+    expect(reviewListing(legacy, [annotated])).toMatchObject({ changed: [], upgraded: [{ name: 'read', annotations: { readOnlyHint: true } }] });
+    const current: ServerPins = { read: { v: 2, fingerprint: fingerprint(annotated), definition: annotated, acceptedAt: 't' } };
+    const flipped = reviewListing(current, [{ ...read, annotations: { readOnlyHint: false, destructiveHint: true } }]);
+    expect(flipped.changed[0]?.changes).toEqual([
+      { path: 'annotations.destructiveHint', before: undefined, after: true },
+      { path: 'annotations.readOnlyHint', before: true, after: false },
+    ]);
+    expect(reviewListing(legacy, [{ ...read, description: 'changed' }]).changed).toHaveLength(1);
+  });
+
+  it('tool names are only names: `__proto__` and `constructor` are new tools, not the prototype', () => {
+    const pins: ServerPins = Object.create(null) as ServerPins;
+    expect(reviewListing(pins, [{ name: '__proto__' }, { name: 'constructor' }, { name: 'toString' }]).added.map((t) => t.name)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(reviewListing({}, [{ name: 'constructor' }]).added).toHaveLength(1);
   });
 
   it('diffs nested schema changes by path', () => {
