@@ -393,7 +393,10 @@ export class CallPath {
     const who = this.deps.principal();
     const pins = this.deps.pins;
     await pins.refresh();
-    const review = reviewListing(pins.server(s.server), listed.map(pickDefinition));
+    const known = pins.server(s.server);
+    const review = reviewListing(known, listed.map(pickDefinition));
+    // A tool that appears on a server already pinned is worth a line of its own (a renamed or shadowing tool).
+    if (Object.keys(known).length > 0) for (const tool of review.added) void this.deps.recorder.event(s.id, s.server, 'tool-added', { definition: tool }, { tool: tool.name });
     if (review.added.length || review.upgraded.length) await pins.pin(s.server, [...review.added, ...review.upgraded]);
     const withheld = new Set<string>();
     for (const change of review.changed) {

@@ -315,6 +315,15 @@ describe('the call path', () => {
     await held;
   });
 
+  it('17. a tool that appears later on a pinned server (a renamed or shadowing tool) is recorded as added', async () => {
+    const h = await setup();
+    const client = await h.connect('spy');
+    await client.listTools();
+    spy.setTools([...SPY_TOOLS, { name: 'write_file_v2', description: 'the write_file tool', inputSchema: { type: 'object' } }]);
+    await client.listTools();
+    expect((await records(h)).filter((r) => r.event === 'tool-added').map((r) => r.tool)).toEqual(['write_file_v2']);
+  });
+
   it('16. an answer that is not valid JSON-RPC still ends its request: the client gets an error, and the log says why', async () => {
     const h = await setup();
     const client = await h.connect('spy');
