@@ -7,7 +7,8 @@ import { localPrincipal, openAudit, type OpenAudit } from '../audit/open-audit.j
 import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { LiveConfig } from '../config/live-config.js';
 import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
-import { removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
+import { acquireInstanceLock, GatewayAlreadyRunning, type InstanceLock } from '../config/instance-lock.js';
+import { readRuntimeInfo, removeRuntimeInfo, writeRuntimeInfo } from '../config/runtime-file.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -63,6 +64,31 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const dataDir = ensureDataDir(options.dataDir);
   const configFile = configPath(dataDir, options.configFile);
   const config = loadConfigFile(configFile);
+  const lock = await lockDataDir(dataDir);
+  try {
+    return await startLocked(options, { clock, dataDir, configFile, config, lock });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** One gateway per data directory: the second one says which is running, and starts nothing. */
+async function lockDataDir(dataDir: string): Promise<InstanceLock> {
+  try {
+    return await acquireInstanceLock(dataDir);
+  } catch (err) {
+    if (!(err instanceof GatewayAlreadyRunning)) throw err;
+    const other = readRuntimeInfo(dataDir);
+    const which = other ? ` (pid ${other.pid}, ${other.url}, the ${other.shell === 'desktop' ? 'desktop app' : '`gatehouse serve`'} started ${new Date(other.startedAt).toISOString()})` : '';
+    throw new GatewayAlreadyRunning(`another Gatehouse gateway is already running on ${dataDir}${which}; stop it first, or give this one its own GATEHOUSE_HOME`);
+  }
+}
+
+async function startLocked(
+  options: StartOptions,
+  { clock, dataDir, configFile, config, lock }: { clock: Clock; dataDir: string; configFile: string; config: GatehouseConfig; lock: InstanceLock },
+): Promise<RunningGatehouse> {
   const token = loadOrCreateToken(dataDir);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
@@ -138,6 +164,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         await gateway.close();
         await server.close();
         await audit.close();
+        await lock.release();
       })()),
   };
 }

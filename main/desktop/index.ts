@@ -117,5 +117,9 @@ if (cliArgs !== -1) {
     running.live.on('reloaded', () => tray.refresh());
     running.live.on('invalid', () => tray.refresh());
     showWindow();
+  }).catch((err: unknown) => {
+    // Another gateway on this data directory, an invalid config…: said once, plainly, and nothing half-runs.
+    dialog.showErrorBox('Gatehouse could not start', err instanceof Error ? err.message : String(err));
+    app.quit();
   });
 }
