@@ -16,7 +16,12 @@ export function readSessionRecords(auditDir: string, index: SessionIndex, sessio
     const spans = index.offsets(segment, sessionId);
     try {
       if (!spans) {
-        for (const { line } of lines(readFileSync(file))) if (line.includes(marker)) out.push(parseRecord(line));
+        // The text search only narrows; the parsed record decides (a payload may hold the same text).
+        for (const { line } of lines(readFileSync(file))) {
+          if (!line.includes(marker)) continue;
+          const record = parseRecord(line);
+          if (record.session === sessionId) out.push(record);
+        }
         continue;
       }
       // Read just this session's records, each where the index says it is.

@@ -71,3 +71,15 @@ export function computeLineHash(line: Buffer): string {
 export function parseRecord(line: Buffer | string): AuditRecord {
   return JSON.parse(typeof line === 'string' ? line : line.toString('utf8')) as AuditRecord;
 }
+
+/**
+ * Whether a committed line is a checkpoint (it seals its segment). Read by parsing the record, never by
+ * searching its text: a client's payload may hold any text, `"kind":"checkpoint"` included.
+ */
+export function isCheckpointLine(line: Buffer): boolean {
+  try {
+    return parseRecord(line).kind === 'checkpoint';
+  } catch {
+    return false;
+  }
+}

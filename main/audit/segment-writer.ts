@@ -2,7 +2,7 @@ import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rea
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim } from './checkpoint.js';
-import { GENESIS, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
+import { GENESIS, isCheckpointLine, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
 import { segmentsToPrune, type RetentionPolicy } from './retention.js';
 import { ANCHOR_FILE, HEAD_FILE, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
 import type { Mark } from './verify.js';
@@ -109,7 +109,7 @@ export class AuditLog {
       if (!fields) throw new Error(`the audit log's last record in ${file} is not readable; run \`gatehouse verify\` to see where it is damaged`);
       seq = fields.seq + 1;
       prev = fields.hash;
-      const sealed = last.includes('"kind":"checkpoint"');
+      const sealed = isCheckpointLine(last);
       segment = sealed ? undefined : name;
       if (sealed) break;
     }
@@ -254,7 +254,7 @@ export class AuditLog {
     if (retention.maxAge === undefined && retention.maxSize === undefined) return [];
     const infos = listSegments(dir).map((name) => {
       const { bytes, last } = readLastLine(join(dir, name));
-      const sealed = last !== undefined && last.includes('"kind":"checkpoint"');
+      const sealed = last !== undefined && isCheckpointLine(last);
       return { name, bytes, lastTs: sealed ? Date.parse(parseRecord(last as Buffer).ts) : Date.now(), sealed, last: last ?? Buffer.alloc(0) };
     });
     const names = segmentsToPrune(infos, retention, this.options.now().getTime());

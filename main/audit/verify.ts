@@ -1,5 +1,5 @@
 import { verifyMac } from './checkpoint.js';
-import { computeLineHash, GENESIS, lineFields, parseRecord } from './record.js';
+import { computeLineHash, GENESIS, isCheckpointLine, lineFields, parseRecord } from './record.js';
 import { lines, segmentFirstSeq } from './segment-files.js';
 
 export type ProblemReason =
@@ -163,7 +163,7 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
     options.onProgress?.(report.bytes);
 
     // A segment is sealed by a checkpoint record as its last line; every segment but the newest must be.
-    const sealed = lastLine !== undefined && lastLine.includes('"kind":"checkpoint"');
+    const sealed = lastLine !== undefined && isCheckpointLine(lastLine);
     if (sealed) {
       const cp = parseRecord(lastLine as Buffer);
       const detail = cp.detail as { segment?: string; firstSeq?: number; lastSeq?: number; lastHash?: string; mac?: string } | undefined;
