@@ -122,7 +122,7 @@ async function startLocked(
     grants,
     principal: () => principal,
     now: () => clock.now(),
-    verify: () => verifyAuditDir(audit.dir, { key: auditKey }),
+    verify: () => verifyAuditDir(audit.dir, { key: auditKey, live: true }),
     audit,
   });
   const server = await startGatewayServer({

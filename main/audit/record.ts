@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { AuditEntry, AuditRecord } from './record-shape.js';
 
 export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './record-shape.js';
@@ -6,16 +6,26 @@ export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './rec
 /** The hash before the first record of a log. */
 export const GENESIS = '0'.repeat(64);
 
-// Every line ends with these two members, in this order; verification reads them by position.
-const HASH_TAIL = ',"hash":"'.length + 64 + '"}'.length; // 75
-const PREV_TAIL = ',"prev":"'.length + 64 + '"'.length; // 74
+// Every line ends with `"prev":"<64 hex>"` then `"hash":"<64 hex>"`, and the last record of each group
+// commit also with `"mac":"<64 hex>"`; verification reads them by position from the end of the line.
+const HASH_MEMBER = ',"hash":"'.length + 64 + '"'.length; // 74
+const MAC_MEMBER = ',"mac":"'.length + 64 + '"'.length; // 73
+const PREV_MEMBER = ',"prev":"'.length + 64 + '"'.length; // 74
+
+/** The keyed evidence of a group commit: HMAC-SHA256 over its last record's seq and hash. */
+export function commitMac(key: Buffer, seq: number, hash: string): string {
+  return createHmac('sha256', key).update(`gatehouse-commit-v1|${seq}|${hash}`).digest('hex');
+}
 
 /**
  * Serializes a record as its line (with the trailing newline). The members go in a fixed order, `prev`
- * last before `hash`; the hash is SHA-256 over the record's JSON without `hash`, exactly as written, so
- * anyone can check it from the line alone: drop `,"hash":"…"` and hash what is left.
+ * last before `hash`; the hash is SHA-256 over the record's JSON without `hash` (and `mac`), exactly as
+ * written, so anyone can check it from the line alone: drop `,"hash":"…"` and what follows, close the
+ * object, and hash that. With `commitKey` the record closes a group commit: its body says `"commit":true`
+ * (hashed, so the mark cannot be dropped) and the line carries `"mac"`, keyed evidence that the key's holder
+ * wrote everything up to here.
  */
-export function serializeRecord(entry: AuditEntry, seq: number, prev: string): { line: string; hash: string } {
+export function serializeRecord(entry: AuditEntry, seq: number, prev: string, commitKey?: Buffer): { line: string; hash: string } {
   const body = JSON.stringify({
     seq,
     ts: entry.ts,
@@ -33,39 +43,61 @@ export function serializeRecord(entry: AuditEntry, seq: number, prev: string): {
     decision: entry.decision,
     detail: entry.detail,
     masked: entry.masked,
+    commit: commitKey ? true : undefined,
     prev,
   });
   const hash = createHash('sha256').update(body).digest('hex');
-  return { line: `${body.slice(0, -1)},"hash":"${hash}"}\n`, hash };
+  const mac = commitKey ? `,"mac":"${commitMac(commitKey, seq, hash)}"` : '';
+  return { line: `${body.slice(0, -1)},"hash":"${hash}"${mac}}\n`, hash };
 }
 
 export interface LineFields {
   seq: number;
   prev: string;
   hash: string;
+  /** Present on the last record of a group commit. */
+  mac?: string | undefined;
+  /** Where the hash member starts: the line's hashed body is what comes before it, closed with `}`. */
+  hashAt: number;
 }
 
-/** Reads seq, prev and hash from a line (without its newline) by position; undefined if the line is not shaped like a record. */
+/** Reads seq, prev, hash (and mac) from a line (without its newline) by position; undefined if the line is not shaped like a record. */
 export function lineFields(line: Buffer): LineFields | undefined {
   const n = line.length;
-  if (n < 10 + HASH_TAIL + PREV_TAIL || line[0] !== 0x7b || line.toString('latin1', 0, 7) !== '{"seq":') return undefined;
+  if (n < 10 + HASH_MEMBER + PREV_MEMBER + 1 || line[0] !== 0x7b || line.toString('latin1', 0, 7) !== '{"seq":') return undefined;
   let seq = 0;
   let i = 7;
   for (; i < 24 && line[i]! >= 0x30 && line[i]! <= 0x39; i++) seq = seq * 10 + (line[i]! - 0x30);
-  if (i === 7 || line[i] !== 0x2c) return undefined;
-  if (line.toString('latin1', n - HASH_TAIL, n - HASH_TAIL + 9) !== ',"hash":"' || line[n - 2] !== 0x22 || line[n - 1] !== 0x7d) return undefined;
-  const prevStart = n - HASH_TAIL - PREV_TAIL;
-  if (line.toString('latin1', prevStart, prevStart + 9) !== ',"prev":"' || line[n - HASH_TAIL - 1] !== 0x22) return undefined;
+  if (i === 7 || line[i] !== 0x2c || line[n - 1] !== 0x7d) return undefined;
+  let end = n - 1; // the closing brace
+  let mac: string | undefined;
+  if (n > MAC_MEMBER + HASH_MEMBER + PREV_MEMBER && line.toString('latin1', end - MAC_MEMBER, end - MAC_MEMBER + 8) === ',"mac":"' && line[end - 1] === 0x22) {
+    mac = line.toString('latin1', end - MAC_MEMBER + 8, end - 1);
+    end -= MAC_MEMBER;
+  }
+  const hashAt = end - HASH_MEMBER;
+  if (line.toString('latin1', hashAt, hashAt + 9) !== ',"hash":"' || line[end - 1] !== 0x22) return undefined;
+  const prevStart = hashAt - PREV_MEMBER;
+  if (line.toString('latin1', prevStart, prevStart + 9) !== ',"prev":"' || line[hashAt - 1] !== 0x22) return undefined;
   return {
     seq,
     prev: line.toString('latin1', prevStart + 9, prevStart + 9 + 64),
-    hash: line.toString('latin1', n - HASH_TAIL + 9, n - 2),
+    hash: line.toString('latin1', hashAt + 9, hashAt + 9 + 64),
+    mac,
+    hashAt,
   };
 }
 
-/** SHA-256 of the line without its hash member: what the stored hash must equal. */
-export function computeLineHash(line: Buffer): string {
-  return createHash('sha256').update(line.subarray(0, line.length - HASH_TAIL)).update('}').digest('hex');
+/** SHA-256 of the line without its hash (and mac) members: what the stored hash must equal. */
+export function computeLineHash(line: Buffer, fields: Pick<LineFields, 'hashAt'> | undefined = lineFields(line)): string {
+  const at = fields?.hashAt ?? line.length - HASH_MEMBER - 1;
+  return createHash('sha256').update(line.subarray(0, at)).update('}').digest('hex');
+}
+
+/** Whether a line's body says it closes a group commit (`"commit":true` just before `prev`). */
+export function isCommitLine(line: Buffer, fields: Pick<LineFields, 'hashAt'>): boolean {
+  const at = fields.hashAt - PREV_MEMBER;
+  return line.toString('latin1', at - ',"commit":true'.length, at) === ',"commit":true';
 }
 
 export function parseRecord(line: Buffer | string): AuditRecord {

@@ -2,9 +2,10 @@ import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rea
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim } from './checkpoint.js';
+import { checkAgainstMarks, vouchedTail } from './startup-check.js';
 import { GENESIS, isCheckpointLine, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
 import { segmentsToPrune, type RetentionPolicy } from './retention.js';
-import { ANCHOR_FILE, HEAD_FILE, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE, lines, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
 import type { Mark } from './verify.js';
 
 export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
@@ -12,6 +13,7 @@ export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const MAX_BATCH = 4096;
 const HEAD_BYTES = 512;
 const SYNC_WRITE_LIMIT = 64 * 1024;
+const MARK_COPY_EVERY_MS = 2000;
 
 export interface CommittedRecord {
   seq: number;
@@ -29,6 +31,14 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** recording.retention: sealed segments beyond it are pruned, leaving a signed anchor. */
   retention?: RetentionPolicy;
+  /** A copy of the head mark kept outside the data directory (the desktop's settings), to catch a rollback. */
+  markCopy?: MarkCopy | undefined;
+}
+
+/** Where a copy of the head mark is kept outside the data directory, where the platform offers one. */
+export interface MarkCopy {
+  read(): Mark | undefined;
+  write(mark: Mark): void;
 }
 
 interface Pending {
@@ -52,13 +62,15 @@ export class AuditLog {
   private broken: Error | undefined;
   private closed = false;
   private headWrite: Promise<void> = Promise.resolve();
+  private newestMark: Mark | undefined;
+  private copyTimer: NodeJS.Timeout | undefined;
   /** Called after each batch is durable, with what it committed, in log order. */
   onCommit: ((records: CommittedRecord[]) => void) | undefined;
   /** Called after segments were pruned. */
   onPrune: ((segments: string[]) => void) | undefined;
 
   private constructor(
-    private readonly options: Required<AuditLogOptions>,
+    private readonly options: Required<Omit<AuditLogOptions, 'markCopy'>> & { markCopy: MarkCopy | undefined },
     private fh: FileHandle,
     private readonly headFh: FileHandle,
     private segment: string,
@@ -72,7 +84,7 @@ export class AuditLog {
     const dir = options.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32') chmodSync(dir, 0o700);
-    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, ...options };
+    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, ...options };
 
     const anchor = readMark(join(dir, ANCHOR_FILE));
     let seq = anchor ? anchor.seq + 1 : 1;
@@ -83,6 +95,8 @@ export class AuditLog {
     // Segments the anchor already covers were being pruned when the process stopped: finish that.
     for (const name of listSegments(dir)) if (anchor && (segmentFirstSeq(name) as number) <= anchor.seq) rmSync(join(dir, name), { force: true });
     const segments = listSegments(dir);
+    let unvouched: { segment: string; fromSeq: number; toSeq: number; count: number } | undefined;
+    let lastFound: { seq: number; hash: string } | undefined;
     for (let i = segments.length - 1; i >= 0 && segment === undefined; i--) {
       const name = segments[i] as string;
       const file = join(dir, name);
@@ -91,11 +105,15 @@ export class AuditLog {
       if (end > 0 && data[end - 1] !== 10) {
         // A crash mid-write left a partial line: cut it (it was never acknowledged) and say so.
         end = data.lastIndexOf(10) + 1;
-        const fh = await open(file, 'r+');
-        await fh.truncate(end);
-        await fh.sync();
-        await fh.close();
+        await truncateFile(file, end);
         repair = { segment: name, cutBytes: data.length - end };
+      }
+      // Records after the last commit mark were never acknowledged, or were added without the key: not part of the log.
+      const tail = vouchedTail(data.subarray(0, end), options.key, i > 0 && endsMarked(join(dir, segments[i - 1] as string)));
+      if (tail.unvouched && tail.keepBytes < end) {
+        await truncateFile(file, tail.keepBytes);
+        unvouched = { segment: name, ...tail.unvouched };
+        end = tail.keepBytes;
       }
       if (end === 0) {
         if (i > 0) continue; // an empty newest segment: take the chain from the one before
@@ -109,10 +127,21 @@ export class AuditLog {
       if (!fields) throw new Error(`the audit log's last record in ${file} is not readable; run \`gatehouse verify\` to see where it is damaged`);
       seq = fields.seq + 1;
       prev = fields.hash;
+      lastFound = { seq: fields.seq, hash: fields.hash };
       const sealed = isCheckpointLine(last);
       segment = sealed ? undefined : name;
       if (sealed) break;
     }
+    // The log as found, against the head mark (and the copy kept outside the data directory, where there is one).
+    const finding = checkAgainstMarks({
+      key: options.key,
+      head: readMark(join(dir, HEAD_FILE)),
+      copy: options.markCopy?.read(),
+      lastSeq: lastFound?.seq ?? seq - 1,
+      lastHash: lastFound?.hash ?? prev,
+      firstSeq: anchor ? anchor.seq + 1 : 1,
+      hashAt: (wanted) => hashOfRecord(dir, wanted),
+    });
     const name = segment ?? segmentName(seq);
     const fh = await open(join(dir, name), 'a', 0o600);
     if (!segment) await syncDir(dir);
@@ -121,6 +150,18 @@ export class AuditLog {
       return open(join(dir, HEAD_FILE), 'r+');
     });
     const log = new AuditLog(opts, fh, headFh, name, segmentFirstSeq(name) as number, statSync(join(dir, name)).size, seq, prev);
+    if (finding) {
+      // Never continued silently: a break record, signed like every commit, that verify reports from now on.
+      await log.append({ ts: opts.now().toISOString(), kind: 'event', event: 'break', detail: { ...finding, detectedAt: opts.now().toISOString() } });
+    }
+    if (unvouched) {
+      await log.append({
+        ts: opts.now().toISOString(),
+        kind: 'event',
+        event: 'repair',
+        detail: { ...unvouched, reason: 'records after the last commit mark were cut: no key vouched for them (never acknowledged after a crash, or added without the key)' },
+      });
+    }
     await log.prune();
     if (repair) {
       await log.append({
@@ -151,15 +192,18 @@ export class AuditLog {
     });
   }
 
-  /** Waits until everything queued so far is durable. */
+  /** Waits until everything queued so far is durable, and the head mark says so. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+    await this.headWrite;
   }
 
   /** Flushes, marks the head durably, and closes the files. The segment stays open for the next start. */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    if (this.copyTimer) clearTimeout(this.copyTimer);
+    this.copyMark();
     await this.headWrite;
     await this.headFh.sync().catch(() => undefined);
     await this.headFh.close().catch(() => undefined);
@@ -197,19 +241,23 @@ export class AuditLog {
       this.seq++;
       this.prev = hash;
     };
-    for (const { entry } of batch) {
-      let { line, hash } = serializeRecord(entry, this.seq, this.prev);
+    const key = this.options.key;
+    for (let i = 0; i < batch.length; i++) {
+      const { entry } = batch[i] as Pending;
+      // The last record of each write closes its group commit with keyed evidence (a commit mark).
+      const closes = i === batch.length - 1 ? key : undefined;
+      let { line, hash } = serializeRecord(entry, this.seq, this.prev, closes);
       let length = Buffer.byteLength(line);
       if (this.size + pending > 0 && this.size + pending + length > this.options.segmentSize) {
         const checkpoint = this.checkpointEntry();
-        const sealed = serializeRecord(checkpoint, this.seq, this.prev);
+        const sealed = serializeRecord(checkpoint, this.seq, this.prev, key);
         commit(checkpoint, sealed.line, sealed.hash, Buffer.byteLength(sealed.line));
         await this.write(parts.join(''));
         this.size += pending;
         parts = [];
         pending = 0;
         await this.roll();
-        ({ line, hash } = serializeRecord(entry, this.seq, this.prev));
+        ({ line, hash } = serializeRecord(entry, this.seq, this.prev, closes));
         length = Buffer.byteLength(line);
       }
       seqs.push(this.seq);
@@ -281,6 +329,12 @@ export class AuditLog {
     return names;
   }
 
+  /** Keeps the copy of the newest head mark outside the data directory (at most every few seconds, and at close). */
+  private copyMark(): void {
+    this.copyTimer = undefined;
+    if (this.newestMark) this.options.markCopy?.write(this.newestMark);
+  }
+
   /** The head mark: the newest durable record, HMAC-signed. Not fsynced itself: it may lag the log, never lead it. */
   private markHead(): void {
     const mark: Mark = {
@@ -290,6 +344,11 @@ export class AuditLog {
       hash: this.prev,
       mac: macClaim(this.options.key, { scope: 'head', segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev }),
     };
+    this.newestMark = mark;
+    if (this.options.markCopy && !this.copyTimer) {
+      this.copyTimer = setTimeout(() => this.copyMark(), MARK_COPY_EVERY_MS);
+      this.copyTimer.unref();
+    }
     // Not awaited by the batch: the mark may lag the log (never lead it), so acknowledging need not wait for it.
     const text = JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n';
     this.headWrite = this.headWrite.then(() => this.headFh.write(text, 0)).then(
@@ -325,6 +384,35 @@ export function readMark(file: string): Mark | undefined {
   } catch {
     return undefined;
   }
+}
+
+async function truncateFile(file: string, length: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.truncate(length);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether a segment's last record carries a commit mark (logs written before commit marks have none). */
+function endsMarked(file: string): boolean {
+  const { last } = readLastLine(file);
+  return last !== undefined && lineFields(last)?.mac !== undefined;
+}
+
+/** The hash of record `seq`, looked up in the segment that holds it; undefined if no segment does. */
+function hashOfRecord(dir: string, seq: number): string | undefined {
+  const holder = listSegments(dir)
+    .filter((n) => (segmentFirstSeq(n) ?? Infinity) <= seq)
+    .pop();
+  if (!holder) return undefined;
+  for (const { line } of lines(readFileSync(join(dir, holder)))) {
+    const fields = lineFields(line);
+    if (fields?.seq === seq) return fields.hash;
+  }
+  return undefined;
 }
 
 async function syncDir(dir: string): Promise<void> {

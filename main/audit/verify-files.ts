@@ -6,6 +6,8 @@ import { verifyLog, type VerifyReport } from './verify.js';
 
 export interface VerifyDirOptions {
   key?: Buffer | undefined;
+  /** A gateway is writing this log now (its newest batch may be mid-write). */
+  live?: boolean | undefined;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -20,6 +22,7 @@ export function verifyAuditDir(auditDir: string, options: VerifyDirOptions = {})
     { names, read: (name) => readFileSync(join(auditDir, name)) },
     {
       key: options.key,
+      live: options.live,
       head,
       anchor,
       ...(options.onProgress ? { onProgress: (done: number) => options.onProgress?.(done, totalBytes) } : {}),

@@ -1,5 +1,5 @@
 import { verifyMac } from './checkpoint.js';
-import { computeLineHash, GENESIS, isCheckpointLine, lineFields, parseRecord } from './record.js';
+import { commitMac, computeLineHash, GENESIS, isCheckpointLine, isCommitLine, lineFields, parseRecord } from './record.js';
 import { lines, segmentFirstSeq } from './segment-files.js';
 
 export type ProblemReason =
@@ -14,7 +14,11 @@ export type ProblemReason =
   | 'torn'
   | 'truncated'
   | 'bad-head'
-  | 'bad-anchor';
+  | 'bad-anchor'
+  | 'missing-head'
+  | 'bad-commit'
+  | 'unvouched'
+  | 'break-recorded';
 
 /** The first thing found wrong, and where. */
 export interface ChainProblem {
@@ -42,6 +46,16 @@ export interface VerifyOptions {
   head?: Mark | undefined;
   anchor?: Mark | undefined;
   onProgress?: (bytesDone: number) => void;
+  /** A gateway is writing this log right now: records past the last commit mark may be a batch being written. */
+  live?: boolean | undefined;
+}
+
+/** A break a gateway found at start and recorded (a cut tail, a missing or older head mark…). */
+export interface RecordedBreak {
+  seq: number;
+  ts: string;
+  reason: string;
+  message: string;
 }
 
 export interface VerifyReport {
@@ -55,6 +69,10 @@ export interface VerifyReport {
   keyUsed: boolean;
   /** The newest segment ends in an incomplete line no acknowledgement covers: a write in progress, or a crash the next start repairs. */
   incompleteTail?: boolean;
+  /** Records past the last commit mark in a live log (a batch being written). */
+  unvouchedTail?: { fromSeq: number; toSeq: number };
+  /** Every break a gateway recorded, oldest first: each keeps verify failing for as long as the log exists. */
+  breaks: RecordedBreak[];
   problem?: ChainProblem;
 }
 
@@ -74,7 +92,10 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
   const { key, head, anchor } = options;
   let expectedSeq = anchor ? anchor.seq + 1 : 1;
   let prevHash = anchor ? anchor.hash : GENESIS;
-  const report: VerifyReport = { ok: true, segments: 0, records: 0, bytes: 0, lastSeq: expectedSeq - 1, lastHash: prevHash, checkpointsChecked: 0, keyUsed: Boolean(key) };
+  const report: VerifyReport = { ok: true, segments: 0, records: 0, bytes: 0, lastSeq: expectedSeq - 1, lastHash: prevHash, checkpointsChecked: 0, keyUsed: Boolean(key), breaks: [] };
+  // Commit marks: once the log has them, every record must be vouched for by one at or after it.
+  let marked = false;
+  let vouchedThrough = expectedSeq - 1;
   const fail = (problem: ChainProblem): VerifyReport => ({ ...report, ok: false, problem, lastSeq: expectedSeq - 1, lastHash: prevHash });
 
   if (anchor && key && !verifyMac(key, { scope: 'anchor', segment: anchor.segment, firstSeq: anchor.firstSeq, lastSeq: anchor.seq, lastHash: anchor.hash }, anchor.mac)) {
@@ -138,8 +159,27 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
       if (fields.prev !== prevHash) {
         return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'chain-break', message: `record ${fields.seq} does not link to the record before it (prev differs)` });
       }
-      if (computeLineHash(line) !== fields.hash) {
+      if (computeLineHash(line, fields) !== fields.hash) {
         return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'hash-mismatch', message: `record ${fields.seq} was changed after it was written (its hash does not match its content)` });
+      }
+      const commit = isCommitLine(line, fields);
+      if (commit !== (fields.mac !== undefined)) {
+        return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-commit', message: `record ${fields.seq} ${commit ? 'closes a commit but its evidence was removed' : 'carries commit evidence it was not written with'}` });
+      }
+      if (commit) {
+        if (key && fields.mac !== commitMac(key, fields.seq, fields.hash)) {
+          return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-commit', message: `record ${fields.seq} carries commit evidence not made with the key (records were added without it)` });
+        }
+        marked = true;
+        vouchedThrough = fields.seq;
+      }
+      // Breaks are found by parsing: the text only narrows the search (a payload may hold the same words).
+      if (line.includes('"event":"break"')) {
+        const record = parseRecord(line);
+        if (record.kind === 'event' && record.event === 'break') {
+          const detail = record.detail as { reason?: unknown; message?: unknown } | undefined;
+          report.breaks.push({ seq: record.seq, ts: record.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
+        }
       }
       if (head && fields.seq === head.seq) {
         headSeen = true;
@@ -179,6 +219,9 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
     }
   }
 
+  if (!head && report.records > 0 && !options.live) {
+    return fail({ segment: 'head.json', seq: undefined, line: 0, reason: 'missing-head', message: 'the head mark is missing (deleted or emptied) while the log holds records: a cut tail could not be seen' });
+  }
   if (head) {
     if (key && !verifyMac(key, { scope: 'head', segment: head.segment, firstSeq: head.firstSeq, lastSeq: head.seq, lastHash: head.hash }, head.mac)) {
       return fail({ segment: 'head.json', seq: head.seq, line: 0, reason: 'bad-head', message: 'the head mark does not match its checkpoint (edited, or made without the key)' });
@@ -192,6 +235,29 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
         message: `the log ends at record ${expectedSeq - 1}, but record ${head.seq} was written: the tail was removed`,
       });
     }
+  }
+  if (marked && expectedSeq - 1 > vouchedThrough) {
+    const range = { fromSeq: vouchedThrough + 1, toSeq: expectedSeq - 1 };
+    if (options.live) report.unvouchedTail = range;
+    else {
+      return fail({
+        segment: all[all.length - 1] ?? '',
+        seq: range.fromSeq,
+        line: 0,
+        reason: 'unvouched',
+        message: `records ${range.fromSeq}–${range.toSeq} are not vouched for by any commit mark: they were added without the key (or left by a crash, which the next start cuts and records)`,
+      });
+    }
+  }
+  if (report.breaks.length > 0) {
+    const first = report.breaks[0] as RecordedBreak;
+    return fail({
+      segment: all.find(() => true) ?? '',
+      seq: first.seq,
+      line: 0,
+      reason: 'break-recorded',
+      message: `${report.breaks.length} break(s) recorded; the first, at record ${first.seq} (${first.ts}): ${first.message}`,
+    });
   }
   return { ...report, lastSeq: expectedSeq - 1, lastHash: prevHash };
 }

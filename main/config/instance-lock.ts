@@ -68,3 +68,14 @@ function answers(address: string): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** Whether a gateway holds the data directory's lock right now (a gateway.json left by a crash says nothing). */
+export async function isGatewayRunning(dataDir: string): Promise<boolean> {
+  try {
+    await (await acquireInstanceLock(dataDir)).release();
+    return false;
+  } catch (err) {
+    if (err instanceof GatewayAlreadyRunning) return true;
+    throw err;
+  }
+}

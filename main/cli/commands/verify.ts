@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IntegrityReport } from '../../api/types.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
+import { isGatewayRunning } from '../../config/instance-lock.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import { callGateway } from '../gateway-client.js';
 import { checkExport } from '../../audit/export.js';
@@ -11,9 +12,9 @@ import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed } from '../usage-error.js';
 
 export const verifyCommand: Command = {
-  summary: 'check the whole audit log (or an export with --export FILE); exit 1 with the first broken record',
-  usage: 'gatehouse verify [--json] [--export FILE]',
-  options: { json: { type: 'boolean' }, export: { type: 'string' } },
+  summary: 'check the whole audit log (or an export with --export FILE); exit 1 with the first broken record, and for as long as the log holds a recorded break',
+  usage: 'gatehouse verify [--json] [--export FILE] [--chain-only]',
+  options: { json: { type: 'boolean' }, export: { type: 'string' }, 'chain-only': { type: 'boolean' } },
   async run({ values }, io) {
     const exportFile = stringOption(values.export);
     if (exportFile) {
@@ -34,23 +35,30 @@ export const verifyCommand: Command = {
       if (!r.ok && r.problem) throw new CheckFailed(`BROKEN at ${r.problem.segment}${r.problem.seq !== undefined ? `, record ${r.problem.seq}` : ''}${r.problem.line ? `, line ${r.problem.line}` : ''}: ${r.problem.reason}: ${r.problem.message}`);
       return;
     }
+    const chainOnly = values['chain-only'] === true;
     const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
     const started = performance.now();
-    const report = verifyAuditDir(auditDirOf(dataDir), { key, ...(progress ? { onProgress: progress.update } : {}) });
+    const report = verifyAuditDir(auditDirOf(dataDir), { key, live: await isGatewayRunning(dataDir), ...(progress ? { onProgress: progress.update } : {}) });
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
-    if (values.json) {
-      io.out(JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)) }, null, 2));
-    } else if (report.ok) {
+    if (values.json) io.out(JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)) }, null, 2));
+    if (report.ok && !key && report.records > 0 && !chainOnly) {
+      // Without the key, a forger's records look as good as the gateway's: that is not "intact".
+      throw new CheckFailed(
+        `the audit key (${dataDir}/audit.key) is missing, so the checkpoints, commit marks and head mark cannot be checked: the log is not shown intact. Restore the key, or pass --chain-only to check hashes and order alone`,
+      );
+    }
+    if (!values.json && report.ok) {
       io.out(
         `Audit log intact: ${report.records.toLocaleString('en')} records in ${report.segments} segment(s), ${(report.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)}s; ` +
-          (key ? `${report.checkpointsChecked} checkpoint(s) and the head mark checked with the key.` : 'no audit.key here, so checkpoints were not checked.') +
+          (key ? `${report.checkpointsChecked} checkpoint(s), the commit marks and the head mark checked with the key.` : 'hashes and order only (--chain-only): without audit.key, checkpoints and commit marks were not checked.') +
           (report.incompleteTail ? ' The newest segment ends in an unacknowledged partial line (a write in progress, or a crash the next start repairs).' : ''),
       );
     }
     if (!report.ok && report.problem) {
       const p = report.problem;
-      throw new CheckFailed(`BROKEN at ${p.segment}${p.seq !== undefined ? `, record ${p.seq}` : ''}${p.line ? `, line ${p.line}` : ''}: ${p.reason}: ${p.message}`);
+      const breaks = report.breaks.length > 1 ? `\n${report.breaks.map((b) => `  break at record ${b.seq} (${b.ts}): ${b.reason}: ${b.message}`).join('\n')}` : '';
+      throw new CheckFailed(`BROKEN at ${p.segment}${p.seq !== undefined ? `, record ${p.seq}` : ''}${p.line ? `, line ${p.line}` : ''}: ${p.reason}: ${p.message}${breaks}`);
     }
   },
 };
