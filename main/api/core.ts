@@ -4,7 +4,7 @@ import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { loadOrCreateAuditKey, type AuditKeyStore } from '../audit/checkpoint.js';
 import { localPrincipal, openAudit, type OpenAudit } from '../audit/open-audit.js';
-import { ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
+import { API_TOKEN_FILE, ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { LiveConfig } from '../config/live-config.js';
 import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
 import { acquireInstanceLock, GatewayAlreadyRunning, type InstanceLock } from '../config/instance-lock.js';
@@ -28,7 +28,7 @@ export interface StartOptions {
   /** Overrides gateway.port from the config. */
   port?: number;
   shell: 'desktop' | 'headless';
-  /** The HTTP surface beyond /mcp: by default the JSON API; the headless shell adds the web UI. */
+  /** The HTTP surface beyond /mcp: by default the JSON API; the headless shell adds the web UI. `token` is the API token. */
   web?: (ctx: { api: CoreApi; token: string; changes: ChangeFeed }) => RequestHandler;
   /** Time for approvals and grants (tests move it). */
   clock?: Clock;
@@ -46,7 +46,10 @@ export interface RunningGatehouse {
   broker: ApprovalBroker;
   grants: GrantStore;
   config: GatehouseConfig;
+  /** What MCP clients present on /mcp/… */
   token: string;
+  /** What the CLI and the web UI present on /api/… (never an MCP client: it could decide its own approvals). */
+  apiToken: string;
   port: number;
   url: string;
   dataDir: string;
@@ -90,6 +93,7 @@ async function startLocked(
   { clock, dataDir, configFile, config, lock }: { clock: Clock; dataDir: string; configFile: string; config: GatehouseConfig; lock: InstanceLock },
 ): Promise<RunningGatehouse> {
   const token = loadOrCreateToken(dataDir);
+  const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
@@ -130,7 +134,7 @@ async function startLocked(
     token,
     port: options.port ?? config.gateway.port,
     limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
-    fallback: options.web ? options.web({ api, token, changes }) : createApiRoutes({ api, token, changes }),
+    fallback: options.web ? options.web({ api, token: apiToken, changes }) : createApiRoutes({ api, token: apiToken, changes }),
   });
   url = server.url;
   gateway.startReaper();
@@ -148,6 +152,7 @@ async function startLocked(
     grants,
     config,
     token,
+    apiToken,
     port: server.port,
     url,
     dataDir,

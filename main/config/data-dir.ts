@@ -23,11 +23,19 @@ export function ensureDataDir(dir: string): string {
   return dir;
 }
 
-/** The gateway token: read from `token` in the data directory, created (0600) on first use. */
-export function loadOrCreateToken(dir: string): string {
-  const file = join(dir, 'token');
+/**
+ * The two secrets of a running gateway, each a file (0600) in the data directory, made on first use:
+ * `token`, which MCP clients present on /mcp/…, and `api-token`, which the CLI and the web UI's sign-in
+ * present on /api/…. They differ so that a client holding the first cannot decide its own approvals.
+ */
+export const MCP_TOKEN_FILE = 'token';
+export const API_TOKEN_FILE = 'api-token';
+
+/** A token file's content, created (0600) on first use. */
+export function loadOrCreateToken(dir: string, file: string = MCP_TOKEN_FILE): string {
+  const path = join(dir, file);
   try {
-    const existing = readFileSync(file, 'utf8').trim();
+    const existing = readFileSync(path, 'utf8').trim();
     if (existing) return existing;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -35,19 +43,19 @@ export function loadOrCreateToken(dir: string): string {
   ensureDataDir(dir);
   const token = randomBytes(32).toString('base64url');
   try {
-    writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, token + '\n', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     // Another process created it between our read and write: theirs wins.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
     throw err;
   }
   return token;
 }
 
-/** Reads the token without creating one (for clients of a running gateway). */
-export function readToken(dir: string): string | undefined {
+/** Reads a token without creating one (for clients of a running gateway). */
+export function readToken(dir: string, file: string = MCP_TOKEN_FILE): string | undefined {
   try {
-    return readFileSync(join(dir, 'token'), 'utf8').trim() || undefined;
+    return readFileSync(join(dir, file), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

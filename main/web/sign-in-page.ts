@@ -21,9 +21,9 @@ function page(body: string): string {
 
 export function signInPage(error: string): string {
   return page(`<h1>Gatehouse</h1>
-<p>Open the link that <code>gatehouse serve</code> printed, or paste the gateway token: the <code>token</code> file in the data directory.</p>
+<p>Open the link that <code>gatehouse serve</code> printed, or paste the API token: the <code>api-token</code> file in the data directory (not <code>token</code>, which MCP clients use).</p>
 ${error ? `<p role="alert" class="error">${escape(error)}</p>` : ''}
-<form method="post" action="/login"><label for="token">Gateway token</label>
+<form method="post" action="/login"><label for="token">API token</label>
 <input id="token" name="token" type="password" autocomplete="off" required autofocus>
 <button type="submit">Sign in</button></form>`);
 }

@@ -39,7 +39,7 @@ export function createWebHandler(options: WebHandlerOptions): RequestHandler {
         const token = new URLSearchParams((await readSmallBody(req, 8192)) ?? '').get('token') ?? '';
         const session = auth.redeem({ token: token.trim() });
         if (session) return redirect(res, '/', auth.cookieFor(session));
-        return page(res, 401, signInPage('That token does not match this gateway. It is in the data directory\'s token file.'));
+        return page(res, 401, signInPage('That token does not match this gateway. It is in the data directory\'s api-token file (not the token file MCP clients use).'));
       }
     }
 

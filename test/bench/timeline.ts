@@ -55,7 +55,7 @@ export async function benchTimeline(): Promise<string> {
   try {
     await generate(home, sessions);
     const serve = await startServe(['--port', '0', '--quiet'], { GATEHOUSE_HOME: home });
-    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const token = readFileSync(join(home, 'api-token'), 'utf8').trim();
     const t0 = performance.now();
     const res = await fetch(`${serve.url}/api/sessions?limit=5000`, { headers: { authorization: `Bearer ${token}` } });
     const page = (await res.json()) as { total: number };
@@ -65,7 +65,7 @@ export async function benchTimeline(): Promise<string> {
       const ctx = await browser.newContext();
       const p = await ctx.newPage();
       await p.goto(`${serve.url}/login`);
-      await p.getByLabel('Gateway token').fill(token);
+      await p.getByLabel('API token').fill(token);
       const t1 = performance.now();
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.getByRole('link', { name: /client-\d 1\.0 → / }).first().waitFor({ state: 'visible', timeout: 60_000 });

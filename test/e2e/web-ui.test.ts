@@ -40,13 +40,16 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       const context = await browser.newContext({ colorScheme: scheme });
       const page = await context.newPage();
       await page.goto(serve.url);
-      await page.getByLabel('Gateway token').waitFor({ state: 'visible' });
+      await page.getByLabel('API token').waitFor({ state: 'visible' });
       await page.screenshot({ path: join(SHOTS, `sign-in-${scheme}.png`) });
 
       await page.goto(scheme === 'light' ? link : `${serve.url}/login`);
       if (scheme === 'dark') {
-        // The link was used once already: the token typed into the page signs in too.
-        await page.getByLabel('Gateway token').fill(readFileSync(join(home.dir, 'token'), 'utf8').trim());
+        // The link was used once already: the API token typed into the page signs in too (the MCP token does not).
+        await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'token'), 'utf8').trim());
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByText(/does not match this gateway/).waitFor({ state: 'visible' });
+        await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
         await page.getByRole('button', { name: 'Sign in' }).click();
       }
       await page.getByRole('heading', { name: 'Servers' }).waitFor({ state: 'visible' });
@@ -57,7 +60,8 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
       await page.getByRole('region', { name: 'Live sessions' }).getByText(`ui-${scheme}-client`).waitFor({ state: 'visible', timeout: 10_000 });
       await page.screenshot({ path: join(SHOTS, `status-${scheme}.png`), fullPage: true });
-      expect(await page.content()).not.toContain(token); // the gateway token never reaches the page
+      expect(await page.content()).not.toContain(token); // neither token ever reaches the page
+      expect(await page.content()).not.toContain(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
       await client.close();
       await context.close();
     }
@@ -65,11 +69,12 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
 
   it('a call waiting for approval shows on the page, masked; Allow once lets the client\'s call complete', async () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const apiToken = readFileSync(join(home.dir, 'api-token'), 'utf8').trim();
     for (const scheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme: scheme });
       const page = await context.newPage();
       await page.goto(`${serve.url}/login`);
-      await page.getByLabel('Gateway token').fill(token);
+      await page.getByLabel('API token').fill(apiToken);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.goto(`${serve.url}/#/approvals`);
       await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
@@ -94,11 +99,12 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
 
   it('the timeline: a new session appears live; filter to it, step through its replay, see the masked value marked; policy and integrity views', async () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const apiToken = readFileSync(join(home.dir, 'api-token'), 'utf8').trim();
     for (const scheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       await page.goto(`${serve.url}/login`);
-      await page.getByLabel('Gateway token').fill(token);
+      await page.getByLabel('API token').fill(apiToken);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
 

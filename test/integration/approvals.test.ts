@@ -123,9 +123,12 @@ describe('approvals', () => {
     const viaHttp = (p: ApprovalView, action: string) =>
       fetch(`${h.gatehouse.url}/api/approvals/${p.id}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${h.gatehouse.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ action, port: 'web', ...(action === 'deny' ? { reason: `no for ${(p.args as { path: string }).path}` } : {}) }),
-      }).then(async (r) => ({ winner: r.status === 200, body: await r.json() }));
+        headers: { authorization: `Bearer ${h.gatehouse.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action, ...(action === 'deny' ? { reason: `no for ${(p.args as { path: string }).path}` } : {}) }),
+      }).then(async (r) => {
+        expect([200, 409]).toContain(r.status); // decided here, or found already decided: never refused
+        return { winner: r.status === 200, body: await r.json() };
+      });
     const viaCore = (p: ApprovalView, action: string) =>
       h.gatehouse.api.decideApproval(p.id, action === 'allow' ? { action: 'allow' } : { action: 'deny', reason: `no for ${(p.args as { path: string }).path}` }, 'tray').then((r) => ({ winner: r.ok, body: r }));
     // Both ports decide every approval, the same way, at the same time: exactly one of each pair may win.
@@ -144,6 +147,9 @@ describe('approvals', () => {
     const decisions = readAllRecords(h.home).filter((r) => r.kind === 'decision');
     expect(decisions).toHaveLength(50);
     expect(new Set(decisions.map((d) => (d.decision as { approvalId: string }).approvalId)).size).toBe(50);
+    // Each decision names the port that won it: the HTTP API's (the CLI's token) or the core's (the tray).
+    const ports = races.map(([a]) => (a.winner ? 'cli' : 'tray'));
+    expect(decisions.map((d) => (d.decision as { port: string }).port).sort()).toEqual(ports.sort());
   });
 
   it('a client that supports elicitation is asked, and its answer decides', async () => {

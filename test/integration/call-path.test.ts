@@ -28,7 +28,7 @@
  * 22. Gatehouse's own messages to the client (elicitation, progress) and the client's answers go unrecorded;
  * 23. a `__proto__` key in the arguments hides a value from a path rule (servers that copy arguments see it).
  * Another local process (a browser page, a script with the token):
- * 11. claims its decision came from the tray.
+ * 11. claims its decision came from the tray; an MCP client uses its own token on the API to approve its own held call.
  * A crash at the worst moment:
  * 12. the gateway stops with one call held for approval and one in flight upstream.
  * The user's own config:
@@ -460,13 +460,18 @@ describe('the call path', () => {
     expect(spy.calls()).toEqual([]);
   });
 
-  it('11. the port a decision came through is the route\'s: a body that names one is refused; the token is the CLI, the browser session is the web', async () => {
+  it('11. a client cannot approve its own call: the MCP token opens no API; the port is the route\'s (a body naming one is refused; the API token is the CLI)', async () => {
     const h = await setup();
     const client = await h.connect('spy');
     const call = client.callTool({ name: 'write_file', arguments: { path: '/home/me/x.txt' } });
     const [p] = await pending(h);
     const url = `${h.gatehouse.url}/api/approvals/${p!.id}`;
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${h.gatehouse.token}` };
+    // The MCP client's own token cannot decide anything: it is not the API's.
+    const asClient = await rawRequest(url, { headers: { 'content-type': 'application/json', authorization: `Bearer ${h.gatehouse.token}` }, body: JSON.stringify({ action: 'allow' }) });
+    expect(asClient.status).toBe(401);
+    const signIn = await rawRequest(`${h.gatehouse.url}/login`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(h.gatehouse.token)}` });
+    expect(signIn.headers['set-cookie']).toBeUndefined();
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${h.gatehouse.apiToken}` };
     const forged = await rawRequest(url, { headers, body: JSON.stringify({ action: 'allow', port: 'tray' }) });
     expect(forged.status).toBe(400);
     expect(await h.gatehouse.api.approvals()).toHaveLength(1);
