@@ -10,6 +10,7 @@ import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
 import { join } from 'node:path';
 import type { DeciderPort } from '../approvals/decider-port.js';
+import { PendingChanged, type PinStore } from '../policy/pin-store.js';
 import type { ApprovalDecision, ApprovalView, CoreApi, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
@@ -28,6 +29,7 @@ export interface CoreApiContext {
   principal: () => string;
   now: () => number;
   verify: () => IntegrityReport;
+  pins: PinStore;
   audit: { dir: string; index: SessionIndex };
 }
 
@@ -129,6 +131,17 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(anchor ? { anchor: { seq: anchor.seq, hash: anchor.hash } } : {}),
         ...(lastVerify ? { lastVerify } : {}),
       };
+    },
+    async acceptPins(server, tool, fingerprint) {
+      try {
+        const accepted = await ctx.pins.accept(server, tool, { fingerprint });
+        if (accepted.length === 0) return { ok: false, message: `no pending tool change for ${server}${tool ? ` / ${tool}` : ''}; \`gatehouse pins\` lists them` };
+        const lines = accepted.map((a) => [`accepted ${a.tool} on ${server}: definition ${a.fingerprint.slice(0, 12)}`, ...a.changes.map((c) => `  ${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)].join('\n'));
+        return { ok: true, message: lines.join('\n'), accepted: accepted.map((a) => ({ tool: a.tool, fingerprint: a.fingerprint })) };
+      } catch (err) {
+        if (err instanceof PendingChanged) return { ok: false, message: err.message };
+        throw err;
+      }
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);

@@ -127,6 +127,7 @@ async function startLocked(
     principal: () => principal,
     now: () => clock.now(),
     verify: () => verifyAuditDir(audit.dir, { key: auditKey, live: true }),
+    pins,
     audit,
   });
   const server = await startGatewayServer({

@@ -4,7 +4,7 @@ import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { CoreApi } from './types.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
-import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId } from './validation.js';
+import { approvalDecisionSchema, approvalId, pinAcceptSchema, sessionFilterSchema, sessionId } from './validation.js';
 
 export interface ApiRoutesOptions {
   api: CoreApi;
@@ -47,6 +47,16 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       },
     },
     { method: 'GET', path: /^\/api\/grants$/, run: async () => ok(await api.grants()) },
+    {
+      method: 'POST',
+      path: /^\/api\/pins\/accept$/,
+      run: async (req) => {
+        const body = pinAcceptSchema.safeParse(await readJson(req));
+        if (!body.success) return { status: 400, body: { error: 'expected {"server":"…","tool"?:"…","fingerprint"?:"hex prefix"}' } };
+        const result = await api.acceptPins(body.data.server, body.data.tool, body.data.fingerprint);
+        return { status: result.ok ? 200 : 409, body: result };
+      },
+    },
     {
       method: 'GET',
       path: /^\/api\/sessions$/,

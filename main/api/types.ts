@@ -183,6 +183,8 @@ export interface GatehouseApi {
 /** The core's side of GatehouseApi: each shell's route binds the port a decision came through (coreApi.forPort). */
 export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
   decideApproval(id: string, decision: ApprovalDecision, port: DeciderPort): Promise<DecisionResult>;
+  /** Accepts a server's pending tool definitions (one tool's, or with `fingerprint` only the one reviewed): the gateway is their one writer. */
+  acceptPins(server: string, tool: string | undefined, fingerprint: string | undefined): Promise<DecisionResult & { accepted?: { tool: string; fingerprint: string }[] }>;
   /** The same API as one route serves it: decisions through it are recorded as made through `port`. */
   forPort(port: DeciderPort): GatehouseApi;
 }

@@ -34,3 +34,10 @@ export const sessionFilterSchema = z.strictObject({
 });
 
 export const sessionId = z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/);
+
+/** `gatehouse pins accept` as it reaches the gateway. */
+export const pinAcceptSchema = z.strictObject({
+  server: z.string().min(1).max(64),
+  tool: z.string().min(1).max(256).optional(),
+  fingerprint: z.string().regex(/^[0-9a-fA-F]{6,64}$/).optional(),
+});

@@ -96,6 +96,8 @@ const noop = () => undefined;
 export class CallPath {
   /** Work that will end in an answer (a held call, a write-ahead): shutdown waits for it. */
   private readonly inProgress = new Set<Promise<unknown>>();
+  /** Server answers on their way to the client, per session: a session that ends delivers them first. */
+  private readonly delivering = new Map<string, Set<Promise<unknown>>>();
   /** Requests the server sent the client, per session, by id key: what the client's answers answer. */
   private readonly serverRequests = new Map<string, Map<string, string>>();
 
@@ -154,7 +156,14 @@ export class CallPath {
   }
 
   private serverMessage(s: PathSession, message: JSONRPCMessage): void {
-    if (isResponse(message)) return this.track(this.serverResponse(s, message));
+    if (isResponse(message)) {
+      const work = this.serverResponse(s, message);
+      let set = this.delivering.get(s.id);
+      if (!set) this.delivering.set(s.id, (set = new Set()));
+      set.add(work);
+      void work.catch(noop).finally(() => set.delete(work));
+      return this.track(work);
+    }
     if (isJSONRPCRequest(message)) {
       let requests = this.serverRequests.get(s.id);
       if (!requests) this.serverRequests.set(s.id, (requests = new Map()));
@@ -209,7 +218,10 @@ export class CallPath {
    * The session is ending: every request still waiting is answered, saying whether it ran (`not-run`: it was
    * never forwarded; `unknown`: the upstream had it and never answered), and held calls are withdrawn.
    */
-  sessionClosing(s: PathSession, reason: string, code: number): void {
+  async sessionClosing(s: PathSession, reason: string, code: number): Promise<void> {
+    const delivering = this.delivering.get(s.id);
+    if (delivering?.size) await this.settle([...delivering], 2000);
+    this.delivering.delete(s.id);
     for (const [key, request] of [...s.pendingRequests()]) {
       const outcome: Outcome = request.forwarded ? 'unknown' : 'not-run';
       const id = parseKey(key);
@@ -223,11 +235,13 @@ export class CallPath {
   /** Resolves once every held call and write-ahead in progress has ended in an answer (bounded: shutdown must not hang). */
   async settled(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.inProgress.size > 0 && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.inProgress]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
-      clearTimeout(timer);
-    }
+    while (this.inProgress.size > 0 && Date.now() < deadline) await this.settle([...this.inProgress], deadline - Date.now());
+  }
+
+  private async settle(work: Promise<unknown>[], ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(work), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   private track(work: Promise<void>): void {

@@ -43,6 +43,8 @@ export class GatewaySession implements PathSession {
   private standalone: ClientSink | undefined;
   private backlog: JSONRPCMessage[] = [];
   private closed = false;
+  /** Set when the session starts to end: new requests are refused while answers already on their way are delivered. */
+  private ending: Promise<void> | undefined;
   private closeReason = '';
   private initializeKey: string | undefined;
   /** Requests Gatehouse itself sent the client (elicitation for an approval), by id key. */
@@ -72,7 +74,7 @@ export class GatewaySession implements PathSession {
   }
 
   get isOpen(): boolean {
-    return !this.closed;
+    return !this.ending;
   }
 
   get upstreamKind(): string {
@@ -117,7 +119,7 @@ export class GatewaySession implements PathSession {
         sink.deliver(m, key);
         return open;
       };
-      if (this.closed) return this.path.refuse(this, message, GatewayErrorCode.UpstreamClosed, this.closeReason, direct);
+      if (this.ending) return this.path.refuse(this, message, GatewayErrorCode.UpstreamClosed, this.closeReason, direct);
       if (this.inflight.has(key)) {
         return this.path.refuse(this, message, -32600, `Invalid Request: id ${JSON.stringify(message.id)} is already used by a request in flight; use a new id`, direct);
       }
@@ -126,7 +128,7 @@ export class GatewaySession implements PathSession {
       const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
       if (requestId !== undefined) this.untrack(idKey(requestId))?.sink.abandon(idKey(requestId));
     }
-    if (this.closed) return;
+    if (this.ending) return;
     this.path.fromClient(this, message);
   }
 
@@ -139,7 +141,7 @@ export class GatewaySession implements PathSession {
   }
 
   sendUpstream(message: JSONRPCMessage): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(this.closeReason));
+    if (this.ending) return Promise.reject(new Error(this.closeReason));
     return this.upstream.send(message);
   }
 
@@ -201,11 +203,16 @@ export class GatewaySession implements PathSession {
    * Ends the session: every request still in flight is answered (and recorded) by the call path, held calls
    * are withdrawn, and the upstream is terminated.
    */
-  async close(reason: string, code: number = GatewayErrorCode.UpstreamClosed): Promise<void> {
-    if (this.closed) return;
-    this.path.sessionClosing(this, reason, code);
-    this.closed = true;
+  close(reason: string, code: number = GatewayErrorCode.UpstreamClosed): Promise<void> {
+    this.ending ??= this.end(reason, code);
+    return this.ending;
+  }
+
+  private async end(reason: string, code: number): Promise<void> {
     this.closeReason = reason;
+    // An answer the server sent just before it went is delivered first; then what is left is answered.
+    await this.path.sessionClosing(this, reason, code);
+    this.closed = true;
     for (const key of [...this.inflight.keys()]) this.untrack(key)?.sink.abandon(key);
     this.standalone?.abandon('');
     for (const own of this.ownRequests.values()) own.reject(new Error(reason));

@@ -64,15 +64,17 @@ function leaves(value: unknown): unknown[] {
 
 /**
  * Every text an argument rule tests for one value found at its path: a string, number or boolean as text; an
- * array as one command line (its scalar elements joined by spaces) and then each element; an object's keys
- * and then each of its values; to any depth. `null` gives no text.
+ * array as one command line (every scalar inside it, nested arrays and objects' values included, joined by
+ * spaces) and then each element; an object's keys and then each of its values; to any depth. `null` gives
+ * no text.
  */
 export function textsOf(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') out.push(String(value));
   else if (Array.isArray(value)) {
-    const scalars = value.filter((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
-    if (scalars.length > 1) out.push(scalars.map(String).join(' '));
+    // As a command line: every scalar inside it, however nested, in order (`["rm", ["-rf"], "/"]` is `rm -rf /`).
+    const words = leaves(value).filter((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
+    if (words.length > 1) out.push(words.map(String).join(' '));
     for (const element of value) textsOf(element, out);
   } else if (value !== null && typeof value === 'object') {
     for (const [key, member] of Object.entries(value)) {

@@ -1,4 +1,4 @@
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -17,6 +17,16 @@ function dictionary<T>(from: unknown): Record<string, T> {
 
 const NO_PINS: ServerPins = Object.freeze(dictionary<PinRecord>({}));
 
+/** What `accept` took: the tool, the definition it now holds (fingerprint), and how it differs from the one before. */
+export interface AcceptedPin {
+  tool: string;
+  fingerprint: string;
+  changes: DefinitionChange[];
+}
+
+/** The pending definition is not the one that was reviewed. */
+export class PendingChanged extends Error {}
+
 /** Tool pins, per server, in `pins.json` of the data directory (lowdb). Shared by every session and by the CLI. */
 export class PinStore {
   /** The file as last read or written (inode, size, mtime): a change within one timestamp tick still shows. */
@@ -30,6 +40,7 @@ export class PinStore {
   static async open(dataDir: string): Promise<PinStore> {
     const file = join(dataDir, 'pins.json');
     const db = new Low<PinsData>(new JSONFile(file), { servers: {} });
+    if (existsSync(file) && !statSync(file).isFile()) throw new Error(`${file} is not a regular file; restore it (or remove it to pin tools afresh)`);
     await db.read();
     normalize(db.data);
     return new PinStore(db, file);
@@ -44,6 +55,8 @@ export class PinStore {
       return;
     }
     if (now === this.seen) return;
+    // Only a regular file is read: a FIFO or a device put in its place would block the reader for good.
+    if (!statSync(this.file).isFile()) throw new Error(`${this.file} is not a regular file; restore it (or remove it to pin tools afresh)`);
     await this.db.read(); // a file that cannot be read throws here, every time, until it can (fail closed)
     normalize(this.db.data);
     this.seen = now;
@@ -70,15 +83,22 @@ export class PinStore {
     await this.write();
   }
 
-  /** Accepts the pending definitions of a server's tools (all of them, or the one named). Returns the names accepted. */
-  async accept(server: string, tool?: string, now = new Date()): Promise<string[]> {
+  /**
+   * Accepts the pending definitions of a server's tools (all of them, or the one named). With `fingerprint`
+   * (a prefix of what `gatehouse pins` showed), only a pending definition that is still that one: a server
+   * that changed the tool again since the review is not accepted by it. Returns what was accepted.
+   */
+  async accept(server: string, tool?: string, options: { fingerprint?: string | undefined; now?: Date } = {}): Promise<AcceptedPin[]> {
     await this.refresh();
     const pins = this.server(server);
-    const accepted: string[] = [];
+    const accepted: AcceptedPin[] = [];
     for (const [name, pin] of Object.entries(pins)) {
       if ((tool === undefined || tool === name) && pin.pending) {
-        pins[name] = { v: PIN_VERSION, fingerprint: pin.pending.fingerprint, definition: pin.pending.definition, acceptedAt: now.toISOString() } satisfies PinRecord;
-        accepted.push(name);
+        if (options.fingerprint !== undefined && !pin.pending.fingerprint.startsWith(options.fingerprint.toLowerCase())) {
+          throw new PendingChanged(`the pending definition of ${name} on ${server} is now ${pin.pending.fingerprint.slice(0, 12)}, not ${options.fingerprint}: the server changed it again since it was reviewed; review \`gatehouse pins\` again`);
+        }
+        accepted.push({ tool: name, fingerprint: pin.pending.fingerprint, changes: pin.pending.changes });
+        pins[name] = { v: PIN_VERSION, fingerprint: pin.pending.fingerprint, definition: pin.pending.definition, acceptedAt: (options.now ?? new Date()).toISOString() } satisfies PinRecord;
       }
     }
     if (accepted.length) await this.write();

@@ -25,9 +25,17 @@ export interface GatewayServer {
 export async function startGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
   let port = options.port;
   const server: Server = createServer((req, res) => {
-    const origin = checkOrigin({ host: req.headers.host, origin: req.headers.origin }, port);
-    if (!origin.ok) return sendError(res, origin.status, -32000, origin.message);
     const path = (req.url ?? '/').split('?')[0] as string;
+    // A refusal of a caller that holds the token is an answer a client of ours got: on the record. (Anyone can
+    // send requests without it; those are not recorded, so that they cannot flood the log.)
+    const refuse = (status: number, message: string) => {
+      if (path.startsWith('/mcp/') && checkToken(req.headers.authorization, options.token).ok) {
+        options.gateway.events.emit('http-refusal', { server: path.slice('/mcp/'.length), status, answer: { jsonrpc: '2.0', id: null, error: { code: -32000, message } } });
+      }
+      sendError(res, status, -32000, message);
+    };
+    const origin = checkOrigin({ host: req.headers.host, origin: req.headers.origin }, port);
+    if (!origin.ok) return refuse(origin.status, origin.message);
     if (path.startsWith('/mcp/')) {
       const auth = checkToken(req.headers.authorization, options.token);
       if (!auth.ok) {
@@ -38,7 +46,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       try {
         name = decodeURIComponent(path.slice('/mcp/'.length).replace(/\/+$/, ''));
       } catch {
-        return sendError(res, 400, -32000, `Bad Request: the path ${path} is not valid percent-encoding`);
+        return refuse(400, `Bad Request: the path ${path} is not valid percent-encoding`);
       }
       handleMcpRequest(req, res, name, options.gateway, options.limits()).catch((err: unknown) => {
         options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });

@@ -5,6 +5,7 @@ import { serveApiOverIpc } from '../../../main/desktop/ipc.js';
 import { createFakeElectron, FakeBrowserWindow } from './fake-electron.js';
 
 const api: CoreApi = {
+  acceptPins: async () => ({ ok: false, message: 'not used over IPC' }),
   forPort: () => {
     throw new Error('not used over IPC');
   },
