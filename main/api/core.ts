@@ -4,6 +4,7 @@ import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { loadOrCreateAuditKey, type AuditKeyStore } from '../audit/checkpoint.js';
 import { localPrincipal, openAudit, type OpenAudit } from '../audit/open-audit.js';
+import type { MarkCopy } from '../audit/segment-writer.js';
 import { API_TOKEN_FILE, ensureDataDir, loadOrCreateToken } from '../config/data-dir.js';
 import { LiveConfig } from '../config/live-config.js';
 import { configPath, formatProblem, loadConfigFile } from '../config/load.js';
@@ -34,6 +35,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Where the audit checkpoint key lives, if not in a key file (the desktop's OS keychain). */
   keyStore?: AuditKeyStore;
+  /** Where a copy of the head mark is kept outside the data directory (the desktop's settings), to catch a rollback. */
+  markCopy?: MarkCopy;
 }
 
 export interface RunningGatehouse {
@@ -97,7 +100,7 @@ async function startLocked(
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
   const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
-  const audit = await openAudit(dataDir, live, auditKey);
+  const audit = await openAudit(dataDir, live, auditKey, options.markCopy);
   const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();

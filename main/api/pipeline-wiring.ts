@@ -33,9 +33,13 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
   const grants = await GrantStore.open(o.dataDir);
   const pins = await PinStore.open(o.dataDir);
   const broker = new ApprovalBroker(grants, () => live.current.config.approvals.timeout, o.clock);
+  // What the path decides with, as one object per config version (not a new one per message).
+  const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline });
+  let current = snapshot();
+  live.on('reloaded', () => (current = snapshot()));
   const path = new CallPath({
     recorder: audit.recorder,
-    live: () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline }),
+    live: () => current,
     pins,
     grants,
     approvals: broker,

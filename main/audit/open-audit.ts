@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { LiveConfig } from '../config/live-config.js';
 import { AuditRecorder } from './recorder.js';
 import { auditDirOf } from './segment-files.js';
-import { AuditLog } from './segment-writer.js';
+import { AuditLog, type MarkCopy } from './segment-writer.js';
 import { SessionIndex } from './session-index.js';
 
 export interface OpenAudit {
@@ -24,7 +24,7 @@ export function localPrincipal(): string {
 }
 
 /** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder the call path records through. */
-export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer): Promise<OpenAudit> {
+export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, markCopy?: MarkCopy): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
   const config = live.current.config;
   const log = await AuditLog.open({
@@ -32,6 +32,7 @@ export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer):
     key,
     segmentSize: config.recording.segmentSize,
     retention: config.recording.retention ?? {},
+    markCopy,
   });
   const index = await SessionIndex.load(dir);
   log.onPrune = (segments) => index.forgetSegments(segments);

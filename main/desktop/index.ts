@@ -3,6 +3,7 @@ import Store from 'electron-store';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../api/core.js';
+import type { Mark } from '../audit/verify.js';
 import type { TrayAction } from '../approvals/tray-model.js';
 import { toApprovalView } from '../approvals/view.js';
 import { resolveDataDir } from '../config/data-dir.js';
@@ -72,7 +73,10 @@ if (cliArgs !== -1) {
 
   void app.whenReady().then(async () => {
     const keyStore = keychainKeyStore(safeStorage, { get: () => settings.get('auditKey'), set: (v) => settings.set('auditKey', v) });
-    const running = await startGatehouse({ dataDir, shell: 'desktop', ...(keyStore ? { keyStore } : {}) });
+    // A copy of the head mark outside the data directory: a log rolled back together with its mark is seen at the next start.
+    const witness = new Store<{ headMark?: Mark }>({ name: 'gatehouse-head-mark', cwd: app.getPath('appData') });
+    const markCopy = { read: () => witness.get('headMark'), write: (mark: Mark) => witness.set('headMark', mark) };
+    const running = await startGatehouse({ dataDir, shell: 'desktop', markCopy, ...(keyStore ? { keyStore } : {}) });
     core = running;
     serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
     running.changes.subscribe((event) => window?.webContents.send(CHANGE_CHANNEL, event));

@@ -157,12 +157,9 @@ export class CallPath {
 
   private serverMessage(s: PathSession, message: JSONRPCMessage): void {
     if (isResponse(message)) {
-      const work = this.serverResponse(s, message);
       let set = this.delivering.get(s.id);
       if (!set) this.delivering.set(s.id, (set = new Set()));
-      set.add(work);
-      void work.catch(noop).finally(() => set.delete(work));
-      return this.track(work);
+      return this.track(this.serverResponse(s, message), set);
     }
     if (isJSONRPCRequest(message)) {
       let requests = this.serverRequests.get(s.id);
@@ -244,10 +241,18 @@ export class CallPath {
     clearTimeout(timer);
   }
 
-  private track(work: Promise<void>): void {
+  private track(work: Promise<void>, also?: Set<Promise<unknown>>): void {
     this.inProgress.add(work);
-    // Each flow answers its own failures; this only keeps a bug from becoming an unhandled rejection.
-    void work.catch((err: unknown) => this.deps.recorder.event(undefined, undefined, 'error', { message: `call path: ${describe(err)}` })).finally(() => this.inProgress.delete(work));
+    also?.add(work);
+    const done = () => {
+      this.inProgress.delete(work);
+      also?.delete(work);
+    };
+    // Each flow answers its own failures; the rejection branch only keeps a bug from going unhandled.
+    work.then(done, (err: unknown) => {
+      done();
+      void this.deps.recorder.event(undefined, undefined, 'error', { message: `call path: ${describe(err)}` });
+    });
   }
 
   // ── client -> server ────────────────────────────────────────────────────────────────────────────────

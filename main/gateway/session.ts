@@ -114,14 +114,9 @@ export class GatewaySession implements PathSession {
     if (isJSONRPCRequest(message)) {
       if (!sink) throw new Error('a request needs a sink for its response');
       const key = idKey(message.id);
-      const direct = (m: JSONRPCMessage) => {
-        const open = sink.open;
-        sink.deliver(m, key);
-        return open;
-      };
-      if (this.ending) return this.path.refuse(this, message, GatewayErrorCode.UpstreamClosed, this.closeReason, direct);
+      if (this.ending) return this.path.refuse(this, message, GatewayErrorCode.UpstreamClosed, this.closeReason, direct(sink, key));
       if (this.inflight.has(key)) {
-        return this.path.refuse(this, message, -32600, `Invalid Request: id ${JSON.stringify(message.id)} is already used by a request in flight; use a new id`, direct);
+        return this.path.refuse(this, message, -32600, `Invalid Request: id ${JSON.stringify(message.id)} is already used by a request in flight; use a new id`, direct(sink, key));
       }
       this.track(message, sink);
     } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
@@ -309,4 +304,13 @@ export class GatewaySession implements PathSession {
       ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
     });
   }
+}
+
+/** Delivers straight to one stream (an answer that cannot be routed by its id): whether the stream was open. */
+function direct(sink: ClientSink, key: string): (m: JSONRPCMessage) => boolean {
+  return (m) => {
+    const open = sink.open;
+    sink.deliver(m, key);
+    return open;
+  };
 }
