@@ -74,7 +74,7 @@ if (cliArgs !== -1) {
   void app.whenReady().then(async () => {
     const keyStore = keychainKeyStore(safeStorage, { get: () => settings.get('auditKey'), set: (v) => settings.set('auditKey', v) });
     // A copy of the head mark outside the data directory: a log rolled back together with its mark is seen at the next start.
-    const witness = new Store<{ headMark?: Mark }>({ name: 'gatehouse-head-mark', cwd: app.getPath('appData') });
+    const witness = new Store<{ headMark?: Mark }>({ name: 'gatehouse-head-mark', cwd: app.getPath('appData'), defaults: {} });
     const markCopy = { read: () => witness.get('headMark'), write: (mark: Mark) => witness.set('headMark', mark) };
     const running = await startGatehouse({ dataDir, shell: 'desktop', markCopy, ...(keyStore ? { keyStore } : {}) });
     core = running;

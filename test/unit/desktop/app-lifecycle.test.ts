@@ -25,11 +25,13 @@ class FakeStore {
   }
 }
 
+const startGatehouse = vi.fn(async (_options: { markCopy?: { read(): unknown; write(m: unknown): void } }) => core);
+
 async function loadDesktop(fake: ReturnType<typeof createFakeElectron>) {
   vi.resetModules();
   vi.doMock('electron', () => fake.module);
   vi.doMock('electron-store', () => ({ default: FakeStore }));
-  vi.doMock('../../../main/api/core.js', () => ({ startGatehouse: vi.fn(async () => core) }));
+  vi.doMock('../../../main/api/core.js', () => ({ startGatehouse }));
   await import('../../../main/desktop/index.js');
 }
 
@@ -54,6 +56,10 @@ describe('the desktop app lifecycle', () => {
     await vi.waitFor(() => expect(FakeBrowserWindow.all).toHaveLength(1));
     const window = FakeBrowserWindow.all[0] as FakeBrowserWindow;
     expect(window.loaded).toMatch(/renderer[/\\]index\.html$/);
+    // The head mark's copy lives in a store outside the data directory: what is written there reads back.
+    const markCopy = startGatehouse.mock.calls.at(-1)?.[0].markCopy;
+    markCopy?.write({ seq: 7 });
+    expect(markCopy?.read()).toEqual({ seq: 7 });
     fake.module.app.emit('window-all-closed');
     expect(fake.calls).not.toContain('quit');
     expect(FakeTray.last?.tooltip).toContain('Gatehouse');

@@ -73,6 +73,7 @@ export function createFakeElectron(options: { gotLock?: boolean } = {}) {
   const notifications: { title: string; body: string }[] = [];
   const app = Object.assign(new EventEmitter(), {
     isPackaged: false,
+    getPath: (name: string) => `/fake-electron/${name}`,
     setLoginItemSettings: (s: unknown) => calls.push(`setLoginItemSettings ${JSON.stringify(s)}`),
     requestSingleInstanceLock: () => {
       calls.push('requestSingleInstanceLock');
