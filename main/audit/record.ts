@@ -12,6 +12,15 @@ const HASH_MEMBER = ',"hash":"'.length + 64 + '"'.length; // 74
 const MAC_MEMBER = ',"mac":"'.length + 64 + '"'.length; // 73
 const PREV_MEMBER = ',"prev":"'.length + 64 + '"'.length; // 74
 
+const MAC_KEY = Buffer.from(',"mac":"');
+const HASH_KEY = Buffer.from(',"hash":"');
+const PREV_KEY = Buffer.from(',"prev":"');
+
+/** Whether `marker` stands at `offset` in `line` (compared as bytes: the hot path of verify allocates nothing here). */
+function at(line: Buffer, offset: number, marker: Buffer): boolean {
+  return offset >= 0 && line.compare(marker, 0, marker.length, offset, offset + marker.length) === 0;
+}
+
 /** The keyed evidence of a group commit: HMAC-SHA256 over its last record's seq and hash. */
 export function commitMac(key: Buffer, seq: number, hash: string): string {
   return createHmac('sha256', key).update(`gatehouse-commit-v1|${seq}|${hash}`).digest('hex');
@@ -71,14 +80,14 @@ export function lineFields(line: Buffer): LineFields | undefined {
   if (i === 7 || line[i] !== 0x2c || line[n - 1] !== 0x7d) return undefined;
   let end = n - 1; // the closing brace
   let mac: string | undefined;
-  if (n > MAC_MEMBER + HASH_MEMBER + PREV_MEMBER && line.toString('latin1', end - MAC_MEMBER, end - MAC_MEMBER + 8) === ',"mac":"' && line[end - 1] === 0x22) {
+  if (n > MAC_MEMBER + HASH_MEMBER + PREV_MEMBER && at(line, end - MAC_MEMBER, MAC_KEY) && line[end - 1] === 0x22) {
     mac = line.toString('latin1', end - MAC_MEMBER + 8, end - 1);
     end -= MAC_MEMBER;
   }
   const hashAt = end - HASH_MEMBER;
-  if (line.toString('latin1', hashAt, hashAt + 9) !== ',"hash":"' || line[end - 1] !== 0x22) return undefined;
+  if (!at(line, hashAt, HASH_KEY) || line[end - 1] !== 0x22) return undefined;
   const prevStart = hashAt - PREV_MEMBER;
-  if (line.toString('latin1', prevStart, prevStart + 9) !== ',"prev":"' || line[hashAt - 1] !== 0x22) return undefined;
+  if (!at(line, prevStart, PREV_KEY) || line[hashAt - 1] !== 0x22) return undefined;
   return {
     seq,
     prev: line.toString('latin1', prevStart + 9, prevStart + 9 + 64),
@@ -94,10 +103,25 @@ export function computeLineHash(line: Buffer, fields: Pick<LineFields, 'hashAt'>
   return createHash('sha256').update(line.subarray(0, at)).update('}').digest('hex');
 }
 
+const COMMIT_MEMBER = Buffer.from(',"commit":true');
+
 /** Whether a line's body says it closes a group commit (`"commit":true` just before `prev`). */
 export function isCommitLine(line: Buffer, fields: Pick<LineFields, 'hashAt'>): boolean {
   const at = fields.hashAt - PREV_MEMBER;
-  return line.toString('latin1', at - ',"commit":true'.length, at) === ',"commit":true';
+  return at >= COMMIT_MEMBER.length && line.compare(COMMIT_MEMBER, 0, COMMIT_MEMBER.length, at - COMMIT_MEMBER.length, at) === 0;
+}
+
+const BREAK_START = Buffer.from(',"kind":"event","event":"break"');
+
+/**
+ * Whether a line may be a break record. The gateway writes those itself, with no session, server or client,
+ * so they begin `{"seq":N,"ts":"<24-character time>","kind":"event","event":"break"`: a fixed place to look
+ * (a payload cannot stand there). Only a prefilter: the parsed record decides.
+ */
+export function mayBeBreak(line: Buffer): boolean {
+  let i = 7; // after {"seq":
+  while (i < 24 && line[i]! >= 0x30 && line[i]! <= 0x39) i++;
+  return at(line, i + ',"ts":"'.length + 24 + 1, BREAK_START);
 }
 
 export function parseRecord(line: Buffer | string): AuditRecord {

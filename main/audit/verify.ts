@@ -1,5 +1,5 @@
 import { verifyMac } from './checkpoint.js';
-import { commitMac, computeLineHash, GENESIS, isCheckpointLine, isCommitLine, lineFields, parseRecord } from './record.js';
+import { commitMac, computeLineHash, GENESIS, isCheckpointLine, isCommitLine, lineFields, mayBeBreak, parseRecord } from './record.js';
 import { lines, segmentFirstSeq } from './segment-files.js';
 
 export type ProblemReason =
@@ -174,7 +174,7 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
         vouchedThrough = fields.seq;
       }
       // Breaks are found by parsing: the text only narrows the search (a payload may hold the same words).
-      if (line.includes('"event":"break"')) {
+      if (mayBeBreak(line)) {
         const record = parseRecord(line);
         if (record.kind === 'event' && record.event === 'break') {
           const detail = record.detail as { reason?: unknown; message?: unknown } | undefined;
