@@ -93,8 +93,13 @@ export class AuditRecorder {
     if (this.paused || options.excludedCall || this.excluded.get(facts.session)) return NOT_RECORDED;
     const payload = this.mask(facts.message);
     const detail = facts.from === 'gatehouse' ? { from: 'gatehouse', ...facts.detail } : facts.detail;
+    // Written out member by member (no spreads): this runs for every message, both ways.
     return this.options.log.append({
-      ...this.base(facts),
+      ts: this.now().toISOString(),
+      session: facts.session,
+      server: facts.server,
+      principal: this.options.principal(),
+      client: clientOf(facts),
       direction: facts.direction,
       kind: facts.kind,
       method: facts.method,
@@ -109,7 +114,18 @@ export class AuditRecorder {
   /** Records a decision; resolves once durable. Decisions are recorded even while paused; an excluded session's are not. */
   decision(facts: DecisionFacts): Promise<number> {
     if (this.excluded.get(facts.session)) return NOT_RECORDED;
-    return this.options.log.append({ ...this.base(facts), kind: 'decision', method: 'tools/call', tool: facts.tool, id: facts.id, decision: facts.decision });
+    return this.options.log.append({
+      ts: this.now().toISOString(),
+      session: facts.session,
+      server: facts.server,
+      principal: this.options.principal(),
+      client: clientOf(facts),
+      kind: 'decision',
+      method: 'tools/call',
+      tool: facts.tool,
+      id: facts.id,
+      decision: facts.decision,
+    });
   }
 
   /** Records an event (masked detail); a failure is the log's to report, so this never rejects. */
@@ -123,14 +139,8 @@ export class AuditRecorder {
       return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can
     }
   }
+}
 
-  private base(facts: SessionFacts): Pick<AuditEntry, 'ts' | 'session' | 'server' | 'principal' | 'client'> {
-    return {
-      ts: this.now().toISOString(),
-      session: facts.session,
-      server: facts.server,
-      principal: this.options.principal(),
-      client: facts.client.name || facts.client.version ? { ...facts.client } : undefined,
-    };
-  }
+function clientOf(facts: SessionFacts): { name?: string; version?: string } | undefined {
+  return facts.client.name || facts.client.version ? { ...facts.client } : undefined;
 }

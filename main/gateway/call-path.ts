@@ -288,7 +288,7 @@ export class CallPath {
       // Durable before the call goes anywhere: the request record was queued first, so one fsync covers both.
       const recorded = await Promise.all([
         requestRecord,
-        this.deps.recorder.decision({ ...this.facts(s), tool, id: call.id, decision: decisionRecord(decision, allowed, reason, outcome, this.deps.now() - started) }),
+        this.deps.recorder.decision({ session: s.id, server: s.server, client: s.client, tool, id: call.id, decision: decisionRecord(decision, allowed, reason, outcome, this.deps.now() - started) }),
       ]).then(noop, (err: unknown) => err);
       if (!current()) return; // nothing to answer: the client withdrew it, or something else answered it
       if (recorded !== undefined) {
@@ -503,7 +503,11 @@ export class CallPath {
     from: MessageFacts['from'] = 'peer',
   ): Promise<number> {
     const id = 'id' in message ? (message.id as RequestId) : undefined;
-    const recorded = this.deps.recorder.message({ ...this.facts(s), direction, ...about, id, message, from, detail }, options);
+    // Member by member, no spreads: this runs for every message, and spread objects are slow to build and to serialize.
+    const recorded = this.deps.recorder.message(
+      { session: s.id, server: s.server, client: s.client, direction, kind: about.kind, method: about.method, tool: about.tool, id, message, from, detail },
+      options,
+    );
     recorded.catch(noop); // the log reports its own failures; write-ahead steps await this promise themselves
     return recorded;
   }
@@ -520,15 +524,19 @@ export class CallPath {
 
 /** What is recorded of a decision: what policy asked, what happened, who decided, and the scope a grant is bound to. */
 function decisionRecord(decision: CallDecision, allowed: boolean, reason: string, outcome: BrokerOutcome | undefined, latencyMs: number): Record<string, unknown> {
+  // Absent members are undefined (JSON leaves them out): one shape, built without spreads, on every call.
   return {
     action: decision.asked,
     outcome: allowed ? 'allow' : 'deny',
     rule: decision.rule,
     reason,
-    ...(decision.toolChanged ? { toolChanged: true } : {}),
-    ...(outcome ? { approver: outcome.by, port: outcome.port, waitedMs: outcome.waitedMs, approvalId: outcome.approvalId } : {}),
-    ...(decision.grant ? { grant: decision.grant, port: 'grant' } : outcome?.grant ? { grant: outcome.grant } : {}),
-    ...(decision.asked === 'approve' ? { scope: decision.scope } : {}),
+    toolChanged: decision.toolChanged ? true : undefined,
+    approver: outcome?.by,
+    port: decision.grant ? 'grant' : outcome?.port,
+    waitedMs: outcome?.waitedMs,
+    approvalId: outcome?.approvalId,
+    grant: decision.grant ?? outcome?.grant,
+    scope: decision.asked === 'approve' ? decision.scope : undefined,
     latencyMs,
   };
 }

@@ -121,13 +121,10 @@ export function decideCall(input: CallInput): CallDecision {
   const asked = asks.reduce<Action>((a, b) => (STRICTNESS[b.action] > STRICTNESS[a] ? b.action : a), 'allow');
   const deciding = asks.filter((a) => a.action === asked);
   const rule = deciding[0]?.source === 'policy.default' ? null : (deciding[0]?.source ?? null);
-  const base: DecisionBase = {
-    rule,
-    reason: deciding.map((a) => a.reason).join('; and '),
-    approvers: deciding.some((a) => a.source === byRule.rule) ? byRule.approvers : [],
-    toolChanged,
-  };
-  if (asked !== 'approve') return { ...base, asked, action: asked };
+  const reason = deciding.length === 1 ? (deciding[0] as { reason: string }).reason : deciding.map((a) => a.reason).join('; and ');
+  const approvers = deciding.some((a) => a.source === byRule.rule) ? byRule.approvers : [];
+  // Built member by member (no spreads): the allow path runs on every call.
+  if (asked !== 'approve') return { asked, action: asked, rule, reason, approvers, toolChanged };
 
   const scope: ApprovalScope = {
     principal: call.principal,
@@ -142,8 +139,8 @@ export function decideCall(input: CallInput): CallDecision {
   let digest: string | undefined;
   const argsDigest = () => (digest ??= argsDigestOf(call.args));
   const grant = input.grants.find((g) => grantCovers(g, scope, input.now, argsDigest));
-  if (!grant) return { ...base, asked, action: 'approve', scope };
-  return { ...base, asked, action: 'allow', scope, grant: grant.id, reason: `${base.reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}` };
+  if (!grant) return { asked, action: 'approve', rule, reason, approvers, toolChanged, scope };
+  return { asked, action: 'allow', rule, reason: `${reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}`, approvers, toolChanged, scope, grant: grant.id };
 }
 
 /** Whether a grant covers a call in `scope` at `now` (`argsDigest` is asked for only by a grant bound to arguments). Pure. */
