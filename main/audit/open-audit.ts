@@ -35,6 +35,9 @@ export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, 
     markCopy,
   });
   const index = await SessionIndex.load(dir);
+  if (index.rebuiltBecause) {
+    await log.append({ ts: new Date().toISOString(), kind: 'event', event: 'index-rebuilt', detail: { reason: index.rebuiltBecause } }).catch(() => undefined);
+  }
   log.onPrune = (segments) => index.forgetSegments(segments);
   log.onCommit = (records) => {
     for (const r of records) index.apply(r);

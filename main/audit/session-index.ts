@@ -40,6 +40,8 @@ export interface IndexedRecord {
 export class SessionIndex {
   private persistTimer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** Why the index was rebuilt from the segments when it was loaded, if it was (the gateway records it). */
+  rebuiltBecause: string | undefined;
 
   private constructor(
     private readonly auditDir: string,
@@ -50,14 +52,27 @@ export class SessionIndex {
     const indexDir = join(auditDir, 'index');
     if (options.persist !== false) mkdirSync(indexDir, { recursive: true, mode: 0o700 });
     const db = new Low<IndexData>(new JSONFile(join(indexDir, 'sessions.json')), structuredClone(EMPTY));
+    let rebuilt: string | undefined;
     try {
       await db.read();
-    } catch {
+    } catch (err) {
       db.data = structuredClone(EMPTY); // unreadable: rebuild from the segments
+      rebuilt = `the session index could not be read (${(err as Error).message})`;
     }
-    if (db.data?.version !== 1) db.data = structuredClone(EMPTY);
+    if (db.data?.version !== 1) {
+      if (db.data && !rebuilt && Object.keys(db.data).length > 0) rebuilt = 'the session index had an unknown shape';
+      db.data = structuredClone(EMPTY);
+    }
     const index = new SessionIndex(auditDir, db);
-    index.catchUp();
+    try {
+      index.catchUp();
+    } catch (err) {
+      // It pointed at something the log no longer holds (a cut or repaired tail): start over from the segments.
+      rebuilt = `the session index did not match the log (${(err as Error).message})`;
+      index.db.data = structuredClone(EMPTY);
+      index.catchUp();
+    }
+    index.rebuiltBecause = rebuilt;
     if (options.persist !== false && index.dirty) await index.persistNow();
     return index;
   }
@@ -74,8 +89,16 @@ export class SessionIndex {
       if (this.db.data.through.segment && segment < this.db.data.through.segment) continue;
       const buf = readFileSync(join(this.auditDir, segment));
       const start = segment === this.db.data.through.segment ? this.db.data.through.offset : 0;
+      if (start > buf.length) throw new Error(`it points past the end of ${segment}`);
       for (const { line, offset } of lines(buf.subarray(start))) {
-        this.apply({ segment, offset: start + offset, length: line.length + 1, entry: JSON.parse(line.toString('utf8')) as AuditEntry });
+        let entry: AuditEntry;
+        try {
+          entry = JSON.parse(line.toString('utf8')) as AuditEntry;
+        } catch (err) {
+          if (start > 0 && offset === 0) throw err; // resumed mid-line: the index is stale
+          continue; // a damaged line is verify's to report; the index leaves it out
+        }
+        this.apply({ segment, offset: start + offset, length: line.length + 1, entry });
       }
     }
   }

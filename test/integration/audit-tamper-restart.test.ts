@@ -7,7 +7,8 @@
  *  3. delete or empty head.json, and cut the tail;
  *  4. put back an older head.json and cut the log back to it (caught where a copy of the mark lives outside
  *     the data directory: the desktop's settings; headless it is not, as the threat model says);
- *  5. delete the key, so that verify has nothing to check checkpoints with.
+ *  5. delete the key, so that verify has nothing to check checkpoints with;
+ *  6. damage the session index, or leave it pointing past a cut tail, so that nothing starts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,5 +165,18 @@ describe('tampering with a stopped gateway\'s log is caught, with or without a r
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { breaks: { reason: string }[] };
     expect(report.breaks.map((b) => b.reason)).toEqual(['tail-cut']);
+  });
+
+  it.each(['garbage', 'stale'] as const)('6. a %s session index never stops a start: it is rebuilt from the segments, and that is recorded', async (how) => {
+    const dir = home();
+    await traffic(dir);
+    const file = join(audit(dir), 'index', 'sessions.json');
+    if (how === 'garbage') writeFileSync(file, '{"version":1,"through":');
+    else cut(dir, 6); // the index now points past the end of the newest segment
+    await traffic(dir);
+    expect(readAllRecords(dir).filter((r) => r.event === 'index-rebuilt')).toHaveLength(1);
+    const sessions = await runGatehouse(['sessions', '--json'], { GATEHOUSE_HOME: dir });
+    expect(sessions.code).toBe(0);
+    expect((JSON.parse(sessions.stdout) as unknown[]).length).toBe(2);
   });
 });
