@@ -43,6 +43,8 @@ export interface MarkCopy {
 
 interface Pending {
   entry: AuditEntry;
+  /** This entry could not be serialized (nested too deep…): a stand-in record was written, and its caller is refused. */
+  failed?: Error;
   resolve: (seq: number) => void;
   reject: (err: Error) => void;
 }
@@ -216,7 +218,11 @@ export class AuditLog {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           const { records, seqs } = await this.writeBatch(batch);
-          for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(seqs[i] as number);
+          for (let i = 0; i < batch.length; i++) {
+            const p = batch[i] as Pending;
+            if (p.failed) p.reject(new AuditWriteError(`this record could not be written (${p.failed.message}); a stand-in record says so`, { cause: p.failed }));
+            else p.resolve(seqs[i] as number);
+          }
           this.onCommit?.(records);
         } catch (err) {
           this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
@@ -243,10 +249,11 @@ export class AuditLog {
     };
     const key = this.options.key;
     for (let i = 0; i < batch.length; i++) {
-      const { entry } = batch[i] as Pending;
+      const item = batch[i] as Pending;
       // The last record of each write closes its group commit with keyed evidence (a commit mark).
       const closes = i === batch.length - 1 ? key : undefined;
-      let { line, hash } = serializeRecord(entry, this.seq, this.prev, closes);
+      let { line, hash } = this.serialize(item, closes);
+      const entry = item.entry;
       let length = Buffer.byteLength(line);
       if (this.size + pending > 0 && this.size + pending + length > this.options.segmentSize) {
         const checkpoint = this.checkpointEntry();
@@ -257,7 +264,7 @@ export class AuditLog {
         parts = [];
         pending = 0;
         await this.roll();
-        ({ line, hash } = serializeRecord(entry, this.seq, this.prev, closes));
+        ({ line, hash } = this.serialize(item, closes));
         length = Buffer.byteLength(line);
       }
       seqs.push(this.seq);
@@ -267,6 +274,21 @@ export class AuditLog {
     this.size += pending;
     this.markHead();
     return { records, seqs };
+  }
+
+  /**
+   * One entry's line. An entry that cannot be serialized (a message nested too deep) must not break the log for
+   * everyone: it is replaced by a stand-in that says what could not be written, and only its own caller is refused.
+   */
+  private serialize(item: Pending, closes: Buffer | undefined): { line: string; hash: string } {
+    try {
+      return serializeRecord(item.entry, this.seq, this.prev, closes);
+    } catch (err) {
+      const e = item.entry;
+      item.failed = err as Error;
+      item.entry = { ts: e.ts, session: e.session, server: e.server, principal: e.principal, kind: 'event', event: 'unrecordable', detail: { kind: e.kind, direction: e.direction, method: e.method, tool: e.tool, id: e.id, reason: (err as Error).message } };
+      return serializeRecord(item.entry, this.seq, this.prev, closes);
+    }
   }
 
   private checkpointEntry(): AuditEntry {

@@ -4,6 +4,7 @@ import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
 import { formatDuration } from '../config/units.js';
 import type { Masker } from '../masking/masker.js';
 import { argsDigestOf, decideCall, isHidden, type ApprovalScope, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
+import { ABSENT, member } from '../policy/json-path.js';
 import type { PinStore } from '../policy/pin-store.js';
 import type { CompiledPolicy } from '../policy/rules.js';
 import { pickDefinition, pinOf, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
@@ -265,7 +266,7 @@ export class CallPath {
   private async clientCall(s: PathSession, call: ToolsCall): Promise<void> {
     const key = idKey(call.id);
     const tool = typeof call.params?.name === 'string' ? call.params.name : '';
-    const args = call.params?.arguments;
+    const args = argumentsOf(call.params);
     const excluded = tool !== '' && this.deps.recorder.callExclusion(s.server, tool) !== undefined;
     // This call, and no other: a later request that reuses its id (after a cancel) is another entry.
     const mine = s.pending(key);
@@ -311,7 +312,7 @@ export class CallPath {
     const excluded = tool !== '' && this.deps.recorder.callExclusion(s.server, tool) !== undefined;
     try {
       const recorded = this.record(s, 'client->server', message, { kind: 'notification', method: 'tools/call', tool }, { excludedCall: excluded });
-      const decision = await this.decide(s, tool, params?.arguments);
+      const decision = await this.decide(s, tool, argumentsOf(params));
       const reason = 'a tools/call sent as a notification (without an id) is never forwarded: no answer could reach the client';
       await Promise.all([recorded, this.deps.recorder.decision({ ...this.facts(s), tool, id: undefined, decision: { ...decisionRecord(decision, false, reason, undefined, 0), notForwarded: true } })]);
     } catch (err) {
@@ -338,7 +339,7 @@ export class CallPath {
    * progress token) hears it meanwhile, so that it does not give up on the call first.
    */
   private async heldForPerson(s: PathSession, call: ToolsCall, tool: string, decision: CallDecision & { asked: 'approve' }): Promise<BrokerOutcome> {
-    const args = call.params?.arguments ?? {};
+    const args = argumentsOf(call.params) ?? {};
     const waiting = this.deps.approvals.request({
       sessionId: s.id,
       requestKey: idKey(call.id),
@@ -548,6 +549,15 @@ function whatChanged(approved: ApprovalScope, now: CallDecision): string | undef
   if (now.scope.toolDefinition !== approved.toolDefinition) return `the definition of tool "${approved.tool}" changed while it waited`;
   if (now.scope.askedBy !== approved.askedBy || now.scope.rule !== approved.rule) return `the rule that asked changed while it waited (now ${now.rule ? `rule "${now.rule}"` : 'policy.default'})`;
   return undefined;
+}
+
+/**
+ * A call's arguments as a server would read them: `params.arguments`, or (where params carries no own one)
+ * the one under a `__proto__` key, which a server that copies params onto an object reads through.
+ */
+function argumentsOf(params: unknown): unknown {
+  const found = member(params, 'arguments');
+  return found === ABSENT ? undefined : found;
 }
 
 function pinState(pin: PinRecord | undefined): PinState | undefined {

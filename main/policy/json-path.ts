@@ -25,14 +25,14 @@ export function valuesAt(root: unknown, path: string): unknown[] {
   return current;
 }
 
-const ABSENT = Symbol('absent');
+export const ABSENT = Symbol('absent');
 
 /**
  * A member of a JSON object as a server reading it would see it: its own, or else the one under an own
  * `__proto__` key (JSON.parse keeps that as a plain key; a server that copies the object onto another makes it
  * the prototype, and then reads through it).
  */
-function member(value: unknown, key: string): unknown {
+export function member(value: unknown, key: string): unknown {
   for (let current = value; current !== null && typeof current === 'object' && !Array.isArray(current); current = (current as Record<string, unknown>)['__proto__']) {
     if (Object.hasOwn(current, key)) return (current as Record<string, unknown>)[key];
     if (!Object.hasOwn(current, '__proto__')) break;

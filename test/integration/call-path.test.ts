@@ -34,6 +34,9 @@
  * 25. the server changes a tool again between review and `pins accept`; the CLI and the gateway both write pins.json;
  * 26. the same OS user puts a FIFO where pins.json was, so that every decision blocks reading it;
  * 27. refusals before the endpoint (403 Origin, 400 path) reach a token holder unrecorded.
+ * Found by the third attacker round:
+ * 28. the arguments hidden under `params.__proto__` (a server that copies params reads them), decided as {};
+ * 29. one message nested just deep enough that masking passes but the log cannot serialize it breaks the log for everyone.
  * Another local process (a browser page, a script with the token):
  * 11. claims its decision came from the tray; an MCP client uses its own token on the API to approve its own held call.
  * A crash at the worst moment:
@@ -88,6 +91,7 @@ describe('the call path', () => {
     harness = undefined;
     spy.remove();
   });
+  const verify_ = (h: Harness) => h.gatehouse.api.verify();
   const records = async (h: Harness) => {
     await h.gatehouse.audit.log.flush();
     return readAllRecords(h.home);
@@ -533,6 +537,29 @@ describe('the call path', () => {
     expect((await rawRequest(url, { headers: { ...auth, authorization: 'Bearer nope' }, body: '{}' })).status).toBe(401);
     const refusals = (await records(h)).filter((r) => r.event === 'http-refusal').map((r) => (r.detail as { status: number }).status);
     expect(refusals).toEqual([403, 400]);
+  });
+
+  it('28. arguments under params.__proto__ are decided as a server that copies params would see them', async () => {
+    const h = await setup();
+    const raw = await rawSession(h, 'spy');
+    const denied = await raw.post('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"run_command","__proto__":{"arguments":{"command":"rm -rf /"}}}}');
+    expect(denied.answers[0]?.error?.message).toContain('rule "no-rm"');
+    void raw.post('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"write_file","__proto__":{"arguments":{"path":"/etc/passwd"}}}}');
+    const [p] = await pending(h);
+    expect(p).toMatchObject({ rule: 'etc-writes' });
+    await h.gatehouse.api.decideApproval(p!.id, { action: 'deny' }, 'tray');
+    expect(spy.calls()).toEqual([]);
+  });
+
+  it('29. a message the log cannot serialize is refused on its own; the log keeps working for everyone else', async () => {
+    const h = await setup();
+    const raw = await rawSession(h, 'spy');
+    const other = await h.connect('spy');
+    for (let depth = 1500; depth <= 12_000; depth += 500) {
+      await raw.post(`{"jsonrpc":"2.0","id":${depth},"method":"ping","params":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`);
+      expect((await other.callTool({ name: 'run_command', arguments: { command: 'ls' } })).content, `after depth ${depth}`).toEqual([{ type: 'text', text: 'ran run_command' }]);
+    }
+    expect((await verify_(h)).ok).toBe(true);
   });
 
   it('11. a client cannot approve its own call: the MCP token opens no API; the port is the route\'s (a body naming one is refused; the API token is the CLI)', async () => {
