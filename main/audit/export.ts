@@ -1,4 +1,4 @@
-import { computeLineHash, lineFields, parseRecord, type AuditRecord } from './record.js';
+import { parseRecord, type AuditRecord } from './record.js';
 import { lines } from './segment-files.js';
 import type { Mark } from './verify.js';
 
@@ -13,11 +13,12 @@ export const CSV_COLUMNS = ['seq', 'ts', 'session', 'server', 'principal', 'clie
 /**
  * The lines of an export, in log order. JSONL keeps each record's line exactly as stored, so its hash can be
  * checked from the export alone; a run of records left out by the filter stands as one `omitted` line that
- * carries the run's seq range and last hash, so the chain across the gap can still be followed. The header
- * carries the head mark (checkable with the key).
+ * carries the run's seq range and last hash, so the chain across the gap can still be followed (a run at the
+ * end too, up to the newest record). The header carries the log's public key (a claim: an auditor checks
+ * with their own copy) and the head mark with its signature.
  */
-export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, meta: { createdAt: string; head?: Mark | undefined }): Generator<string> {
-  yield JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), head: meta.head }) + '\n';
+export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, meta: { createdAt: string; head?: Mark | undefined; publicKey?: string | undefined }): Generator<string> {
+  yield JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), publicKey: meta.publicKey, head: meta.head }) + '\n';
   let omitted: { fromSeq: number; toSeq: number; lastHash: string } | undefined;
   let started = false;
   for (const buf of segments) {
@@ -33,6 +34,7 @@ export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, m
       }
     }
   }
+  if (omitted && started) yield JSON.stringify({ omitted }) + '\n';
 }
 
 export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter): Generator<string> {
@@ -44,51 +46,6 @@ export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter): Ge
       yield CSV_COLUMNS.map((c) => csvCell(c === 'client' ? clientText(record) : (record as unknown as Record<string, unknown>)[c])).join(',') + '\n';
     }
   }
-}
-
-export interface ExportCheck {
-  ok: boolean;
-  records: number;
-  omittedRuns: number;
-  firstSeq?: number;
-  lastSeq?: number;
-  lastHash?: string;
-  problem?: { line: number; seq?: number; message: string };
-}
-
-/** Checks a JSONL export on its own: every record's hash, and the chain from record to record across omitted runs. */
-export function checkExport(text: string): ExportCheck {
-  const rows = text.split('\n').filter((l) => l.length > 0);
-  const result: ExportCheck = { ok: true, records: 0, omittedRuns: 0 };
-  const fail = (line: number, message: string, seq?: number): ExportCheck => ({ ...result, ok: false, problem: { line, message, ...(seq !== undefined ? { seq } : {}) } });
-  const header = rows[0] ? (JSON.parse(rows[0]) as { gatehouseExport?: number }) : undefined;
-  if (header?.gatehouseExport !== 1) return fail(1, 'not a Gatehouse JSONL export (the first line is not its header)');
-  let expectedSeq: number | undefined;
-  let prevHash: string | undefined;
-  for (let i = 1; i < rows.length; i++) {
-    const row = rows[i] as string;
-    if (row.startsWith('{"omitted"')) {
-      const { omitted } = JSON.parse(row) as { omitted: { fromSeq: number; toSeq: number; lastHash: string } };
-      if (expectedSeq !== undefined && omitted.fromSeq !== expectedSeq) return fail(i + 1, `omitted run starts at ${omitted.fromSeq}, expected ${expectedSeq}`);
-      expectedSeq = omitted.toSeq + 1;
-      prevHash = omitted.lastHash;
-      result.omittedRuns++;
-      continue;
-    }
-    const buf = Buffer.from(row);
-    const fields = lineFields(buf);
-    if (!fields) return fail(i + 1, 'not a well-formed record');
-    if (expectedSeq !== undefined && fields.seq !== expectedSeq) return fail(i + 1, `record ${fields.seq} where ${expectedSeq} was expected (a record was removed or moved)`, fields.seq);
-    if (prevHash !== undefined && fields.prev !== prevHash) return fail(i + 1, `record ${fields.seq} does not link to the record before it`, fields.seq);
-    if (computeLineHash(buf) !== fields.hash) return fail(i + 1, `record ${fields.seq} was changed (its hash does not match its content)`, fields.seq);
-    result.firstSeq ??= fields.seq;
-    result.lastSeq = fields.seq;
-    result.lastHash = fields.hash;
-    result.records++;
-    expectedSeq = fields.seq + 1;
-    prevHash = fields.hash;
-  }
-  return result;
 }
 
 function keep(record: AuditRecord, filter: ExportFilter): boolean {

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { AuditEntry, AuditRecord } from './record-shape.js';
+import { recordMessage, signText, type SigningKey } from './signing.js';
 
 export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './record-shape.js';
 
@@ -7,11 +8,14 @@ export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './rec
 export const GENESIS = '0'.repeat(64);
 
 // Every line ends with `"prev":"<64 hex>"` then `"hash":"<64 hex>"`, and the last record of each group
-// commit also with `"mac":"<64 hex>"`; verification reads them by position from the end of the line.
+// commit also with `"mac":"<64 hex>"`, and a signed one then with `"sig":"<128 hex>"`; verification reads them
+// by position from the end of the line.
+const SIG_MEMBER = ',"sig":"'.length + 128 + '"'.length; // 137
 const HASH_MEMBER = ',"hash":"'.length + 64 + '"'.length; // 74
 const MAC_MEMBER = ',"mac":"'.length + 64 + '"'.length; // 73
 const PREV_MEMBER = ',"prev":"'.length + 64 + '"'.length; // 74
 
+const SIG_KEY = Buffer.from(',"sig":"');
 const MAC_KEY = Buffer.from(',"mac":"');
 const HASH_KEY = Buffer.from(',"hash":"');
 const PREV_KEY = Buffer.from(',"prev":"');
@@ -32,9 +36,11 @@ export function commitMac(key: Buffer, seq: number, hash: string): string {
  * written, so anyone can check it from the line alone: drop `,"hash":"…"` and what follows, close the
  * object, and hash that. With `commitKey` the record closes a group commit: its body says `"commit":true`
  * (hashed, so the mark cannot be dropped) and the line carries `"mac"`, keyed evidence that the key's holder
- * wrote everything up to here.
+ * wrote everything up to here. With `signer` too, the commit is also signed: the body says `"signed":true` and
+ * the line ends with `"sig"`, an Ed25519 signature over the record's seq and hash that a public key checks.
  */
-export function serializeRecord(entry: AuditEntry, seq: number, prev: string, commitKey?: Buffer): { line: string; hash: string } {
+export function serializeRecord(entry: AuditEntry, seq: number, prev: string, commitKey?: Buffer, signer?: SigningKey): { line: string; hash: string } {
+  const signs = commitKey !== undefined && signer !== undefined;
   const body = JSON.stringify({
     seq,
     ts: entry.ts,
@@ -53,11 +59,13 @@ export function serializeRecord(entry: AuditEntry, seq: number, prev: string, co
     detail: entry.detail,
     masked: entry.masked,
     commit: commitKey ? true : undefined,
+    signed: signs ? true : undefined,
     prev,
   });
   const hash = createHash('sha256').update(body).digest('hex');
   const mac = commitKey ? `,"mac":"${commitMac(commitKey, seq, hash)}"` : '';
-  return { line: `${body.slice(0, -1)},"hash":"${hash}"${mac}}\n`, hash };
+  const sig = signs ? `,"sig":"${signText(signer, recordMessage(seq, hash))}"` : '';
+  return { line: `${body.slice(0, -1)},"hash":"${hash}"${mac}${sig}}\n`, hash };
 }
 
 export interface LineFields {
@@ -66,6 +74,8 @@ export interface LineFields {
   hash: string;
   /** Present on the last record of a group commit. */
   mac?: string | undefined;
+  /** Present on a signed commit: Ed25519 over `gatehouse-sign-v1|record|seq|hash`. */
+  sig?: string | undefined;
   /** Where the hash member starts: the line's hashed body is what comes before it, closed with `}`. */
   hashAt: number;
 }
@@ -80,6 +90,11 @@ export function lineFields(line: Buffer): LineFields | undefined {
   if (i === 7 || line[i] !== 0x2c || line[n - 1] !== 0x7d) return undefined;
   let end = n - 1; // the closing brace
   let mac: string | undefined;
+  let sig: string | undefined;
+  if (n > SIG_MEMBER + MAC_MEMBER + HASH_MEMBER + PREV_MEMBER && at(line, end - SIG_MEMBER, SIG_KEY) && line[end - 1] === 0x22) {
+    sig = line.toString('latin1', end - SIG_MEMBER + 8, end - 1);
+    end -= SIG_MEMBER;
+  }
   if (n > MAC_MEMBER + HASH_MEMBER + PREV_MEMBER && at(line, end - MAC_MEMBER, MAC_KEY) && line[end - 1] === 0x22) {
     mac = line.toString('latin1', end - MAC_MEMBER + 8, end - 1);
     end -= MAC_MEMBER;
@@ -93,6 +108,7 @@ export function lineFields(line: Buffer): LineFields | undefined {
     prev: line.toString('latin1', prevStart + 9, prevStart + 9 + 64),
     hash: line.toString('latin1', hashAt + 9, hashAt + 9 + 64),
     mac,
+    sig,
     hashAt,
   };
 }
@@ -104,11 +120,20 @@ export function computeLineHash(line: Buffer, fields: Pick<LineFields, 'hashAt'>
 }
 
 const COMMIT_MEMBER = Buffer.from(',"commit":true');
+const SIGNED_MEMBER = Buffer.from(',"signed":true');
 
-/** Whether a line's body says it closes a group commit (`"commit":true` just before `prev`). */
+/** What a line's body says about its commit: whether it closes one (`"commit":true`), and whether that commit is signed (`"signed":true`, just before `prev`). */
+export function commitOf(line: Buffer, fields: Pick<LineFields, 'hashAt'>): { commit: boolean; signed: boolean } {
+  let end = fields.hashAt - PREV_MEMBER;
+  const signed = end >= SIGNED_MEMBER.length && line.compare(SIGNED_MEMBER, 0, SIGNED_MEMBER.length, end - SIGNED_MEMBER.length, end) === 0;
+  if (signed) end -= SIGNED_MEMBER.length;
+  const commit = end >= COMMIT_MEMBER.length && line.compare(COMMIT_MEMBER, 0, COMMIT_MEMBER.length, end - COMMIT_MEMBER.length, end) === 0;
+  return { commit, signed: signed && commit };
+}
+
+/** Whether a line's body says it closes a group commit. */
 export function isCommitLine(line: Buffer, fields: Pick<LineFields, 'hashAt'>): boolean {
-  const at = fields.hashAt - PREV_MEMBER;
-  return at >= COMMIT_MEMBER.length && line.compare(COMMIT_MEMBER, 0, COMMIT_MEMBER.length, at - COMMIT_MEMBER.length, at) === 0;
+  return commitOf(line, fields).commit;
 }
 
 const BREAK_START = Buffer.from(',"kind":"event","event":"break"');

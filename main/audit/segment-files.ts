@@ -28,6 +28,8 @@ export function listSegments(auditDir: string): string[] {
 export const auditDirOf = (dataDir: string): string => join(dataDir, 'audit');
 export const HEAD_FILE = 'head.json';
 export const ANCHOR_FILE = 'anchor.json';
+/** The log's Ed25519 public key (PEM), for auditors: anyone may read it; a verifier trusts its own copy, not this one. */
+export const PUBLIC_KEY_FILE = 'signing-key.pem';
 
 /** Splits a buffer into its lines (without newlines); a last line without its newline is returned as `torn`. */
 export function* lines(buf: Buffer): Generator<{ line: Buffer; offset: number }, Buffer | undefined> {

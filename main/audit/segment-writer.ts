@@ -2,10 +2,11 @@ import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rea
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim } from './checkpoint.js';
+import { markMessage, publicKeyPem, signingKeyFrom, signText, type SigningKey } from './signing.js';
 import { checkAgainstMarks, vouchedTail } from './startup-check.js';
 import { GENESIS, isCheckpointLine, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
 import { segmentsToPrune, type RetentionPolicy } from './retention.js';
-import { ANCHOR_FILE, HEAD_FILE, lines, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE, PUBLIC_KEY_FILE, lines, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
 import type { Mark } from './verify.js';
 
 export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
@@ -14,6 +15,8 @@ const MAX_BATCH = 4096;
 const HEAD_BYTES = 512;
 const SYNC_WRITE_LIMIT = 64 * 1024;
 const MARK_COPY_EVERY_MS = 2000;
+/** How often, at most, a commit and the head mark are signed (Ed25519 costs ~50 µs, an HMAC ~7 µs). */
+export const SIGN_EVERY_MS = 1000;
 
 export interface CommittedRecord {
   seq: number;
@@ -33,6 +36,8 @@ export interface AuditLogOptions {
   retention?: RetentionPolicy;
   /** A copy of the head mark kept outside the data directory (the desktop's settings), to catch a rollback. */
   markCopy?: MarkCopy | undefined;
+  /** Sign a commit (and the head mark) at most this often; 0 signs every commit. Seals and shutdown are always signed. */
+  signEvery?: number;
 }
 
 /** Where a copy of the head mark is kept outside the data directory, where the platform offers one. */
@@ -66,6 +71,11 @@ export class AuditLog {
   private headWrite: Promise<void> = Promise.resolve();
   private newestMark: Mark | undefined;
   private copyTimer: NodeJS.Timeout | undefined;
+  private readonly signer: SigningKey;
+  /** When a commit was last signed (performance.now()), and whether the newest head mark is signed. */
+  private signedAt = -Infinity;
+  private headSignedAt = -Infinity;
+  private signTimer: NodeJS.Timeout | undefined;
   /** Called after each batch is durable, with what it committed, in log order. */
   onCommit: ((records: CommittedRecord[]) => void) | undefined;
   /** Called after segments were pruned. */
@@ -80,13 +90,16 @@ export class AuditLog {
     private size: number,
     private seq: number,
     private prev: string,
-  ) {}
+  ) {
+    this.signer = signingKeyFrom(options.key);
+  }
 
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     const dir = options.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32') chmodSync(dir, 0o700);
-    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, ...options };
+    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, signEvery: SIGN_EVERY_MS, ...options };
+    writePublicKey(dir, options.key);
 
     const anchor = readMark(join(dir, ANCHOR_FILE));
     let seq = anchor ? anchor.seq + 1 : 1;
@@ -205,6 +218,9 @@ export class AuditLog {
     await this.flush();
     this.closed = true;
     if (this.copyTimer) clearTimeout(this.copyTimer);
+    if (this.signTimer) clearTimeout(this.signTimer);
+    // Shutdown: the head mark is signed, so that everything written is vouched for by the public key.
+    if (this.newestMark && this.newestMark.sig === undefined) this.writeHead(this.signMark(this.newestMark));
     this.copyMark();
     await this.headWrite;
     await this.headFh.sync().catch(() => undefined);
@@ -248,23 +264,27 @@ export class AuditLog {
       this.prev = hash;
     };
     const key = this.options.key;
+    // The commit is signed too when the last signature is older than the signing interval.
+    const now = performance.now();
+    let signs = now - this.signedAt >= this.options.signEvery;
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i] as Pending;
       // The last record of each write closes its group commit with keyed evidence (a commit mark).
       const closes = i === batch.length - 1 ? key : undefined;
-      let { line, hash } = this.serialize(item, closes);
+      let { line, hash } = this.serialize(item, closes, signs);
       const entry = item.entry;
       let length = Buffer.byteLength(line);
       if (this.size + pending > 0 && this.size + pending + length > this.options.segmentSize) {
+        // A seal is always signed: every sealed segment can be checked with the public key alone.
         const checkpoint = this.checkpointEntry();
-        const sealed = serializeRecord(checkpoint, this.seq, this.prev, key);
+        const sealed = serializeRecord(checkpoint, this.seq, this.prev, key, this.signer);
         commit(checkpoint, sealed.line, sealed.hash, Buffer.byteLength(sealed.line));
         await this.write(parts.join(''));
         this.size += pending;
         parts = [];
         pending = 0;
         await this.roll();
-        ({ line, hash } = this.serialize(item, closes));
+        ({ line, hash } = this.serialize(item, closes, signs));
         length = Buffer.byteLength(line);
       }
       seqs.push(this.seq);
@@ -272,6 +292,8 @@ export class AuditLog {
     }
     await this.write(parts.join(''));
     this.size += pending;
+    if (signs) this.signedAt = now;
+    signs = false;
     this.markHead();
     return { records, seqs };
   }
@@ -280,14 +302,15 @@ export class AuditLog {
    * One entry's line. An entry that cannot be serialized (a message nested too deep) must not break the log for
    * everyone: it is replaced by a stand-in that says what could not be written, and only its own caller is refused.
    */
-  private serialize(item: Pending, closes: Buffer | undefined): { line: string; hash: string } {
+  private serialize(item: Pending, closes: Buffer | undefined, signs: boolean): { line: string; hash: string } {
+    const signer = closes && signs ? this.signer : undefined;
     try {
-      return serializeRecord(item.entry, this.seq, this.prev, closes);
+      return serializeRecord(item.entry, this.seq, this.prev, closes, signer);
     } catch (err) {
       const e = item.entry;
       item.failed = err as Error;
       item.entry = { ts: e.ts, session: e.session, server: e.server, principal: e.principal, kind: 'event', event: 'unrecordable', detail: { kind: e.kind, direction: e.direction, method: e.method, tool: e.tool, id: e.id, reason: (err as Error).message } };
-      return serializeRecord(item.entry, this.seq, this.prev, closes);
+      return serializeRecord(item.entry, this.seq, this.prev, closes, signer);
     }
   }
 
@@ -333,7 +356,8 @@ export class AuditLog {
     const fields = lineFields(lastPruned.last);
     if (!fields) throw new Error(`cannot prune: the last record of ${lastPruned.name} is not readable`);
     const claim = { scope: 'anchor' as const, segment: lastPruned.name, firstSeq: segmentFirstSeq(names[0] as string) as number, lastSeq: fields.seq, lastHash: fields.hash };
-    const anchor: Mark = { segment: claim.segment, firstSeq: claim.firstSeq, seq: claim.lastSeq, hash: claim.lastHash, mac: macClaim(key, claim) };
+    const unsigned: Mark = { segment: claim.segment, firstSeq: claim.firstSeq, seq: claim.lastSeq, hash: claim.lastHash, mac: macClaim(key, claim) };
+    const anchor: Mark = { ...unsigned, sig: signText(this.signer, markMessage('anchor', unsigned)) };
     const file = join(dir, ANCHOR_FILE);
     writeFileSync(`${file}.tmp`, JSON.stringify(anchor, null, 2) + '\n', { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
@@ -357,15 +381,37 @@ export class AuditLog {
     if (this.newestMark) this.options.markCopy?.write(this.newestMark);
   }
 
-  /** The head mark: the newest durable record, HMAC-signed. Not fsynced itself: it may lag the log, never lead it. */
+  /**
+   * The head mark: the newest durable record, with an HMAC, and an Ed25519 signature at most once per signing
+   * interval (a timer signs the newest mark when traffic stops, and close signs it at shutdown). Not fsynced
+   * itself: it may lag the log, never lead it.
+   */
   private markHead(): void {
-    const mark: Mark = {
+    let mark: Mark = {
       segment: this.segment,
       firstSeq: this.segmentFirst,
       seq: this.seq - 1,
       hash: this.prev,
       mac: macClaim(this.options.key, { scope: 'head', segment: this.segment, firstSeq: this.segmentFirst, lastSeq: this.seq - 1, lastHash: this.prev }),
     };
+    const now = performance.now();
+    if (now - this.headSignedAt >= this.options.signEvery) mark = this.signMark(mark, now);
+    else if (!this.signTimer) {
+      this.signTimer = setTimeout(() => {
+        this.signTimer = undefined;
+        if (!this.closed && this.newestMark && this.newestMark.sig === undefined) this.writeHead(this.signMark(this.newestMark));
+      }, this.options.signEvery);
+      this.signTimer.unref();
+    }
+    this.writeHead(mark);
+  }
+
+  private signMark(mark: Mark, now = performance.now()): Mark {
+    this.headSignedAt = now;
+    return { segment: mark.segment, firstSeq: mark.firstSeq, seq: mark.seq, hash: mark.hash, mac: mark.mac, sig: signText(this.signer, markMessage('head', mark)) };
+  }
+
+  private writeHead(mark: Mark): void {
     this.newestMark = mark;
     if (this.options.markCopy && !this.copyTimer) {
       this.copyTimer = setTimeout(() => this.copyMark(), MARK_COPY_EVERY_MS);
@@ -378,6 +424,19 @@ export class AuditLog {
       () => undefined,
     );
   }
+}
+
+/** Writes the log's public key beside it (PEM), for the user to hand to an auditor; rewritten if it differs. */
+function writePublicKey(dir: string, key: Buffer): void {
+  const pem = publicKeyPem(signingKeyFrom(key).publicKey);
+  const file = join(dir, PUBLIC_KEY_FILE);
+  let current: string | undefined;
+  try {
+    current = readFileSync(file, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== pem) writeFileSync(file, pem, { mode: 0o600 });
 }
 
 /** The last complete line of a file, reading only its end (a checkpoint line is small). */

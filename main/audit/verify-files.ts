@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMark } from './segment-writer.js';
@@ -6,6 +7,8 @@ import { verifyLog, type VerifyReport } from './verify.js';
 
 export interface VerifyDirOptions {
   key?: Buffer | undefined;
+  /** Check the signatures with this public key (an auditor's check: no secret). */
+  publicKey?: KeyObject | undefined;
   /** A gateway is writing this log now (its newest batch may be mid-write). */
   live?: boolean | undefined;
   onProgress?: (done: number, total: number) => void;
@@ -22,6 +25,7 @@ export function verifyAuditDir(auditDir: string, options: VerifyDirOptions = {})
     { names, read: (name) => readFileSync(join(auditDir, name)) },
     {
       key: options.key,
+      publicKey: options.publicKey,
       live: options.live,
       head,
       anchor,

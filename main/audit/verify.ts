@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { verifyMac } from './checkpoint.js';
-import { commitMac, computeLineHash, GENESIS, isCheckpointLine, isCommitLine, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { commitMac, commitOf, computeLineHash, GENESIS, isCheckpointLine, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { markMessage, recordMessage, signingKeyFrom, verifyText } from './signing.js';
 import { lines, segmentFirstSeq } from './segment-files.js';
 
 export type ProblemReason =
@@ -18,6 +20,7 @@ export type ProblemReason =
   | 'missing-head'
   | 'bad-commit'
   | 'unvouched'
+  | 'bad-signature'
   | 'break-recorded';
 
 /** The first thing found wrong, and where. */
@@ -38,11 +41,15 @@ export interface Mark {
   seq: number;
   hash: string;
   mac: string;
+  /** Ed25519 over the mark (`markMessage`): written on a short timer and at shutdown; checkable with the public key alone. */
+  sig?: string | undefined;
 }
 
 export interface VerifyOptions {
   /** Without the key, hashes and order are checked but checkpoints cannot be. */
   key?: Buffer | undefined;
+  /** The log's Ed25519 public key: checks the signatures with no secret (derived from `key` when that is given). */
+  publicKey?: KeyObject | undefined;
   head?: Mark | undefined;
   anchor?: Mark | undefined;
   onProgress?: (bytesDone: number) => void;
@@ -67,6 +74,10 @@ export interface VerifyReport {
   lastHash: string;
   checkpointsChecked: number;
   keyUsed: boolean;
+  /** Signatures checked with the public key (records, and the head mark and anchor). */
+  signaturesChecked: number;
+  /** The last record a signature vouches for (0 when none does, or signatures were not checked). */
+  signedThrough: number;
   /** The newest segment ends in an incomplete line no acknowledgement covers: a write in progress, or a crash the next start repairs. */
   incompleteTail?: boolean;
   /** Records past the last commit mark in a live log (a batch being written). */
@@ -90,9 +101,22 @@ export interface SegmentSource {
  */
 export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): VerifyReport {
   const { key, head, anchor } = options;
+  const publicKey = options.publicKey ?? (key ? signingKeyFrom(key).publicKey : undefined);
   let expectedSeq = anchor ? anchor.seq + 1 : 1;
   let prevHash = anchor ? anchor.hash : GENESIS;
-  const report: VerifyReport = { ok: true, segments: 0, records: 0, bytes: 0, lastSeq: expectedSeq - 1, lastHash: prevHash, checkpointsChecked: 0, keyUsed: Boolean(key), breaks: [] };
+  const report: VerifyReport = {
+    ok: true,
+    segments: 0,
+    records: 0,
+    bytes: 0,
+    lastSeq: expectedSeq - 1,
+    lastHash: prevHash,
+    checkpointsChecked: 0,
+    keyUsed: Boolean(key),
+    signaturesChecked: 0,
+    signedThrough: 0,
+    breaks: [],
+  };
   // Commit marks: once the log has them, every record must be vouched for by one at or after it.
   let marked = false;
   let vouchedThrough = expectedSeq - 1;
@@ -100,6 +124,13 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
 
   if (anchor && key && !verifyMac(key, { scope: 'anchor', segment: anchor.segment, firstSeq: anchor.firstSeq, lastSeq: anchor.seq, lastHash: anchor.hash }, anchor.mac)) {
     return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: 'the pruning anchor does not match its checkpoint (edited, or made without the key)' });
+  }
+  if (anchor && publicKey && anchor.sig !== undefined) {
+    if (!verifyText(publicKey, markMessage('anchor', anchor), anchor.sig)) {
+      return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: 'the pruning anchor carries a signature the public key does not verify (edited, or signed by another key)' });
+    }
+    report.signaturesChecked++;
+    report.signedThrough = anchor.seq;
   }
 
   let headSeen = false;
@@ -162,9 +193,19 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
       if (computeLineHash(line, fields) !== fields.hash) {
         return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'hash-mismatch', message: `record ${fields.seq} was changed after it was written (its hash does not match its content)` });
       }
-      const commit = isCommitLine(line, fields);
+      const { commit, signed } = commitOf(line, fields);
       if (commit !== (fields.mac !== undefined)) {
         return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-commit', message: `record ${fields.seq} ${commit ? 'closes a commit but its evidence was removed' : 'carries commit evidence it was not written with'}` });
+      }
+      if (signed !== (fields.sig !== undefined)) {
+        return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-signature', message: `record ${fields.seq} ${signed ? 'was signed but its signature was removed' : 'carries a signature it was not written with'}` });
+      }
+      if (signed && publicKey) {
+        if (!verifyText(publicKey, recordMessage(fields.seq, fields.hash), fields.sig)) {
+          return fail({ segment: name, seq: fields.seq, line: lineNo, reason: 'bad-signature', message: `record ${fields.seq} carries a signature the public key does not verify (made without the signing key, or by another one)` });
+        }
+        report.signaturesChecked++;
+        report.signedThrough = fields.seq;
       }
       if (commit) {
         if (key && fields.mac !== commitMac(key, fields.seq, fields.hash)) {
@@ -225,6 +266,14 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
   if (head) {
     if (key && !verifyMac(key, { scope: 'head', segment: head.segment, firstSeq: head.firstSeq, lastSeq: head.seq, lastHash: head.hash }, head.mac)) {
       return fail({ segment: 'head.json', seq: head.seq, line: 0, reason: 'bad-head', message: 'the head mark does not match its checkpoint (edited, or made without the key)' });
+    }
+    if (publicKey && head.sig !== undefined) {
+      if (!verifyText(publicKey, markMessage('head', head), head.sig)) {
+        return fail({ segment: 'head.json', seq: head.seq, line: 0, reason: 'bad-head', message: 'the head mark carries a signature the public key does not verify (edited, or signed by another key)' });
+      }
+      report.signaturesChecked++;
+      // The signed head vouches for its record, and through the chain for everything before it.
+      if (headSeen && head.seq > report.signedThrough) report.signedThrough = head.seq;
     }
     if (!headSeen) {
       return fail({

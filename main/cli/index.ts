@@ -6,7 +6,7 @@ import { serveCommand } from './commands/serve.js';
 import { serversCommand } from './commands/servers.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { replayCommand } from './commands/replay.js';
-import { verifyCommand } from './commands/verify.js';
+import { publicKeyCommand, verifyCommand } from './commands/verify.js';
 import { approvalsCommand, approveCommand, denyCommand, grantsCommand } from './commands/approvals.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
@@ -30,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   sessions: sessionsCommand,
   replay: replayCommand,
   verify: verifyCommand,
+  'public-key': publicKeyCommand,
   export: exportCommand,
   policy: policyCommand,
   pins: pinsCommand,

@@ -1,7 +1,8 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
-import { HEAD_FILE, listSegments } from '../../audit/segment-files.js';
+import { HEAD_FILE, listSegments, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
+import { parsePublicKey, publicKeyHex } from '../../audit/signing.js';
 import { readMark } from '../../audit/segment-writer.js';
 import type { Command } from '../command.js';
 import { parseTime, stringOption } from '../options.js';
@@ -21,14 +22,15 @@ export const exportCommand: Command = {
     const sessionArg = stringOption(values.session);
     const session = sessionArg ? findSession(index, sessionArg).id : undefined;
     const filter = { since, until, session };
-    // A session export walks every segment from its first to its last, so omitted runs between its records stay linked.
+    // A session export walks every segment from its first to the newest, so omitted runs between its records stay
+    // linked and the run at the end reaches the head mark (which shows whether the tail is all there).
     const all = listSegments(dir);
     const span = session ? index.get(session)?.segments ?? [] : all;
-    const segmentNames = all.filter((n) => span.length > 0 && n >= (span[0] as string) && n <= (span[span.length - 1] as string));
+    const segmentNames = all.filter((n) => span.length > 0 && n >= (span[0] as string));
     const segments = (function* () {
       for (const n of segmentNames) yield readFileSync(join(dir, n));
     })();
-    const chunks = format === 'csv' ? exportCsv(segments, filter) : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)) });
+    const chunks = format === 'csv' ? exportCsv(segments, filter) : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), publicKey: logPublicKey(dir) });
     const out = stringOption(values.out);
     if (!out) {
       for (const chunk of chunks) process.stdout.write(chunk);
@@ -40,3 +42,12 @@ export const exportCommand: Command = {
     io.err(`gatehouse export: wrote ${out}`);
   },
 };
+
+/** The public key the gateway wrote beside its log, as hex for the export's header; undefined when there is none yet. */
+function logPublicKey(dir: string): string | undefined {
+  try {
+    return publicKeyHex(parsePublicKey(join(dir, PUBLIC_KEY_FILE)));
+  } catch {
+    return undefined;
+  }
+}

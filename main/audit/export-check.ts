@@ -1,0 +1,176 @@
+import type { KeyObject } from 'node:crypto';
+import { commitOf, computeLineHash, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
+import type { Mark, RecordedBreak } from './verify.js';
+
+/** Why an export does not verify: the same words the standalone verifier (tools/verify-export.py) prints. */
+export type ExportProblemReason =
+  | 'not-export'
+  | 'malformed'
+  | 'gap'
+  | 'reorder'
+  | 'chain-break'
+  | 'hash-mismatch'
+  | 'bad-commit'
+  | 'bad-signature'
+  | 'bad-head'
+  | 'truncated'
+  | 'wrong-key'
+  | 'unsigned'
+  | 'break-recorded';
+
+export interface ExportCheck {
+  ok: boolean;
+  records: number;
+  omittedRuns: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  lastHash?: string;
+  /** Whether a public key was given, so that signatures were checked. */
+  publicKeyUsed: boolean;
+  signaturesChecked: number;
+  /** Records a signature vouches for: a signed record (or the signed head mark) later in the same unbroken run. */
+  signedRecords: number;
+  /** Records no signature reaches (past the last one, or before an omitted run): vouched only by the HMAC, which needs the key. */
+  unsignedRecords: number;
+  breaks: RecordedBreak[];
+  problem?: { line: number; seq?: number; reason: ExportProblemReason; message: string };
+}
+
+interface ExportHeader {
+  gatehouseExport?: unknown;
+  publicKey?: unknown;
+  head?: Mark;
+}
+
+/**
+ * Checks a JSONL export on its own: every record's hash, the chain from record to record across omitted
+ * runs, the commit and signature members, and with a public key every signature and the head mark. Pure.
+ */
+export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
+  const rows = text.split('\n');
+  if (rows[rows.length - 1] === '') rows.pop();
+  const result: ExportCheck = { ok: true, records: 0, omittedRuns: 0, publicKeyUsed: Boolean(publicKey), signaturesChecked: 0, signedRecords: 0, unsignedRecords: 0, breaks: [] };
+  const fail = (line: number, reason: ExportProblemReason, message: string, seq?: number): ExportCheck => ({
+    ...result,
+    signedRecords: 0,
+    unsignedRecords: result.records,
+    ok: false,
+    problem: { line, reason, message, ...(seq !== undefined ? { seq } : {}) },
+  });
+  let header: ExportHeader | undefined;
+  try {
+    header = rows[0] ? (JSON.parse(rows[0]) as ExportHeader) : undefined;
+  } catch {
+    header = undefined;
+  }
+  if (!header || typeof header !== 'object' || header.gatehouseExport !== 1) return fail(1, 'not-export', 'not a Gatehouse JSONL export (the first line is not its header)');
+  if (publicKey && typeof header.publicKey === 'string' && header.publicKey !== publicKeyHex(publicKey)) {
+    return fail(1, 'wrong-key', `this export names public key ${header.publicKey}, not the one given: it comes from another Gatehouse, or its header was changed`);
+  }
+  const head = header.head && typeof header.head === 'object' ? header.head : undefined;
+  if (publicKey && head?.sig !== undefined) {
+    if (!verifyText(publicKey, markMessage('head', head), head.sig)) return fail(1, 'bad-head', 'the head mark in the header carries a signature the public key does not verify');
+    result.signaturesChecked++;
+  }
+
+  let expectedSeq: number | undefined;
+  let prevHash: string | undefined;
+  // Records of the current unbroken run not yet reached by a signature.
+  let pending = 0;
+  let headFound = false;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i] as string;
+    const lineNo = i + 1;
+    if (row.startsWith('{"omitted"')) {
+      let omitted: { fromSeq?: unknown; toSeq?: unknown; lastHash?: unknown } | undefined;
+      try {
+        omitted = (JSON.parse(row) as { omitted?: typeof omitted }).omitted;
+      } catch {
+        omitted = undefined;
+      }
+      if (!omitted || !Number.isSafeInteger(omitted.fromSeq) || !Number.isSafeInteger(omitted.toSeq) || typeof omitted.lastHash !== 'string' || (omitted.toSeq as number) < (omitted.fromSeq as number)) {
+        return fail(lineNo, 'malformed', `line ${lineNo} is not a well-formed omitted run`);
+      }
+      const fromSeq = omitted.fromSeq as number;
+      if (expectedSeq !== undefined && fromSeq !== expectedSeq) {
+        return fail(lineNo, fromSeq > expectedSeq ? 'gap' : 'reorder', `the omitted run starts at ${fromSeq} where ${expectedSeq} was expected`, fromSeq);
+      }
+      // Nothing can link records before the gap to a signature after it.
+      result.unsignedRecords += pending;
+      pending = 0;
+      expectedSeq = (omitted.toSeq as number) + 1;
+      prevHash = omitted.lastHash;
+      if (head && head.seq >= fromSeq && head.seq === omitted.toSeq) {
+        if (omitted.lastHash !== head.hash) return fail(lineNo, 'bad-head', `record ${head.seq} is not the record the head mark vouches for`, head.seq);
+        headFound = true;
+      } else if (head && head.seq >= fromSeq && head.seq <= (omitted.toSeq as number)) headFound = true;
+      result.omittedRuns++;
+      continue;
+    }
+    const buf = Buffer.from(row);
+    const fields = lineFields(buf);
+    if (!fields) return fail(lineNo, 'malformed', `line ${lineNo} is not a well-formed record`);
+    if (expectedSeq !== undefined && fields.seq !== expectedSeq) {
+      return fail(
+        lineNo,
+        fields.seq > expectedSeq ? 'gap' : 'reorder',
+        fields.seq > expectedSeq ? `record${fields.seq - expectedSeq > 1 ? `s ${expectedSeq}–${fields.seq - 1} are` : ` ${expectedSeq} is`} missing before line ${lineNo}` : `record ${fields.seq} where ${expectedSeq} was expected (moved, or repeated)`,
+        fields.seq,
+      );
+    }
+    if (prevHash !== undefined && fields.prev !== prevHash) return fail(lineNo, 'chain-break', `record ${fields.seq} does not link to the record before it (prev differs)`, fields.seq);
+    if (computeLineHash(buf, fields) !== fields.hash) return fail(lineNo, 'hash-mismatch', `record ${fields.seq} was changed (its hash does not match its content)`, fields.seq);
+    const { commit, signed } = commitOf(buf, fields);
+    if (commit !== (fields.mac !== undefined)) return fail(lineNo, 'bad-commit', `record ${fields.seq} ${commit ? 'closes a commit but its evidence was removed' : 'carries commit evidence it was not written with'}`, fields.seq);
+    if (signed !== (fields.sig !== undefined)) return fail(lineNo, 'bad-signature', `record ${fields.seq} ${signed ? 'was signed but its signature was removed' : 'carries a signature it was not written with'}`, fields.seq);
+    pending++;
+    if (signed && publicKey) {
+      if (!verifyText(publicKey, recordMessage(fields.seq, fields.hash), fields.sig)) {
+        return fail(lineNo, 'bad-signature', `record ${fields.seq} carries a signature the public key does not verify (made without the signing key, or by another one)`, fields.seq);
+      }
+      result.signaturesChecked++;
+      result.signedRecords += pending;
+      pending = 0;
+    }
+    if (head && fields.seq === head.seq) {
+      if (fields.hash !== head.hash) return fail(lineNo, 'bad-head', `record ${fields.seq} is not the record the head mark vouches for (the chain was rewritten)`, fields.seq);
+      headFound = true;
+      if (publicKey && head.sig !== undefined) {
+        result.signedRecords += pending;
+        pending = 0;
+      }
+    }
+    if (mayBeBreak(buf)) {
+      const record = parseRecord(buf);
+      if (record.kind === 'event' && record.event === 'break') {
+        const detail = record.detail as { reason?: unknown; message?: unknown } | undefined;
+        result.breaks.push({ seq: record.seq, ts: record.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
+      }
+    }
+    result.firstSeq ??= fields.seq;
+    result.lastSeq = fields.seq;
+    result.lastHash = fields.hash;
+    result.records++;
+    expectedSeq = fields.seq + 1;
+    prevHash = fields.hash;
+  }
+  result.unsignedRecords += pending;
+  if (head && !headFound && expectedSeq !== undefined && expectedSeq - 1 < head.seq) {
+    return fail(rows.length, 'truncated', `the export ends at record ${expectedSeq - 1}, but the head mark it carries vouches for record ${head.seq}: its tail was removed`, head.seq);
+  }
+  if (publicKey && result.records > 0 && result.signedRecords === 0) {
+    return fail(
+      rows.length,
+      'unsigned',
+      result.omittedRuns > 0
+        ? 'no record of this export is vouched for by a signature: in a filtered export a record is covered only when an unbroken run of records links it to a signed one. Export a time range (--since/--until) to get signed runs, or check it with --chain-only'
+        : 'no record of this export is vouched for by a signature (the signatures and the signed head mark were removed, or the records were made without the key)',
+    );
+  }
+  if (result.breaks.length > 0) {
+    const first = result.breaks[0] as RecordedBreak;
+    return { ...result, ok: false, problem: { line: 0, seq: first.seq, reason: 'break-recorded', message: `${result.breaks.length} break(s) recorded; the first, at record ${first.seq} (${first.ts}): ${first.message}` } };
+  }
+  return result;
+}
