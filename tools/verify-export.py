@@ -55,7 +55,7 @@ class Signatures:
         self.checked = 0
 
     def verify(self, message, signature_hex):
-        if not re.fullmatch(r"[0-9a-f]{128}", signature_hex or ""):
+        if not isinstance(signature_hex, str) or not re.fullmatch(r"[0-9a-f]{128}", signature_hex):
             return False
         msg = os.path.join(self.tmp, "msg")
         sig = os.path.join(self.tmp, "sig")
@@ -83,8 +83,11 @@ def head_message(head):
     return "gatehouse-sign-v1|head|%s|%d|%d|%s" % (head["segment"], head["firstSeq"], head["seq"], head["hash"])
 
 
-def check(rows, signatures, public_key_hex):
-    result = {"records": 0, "omittedRuns": 0, "signedRecords": 0, "unsignedRecords": 0, "breaks": []}
+def check(data, signatures, public_key_hex):
+    rows = data.split(b"\n")
+    if rows and rows[-1] == b"":
+        rows.pop()
+    result = {"records": 0, "omittedRuns": 0, "signedRecords": 0, "unsignedRecords": 0, "exportSigned": False, "breaks": []}
     try:
         header = json.loads(rows[0]) if rows else None
     except ValueError:
@@ -93,6 +96,8 @@ def check(rows, signatures, public_key_hex):
         raise Problem(1, "not-export", "not a Gatehouse JSONL export (the first line is not its header)")
     if signatures and isinstance(header.get("publicKey"), str) and header["publicKey"] != public_key_hex:
         raise Problem(1, "wrong-key", "the export names another public key")
+    # The export's own signature, on its last line, over the SHA-256 of every byte before that line.
+    trailer = rows.pop() if len(rows) > 1 and rows[-1].startswith(b'{"exportSignature"') else None
     head = header.get("head") if isinstance(header.get("head"), dict) else None
     head_signed = False
     if signatures and head is not None and "sig" in head:
@@ -163,6 +168,17 @@ def check(rows, signatures, public_key_hex):
         result["records"] += 1
         expected_seq, prev_hash = seq + 1, record_hash
     result["unsignedRecords"] += pending
+    if trailer is not None and signatures:
+        before = len(data) - (1 if data.endswith(b"\n") else 0) - len(trailer)
+        digest = hashlib.sha256(data[:before]).hexdigest()
+        try:
+            claimed = json.loads(trailer)["exportSignature"]
+        except (ValueError, KeyError, TypeError):
+            claimed = {}
+        if not isinstance(claimed, dict) or claimed.get("sha256") != digest or not signatures.verify("gatehouse-sign-v1|export|" + digest, claimed.get("sig")):
+            raise Problem(len(rows) + 1, "bad-signature", "the export's own signature does not match what comes before it")
+        result["exportSigned"] = True
+        result["signedRecords"], result["unsignedRecords"] = result["records"], 0
     if head is not None and not head_found and expected_seq is not None and expected_seq - 1 < head["seq"]:
         raise Problem(len(rows), "truncated", "the export ends at record %d; the head mark vouches for %d" % (expected_seq - 1, head["seq"]), head["seq"])
     if signatures and result["records"] > 0 and result["signedRecords"] == 0:
@@ -182,9 +198,7 @@ def main():
     if not args.public_key and not args.chain_only:
         parser.error("give --public-key KEY.pem, or --chain-only")
     with open(args.export, "rb") as f:
-        rows = f.read().split(b"\n")
-    if rows and rows[-1] == b"":
-        rows.pop()
+        data = f.read()
     signatures = None
     public_key_hex = None
     if args.public_key:
@@ -192,7 +206,7 @@ def main():
             public_key_hex = raw_public_key(f.read()).hex()
         signatures = Signatures(args.public_key)
     try:
-        result = check(rows, signatures, public_key_hex)
+        result = check(data, signatures, public_key_hex)
         result["ok"] = True
     except Problem as p:
         result = {"ok": False, "reason": p.reason, "line": p.line, "message": p.message}

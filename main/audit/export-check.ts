@@ -1,6 +1,6 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { commitOf, computeLineHash, lineFields, mayBeBreak, parseRecord } from './record.js';
-import { markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
+import { exportMessage, markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
 import type { Mark, RecordedBreak } from './verify.js';
 
 /** Why an export does not verify: the same words the standalone verifier (tools/verify-export.py) prints. */
@@ -31,6 +31,8 @@ export interface ExportCheck {
   signaturesChecked: number;
   /** Records a signature vouches for: a signed record (or the signed head mark) later in the same unbroken run. */
   signedRecords: number;
+  /** Whether the export's own signature (made by an exporter holding the key) was checked and holds: it vouches for every record. */
+  exportSigned: boolean;
   /** Records no signature reaches (past the last one, or before an omitted run): vouched only by the HMAC, which needs the key. */
   unsignedRecords: number;
   breaks: RecordedBreak[];
@@ -50,7 +52,7 @@ interface ExportHeader {
 export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
   const rows = text.split('\n');
   if (rows[rows.length - 1] === '') rows.pop();
-  const result: ExportCheck = { ok: true, records: 0, omittedRuns: 0, publicKeyUsed: Boolean(publicKey), signaturesChecked: 0, signedRecords: 0, unsignedRecords: 0, breaks: [] };
+  const result: ExportCheck = { ok: true, records: 0, omittedRuns: 0, publicKeyUsed: Boolean(publicKey), exportSigned: false, signaturesChecked: 0, signedRecords: 0, unsignedRecords: 0, breaks: [] };
   const fail = (line: number, reason: ExportProblemReason, message: string, seq?: number): ExportCheck => ({
     ...result,
     signedRecords: 0,
@@ -68,6 +70,9 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
   if (publicKey && typeof header.publicKey === 'string' && header.publicKey !== publicKeyHex(publicKey)) {
     return fail(1, 'wrong-key', `this export names public key ${header.publicKey}, not the one given: it comes from another Gatehouse, or its header was changed`);
   }
+  // The export's own signature stands on its last line, over the SHA-256 of every byte before that line; it is
+  // checked after the records, so that an edited record is named where it is.
+  const trailer = rows.length > 1 && rows[rows.length - 1]?.startsWith('{"exportSignature"') ? rows.pop() : undefined;
   const head = header.head && typeof header.head === 'object' ? header.head : undefined;
   if (publicKey && head?.sig !== undefined) {
     if (!verifyText(publicKey, markMessage('head', head), head.sig)) return fail(1, 'bad-head', 'the head mark in the header carries a signature the public key does not verify');
@@ -156,6 +161,25 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
     prevHash = fields.hash;
   }
   result.unsignedRecords += pending;
+  if (trailer !== undefined && publicKey) {
+    let signature: { sha256?: unknown; sig?: unknown } | undefined;
+    try {
+      signature = (JSON.parse(trailer) as { exportSignature?: typeof signature }).exportSignature;
+    } catch {
+      signature = undefined;
+    }
+    const before = text.length - (text.endsWith('\n') ? 1 : 0) - trailer.length;
+    const sha256 = createHash('sha256').update(text.slice(0, before)).digest('hex');
+    if (signature?.sha256 !== sha256 || !verifyText(publicKey, exportMessage(sha256), signature.sig)) {
+      return fail(rows.length + 1, 'bad-signature', "the export's own signature does not match what comes before it, or was not made with the key (its header or an omitted run was changed)");
+    }
+    result.signaturesChecked++;
+    result.exportSigned = true;
+  }
+  if (result.exportSigned) {
+    result.signedRecords = result.records;
+    result.unsignedRecords = 0;
+  }
   if (head && !headFound && expectedSeq !== undefined && expectedSeq - 1 < head.seq) {
     return fail(rows.length, 'truncated', `the export ends at record ${expectedSeq - 1}, but the head mark it carries vouches for record ${head.seq}: its tail was removed`, head.seq);
   }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { parseRecord, type AuditRecord } from './record.js';
+import { exportMessage, signText, type SigningKey } from './signing.js';
 import { lines } from './segment-files.js';
 import type { Mark } from './verify.js';
 
@@ -15,26 +17,51 @@ export const CSV_COLUMNS = ['seq', 'ts', 'session', 'server', 'principal', 'clie
  * checked from the export alone; a run of records left out by the filter stands as one `omitted` line that
  * carries the run's seq range and last hash, so the chain across the gap can still be followed (a run at the
  * end too, up to the newest record). The header carries the log's public key (a claim: an auditor checks
- * with their own copy) and the head mark with its signature.
+ * with their own copy) and the head mark with its signature. With `signer` (the exporter holds the key and has
+ * verified the log up to `throughSeq`), a last line signs the SHA-256 of everything before it: every record of
+ * the export is then vouched for, omitted runs included, which in-log signatures alone cannot do for a filter.
  */
-export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, meta: { createdAt: string; head?: Mark | undefined; publicKey?: string | undefined }): Generator<string> {
-  yield JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), publicKey: meta.publicKey, head: meta.head }) + '\n';
+export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, meta: ExportMeta, counts: { records: number } = { records: 0 }): Generator<string> {
+  const digest = createHash('sha256');
+  const emit = (text: string): string => {
+    digest.update(text);
+    return text;
+  };
+  yield emit(JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), publicKey: meta.publicKey, head: meta.head }) + '\n');
   let omitted: { fromSeq: number; toSeq: number; lastHash: string } | undefined;
   let started = false;
-  for (const buf of segments) {
+  const through = meta.throughSeq ?? Infinity;
+  outer: for (const buf of segments) {
     for (const { line } of lines(buf)) {
       const record = parseRecord(line);
+      if (record.seq > through) break outer;
       if (keep(record, filter)) {
-        if (omitted && started) yield JSON.stringify({ omitted }) + '\n';
+        if (omitted && started) yield emit(JSON.stringify({ omitted }) + '\n');
         omitted = undefined;
         started = true;
-        yield line.toString('utf8') + '\n';
+        counts.records++;
+        yield emit(line.toString('utf8') + '\n');
       } else if (started) {
         omitted = omitted ? { ...omitted, toSeq: record.seq, lastHash: record.hash } : { fromSeq: record.seq, toSeq: record.seq, lastHash: record.hash };
       }
     }
   }
-  if (omitted && started) yield JSON.stringify({ omitted }) + '\n';
+  if (omitted && started) yield emit(JSON.stringify({ omitted }) + '\n');
+  if (meta.signer) {
+    const sha256 = digest.digest('hex');
+    yield JSON.stringify({ exportSignature: { sha256, sig: signText(meta.signer, exportMessage(sha256)) } }) + '\n';
+  }
+}
+
+export interface ExportMeta {
+  createdAt: string;
+  head?: Mark | undefined;
+  /** The log's public key (hex), named in the header. */
+  publicKey?: string | undefined;
+  /** Signs the export: only given when the exporter has verified the log with the key. */
+  signer?: SigningKey | undefined;
+  /** The last record the exporter verified: nothing after it is exported. */
+  throughSeq?: number | undefined;
 }
 
 export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter): Generator<string> {

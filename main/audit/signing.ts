@@ -32,6 +32,11 @@ export function markMessage(scope: 'head' | 'anchor', mark: { segment: string; f
   return `gatehouse-sign-v1|${scope}|${mark.segment}|${mark.firstSeq}|${mark.seq}|${mark.hash}`;
 }
 
+/** What an export's signature covers: the SHA-256 of every byte of the export before its signature line. */
+export function exportMessage(sha256: string): string {
+  return `gatehouse-sign-v1|export|${sha256}`;
+}
+
 export function signText(key: SigningKey, message: string): string {
   return sign(null, Buffer.from(message), key.privateKey).toString('hex');
 }

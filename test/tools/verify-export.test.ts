@@ -125,8 +125,14 @@ describe("an export of a real session, checked by an auditor with the log's publ
         expect(reduce(JSON.parse(ours.stdout) as Answer)).toEqual(theirs);
         expect(theirs.ok).toBe(true);
       }
-      // The whole export after a clean shutdown: the signed head mark vouches for every record.
+      // Exported with the key, each export signs itself: every record is vouched for, the session's too.
       expect(await python(whole, pem)).toMatchObject({ ok: true, unsignedRecords: 0 });
+      expect(await python(session, pem)).toMatchObject({ ok: true, unsignedRecords: 0 });
+      // Without its own signature (stripped), the whole export still holds by the signatures in the log: the
+      // head mark, signed at shutdown, reaches every record.
+      const stripped = join(auditor, 'stripped.jsonl');
+      writeFileSync(stripped, readFileSync(whole, 'utf8').replace(/\{"exportSignature".*\n$/, ''));
+      expect(await python(stripped, pem)).toMatchObject({ ok: true, unsignedRecords: 0 });
 
       const text = readFileSync(whole, 'utf8');
       const edited = join(auditor, 'edited.jsonl');

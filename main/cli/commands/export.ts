@@ -2,7 +2,12 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
 import { HEAD_FILE, listSegments, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
-import { parsePublicKey, publicKeyHex } from '../../audit/signing.js';
+import { parsePublicKey, publicKeyHex, signingKeyFrom, type SigningKey } from '../../audit/signing.js';
+import { readAuditKey } from '../../audit/checkpoint.js';
+import { verifyAuditDir } from '../../audit/verify-files.js';
+import { isGatewayRunning } from '../../config/instance-lock.js';
+import { dataDirFor } from '../options.js';
+import type { CliIo } from '../io.js';
 import { readMark } from '../../audit/segment-writer.js';
 import type { Command } from '../command.js';
 import { parseTime, stringOption } from '../options.js';
@@ -30,16 +35,22 @@ export const exportCommand: Command = {
     const segments = (function* () {
       for (const n of segmentNames) yield readFileSync(join(dir, n));
     })();
-    const chunks = format === 'csv' ? exportCsv(segments, filter) : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), publicKey: logPublicKey(dir) });
+    const counts = { records: 0 };
+    const signing = format === 'jsonl' ? await exportSigning(dir, io) : { note: '' };
+    const chunks =
+      format === 'csv'
+        ? exportCsv(segments, filter)
+        : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
     const out = stringOption(values.out);
     if (!out) {
       for (const chunk of chunks) process.stdout.write(chunk);
+      if (signing.note) io.err(`gatehouse export: ${signing.note}`);
       return;
     }
     const stream = createWriteStream(out, { mode: 0o600 });
     for (const chunk of chunks) if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
     await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    io.err(`gatehouse export: wrote ${out}`);
+    io.err(`gatehouse export: wrote ${out}${format === 'jsonl' ? ` (${counts.records} record${counts.records === 1 ? '' : 's'}${signing.signer ? ', signed' : ''})` : ''}${signing.note ? `; ${signing.note}` : ''}`);
   },
 };
 
@@ -50,4 +61,19 @@ function logPublicKey(dir: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether this export can be signed: only with the key, and only what the key vouches for (the log verified
+ * first, up to its last vouched record). A recorded break does not stop the signature: the break record is
+ * in the export, and keeps it failing wherever it is checked.
+ */
+async function exportSigning(dir: string, io: CliIo): Promise<{ signer?: SigningKey; throughSeq?: number; note: string }> {
+  const key = readAuditKey(dataDirFor(io));
+  if (!key) return { note: 'not signed: the audit key is not here (the desktop app keeps it in the keychain); records are vouched for by the signatures in the log where their runs reach one' };
+  const report = verifyAuditDir(dir, { key, live: await isGatewayRunning(dataDirFor(io)) });
+  if (!report.ok && report.problem?.reason !== 'break-recorded') {
+    return { note: `not signed: the log does not verify (${report.problem?.reason}: ${report.problem?.message}); \`gatehouse verify\` says more` };
+  }
+  return { signer: signingKeyFrom(key), throughSeq: report.unvouchedTail ? report.unvouchedTail.fromSeq - 1 : report.lastSeq, note: '' };
 }

@@ -6,6 +6,9 @@ import { listSegments } from '../../../main/audit/segment-files.js';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
+import { readMark } from '../../../main/audit/segment-writer.js';
+import { parsePublicKey, publicKeyPem, signingKeyFrom } from '../../../main/audit/signing.js';
+import { waitFor } from '../../helpers/gateway-harness.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -14,6 +17,39 @@ const allRecords = (dir: string) =>
   listSegments(dir).flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => parseRecord(l)));
 
 describe('the segment writer', () => {
+  it('signs every seal, a commit at most once per interval, and the head mark at shutdown; writes the public key beside the log', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, segmentSize: 2048, signEvery: 60_000 });
+    for (let i = 0; i < 30; i++) await log.append(sampleEntry(i)); // thirty commits, one by one
+    await log.flush();
+    const lines = listSegments(l.dir).flatMap((n) => readFileSync(join(l.dir, n), 'utf8').split('\n').filter(Boolean));
+    const signed = lines.filter((line) => line.includes(',"signed":true,"prev"'));
+    const seals = lines.filter((line) => parseRecord(line).kind === 'checkpoint');
+    expect(seals.length).toBeGreaterThan(1);
+    // The first commit (nothing signed before it) and every seal; none of the other commits within the minute.
+    expect(signed.length).toBe(seals.length + 1);
+    expect(seals.every((line) => line.includes(',"signed":true,"prev"') && /,"sig":"[0-9a-f]{128}"\}$/.test(line))).toBe(true);
+    expect(readMark(join(l.dir, 'head.json'))?.sig).toBeUndefined(); // signed once already at the first commit, so not again within the interval
+    await log.close();
+    const head = readMark(join(l.dir, 'head.json'));
+    expect(head?.sig).toMatch(/^[0-9a-f]{128}$/);
+    expect(verifyAuditDir(l.dir, { publicKey: signingKeyFrom(TEST_KEY).publicKey })).toMatchObject({ ok: true, signedThrough: 30 + seals.length });
+    expect(publicKeyPem(parsePublicKey(join(l.dir, 'signing-key.pem')))).toBe(publicKeyPem(signingKeyFrom(TEST_KEY).publicKey));
+  });
+
+  it('when traffic stops, a timer signs the newest head mark within the interval', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, signEvery: 100 });
+    await log.append(sampleEntry(0));
+    await log.append(sampleEntry(1)); // within the interval: its head mark is not signed yet
+    await log.flush();
+    await waitFor(() => readMark(join(l.dir, 'head.json'))?.seq === 2 && readMark(join(l.dir, 'head.json'))?.sig !== undefined, 3000, 'a signed head mark');
+    expect(verifyAuditDir(l.dir, { publicKey: signingKeyFrom(TEST_KEY).publicKey })).toMatchObject({ ok: true, signedThrough: 2 });
+    await log.close();
+  });
+
   it('acknowledges each append with consecutive seqs, in the order they were queued', async () => {
     const l = await writeTestLog(0);
     cleanups.push(l.remove);

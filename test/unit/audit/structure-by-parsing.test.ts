@@ -1,22 +1,27 @@
 /*
  * How the log is read must not depend on what clients send. Attacks: a payload that contains
  * `"kind":"checkpoint"` (or every other record field name and value: seq, prev, hash, segment, mac, head and
- * anchor shapes) as the last record of a segment, so that a substring test takes the segment for sealed (or
+ * anchor shapes, signatures, commit flags, omitted runs and export headers) as the last record of a segment, so that a substring test takes the segment for sealed (or
  * a session's replay picks up another session's records); checked on a live log (newest segment unsealed,
- * as while the gateway runs or after a crash) and on one that was closed and reopened.
+ * as while the gateway runs or after a crash), on one that was closed and reopened, and on its exports (whole,
+ * and one session's, where a payload shaped like an omitted run must not be taken for one).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../main/audit/record.js';
-import { AuditLog } from '../../../main/audit/segment-writer.js';
+import { AuditLog, readMark } from '../../../main/audit/segment-writer.js';
+import { checkExport } from '../../../main/audit/export-check.js';
+import { exportJsonl } from '../../../main/audit/export.js';
+import { listSegments } from '../../../main/audit/segment-files.js';
+import { publicKeyHex, signingKeyFrom } from '../../../main/audit/signing.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { TEST_KEY } from '../../helpers/audit-log.js';
 
-const FIELDS = ['seq', 'ts', 'session', 'server', 'principal', 'client', 'direction', 'kind', 'method', 'tool', 'id', 'event', 'payload', 'decision', 'detail', 'masked', 'prev', 'hash', 'segment', 'firstSeq', 'lastSeq', 'lastHash', 'mac', 'scope'];
-const VALUES = ['checkpoint', 'head', 'anchor', 'segment', '000000000001.jsonl', '0'.repeat(64), 'f'.repeat(64), '"kind":"checkpoint"', '{"kind":"checkpoint"}', '\n', '"}', 1, 0, -1, true, null];
+const FIELDS = ['seq', 'ts', 'session', 'server', 'principal', 'client', 'direction', 'kind', 'method', 'tool', 'id', 'event', 'payload', 'decision', 'detail', 'masked', 'prev', 'hash', 'segment', 'firstSeq', 'lastSeq', 'lastHash', 'mac', 'scope', 'sig', 'signed', 'commit', 'omitted', 'fromSeq', 'toSeq', 'gatehouseExport', 'publicKey'];
+const VALUES = ['checkpoint', 'head', 'anchor', 'segment', '000000000001.jsonl', '0'.repeat(64), 'f'.repeat(64), '"kind":"checkpoint"', '{"kind":"checkpoint"}', '\n', '"}', 1, 0, -1, true, null, 'f'.repeat(128), ',"sig":"' + 'f'.repeat(128) + '"}', ',"commit":true,"signed":true', '{"omitted":{"fromSeq":1,"toSeq":9}}', 'break', '"event":"break"'];
 
 /** A value a client could send: objects keyed by record field names, holding record-like values, nested. */
 const hostile = fc.letrec((tie) => ({
@@ -44,6 +49,13 @@ describe('the log is read by parsing, never by what a payload says', () => {
           const after = verifyAuditDir(dir, { key: TEST_KEY });
           expect(after.problem).toBeUndefined();
           expect(after.records).toBeGreaterThan(payloads.length);
+          // And an export of it, whole and by session, checked with the public key alone.
+          const segments = listSegments(dir).map((n) => readFileSync(join(dir, n)));
+          const meta = { createdAt: new Date().toISOString(), head: readMark(join(dir, 'head.json')), publicKey: publicKeyHex(signingKeyFrom(TEST_KEY).publicKey), signer: signingKeyFrom(TEST_KEY) };
+          for (const filter of [{}, { session: 's0' }]) {
+            const check = checkExport([...exportJsonl(segments, filter, meta)].join(''), signingKeyFrom(TEST_KEY).publicKey);
+            expect(check.problem).toBeUndefined();
+          }
         } finally {
           rmSync(join(dir, '..'), { recursive: true, force: true });
         }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeLineHash, GENESIS, lineFields } from '../../../main/audit/record.js';
+import { markMessage, signingKeyFrom, signText } from '../../../main/audit/signing.js';
 import { listSegments } from '../../../main/audit/segment-files.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { verifyLog } from '../../../main/audit/verify.js';
@@ -145,9 +146,54 @@ describe('the audit log verifies, and every kind of tampering is caught where it
       fc.record({ kind: fc.constant('truncate' as const), segment: fc.nat(), keep: fc.nat() }),
       fc.record({ kind: fc.constant('drop-segment' as const), segment: fc.nat() }),
       fc.record({ kind: fc.constant('duplicate-line' as const), segment: fc.nat(), line: fc.nat() }),
+      // Signatures: stripped, replaced by another key's, the body's "signed" flag dropped, the head mark's forged.
+      fc.record({ kind: fc.constant('strip-sig' as const), segment: fc.nat() }),
+      fc.record({ kind: fc.constant('foreign-sig' as const), segment: fc.nat() }),
+      fc.record({ kind: fc.constant('unflag-signed' as const), segment: fc.nat() }),
+      fc.record({ kind: fc.constant('forge-head-sig' as const), segment: fc.nat() }),
     );
+    const signedLine = (lines: string[]) => lines.findIndex((l) => /,"sig":"[0-9a-f]{128}"\}$/.test(l));
+    const mutate = (m: typeof mutation extends fc.Arbitrary<infer T> ? T : never): { segments: Map<string, Buffer>; head: typeof head } | undefined => {
+      const segments = new Map<string, Buffer>(original);
+      let markedHead = head;
+      const name = names[m.segment % names.length] as string;
+      const data = segments.get(name) as Buffer;
+      const lines = data.toString('latin1').split('\n').slice(0, -1);
+      const put = () => segments.set(name, Buffer.from(lines.map((l) => l + '\n').join(''), 'latin1'));
+      switch (m.kind) {
+        case 'strip-sig':
+        case 'foreign-sig':
+        case 'unflag-signed': {
+          const i = signedLine(lines);
+          if (i < 0) return undefined;
+          const line = lines[i] as string;
+          lines[i] =
+            m.kind === 'strip-sig'
+              ? line.replace(/,"sig":"[0-9a-f]{128}"/, '')
+              : m.kind === 'foreign-sig'
+                ? line.replace(/"sig":"[0-9a-f]{128}"/, `"sig":"${signText(signingKeyFrom(Buffer.alloc(32, 9)), 'x')}"`)
+                : line.replace(',"signed":true', '');
+          put();
+          break;
+        }
+        case 'forge-head-sig':
+          markedHead = { ...head, sig: signText(signingKeyFrom(Buffer.alloc(32, 9)), markMessage('head', head)) };
+          break;
+        default:
+          return undefined;
+      }
+      return { segments, head: markedHead };
+    };
     fc.assert(
       fc.property(mutation, (m) => {
+        if (m.kind === 'strip-sig' || m.kind === 'foreign-sig' || m.kind === 'unflag-signed' || m.kind === 'forge-head-sig') {
+          const mutated = mutate(m);
+          if (!mutated) return true;
+          // Caught with the key, and with the public key alone (an auditor's check).
+          const withKey = verifyLog(source(mutated.segments), { key: TEST_KEY, head: mutated.head });
+          const withPublicKey = verifyLog(source(mutated.segments), { publicKey: signingKeyFrom(TEST_KEY).publicKey, head: mutated.head });
+          return !withKey.ok && !withPublicKey.ok;
+        }
         const segments = new Map<string, Buffer>(original);
         const name = names[m.segment % names.length] as string;
         const data = segments.get(name) as Buffer;
@@ -187,7 +233,27 @@ describe('the audit log verifies, and every kind of tampering is caught where it
         const report = verifyLog(source(segments), { key: TEST_KEY, head });
         return !report.ok && report.problem !== undefined;
       }),
-      { numRuns: 400, seed: 20261122 },
+      { numRuns: 600, seed: 20261122 },
     );
+  });
+
+  it('with the public key alone (no secret), an untouched log verifies and every structural tampering is caught', async () => {
+    const dir = await log(40);
+    const publicKey = signingKeyFrom(TEST_KEY).publicKey;
+    const clean = verifyAuditDir(dir, { publicKey });
+    expect(clean).toMatchObject({ ok: true, keyUsed: false });
+    // Every seal, the first commit and the head mark (signed at close) are signed: the whole log is vouched for.
+    expect(clean.signaturesChecked).toBeGreaterThanOrEqual(clean.segments);
+    expect(clean.signedThrough).toBe(clean.lastSeq);
+    const names = listSegments(dir);
+    const last = names[names.length - 1] as string;
+    const lines = segmentLines(dir, last);
+    writeLines(dir, last, lines.slice(0, -1));
+    expect(verifyAuditDir(dir, { publicKey }).problem?.reason).toBe('truncated');
+    writeLines(dir, last, lines);
+    // A forger without the key re-hashes a record and its successors: the signed seal or head no longer matches.
+    const edited = lines.map((l, i) => (i === 0 ? l.replace('record', 'r3cord') : l));
+    writeLines(dir, last, edited);
+    expect(verifyAuditDir(dir, { publicKey }).ok).toBe(false);
   });
 });
