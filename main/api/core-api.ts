@@ -4,10 +4,11 @@ import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { toApprovalView } from '../approvals/view.js';
 import { readSessionRecords } from '../audit/reader.js';
-import { ANCHOR_FILE, HEAD_FILE } from '../audit/segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE, PUBLIC_KEY_FILE } from '../audit/segment-files.js';
 import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
@@ -49,6 +50,8 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         startedAt: ctx.startedAt,
         activeSessions: ctx.gateway.sessionCount,
         ...(ctx.configErrors() ? { configErrors: ctx.configErrors() } : {}),
+        ...(ctx.audit.index.breaks().length ? { auditBreaks: ctx.audit.index.breaks() } : {}),
+        ...(lastVerify && !lastVerify.ok && lastVerify.problem ? { auditBroken: lastVerify.problem } : {}),
       };
     },
     async servers(): Promise<ServerEntry[]> {
@@ -130,6 +133,8 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(head ? { head: { segment: head.segment, seq: head.seq, hash: head.hash } } : {}),
         ...(anchor ? { anchor: { seq: anchor.seq, hash: anchor.hash } } : {}),
         ...(lastVerify ? { lastVerify } : {}),
+        breaks: ctx.audit.index.breaks(),
+        ...(publicKeyOf(ctx.audit.dir) ? { publicKey: publicKeyOf(ctx.audit.dir) } : {}),
       };
     },
     async acceptPins(server, tool, fingerprint) {
@@ -166,4 +171,13 @@ export function describeServers(config: GatehouseConfig, baseUrl: string): Serve
     endpoint: `${baseUrl}/mcp/${encodeURIComponent(name)}`,
     activeSessions: 0,
   }));
+}
+
+/** The log's public key (PEM), as the gateway wrote it beside the log. */
+function publicKeyOf(auditDir: string): string | undefined {
+  try {
+    return readFileSync(join(auditDir, PUBLIC_KEY_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
 }

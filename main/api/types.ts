@@ -4,7 +4,7 @@
  */
 
 import type { DeciderPort } from '../approvals/decider-port.js';
-import type { AuditRecord } from '../audit/record-shape.js';
+import type { AuditRecord, RecordedBreak } from '../audit/record-shape.js';
 
 export interface GatewayStatus {
   version: string;
@@ -16,6 +16,10 @@ export interface GatewayStatus {
   activeSessions: number;
   /** Set while gatehouse.yaml holds an edit that does not validate: what is wrong (file:line key: message). */
   configErrors?: string[];
+  /** Breaks the audit log holds (a start found it other than it was left): shown until the log is set aside. */
+  auditBreaks?: RecordedBreak[];
+  /** The last verify found the log broken: where and why. */
+  auditBroken?: IntegrityReport['problem'];
 }
 
 export interface ServerEntry {
@@ -93,6 +97,10 @@ export interface IntegrityView {
   head?: { segment: string; seq: number; hash: string };
   anchor?: { seq: number; hash: string };
   lastVerify?: IntegrityReport & { at: number; seconds: number };
+  /** Every break the log holds, oldest first. */
+  breaks: RecordedBreak[];
+  /** The log's Ed25519 public key (PEM), for auditors. */
+  publicKey?: string;
 }
 
 /** A change the UI should show (new records, approvals, config): it refetches what it shows. */
@@ -160,6 +168,7 @@ export interface IntegrityReport {
   segments: number;
   bytes: number;
   checkpointsChecked: number;
+  breaks?: RecordedBreak[];
   problem?: { segment: string; seq?: number; line: number; reason: string; message: string };
 }
 

@@ -35,3 +35,11 @@ export interface AuditRecord extends AuditEntry {
   prev: string;
   hash: string;
 }
+
+/** A break a gateway found at start and recorded (a cut tail, a missing or older head mark…). */
+export interface RecordedBreak {
+  seq: number;
+  ts: string;
+  reason: string;
+  message: string;
+}

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { SessionSummary } from '../api/types.js';
-import type { AuditEntry } from './record.js';
+import type { AuditEntry, RecordedBreak } from './record-shape.js';
+import { mayBeBreak } from './record.js';
 import { lines, listSegments } from './segment-files.js';
 
 export type { SessionSummary };
@@ -17,9 +18,11 @@ interface IndexData {
   ruleHits?: Record<string, number>;
   /** Where each session's records are in segments not yet sealed, as flat [offset, length, offset, length, …] (sealed segments have a sidecar file). */
   open: Record<string, Record<string, number[]>>;
+  /** Every break record in the log, oldest first (absent in indexes written before breaks were indexed). */
+  breaks?: RecordedBreak[];
 }
 
-const EMPTY: IndexData = { version: 1, through: { segment: '', offset: 0 }, sessions: {}, open: {} };
+const EMPTY: IndexData = { version: 1, through: { segment: '', offset: 0 }, sessions: {}, open: {}, breaks: [] };
 /** How soon after a change the index is written: soon while it is small, rarely once writing it costs (see note in schedulePersist). */
 const PERSIST_DELAY_MS = 1000;
 const PERSIST_DELAY_LARGE_MS = 60_000;
@@ -30,6 +33,8 @@ export interface IndexedRecord {
   offset: number;
   length: number;
   entry: AuditEntry;
+  /** The record's seq (read from the line when catching up). */
+  seq?: number;
 }
 
 /**
@@ -64,6 +69,8 @@ export class SessionIndex {
       db.data = structuredClone(EMPTY);
     }
     const index = new SessionIndex(auditDir, db);
+    // An index from before breaks were indexed: find them in what it already covers (a fast scan of fixed positions).
+    if (!db.data.breaks) index.scanBreaks();
     try {
       index.catchUp();
     } catch (err) {
@@ -98,7 +105,7 @@ export class SessionIndex {
           if (start > 0 && offset === 0) throw err; // resumed mid-line: the index is stale
           continue; // a damaged line is verify's to report; the index leaves it out
         }
-        this.apply({ segment, offset: start + offset, length: line.length + 1, entry });
+        this.apply({ segment, offset: start + offset, length: line.length + 1, entry, seq: (entry as { seq?: number }).seq });
       }
     }
   }
@@ -109,6 +116,10 @@ export class SessionIndex {
     const { entry, segment } = record;
     data.through = { segment, offset: record.offset + record.length };
     this.dirty = true;
+    if (entry.kind === 'event' && entry.event === 'break' && entry.session === undefined) {
+      const detail = entry.detail as { reason?: unknown; message?: unknown } | undefined;
+      (data.breaks ??= []).push({ seq: record.seq ?? 0, ts: entry.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
+    }
     if (entry.kind === 'checkpoint') {
       this.seal(segment);
       return;
@@ -190,6 +201,32 @@ export class SessionIndex {
     }
     this.dirty = true;
     this.schedulePersist();
+  }
+
+  /** The breaks the log holds: each one an alarm the UI keeps showing. */
+  breaks(): RecordedBreak[] {
+    return this.db.data.breaks ?? [];
+  }
+
+  private scanBreaks(): void {
+    const found: RecordedBreak[] = [];
+    const through = this.db.data.through;
+    for (const segment of listSegments(this.auditDir)) {
+      if (!through.segment || segment > through.segment) break;
+      const buf = readFileSync(join(this.auditDir, segment));
+      for (const { line } of lines(segment === through.segment ? buf.subarray(0, through.offset) : buf)) {
+        if (!mayBeBreak(line)) continue;
+        try {
+          const r = JSON.parse(line.toString('utf8')) as AuditEntry & { seq: number };
+          const detail = r.detail as { reason?: unknown; message?: unknown } | undefined;
+          if (r.kind === 'event' && r.event === 'break') found.push({ seq: r.seq, ts: r.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
+        } catch {
+          // a damaged line is verify's to report
+        }
+      }
+    }
+    this.db.data.breaks = found;
+    this.dirty = true;
   }
 
   ruleHits(): Record<string, number> {

@@ -57,13 +57,9 @@ export interface VerifyOptions {
   live?: boolean | undefined;
 }
 
-/** A break a gateway found at start and recorded (a cut tail, a missing or older head mark…). */
-export interface RecordedBreak {
-  seq: number;
-  ts: string;
-  reason: string;
-  message: string;
-}
+import type { RecordedBreak } from './record-shape.js';
+
+export type { RecordedBreak };
 
 export interface VerifyReport {
   ok: boolean;

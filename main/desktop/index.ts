@@ -99,7 +99,11 @@ if (cliArgs !== -1) {
         activeSessions: running.gateway.sessionCount,
         recordingPaused: running.audit.recorder.isPaused,
         startAtLogin: settings.get('startAtLogin'),
-        error: running.live.lastError ? 'gatehouse.yaml has an error; the previous config is in force' : undefined,
+        error: running.audit.index.breaks().length
+          ? `the audit log is not intact: ${running.audit.index.breaks().length} break(s) recorded (see Integrity)`
+          : running.live.lastError
+            ? 'gatehouse.yaml has an error; the previous config is in force'
+            : undefined,
       }),
       act,
     );

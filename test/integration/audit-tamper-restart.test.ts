@@ -165,6 +165,26 @@ describe('tampering with a stopped gateway\'s log is caught, with or without a r
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { breaks: { reason: string }[] };
     expect(report.breaks.map((b) => b.reason)).toEqual(['tail-cut']);
+    // An auditor with the public key alone sees it too.
+    const pem = join(dir, 'auditor.pem');
+    writeFileSync(pem, (await runGatehouse(['public-key'], { GATEHOUSE_HOME: dir })).stdout);
+    const audited = await verify(dir, '--public-key', pem);
+    expect(audited.code).toBe(1);
+    expect(audited.stderr).toMatch(/break-recorded/);
+    // The UI's alarm comes from the session index, which finds breaks in what it covers even when it was
+    // written before it indexed them.
+    const indexFile = join(audit(dir), 'index', 'sessions.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { breaks?: unknown };
+    delete index.breaks;
+    writeFileSync(indexFile, JSON.stringify(index));
+    const g = await startGatehouse({ dataDir: dir, shell: 'headless' });
+    try {
+      const status = await g.api.status();
+      expect(status.auditBreaks?.map((b) => b.reason)).toEqual(['tail-cut']);
+      expect((await g.api.integrity()).breaks).toHaveLength(1);
+    } finally {
+      await g.stop();
+    }
   });
 
   it.each(['garbage', 'stale'] as const)('6. a %s session index never stops a start: it is rebuilt from the segments, and that is recorded', async (how) => {

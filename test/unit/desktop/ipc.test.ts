@@ -20,7 +20,7 @@ const api: CoreApi = {
   sessions: async () => ({ total: 0, sessions: [] }),
   sessionRecords: async () => [],
   policy: async () => ({ default: 'allow', onToolChange: 'approve', rules: [], configFile: 'x' }),
-  integrity: async () => ({ dataDir: 'd', auditDir: 'd/audit' }),
+  integrity: async () => ({ dataDir: 'd', auditDir: 'd/audit', breaks: [] }),
 };
 
 describe('GatehouseApi over IPC', () => {

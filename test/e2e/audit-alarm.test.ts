@@ -1,0 +1,78 @@
+/**
+ * A break in the audit log must not be missable in the UI. Attack: the same OS user cuts records off the log's
+ * tail while the gateway is stopped, then starts it again (as the desktop app would at login) and hopes nobody
+ * runs `verify`. The gateway records a break at start; the page must say so on every view, in light and dark,
+ * until the log is set aside, and the Integrity view must list the break and say how to carry on.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import { startServe } from '../helpers/cli.js';
+import { everythingStdio } from '../helpers/servers.js';
+import { tempHome } from '../helpers/temp-home.js';
+
+const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
+
+async function stop(serve: Awaited<ReturnType<typeof startServe>>): Promise<void> {
+  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
+  serve.child.kill('SIGTERM');
+  await exited;
+}
+
+describe('a break in the audit log, in the UI', () => {
+  const home = tempHome({ servers: { everything: everythingStdio() } });
+  afterAll(() => home.remove());
+
+  it('after a cut tail and a restart, every view shows the alarm; Integrity lists the break and how to carry on', async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const env = { GATEHOUSE_HOME: home.dir };
+    let serve = await startServe(['--port', '0'], env);
+    const client = new Client({ name: 'before-the-cut', version: '1' });
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    for (let i = 0; i < 3; i++) await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
+    await client.close();
+    await stop(serve);
+
+    const audit = join(home.dir, 'audit');
+    const segment = join(audit, readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort().pop() as string);
+    const lines = readFileSync(segment, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(segment, lines.slice(0, -4).map((l) => l + '\n').join(''));
+
+    serve = await startServe(['--port', '0'], env);
+    const browser = await launchChromium();
+    try {
+      const link = /sign-in link\): (\S+)/.exec(serve.output())?.[1] as string;
+      for (const scheme of ['light', 'dark'] as const) {
+        const context = await browser.newContext({ colorScheme: scheme });
+        const page = await context.newPage();
+        if (scheme === 'light') await page.goto(link);
+        else {
+          await page.goto(`${serve.url}/login`);
+          await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
+          await page.getByRole('button', { name: 'Sign in' }).click();
+        }
+        const alarm = page.getByRole('alert').filter({ hasText: 'The audit log is not intact' });
+        await alarm.waitFor({ state: 'visible', timeout: 10_000 });
+        expect(await alarm.textContent()).toMatch(/the head mark vouches for record \d+: records \d+–\d+ were removed/);
+        await page.screenshot({ path: join(SHOTS, `alarm-${scheme}.png`), fullPage: true });
+        for (const view of ['Approvals', 'Policy']) {
+          await page.getByRole('link', { name: view, exact: true }).click();
+          await alarm.waitFor({ state: 'visible' });
+        }
+        await alarm.getByRole('link', { name: /how to carry on/ }).click();
+        await page.getByRole('heading', { name: 'Recorded breaks' }).waitFor({ state: 'visible' });
+        expect(await page.getByRole('cell', { name: 'tail-cut' }).count()).toBe(1);
+        await page.getByText(/move .*audit aside/).waitFor({ state: 'visible' });
+        await page.screenshot({ path: join(SHOTS, `alarm-integrity-${scheme}.png`), fullPage: true });
+        await context.close();
+      }
+    } finally {
+      await browser.close();
+      await stop(serve);
+    }
+  });
+});
