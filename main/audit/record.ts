@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hash as oneShotHash } from 'node:crypto';
 import type { AuditEntry, AuditRecord } from './record-shape.js';
 import { recordMessage, signText, type SigningKey } from './signing.js';
 
@@ -20,9 +20,14 @@ const MAC_KEY = Buffer.from(',"mac":"');
 const HASH_KEY = Buffer.from(',"hash":"');
 const PREV_KEY = Buffer.from(',"prev":"');
 
-/** Whether `marker` stands at `offset` in `line` (compared as bytes: the hot path of verify allocates nothing here). */
+/**
+ * Whether `marker` stands at `offset` in `line`. A plain loop: the markers are a few bytes, and the hot path of
+ * verify calls this several times a line, where Buffer.compare's call into C++ costs more than the comparison.
+ */
 function at(line: Buffer, offset: number, marker: Buffer): boolean {
-  return offset >= 0 && line.compare(marker, 0, marker.length, offset, offset + marker.length) === 0;
+  if (offset < 0 || offset + marker.length > line.length) return false;
+  for (let i = 0; i < marker.length; i++) if (line[offset + i] !== marker[i]) return false;
+  return true;
 }
 
 /** The keyed evidence of a group commit: HMAC-SHA256 over its last record's seq and hash. */
@@ -113,10 +118,21 @@ export function lineFields(line: Buffer): LineFields | undefined {
   };
 }
 
-/** SHA-256 of the line without its hash (and mac) members: what the stored hash must equal. */
+/**
+ * SHA-256 of the line without its hash (and mac, sig) members, closed with `}`: what the stored hash must
+ * equal. The comma that opens the hash member stands where that brace goes, so it is swapped in for the one
+ * hash call and put back (no copy of the line, no hash object).
+ */
 export function computeLineHash(line: Buffer, fields: Pick<LineFields, 'hashAt'> | undefined = lineFields(line)): string {
-  const at = fields?.hashAt ?? line.length - HASH_MEMBER - 1;
-  return createHash('sha256').update(line.subarray(0, at)).update('}').digest('hex');
+  const end = fields?.hashAt ?? line.length - HASH_MEMBER - 1;
+  if (end < 0 || end >= line.length) return createHash('sha256').update(line.subarray(0, Math.max(end, 0))).update('}').digest('hex');
+  const saved = line[end] as number;
+  line[end] = 0x7d;
+  try {
+    return oneShotHash('sha256', line.subarray(0, end + 1), 'hex');
+  } finally {
+    line[end] = saved;
+  }
 }
 
 const COMMIT_MEMBER = Buffer.from(',"commit":true');
@@ -125,9 +141,9 @@ const SIGNED_MEMBER = Buffer.from(',"signed":true');
 /** What a line's body says about its commit: whether it closes one (`"commit":true`), and whether that commit is signed (`"signed":true`, just before `prev`). */
 export function commitOf(line: Buffer, fields: Pick<LineFields, 'hashAt'>): { commit: boolean; signed: boolean } {
   let end = fields.hashAt - PREV_MEMBER;
-  const signed = end >= SIGNED_MEMBER.length && line.compare(SIGNED_MEMBER, 0, SIGNED_MEMBER.length, end - SIGNED_MEMBER.length, end) === 0;
+  const signed = at(line, end - SIGNED_MEMBER.length, SIGNED_MEMBER);
   if (signed) end -= SIGNED_MEMBER.length;
-  const commit = end >= COMMIT_MEMBER.length && line.compare(COMMIT_MEMBER, 0, COMMIT_MEMBER.length, end - COMMIT_MEMBER.length, end) === 0;
+  const commit = at(line, end - COMMIT_MEMBER.length, COMMIT_MEMBER);
   return { commit, signed: signed && commit };
 }
 
