@@ -49,6 +49,7 @@ export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, 
     principal: () => principal,
     exclude: () => live.current.config.recording.exclude,
     mask: (value) => live.current.masker.json(value),
+    maskText: (value) => live.current.masker.text(value),
   });
   return {
     log,

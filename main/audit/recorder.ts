@@ -7,8 +7,13 @@ export interface RecorderOptions {
   /** `local:<os-user>` until sign-in exists. */
   principal: () => string;
   exclude: () => readonly ExcludeRule[];
-  /** Applied to every payload and detail before it is stored (masking plugs in here). */
+  /** Applied to every payload, detail and decision before it is stored (masking plugs in here). */
   mask?: (value: unknown) => unknown;
+  /**
+   * Applied to every other field a client or server chose (client name and version, method, tool, a string id):
+   * nothing a peer sent is stored unmasked, whichever field it travels in.
+   */
+  maskText?: (value: string) => string;
   now?: () => Date;
 }
 
@@ -52,11 +57,27 @@ export class AuditRecorder {
   private readonly excluded = new Map<string, ExcludeRule | undefined>();
   private readonly now: () => Date;
   private readonly mask: (value: unknown) => unknown;
+  private readonly maskText: (value: string) => string;
   private paused = false;
 
   constructor(private readonly options: RecorderOptions) {
     this.now = options.now ?? (() => new Date());
     this.mask = options.mask ?? ((v) => v);
+    this.maskText = options.maskText ?? ((v) => v);
+  }
+
+  private text(value: string | undefined): string | undefined {
+    return value === undefined ? undefined : this.maskText(value);
+  }
+
+  private id(value: string | number | undefined): string | number | undefined {
+    return typeof value === 'string' ? this.maskText(value) : value;
+  }
+
+  private client(facts: SessionFacts): { name?: string; version?: string } | undefined {
+    const c = facts.client;
+    if (!c.name && !c.version) return undefined;
+    return { name: this.text(c.name), version: this.text(c.version) };
   }
 
   get isPaused(): boolean {
@@ -99,12 +120,12 @@ export class AuditRecorder {
       session: facts.session,
       server: facts.server,
       principal: this.options.principal(),
-      client: clientOf(facts),
+      client: this.client(facts),
       direction: facts.direction,
       kind: facts.kind,
-      method: facts.method,
-      tool: facts.tool,
-      id: facts.id,
+      method: this.text(facts.method),
+      tool: this.text(facts.tool),
+      id: this.id(facts.id),
       payload,
       detail: detail === undefined ? undefined : this.mask(detail),
       masked: payload !== facts.message ? true : undefined,
@@ -119,12 +140,12 @@ export class AuditRecorder {
       session: facts.session,
       server: facts.server,
       principal: this.options.principal(),
-      client: clientOf(facts),
+      client: this.client(facts),
       kind: 'decision',
       method: 'tools/call',
-      tool: facts.tool,
-      id: facts.id,
-      decision: facts.decision,
+      tool: this.maskText(facts.tool),
+      id: this.id(facts.id),
+      decision: this.mask(facts.decision),
     });
   }
 
@@ -133,14 +154,10 @@ export class AuditRecorder {
     if (session && this.excluded.get(session) && (event === 'stderr' || event === 'tool-changed')) return NOT_RECORDED;
     try {
       return this.options.log
-        .append({ ts: this.now().toISOString(), session, server, principal: this.options.principal(), kind: 'event', ...extra, event, detail: this.mask(detail) })
+        .append({ ts: this.now().toISOString(), session, server, principal: this.options.principal(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
         .catch(() => 0);
     } catch {
       return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can
     }
   }
-}
-
-function clientOf(facts: SessionFacts): { name?: string; version?: string } | undefined {
-  return facts.client.name || facts.client.version ? { ...facts.client } : undefined;
 }

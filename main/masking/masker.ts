@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { DETECTOR_SETS, SECRET_KEY, type Detector } from './detectors.js';
+import { DETECTOR_SETS, isPaymentKeyName, isPlaceholder, isSecretKeyName, plausibleCard, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -10,7 +10,7 @@ export interface MaskingSettings {
 /** Replaces secrets and personal data in text and JSON with `[MASKED:kind:hash]`. */
 export interface Masker {
   text(value: string): string;
-  /** A deep copy of `value` with every string masked; the JSON stays valid. Returns `value` itself when nothing was found. */
+  /** A deep copy of `value` with every string (and key, and card number under a payment key) masked; the JSON stays valid. Returns `value` itself when nothing was found. */
   json<T>(value: T): T;
 }
 
@@ -19,9 +19,9 @@ interface CompiledSet {
   detectors: Detector[];
 }
 
-type Passes = CompiledSet[];
-
 const MAX_CACHED_SETS = 256;
+/** Runs (text between spaces) shorter than this hold no token a run-scoped detector finds (the shortest, a URL password, takes ~12). */
+const MIN_RUN = 12;
 
 /** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
 function customDetector(c: { name: string; pattern: string }): Detector {
@@ -29,37 +29,87 @@ function customDetector(c: { name: string; pattern: string }): Detector {
   return { kind: c.name, pattern: re.source, flags: re.flags };
 }
 
+type Token = (kind: string, secret: string) => string;
+
 /**
- * Builds a masker. The detectors a string calls for are joined into one regex (one pass over the string), each in a
- * named group so a match knows its kind. The hash in a token is a keyed HMAC prefix: the same secret masks to
- * the same token everywhere (so analysts can correlate), and without the key it cannot be guessed back.
+ * A group of detectors run over a string: the ones whose hints it passes are joined into one regex (one pass),
+ * each in a named group so that a match knows its kind; compiled once per combination. A union of all the
+ * hints is tried first, so that a string that can hold nothing costs one test.
  */
-export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
-  const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
-  if (detectors.length > 30) throw new Error('at most 30 masking detectors (built-in and custom together)');
-  // The detectors a string's hints call for, joined into one regex; compiled once per combination.
-  const sets = new Map<number, Passes>();
-  const passesFor = (value: string): Passes => {
-    let mask = 0;
+function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
+  const sets = new Map<string, CompiledSet[]>();
+  const union = detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp(detectors.map((d) => (d.hint as RegExp).source).join('|'), 'i');
+  const passesFor = (value: string): CompiledSet[] => {
+    let mask = '';
     for (let i = 0; i < detectors.length; i++) {
       const hint = (detectors[i] as Detector).hint;
-      if (!hint || hint.test(value)) mask |= 1 << i;
+      // Without per-detector hints (a whole string, where each hint costs a scan as long as the pass itself), the union decided.
+      if (!options.perHint || !hint || hint.test(value)) mask += `${i},`;
     }
-    if (mask === 0) return [];
+    if (mask === '') return [];
     let passes = sets.get(mask);
     if (!passes) {
       if (sets.size > MAX_CACHED_SETS) sets.clear();
-      const chosen = detectors.filter((_, i) => mask & (1 << i));
-      // One pass for the case-sensitive detectors (nearly all), one for each case-insensitive custom one.
-      passes = [compile(chosen.filter((d) => !d.flags), ''), ...chosen.filter((d) => d.flags).map((d) => compile([d], d.flags as string))].filter(
-        (p): p is CompiledSet => p !== undefined,
-      );
+      const wanted = new Set(mask.split(',').filter(Boolean).map(Number));
+      const chosen = detectors.filter((_, i) => wanted.has(i));
+      // Formats first, then context (which skips what formats masked); within a phase one pass for the
+      // case-sensitive detectors (nearly all), one for each case-insensitive custom one.
+      const phase = (n: 1 | 2) => chosen.filter((d) => (d.phase ?? 1) === n);
+      passes = ([1, 2] as const)
+        .flatMap((n) => [compile(phase(n).filter((d) => !d.flags), options.flags ?? ''), ...phase(n).filter((d) => d.flags).map((d) => compile([d], d.flags as string))])
+        .filter((p): p is CompiledSet => p !== undefined);
       sets.set(mask, passes);
     }
     return passes;
   };
+  // `around`: where `value` stands in a larger text (a run), so that a detector's check can look at what precedes it.
+  const replaceIn = (value: string, set: CompiledSet, around: { input: string; at: number } | undefined): string => {
+    const hasTokens = value.includes('[MASKED:');
+    return value.replace(set.regex, (match: string, ...rest: unknown[]) => {
+      const groups = rest[rest.length - 1] as Record<string, string | undefined>;
+      const offset = rest[rest.length - 3] as number;
+      // Never inside a token a detector already wrote (`[MASKED:cookie:…]` is not a cookie header).
+      if (hasTokens) {
+        const open = value.lastIndexOf('[MASKED:', offset);
+        if (open >= 0 && value.indexOf(']', open) >= offset) return match;
+      }
+      for (let i = 0; i < set.detectors.length; i++) {
+        const secret = groups[`d${i}`];
+        if (secret !== undefined) {
+          const d = set.detectors[i] as Detector;
+          const prefix = groups[`p${i}`] ?? '';
+          if (hasTokens && secret.includes('[MASKED:')) return match;
+          if (d.accept && !(around ? d.accept(secret, prefix, around.input, around.at + offset + prefix.length) : d.accept(secret, prefix, value, offset + prefix.length))) return match;
+          return prefix + token(d.kind, secret);
+        }
+      }
+      return match;
+    });
+  };
+  return {
+    any: (value) => union === undefined || union.test(value),
+    replace(value, around) {
+      if (detectors.length === 0 || (union && !union.test(value))) return value;
+      let out = value;
+      for (const set of passesFor(value)) out = replaceIn(out, set, out === value ? around : undefined);
+      return out;
+    },
+  };
+}
+
+/**
+ * Builds a masker. Detectors run in three steps: formats that may span spaces (private-key blocks, grouped card
+ * numbers) over the whole string; formats that never hold a space (vendor tokens, addresses) over each run of
+ * text between spaces that is long enough, which spares a 4 KB message dozens of scans; then context
+ * (assignments, headers, query strings) over the whole string, skipping what the formats masked. The hash in
+ * a token is a keyed HMAC prefix: the same secret masks to the same token everywhere (so analysts can
+ * correlate), and without the key it cannot be guessed back.
+ */
+export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
+  const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
+  if (settings.custom.length > 30) throw new Error('at most 30 custom masking detectors');
   const tokens = new Map<string, string>();
-  const token = (kind: string, secret: string): string => {
+  const token: Token = (kind, secret) => {
     const cacheKey = `${kind}\u0000${secret}`;
     let t = tokens.get(cacheKey);
     if (!t) {
@@ -69,31 +119,97 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     }
     return t;
   };
+  const wholeFormats = engine(
+    detectors.filter((d) => (d.phase ?? 1) === 1 && !d.inRun && !d.scan),
+    token,
+  );
+  const scans = detectors.filter((d) => d.scan);
+  const runFormats = engine(
+    detectors.filter((d) => d.inRun),
+    token,
+  );
+  const context = engine(
+    detectors.filter((d) => d.phase === 2),
+    token,
+    { perHint: false, flags: 'i' },
+  );
 
-  const replaceIn = (value: string, set: CompiledSet): string =>
-    value.replace(set.regex, (match: string, ...rest: unknown[]) => {
-      const groups = rest[rest.length - 1] as Record<string, string | undefined>;
-      for (let i = 0; i < set.detectors.length; i++) {
-        const secret = groups[`d${i}`];
-        if (secret !== undefined) {
-          const d = set.detectors[i] as Detector;
-          if (d.validate && !d.validate(secret)) return match;
-          return (groups[`p${i}`] ?? '') + token(d.kind, secret);
+  /** Masks what the scanning detectors find. */
+  const scanned = (value: string): string => {
+    let out = value;
+    for (const d of scans) {
+      if (d.hint && !d.hint.test(out)) continue;
+      const found = (d.scan as NonNullable<Detector['scan']>)(out);
+      if (found.length === 0) continue;
+      const parts: string[] = [];
+      let done = 0;
+      for (const [start, end] of found) {
+        parts.push(out.slice(done, start), token(d.kind, out.slice(start, end)));
+        done = end;
+      }
+      parts.push(out.slice(done));
+      out = parts.join('');
+    }
+    return out;
+  };
+
+  /** Masks what run-scoped formats find in each run of text between spaces. */
+  const inRuns = (value: string): string => {
+    let out: string[] | undefined;
+    let done = 0;
+    let start = 0;
+    while (start < value.length) {
+      let end = value.indexOf(' ', start);
+      if (end < 0) end = value.length;
+      if (end - start >= MIN_RUN) {
+        const run = value.slice(start, end);
+        const masked = runFormats.replace(run, { input: value, at: start });
+        if (masked !== run) {
+          (out ??= []).push(value.slice(done, start), masked);
+          done = end;
         }
       }
-      return match;
-    });
+      start = end + 1;
+    }
+    if (!out) return value;
+    out.push(value.slice(done));
+    return out.join('');
+  };
 
   const text = (value: string): string => {
-    let out = value;
-    for (const set of passesFor(value)) out = replaceIn(out, set);
-    return out;
+    if (value.length < 7 && !context.any(value)) return value;
+    const formats = inRuns(scanned(wholeFormats.replace(value)));
+    // Every context detector needs a `:` or `=` (key: value, key=value, header: value).
+    return formats.includes(':') || formats.includes('=') ? context.replace(formats) : formats;
+  };
+
+  const cards = detectors.some((d) => d.kind === 'credit-card');
+  const secretKeys = detectors.some((d) => d.kind === 'secret-value');
+  // What a key says about its value: a secret whatever it looks like, or a card number if it passes the checks.
+  const keyKinds = new Map<string, 'secret' | 'payment' | 'none'>();
+  const kindOfKey = (name: string): 'secret' | 'payment' | 'none' => {
+    let kind = keyKinds.get(name);
+    if (kind === undefined) {
+      kind = secretKeys && isSecretKeyName(name) ? 'secret' : cards && isPaymentKeyName(name) ? 'payment' : 'none';
+      if (keyKinds.size > 10_000) keyKinds.clear();
+      keyKinds.set(name, kind);
+    }
+    return kind;
   };
 
   const walk = (value: unknown, keyName: string | undefined): unknown => {
     if (typeof value === 'string') {
-      if (keyName !== undefined && value.length > 0 && SECRET_KEY.test(keyName) && !value.startsWith('[MASKED:')) return token('secret-value', value);
+      if (keyName !== undefined && value.length > 0) {
+        const kind = kindOfKey(keyName);
+        if (kind === 'secret' && !isPlaceholder(value)) return token('secret-value', value);
+        if (kind === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ -]/g, ''));
+      }
       return text(value);
+    }
+    // A number is a card only where a card number stands (under a payment key): never any Luhn-valid integer.
+    if (typeof value === 'number') {
+      if (keyName !== undefined && Number.isSafeInteger(value) && value > 1e11 && kindOfKey(keyName) === 'payment' && plausibleCard(String(value))) return token('credit-card', String(value));
+      return value;
     }
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined;
@@ -104,12 +220,21 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
       return copy ?? value;
     }
     if (value !== null && typeof value === 'object') {
-      let copy: Record<string, unknown> | undefined;
-      for (const [k, v] of Object.entries(value)) {
+      // Keys are masked too (a key id used as a property name). Nothing is copied until something changes;
+      // then the object is rebuilt with its keys in their order.
+      let out: [string, unknown][] | undefined;
+      const entries = Object.entries(value);
+      for (let i = 0; i < entries.length; i++) {
+        const [k, v] = entries[i] as [string, unknown];
         const masked = walk(v, k);
-        if (masked !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = masked;
+        const key = k.length >= 7 ? text(k) : k;
+        if (out) out.push([key, masked]);
+        else if (masked !== v || key !== k) {
+          out = entries.slice(0, i);
+          out.push([key, masked]);
+        }
       }
-      return copy ?? value;
+      return out ? Object.fromEntries(out) : value;
     }
     return value;
   };
@@ -119,6 +244,6 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
 
 function compile(detectors: Detector[], flags: string): CompiledSet | undefined {
   if (detectors.length === 0) return undefined;
-  const source = detectors.map((d, i) => (d.prefix ? `(?<p${i}>${d.prefix})(?<d${i}>${d.pattern})` : `(?<d${i}>${d.pattern})`)).join('|');
+  const source = detectors.map((d, i) => (d.prefix ? `(?<p${i}>${d.prefix})(?<d${i}>${d.pattern ?? ''})` : `(?<d${i}>${d.pattern ?? ''})`)).join('|');
   return { regex: new RegExp(source, `g${flags}`), detectors };
 }

@@ -18,7 +18,7 @@ const positives: [string, string][] = [
   ['stripe-key', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
   ['stripe-key', 'rk_test_51H8abcdEFGHijklMNOP'],
   ['openai-key', 'sk-proj-abcDEF123456ghiJKL789012mnoPQR345678'],
-  ['openai-key', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345'],
+  ['anthropic-key', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345'],
   ['google-api-key', 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe'],
   ['jwt', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'],
   ['private-key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'],
