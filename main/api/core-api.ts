@@ -9,6 +9,7 @@ import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
 import { readFileSync } from 'node:fs';
+import { maskClient } from '../masking/masker.js';
 import { join } from 'node:path';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
@@ -32,6 +33,8 @@ export interface CoreApiContext {
   verify: () => IntegrityReport;
   pins: PinStore;
   audit: { dir: string; index: SessionIndex };
+  /** Masks what the API shows that a peer or the config may hold a secret in (server command lines, client names). */
+  maskText: (value: string) => string;
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -58,11 +61,13 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       const live = ctx.gateway.list();
       return describeServers(ctx.config(), ctx.url()).map((s) => ({
         ...s,
+        // A command line or URL may carry a password (a database URL): shown masked, like everything else.
+        target: ctx.maskText(s.target),
         activeSessions: live.filter((l) => l.server === s.name).length,
       }));
     },
     async liveSessions(): Promise<LiveSession[]> {
-      return ctx.gateway.list();
+      return ctx.gateway.list().map((l) => ({ ...l, client: maskClient(l.client, ctx.maskText) }));
     },
     async approvals(): Promise<ApprovalView[]> {
       return ctx.broker.list().map(toApprovalView);

@@ -132,6 +132,7 @@ async function startLocked(
     verify: () => verifyAuditDir(audit.dir, { key: auditKey, live: true }),
     pins,
     audit,
+    maskText: (value) => live.current.masker.text(value),
   });
   const server = await startGatewayServer({
     gateway,

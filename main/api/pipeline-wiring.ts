@@ -31,7 +31,7 @@ export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTi
 export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: string; clock: Clock }): Promise<Wired> {
   const { live, audit } = o;
   const grants = await GrantStore.open(o.dataDir);
-  const pins = await PinStore.open(o.dataDir);
+  const pins = await PinStore.open(o.dataDir, { mask: (v) => o.live.current.masker.json(v) });
   const broker = new ApprovalBroker(grants, () => live.current.config.approvals.timeout, o.clock);
   // What the path decides with, as one object per config version (not a new one per message).
   const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline });

@@ -1,3 +1,4 @@
+import { maskClient } from '../masking/masker.js';
 import { callExclusion, sessionExclusion, type ExcludeRule } from './exclude.js';
 import type { AuditEntry, RecordDirection, RecordKind } from './record.js';
 import type { AuditLog } from './segment-writer.js';
@@ -76,8 +77,7 @@ export class AuditRecorder {
 
   private client(facts: SessionFacts): { name?: string; version?: string } | undefined {
     const c = facts.client;
-    if (!c.name && !c.version) return undefined;
-    return { name: this.text(c.name), version: this.text(c.version) };
+    return c.name || c.version ? maskClient(c, this.maskText) : undefined;
   }
 
   get isPaused(): boolean {

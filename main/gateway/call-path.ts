@@ -2,7 +2,7 @@ import type { ApprovalRequest } from '../approvals/port.js';
 import type { BrokerOutcome } from '../approvals/broker.js';
 import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
 import { formatDuration } from '../config/units.js';
-import type { Masker } from '../masking/masker.js';
+import { maskClient, type Masker } from '../masking/masker.js';
 import { argsDigestOf, decideCall, isHidden, type ApprovalScope, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
 import { ABSENT, member } from '../policy/json-path.js';
 import type { PinStore } from '../policy/pin-store.js';
@@ -347,7 +347,7 @@ export class CallPath {
       tool,
       args: this.deps.live().masker.json(args),
       principal: decision.scope.principal,
-      client: { ...s.client },
+      client: maskClient(s.client, (v) => this.deps.live().masker.text(v)),
       rule: decision.rule,
       reason: decision.reason,
       approvers: decision.approvers,
@@ -414,7 +414,8 @@ export class CallPath {
     const pins = this.deps.pins;
     await pins.refresh();
     const known = pins.server(s.server);
-    const review = reviewListing(known, listed.map(pickDefinition));
+    const { masker } = this.deps.live();
+    const review = reviewListing(known, listed.map(pickDefinition), (v) => masker.json(v));
     // A tool that appears on a server already pinned is worth a line of its own (a renamed or shadowing tool).
     if (Object.keys(known).length > 0) for (const tool of review.added) void this.deps.recorder.event(s.id, s.server, 'tool-added', { definition: tool }, { tool: tool.name });
     if (review.added.length || review.upgraded.length) await pins.pin(s.server, [...review.added, ...review.upgraded]);

@@ -247,3 +247,8 @@ function compile(detectors: Detector[], flags: string): CompiledSet | undefined 
   const source = detectors.map((d, i) => (d.prefix ? `(?<p${i}>${d.prefix})(?<d${i}>${d.pattern ?? ''})` : `(?<d${i}>${d.pattern ?? ''})`)).join('|');
   return { regex: new RegExp(source, `g${flags}`), detectors };
 }
+
+/** A client's name and version as stored or shown: masked, since a client chooses them. */
+export function maskClient(client: Readonly<{ name?: string; version?: string }>, mask: (value: string) => string): { name?: string; version?: string } {
+  return { ...(client.name !== undefined ? { name: mask(client.name) } : {}), ...(client.version !== undefined ? { version: mask(client.version) } : {}) };
+}

@@ -35,15 +35,17 @@ export class PinStore {
   private constructor(
     private readonly db: Low<PinsData>,
     private readonly file: string,
+    /** Applied to what is stored of a definition (descriptions, schemas, diffs); fingerprints are of the definition as served. */
+    private readonly mask: <T>(value: T) => T,
   ) {}
 
-  static async open(dataDir: string): Promise<PinStore> {
+  static async open(dataDir: string, options: { mask?: <T>(value: T) => T } = {}): Promise<PinStore> {
     const file = join(dataDir, 'pins.json');
     const db = new Low<PinsData>(new JSONFile(file), { servers: {} });
     if (existsSync(file) && !statSync(file).isFile()) throw new Error(`${file} is not a regular file; restore it (or remove it to pin tools afresh)`);
     await db.read();
     normalize(db.data);
-    return new PinStore(db, file);
+    return new PinStore(db, file, options.mask ?? ((v) => v));
   }
 
   /** Re-reads the file if another process (`gatehouse pins accept`) changed it since. */
@@ -72,14 +74,14 @@ export class PinStore {
 
   async pin(server: string, tools: readonly ToolDefinition[], now = new Date()): Promise<void> {
     const pins = this.serverForWrite(server);
-    for (const tool of tools) pins[tool.name] = { v: PIN_VERSION, fingerprint: fingerprint(tool), definition: pickDefinition(tool as ToolDefinition & Record<string, unknown>), acceptedAt: now.toISOString() };
+    for (const tool of tools) pins[tool.name] = { v: PIN_VERSION, fingerprint: fingerprint(tool), definition: this.mask(pickDefinition(tool as ToolDefinition & Record<string, unknown>)), acceptedAt: now.toISOString() };
     await this.write();
   }
 
   async markPending(server: string, tool: ToolDefinition, changes: DefinitionChange[], now = new Date()): Promise<void> {
     const pin = pinOf(this.server(server), tool.name);
     if (!pin) return;
-    pin.pending = { fingerprint: fingerprint(tool), definition: pickDefinition(tool as ToolDefinition & Record<string, unknown>), seenAt: now.toISOString(), changes };
+    pin.pending = { fingerprint: fingerprint(tool), definition: this.mask(pickDefinition(tool as ToolDefinition & Record<string, unknown>)), seenAt: now.toISOString(), changes: this.mask(changes) };
     await this.write();
   }
 

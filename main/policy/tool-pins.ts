@@ -82,8 +82,11 @@ export interface ListingReview {
   upgraded: ToolDefinition[];
 }
 
-/** Compares a tools/list against a server's pins. Pure. */
-export function reviewListing(pins: ServerPins, tools: readonly ToolDefinition[]): ListingReview {
+/**
+ * Compares a tools/list against a server's pins. Pure. Pins store definitions masked (`mask`): a changed
+ * definition is diffed masked against them, so that a field holding a secret is not reported as changed.
+ */
+export function reviewListing(pins: ServerPins, tools: readonly ToolDefinition[], mask: <T>(value: T) => T = (v) => v): ListingReview {
   const review: ListingReview = { added: [], changed: [], upgraded: [] };
   for (const tool of tools) {
     const pin = pinOf(pins, tool.name);
@@ -92,7 +95,7 @@ export function reviewListing(pins: ServerPins, tools: readonly ToolDefinition[]
     if (!pin) review.added.push(definition);
     else if (pin.fingerprint === print) continue;
     else if (pin.v === undefined && pin.fingerprint === legacyFingerprint(definition)) review.upgraded.push(definition);
-    else review.changed.push({ name: tool.name, definition, fingerprint: print, changes: diffDefinitions(pin.definition, definition), known: pin.pending?.fingerprint === print });
+    else review.changed.push({ name: tool.name, definition, fingerprint: print, changes: diffDefinitions(pin.definition, mask(definition)), known: pin.pending?.fingerprint === print });
   }
   return review;
 }

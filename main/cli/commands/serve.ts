@@ -47,7 +47,7 @@ export async function serveHeadless(io: CliIo, options: HeadlessOptions): Promis
       return createWebHandler({ api, token, changes, auth: auth.current, uiDir: findUiDir() });
     },
   });
-  if (!options.quiet) logEvents(running.gateway.events, io);
+  if (!options.quiet) logEvents(running.gateway.events, io, (v) => running.live.current.masker.text(v));
   const link = `${running.url}/login?code=${(auth.current as BrowserAuth).issueCode()}`;
   const servers = Object.keys(running.config.servers);
   io.out(
@@ -79,15 +79,16 @@ export function waitForSignal(running: RunningGatehouse, io: CliIo): Promise<voi
   });
 }
 
-export function logEvents(events: GatewayEvents, io: CliIo): void {
+/** What the gateway reports, one line each, to the console: masked like the log (a client's name, a server's stderr may hold a secret). */
+export function logEvents(events: GatewayEvents, io: CliIo, mask: (value: string) => string = (v) => v): void {
   const short = (id: string) => id.slice(0, 8);
   events.on('session-initialized', (e) =>
-    io.err(`[${e.server} ${short(e.sessionId)}] session from ${e.client.name ?? 'unknown client'} ${e.client.version ?? ''} (MCP ${e.protocolVersion ?? '?'})`),
+    io.err(`[${e.server} ${short(e.sessionId)}] session from ${mask(e.client.name ?? 'unknown client')} ${mask(e.client.version ?? '')} (MCP ${mask(e.protocolVersion ?? '?')})`),
   );
   events.on('upstream-start', (e) => io.err(`[${e.server} ${short(e.sessionId)}] upstream started (${e.kind}${e.pid ? `, pid ${e.pid}` : ''})`));
   events.on('session-end', (e) => io.err(`[${e.server} ${short(e.sessionId)}] session ended: ${e.reason}`));
-  events.on('upstream-stderr', (e) => io.err(`[${e.server} ${short(e.sessionId)} stderr] ${e.line}`));
-  events.on('warning', (e) => io.err(`[${e.server ?? 'gateway'}${e.sessionId ? ` ${short(e.sessionId)}` : ''}] warning: ${e.message}`));
+  events.on('upstream-stderr', (e) => io.err(`[${e.server} ${short(e.sessionId)} stderr] ${mask(e.line)}`));
+  events.on('warning', (e) => io.err(`[${e.server ?? 'gateway'}${e.sessionId ? ` ${short(e.sessionId)}` : ''}] warning: ${mask(e.message)}`));
 }
 
 /** out/renderer beside the built main bundle; undefined when the UI has not been built. */
