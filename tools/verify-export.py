@@ -79,8 +79,34 @@ class Signatures:
         os.rmdir(self.tmp)
 
 
-def head_message(head):
-    return "gatehouse-sign-v1|head|%s|%d|%d|%s" % (head["segment"], head["firstSeq"], head["seq"], head["hash"])
+def mark_message(scope, mark):
+    return "gatehouse-sign-v1|%s|%s|%d|%d|%s" % (scope, mark["segment"], mark["firstSeq"], mark["seq"], mark["hash"])
+
+
+def as_int(value):
+    """A JSON integer as JavaScript reads one: 65 and 65.0 are, true and "65" are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53 - 1:
+        return int(value)
+    return None
+
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+HEX128 = re.compile(r"[0-9a-f]{128}")
+
+
+def mark_shaped(mark):
+    if mark is None:
+        return True
+    if not isinstance(mark, dict):
+        return False
+    ok = isinstance(mark.get("segment"), str) and as_int(mark.get("firstSeq")) is not None and as_int(mark.get("seq")) is not None
+    ok = ok and isinstance(mark.get("hash"), str) and HEX64.fullmatch(mark["hash"]) is not None and isinstance(mark.get("mac"), str)
+    sig = mark.get("sig")
+    return ok and (sig is None or (isinstance(sig, str) and HEX128.fullmatch(sig) is not None))
 
 
 def check(data, signatures, public_key_hex):
@@ -88,35 +114,55 @@ def check(data, signatures, public_key_hex):
     if rows and rows[-1] == b"":
         rows.pop()
     result = {"records": 0, "omittedRuns": 0, "signedRecords": 0, "unsignedRecords": 0, "exportSigned": False, "breaks": []}
+    # Each row must be UTF-8 (never decoded with replacement: that would change what is hashed).
+    undecodable = None
+    for i, row in enumerate(rows):
+        try:
+            row.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable = i + 1
+            break
     try:
-        header = json.loads(rows[0]) if rows else None
+        header = json.loads(rows[0]) if rows and undecodable != 1 else None
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("gatehouseExport") != 1:
         raise Problem(1, "not-export", "not a Gatehouse JSONL export (the first line is not its header)")
+    if not mark_shaped(header.get("head")) or not mark_shaped(header.get("anchor")):
+        raise Problem(1, "malformed", "the header's head mark or anchor is not shaped like one")
     if signatures and isinstance(header.get("publicKey"), str) and header["publicKey"] != public_key_hex:
         raise Problem(1, "wrong-key", "the export names another public key")
     # The export's own signature, on its last line, over the SHA-256 of every byte before that line.
     trailer = rows.pop() if len(rows) > 1 and rows[-1].startswith(b'{"exportSignature"') else None
-    head = header.get("head") if isinstance(header.get("head"), dict) else None
+    head = header.get("head")
+    anchor = header.get("anchor")
     head_signed = False
     if signatures and head is not None and "sig" in head:
-        if not signatures.verify(head_message(head), head["sig"]):
+        if not signatures.verify(mark_message("head", head), head["sig"]):
             raise Problem(1, "bad-head", "the head mark's signature does not verify")
         head_signed = True
+    if signatures and anchor is not None:
+        if not signatures.verify(mark_message("anchor", anchor), anchor.get("sig")):
+            raise Problem(1, "bad-anchor", "the anchor is not signed with the key")
+    unfiltered = isinstance(header.get("filter"), dict) and len(header["filter"]) == 0
 
-    expected_seq = None
-    prev_hash = None
+    # The export starts where the log does: record 1 after 64 zeros, or the record after the anchor.
+    expected_seq = as_int(anchor["seq"]) + 1 if anchor else 1
+    prev_hash = anchor["hash"] if anchor else "0" * 64
     pending = 0
     head_found = False
     for index in range(1, len(rows)):
         row = rows[index]
         line_no = index + 1
+        if undecodable == line_no:
+            raise Problem(line_no, "malformed", "not UTF-8")
         if row.startswith(b'{"omitted"'):
+            if unfiltered:
+                raise Problem(line_no, "gap", "records left out of an export that says it has no filter")
             try:
                 run = json.loads(row)["omitted"]
-                first, last, last_hash = run["fromSeq"], run["toSeq"], run["lastHash"]
-                assert isinstance(first, int) and isinstance(last, int) and isinstance(last_hash, str) and last >= first
+                first, last, last_hash = as_int(run["fromSeq"]), as_int(run["toSeq"]), run["lastHash"]
+                assert first is not None and last is not None and isinstance(last_hash, str) and last >= first
             except (ValueError, KeyError, TypeError, AssertionError):
                 raise Problem(line_no, "malformed", "not a well-formed omitted run")
             if expected_seq is not None and first != expected_seq:
@@ -134,6 +180,12 @@ def check(data, signatures, public_key_hex):
         if not m:
             raise Problem(line_no, "malformed", "not a well-formed record")
         seq = int(m.group("seq"))
+        try:
+            parsed = json.loads(row)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or as_int(parsed.get("seq")) != seq or parsed.get("prev") != m.group("prev").decode("latin-1") or parsed.get("hash") != m.group("hash").decode("latin-1"):
+            raise Problem(line_no, "malformed", "not a well-formed record")
         if expected_seq is not None and seq != expected_seq:
             raise Problem(line_no, "gap" if seq > expected_seq else "reorder", "record %d where %d was expected" % (seq, expected_seq), seq)
         prev = m.group("prev").decode("latin-1")
@@ -162,9 +214,10 @@ def check(data, signatures, public_key_hex):
                 result["signedRecords"] += pending
                 pending = 0
         if BREAK.match(row):
-            record = json.loads(row)
+            record = parsed
             if record.get("kind") == "event" and record.get("event") == "break":
-                result["breaks"].append({"seq": seq, "ts": record.get("ts"), "reason": (record.get("detail") or {}).get("reason")})
+                detail = record.get("detail") if isinstance(record.get("detail"), dict) else {}
+                result["breaks"].append({"seq": seq, "ts": record.get("ts"), "reason": detail.get("reason")})
         result["records"] += 1
         expected_seq, prev_hash = seq + 1, record_hash
     result["unsignedRecords"] += pending

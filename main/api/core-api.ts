@@ -4,11 +4,10 @@ import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { toApprovalView } from '../approvals/view.js';
 import { readSessionRecords } from '../audit/reader.js';
-import { ANCHOR_FILE, HEAD_FILE, PUBLIC_KEY_FILE } from '../audit/segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE } from '../audit/segment-files.js';
 import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
-import { readFileSync } from 'node:fs';
 import { maskClient } from '../masking/masker.js';
 import { join } from 'node:path';
 import type { DeciderPort } from '../approvals/decider-port.js';
@@ -30,9 +29,12 @@ export interface CoreApiContext {
   /** Who decides through this gateway's own ports (the OS user before sign-in). */
   principal: () => string;
   now: () => number;
-  verify: () => IntegrityReport;
+  /** Verifies the log with the key: everything written so far is flushed first, so that nothing is in flight. */
+  verify: () => Promise<IntegrityReport>;
   pins: PinStore;
   audit: { dir: string; index: SessionIndex };
+  /** The log's public key (PEM), derived from the key the gateway holds (not read from the file beside the log, which can be replaced). */
+  publicKeyPem: string;
   /** Masks what the API shows that a peer or the config may hold a secret in (server command lines, client names). */
   maskText: (value: string) => string;
 }
@@ -95,7 +97,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     },
     async verify(): Promise<IntegrityReport> {
       const started = performance.now();
-      const r = ctx.verify();
+      const r = await ctx.verify();
       const report = { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(r.problem ? { problem: r.problem } : {}) };
       lastVerify = { ...report, at: Date.now(), seconds: (performance.now() - started) / 1000 };
       return report;
@@ -139,7 +141,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(anchor ? { anchor: { seq: anchor.seq, hash: anchor.hash } } : {}),
         ...(lastVerify ? { lastVerify } : {}),
         breaks: ctx.audit.index.breaks(),
-        ...(publicKeyOf(ctx.audit.dir) ? { publicKey: publicKeyOf(ctx.audit.dir) } : {}),
+        publicKey: ctx.publicKeyPem,
       };
     },
     async acceptPins(server, tool, fingerprint) {
@@ -176,13 +178,4 @@ export function describeServers(config: GatehouseConfig, baseUrl: string): Serve
     endpoint: `${baseUrl}/mcp/${encodeURIComponent(name)}`,
     activeSessions: 0,
   }));
-}
-
-/** The log's public key (PEM), as the gateway wrote it beside the log. */
-function publicKeyOf(auditDir: string): string | undefined {
-  try {
-    return readFileSync(join(auditDir, PUBLIC_KEY_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
 }

@@ -14,6 +14,7 @@ import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { verifyAuditDir } from '../audit/verify-files.js';
+import { publicKeyPem, signingKeyFrom } from '../audit/signing.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
 import { ChangeFeed } from './change-feed.js';
@@ -129,10 +130,16 @@ async function startLocked(
     grants,
     principal: () => principal,
     now: () => clock.now(),
-    verify: () => verifyAuditDir(audit.dir, { key: auditKey, live: true }),
+    // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
+    // mark or records no commit mark vouches for fail, whoever claims to be writing).
+    verify: async () => {
+      await audit.log.flush();
+      return verifyAuditDir(audit.dir, { key: auditKey });
+    },
     pins,
     audit,
     maskText: (value) => live.current.masker.text(value),
+    publicKeyPem: publicKeyPem(signingKeyFrom(auditKey).publicKey),
   });
   const server = await startGatewayServer({
     gateway,

@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { commitOf, computeLineHash, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { commitOf, computeLineHash, GENESIS, lineFields, mayBeBreak, parseRecord } from './record.js';
 import { exportMessage, markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
 import type { Mark, RecordedBreak } from './verify.js';
 
@@ -16,6 +16,7 @@ export type ExportProblemReason =
   | 'bad-head'
   | 'truncated'
   | 'wrong-key'
+  | 'bad-anchor'
   | 'unsigned'
   | 'break-recorded';
 
@@ -42,16 +43,50 @@ export interface ExportCheck {
 interface ExportHeader {
   gatehouseExport?: unknown;
   publicKey?: unknown;
+  filter?: unknown;
   head?: Mark;
+  anchor?: Mark;
 }
+
+/** Whether a mark in the header has the shape of one (a string where a number stands would be read differently by another verifier). */
+function markShaped(mark: unknown): mark is Mark {
+  if (mark === undefined) return true;
+  if (mark === null || typeof mark !== 'object') return false;
+  const m = mark as Record<string, unknown>;
+  return (
+    typeof m.segment === 'string' &&
+    Number.isSafeInteger(m.firstSeq) &&
+    Number.isSafeInteger(m.seq) &&
+    typeof m.hash === 'string' &&
+    /^[0-9a-f]{64}$/.test(m.hash) &&
+    typeof m.mac === 'string' &&
+    (m.sig === undefined || (typeof m.sig === 'string' && /^[0-9a-f]{128}$/.test(m.sig)))
+  );
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Checks a JSONL export on its own: every record's hash, the chain from record to record across omitted
  * runs, the commit and signature members, and with a public key every signature and the head mark. Pure.
  */
-export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
-  const rows = text.split('\n');
-  if (rows[rows.length - 1] === '') rows.pop();
+export function checkExport(input: string | Buffer, publicKey?: KeyObject): ExportCheck {
+  const bytes = typeof input === 'string' ? Buffer.from(input) : input;
+  // Rows are decoded one by one, strictly: bytes that are not UTF-8 are malformed, never replaced (which would
+  // change what is hashed, and make two verifiers disagree).
+  const rows: string[] = [];
+  let undecodable: number | undefined;
+  for (let start = 0; start < bytes.length; ) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    try {
+      rows.push(STRICT_UTF8.decode(bytes.subarray(start, end)));
+    } catch {
+      undecodable ??= rows.length + 1;
+      rows.push('');
+    }
+    start = end + 1;
+  }
   const result: ExportCheck = { ok: true, records: 0, omittedRuns: 0, publicKeyUsed: Boolean(publicKey), exportSigned: false, signaturesChecked: 0, signedRecords: 0, unsignedRecords: 0, breaks: [] };
   const fail = (line: number, reason: ExportProblemReason, message: string, seq?: number): ExportCheck => ({
     ...result,
@@ -66,28 +101,40 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
   } catch {
     header = undefined;
   }
-  if (!header || typeof header !== 'object' || header.gatehouseExport !== 1) return fail(1, 'not-export', 'not a Gatehouse JSONL export (the first line is not its header)');
+  if (undecodable === 1 || !header || typeof header !== 'object' || header.gatehouseExport !== 1) return fail(1, 'not-export', 'not a Gatehouse JSONL export (the first line is not its header)');
+  if (!markShaped(header.head) || !markShaped(header.anchor)) return fail(1, 'malformed', "the header's head mark or anchor is not shaped like one (a number written as a string, a hash that is not 64 hex…)");
   if (publicKey && typeof header.publicKey === 'string' && header.publicKey !== publicKeyHex(publicKey)) {
     return fail(1, 'wrong-key', `this export names public key ${header.publicKey}, not the one given: it comes from another Gatehouse, or its header was changed`);
   }
   // The export's own signature stands on its last line, over the SHA-256 of every byte before that line; it is
   // checked after the records, so that an edited record is named where it is.
   const trailer = rows.length > 1 && rows[rows.length - 1]?.startsWith('{"exportSignature"') ? rows.pop() : undefined;
-  const head = header.head && typeof header.head === 'object' ? header.head : undefined;
+  const head = header.head;
+  const anchor = header.anchor;
   if (publicKey && head?.sig !== undefined) {
     if (!verifyText(publicKey, markMessage('head', head), head.sig)) return fail(1, 'bad-head', 'the head mark in the header carries a signature the public key does not verify');
     result.signaturesChecked++;
   }
+  // After pruning the log starts at an anchor: only a signed one says where, to someone with the public key alone.
+  if (publicKey && anchor) {
+    if (!verifyText(publicKey, markMessage('anchor', anchor), anchor.sig)) return fail(1, 'bad-anchor', 'the anchor in the header (where the pruned log starts) is not signed with the key');
+    result.signaturesChecked++;
+  }
+  const unfiltered = header.filter !== null && typeof header.filter === 'object' && Object.keys(header.filter).length === 0;
 
-  let expectedSeq: number | undefined;
-  let prevHash: string | undefined;
+  // An export covers the log from its first record (a filter's omissions stand as omitted runs), so it starts
+  // where the log does: record 1 after the genesis hash, or the record after the anchor.
+  let expectedSeq: number | undefined = anchor ? anchor.seq + 1 : 1;
+  let prevHash: string | undefined = anchor ? anchor.hash : GENESIS;
   // Records of the current unbroken run not yet reached by a signature.
   let pending = 0;
   let headFound = false;
   for (let i = 1; i < rows.length; i++) {
     const row = rows[i] as string;
     const lineNo = i + 1;
+    if (undecodable === lineNo) return fail(lineNo, 'malformed', `line ${lineNo} is not UTF-8`);
     if (row.startsWith('{"omitted"')) {
+      if (unfiltered) return fail(lineNo, 'gap', `line ${lineNo} stands for records left out, but the export says it has no filter`);
       let omitted: { fromSeq?: unknown; toSeq?: unknown; lastHash?: unknown } | undefined;
       try {
         omitted = (JSON.parse(row) as { omitted?: typeof omitted }).omitted;
@@ -115,7 +162,7 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
     }
     const buf = Buffer.from(row);
     const fields = lineFields(buf);
-    if (!fields) return fail(lineNo, 'malformed', `line ${lineNo} is not a well-formed record`);
+    if (!fields || !parsesAs(row, fields)) return fail(lineNo, 'malformed', `line ${lineNo} is not a well-formed record`);
     if (expectedSeq !== undefined && fields.seq !== expectedSeq) {
       return fail(
         lineNo,
@@ -168,8 +215,8 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
     } catch {
       signature = undefined;
     }
-    const before = text.length - (text.endsWith('\n') ? 1 : 0) - trailer.length;
-    const sha256 = createHash('sha256').update(text.slice(0, before)).digest('hex');
+    const before = bytes.length - (bytes[bytes.length - 1] === 10 ? 1 : 0) - Buffer.byteLength(trailer);
+    const sha256 = createHash('sha256').update(bytes.subarray(0, before)).digest('hex');
     if (signature?.sha256 !== sha256 || !verifyText(publicKey, exportMessage(sha256), signature.sig)) {
       return fail(rows.length + 1, 'bad-signature', "the export's own signature does not match what comes before it, or was not made with the key (its header or an omitted run was changed)");
     }
@@ -197,4 +244,14 @@ export function checkExport(text: string, publicKey?: KeyObject): ExportCheck {
     return { ...result, ok: false, problem: { line: 0, seq: first.seq, reason: 'break-recorded', message: `${result.breaks.length} break(s) recorded; the first, at record ${first.seq} (${first.ts}): ${first.message}` } };
   }
   return result;
+}
+
+/** Whether a record line is JSON whose seq, prev and hash are the ones read by position (no duplicate members). */
+function parsesAs(row: string, fields: { seq: number; prev: string; hash: string }): boolean {
+  try {
+    const r = JSON.parse(row) as { seq?: unknown; prev?: unknown; hash?: unknown };
+    return r !== null && typeof r === 'object' && r.seq === fields.seq && r.prev === fields.prev && r.hash === fields.hash;
+  } catch {
+    return false;
+  }
 }

@@ -27,26 +27,25 @@ export function* exportJsonl(segments: Iterable<Buffer>, filter: ExportFilter, m
     digest.update(text);
     return text;
   };
-  yield emit(JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), publicKey: meta.publicKey, head: meta.head }) + '\n');
+  yield emit(JSON.stringify({ gatehouseExport: 1, format: 'jsonl', createdAt: meta.createdAt, filter: cleanFilter(filter), publicKey: meta.publicKey, head: meta.head, anchor: meta.anchor }) + '\n');
   let omitted: { fromSeq: number; toSeq: number; lastHash: string } | undefined;
-  let started = false;
+  // The export covers the log from its first record: records before the first one kept stand as an omitted run too.
   const through = meta.throughSeq ?? Infinity;
   outer: for (const buf of segments) {
     for (const { line } of lines(buf)) {
       const record = parseRecord(line);
       if (record.seq > through) break outer;
-      if (keep(record, filter)) {
-        if (omitted && started) yield emit(JSON.stringify({ omitted }) + '\n');
+      if (keep(record, filter) || isBreak(record)) {
+        if (omitted) yield emit(JSON.stringify({ omitted }) + '\n');
         omitted = undefined;
-        started = true;
         counts.records++;
         yield emit(line.toString('utf8') + '\n');
-      } else if (started) {
+      } else {
         omitted = omitted ? { ...omitted, toSeq: record.seq, lastHash: record.hash } : { fromSeq: record.seq, toSeq: record.seq, lastHash: record.hash };
       }
     }
   }
-  if (omitted && started) yield emit(JSON.stringify({ omitted }) + '\n');
+  if (omitted) yield emit(JSON.stringify({ omitted }) + '\n');
   if (meta.signer) {
     const sha256 = digest.digest('hex');
     yield JSON.stringify({ exportSignature: { sha256, sig: signText(meta.signer, exportMessage(sha256)) } }) + '\n';
@@ -60,6 +59,8 @@ export interface ExportMeta {
   publicKey?: string | undefined;
   /** Signs the export: only given when the exporter has verified the log with the key. */
   signer?: SigningKey | undefined;
+  /** Where the log starts after pruning: the first record's `prev` is its hash. */
+  anchor?: Mark | undefined;
   /** The last record the exporter verified: nothing after it is exported. */
   throughSeq?: number | undefined;
 }
@@ -69,10 +70,15 @@ export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter): Ge
   for (const buf of segments) {
     for (const { line } of lines(buf)) {
       const record = parseRecord(line);
-      if (!keep(record, filter)) continue;
+      if (!keep(record, filter) && !isBreak(record)) continue;
       yield CSV_COLUMNS.map((c) => csvCell(c === 'client' ? clientText(record) : (record as unknown as Record<string, unknown>)[c])).join(',') + '\n';
     }
   }
+}
+
+/** A break the gateway recorded: part of every export, whatever the filter, so that it keeps failing wherever it is checked. */
+function isBreak(record: AuditRecord): boolean {
+  return record.kind === 'event' && record.event === 'break' && record.session === undefined;
 }
 
 function keep(record: AuditRecord, filter: ExportFilter): boolean {

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { macClaim } from './checkpoint.js';
+import { macClaim, verifyMac } from './checkpoint.js';
 import { markMessage, publicKeyPem, signingKeyFrom, signText, type SigningKey } from './signing.js';
 import { checkAgainstMarks, vouchedTail } from './startup-check.js';
 import { GENESIS, isCheckpointLine, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
@@ -84,7 +84,7 @@ export class AuditLog {
   private constructor(
     private readonly options: Required<Omit<AuditLogOptions, 'markCopy'>> & { markCopy: MarkCopy | undefined },
     private fh: FileHandle,
-    private readonly headFh: FileHandle,
+    private headFh: FileHandle,
     private segment: string,
     private segmentFirst: number,
     private size: number,
@@ -101,7 +101,11 @@ export class AuditLog {
     const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, signEvery: SIGN_EVERY_MS, ...options };
     writePublicKey(dir, options.key);
 
-    const anchor = readMark(join(dir, ANCHOR_FILE));
+    // An anchor not made with the key is not where the log starts: nothing is deleted on its word, and the
+    // start records what it found (verify keeps failing on the anchor until it is restored or removed).
+    const found = readMark(join(dir, ANCHOR_FILE));
+    const anchorForged = found !== undefined && !verifyMac(options.key, { scope: 'anchor', segment: found.segment, firstSeq: found.firstSeq, lastSeq: found.seq, lastHash: found.hash }, found.mac);
+    const anchor = anchorForged ? undefined : found;
     let seq = anchor ? anchor.seq + 1 : 1;
     let prev = anchor ? anchor.hash : GENESIS;
     let repair: { segment: string; cutBytes: number } | undefined;
@@ -168,6 +172,14 @@ export class AuditLog {
     if (finding) {
       // Never continued silently: a break record, signed like every commit, that verify reports from now on.
       await log.append({ ts: opts.now().toISOString(), kind: 'event', event: 'break', detail: { ...finding, detectedAt: opts.now().toISOString() } });
+    }
+    if (anchorForged && found) {
+      await log.append({
+        ts: opts.now().toISOString(),
+        kind: 'event',
+        event: 'break',
+        detail: { reason: 'anchor-forged', message: `anchor.json claims records up to ${found.seq} were pruned, but it was not made with the key: no segment was removed on its word`, expected: { seq: found.seq, hash: found.hash }, detectedAt: opts.now().toISOString() },
+      });
     }
     if (unvouched) {
       await log.append({
@@ -419,10 +431,22 @@ export class AuditLog {
     }
     // Not awaited by the batch: the mark may lag the log (never lead it), so acknowledging need not wait for it.
     const text = JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n';
-    this.headWrite = this.headWrite.then(() => this.headFh.write(text, 0)).then(
-      () => undefined,
-      () => undefined,
-    );
+    this.headWrite = this.headWrite
+      .then(async () => {
+        // head.json deleted while the gateway runs: write it again where verify looks, and record that it went.
+        if ((await this.headFh.stat()).nlink === 0) {
+          await this.headFh.close().catch(() => undefined);
+          this.headFh = await open(join(this.options.dir, HEAD_FILE), 'w', 0o600);
+          if (!this.closed) {
+            void this.append({ ts: this.options.now().toISOString(), kind: 'event', event: 'break', detail: { reason: 'head-deleted', message: 'audit/head.json was deleted while the gateway was running; it was written again', detectedAt: this.options.now().toISOString() } }).catch(() => undefined);
+          }
+        }
+        await this.headFh.write(text, 0);
+      })
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   }
 }
 

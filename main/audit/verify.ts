@@ -121,9 +121,10 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
   if (anchor && key && !verifyMac(key, { scope: 'anchor', segment: anchor.segment, firstSeq: anchor.firstSeq, lastSeq: anchor.seq, lastHash: anchor.hash }, anchor.mac)) {
     return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: 'the pruning anchor does not match its checkpoint (edited, or made without the key)' });
   }
-  if (anchor && publicKey && anchor.sig !== undefined) {
+  if (anchor && publicKey && (anchor.sig !== undefined || !key)) {
+    // With the public key alone, only a signed anchor says where the pruned log starts.
     if (!verifyText(publicKey, markMessage('anchor', anchor), anchor.sig)) {
-      return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: 'the pruning anchor carries a signature the public key does not verify (edited, or signed by another key)' });
+      return fail({ segment: 'anchor.json', seq: anchor.seq, line: 0, reason: 'bad-anchor', message: anchor.sig === undefined ? 'the pruning anchor is not signed: with the public key alone, where the log starts cannot be checked (the oldest segments may have been removed)' : 'the pruning anchor carries a signature the public key does not verify (edited, or signed by another key)' });
     }
     report.signaturesChecked++;
     report.signedThrough = anchor.seq;

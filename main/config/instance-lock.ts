@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { realpathSync, rmSync } from 'node:fs';
+import { realpathSync, rmSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +18,16 @@ export interface InstanceLock {
  * refused connection and replaced.
  */
 export function lockAddress(dataDir: string, platform: NodeJS.Platform = process.platform): string {
-  let real = dataDir;
+  // The folder's identity (device and inode), which every path to it shares: a symlink, another spelling, or
+  // a bind mount of it all lead to the same lock. Where the OS gives no inode, its real path.
+  let identity = dataDir;
   try {
-    real = realpathSync(dataDir);
+    const st = statSync(dataDir);
+    identity = st.ino ? `${st.dev}:${st.ino}` : realpathSync(dataDir);
   } catch {
     // not made yet: the path as given
   }
-  const id = createHash('sha256').update(real).digest('hex').slice(0, 32);
+  const id = createHash('sha256').update(identity).digest('hex').slice(0, 32);
   if (platform === 'linux') return `\0gatehouse-${id}`;
   if (platform === 'win32') return `\\\\.\\pipe\\gatehouse-${id}`;
   return join(tmpdir(), `gatehouse-${id}.sock`);

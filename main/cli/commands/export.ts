@@ -1,7 +1,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
-import { HEAD_FILE, listSegments, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE, listSegments, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
 import { parsePublicKey, publicKeyHex, signingKeyFrom, type SigningKey } from '../../audit/signing.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
 import { verifyAuditDir } from '../../audit/verify-files.js';
@@ -27,11 +27,10 @@ export const exportCommand: Command = {
     const sessionArg = stringOption(values.session);
     const session = sessionArg ? findSession(index, sessionArg).id : undefined;
     const filter = { since, until, session };
-    // A session export walks every segment from its first to the newest, so omitted runs between its records stay
-    // linked and the run at the end reaches the head mark (which shows whether the tail is all there).
-    const all = listSegments(dir);
-    const span = session ? index.get(session)?.segments ?? [] : all;
-    const segmentNames = all.filter((n) => span.length > 0 && n >= (span[0] as string));
+    // Every export walks the whole log, whatever the filter: which records it keeps is read from the log itself
+    // (never from the index, which is derived and can be edited), runs left out stand as omitted runs from the
+    // log's first record to its newest, and the head mark shows whether the tail is all there.
+    const segmentNames = listSegments(dir);
     const segments = (function* () {
       for (const n of segmentNames) yield readFileSync(join(dir, n));
     })();
@@ -40,7 +39,7 @@ export const exportCommand: Command = {
     const chunks =
       format === 'csv'
         ? exportCsv(segments, filter)
-        : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
+        : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), anchor: readMark(join(dir, ANCHOR_FILE)), publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
     const out = stringOption(values.out);
     if (!out) {
       for (const chunk of chunks) process.stdout.write(chunk);

@@ -29,18 +29,19 @@ export const verifyCommand: Command = {
 
     const dataDir = dataDirFor(io);
     const key = publicKey ? undefined : readAuditKey(dataDir);
-    if (!key && !publicKey && readRuntimeInfo(dataDir)) {
-      // The desktop app keeps the key in the OS keychain: ask it to verify with its key.
+    if (!key && !publicKey && readRuntimeInfo(dataDir) && (await isGatewayRunning(dataDir))) {
+      // The desktop app keeps the key in the OS keychain: ask it to verify with its key (only a gateway that
+      // holds the data directory's lock; a gateway.json alone says nothing).
       const res = await callGateway<IntegrityReport>(dataDir, 'POST', '/api/verify', {});
       const r = res.body;
       if (values.json) io.out(JSON.stringify(r, null, 2));
-      else if (r.ok) io.out(`Audit log intact (checked by the running gateway with its key): ${r.records.toLocaleString('en')} records in ${r.segments} segment(s), ${r.checkpointsChecked} checkpoint(s).`);
+      else if (r.ok) io.out(`Audit log intact, as checked by the running gateway with its key (pid ${readRuntimeInfo(dataDir)?.pid ?? '?'}): ${r.records.toLocaleString('en')} records in ${r.segments} segment(s), ${r.checkpointsChecked} checkpoint(s). For evidence that does not rest on this machine, check an export with the public key.`);
       if (!r.ok && r.problem) throw new CheckFailed(`BROKEN at ${r.problem.segment}${r.problem.seq !== undefined ? `, record ${r.problem.seq}` : ''}${r.problem.line ? `, line ${r.problem.line}` : ''}: ${r.problem.reason}: ${r.problem.message}`);
       return;
     }
     const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
     const started = performance.now();
-    const report = verifyAuditDir(auditDirOf(dataDir), { key, publicKey, live: await isGatewayRunning(dataDir), ...(progress ? { onProgress: progress.update } : {}) });
+    const report = await settledVerify(auditDirOf(dataDir), { key, publicKey, ...(progress ? { onProgress: progress.update } : {}) }, () => isGatewayRunning(dataDir));
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
     if (values.json) io.out(JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)) }, null, 2));
@@ -82,6 +83,13 @@ export const publicKeyCommand: Command = {
     } catch {
       throw new CheckFailed(`no audit log key in ${dataDir} yet: start Gatehouse once (gatehouse serve, or the desktop app) and it makes one`);
     }
+    if (!key) {
+      // Without the key (the desktop's is in the keychain) this is only the copy beside the log, which anyone
+      // who can write the data directory can replace: say so, and where the key itself is shown.
+      io.err(
+        `gatehouse public-key: read from ${join(auditDirOf(dataDir), PUBLIC_KEY_FILE)}, which this command cannot vouch for (anyone who can write the data directory can replace it). Compare it with the key the Gatehouse app shows under Integrity before you hand it to an auditor.`,
+      );
+    }
     if (values.json) io.out(JSON.stringify({ pem: publicKeyPem(publicKey), hex: publicKeyHex(publicKey) }, null, 2));
     else io.out(publicKeyPem(publicKey).trimEnd());
   },
@@ -97,9 +105,9 @@ function publicKeyFrom(given: string): KeyObject {
 }
 
 async function verifyExport(file: string, given: KeyObject | undefined, chainOnly: boolean, json: boolean, io: CliIo): Promise<void> {
-  let text: string;
+  let text: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`--export ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not an export file' : (err as Error).message}`);
@@ -124,6 +132,24 @@ async function verifyExport(file: string, given: KeyObject | undefined, chainOnl
     const breaks = check.breaks.length > 1 ? `\n${check.breaks.map((b) => `  break at record ${b.seq} (${b.ts}): ${b.reason}: ${b.message}`).join('\n')}` : '';
     throw new CheckFailed(`${file}:${check.problem.line}: ${check.problem.reason}: ${check.problem.message}${breaks}`);
   }
+}
+
+/** What a log being written can show for a moment (a batch mid-write, the first head mark not yet written), and nothing else can. */
+const TRANSIENT = new Set(['unvouched', 'missing-head', 'torn']);
+
+/**
+ * Verifies as strictly as a stopped log, whatever is running. Where a gateway holds the lock and the log shows
+ * what a batch being written shows, it looks again a few times (a real batch is vouched for in milliseconds);
+ * records that stay unvouched, or a head mark that stays missing, fail. A process merely claiming to be the
+ * gateway gains nothing: it can only make verify wait.
+ */
+async function settledVerify(dir: string, options: Parameters<typeof verifyAuditDir>[1], running: () => Promise<boolean>): Promise<ReturnType<typeof verifyAuditDir>> {
+  let report = verifyAuditDir(dir, options);
+  for (let attempt = 0; attempt < 5 && !report.ok && TRANSIENT.has(report.problem?.reason ?? '') && (await running()); attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    report = verifyAuditDir(dir, options);
+  }
+  return report;
 }
 
 function pastSignature(report: VerifyReport): string {

@@ -8,7 +8,7 @@ const core = {
   broker: Object.assign(new EventEmitter(), { list: () => [] }),
   gateway: { events: new EventEmitter(), sessionCount: 0 },
   live: Object.assign(new EventEmitter(), { lastError: undefined }),
-  audit: { recorder: { isPaused: false, setPaused: vi.fn(async () => undefined) } },
+  audit: { recorder: { isPaused: false, setPaused: vi.fn(async () => undefined) }, index: { breaks: () => [] } },
   changes: { subscribe: vi.fn(() => () => undefined) },
 };
 
