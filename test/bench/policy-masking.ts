@@ -4,6 +4,7 @@ import { decideCall } from '../../main/policy/decide.js';
 import { compilePolicy } from '../../main/policy/rules.js';
 import { createMasker } from '../../main/masking/masker.js';
 import { percentile } from './stats.js';
+import { buildCorpus, type Sample } from '../fixtures/masking-corpus/corpus.js';
 
 /** A ~4 KB tools/call answer: file text with a few secrets and addresses in it, as masking meets them. */
 function message4k(i: number): { jsonrpc: '2.0'; id: number; method: string; params: { name: string; arguments: Record<string, unknown> } } {
@@ -38,5 +39,16 @@ export function benchPolicyMasking(): string {
   return [
     `policy decision (default rules) + masking of a ${(size / 1024).toFixed(1)} KB message (secrets, email, credit-card, ip): p50 ${percentile(samples, 50).toFixed(1)} µs, p99 ${percentile(samples, 99).toFixed(1)} µs (target p50 ≤ 50 µs)`,
     `masking throughput over text: ${(bytes / 1e6 / seconds).toFixed(0)} MB/s (target ≥ 50 MB/s)`,
+    corpusFigures(masker),
   ].join('\n');
+}
+
+/** Recall and false positives on the masking corpus (test/fixtures/masking-corpus): the quality next to the speed. */
+function corpusFigures(masker: ReturnType<typeof createMasker>): string {
+  const { positives, negatives } = buildCorpus();
+  const out = (s: Sample) => (typeof s.input === 'string' ? masker.text(s.input) : JSON.stringify(masker.json(s.input)));
+  const found = positives.filter((p) => !out(p).includes(p.secret as string)).length;
+  const falsePositives = negatives.filter((n) => out(n) !== (typeof n.input === 'string' ? n.input : JSON.stringify(n.input))).length;
+  const kinds = new Set(positives.map((p) => p.kind)).size;
+  return `masking corpus: recall ${((100 * found) / positives.length).toFixed(1)}% (${found}/${positives.length} secrets, ${kinds} kinds; target 100%), false positives ${((100 * falsePositives) / negatives.length).toFixed(1)}% (${falsePositives}/${negatives.length} near-misses; target ≤ 1%)`;
 }
