@@ -197,5 +197,8 @@ describe('approvals', () => {
     const again = await harness.connect('files');
     expect(JSON.stringify(await write(again, 'granted.txt', 'same'))).toContain('Successfully wrote'); // the grant survived the restart
     expect(await harness.gatehouse.api.approvals()).toEqual([]);
+    await harness.stop();
+    harness = undefined;
+    rmSync(home, { recursive: true, force: true }); // kept across the restart: removed here
   });
 });

@@ -31,14 +31,8 @@ const SCRIPT = join(import.meta.dirname, '../../tools/verify-export.py');
 const PEM = join(VECTORS_DIR, 'public-key.pem');
 const exec = promisify(execFile);
 
-interface Answer {
-  ok: boolean;
-  reason?: string;
-  line?: number;
-  records?: number;
-  signedRecords?: number;
-  unsignedRecords?: number;
-}
+/** What both verifiers must agree on: the vectors' expected answers have the same shape. */
+type Answer = Expected;
 
 /** What the Python verifier says, reduced to what both verifiers must agree on. */
 async function python(file: string, pem: string): Promise<Answer> {
