@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { systemClock, type Clock } from '../approvals/clock.js';
 import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
@@ -14,6 +13,7 @@ import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { verifyAuditDir } from '../audit/verify-files.js';
+import { maskingKeyFrom } from '../masking/masker.js';
 import { publicKeyPem, signingKeyFrom } from '../audit/signing.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
@@ -100,7 +100,7 @@ async function startLocked(
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const principal = localPrincipal();
-  const live = new LiveConfig(configFile, config, createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest());
+  const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const audit = await openAudit(dataDir, live, auditKey, options.markCopy);
   const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.

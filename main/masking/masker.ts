@@ -252,3 +252,8 @@ function compile(detectors: Detector[], flags: string): CompiledSet | undefined 
 export function maskClient(client: Readonly<{ name?: string; version?: string }>, mask: (value: string) => string): { name?: string; version?: string } {
   return { ...(client.name !== undefined ? { name: mask(client.name) } : {}), ...(client.version !== undefined ? { version: mask(client.version) } : {}) };
 }
+
+/** The key of the masked tokens' HMAC, derived from the audit key (so tokens match across restarts, and cannot be guessed back). */
+export function maskingKeyFrom(auditKey: Buffer): Buffer {
+  return createHmac('sha256', auditKey).update('gatehouse-masking-v1').digest();
+}

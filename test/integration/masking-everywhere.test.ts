@@ -108,7 +108,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     for (const path of ['/api/status', '/api/servers', '/api/sessions/live', '/api/sessions', `/api/sessions/${sessionId}/records`, '/api/approvals', '/api/grants', '/api/policy', '/api/integrity']) {
       for (const leak of leaksIn(await api(path))) found.push(`GET ${path}: ${leak}`);
     }
-    for (const command of [['sessions', '--json'], ['replay', sessionId, '--json'], ['pins', '--json']]) {
+    for (const command of [['sessions', '--json'], ['replay', sessionId, '--json'], ['pins', '--json'], ['servers', '--json']]) {
       const out = await runGatehouse(command, { GATEHOUSE_HOME: home.dir });
       for (const leak of leaksIn(out.stdout + out.stderr)) found.push(`gatehouse ${command.join(' ')}: ${leak}`);
     }

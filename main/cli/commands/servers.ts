@@ -1,4 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { randomBytes } from 'node:crypto';
+import { readAuditKey } from '../../audit/checkpoint.js';
+import { createMasker, maskingKeyFrom } from '../../masking/masker.js';
 import { describeServers } from '../../api/core-api.js';
 import { resolveDataDir } from '../../config/data-dir.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
@@ -29,13 +32,17 @@ export const serversCommand: Command = {
     const dataDir = resolveDataDir(io.env);
     const config = loadConfigFile(configPath(dataDir, stringOption(values.config)));
     const base = readRuntimeInfo(dataDir)?.url ?? `http://127.0.0.1:${config.gateway.port}`;
+    // Shown masked like everything else (a database URL's password, a server's name): with the log's key the
+    // tokens match the log's; without it (the desktop keeps it in the keychain) they still hide the value.
+    const auditKey = readAuditKey(dataDir);
+    const masker = createMasker(config.masking, auditKey ? maskingKeyFrom(auditKey) : randomBytes(32));
     const reports: ServerReport[] = await Promise.all(
       describeServers(config, base).map(async (s) => ({
         id: s.name,
         transport: s.transport,
-        target: s.target,
+        target: masker.text(s.target),
         endpoint: s.endpoint,
-        ...(await probeServer(s.name, config.servers[s.name] as ServerConfig)),
+        ...(await probeServer(s.name, config.servers[s.name] as ServerConfig).then((p) => ({ ...p, detail: masker.text(p.detail) }))),
       })),
     );
     if (values.json) io.out(JSON.stringify(reports, null, 2));
