@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 
 # A record line: its body ends with "prev"; then "hash", then (closing a commit) "mac", then (signed) "sig".
 LINE = re.compile(
@@ -29,6 +30,19 @@ LINE = re.compile(
 COMMIT = re.compile(rb',"commit":true(?P<signed>,"signed":true)?,"prev":".{64}"$', re.S)
 BREAK = re.compile(rb'^\{"seq":[0-9]{1,17},"ts":".{24}","kind":"event","event":"break"', re.S)
 SPKI_ED25519_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+def _reject_constant(name):
+    raise ValueError("not JSON: %s" % name)
+
+
+def parse_json(raw):
+    """JSON as JavaScript's JSON.parse reads it: UTF-8 text only (no other encoding guessed), no NaN or Infinity."""
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw, parse_constant=_reject_constant)
+
+
+def has_lone_surrogate(text):
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 class Problem(Exception):
@@ -98,15 +112,17 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
-def mark_shaped(mark):
-    if mark is None:
+def mark_shaped(header, name):
+    """A head mark or anchor, if the header has one: present means an object of this exact shape (null is not absent)."""
+    if name not in header:
         return True
+    mark = header[name]
     if not isinstance(mark, dict):
         return False
-    ok = isinstance(mark.get("segment"), str) and as_int(mark.get("firstSeq")) is not None and as_int(mark.get("seq")) is not None
+    ok = isinstance(mark.get("segment"), str) and not has_lone_surrogate(mark["segment"])
+    ok = ok and as_int(mark.get("firstSeq")) is not None and as_int(mark.get("seq")) is not None
     ok = ok and isinstance(mark.get("hash"), str) and HEX64.fullmatch(mark["hash"]) is not None and isinstance(mark.get("mac"), str)
-    sig = mark.get("sig")
-    return ok and (sig is None or (isinstance(sig, str) and HEX128.fullmatch(sig) is not None))
+    return ok and ("sig" not in mark or (isinstance(mark["sig"], str) and HEX128.fullmatch(mark["sig"]) is not None))
 
 
 def check(data, signatures, public_key_hex):
@@ -123,12 +139,12 @@ def check(data, signatures, public_key_hex):
             undecodable = i + 1
             break
     try:
-        header = json.loads(rows[0]) if rows and undecodable != 1 else None
+        header = parse_json(rows[0]) if rows and undecodable != 1 else None
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("gatehouseExport") != 1:
         raise Problem(1, "not-export", "not a Gatehouse JSONL export (the first line is not its header)")
-    if not mark_shaped(header.get("head")) or not mark_shaped(header.get("anchor")):
+    if not mark_shaped(header, "head") or not mark_shaped(header, "anchor"):
         raise Problem(1, "malformed", "the header's head mark or anchor is not shaped like one")
     if signatures and isinstance(header.get("publicKey"), str) and header["publicKey"] != public_key_hex:
         raise Problem(1, "wrong-key", "the export names another public key")
@@ -160,7 +176,7 @@ def check(data, signatures, public_key_hex):
             if unfiltered:
                 raise Problem(line_no, "gap", "records left out of an export that says it has no filter")
             try:
-                run = json.loads(row)["omitted"]
+                run = parse_json(row)["omitted"]
                 first, last, last_hash = as_int(run["fromSeq"]), as_int(run["toSeq"]), run["lastHash"]
                 assert first is not None and last is not None and isinstance(last_hash, str) and last >= first
             except (ValueError, KeyError, TypeError, AssertionError):
@@ -181,7 +197,7 @@ def check(data, signatures, public_key_hex):
             raise Problem(line_no, "malformed", "not a well-formed record")
         seq = int(m.group("seq"))
         try:
-            parsed = json.loads(row)
+            parsed = parse_json(row)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict) or as_int(parsed.get("seq")) != seq or parsed.get("prev") != m.group("prev").decode("latin-1") or parsed.get("hash") != m.group("hash").decode("latin-1"):
@@ -225,7 +241,7 @@ def check(data, signatures, public_key_hex):
         before = len(data) - (1 if data.endswith(b"\n") else 0) - len(trailer)
         digest = hashlib.sha256(data[:before]).hexdigest()
         try:
-            claimed = json.loads(trailer)["exportSignature"]
+            claimed = parse_json(trailer)["exportSignature"]
         except (ValueError, KeyError, TypeError):
             claimed = {}
         if not isinstance(claimed, dict) or claimed.get("sha256") != digest or not signatures.verify("gatehouse-sign-v1|export|" + digest, claimed.get("sig")):
@@ -258,8 +274,24 @@ def main():
         with open(args.public_key) as f:
             public_key_hex = raw_public_key(f.read()).hex()
         signatures = Signatures(args.public_key)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = check(data, signatures, public_key_hex)
+        except BaseException as err:  # handed to the main thread
+            outcome["error"] = err
+
+    # A recorded message may nest thousands of levels deep: parse it with room for that.
+    sys.setrecursionlimit(200000)
+    threading.stack_size(512 * 1024 * 1024)
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
     try:
-        result = check(data, signatures, public_key_hex)
+        if "error" in outcome:
+            raise outcome["error"]
+        result = outcome["result"]
         result["ok"] = True
     except Problem as p:
         result = {"ok": False, "reason": p.reason, "line": p.line, "message": p.message}

@@ -55,6 +55,7 @@ function markShaped(mark: unknown): mark is Mark {
   const m = mark as Record<string, unknown>;
   return (
     typeof m.segment === 'string' &&
+    !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(m.segment) && // no lone surrogate
     Number.isSafeInteger(m.firstSeq) &&
     Number.isSafeInteger(m.seq) &&
     typeof m.hash === 'string' &&
@@ -64,7 +65,8 @@ function markShaped(mark: unknown): mark is Mark {
   );
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+// Strict: invalid bytes are malformed, and a byte-order mark is kept (not silently dropped), so it is seen.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Checks a JSONL export on its own: every record's hash, the chain from record to record across omitted

@@ -21,6 +21,7 @@ export type ProblemReason =
   | 'bad-commit'
   | 'unvouched'
   | 'bad-signature'
+  | 'unsigned'
   | 'break-recorded';
 
 /** The first thing found wrong, and where. */
@@ -294,6 +295,10 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
         message: `records ${range.fromSeq}–${range.toSeq} are not vouched for by any commit mark: they were added without the key (or left by a crash, which the next start cuts and records)`,
       });
     }
+  }
+  if (options.publicKey && !key && report.records > 0 && report.signaturesChecked === 0) {
+    // With the public key alone, a log no signature reaches is indistinguishable from one made without the key.
+    return fail({ segment: all[all.length - 1] ?? '', seq: undefined, line: 0, reason: 'unsigned', message: 'no record is vouched for by a signature (the signatures and the signed head mark were removed, or the log was made without the key)' });
   }
   if (report.breaks.length > 0) {
     const first = report.breaks[0] as RecordedBreak;

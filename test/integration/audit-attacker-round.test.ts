@@ -12,6 +12,13 @@
  *   B9  a forged anchor.json at start, which made the gateway delete every segment it claimed to cover;
  *   B10 lines the two verifiers read differently (invalid UTF-8, a line that is not JSON, a string seq);
  *   B11 the same data directory reached by a second path (a bind mount, a hard link of the folder).
+ * The second round, after those fixes:
+ *   R1  retention turned on after a break: pruning the segment that held it would make verify green again;
+ *   R2  a log forged without the key, with no signature at all, checked with the public key alone;
+ *   R3  a client payload nested thousands of levels deep, which one verifier could not parse;
+ *   R4  a byte-order mark before a record, which a decoder drops silently;
+ *   R5  header shapes read differently (null for absent, another encoding, NaN, a lone surrogate);
+ *   R6  a segment planted below the pruning anchor, which exports took in and signed.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
@@ -248,5 +255,88 @@ describe("the attacker's round on the signed log", () => {
     const same = mounted ? other : dir;
     expect(lockAddress(same)).toBe(lockAddress(dir));
     expect(lockAddress(dir)).toContain(identityOf(dir));
+  });
+
+  it('R1: pruning carries every break forward, so verify keeps failing', async () => {
+    const dir = home({ recording: { segmentSize: '4KiB' } });
+    await traffic(dir, 3);
+    rmSync(join(audit(dir), 'head.json'));
+    await traffic(dir, 1); // this start records the break
+    writeFileSync(join(dir, 'gatehouse.yaml'), readFileSync(join(dir, 'gatehouse.yaml'), 'utf8').replace('segmentSize: 4KiB', 'segmentSize: 4KiB\n  retention: { maxSize: 12KiB }'));
+    await traffic(dir, 40);
+    expect(existsSync(join(audit(dir), '000000000001.jsonl'))).toBe(false); // the segment with the break is gone
+    const result = await verify(dir, '--json');
+    expect(result.code).toBe(1);
+    expect((JSON.parse(result.stdout) as { breaks: { reason: string }[] }).breaks.map((b) => b.reason)).toContain('head-missing');
+  });
+
+  it('R2: a log with no signature at all is not intact to the public key', async () => {
+    const dir = home();
+    await traffic(dir, 2);
+    const pem = await publicKey(dir);
+    let prev = '0'.repeat(64);
+    const lines = [1, 2, 3].map((seq) => {
+      const body = JSON.stringify({ seq, ts: new Date().toISOString(), kind: 'event', event: 'forged', commit: true, prev });
+      const hash = createHash('sha256').update(body).digest('hex');
+      prev = hash;
+      return `${body.slice(0, -1)},"hash":"${hash}","mac":"${'0'.repeat(64)}"}`;
+    });
+    for (const n of listSegments(audit(dir))) rmSync(join(audit(dir), n));
+    writeFileSync(join(audit(dir), '000000000001.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(audit(dir), 'head.json'), JSON.stringify({ segment: '000000000001.jsonl', firstSeq: 1, seq: 3, hash: prev, mac: '0'.repeat(64) }));
+    rmSync(join(dir, 'audit.key'));
+    const result = await verify(dir, '--public-key', pem);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/unsigned/);
+  });
+
+  it('R3, R4, R5: deep payloads, byte-order marks and odd header shapes get one answer from both verifiers', async () => {
+    const dir = home();
+    const g = await startGatehouse({ dataDir: dir, shell: 'headless' });
+    const client = new Client({ name: 'deep', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${g.url}/mcp/spy`), { requestInit: { headers: { authorization: `Bearer ${g.token}` } } }));
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 3000; i++) deep = [deep];
+    await client.callTool({ name: 'run_command', arguments: { deep } });
+    await client.close();
+    await g.stop();
+    const pem = await publicKey(dir);
+    const whole = join(dir, 'whole.jsonl');
+    await runGatehouse(['export', '--out', whole], { GATEHOUSE_HOME: dir });
+    const bytes = readFileSync(whole);
+    const rows = bytes.toString('utf8').split('\n').filter(Boolean);
+    const header = JSON.parse(rows[0] as string) as Record<string, unknown> & { head: Record<string, unknown> };
+    const withHeader = (h: string, dropTrailer = true) => Buffer.from([h, ...rows.slice(1).filter((r) => !dropTrailer || !r.startsWith('{"exportSignature"'))].join('\n') + '\n');
+    const variants: Record<string, Buffer> = {
+      untouched: bytes,
+      bom: Buffer.concat([Buffer.from(rows.slice(0, 3).join('\n') + '\n'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(rows.slice(3).filter((r) => !r.startsWith('{"exportSignature"')).join('\n') + '\n')]),
+      'null-head': withHeader(JSON.stringify({ ...header, head: null })),
+      'utf16-header': Buffer.concat([Buffer.from(rows[0] as string, 'utf16le'), Buffer.from('\n' + rows.slice(1).join('\n') + '\n')]),
+      'null-sig': withHeader(JSON.stringify({ ...header, head: { ...header.head, sig: null } })),
+      'null-anchor': withHeader(JSON.stringify({ ...header, anchor: null })),
+      nan: withHeader((rows[0] as string).replace('{"gatehouseExport":1,', '{"gatehouseExport":1,"x":NaN,')),
+      surrogate: withHeader(JSON.stringify({ ...header, head: { ...header.head, segment: '\ud800' } })),
+    };
+    for (const [name, data] of Object.entries(variants)) {
+      const file = join(dir, `${name}.jsonl`);
+      writeFileSync(file, data);
+      const ours = await verify(dir, '--export', file, '--public-key', pem, '--json');
+      const theirs = await python(file, pem);
+      const mine = JSON.parse(ours.stdout) as { ok: boolean; problem?: { reason: string } };
+      expect({ name, ok: mine.ok, reason: mine.problem?.reason }).toEqual({ name, ok: theirs.ok, reason: theirs.reason });
+      expect(mine.ok, name).toBe(name === 'untouched');
+    }
+  });
+
+  it('R6: a segment planted below the pruning anchor is not part of an export', async () => {
+    const dir = home({ recording: { segmentSize: '4KiB', retention: { maxSize: '12KiB' } } });
+    await traffic(dir, 30);
+    expect(existsSync(join(audit(dir), 'anchor.json'))).toBe(true);
+    writeFileSync(join(audit(dir), '000000000001.jsonl'), linesOf(newest(dir)).slice(0, 2).map((l) => `${l}\n`).join(''));
+    const pem = await publicKey(dir);
+    const out = join(dir, 'all.jsonl');
+    expect((await runGatehouse(['export', '--out', out], { GATEHOUSE_HOME: dir })).code).toBe(0);
+    expect((await verify(dir, '--export', out, '--public-key', pem)).code).toBe(0);
+    expect(await python(out, pem)).toMatchObject({ ok: true });
   });
 });

@@ -1,7 +1,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
-import { ANCHOR_FILE, HEAD_FILE, listSegments, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
+import { ANCHOR_FILE, HEAD_FILE, listSegments, PUBLIC_KEY_FILE, segmentFirstSeq } from '../../audit/segment-files.js';
 import { parsePublicKey, publicKeyHex, signingKeyFrom, type SigningKey } from '../../audit/signing.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
 import { verifyAuditDir } from '../../audit/verify-files.js';
@@ -30,7 +30,9 @@ export const exportCommand: Command = {
     // Every export walks the whole log, whatever the filter: which records it keeps is read from the log itself
     // (never from the index, which is derived and can be edited), runs left out stand as omitted runs from the
     // log's first record to its newest, and the head mark shows whether the tail is all there.
-    const segmentNames = listSegments(dir);
+    // Segments the anchor covers were pruned (one left behind by a crash, or planted, is not part of the log).
+    const anchor = readMark(join(dir, ANCHOR_FILE));
+    const segmentNames = listSegments(dir).filter((n) => !anchor || (segmentFirstSeq(n) ?? 0) > anchor.seq);
     const segments = (function* () {
       for (const n of segmentNames) yield readFileSync(join(dir, n));
     })();
@@ -39,7 +41,7 @@ export const exportCommand: Command = {
     const chunks =
       format === 'csv'
         ? exportCsv(segments, filter)
-        : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), anchor: readMark(join(dir, ANCHOR_FILE)), publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
+        : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), anchor, publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
     const out = stringOption(values.out);
     if (!out) {
       for (const chunk of chunks) process.stdout.write(chunk);

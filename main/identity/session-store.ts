@@ -1,0 +1,58 @@
+import { chmodSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Who is signed in, and the tokens that keep them signed in. Never written to the log or the console. */
+export interface SignedIn {
+  issuer: string;
+  sub: string;
+  email?: string | undefined;
+  name?: string | undefined;
+  groups: string[];
+  /** When the access token expires (ms since the epoch). */
+  expiresAt: number;
+  /** When the user last authenticated at the provider (ms), from the ID token's `auth_time`. */
+  authTime?: number | undefined;
+  accessToken: string;
+  refreshToken?: string | undefined;
+  idToken?: string | undefined;
+}
+
+/** Where the signed-in session is kept: a 0600 file headless; the desktop shell keeps it encrypted with safeStorage. */
+export interface SessionStore {
+  read(): SignedIn | undefined;
+  write(session: SignedIn): void;
+  clear(): void;
+}
+
+export const IDENTITY_FILE = 'identity.json';
+
+/** The headless store: `identity.json` in the data directory, 0600, written whole (temp file and rename). */
+export function fileSessionStore(dataDir: string): SessionStore {
+  const file = join(dataDir, IDENTITY_FILE);
+  return {
+    read() {
+      try {
+        const s = JSON.parse(readFileSync(file, 'utf8')) as Partial<SignedIn>;
+        return typeof s.issuer === 'string' && typeof s.sub === 'string' && typeof s.accessToken === 'string' && typeof s.expiresAt === 'number'
+          ? ({ ...s, groups: Array.isArray(s.groups) ? s.groups.filter((g): g is string => typeof g === 'string') : [] } as SignedIn)
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    write(session) {
+      writeFileSync(`${file}.tmp`, JSON.stringify(session), { mode: 0o600 });
+      chmodSync(`${file}.tmp`, 0o600);
+      renameSync(`${file}.tmp`, file);
+    },
+    clear() {
+      rmSync(file, { force: true });
+    },
+  };
+}
+
+/** The principal a record carries for a signed-in user: stable (issuer and subject), readable (email). */
+export function principalOf(session: SignedIn | undefined, local: string): string {
+  if (!session) return local;
+  return `${session.email ?? session.sub} (${session.issuer}#${session.sub})`;
+}
