@@ -7,6 +7,7 @@ import { serversCommand } from './commands/servers.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { replayCommand } from './commands/replay.js';
 import { publicKeyCommand, verifyCommand } from './commands/verify.js';
+import { loginCommand, logoutCommand, whoamiCommand } from './commands/identity.js';
 import { approvalsCommand, approveCommand, denyCommand, grantsCommand } from './commands/approvals.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
@@ -31,6 +32,9 @@ const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   verify: verifyCommand,
   'public-key': publicKeyCommand,
+  login: loginCommand,
+  whoami: whoamiCommand,
+  logout: logoutCommand,
   export: exportCommand,
   policy: policyCommand,
   pins: pinsCommand,

@@ -146,11 +146,17 @@ function sessionFrom(config: oidc.Configuration, tokens: oidc.TokenEndpointRespo
 }
 
 function describeGrantError(err: unknown): string {
-  const e = err as { code?: string; message?: string; error?: string };
-  if (e.code === 'OAUTH_INVALID_RESPONSE' && /state/i.test(e.message ?? '')) return 'the answer from the identity provider does not belong to this sign-in (state mismatch)';
-  if (/state/i.test(e.message ?? '')) return 'the answer from the identity provider does not belong to this sign-in (state mismatch)';
-  if (/iat|exp|nbf|clock/i.test(e.message ?? '')) return `the identity provider's token is not valid at this machine's time (check the clock): ${e.message}`;
-  return `the identity provider's answer could not be used (${e.error ?? e.message ?? String(err)})`;
+  // openid-client wraps what went wrong ("invalid response encountered"); the cause says what it was.
+  const messages: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown; error?: string } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.error) messages.push(e.error);
+    if (e.message) messages.push(e.message);
+  }
+  const all = messages.join(' | ');
+  if (/"state"|state mismatch|unexpected state/i.test(all)) return 'the answer from the identity provider does not belong to this sign-in (state mismatch)';
+  if (/"iss"|issuer/i.test(all)) return `the answer did not come from the configured identity provider (${messages.at(-1) ?? all})`;
+  if (/iat|exp\b|nbf|clock|timestamp/i.test(all)) return `the identity provider's token is not valid at this machine's time (check the clock): ${messages.at(-1) ?? all}`;
+  return `the identity provider's answer could not be used (${messages.at(-1) ?? String(err)})`;
 }
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../../api/core.js';
@@ -6,6 +5,7 @@ import type { GatewayEvents } from '../../gateway/events.js';
 import { BrowserAuth } from '../../web/browser-auth.js';
 import { createWebHandler } from '../../web/web-handler.js';
 import type { Command } from '../command.js';
+import { canOpenBrowser, openBrowser } from '../browser.js';
 import type { CliIo } from '../io.js';
 import { dataDirFor, parsePort, stringOption } from '../options.js';
 
@@ -100,16 +100,3 @@ function findUiDir(): string | undefined {
   return undefined;
 }
 
-function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
-  if (env.CI || env.GATEHOUSE_NO_OPEN) return false;
-  if (process.platform === 'linux') return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
-  return true;
-}
-
-function openBrowser(url: string): void {
-  const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
-  const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
-  child.on('error', () => undefined);
-  child.unref();
-}

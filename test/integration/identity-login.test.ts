@@ -1,0 +1,140 @@
+/**
+ * Sign-in through the system browser against a real OIDC provider (oidc-provider on 127.0.0.1, its dev login
+ * and consent pages, driven by headless Chromium). Attacks and failures, each a test:
+ *   - a forged answer on the loopback redirect (a local process guessing the port: wrong state) is refused;
+ *   - the user declines at the provider; the browser window is closed (nobody comes back: a timeout);
+ *   - the provider is not where identity.issuer says;
+ * each gives a clear message and leaves no token behind. And: tokens are never printed, and the file that
+ * holds them is 0600; logout leaves nothing.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import { BIN, runGatehouse } from '../helpers/cli.js';
+import { CLIENT_ID, startOidcProvider } from '../helpers/oidc-provider.js';
+import { tempHome } from '../helpers/temp-home.js';
+
+interface Login {
+  child: ChildProcessWithoutNullStreams;
+  url: Promise<string>;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function startLogin(home: string, env: Record<string, string> = {}): Login {
+  const child = spawn(process.execPath, [BIN, 'login', '--no-open'], { env: { ...process.env, GATEHOUSE_HOME: home, ...env } });
+  let stdout = '';
+  let stderr = '';
+  let found: (u: string) => void;
+  const url = new Promise<string>((r) => (found = r));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    const m = /^(http\S+)$/m.exec(stdout);
+    if (m) found(m[1] as string);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, url, done };
+}
+
+describe('gatehouse login / whoami / logout against a real OIDC provider', () => {
+  let provider: Awaited<ReturnType<typeof startOidcProvider>>;
+  let browser: Browser;
+  beforeAll(async () => {
+    provider = await startOidcProvider();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await provider?.close();
+  });
+  const configured = () => tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] } });
+
+  async function signInAt(url: string, user: string, consent: 'allow' | 'deny' = 'allow'): Promise<string> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    if (consent === 'deny') {
+      await page.getByRole('link', { name: /cancel/i }).click();
+    } else {
+      await page.locator('input[name=login]').fill(user);
+      await page.locator('input[name=password]').fill('any');
+      await page.locator('button[type=submit]').click();
+      const cont = page.getByRole('button', { name: /continue/i });
+      await cont.waitFor({ state: 'visible', timeout: 10_000 });
+      await cont.click();
+    }
+    await page.locator('h1').waitFor({ state: 'visible', timeout: 10_000 });
+    const text = (await page.textContent('body')) ?? '';
+    await context.close();
+    return text;
+  }
+
+  it('signs in through the browser; whoami shows the user and groups; no token is printed; logout leaves nothing', async () => {
+    const home = configured();
+    try {
+      const login = startLogin(home.dir);
+      const page = await signInAt(await login.url, 'alice');
+      expect(page).toMatch(/Signed in to Gatehouse.*alice@example\.com.*return to Gatehouse/s);
+      const result = await login.done;
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/signed in as alice@example\.com \(groups: platform-admins, developers\)/);
+      const file = join(home.dir, 'identity.json');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { accessToken: string; refreshToken?: string };
+      expect(stored.refreshToken).toBeTruthy();
+      expect(result.stdout + result.stderr).not.toContain(stored.accessToken);
+
+      const who = await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir });
+      expect(JSON.parse(who.stdout)).toMatchObject({ signedIn: true, sub: 'alice', email: 'alice@example.com', name: 'Alice Admin', groups: ['platform-admins', 'developers'], issuer: provider.issuer });
+      expect(who.stdout).not.toContain(stored.accessToken);
+
+      const out = await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir });
+      expect(out.code).toBe(0);
+      expect(out.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/session\/end/m); // the provider's end-session endpoint
+      expect(existsSync(file)).toBe(false);
+      expect(JSON.parse((await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir })).stdout)).toEqual({ signedIn: false });
+    } finally {
+      home.remove();
+    }
+  });
+
+  it('a declined consent, a forged redirect (wrong state), a closed window and a wrong issuer: each a clear message, and no token stored', async () => {
+    const home = configured();
+    try {
+      const declined = startLogin(home.dir);
+      expect(await signInAt(await declined.url, 'bob', 'deny')).toMatch(/did not complete/);
+      const d = await declined.done;
+      expect(d.code).toBe(1);
+      expect(d.stderr).toMatch(/sign-in failed: the sign-in was declined at the identity provider/);
+
+      const forged = startLogin(home.dir);
+      const redirect = new URL(new URL(await forged.url).searchParams.get('redirect_uri') as string);
+      const answer = await fetch(`${redirect.href}?code=stolen&state=not-the-one&iss=${encodeURIComponent(provider.issuer)}`);
+      expect(answer.status).toBe(400);
+      const f = await forged.done;
+      expect(f.code).toBe(1);
+      expect(f.stderr, f.stderr).toMatch(/state mismatch|does not belong to this sign-in/);
+
+      const closed = startLogin(home.dir, { GATEHOUSE_LOGIN_TIMEOUT_MS: '800' });
+      await closed.url;
+      const c = await closed.done;
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(/no answer from the browser within 1 s/);
+      expect(existsSync(join(home.dir, 'identity.json'))).toBe(false);
+    } finally {
+      home.remove();
+    }
+    const wrong = tempHome({ identity: { issuer: 'http://127.0.0.1:9', clientId: CLIENT_ID } });
+    try {
+      const w = await runGatehouse(['login', '--no-open'], { GATEHOUSE_HOME: wrong.dir });
+      expect(w.code).toBe(1);
+      expect(w.stderr).toMatch(/cannot reach the identity provider at http:\/\/127\.0\.0\.1:9/);
+      expect(existsSync(join(wrong.dir, 'identity.json'))).toBe(false);
+    } finally {
+      wrong.remove();
+    }
+  });
+});
