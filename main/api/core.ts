@@ -14,6 +14,8 @@ import { startGatewayServer, type RequestHandler } from '../gateway/downstream/h
 import type { Gateway } from '../gateway/gateway.js';
 import { verifyAuditDir } from '../audit/verify-files.js';
 import { maskingKeyFrom } from '../masking/masker.js';
+import { IdentityState } from '../identity/identity-state.js';
+import { fileSessionStore, type SessionStore } from '../identity/session-store.js';
 import { publicKeyPem, signingKeyFrom } from '../audit/signing.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi } from './core-api.js';
@@ -38,6 +40,8 @@ export interface StartOptions {
   keyStore?: AuditKeyStore;
   /** Where a copy of the head mark is kept outside the data directory (the desktop's settings), to catch a rollback. */
   markCopy?: MarkCopy;
+  /** Where the signed-in session is kept, if not in identity.json (the desktop encrypts it with safeStorage). */
+  sessionStore?: SessionStore;
 }
 
 export interface RunningGatehouse {
@@ -99,10 +103,12 @@ async function startLocked(
   const token = loadOrCreateToken(dataDir);
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
-  const principal = localPrincipal();
+  const local = localPrincipal();
+  const identity = new IdentityState({ dataDir, store: options.sessionStore ?? fileSessionStore(dataDir), local, settings: () => live.current.config.identity });
+  const principal = () => identity.principal();
   const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
-  const audit = await openAudit(dataDir, live, auditKey, options.markCopy);
-  const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, clock });
+  const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal);
+  const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();
   const indexCommit = audit.log.onCommit;
@@ -128,7 +134,7 @@ async function startLocked(
     configErrors: () => live.lastError?.map(formatProblem),
     broker,
     grants,
-    principal: () => principal,
+    principal,
     now: () => clock.now(),
     // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
     // mark or records no commit mark vouches for fail, whoever claims to be writing).

@@ -28,7 +28,7 @@ export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTi
  * keeps them current (config reloads). Observers (the log's session events) subscribe; nothing that decides
  * is plugged in.
  */
-export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: string; clock: Clock }): Promise<Wired> {
+export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: () => string; groups: () => string[]; clock: Clock }): Promise<Wired> {
   const { live, audit } = o;
   const grants = await GrantStore.open(o.dataDir);
   const pins = await PinStore.open(o.dataDir, { mask: (v) => o.live.current.masker.json(v) });
@@ -43,7 +43,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
     pins,
     grants,
     approvals: broker,
-    principal: () => ({ id: o.principal, groups: [] }),
+    principal: () => ({ id: o.principal(), groups: o.groups() }),
     now: () => o.clock.now(),
     progressEveryMs: () => Math.max(250, Math.min(5000, Math.floor(live.current.config.approvals.timeout / 4))),
     requestTimeoutMs: () => live.current.config.gateway.requestTimeout,
@@ -51,7 +51,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
   const config = live.current.config;
   const gateway = new Gateway(config.servers, limitsOf(config), path);
   recordGatewayEvents(gateway.events, audit.recorder);
-  attachElicitationPort(broker, { enabled: () => live.current.config.approvals.elicitation, session: (id) => gateway.session(id), principal: () => o.principal });
+  attachElicitationPort(broker, { enabled: () => live.current.config.approvals.elicitation, session: (id) => gateway.session(id), principal: o.principal });
 
   live.on('reloaded', (state) => {
     gateway.reconfigure(state.config.servers, limitsOf(state.config));

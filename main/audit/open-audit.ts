@@ -24,7 +24,7 @@ export function localPrincipal(): string {
 }
 
 /** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder the call path records through. */
-export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, markCopy?: MarkCopy): Promise<OpenAudit> {
+export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, markCopy?: MarkCopy, principalOf: () => string = () => localPrincipal()): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
   const config = live.current.config;
   const log = await AuditLog.open({
@@ -43,10 +43,9 @@ export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, 
     for (const r of records) index.apply(r);
     index.schedulePersist();
   };
-  const principal = localPrincipal();
   const recorder = new AuditRecorder({
     log,
-    principal: () => principal,
+    principal: principalOf,
     exclude: () => live.current.config.recording.exclude,
     mask: (value) => live.current.masker.json(value),
     maskText: (value) => live.current.masker.text(value),

@@ -16,6 +16,11 @@ import { launchChromium } from '../helpers/browser.js';
 import { BIN, runGatehouse } from '../helpers/cli.js';
 import { CLIENT_ID, startOidcProvider } from '../helpers/oidc-provider.js';
 import { tempHome } from '../helpers/temp-home.js';
+import { startSpy } from '../helpers/spy.js';
+import { readAllRecords } from '../helpers/audit-log.js';
+import { startGatehouse } from '../../main/api/core.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 interface Login {
   child: ChildProcessWithoutNullStreams;
@@ -98,6 +103,35 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect(JSON.parse((await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir })).stdout)).toEqual({ signedIn: false });
     } finally {
       home.remove();
+    }
+  });
+
+  it('a running gateway uses the new identity at once: records carry the signed-in user, and the OS user again after logout', async () => {
+    const spy = startSpy();
+    const home = tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] }, servers: { spy: spy.config }, gateway: { port: 0 } });
+    const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+    try {
+      const client = new Client({ name: 'identity-test', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${g.url}/mcp/spy`), { requestInit: { headers: { authorization: `Bearer ${g.token}` } } }));
+      const call = async (n: number) => {
+        await client.callTool({ name: 'run_command', arguments: { n } });
+        await g.audit.log.flush();
+        return readAllRecords(home.dir).filter((r) => r.kind === 'request' && (r.payload as { params?: { arguments?: { n?: number } } }).params?.arguments?.n === n).map((r) => r.principal);
+      };
+      expect((await call(1))[0]).toMatch(/^local:/);
+      const login = startLogin(home.dir);
+      await signInAt(await login.url, 'bob');
+      expect((await login.done).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 600)); // the gateway looks at the sign-in at most twice a second
+      expect(await call(2)).toEqual(['bob@example.com']);
+      expect((await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir })).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await call(3))[0]).toMatch(/^local:/);
+      await client.close();
+    } finally {
+      await g.stop();
+      home.remove();
+      spy.remove();
     }
   });
 
