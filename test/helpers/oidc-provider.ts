@@ -11,8 +11,9 @@ export const CLIENT_ID = 'gatehouse-test';
 
 /** A real OIDC provider (oidc-provider) on 127.0.0.1, with its development login and consent pages. */
 export async function startOidcProvider(): Promise<{ issuer: string; close(): Promise<void> }> {
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server: Server = createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  // The issuer names the port, so the server listens first and the provider is attached once it knows it.
+  const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const server: Server = createServer((req, res) => (route.handler ? route.handler(req, res) : res.writeHead(503).end()));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const provider = new Provider(issuer, {
@@ -38,6 +39,6 @@ export async function startOidcProvider(): Promise<{ issuer: string; close(): Pr
     features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
     ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86_400, Session: 86_400, Interaction: 600, Grant: 86_400 },
   });
-  handler = provider.callback();
+  route.handler = provider.callback();
   return { issuer, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
