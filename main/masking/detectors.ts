@@ -33,7 +33,7 @@ export interface Detector {
 
 /** Luhn checksum over the digits of a candidate card number. */
 export function luhnValid(text: string): boolean {
-  const digits = text.replace(/[ -]/g, '');
+  const digits = text.replace(/[ .\t\u00a0-]/g, '');
   if (digits.length < 12 || digits.length > 19 || /^(\d)\1+$/.test(digits)) return false;
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
@@ -53,7 +53,7 @@ export function luhnValid(text: string): boolean {
  * a snowflake id (18–19 digits) or a random id of the wrong prefix is not one.
  */
 export function plausibleCard(text: string): boolean {
-  const d = text.replace(/[ -]/g, '');
+  const d = text.replace(/[ .\t\u00a0-]/g, '');
   if (!/^\d{12,19}$/.test(d) || !luhnValid(d)) return false;
   const n = d.length;
   const p2 = Number(d.slice(0, 2));
@@ -92,11 +92,24 @@ const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret ke
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
-const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'input', 'output', 'prompt', 'completion', 'cached', 'reasoning', 'by', 'no', 'first', 'second', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'test']);
+const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta']);
+/** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
+const STRONG_WORDS = new Set(['authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api']);
+
+// Letters that look like Latin ones (a key written with them is read as the word it imitates).
+const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T' };
+
+/** A key name as it reads: compatibility forms folded (fullwidth letters), invisible characters dropped, look-alike letters mapped. */
+export function normalizeKeyName(name: string): string {
+  return name
+    .normalize('NFKC')
+    .replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]/g, '')
+    .replace(/[\u0080-\uffff]/g, (c) => CONFUSABLE[c] ?? c);
+}
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
-  return name
+  return normalizeKeyName(name)
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
@@ -106,8 +119,17 @@ export function keyWords(name: string): string[] {
 
 /** Whether a key names a secret: a secret word (or pair) as a whole word, not followed by a word that makes it metadata. */
 export function isSecretKeyName(name: string): boolean {
-  if (name.length > 80) return false;
+  return secretKeyStrength(name) !== undefined;
+}
+
+/**
+ * How a key names a secret: `strong` (password, secret, api key…: its value is a secret whatever it looks
+ * like), `weak` (token, sig, pat, session id…: only a value that looks like a secret), or undefined.
+ */
+export function secretKeyStrength(name: string): 'strong' | 'weak' | undefined {
+  if (name.length > 200) return undefined;
   const words = keyWords(name);
+  let found: 'strong' | 'weak' | undefined;
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     const pair = i + 1 < words.length ? `${w} ${words[i + 1]}` : '';
@@ -117,9 +139,10 @@ export function isSecretKeyName(name: string): boolean {
     const before = words[i - 1];
     if (after !== undefined && NOT_SECRET_AFTER.has(after)) continue;
     if (before !== undefined && NOT_SECRET_BEFORE.has(before)) continue;
-    return true;
+    if (STRONG_WORDS.has(width === 2 ? pair : w)) return 'strong';
+    found = 'weak';
   }
-  return false;
+  return found;
 }
 
 /** Object keys (in JSON) under which a number or string is a payment card when it passes the card checks. */
@@ -129,6 +152,14 @@ export function isPaymentKeyName(name: string): boolean {
   return /^(?:cc|pan|ccnum|ccnumber|cardnumber|cardno|creditcard|creditcardnumber|debitcard|card|paymentcard|primaryaccountnumber)$/.test(joined) || (words.includes('card') && (words.includes('number') || words.includes('no') || words.includes('num')));
 }
 
+/** A token masking wrote, exactly (`[MASKED:` alone, or a look-alike with other text inside, is not one). */
+export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
+
+/** Whether an unquoted value is code, not a secret: a call (`getPassword()`), a member of an object (`self.password_input`). */
+export function looksLikeCode(value: string): boolean {
+  return /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(value) || /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx)\.[A-Za-z_]/.test(value);
+}
+
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
 export function isPlaceholder(value: string): boolean {
   const v = value.trim();
@@ -136,14 +167,15 @@ export function isPlaceholder(value: string): boolean {
     v.length === 0 ||
     /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo)$/i.test(v) ||
     /^(.)\1{2,}$/.test(v) || // ***, xxxx, ----
-    /^\[MASKED:/.test(v) ||
-    /^(?:<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|\(\w*\))$/.test(v) || // <token>, ${VAR}, {{ var }}, %VAR%, $VAR
+    /^![a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`)
+    MASKED_TOKEN.test(v) ||
+    /^(?:<[a-z][a-z _-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, ${VAR}, {{ var }}, %VAR%, $VAR
     /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v)
   );
 }
 
 /** Whether an unquoted single word could be a secret: it has a digit or symbol, mixed case, or some length. A word like `count` is not. */
-function secretLooking(value: string): boolean {
+export function secretLooking(value: string): boolean {
   if (value.length >= 12) return true;
   if (value.length < 4) return false;
   return /[0-9]/.test(value) || /[^A-Za-z0-9]/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value) && !/^[A-Z][a-z]+$/.test(value));
@@ -151,15 +183,20 @@ function secretLooking(value: string): boolean {
 
 // ---- the sets ---------------------------------------------------------------------------------------------
 
-/** A vendor token: a fixed prefix and alphabet, bounded so that it is not the middle of a longer word. */
-const token = (kind: string, hint: RegExp, pattern: string): Detector => ({ kind, hint, inRun: true, pattern: `(?<![A-Za-z0-9_])(?:${pattern})(?![A-Za-z0-9_])` });
+/**
+ * A vendor token: a fixed prefix and alphabet, bounded so that it is not the middle of a longer word — except
+ * that an escape (`\n`, `\t` in JSON written as text) or a percent-encoded byte (`%3D`) may stand right before it.
+ */
+const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_]))';
+const token = (kind: string, hint: RegExp, pattern: string): Detector => ({ kind, hint, inRun: true, pattern: `${TOKEN_START}(?:${pattern})(?![A-Za-z0-9_])` });
 
 /** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string. */
 const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 
 /** Whether a match starting at `at` begins a word (an identifier character before it would make it the tail of another). */
 function startsWord(input: string, at: number): boolean {
-  return at <= 0 || !/[A-Za-z0-9_-]/.test(input[at - 1] as string);
+  // `_` may stand before (an environment variable: HTTP_AUTHORIZATION), a letter or digit may not (xauthorization).
+  return at <= 0 || !/[A-Za-z0-9-]/.test(input[at - 1] as string);
 }
 
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
@@ -169,7 +206,7 @@ const SECRETISH = '(?:pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|con
 const KEY_NAME = `[A-Za-z0-9_.-]{0,60}?${SECRETISH}[A-Za-z0-9_.-]{0,60}`;
 const KEY_HINT = /pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|session|pat/i;
 /** The key named in an assignment's prefix (its last identifier before the separator). */
-const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?$/.exec(prefix)?.[1] ?? '';
+const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\?["'])?[ \t]*[:=][ \t\r\n]*(?:\\?["'])?$/.exec(prefix)?.[1] ?? '';
 
 /**
  * The whole key of an assignment whose match began at a secret word inside it (`DB_` + `PASSWORD=`): the
@@ -179,70 +216,102 @@ const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\?["'])?[ \t]*[:
 function wholeKey(prefix: string, input: string, offset: number): string | undefined {
   const start = offset - prefix.length;
   const before = input.slice(Math.max(0, start - 80), start);
-  const left = /[A-Za-z0-9_.-]*$/.exec(before)?.[0] ?? '';
-  if (before.slice(0, before.length - left.length).endsWith('[MASKED:')) return undefined;
+  let left = /[A-Za-z0-9_.-]*$/.exec(before)?.[0] ?? '';
+  const rest = before.slice(0, before.length - left.length);
+  if (rest.endsWith('[MASKED:')) return undefined;
+  // `\npassword=` in JSON written as text: the `n` belongs to the escape, not to the key.
+  if (rest.endsWith('\\') && left.length > 0 && /[ntrbf]/.test(left[0] as string)) left = left.slice(1);
   return left + keyIn(prefix);
 }
 
 // A secret-named key (quoted or not: env, INI, TOML, YAML, JSON written out as text), the separator, and the
 // value's opening quote if any. The value then runs to its closing quote (spaces allowed: multi-word
 // passwords), or is one unquoted word.
+// After the separator, the value: to its closing quote when quoted (spaces allowed: multi-word passwords; a
+// value opened by an escaped quote, in JSON written inside JSON, closes at the next escaped one), else one word.
+const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<!["'])[^\\s"'\\\\,;&}\\]<>]{1,512})`;
+
+/** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
+function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string): boolean {
+  const strength = name === undefined ? undefined : secretKeyStrength(name);
+  if (!strength || isPlaceholder(value) || looksLikeCode(value)) return false;
+  if (quoted) return strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ');
+  // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
+  // ("your password: then press Enter"), so a word must look like a secret there.
+  return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value);
+}
+
 const secretAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\?["'])?[ \\t]*(?:=|:(?!//))[ \\t]*(?:\\\\?["'])?`,
-  pattern: `(?!\\[MASKED:)(?:(?<=")[^"\\\\\\r\\n]+|(?<=')[^'\\\\\\r\\n]+|(?<!["'])[^\\s"'\\\\,;&}\\]<>]+)`,
-  accept: (value, prefix, input, offset) => {
-    const name = wholeKey(prefix, input, offset);
-    if (name === undefined || !isSecretKeyName(name) || isPlaceholder(value)) return false;
-    return /["']$/.test(prefix) ? value.trim().length >= 3 : secretLooking(value);
-  },
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\?["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t\\r\\n]{0,20}(?:\\\\?["'])?`,
+  pattern: ASSIGNED_VALUE,
+  accept: (value, prefix, input, offset) => assignedSecret(wholeKey(prefix, input, offset), value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':'),
 };
 
 /**
- * Multi-word unquoted values where a key opens its line: YAML (`password: correct horse battery`) and INI with
- * spaces around `=` (`password = my pass phrase`) take the rest of the line. (`KEY=value` with no spaces, as
- * in env files, is one word: the assignment above.)
+ * Values where a key opens its line (env files, INI, YAML, .properties; a line may also begin after an escaped
+ * newline in JSON text): the rest of the line, for a key that names a secret strongly (`password: correct horse
+ * battery`, `DB_PASSWORD=Pa55,w0rd!`); one secret-looking word for the others (`token: count` is not one).
  */
 const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n)[ \\t]*${KEY_NAME}(?:[ \\t]*:(?!//)|[ \\t]+=)[ \\t]+`,
-  pattern: `(?![\\s"'\\[|>{])[^\\r\\n#]*[^\\s#]`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::(?!//)|=)[ \\t]{0,20}`,
+  pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
-    const name = wholeKey(prefix.replace(/^\n?[ \t]*/, ''), input, offset);
-    return name !== undefined && isSecretKeyName(name) && !isPlaceholder(value) && (value.includes(' ') ? value.length >= 8 : secretLooking(value));
+    const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
+    const strength = name === undefined ? undefined : secretKeyStrength(name);
+    if (!strength || isPlaceholder(value) || looksLikeCode(value)) return false;
+    return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
 };
 
-const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+/** YAML block scalars under a secret key (`password: |` and the indented lines after it). */
+const yamlBlock: Detector = {
+  kind: 'secret-value',
+  phase: 2,
+  hint: KEY_HINT,
+  prefix: `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}[|>][+-]?[0-9]?[ \\t]{0,20}\\r?\\n`,
+  pattern: `[ \\t]{1,80}[^\\r\\n]{0,4096}(?:\\r?\\n[ \\t]{1,80}[^\\r\\n]{0,4096}){0,199}`,
+  // The whole key stands in the prefix (it opens its line).
+  accept: (_value, prefix) => secretKeyStrength(/^\n?[ \t]*([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '') !== undefined,
+};
+
+const LOCAL_CHAR = /[A-Za-z0-9._%+'-]/;
 const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
-const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+const EMAIL = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 
 /**
- * Email addresses, found from each `@` outwards (a regex would have to try every position of the text). Not an
- * address: the user of a URL (`ssh://git@host`), an scp-style git remote (`git@github.com:org/repo`), an image
- * name (`icon@2x.png`).
+ * Email addresses, found from each `@` outwards (a regex would have to try every position of the text), each
+ * walk bounded (a local part has at most 64 characters, a domain 253), so that no input costs more than
+ * linear time. Not an address: the user of a URL (`ssh://git@host`; a `/` after the `://` ends that part), an
+ * scp-style git remote (`git@github.com:org/repo`), an image name (`icon@2x.png`).
  */
 export function findEmails(value: string): [number, number][] {
   const found: [number, number][] = [];
+  let done = 0;
   for (let at = value.indexOf('@'); at >= 0; at = value.indexOf('@', at + 1)) {
     let s = at;
-    while (s > 0 && LOCAL_CHAR.test(value[s - 1] as string)) s--;
+    while (s > Math.max(done, at - 64) && LOCAL_CHAR.test(value[s - 1] as string)) s--;
+    while (s < at && value[s] === "'") s++; // a quote that opens a string is not part of the address
     let e = at + 1;
-    while (e < value.length && DOMAIN_CHAR.test(value[e] as string)) e++;
+    while (e < Math.min(value.length, at + 254) && DOMAIN_CHAR.test(value[e] as string)) e++;
     while (e > at + 1 && /[.-]/.test(value[e - 1] as string)) e--;
     if (s === at || !EMAIL.test(value.slice(s, e))) continue;
     const next = value[e];
     if (next === '@' || (next === ':' && /[\w~./-]/.test(value[e + 1] ?? ''))) continue;
-    let w = s;
-    while (w > 0 && !/\s/.test(value[w - 1] as string)) w--;
-    if (value.slice(w, s).includes('://') || /@\d+x\./.test(value.slice(at, e))) continue;
+    // URL userinfo: `://` shortly before, with nothing between that ends a URL's authority.
+    const window = value.slice(Math.max(0, s - 300), s);
+    const scheme = window.lastIndexOf('://');
+    if (scheme >= 0 && !/[\s/?#"',;<>]/.test(window.slice(scheme + 3))) continue;
+    if (/@\d+x\./.test(value.slice(at, e))) continue;
     found.push([s, e]);
     at = e;
+    done = e;
   }
   return found;
 }
@@ -250,7 +319,7 @@ export function findEmails(value: string): [number, number][] {
 export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', Detector[]> = {
   secrets: [
     // Private keys of every common format, with or without their closing line.
-    { kind: 'private-key', hint: /PRIVATE KEY-----/, pattern: `-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----${BLOCK_TO('-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----')}` },
+    { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----')}` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
     token('aws-access-key', /A[KSBC][IC]A|A3T/, '(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}'),
@@ -301,18 +370,24 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       accept: (s) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && !/^[0-9a-fA-F]+$/.test(s) && entropy(s) >= 4.4,
     },
     // The password of a URL with credentials: scheme://user:PASSWORD@host
-    { kind: 'url-password', inRun: true, hint: /:\/\/[^\s/@]*:[^\s@]*@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s:/@]+:', pattern: '[^\\s@/]+(?=@)' },
+    // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
+    { kind: 'url-password', inRun: true, hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@[A-Za-z0-9.-]{1,253}(?::\\d{1,5})?(?:[/?#\\s"\'\\\\]|$))' },
     // Phase 2: context. HTTP auth headers and cookies, wherever they are written out.
-    { kind: 'auth-header', phase: 2, hint: /authorization|api-key|auth-token/i, prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)\\\\?["\']?[ \\t]*[:=][ \\t]*\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256)[ \\t]+)?', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\,;]{4,}(?:,[ \\t]*[a-z]+=[^\\s"\'\\\\,;]+)*', accept: (_s, prefix, input, offset) => startsWord(input, offset - prefix.length) },
+    // The credentials after an auth header's scheme, to the end of the line or the closing quote (SharedKey acct:sig, Digest k=v, …).
+    { kind: 'auth-header', phase: 2, hint: /authorization|api-key|auth-token/i, prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)\\\\?["\']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \\t]+)?', pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^\\s"\'\\\\][^\\r\\n"\'\\\\]{3,4096}(?<=\\S)', accept: (_s, prefix, input, offset) => startsWord(input, offset - prefix.length) },
     { kind: 'cookie', phase: 2, hint: /cookie/i, prefix: '(?:set-)?cookie\\\\?["\']?[ \\t]*:[ \\t]*\\\\?["\']?', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\][^\\r\\n"\'\\\\]{2,}', accept: (_s, prefix, input, offset) => startsWord(input, offset - prefix.length) },
     // Query-string and form parameters that carry credentials.
+    // Query-string and form parameters that carry credentials: named for one (access_token=…) whatever the value;
+    // named loosely (key=, code=, sig=, auth=) only when the value looks like one (`?key=weather_report` does not).
     {
       kind: 'query-secret',
       phase: 2,
       hint: /[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)=/i,
       prefix: '[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)=',
-      pattern: '(?!\\[MASKED:)[^&#\\s"\'<>\\\\]{6,}',
+      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^&#\\s"\'<>\\\\]{6,4096}',
+      accept: (value, prefix) => !/^.(?:key|code|sig|auth|token)=$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value)),
     },
+    yamlBlock,
     lineAssignment,
     secretAssignment,
   ],
@@ -322,9 +397,10 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
   'credit-card': [
     {
       kind: 'credit-card',
-      hint: /\d{4}[ -]?\d{4}/,
+      hint: /\d{4}[ .\t\u00a0-]?\d{4}/,
       // Grouped as printed (4-4-4-4, 4-6-5, 4-4-4-4-3), or 15–16 digits standing alone; then issuer and Luhn.
-      pattern: '(?<![\\d.,-])(?:\\d{4} \\d{4} \\d{4} \\d{4}(?: \\d{3})?|\\d{4}-\\d{4}-\\d{4}-\\d{4}(?:-\\d{3})?|\\d{4} \\d{6} \\d{5}|\\d{4}-\\d{6}-\\d{5}|\\d{15,16})(?![\\d.,]\\d|\\d)',
+      // Grouped with spaces, dashes, dots, tabs or no-break spaces (as printed and pasted).
+      pattern: '(?<![\\d.,-])(?:\\d{4}[ .\\t\\u00a0-]\\d{4}[ .\\t\\u00a0-]\\d{4}[ .\\t\\u00a0-]\\d{4}(?:[ .\\t\\u00a0-]\\d{3})?|\\d{4}[ .\\t\\u00a0-]\\d{6}[ .\\t\\u00a0-]\\d{5}|\\d{15,16})(?![\\d.,]\\d|\\d)',
       accept: plausibleCard,
     },
   ],
@@ -332,14 +408,17 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     {
       kind: 'ipv4',
       hint: /\d\.\d+\.\d/,
-      pattern: '(?<![\\w.-])(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?!\\.\\d|[\\w-])',
-      // A version (`version 1.2.3.4`, `build 10.0.0.1`) or an OID is not an address.
-      accept: (_s, _p, input, offset) => !/(?:version|ver\.?|build|release|rev|oid|v)[\s:=]*$/i.test(input.slice(Math.max(0, offset - 12), offset)),
+      // Not part of a longer dotted run (a version `1.2.3.4.5`, an OID); a range (`10.0.0.1-10.0.0.9`) is two addresses.
+      pattern: '(?<![A-Za-z0-9.]|[A-Za-z]-)(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?!\\.\\d|[A-Za-z0-9]|-[A-Za-z])',
+      // A version (`version 1.2.3.4`, `build 10.0.0.1`, `v2.0.1.4`) or an OID (`oid 2.5.4.3`) is not an address.
+      accept: (_s, _p, input, offset) => !/(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v)\.?[\s:=]*$/i.test(input.slice(Math.max(0, offset - 16), offset)),
     },
     {
       kind: 'ipv6',
       hint: /[0-9a-fA-F]:[0-9a-fA-F]*:/,
       pattern: '(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:.\\w])|(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:.\\w])',
+      // A Rust or C++ path (`fe::add`) is not an address: an address has a digit.
+      accept: (s) => /\d/.test(s) && s.length >= 6,
     },
   ],
 };

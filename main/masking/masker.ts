@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { DETECTOR_SETS, isPaymentKeyName, isPlaceholder, isSecretKeyName, plausibleCard, type Detector } from './detectors.js';
+import { DETECTOR_SETS, isPaymentKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -20,6 +20,13 @@ interface CompiledSet {
 }
 
 const MAX_CACHED_SETS = 256;
+const TOKEN_AT = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
+const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
+const PEM_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----/;
+const PEM_END = /-----END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----/;
+/** A value that is only dotted numbers (a version, an OID), under a key that says so, is neither an address nor a secret. */
+const DOTTED = /^\d+(?:\.\d+)+$/;
+const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 /** Runs (text between spaces) shorter than this hold no token a run-scoped detector finds (the shortest, a URL password, takes ~12). */
 const MIN_RUN = 12;
 
@@ -63,29 +70,52 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
     return passes;
   };
   // `around`: where `value` stands in a larger text (a run), so that a detector's check can look at what precedes it.
+  /**
+   * One pass of a compiled set over a string. A match a detector's check refuses does not use up its text: the
+   * search goes on from the next character, so that another detector can match there (a line that is not a
+   * secret assignment may still hold an auth header).
+   */
   const replaceIn = (value: string, set: CompiledSet, around: { input: string; at: number } | undefined): string => {
     const hasTokens = value.includes('[MASKED:');
-    return value.replace(set.regex, (match: string, ...rest: unknown[]) => {
-      const groups = rest[rest.length - 1] as Record<string, string | undefined>;
-      const offset = rest[rest.length - 3] as number;
-      // Never inside a token a detector already wrote (`[MASKED:cookie:…]` is not a cookie header).
+    const re = set.regex;
+    re.lastIndex = 0;
+    let out = '';
+    let done = 0;
+    for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+      const offset = m.index;
+      const replacement = replacementOf(m, offset);
+      if (replacement === undefined) {
+        re.lastIndex = offset + 1;
+        continue;
+      }
+      out += value.slice(done, offset) + replacement;
+      done = offset + m[0].length;
+      if (m[0].length === 0) re.lastIndex++;
+    }
+    return done === 0 ? value : out + value.slice(done);
+
+    function replacementOf(m: RegExpExecArray, offset: number): string | undefined {
+      const groups = m.groups as Record<string, string | undefined>;
+      // Never inside a token a detector already wrote (`[MASKED:cookie:…]` is not a cookie header); text that
+      // only looks like one (`[MASKED: DB_PASSWORD=… ]`) is searched like any other.
       if (hasTokens) {
         const open = value.lastIndexOf('[MASKED:', offset);
-        if (open >= 0 && value.indexOf(']', open) >= offset) return match;
+        const real = open >= 0 ? TOKEN_AT.exec(value.slice(open, open + 64)) : null;
+        if (real && open + real[0].length > offset) return undefined;
       }
       for (let i = 0; i < set.detectors.length; i++) {
         const secret = groups[`d${i}`];
-        if (secret !== undefined) {
-          const d = set.detectors[i] as Detector;
-          const prefix = groups[`p${i}`] ?? '';
-          if (hasTokens && secret.includes('[MASKED:')) return match;
-          if (d.accept && !(around ? d.accept(secret, prefix, around.input, around.at + offset + prefix.length) : d.accept(secret, prefix, value, offset + prefix.length))) return match;
-          return prefix + token(d.kind, secret);
-        }
+        if (secret === undefined) continue;
+        const d = set.detectors[i] as Detector;
+        const prefix = groups[`p${i}`] ?? '';
+        if (hasTokens && TOKEN_IN.test(secret)) return undefined;
+        if (d.accept && !(around ? d.accept(secret, prefix, around.input, around.at + offset + prefix.length) : d.accept(secret, prefix, value, offset + prefix.length))) return undefined;
+        return prefix + token(d.kind, secret);
       }
-      return match;
-    });
+      return undefined;
+    }
   };
+
   return {
     any: (value) => union === undefined || union.test(value),
     replace(value, around) {
@@ -185,37 +215,62 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
 
   const cards = detectors.some((d) => d.kind === 'credit-card');
   const secretKeys = detectors.some((d) => d.kind === 'secret-value');
-  // What a key says about its value: a secret whatever it looks like, or a card number if it passes the checks.
-  const keyKinds = new Map<string, 'secret' | 'payment' | 'none'>();
-  const kindOfKey = (name: string): 'secret' | 'payment' | 'none' => {
+  type KeyKind = 'strong' | 'weak' | 'payment' | 'version' | 'none';
+  // What a key says about its value: a secret whatever it looks like (strong), one if it looks like one (weak),
+  // a card number if it passes the card checks, a version or OID (dotted numbers are not an address).
+  const keyKinds = new Map<string, KeyKind>();
+  const kindOfKey = (name: string): KeyKind => {
     let kind = keyKinds.get(name);
     if (kind === undefined) {
-      kind = secretKeys && isSecretKeyName(name) ? 'secret' : cards && isPaymentKeyName(name) ? 'payment' : 'none';
+      const strength = secretKeys ? secretKeyStrength(name) : undefined;
+      kind = strength ?? (cards && isPaymentKeyName(name) ? 'payment' : keyWords(name).some((w) => VERSION_WORDS.has(w) || w.startsWith('extn')) ? 'version' : 'none');
       if (keyKinds.size > 10_000) keyKinds.clear();
       keyKinds.set(name, kind);
     }
     return kind;
   };
 
-  const walk = (value: unknown, keyName: string | undefined): unknown => {
+  /** Everything under a key that names a secret strongly: every string and number in it, however deep. */
+  const secretAll = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.length === 0 || isPlaceholder(value) ? value : token('secret-value', value);
+    if (typeof value === 'number') return token('secret-value', String(value));
+    if (Array.isArray(value)) return value.map(secretAll);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretAll(v)]));
+    return value;
+  };
+
+  const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName)): unknown => {
     if (typeof value === 'string') {
-      if (keyName !== undefined && value.length > 0) {
-        const kind = kindOfKey(keyName);
-        if (kind === 'secret' && !isPlaceholder(value)) return token('secret-value', value);
-        if (kind === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ -]/g, ''));
+      if (value.length > 0) {
+        if (context === 'strong' && !isPlaceholder(value)) return token('secret-value', value);
+        if (context === 'weak' && !isPlaceholder(value) && !MASKED_TOKEN.test(value) && secretLooking(value) && !/\s/.test(value)) return token('secret-value', value);
+        if (context === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ .\t\u00a0-]/g, ''));
+        if (context === 'version' && DOTTED.test(value)) return value;
       }
       return text(value);
     }
     // A number is a card only where a card number stands (under a payment key): never any Luhn-valid integer.
     if (typeof value === 'number') {
-      if (keyName !== undefined && Number.isSafeInteger(value) && value > 1e11 && kindOfKey(keyName) === 'payment' && plausibleCard(String(value))) return token('credit-card', String(value));
+      if (context === 'strong') return token('secret-value', String(value));
+      if (context === 'payment' && Number.isSafeInteger(value) && value > 1e11 && plausibleCard(String(value))) return token('credit-card', String(value));
       return value;
     }
+    if (context === 'strong' && value !== null && typeof value === 'object') return secretAll(value);
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined;
+      // A private key sent as an array of lines: the lines after its BEGIN line, up to its END line, are the key.
+      let inKey = false;
       for (let i = 0; i < value.length; i++) {
-        const masked = walk(value[i], undefined);
-        if (masked !== value[i]) (copy ??= value.slice())[i] = masked;
+        const item = value[i];
+        let masked: unknown;
+        if (inKey && typeof item === 'string') {
+          masked = token('private-key', item);
+          if (PEM_END.test(item)) inKey = false;
+        } else {
+          masked = walk(item, undefined, context === 'payment' ? 'payment' : 'none');
+          if (typeof item === 'string' && PEM_BEGIN.test(item) && !PEM_END.test(item)) inKey = true;
+        }
+        if (masked !== item) (copy ??= value.slice())[i] = masked;
       }
       return copy ?? value;
     }
@@ -226,7 +281,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
       const entries = Object.entries(value);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
-        const masked = walk(v, k);
+        // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
+        const masked = walk(v, k, context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined);
         const key = k.length >= 7 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {
