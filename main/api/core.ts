@@ -118,6 +118,8 @@ async function startLocked(
   };
   broker.on('pending', () => changes.notify({ kind: 'approvals' }));
   broker.on('resolved', () => changes.notify({ kind: 'approvals' }));
+  // A refused approval is evidence too: who tried, and why they may not.
+  broker.on('refused', (p, by, why) => void audit.recorder.event(p.request.sessionId, p.request.server, 'approval-refused', { approvalId: p.id, by: by.principal, port: by.port, groups: by.groups ?? [], reason: why }, { tool: p.request.tool }));
   live.on('reloaded', () => changes.notify({ kind: 'config' }));
   live.on('invalid', () => changes.notify({ kind: 'config' }));
 
@@ -135,6 +137,7 @@ async function startLocked(
     broker,
     grants,
     principal,
+    groups: () => identity.groups(),
     now: () => clock.now(),
     // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
     // mark or records no commit mark vouches for fail, whoever claims to be writing).

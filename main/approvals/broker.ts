@@ -18,15 +18,19 @@ export type ApprovalChoice = { action: 'allow'; for?: number | undefined; bindAr
 export interface Decider {
   /** The principal who decided. */
   principal: string;
+  /** The groups the signed-in decider is in (none before sign-in); `approvers` rules allow only members. */
+  groups?: readonly string[];
   /** The route the decision came in by (set by that route, never by the caller's words). */
   port: DeciderPort;
 }
 
-export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' };
+export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' } | { ok: false; why: 'not-an-approver'; message: string };
 
 export interface BrokerEvents {
   pending: [PendingApproval];
   resolved: [PendingApproval, ApprovalOutcome];
+  /** Someone who may not approve this call tried to (the call stays pending). */
+  refused: [PendingApproval, Decider, string];
 }
 
 /** The outcome of a request, with what the audit record needs: who, through which port, how long it waited, which grant it made. */
@@ -86,6 +90,17 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
   async decide(idOrPrefix: string, choice: ApprovalChoice, by: Decider): Promise<DecideResult> {
     const pending = this.get(idOrPrefix);
     if (!pending) return { ok: false, why: this.recentlyDecided.has(idOrPrefix) ? 'already-decided' : 'unknown' };
+    // `approvers`: only a signed-in member of one of those groups may allow (anyone may deny: that fails closed).
+    // The MCP client's own answer (elicitation) is never a member's: it is the client's, not the person's.
+    const approvers = pending.request.approvers;
+    if (choice.action === 'allow' && approvers.length > 0 && (by.port === 'elicitation' || !approvers.some((g) => by.groups?.includes(g)))) {
+      const message =
+        by.port === 'elicitation'
+          ? `rule "${pending.request.rule}" needs an approver in ${approvers.join(', ')}: the client's own answer does not count`
+          : `only members of ${approvers.join(', ')} may approve this call; ${by.principal} is ${by.groups?.length ? `in ${by.groups.join(', ')}` : 'in no group (sign in with `gatehouse login`)'}`;
+      this.emit('refused', pending, by, message);
+      return { ok: false, why: 'not-an-approver', message };
+    }
     // Claimed at once (synchronously), so that no other port can decide it while a grant is being saved.
     const waiting = this.claim(pending.id) as Waiting;
     let outcome: ApprovalOutcome & { grant?: string };

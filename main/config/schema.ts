@@ -70,11 +70,6 @@ const rule = z.strictObject({
   reason: z.string().optional(),
   approvers: z.array(z.string()).optional(),
   hide: z.boolean().optional(),
-}).superRefine((r, ctx) => {
-  // Accepted but unenforced would be fail-open: refused until sign-in can back them.
-  const needsSignIn = 'needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it';
-  if (r.approvers !== undefined) ctx.addIssue({ code: 'custom', path: ['approvers'], message: `\`approvers\` ${needsSignIn} (until then, anyone at this machine could approve)` });
-  if (r.match.groups !== undefined) ctx.addIssue({ code: 'custom', path: ['match', 'groups'], message: `a rule on \`groups\` ${needsSignIn} (until then, no principal has groups)` });
 });
 
 export const configSchema = z.strictObject({
@@ -148,6 +143,14 @@ export const configSchema = z.strictObject({
       if (i.required) ctx.addIssue({ code: 'custom', path: ['required'], message: '`identity.required: true` (refuse calls while nobody is signed in) is not enforced by this version of Gatehouse yet; remove it' });
     })
     .optional(),
+}).superRefine((c, ctx) => {
+  // Groups come from sign-in: without `identity:` no one has any, so a rule on them would be decided on nothing.
+  if (c.identity) return;
+  c.policy.rules.forEach((r, i) => {
+    const needs = 'needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml';
+    if (r.approvers !== undefined) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'approvers'], message: `\`approvers\` ${needs} (until then, anyone at this machine could approve)` });
+    if (r.match.groups !== undefined) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'match', 'groups'], message: `a rule on \`groups\` ${needs} (until then, no principal has groups)` });
+  });
 });
 
 export type GatehouseConfig = z.output<typeof configSchema>;

@@ -612,10 +612,10 @@ describe('the call path: what the config may not promise', () => {
     try {
       const check = await runGatehouse(['policy', 'check'], { GATEHOUSE_HOME: home.dir });
       expect(check.code).toBe(2);
-      expect(check.stderr).toMatch(/policy\.rules\[0\]\.approvers: `approvers` needs sign-in \(`identity:`/);
+      expect(check.stderr).toMatch(/policy\.rules\[0\]\.approvers: `approvers` needs sign-in: add `identity:/);
       const serve = await runGatehouse(['serve', '--port', '0', '--no-open'], { GATEHOUSE_HOME: home.dir });
       expect(serve.code).toBe(2);
-      expect(serve.stderr).toMatch(/needs sign-in \(`identity:`/);
+      expect(serve.stderr).toMatch(/needs sign-in: add `identity:/);
     } finally {
       home.remove();
     }

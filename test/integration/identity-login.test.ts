@@ -135,6 +135,70 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     }
   });
 
+  it('policy by group, and approvals only by a member of `approvers`: a developer is refused where an admin is let through', async () => {
+    const spy = startSpy();
+    const home = tempHome({
+      identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] },
+      servers: { spy: spy.config },
+      gateway: { port: 0 },
+      policy: {
+        rules: [
+          { name: 'admins-run-commands', match: { tool: 'run_command', groups: ['platform-admins'] }, action: 'allow' },
+          { name: 'no-commands', match: { tool: 'run_command' }, action: 'deny', reason: 'commands are for platform admins' },
+          { name: 'writes-need-an-admin', match: { tool: 'write_file' }, action: 'approve', approvers: ['platform-admins'] },
+        ],
+      },
+    });
+    const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+    try {
+      const signIn = async (user: string) => {
+        await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir });
+        const login = startLogin(home.dir);
+        await signInAt(await login.url, user);
+        expect((await login.done).code).toBe(0);
+        await new Promise((r) => setTimeout(r, 600));
+      };
+      const client = new Client({ name: 'groups-test', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${g.url}/mcp/spy`), { requestInit: { headers: { authorization: `Bearer ${g.token}` } } }));
+      const run = () => client.callTool({ name: 'run_command', arguments: { command: 'deploy' } }).then((r) => JSON.stringify(r), (e: Error) => e.message);
+      const pendingWrite = async () => {
+        const write = client.callTool({ name: 'write_file', arguments: { path: '/x' } }).then((r) => JSON.stringify(r), (e: Error) => e.message);
+        for (let i = 0; i < 100 && (await g.api.approvals()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        return { write, id: ((await g.api.approvals())[0] as { id: string }).id };
+      };
+
+      await signIn('bob');
+      expect(await run()).toMatch(/commands are for platform admins/);
+      const first = await pendingWrite();
+      const refused = await g.api.decideApproval(first.id, { action: 'allow' }, 'web');
+      expect(refused).toMatchObject({ ok: false });
+      expect(refused.message).toMatch(/only members of platform-admins may approve this call; bob@example\.com is in developers/);
+      expect(await g.api.approvals()).toHaveLength(1); // still waiting: a refusal decides nothing
+      expect((await g.api.decideApproval(first.id, { action: 'deny', reason: 'not mine to allow' }, 'web')).ok).toBe(true);
+      expect(await first.write).toMatch(/not mine to allow/);
+
+      await signIn('alice');
+      expect(await run()).toContain('ran run_command');
+      const second = await pendingWrite();
+      expect((await g.api.decideApproval(second.id, { action: 'allow' }, 'web')).ok).toBe(true);
+      expect(await second.write).toContain('ran write_file');
+      await client.close();
+      await g.audit.log.flush();
+      const records = readAllRecords(home.dir);
+      expect(records.find((r) => r.event === 'approval-refused')?.detail).toMatchObject({ by: 'bob@example.com', groups: ['developers'] });
+      expect(records.filter((r) => r.kind === 'decision').map((r) => [r.principal, (r.decision as { rule?: string }).rule])).toEqual(
+        expect.arrayContaining([
+          ['bob@example.com', 'no-commands'],
+          ['alice@example.com', 'admins-run-commands'],
+        ]),
+      );
+    } finally {
+      await g.stop();
+      home.remove();
+      spy.remove();
+    }
+  });
+
   it('a declined consent, a forged redirect (wrong state), a closed window and a wrong issuer: each a clear message, and no token stored', async () => {
     const home = configured();
     try {

@@ -52,6 +52,25 @@ describe('the approval broker', () => {
     expect(b.list()).toEqual([]);
   });
 
+  it('`approvers`: only a member may allow, from any port but the client\'s own answer; anyone may deny; a refusal leaves the call waiting', async () => {
+    const { broker: b } = await broker();
+    const refused: string[] = [];
+    b.on('refused', (_p, by, why) => refused.push(`${by.port}: ${why}`));
+    const outcome = b.request(request({ approvers: ['platform-admins'] }));
+    const id = (b.list()[0] as { id: string }).id;
+    expect(await b.decide(id, { action: 'allow' }, { principal: 'local:me', port: 'tray' })).toMatchObject({ ok: false, why: 'not-an-approver' });
+    expect(await b.decide(id, { action: 'allow' }, { principal: 'bob@example.com', groups: ['developers'], port: 'cli' })).toMatchObject({ ok: false, why: 'not-an-approver' });
+    expect(await b.decide(id, { action: 'allow' }, { principal: 'alice@example.com', groups: ['platform-admins'], port: 'elicitation' })).toMatchObject({ ok: false, why: 'not-an-approver' });
+    expect(refused).toHaveLength(3);
+    expect(b.list()).toHaveLength(1);
+    expect((await b.decide(id, { action: 'allow' }, { principal: 'alice@example.com', groups: ['platform-admins'], port: 'web' })).ok).toBe(true);
+    expect(await outcome).toMatchObject({ action: 'allow', by: 'alice@example.com' });
+    const denied = b.request(request({ approvers: ['platform-admins'] }));
+    const other = (b.list()[0] as { id: string }).id;
+    expect((await b.decide(other, { action: 'deny' }, { principal: 'bob@example.com', groups: ['developers'], port: 'cli' })).ok).toBe(true);
+    expect(await denied).toMatchObject({ action: 'deny' });
+  });
+
   it('an unknown id is told so; a unique prefix works', async () => {
     const { broker: b } = await broker();
     void b.request(request());

@@ -67,10 +67,10 @@ identity:
     ]);
   });
 
-  it('`approvers` and `match.groups` are refused until sign-in can enforce them (accepting them would be fail-open)', () => {
+  it('`approvers` and `match.groups` are refused without `identity:` (no one would have groups: accepting them would be fail-open)', () => {
     expect(problems('policy:\n  rules:\n    - name: a\n      match: { tool: write_file }\n      action: approve\n      approvers: [admins]\n    - name: b\n      match: { groups: [admins] }\n      action: allow\n')).toEqual([
-      'gatehouse.yaml:6 policy.rules[0].approvers: `approvers` needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it (until then, anyone at this machine could approve)',
-      'gatehouse.yaml:8 policy.rules[1].match.groups: a rule on `groups` needs sign-in (`identity:` in gatehouse.yaml), which this version of Gatehouse cannot enforce yet; remove it (until then, no principal has groups)',
+      'gatehouse.yaml:6 policy.rules[0].approvers: `approvers` needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml (until then, anyone at this machine could approve)',
+      'gatehouse.yaml:8 policy.rules[1].match.groups: a rule on `groups` needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml (until then, no principal has groups)',
     ]);
   });
 
