@@ -28,13 +28,13 @@ export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTi
  * keeps them current (config reloads). Observers (the log's session events) subscribe; nothing that decides
  * is plugged in.
  */
-export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: () => string; groups: () => string[]; clock: Clock }): Promise<Wired> {
+export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: () => string; groups: () => string[]; signedIn: () => boolean; clock: Clock }): Promise<Wired> {
   const { live, audit } = o;
   const grants = await GrantStore.open(o.dataDir);
   const pins = await PinStore.open(o.dataDir, { mask: (v) => o.live.current.masker.json(v) });
   const broker = new ApprovalBroker(grants, () => live.current.config.approvals.timeout, o.clock);
   // What the path decides with, as one object per config version (not a new one per message).
-  const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline });
+  const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline, requireSignIn: live.current.config.identity?.required ?? false });
   let current = snapshot();
   live.on('reloaded', () => (current = snapshot()));
   const path = new CallPath({
@@ -43,7 +43,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
     pins,
     grants,
     approvals: broker,
-    principal: () => ({ id: o.principal(), groups: o.groups() }),
+    principal: () => ({ id: o.principal(), groups: o.groups(), signedIn: o.signedIn() }),
     now: () => o.clock.now(),
     progressEveryMs: () => Math.max(250, Math.min(5000, Math.floor(live.current.config.approvals.timeout / 4))),
     requestTimeoutMs: () => live.current.config.gateway.requestTimeout,

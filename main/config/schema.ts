@@ -138,10 +138,6 @@ export const configSchema = z.strictObject({
       groupsClaim: z.string().default('groups'),
       required: z.boolean().default(false),
     })
-    .superRefine((i, ctx) => {
-      // Accepted but unenforced would be fail-open: refused until calls can be held to it.
-      if (i.required) ctx.addIssue({ code: 'custom', path: ['required'], message: '`identity.required: true` (refuse calls while nobody is signed in) is not enforced by this version of Gatehouse yet; remove it' });
-    })
     .optional(),
 }).superRefine((c, ctx) => {
   // Groups come from sign-in: without `identity:` no one has any, so a rule on them would be decided on nothing.

@@ -61,11 +61,11 @@ export interface Approvals {
 
 export interface CallPathDeps {
   recorder: AuditRecorder;
-  live: () => { policy: CompiledPolicy; masker: Masker; inline: boolean };
+  live: () => { policy: CompiledPolicy; masker: Masker; inline: boolean; requireSignIn: boolean };
   pins: PinStore;
   grants: { active(now: number): readonly GrantFacts[] };
   approvals: Approvals;
-  principal: () => { id: string; groups: readonly string[] };
+  principal: () => { id: string; groups: readonly string[]; signedIn: boolean };
   now: () => number;
   /** How often a held call's client hears progress (if it gave a progress token). */
   progressEveryMs: () => number;
@@ -331,6 +331,7 @@ export class CallPath {
       pin: tool ? pinState(pinOf(this.deps.pins.server(s.server), tool)) : undefined,
       grants: this.deps.grants.active(now),
       now,
+      signIn: { required: this.deps.live().requireSignIn, signedIn: who.signedIn },
     });
   }
 

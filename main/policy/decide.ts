@@ -74,6 +74,8 @@ export interface CallInput {
   pin: PinState | undefined;
   grants: readonly GrantFacts[];
   now: number;
+  /** `identity.required`: no call runs while nobody is signed in (or the sign-in expired and could not be renewed). */
+  signIn?: { required: boolean; signedIn: boolean };
 }
 
 interface DecisionBase {
@@ -113,6 +115,9 @@ export function decideCall(input: CallInput): CallDecision {
   const toolChanged = pin?.pending !== undefined && pin.pending !== pin.accepted;
   if (call.tool === '') {
     return { asked: 'deny', action: 'deny', rule: null, reason: 'a tools/call must name its tool (params.name, a non-empty string)', approvers: [], toolChanged };
+  }
+  if (input.signIn?.required && !input.signIn.signedIn) {
+    return { asked: 'deny', action: 'deny', rule: 'identity.required', reason: 'nobody is signed in, and identity.required says no call runs until someone is: run `gatehouse login`', approvers: [], toolChanged };
   }
   const byRule = decide(policy, call);
   const asks: { source: string; action: Action; reason: string }[] = [{ source: byRule.rule ?? 'policy.default', action: byRule.action, reason: byRule.reason }];

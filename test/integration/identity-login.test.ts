@@ -106,9 +106,9 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     }
   });
 
-  it('a running gateway uses the new identity at once: records carry the signed-in user, and the OS user again after logout', async () => {
+  it('a running gateway uses the new identity at once: records carry the signed-in user, and the OS user again after logout; identity.required refuses calls while nobody is signed in', async () => {
     const spy = startSpy();
-    const home = tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] }, servers: { spy: spy.config }, gateway: { port: 0 } });
+    const home = tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'], required: true }, servers: { spy: spy.config }, gateway: { port: 0 } });
     const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
     try {
       const client = new Client({ name: 'identity-test', version: '1' });
@@ -118,7 +118,10 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
         await g.audit.log.flush();
         return readAllRecords(home.dir).filter((r) => r.kind === 'request' && (r.payload as { params?: { arguments?: { n?: number } } }).params?.arguments?.n === n).map((r) => r.principal);
       };
-      expect((await call(1))[0]).toMatch(/^local:/);
+      // identity.required: nobody signed in, so the call is refused (and recorded, as the OS user's).
+      expect(JSON.stringify(await client.callTool({ name: 'run_command', arguments: { n: 0 } }).catch((e: Error) => e.message))).toMatch(/nobody is signed in.*gatehouse login/);
+      await g.audit.log.flush();
+      expect(readAllRecords(home.dir).find((r) => r.kind === 'request' && r.tool === 'run_command')?.principal).toMatch(/^local:/);
       const login = startLogin(home.dir);
       await signInAt(await login.url, 'bob');
       expect((await login.done).code).toBe(0);
@@ -126,7 +129,8 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect(await call(2)).toEqual(['bob@example.com']);
       expect((await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir })).code).toBe(0);
       await new Promise((r) => setTimeout(r, 600));
-      expect((await call(3))[0]).toMatch(/^local:/);
+      expect(await call(3).catch((e: Error) => e.message)).toMatch(/nobody is signed in/);
+      expect(readAllRecords(home.dir).filter((r) => r.kind === 'request' && (r.payload as { params?: { arguments?: { n?: number } } }).params?.arguments?.n === 3).map((r) => r.principal)[0]).toMatch(/^local:/);
       await client.close();
     } finally {
       await g.stop();

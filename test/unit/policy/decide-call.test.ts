@@ -66,6 +66,20 @@ const inputArb = fc.record({ raw: policyArb, pin: pinArb, call: callArb });
 const toInput = (x: { raw: RawPolicy; pin: PinState | undefined; call: CallInput['call'] }, grants: GrantFacts[] = []): CallInput => ({ call: x.call, policy: compilePolicy(x.raw), pin: x.pin, grants, now: NOW });
 
 describe('decideCall: the most restrictive outcome wins (deny > approve > allow)', () => {
+  it('identity.required: with nobody signed in every call is denied, whatever the rules, pins and grants say; signed in, it changes nothing', () => {
+    fc.assert(
+      fc.property(inputArb, (x) => {
+        const input = toInput(x);
+        const out = decideCall({ ...input, signIn: { required: true, signedIn: false } });
+        expect(out).toMatchObject({ asked: 'deny', action: 'deny', rule: 'identity.required' });
+        expect(out.reason).toMatch(/gatehouse login/);
+        expect(decideCall({ ...input, signIn: { required: true, signedIn: true } })).toEqual(decideCall(input));
+        expect(decideCall({ ...input, signIn: { required: false, signedIn: false } })).toEqual(decideCall(input));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('asks for the stricter of the rule and the tool change, and with no grant does exactly that', () => {
     fc.assert(
       fc.property(inputArb, (x) => {
