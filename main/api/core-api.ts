@@ -30,6 +30,7 @@ export interface CoreApiContext {
   principal: () => string;
   /** The signed-in user's groups (none before sign-in). */
   groups: () => readonly string[];
+  signedIn: () => boolean;
   now: () => number;
   /** Verifies the log with the key: everything written so far is flushed first, so that nothing is in flight. */
   verify: () => Promise<IntegrityReport>;
@@ -58,6 +59,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         activeSessions: ctx.gateway.sessionCount,
         ...(ctx.configErrors() ? { configErrors: ctx.configErrors() } : {}),
         ...(ctx.audit.index.breaks().length ? { auditBreaks: ctx.audit.index.breaks() } : {}),
+        identity: { principal: ctx.principal(), signedIn: ctx.signedIn(), groups: [...ctx.groups()], configured: ctx.config().identity !== undefined },
         ...(lastVerify && !lastVerify.ok && lastVerify.problem ? { auditBroken: lastVerify.problem } : {}),
       };
     },

@@ -20,6 +20,8 @@ export interface GatewayStatus {
   auditBreaks?: RecordedBreak[];
   /** The last verify found the log broken: where and why. */
   auditBroken?: IntegrityReport['problem'];
+  /** Who the gateway acts for: the signed-in user, or the OS user; and whether sign-in is configured at all. */
+  identity: { principal: string; signedIn: boolean; groups: string[]; configured: boolean };
 }
 
 export interface ServerEntry {

@@ -9,7 +9,7 @@ const api: CoreApi = {
   forPort: () => {
     throw new Error('not used over IPC');
   },
-  status: async () => ({ version: '0.1.0', url: 'http://127.0.0.1:5757', dataDir: '/d', configFile: '/d/gatehouse.yaml', startedAt: 1, activeSessions: 2 }),
+  status: async () => ({ version: '0.1.0', url: 'http://127.0.0.1:5757', dataDir: '/d', configFile: '/d/gatehouse.yaml', startedAt: 1, activeSessions: 2, identity: { principal: 'local:me', signedIn: false, groups: [], configured: false } }),
   servers: async () => [],
   liveSessions: async () => [],
   approvals: async () => [],
