@@ -31,6 +31,8 @@ export interface CoreApiContext {
   /** The signed-in user's groups (none before sign-in). */
   groups: () => readonly string[];
   signedIn: () => boolean;
+  /** When the signed-in user last authenticated at the provider (ms). */
+  authTime: () => number | undefined;
   now: () => number;
   /** Verifies the log with the key: everything written so far is flushed first, so that nothing is in flight. */
   verify: () => Promise<IntegrityReport>;
@@ -80,9 +82,9 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     },
     async decideApproval(id: string, decision: ApprovalDecision, port: DeciderPort): Promise<DecisionResult> {
       const choice = decision.action === 'allow' ? { action: 'allow' as const, for: decision.forMs, bindArgs: decision.bindArgs } : { action: 'deny' as const, reason: decision.reason };
-      const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), groups: ctx.groups(), port });
+      const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), groups: ctx.groups(), authTime: ctx.authTime(), port });
       if (result.ok) return { ok: true, message: result.outcome.reason };
-      if (result.why === 'not-an-approver') return { ok: false, message: result.message };
+      if (result.why === 'not-an-approver' || result.why === 'needs-fresh-sign-in') return { ok: false, message: result.message };
       return { ok: false, message: result.why === 'already-decided' ? `approval ${id} was already decided` : `no pending approval ${id}; \`gatehouse approvals\` lists them` };
     },
     async grants(): Promise<GrantView[]> {

@@ -139,6 +139,7 @@ async function startLocked(
     principal,
     groups: () => identity.groups(),
     signedIn: () => identity.current() !== undefined,
+    authTime: () => identity.current(true)?.authTime,
     now: () => clock.now(),
     // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
     // mark or records no commit mark vouches for fail, whoever claims to be writing).

@@ -134,6 +134,8 @@ export interface ApprovalView {
   reason: string;
   /** The tool's definition changed since it was accepted: part of what is being approved. */
   toolChanged: boolean;
+  /** Allowing it needs a fresh sign-in (`reauth: true`): `gatehouse approve ID` asks the identity provider again. */
+  reauth?: boolean;
   createdAt: number;
   expiresAt: number;
 }

@@ -20,11 +20,13 @@ export interface Decider {
   principal: string;
   /** The groups the signed-in decider is in (none before sign-in); `approvers` rules allow only members. */
   groups?: readonly string[];
+  /** When the decider last authenticated at the provider (ms), for step-up calls. */
+  authTime?: number | undefined;
   /** The route the decision came in by (set by that route, never by the caller's words). */
   port: DeciderPort;
 }
 
-export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' } | { ok: false; why: 'not-an-approver'; message: string };
+export type DecideResult = { ok: true; outcome: ApprovalOutcome } | { ok: false; why: 'unknown' | 'already-decided' } | { ok: false; why: 'not-an-approver' | 'needs-fresh-sign-in'; message: string };
 
 export interface BrokerEvents {
   pending: [PendingApproval];
@@ -101,6 +103,15 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
       this.emit('refused', pending, by, message);
       return { ok: false, why: 'not-an-approver', message };
     }
+    // Step-up: an allow needs a sign-in at the provider made after this call was held (and is for this call only).
+    if (choice.action === 'allow' && pending.request.reauth) {
+      if (by.port === 'elicitation' || by.authTime === undefined || by.authTime < pending.createdAt - 1000) {
+        const message = `rule "${pending.request.rule}" needs a fresh sign-in to allow this call: approve it with \`gatehouse approve ${pending.id.slice(0, 8)}\`, which asks the identity provider again`;
+        this.emit('refused', pending, by, message);
+        return { ok: false, why: 'needs-fresh-sign-in', message };
+      }
+      choice = { action: 'allow' };
+    }
     // Claimed at once (synchronously), so that no other port can decide it while a grant is being saved.
     const waiting = this.claim(pending.id) as Waiting;
     let outcome: ApprovalOutcome & { grant?: string };
@@ -126,7 +137,7 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
         outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed once by ${by.principal} (the ${minutes}-minute grant could not be saved: ${(err as Error).message})` };
       }
     } else {
-      outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed once by ${by.principal}` };
+      outcome = { action: 'allow', by: by.principal, port: by.port, reason: `allowed once by ${by.principal}${pending.request.reauth ? ' after a fresh sign-in' : ''}`, ...(pending.request.reauth && by.authTime !== undefined ? { authTime: by.authTime } : {}) };
     }
     const full = this.settle(waiting, outcome);
     return { ok: true, outcome: full };

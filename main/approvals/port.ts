@@ -17,6 +17,8 @@ export interface ApprovalRequest {
   rule: string | null;
   reason: string;
   approvers: readonly string[];
+  /** Step-up: allowing needs a sign-in at the provider made after the call was held. */
+  reauth?: boolean;
   /** The tool's definition changed since it was accepted (part of what the person is asked). */
   toolChanged: boolean;
   /** What an approval of this call, and a grant made from it, is bound to. */
@@ -36,4 +38,6 @@ export interface ApprovalOutcome {
   /** Through which port a person decided, or why no one did. */
   port: DeciderPort | GatehousePort;
   reason: string;
+  /** For a step-up call: when the approver signed in afresh (ms), from the ID token's auth_time. */
+  authTime?: number;
 }

@@ -14,6 +14,7 @@ export function toApprovalView(p: PendingApproval): ApprovalView {
     ...(p.request.rule ? { rule: p.request.rule } : {}),
     reason: p.request.reason,
     toolChanged: p.request.toolChanged,
+    ...(p.request.reauth ? { reauth: true } : {}),
     createdAt: p.createdAt,
     expiresAt: p.expiresAt,
   };

@@ -69,6 +69,8 @@ const rule = z.strictObject({
   action: z.enum(['allow', 'approve', 'deny']),
   reason: z.string().optional(),
   approvers: z.array(z.string()).optional(),
+  /** Step-up: allowing this call needs a fresh sign-in at the provider (once, never for a while). */
+  reauth: z.boolean().optional(),
   hide: z.boolean().optional(),
 });
 
@@ -146,6 +148,7 @@ export const configSchema = z.strictObject({
     const needs = 'needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml';
     if (r.approvers !== undefined) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'approvers'], message: `\`approvers\` ${needs} (until then, anyone at this machine could approve)` });
     if (r.match.groups !== undefined) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'match', 'groups'], message: `a rule on \`groups\` ${needs} (until then, no principal has groups)` });
+    if (r.reauth) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'reauth'], message: `\`reauth\` ${needs} (a fresh sign-in is what it asks for)` });
   });
 });
 

@@ -25,9 +25,10 @@ export class IdentityState {
     this.reload();
   }
 
-  current(): SignedIn | undefined {
+  /** The signed-in session; `fresh` looks at the store now (a step-up approval right after a sign-in). */
+  current(fresh = false): SignedIn | undefined {
     const now = this.o.now?.() ?? Date.now();
-    if (now - this.lookedAt >= LOOK_EVERY_MS) {
+    if (fresh || now - this.lookedAt >= LOOK_EVERY_MS) {
       this.lookedAt = now;
       this.reload();
     }

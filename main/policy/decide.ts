@@ -19,6 +19,7 @@ export interface Decision {
   rule: string | undefined;
   reason: string;
   approvers: string[];
+  reauth?: boolean;
   hide: boolean;
 }
 
@@ -95,7 +96,7 @@ interface DecisionBase {
  */
 export type CallDecision =
   | (DecisionBase & { asked: 'allow' | 'deny'; action: 'allow' | 'deny'; scope?: undefined; grant?: undefined })
-  | (DecisionBase & { asked: 'approve'; action: 'approve' | 'allow'; scope: ApprovalScope; grant?: string });
+  | (DecisionBase & { asked: 'approve'; action: 'approve' | 'allow'; scope: ApprovalScope; grant?: string; reauth?: boolean });
 
 /** First match wins; `policy.default` decides what no rule matches. Pure. */
 export function decide(policy: CompiledPolicy, call: CallFacts): Decision {
@@ -131,6 +132,7 @@ export function decideCall(input: CallInput): CallDecision {
   // Built member by member (no spreads): the allow path runs on every call.
   if (asked !== 'approve') return { asked, action: asked, rule, reason, approvers, toolChanged };
 
+  const reauth = deciding.some((a) => a.source === byRule.rule) && byRule.reauth === true;
   const scope: ApprovalScope = {
     principal: call.principal,
     server: call.server,
@@ -144,7 +146,8 @@ export function decideCall(input: CallInput): CallDecision {
   let digest: string | undefined;
   const argsDigest = () => (digest ??= argsDigestOf(call.args));
   const grant = input.grants.find((g) => grantCovers(g, scope, input.now, argsDigest));
-  if (!grant) return { asked, action: 'approve', rule, reason, approvers, toolChanged, scope };
+  // Step-up calls are never covered by a grant: each one needs its own fresh sign-in.
+  if (!grant || reauth) return { asked, action: 'approve', rule, reason, approvers, toolChanged, scope, reauth };
   return { asked, action: 'allow', rule, reason: `${reason} — allowed by grant ${grant.id.slice(0, 8)} until ${new Date(grant.expiresAt).toISOString()}`, approvers, toolChanged, scope, grant: grant.id };
 }
 
@@ -225,7 +228,7 @@ function describeMatch(rule: CompiledRule): string {
 }
 
 function fromRule(rule: CompiledRule): Decision {
-  return { action: rule.action, rule: rule.name, reason: rule.reason ?? `rule "${rule.name}" says ${rule.action}`, approvers: rule.approvers, hide: rule.hide };
+  return { action: rule.action, rule: rule.name, reason: rule.reason ?? `rule "${rule.name}" says ${rule.action}`, approvers: rule.approvers, reauth: rule.reauth, hide: rule.hide };
 }
 
 function fromDefault(policy: CompiledPolicy): Decision {

@@ -20,6 +20,7 @@ export interface CompiledRule {
   action: Action;
   reason: string | undefined;
   approvers: string[];
+  reauth: boolean;
   hide: boolean;
 }
 
@@ -46,6 +47,7 @@ export function compilePolicy(policy: GatehouseConfig['policy']): CompiledPolicy
       action: r.action,
       reason: r.reason,
       approvers: r.approvers ?? [],
+      reauth: r.reauth ?? false,
       hide: r.hide ?? false,
     })),
   };

@@ -67,11 +67,12 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       await page.locator('input[name=login]').fill(user);
       await page.locator('input[name=password]').fill('any');
       await page.locator('button[type=submit]').click();
+      // The consent page, unless the provider remembers it was given (a second sign-in).
       const cont = page.getByRole('button', { name: /continue/i });
-      await cont.waitFor({ state: 'visible', timeout: 10_000 });
-      await cont.click();
+      const back = page.locator('h1', { hasText: /Signed in to Gatehouse|did not complete/ });
+      await Promise.race([cont.waitFor({ state: 'visible', timeout: 10_000 }).then(() => cont.click()), back.waitFor({ state: 'visible', timeout: 10_000 })]);
     }
-    await page.locator('h1').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('h1', { hasText: /Signed in to Gatehouse|did not complete/ }).waitFor({ state: 'visible', timeout: 10_000 });
     const text = (await page.textContent('body')) ?? '';
     await context.close();
     return text;
@@ -196,6 +197,59 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
           ['alice@example.com', 'admins-run-commands'],
         ]),
       );
+    } finally {
+      await g.stop();
+      home.remove();
+      spy.remove();
+    }
+  });
+
+  it('step-up: a `reauth` call is allowed only after a fresh sign-in at the provider, whose auth_time is recorded', async () => {
+    const spy = startSpy();
+    const home = tempHome({
+      identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] },
+      servers: { spy: spy.config },
+      gateway: { port: 0 },
+      policy: { rules: [{ name: 'production-writes', match: { tool: 'write_file' }, action: 'approve', reauth: true, reason: 'writes to production need a fresh sign-in' }] },
+    });
+    const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+    try {
+      const first = startLogin(home.dir);
+      await signInAt(await first.url, 'alice');
+      expect((await first.done).code).toBe(0);
+      const client = new Client({ name: 'step-up', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${g.url}/mcp/spy`), { requestInit: { headers: { authorization: `Bearer ${g.token}` } } }));
+      const write = client.callTool({ name: 'write_file', arguments: { path: '/prod' } }).then((r) => JSON.stringify(r), (e: Error) => e.message);
+      for (let i = 0; i < 100 && (await g.api.approvals()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const [pending] = await g.api.approvals();
+      expect(pending).toMatchObject({ reauth: true });
+      // Signed in, but before the call was held: not fresh enough, from any port.
+      const refused = await g.api.decideApproval((pending as { id: string }).id, { action: 'allow' }, 'tray');
+      expect(refused.message).toMatch(/needs a fresh sign-in to allow this call: approve it with `gatehouse approve/);
+      // `gatehouse approve` signs in again (the provider asks for the password again: prompt=login, max_age=0).
+      const approve = spawn(process.execPath, [BIN, 'approve', (pending as { id: string }).id.slice(0, 8)], { env: { ...process.env, GATEHOUSE_HOME: home.dir } });
+      let out = '';
+      let err = '';
+      approve.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const closed = new Promise<number | null>((r) => approve.on('close', r));
+      const url = await new Promise<string>((resolve, reject) => {
+        approve.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /^(http\S+)$/m.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        void closed.then((code) => reject(new Error(`gatehouse approve exited ${code} before printing the address:\n${out}\n${err}`)));
+      });
+      expect(new URL(url).searchParams.get('prompt')).toBe('login');
+      expect(new URL(url).searchParams.get('max_age')).toBe('0');
+      await signInAt(url, 'alice');
+      expect(await closed, err).toBe(0);
+      expect(await write).toContain('ran write_file');
+      await client.close();
+      await g.audit.log.flush();
+      const decision = readAllRecords(home.dir).find((r) => r.kind === 'decision')?.decision as { authTime?: string; approver?: string; outcome?: string };
+      expect(decision).toMatchObject({ outcome: 'allow', approver: 'alice@example.com' });
+      expect(Date.parse(decision.authTime as string)).toBeGreaterThanOrEqual((pending as { createdAt: number }).createdAt - 1000);
     } finally {
       await g.stop();
       home.remove();

@@ -1,3 +1,8 @@
+import { configPath, loadConfigFile } from '../../config/load.js';
+import { login, LoginError } from '../../identity/oidc-login.js';
+import { fileSessionStore } from '../../identity/session-store.js';
+import { canOpenBrowser, openBrowser } from '../browser.js';
+import type { CliIo } from '../io.js';
 import type { ApprovalView, DecisionResult, GrantView } from '../../api/types.js';
 import { durationMs } from '../../api/validation.js';
 import type { Command } from '../command.js';
@@ -43,7 +48,15 @@ export const approveCommand: Command = {
     const forMs = forText === undefined ? undefined : durationMs(forText);
     if (forText !== undefined && (forMs === undefined || forMs <= 0)) throw new UsageError(`--for takes a duration such as 10m, 1h or 1d, not "${forText}"`);
     if (values['same-args'] && forMs === undefined) throw new UsageError('--same-args goes with --for (it limits the grant to these arguments)');
-    await decide(dataDirFor(io), id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}) }, io.out);
+    const dataDir = dataDirFor(io);
+    // A step-up call (`reauth: true`) is allowed only after a fresh sign-in at the identity provider: do that first.
+    const pending = (await callGateway<ApprovalView[]>(dataDir, 'GET', '/api/approvals')).body;
+    const view = Array.isArray(pending) ? pending.find((p) => p.id.startsWith(id)) : undefined;
+    if (view?.reauth) {
+      if (forMs) throw new UsageError(`this call needs a fresh sign-in for each approval: it is allowed once, never --for a while`);
+      await freshSignIn(io, `rule "${view.rule ?? ''}" asks for a fresh sign-in before ${view.server} / ${view.tool} may run`);
+    }
+    await decide(dataDir, id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}) }, io.out);
   },
 };
 
@@ -101,4 +114,19 @@ function grantTable(grants: readonly GrantView[]): string {
       `${g.by} (${g.port})`,
     ]),
   );
+}
+
+/** Signs in again at the provider (max_age=0, prompt=login): the fresh authentication a step-up approval needs. */
+async function freshSignIn(io: CliIo, why: string): Promise<void> {
+  const config = loadConfigFile(configPath(dataDirFor(io)));
+  if (!config.identity) throw new CheckFailed('this call needs a fresh sign-in, but sign-in is not configured (`identity:` in gatehouse.yaml)');
+  const print = !canOpenBrowser(io.env);
+  io.err(`gatehouse approve: ${why}; sign in again${print ? ' at this address (waiting for the browser to come back):' : ' in the browser that opens…'}`);
+  try {
+    const session = await login(config.identity, { fresh: true, open: (url) => (print ? io.out(url) : openBrowser(url)), ...(io.env.GATEHOUSE_LOGIN_TIMEOUT_MS ? { timeoutMs: Number(io.env.GATEHOUSE_LOGIN_TIMEOUT_MS) } : {}) });
+    fileSessionStore(dataDirFor(io)).write(session);
+  } catch (err) {
+    if (err instanceof LoginError) throw new CheckFailed(`the fresh sign-in failed, so the call stays waiting: ${err.message}`);
+    throw err;
+  }
 }
