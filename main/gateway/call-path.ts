@@ -3,6 +3,7 @@ import type { BrokerOutcome } from '../approvals/broker.js';
 import type { AuditRecorder, MessageFacts } from '../audit/recorder.js';
 import { formatDuration } from '../config/units.js';
 import { maskClient, type Masker } from '../masking/masker.js';
+import { createLineMasker } from '../masking/line-masker.js';
 import { argsDigestOf, decideCall, isHidden, type ApprovalScope, type CallDecision, type GrantFacts, type PinState } from '../policy/decide.js';
 import { ABSENT, member } from '../policy/json-path.js';
 import type { PinStore } from '../policy/pin-store.js';
@@ -115,6 +116,16 @@ export class CallPath {
       this.failed(s, 'client->server', message, err);
     }
   }
+  /** Masks a line of text Gatehouse shows or keeps (an exit reason, a console line) as the log is masked. */
+  maskText(text: string): string {
+    return this.deps.live().masker.text(text);
+  }
+
+  /** A masker for one upstream's stderr, which remembers whether a line is inside a key or a secret block. */
+  stderrMasker(): (line: string) => string {
+    return createLineMasker(() => this.deps.live().masker);
+  }
+
 
   /** A message from the upstream server; as for the client's, a failure withholds it and answers its request. */
   fromServer(s: PathSession, message: JSONRPCMessage): void {

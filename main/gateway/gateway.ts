@@ -73,6 +73,7 @@ export class Gateway {
     const owner: { id?: string } = {};
     const upstream = createUpstream(server, config, {
       onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
+      maskStderr: this.path.stderrMasker(),
     });
     const opened = new GatewaySession(server, upstream, this.path, this.events);
     owner.id = opened.id;

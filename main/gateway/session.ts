@@ -65,7 +65,8 @@ export class GatewaySession implements PathSession {
       this.path.fromServer(this, message);
     };
     upstream.onclose = () => {
-      const reason = upstream.closeReason() || `upstream server "${server}" closed the connection`;
+      // Masked here, once: the reason quotes the server's stderr, and reaches the client, the log and the console.
+      const reason = this.path.maskText(upstream.closeReason() || `upstream server "${server}" closed the connection`);
       this.events.emit('upstream-exit', { sessionId: this.id, server, reason });
       void this.close(reason);
     };

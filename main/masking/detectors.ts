@@ -33,7 +33,7 @@ export interface Detector {
 
 /** Luhn checksum over the digits of a candidate card number. */
 export function luhnValid(text: string): boolean {
-  const digits = text.replace(/[ .\t\u00a0-]/g, '');
+  const digits = text.replace(/[ .\t\u00a0\u202f\u2013-]/g, '');
   if (digits.length < 12 || digits.length > 19 || /^(\d)\1+$/.test(digits)) return false;
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
@@ -53,7 +53,7 @@ export function luhnValid(text: string): boolean {
  * a snowflake id (18–19 digits) or a random id of the wrong prefix is not one.
  */
 export function plausibleCard(text: string): boolean {
-  const d = text.replace(/[ .\t\u00a0-]/g, '');
+  const d = text.replace(/[ .\t\u00a0\u202f\u2013-]/g, '');
   if (!/^\d{12,19}$/.test(d) || !luhnValid(d)) return false;
   const n = d.length;
   const p2 = Number(d.slice(0, 2));
@@ -86,7 +86,7 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
+const SECRET_WORDS = new Set(['passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
@@ -94,16 +94,28 @@ const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', '
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api']);
+const STRONG_WORDS = new Set(['passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api']);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
-const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T' };
+const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd' };
+
+/** Characters that show nothing: zero-width, joiners, bidi controls, variation selectors, fillers, tags. */
+function invisible(cp: number): boolean {
+  return (
+    (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x2060 && cp <= 0x206f) ||
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) ||
+    (cp >= 0xe0000 && cp <= 0xe007f) ||
+    [0xfeff, 0x00ad, 0x034f, 0x180e, 0x115f, 0x1160, 0x3164, 0xffa0].includes(cp)
+  );
+}
 
 /** A key name as it reads: compatibility forms folded (fullwidth letters), invisible characters dropped, look-alike letters mapped. */
 export function normalizeKeyName(name: string): string {
   return name
     .normalize('NFKC')
-    .replace(/[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]/g, '')
+    .replace(/[^\x20-\x7e]/gu, (c) => (invisible(c.codePointAt(0) as number) ? '' : c))
     .replace(/[\u0080-\uffff]/g, (c) => CONFUSABLE[c] ?? c);
 }
 
@@ -131,8 +143,9 @@ export function secretKeyStrength(name: string): 'strong' | 'weak' | undefined {
   const words = keyWords(name);
   let found: 'strong' | 'weak' | undefined;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] as string;
-    const pair = i + 1 < words.length ? `${w} ${words[i + 1]}` : '';
+    // `password1`, `password2` (a form's fields) are passwords.
+    const w = (words[i] as string).replace(/(?<=[a-z])\d+$/, '');
+    const pair = i + 1 < words.length ? `${w} ${(words[i + 1] as string).replace(/(?<=[a-z])\d+$/, '')}` : '';
     const width = SECRET_PAIRS.has(pair) ? 2 : SECRET_WORDS.has(w) ? 1 : 0;
     if (width === 0) continue;
     const after = words[i + width];
@@ -157,7 +170,14 @@ export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
 
 /** Whether an unquoted value is code, not a secret: a call (`getPassword()`), a member of an object (`self.password_input`). */
 export function looksLikeCode(value: string): boolean {
-  return /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(value) || /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx)\.[A-Za-z_]/.test(value);
+  return (
+    /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(value) || // a call
+    /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx|body|form|data|input|env)\.[A-Za-z_]/.test(value) || // a member
+    /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
+    /^[A-Za-z_$][\w$]*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
+    /^[`]/.test(value) || // a template literal
+    /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) // a bind parameter (:new_password, @password_hash, %(pw)s)
+  );
 }
 
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
@@ -193,11 +213,6 @@ const token = (kind: string, hint: RegExp, pattern: string): Detector => ({ kind
 /** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string. */
 const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 
-/** Whether a match starting at `at` begins a word (an identifier character before it would make it the tail of another). */
-function startsWord(input: string, at: number): boolean {
-  // `_` may stand before (an environment variable: HTTP_AUTHORIZATION), a letter or digit may not (xauthorization).
-  return at <= 0 || !/[A-Za-z0-9-]/.test(input[at - 1] as string);
-}
 
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
 // all, so that `name: value` pairs around them are left for the other detectors.
@@ -238,7 +253,7 @@ function assignedSecret(name: string | undefined, value: string, quoted: boolean
   if (quoted) return strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ');
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
-  return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value);
+  return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value.replace(/[.,;:!?)]+$/, ''));
 }
 
 const secretAssignment: Detector = {
@@ -246,7 +261,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\?["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t\\r\\n]{0,20}(?:\\\\?["'])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\?["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\?["'])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => assignedSecret(wholeKey(prefix, input, offset), value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':'),
 };
@@ -265,7 +280,7 @@ const lineAssignment: Detector = {
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
     const strength = name === undefined ? undefined : secretKeyStrength(name);
-    if (!strength || isPlaceholder(value) || looksLikeCode(value)) return false;
+    if (!strength || isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
 };
@@ -371,11 +386,32 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     },
     // The password of a URL with credentials: scheme://user:PASSWORD@host
     // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
-    { kind: 'url-password', inRun: true, hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@[A-Za-z0-9.-]{1,253}(?::\\d{1,5})?(?:[/?#\\s"\'\\\\]|$))' },
+    { kind: 'url-password', inRun: true, hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
     // Phase 2: context. HTTP auth headers and cookies, wherever they are written out.
     // The credentials after an auth header's scheme, to the end of the line or the closing quote (SharedKey acct:sig, Digest k=v, …).
-    { kind: 'auth-header', phase: 2, hint: /authorization|api-key|auth-token/i, prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)\\\\?["\']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \\t]+)?', pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^\\s"\'\\\\][^\\r\\n"\'\\\\]{3,4096}(?<=\\S)', accept: (_s, prefix, input, offset) => startsWord(input, offset - prefix.length) },
-    { kind: 'cookie', phase: 2, hint: /cookie/i, prefix: '(?:set-)?cookie\\\\?["\']?[ \\t]*:[ \\t]*\\\\?["\']?', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\][^\\r\\n"\'\\\\]{2,}', accept: (_s, prefix, input, offset) => startsWord(input, offset - prefix.length) },
+    // The header name comes first (a literal the regex engine finds fast); the word boundary is checked behind it.
+    {
+      kind: 'auth-header',
+      phase: 2,
+      hint: /authorization|api-key|auth-token/i,
+      prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)(?<![a-z0-9-](?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token))\\\\?["\']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \\t]+\\\\?["\']?)?',
+      // Digest's parameters are quoted (`response="…"`): after that scheme the rest of the line is the credential.
+      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=digest[ \\t]{1,20})[^\\r\\n\\\\`]{3,4096}|[^\\s"\'\\\\`][^\\r\\n"\'\\\\`]{3,4096})(?<=\\S)',
+      accept: (value, prefix) => {
+        if (isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value) || /^\$\{|\+\s*[A-Za-z_]/.test(value)) return false;
+        // With a scheme (`Bearer …`) the rest is the credential; without one it must look like a credential itself.
+        return /(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \t]+\\?["']?$/i.test(prefix) || (secretLooking(value.split(/\s/)[0] ?? '') && (value.split(/\s/)[0] ?? '').length >= 8);
+      },
+    },
+    // Cookies are name=value pairs: the header's value is masked when it holds one.
+    {
+      kind: 'cookie',
+      phase: 2,
+      hint: /cookie/i,
+      prefix: '(?:set-)?cookie(?<![a-z0-9-](?:set-)?cookie)\\\\?["\']?[ \\t]{0,20}:[ \\t]{0,20}\\\\?["\']?',
+      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^\\s"\'\\\\][^\\r\\n"\'\\\\]{2,4096}',
+      accept: (value) => /[^=\s]=/.test(value) && !isPlaceholder(value),
+    },
     // Query-string and form parameters that carry credentials.
     // Query-string and form parameters that carry credentials: named for one (access_token=…) whatever the value;
     // named loosely (key=, code=, sig=, auth=) only when the value looks like one (`?key=weather_report` does not).
@@ -397,10 +433,10 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
   'credit-card': [
     {
       kind: 'credit-card',
-      hint: /\d{4}[ .\t\u00a0-]?\d{4}/,
+      hint: /\d{4}[ .\t\u00a0\u202f\u2013-]{0,2}\d{4}/,
       // Grouped as printed (4-4-4-4, 4-6-5, 4-4-4-4-3), or 15–16 digits standing alone; then issuer and Luhn.
       // Grouped with spaces, dashes, dots, tabs or no-break spaces (as printed and pasted).
-      pattern: '(?<![\\d.,-])(?:\\d{4}[ .\\t\\u00a0-]\\d{4}[ .\\t\\u00a0-]\\d{4}[ .\\t\\u00a0-]\\d{4}(?:[ .\\t\\u00a0-]\\d{3})?|\\d{4}[ .\\t\\u00a0-]\\d{6}[ .\\t\\u00a0-]\\d{5}|\\d{15,16})(?![\\d.,]\\d|\\d)',
+      pattern: '(?<![\\d.,-])(?:\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}(?:[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{3})?|\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{6}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{5}|\\d{15,16})(?![\\d.,]\\d|\\d)',
       accept: plausibleCard,
     },
   ],
@@ -411,7 +447,10 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       // Not part of a longer dotted run (a version `1.2.3.4.5`, an OID); a range (`10.0.0.1-10.0.0.9`) is two addresses.
       pattern: '(?<![A-Za-z0-9.]|[A-Za-z]-)(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?!\\.\\d|[A-Za-z0-9]|-[A-Za-z])',
       // A version (`version 1.2.3.4`, `build 10.0.0.1`, `v2.0.1.4`) or an OID (`oid 2.5.4.3`) is not an address.
-      accept: (_s, _p, input, offset) => !/(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v)\.?[\s:=]*$/i.test(input.slice(Math.max(0, offset - 16), offset)),
+      accept: (_s, _p, input, offset) => {
+        const before = input.slice(Math.max(0, offset - 24), offset);
+        return !/(?:(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v)|Version|Build|Release)\.?["'(\s:=]*$/i.test(before) && !/(?:Version|Build|Release)["'(\s:=]*$/.test(before);
+      },
     },
     {
       kind: 'ipv6',

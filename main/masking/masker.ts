@@ -12,6 +12,8 @@ export interface Masker {
   text(value: string): string;
   /** A deep copy of `value` with every string (and key, and card number under a payment key) masked; the JSON stays valid. Returns `value` itself when nothing was found. */
   json<T>(value: T): T;
+  /** The token for a value known to be a secret of `kind` (the same value, the same token). */
+  token(kind: string, value: string): string;
 }
 
 interface CompiledSet {
@@ -235,15 +237,29 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     if (typeof value === 'string') return value.length === 0 || isPlaceholder(value) ? value : token('secret-value', value);
     if (typeof value === 'number') return token('secret-value', String(value));
     if (Array.isArray(value)) return value.map(secretAll);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretAll(v)]));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), secretAll(v)]));
     return value;
+  };
+
+  // Name/value pairs (HAR headers, Kubernetes and ECS env, `[name, value]` header arrays): the name says what the value is.
+  const NAME_FIELDS = ['name', 'Name', 'key', 'Key'];
+  const VALUE_FIELDS = ['value', 'Value'];
+  const pairKind = (o: Record<string, unknown>): KeyKind | undefined => {
+    for (const n of NAME_FIELDS) {
+      const name = o[n];
+      if (typeof name === 'string' && VALUE_FIELDS.some((v) => Object.hasOwn(o, v))) {
+        const kind = kindOfKey(name);
+        return kind === 'none' || kind === 'version' ? undefined : kind;
+      }
+    }
+    return undefined;
   };
 
   const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName)): unknown => {
     if (typeof value === 'string') {
       if (value.length > 0) {
         if (context === 'strong' && !isPlaceholder(value)) return token('secret-value', value);
-        if (context === 'weak' && !isPlaceholder(value) && !MASKED_TOKEN.test(value) && secretLooking(value) && !/\s/.test(value)) return token('secret-value', value);
+        if (context === 'weak' && !isPlaceholder(value) && !MASKED_TOKEN.test(value) && ((secretLooking(value) && !/\s/.test(value)) || /^(?:bearer|basic|token)\s+\S{6,}$/i.test(value))) return token('secret-value', value);
         if (context === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ .\t\u00a0-]/g, ''));
         if (context === 'version' && DOTTED.test(value)) return value;
       }
@@ -257,6 +273,13 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     }
     if (context === 'strong' && value !== null && typeof value === 'object') return secretAll(value);
     if (Array.isArray(value)) {
+      if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && value[0].length < 80) {
+        const kind = kindOfKey(value[0]);
+        if (kind === 'strong' || kind === 'weak') {
+          const masked = walk(value[1], undefined, kind === 'weak' && /^(?:bearer|basic|token)\s/i.test(value[1]) ? 'strong' : kind);
+          if (masked !== value[1]) return [value[0], masked];
+        }
+      }
       let copy: unknown[] | undefined;
       // A private key sent as an array of lines: the lines after its BEGIN line, up to its END line, are the key.
       let inKey = false;
@@ -279,10 +302,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
       // then the object is rebuilt with its keys in their order.
       let out: [string, unknown][] | undefined;
       const entries = Object.entries(value);
+      const pair = pairKind(value as Record<string, unknown>);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
-        const masked = walk(v, k, context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined);
+        const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined;
+        const masked = walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext);
         const key = k.length >= 7 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {
@@ -295,7 +320,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     return value;
   };
 
-  return { text, json: <T>(value: T) => walk(value, undefined) as T };
+  return { text, json: <T>(value: T) => walk(value, undefined) as T, token };
 }
 
 function compile(detectors: Detector[], flags: string): CompiledSet | undefined {

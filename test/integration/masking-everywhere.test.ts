@@ -38,6 +38,9 @@ const S = {
   schemaDefault: 'PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01',
   dbPassword: 'Db-Passw0rd-Leak-42',
   email: 'leaky.person@example.org',
+  pemBody: 'MIIEowIBAAKCAQEAx9vQ2kN3bTt6PEMLINESECRETq9ZfY2sK0pWmXcQe1rT7uVn4bHj',
+  yamlBlock: 'yamlBlockSECRET3 horse',
+  dbLine: 'dieSECRET4xyz',
 };
 const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault];
 
@@ -92,6 +95,10 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', id: 5, method: S.method, params: {} }, session);
     await mcp({ jsonrpc: '2.0', method: 'notifications/roots/list_changed', params: { note: S.notification } }, session);
     await waitFor(() => serve.output().includes('got notification'), 10_000, 'the server saw the notification');
+    // A server that dies with secrets on stderr spanning lines: the client's error quotes its last stderr.
+    const died = await mcp({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'die', arguments: { private_key_body: S.pemBody, yaml_secret: S.yamlBlock, db_password: S.dbLine } } }, session);
+    const clientSaw = died.body;
+    await waitFor(() => serve.output().includes('session ended'), 10_000, 'the session ended');
     await new Promise((r) => setTimeout(r, 1500)); // the index and pins are written within a second
 
     const exportsDir = home.dir;
@@ -113,6 +120,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
       for (const leak of leaksIn(out.stdout + out.stderr)) found.push(`gatehouse ${command.join(' ')}: ${leak}`);
     }
     for (const leak of leaksIn(serve.output())) found.push(`serve console: ${leak}`);
+    for (const leak of leaksIn(clientSaw).filter((l) => ['pemBody', 'yamlBlock', 'dbLine'].includes(l))) found.push(`the client's error: ${leak}`);
     expect(found).toEqual([]);
     // …and what was masked is still there to correlate: the same token for the same value.
     const records = readFileSync(join(exportsDir, 'all.jsonl'), 'utf8');

@@ -83,9 +83,10 @@ export class StdioUpstream implements Upstream {
     const stderr = this.transport.stderr as Readable | null;
     if (stderr) {
       createInterface({ input: stderr, crlfDelay: Infinity }).on('line', (line) => {
-        this.stderrTail.push(line);
+        const kept = this.hooks.maskStderr ? this.hooks.maskStderr(line) : line;
+        this.stderrTail.push(kept);
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-        this.hooks.onStderr?.(line);
+        this.hooks.onStderr?.(kept);
       });
     }
   }

@@ -15,4 +15,6 @@ export interface Upstream extends Transport {
 export interface UpstreamHooks {
   /** A line the upstream process wrote to stderr. */
   onStderr?(line: string): void;
+  /** Applied to each stderr line before anything keeps it (the tail an exit reason quotes, the events): masking. */
+  maskStderr?(line: string): string;
 }
