@@ -45,9 +45,10 @@ type Token = (kind: string, secret: string) => string;
  * each in a named group so that a match knows its kind; compiled once per combination. A union of all the
  * hints is tried first, so that a string that can hold nothing costs one test.
  */
-function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
+function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
   const sets = new Map<string, CompiledSet[]>();
-  const union = detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp(detectors.map((d) => (d.hint as RegExp).source).join('|'), 'i');
+  // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
+  const union = options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp(detectors.map((d) => (d.hint as RegExp).source).join('|'), 'i');
   const passesFor = (value: string): CompiledSet[] => {
     let mask = '';
     for (let i = 0; i < detectors.length; i++) {
@@ -154,6 +155,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
   const wholeFormats = engine(
     detectors.filter((d) => (d.phase ?? 1) === 1 && !d.inRun && !d.scan),
     token,
+    { perHint: true, union: false },
   );
   const scans = detectors.filter((d) => d.scan);
   const runFormats = engine(
