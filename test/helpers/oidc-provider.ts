@@ -10,7 +10,7 @@ export const USERS: Record<string, { email: string; name: string; groups: string
 export const CLIENT_ID = 'gatehouse-test';
 
 /** A real OIDC provider (oidc-provider) on 127.0.0.1, with its development login and consent pages. */
-export async function startOidcProvider(): Promise<{ issuer: string; close(): Promise<void> }> {
+export async function startOidcProvider(options: { accessTokenTtl?: number } = {}): Promise<{ issuer: string; close(): Promise<void> }> {
   // The issuer names the port, so the server listens first and the provider is attached once it knows it.
   const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
   const server: Server = createServer((req, res) => (route.handler ? route.handler(req, res) : res.writeHead(503).end()));
@@ -37,7 +37,7 @@ export async function startOidcProvider(): Promise<{ issuer: string; close(): Pr
     conformIdTokenClaims: false,
     issueRefreshToken: async () => true,
     features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
-    ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86_400, Session: 86_400, Interaction: 600, Grant: 86_400 },
+    ttl: { AccessToken: options.accessTokenTtl ?? 600, IdToken: 600, RefreshToken: 86_400, Session: 86_400, Interaction: 600, Grant: 86_400 },
   });
   route.handler = provider.callback();
   return { issuer, close: () => new Promise<void>((r) => server.close(() => r())) };

@@ -257,6 +257,40 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     }
   });
 
+  it('an access token about to expire is refreshed by the running gateway, and the user stays signed in', async () => {
+    const shortLived = await startOidcProvider({ accessTokenTtl: 30 }); // under the minute before expiry at which Gatehouse refreshes
+    const spy = startSpy();
+    const home = tempHome({ identity: { issuer: shortLived.issuer, clientId: CLIENT_ID, scopes: ['groups'] }, servers: { spy: spy.config }, gateway: { port: 0 } });
+    try {
+      const login = startLogin(home.dir);
+      await signInAt(await login.url, 'alice');
+      expect((await login.done).code).toBe(0);
+      const before = JSON.parse(readFileSync(join(home.dir, 'identity.json'), 'utf8')) as { accessToken: string; expiresAt: number };
+      const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+      try {
+        const client = new Client({ name: 'refresh', version: '1' });
+        await client.connect(new StreamableHTTPClientTransport(new URL(`${g.url}/mcp/spy`), { requestInit: { headers: { authorization: `Bearer ${g.token}` } } }));
+        await client.callTool({ name: 'run_command', arguments: {} }); // asks who is signed in: the token is near expiry, so a refresh starts
+        let after = before;
+        for (let i = 0; i < 100 && after.accessToken === before.accessToken; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          after = JSON.parse(readFileSync(join(home.dir, 'identity.json'), 'utf8')) as typeof before;
+        }
+        expect(after.accessToken).not.toBe(before.accessToken);
+        expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
+        expect(statSync(join(home.dir, 'identity.json')).mode & 0o777).toBe(0o600);
+        expect(JSON.parse((await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir })).stdout)).toMatchObject({ signedIn: true, sub: 'alice' });
+        await client.close();
+      } finally {
+        await g.stop();
+      }
+    } finally {
+      home.remove();
+      spy.remove();
+      await shortLived.close();
+    }
+  });
+
   it('a declined consent, a forged redirect (wrong state), a closed window and a wrong issuer: each a clear message, and no token stored', async () => {
     const home = configured();
     try {
