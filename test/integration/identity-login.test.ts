@@ -128,6 +128,11 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect((await login.done).code).toBe(0);
       await new Promise((r) => setTimeout(r, 600)); // the gateway looks at the sign-in at most twice a second
       expect(await call(2)).toEqual(['bob@example.com']);
+      await g.audit.index.persistNow();
+      const mine = JSON.parse((await runGatehouse(['sessions', '--json', '--principal', '*@example.com'], { GATEHOUSE_HOME: home.dir })).stdout) as { principal: string }[];
+      expect(mine.map((x) => x.principal)).toEqual([]); // the session began before sign-in: it is the OS user's
+      const theirs = JSON.parse((await runGatehouse(['sessions', '--json', '--principal', 'local:*'], { GATEHOUSE_HOME: home.dir })).stdout) as unknown[];
+      expect(theirs).toHaveLength(1);
       expect((await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir })).code).toBe(0);
       await new Promise((r) => setTimeout(r, 600));
       expect(await call(3).catch((e: Error) => e.message)).toMatch(/nobody is signed in/);

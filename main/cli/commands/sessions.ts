@@ -4,13 +4,16 @@ import { openAuditReadOnly } from './audit-access.js';
 
 export const sessionsCommand: Command = {
   summary: 'list recorded sessions, newest first',
-  usage: 'gatehouse sessions [--json] [--server S] [--since T]',
-  options: { json: { type: 'boolean' }, server: { type: 'string' }, since: { type: 'string' } },
+  usage: 'gatehouse sessions [--json] [--server S] [--since T] [--principal P]',
+  options: { json: { type: 'boolean' }, server: { type: 'string' }, since: { type: 'string' }, principal: { type: 'string' } },
   async run({ values }, io) {
     const since = parseTime(values.since, '--since');
     const server = stringOption(values.server);
+    // Who: the signed-in user as records carry them (alice@example.com), or local:<os-user>; a glob works (*@example.com).
+    const principal = stringOption(values.principal);
+    const who = principal === undefined ? undefined : new RegExp(`^${principal.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
     const { index } = await openAuditReadOnly(io);
-    const sessions = index.list().filter((s) => (server === undefined || s.server === server) && (since === undefined || Date.parse(s.last) >= since));
+    const sessions = index.list().filter((s) => (server === undefined || s.server === server) && (since === undefined || Date.parse(s.last) >= since) && (who === undefined || who.test(s.principal)));
     if (values.json) return void io.out(JSON.stringify(sessions, null, 2));
     if (sessions.length === 0) return void io.out('No recorded sessions match.');
     const rows = sessions.map((s) => [
