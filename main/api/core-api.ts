@@ -9,6 +9,8 @@ import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
 import { filterSessions, searchSessions, toTimelineRecord } from '../audit/timeline.js';
 import { maskClient } from '../masking/masker.js';
+import { endSessionUrl, login } from '../identity/oidc-login.js';
+import type { SessionStore } from '../identity/session-store.js';
 import { join } from 'node:path';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
@@ -33,6 +35,8 @@ export interface CoreApiContext {
   signedIn: () => boolean;
   /** When the signed-in user last authenticated at the provider (ms). */
   authTime: () => number | undefined;
+  /** Where the signed-in session is kept (the same store `gatehouse login` writes, headless). */
+  sessionStore: SessionStore;
   now: () => number;
   /** Verifies the log with the key: everything written so far is flushed first, so that nothing is in flight. */
   verify: () => Promise<IntegrityReport>;
@@ -47,6 +51,8 @@ export interface CoreApiContext {
 /** The core's implementation of GatehouseApi, shared by both shells. */
 export function createCoreApi(ctx: CoreApiContext): CoreApi {
   let lastVerify: IntegrityView['lastVerify'];
+  // One sign-in at a time: a second request while one waits for the browser gets the same address.
+  let signingIn: { url: Promise<string> } | undefined;
   const core: CoreApi = {
     forPort(port: DeciderPort): GatehouseApi {
       return { ...core, decideApproval: (id, decision) => core.decideApproval(id, decision, port) };
@@ -150,6 +156,32 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         breaks: ctx.audit.index.breaks(),
         publicKey: ctx.publicKeyPem,
       };
+    },
+    async signIn() {
+      const settings = ctx.config().identity;
+      if (!settings) return { ok: false, message: 'sign-in is not configured: add `identity: { issuer, clientId }` to gatehouse.yaml' };
+      if (!signingIn) {
+        let found!: (url: string) => void;
+        let failed!: (err: Error) => void;
+        const url = new Promise<string>((resolve, reject) => ((found = resolve), (failed = reject)));
+        signingIn = { url };
+        void login(settings, { open: (u) => found(u) })
+          .then((session) => ctx.sessionStore.write(session), (err: Error) => failed(err))
+          .finally(() => (signingIn = undefined));
+      }
+      try {
+        return { ok: true, message: 'open this address to sign in; Gatehouse waits for the browser to come back', url: await signingIn.url };
+      } catch (err) {
+        return { ok: false, message: `sign-in could not start: ${(err as Error).message}` };
+      }
+    },
+    async signOut() {
+      const session = ctx.sessionStore.read();
+      ctx.sessionStore.clear();
+      if (!session) return { ok: true, message: 'nobody was signed in' };
+      const settings = ctx.config().identity;
+      const end = settings ? await endSessionUrl(settings, session).catch(() => undefined) : undefined;
+      return { ok: true, message: `signed out ${session.email ?? session.sub}`, ...(end ? { endSessionUrl: end } : {}) };
     },
     async acceptPins(server, tool, fingerprint) {
       try {

@@ -54,6 +54,8 @@ export interface RunningGatehouse {
   broker: ApprovalBroker;
   grants: GrantStore;
   config: GatehouseConfig;
+  /** Who the gateway acts for now (the tray shows it). */
+  identity(): { principal: string; signedIn: boolean; configured: boolean };
   /** What MCP clients present on /mcp/… */
   token: string;
   /** What the CLI and the web UI present on /api/… (never an MCP client: it could decide its own approvals). */
@@ -104,7 +106,8 @@ async function startLocked(
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const local = localPrincipal();
-  const identity = new IdentityState({ dataDir, store: options.sessionStore ?? fileSessionStore(dataDir), local, settings: () => live.current.config.identity });
+  const sessionStore = options.sessionStore ?? fileSessionStore(dataDir);
+  const identity = new IdentityState({ dataDir, store: sessionStore, local, settings: () => live.current.config.identity });
   const principal = () => identity.principal();
   const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal);
@@ -140,6 +143,7 @@ async function startLocked(
     groups: () => identity.groups(),
     signedIn: () => identity.current() !== undefined,
     authTime: () => identity.current(true)?.authTime,
+    sessionStore,
     now: () => clock.now(),
     // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
     // mark or records no commit mark vouches for fail, whoever claims to be writing).
@@ -174,6 +178,7 @@ async function startLocked(
     broker,
     grants,
     config,
+    identity: () => ({ principal: identity.principal(), signedIn: identity.current() !== undefined, configured: live.current.config.identity !== undefined }),
     token,
     apiToken,
     port: server.port,

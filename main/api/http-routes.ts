@@ -93,6 +93,8 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       },
     },
     { method: 'GET', path: /^\/api\/policy$/, run: async () => ok(await api.policy()) },
+    { method: 'POST', path: /^\/api\/identity\/login$/, run: async () => ok(await api.signIn()) },
+    { method: 'POST', path: /^\/api\/identity\/logout$/, run: async () => ok(await api.signOut()) },
     { method: 'GET', path: /^\/api\/integrity$/, run: async () => ok(await api.integrity()) },
     { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
     {

@@ -191,6 +191,10 @@ export interface GatehouseApi {
   sessionRecords(id: string): Promise<TimelineRecord[]>;
   policy(): Promise<PolicyView>;
   integrity(): Promise<IntegrityView>;
+  /** Starts a sign-in at the identity provider: resolves with the address to open in the system browser; the gateway waits for it to come back. */
+  signIn(): Promise<{ ok: boolean; message: string; url?: string }>;
+  /** Forgets the signed-in user's tokens; gives the provider's end-session address where it has one. */
+  signOut(): Promise<{ ok: boolean; message: string; endSessionUrl?: string }>;
 }
 
 /** The core's side of GatehouseApi: each shell's route binds the port a decision came through (coreApi.forPort). */
@@ -203,7 +207,7 @@ export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

@@ -7,6 +7,8 @@ export type TrayAction =
   | { kind: 'open-timeline' }
   | { kind: 'toggle-pause' }
   | { kind: 'toggle-start-at-login' }
+  | { kind: 'sign-in' }
+  | { kind: 'sign-out' }
   | { kind: 'quit' };
 
 export interface TrayItem {
@@ -25,6 +27,8 @@ export interface TrayState {
   startAtLogin: boolean;
   /** A problem to show (an invalid config edit, a broken log). */
   error?: string | undefined;
+  /** Who the gateway acts for, when sign-in is configured. */
+  identity?: { principal: string; signedIn: boolean; configured: boolean } | undefined;
 }
 
 export interface TrayModel {
@@ -72,7 +76,11 @@ export function buildTrayModel(state: TrayState): TrayModel {
     { label: 'Open timeline', action: { kind: 'open-timeline' } },
     { label: state.recordingPaused ? 'Resume recording' : 'Pause recording', action: { kind: 'toggle-pause' } },
     { label: 'Start at login', checked: state.startAtLogin, action: { kind: 'toggle-start-at-login' } },
-    { label: 'Sign in… (coming with identity support)', enabled: false },
+    ...(state.identity?.configured
+      ? state.identity.signedIn
+        ? [{ label: `Signed in as ${state.identity.principal}`, enabled: false }, { label: 'Sign out', action: { kind: 'sign-out' } as TrayAction }]
+        : [{ label: 'Sign in…', action: { kind: 'sign-in' } as TrayAction }]
+      : []),
     { separator: true, label: '' },
     { label: 'Quit Gatehouse', action: { kind: 'quit' } },
   );

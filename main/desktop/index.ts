@@ -89,7 +89,11 @@ if (cliArgs !== -1) {
         settings.set('startAtLogin', !settings.get('startAtLogin'));
         app.setLoginItemSettings({ openAtLogin: settings.get('startAtLogin') });
         tray.refresh();
-      } else app.quit();
+      } else if (action.kind === 'sign-in') {
+        // The system browser, as RFC 8252 asks: the gateway waits on its loopback address for it to come back.
+        void running.api.signIn().then((r) => (r.url ? shell.openExternal(r.url) : dialog.showErrorBox('Gatehouse could not sign in', r.message)));
+      } else if (action.kind === 'sign-out') void running.api.signOut().then(() => tray.refresh());
+      else app.quit();
     };
     const tray = setupTray(
       { Tray, Menu, nativeImage },
@@ -99,6 +103,7 @@ if (cliArgs !== -1) {
         activeSessions: running.gateway.sessionCount,
         recordingPaused: running.audit.recorder.isPaused,
         startAtLogin: settings.get('startAtLogin'),
+        identity: running.identity(),
         error: running.audit.index.breaks().length
           ? `the audit log is not intact: ${running.audit.index.breaks().length} break(s) recorded (see Integrity)`
           : running.live.lastError

@@ -21,6 +21,8 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnWindow: (se
     sessionRecords: ([id]) => api.sessionRecords(sessionId.parse(id)),
     policy: () => api.policy(),
     integrity: () => api.integrity(),
+    signIn: () => api.signIn(),
+    signOut: () => api.signOut(),
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {

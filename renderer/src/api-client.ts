@@ -40,6 +40,8 @@ function httpApi(): GatehouseApi {
     sessionRecords: (id: string) => request('GET', `/api/sessions/${encodeURIComponent(id)}/records`),
     policy: () => request('GET', '/api/policy'),
     integrity: () => request('GET', '/api/integrity'),
+    signIn: () => request('POST', '/api/identity/login', {}),
+    signOut: () => request('POST', '/api/identity/logout', {}),
   };
 }
 

@@ -296,6 +296,27 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     }
   });
 
+  it('sign-in from the running gateway (the UI button, the tray): it gives the address to open, and waits for the browser to come back', async () => {
+    const home = tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] }, gateway: { port: 0 } });
+    const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+    try {
+      const post = (path: string) => fetch(`${g.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${g.apiToken}`, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json() as Promise<{ ok: boolean; url?: string; endSessionUrl?: string }>);
+      expect((await g.api.status()).identity).toMatchObject({ signedIn: false, configured: true });
+      const started = await post('/api/identity/login');
+      expect(started).toMatchObject({ ok: true });
+      await signInAt(started.url as string, 'alice');
+      for (let i = 0; i < 40 && !(await g.api.status()).identity.signedIn; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await g.api.status()).identity).toMatchObject({ signedIn: true, principal: 'alice@example.com', groups: ['platform-admins', 'developers'] });
+      const out = await post('/api/identity/logout');
+      expect(out.endSessionUrl).toMatch(/\/session\/end/);
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await g.api.status()).identity.signedIn).toBe(false);
+    } finally {
+      await g.stop();
+      home.remove();
+    }
+  });
+
   it('a declined consent, a forged redirect (wrong state), a closed window and a wrong issuer: each a clear message, and no token stored', async () => {
     const home = configured();
     try {

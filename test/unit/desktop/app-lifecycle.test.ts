@@ -9,6 +9,7 @@ const core = {
   gateway: { events: new EventEmitter(), sessionCount: 0 },
   live: Object.assign(new EventEmitter(), { lastError: undefined }),
   audit: { recorder: { isPaused: false, setPaused: vi.fn(async () => undefined) }, index: { breaks: () => [] } },
+  identity: () => ({ principal: 'local:me', signedIn: false, configured: false }),
   changes: { subscribe: vi.fn(() => () => undefined) },
 };
 

@@ -21,6 +21,8 @@ const api: CoreApi = {
   sessionRecords: async () => [],
   policy: async () => ({ default: 'allow', onToolChange: 'approve', rules: [], configFile: 'x' }),
   integrity: async () => ({ dataDir: 'd', auditDir: 'd/audit', breaks: [] }),
+  signIn: async () => ({ ok: false, message: 'not configured' }),
+  signOut: async () => ({ ok: true, message: 'nobody was signed in' }),
 };
 
 describe('GatehouseApi over IPC', () => {

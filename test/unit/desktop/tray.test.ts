@@ -30,6 +30,15 @@ describe('the tray, built from broker state', () => {
     [{ ...base, pending: [view('a')], error: 'broken' }, 'error'],
   ])('%j → icon %s', (state, icon) => expect(buildTrayModel(state).icon).toBe(icon));
 
+  it('sign-in items: none without identity, "Sign in…" when signed out, who and "Sign out" when signed in', () => {
+    const labels = (identity?: { principal: string; signedIn: boolean; configured: boolean }) => buildTrayModel({ ...base, identity }).items.map((i) => i.label);
+    expect(labels().some((l) => /sign/i.test(l))).toBe(false);
+    expect(labels({ principal: 'local:me', signedIn: false, configured: true })).toContain('Sign in…');
+    const signedIn = buildTrayModel({ ...base, identity: { principal: 'alice@example.com', signedIn: true, configured: true } }).items;
+    expect(signedIn.find((i) => i.label === 'Signed in as alice@example.com')?.enabled).toBe(false);
+    expect(signedIn.find((i) => i.label === 'Sign out')?.action).toEqual({ kind: 'sign-out' });
+  });
+
   it('lists each waiting call with Allow / Allow for 1 hour / Deny, and the count', () => {
     const model = buildTrayModel({ ...base, pending: [view('a'), view('b', 'move_file')] });
     expect(model.title).toBe('2');
