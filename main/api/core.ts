@@ -111,7 +111,7 @@ async function startLocked(
   const principal = () => identity.principal();
   const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal);
-  const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), signedIn: () => identity.current() !== undefined, clock });
+  const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), signedIn: () => identity.current() !== undefined, accessToken: () => identity.current()?.accessToken, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();
   const indexCommit = audit.log.onCommit;

@@ -28,7 +28,7 @@ export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTi
  * keeps them current (config reloads). Observers (the log's session events) subscribe; nothing that decides
  * is plugged in.
  */
-export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: () => string; groups: () => string[]; signedIn: () => boolean; clock: Clock }): Promise<Wired> {
+export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit: OpenAudit; principal: () => string; groups: () => string[]; signedIn: () => boolean; accessToken: () => string | undefined; clock: Clock }): Promise<Wired> {
   const { live, audit } = o;
   const grants = await GrantStore.open(o.dataDir);
   const pins = await PinStore.open(o.dataDir, { mask: (v) => o.live.current.masker.json(v) });
@@ -49,7 +49,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
     requestTimeoutMs: () => live.current.config.gateway.requestTimeout,
   });
   const config = live.current.config;
-  const gateway = new Gateway(config.servers, limitsOf(config), path);
+  const gateway = new Gateway(config.servers, limitsOf(config), path, undefined, o.accessToken);
   recordGatewayEvents(gateway.events, audit.recorder);
   attachElicitationPort(broker, { enabled: () => live.current.config.approvals.elicitation, session: (id) => gateway.session(id), principal: o.principal });
 

@@ -38,6 +38,8 @@ const httpServer = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /** `auto` tries Streamable HTTP and falls back to the legacy HTTP+SSE transport. */
   transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
+  /** `oidc`: the upstream receives the signed-in user's access token (never a token a client sent to Gatehouse). */
+  auth: z.enum(['oidc']).optional(),
 });
 
 const server = z.union([stdioServer, httpServer], {
@@ -144,6 +146,9 @@ export const configSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   // Groups come from sign-in: without `identity:` no one has any, so a rule on them would be decided on nothing.
   if (c.identity) return;
+  for (const [name, s] of Object.entries(c.servers)) {
+    if ('auth' in s && s.auth === 'oidc') ctx.addIssue({ code: 'custom', path: ['servers', name, 'auth'], message: '`auth: oidc` needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml (the upstream gets the signed-in user\'s access token)' });
+  }
   c.policy.rules.forEach((r, i) => {
     const needs = 'needs sign-in: add `identity: { issuer, clientId }` to gatehouse.yaml';
     if (r.approvers !== undefined) ctx.addIssue({ code: 'custom', path: ['policy', 'rules', i, 'approvers'], message: `\`approvers\` ${needs} (until then, anyone at this machine could approve)` });

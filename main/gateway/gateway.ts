@@ -26,6 +26,8 @@ export class Gateway {
     private limits: GatewayLimits,
     private readonly path: CallPath,
     events: GatewayEvents = new GatewayEvents(),
+    /** The signed-in user's access token, for HTTP upstreams with `auth: oidc`. */
+    private readonly accessToken: () => string | undefined = () => undefined,
   ) {
     this.events = events;
   }
@@ -74,6 +76,7 @@ export class Gateway {
     const upstream = createUpstream(server, config, {
       onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
       maskStderr: this.path.stderrMasker(),
+      accessToken: this.accessToken,
     });
     const opened = new GatewaySession(server, upstream, this.path, this.events);
     owner.id = opened.id;

@@ -4,6 +4,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig } from '../../config/schema.js';
 import { abortIsolatingFetch } from '../isolated-fetch.js';
+import type { UpstreamHooks } from './upstream.js';
 import { trackProtocolVersion } from '../protocol-version.js';
 import type { Upstream } from './upstream.js';
 
@@ -26,6 +27,7 @@ export class HttpUpstream implements Upstream {
   constructor(
     private readonly name: string,
     private readonly config: HttpServerConfig,
+    private readonly hooks: UpstreamHooks = {},
   ) {
     if (config.transport !== 'auto') this.chosen = config.transport;
   }
@@ -79,6 +81,20 @@ export class HttpUpstream implements Upstream {
     await this.close();
   }
 
+  /**
+   * `auth: oidc`: every request carries the signed-in user's access token, read when it is sent (a refreshed
+   * token is used at once). Nobody signed in: the request is not sent, and the error says to sign in.
+   */
+  private withUserToken(base: ReturnType<typeof abortIsolatingFetch>): ReturnType<typeof abortIsolatingFetch> {
+    return async (url, init) => {
+      const token = this.hooks.accessToken?.();
+      if (!token) throw new Error(`upstream server "${this.name}" needs the signed-in user's access token (auth: oidc), and nobody is signed in: run \`gatehouse login\``);
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return base(url, { ...init, headers });
+    };
+  }
+
   closeReason(): string {
     if (!this.closed) return '';
     if (this.closing) return `upstream server "${this.name}" was disconnected by the gateway`;
@@ -87,7 +103,7 @@ export class HttpUpstream implements Upstream {
 
   private async open(kind: 'streamable-http' | 'sse'): Promise<Transport> {
     const url = new URL(this.config.url);
-    const options = { requestInit: { headers: this.config.headers }, fetch: abortIsolatingFetch() };
+    const options = { requestInit: { headers: this.config.headers }, fetch: this.config.auth === 'oidc' ? this.withUserToken(abortIsolatingFetch()) : abortIsolatingFetch() };
     const transport: Transport = kind === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
     transport.onmessage = (m: JSONRPCMessage) => {
       this.watchVersion(m);

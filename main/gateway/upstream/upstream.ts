@@ -17,4 +17,6 @@ export interface UpstreamHooks {
   onStderr?(line: string): void;
   /** Applied to each stderr line before anything keeps it (the tail an exit reason quotes, the events): masking. */
   maskStderr?(line: string): string;
+  /** For an HTTP upstream with `auth: oidc`: the signed-in user's access token now, or undefined (nobody signed in). */
+  accessToken?(): string | undefined;
 }
