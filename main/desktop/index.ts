@@ -13,6 +13,7 @@ import { serveApiOverIpc } from './ipc.js';
 import { keychainKeyStore } from './key-store.js';
 import { setupTray } from './tray.js';
 import { lockDownNavigation, secureWebPreferences } from './window.js';
+import { encryptedSessionStore } from '../identity/session-store.js';
 
 // The Electron main process: thin on purpose. The core does the work; this file wires it to the desktop.
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -76,7 +77,9 @@ if (cliArgs !== -1) {
     // A copy of the head mark outside the data directory: a log rolled back together with its mark is seen at the next start.
     const witness = new Store<{ headMark?: Mark }>({ name: 'gatehouse-head-mark', cwd: app.getPath('appData'), defaults: {} });
     const markCopy = { read: () => witness.get('headMark'), write: (mark: Mark) => witness.set('headMark', mark) };
-    const running = await startGatehouse({ dataDir, shell: 'desktop', markCopy, ...(keyStore ? { keyStore } : {}) });
+    // The signed-in session encrypted with the OS keychain where it has one (a `gatehouse login` file is taken in).
+    const sessionStore = safeStorage.isEncryptionAvailable() ? encryptedSessionStore(dataDir, { encrypt: (t) => safeStorage.encryptString(t), decrypt: (b) => safeStorage.decryptString(b) }) : undefined;
+    const running = await startGatehouse({ dataDir, shell: 'desktop', markCopy, ...(keyStore ? { keyStore } : {}), ...(sessionStore ? { sessionStore } : {}) });
     core = running;
     serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
     running.changes.subscribe((event) => window?.webContents.send(CHANGE_CHANNEL, event));

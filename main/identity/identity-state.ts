@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { refresh, type IdentitySettings } from './oidc-login.js';
-import { IDENTITY_FILE, type SessionStore, type SignedIn } from './session-store.js';
+import { ENCRYPTED_IDENTITY_FILE, IDENTITY_FILE, type SessionStore, type SignedIn } from './session-store.js';
 
 /** How often, at most, the gateway looks whether `gatehouse login` or `logout` changed the sign-in (a stat). */
 const LOOK_EVERY_MS = 500;
@@ -55,16 +55,20 @@ export class IdentityState {
   }
 
   private reload(): void {
-    let stamp = '';
-    try {
-      const st = statSync(join(this.o.dataDir, IDENTITY_FILE));
-      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      stamp = 'none';
-    }
+    // Either file may hold the session: the clear one `gatehouse login` writes, the desktop's encrypted one.
+    const stamp = [IDENTITY_FILE, ENCRYPTED_IDENTITY_FILE]
+      .map((name) => {
+        try {
+          const st = statSync(join(this.o.dataDir, name));
+          return `${st.ino}:${st.size}:${st.mtimeMs}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join('|');
     if (stamp === this.stamp) return;
     this.stamp = stamp;
-    this.session = stamp === 'none' ? undefined : this.o.store.read();
+    this.session = stamp === '-|-' ? undefined : this.o.store.read();
   }
 
   private async refresh(s: SignedIn): Promise<void> {

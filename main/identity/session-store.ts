@@ -25,6 +25,53 @@ export interface SessionStore {
 }
 
 export const IDENTITY_FILE = 'identity.json';
+/** Where the desktop keeps the session, encrypted with the OS keychain (Electron safeStorage). */
+export const ENCRYPTED_IDENTITY_FILE = 'identity.enc';
+
+/** Encryption by the OS keychain (the desktop's safeStorage), as plain functions. */
+export interface KeychainCipher {
+  encrypt(text: string): Buffer;
+  decrypt(sealed: Buffer): string;
+}
+
+/**
+ * The desktop's store: the session encrypted with the OS keychain in `identity.enc`. A session `gatehouse login`
+ * wrote in the clear (`identity.json`) is taken in at the next read: encrypted, and the clear file removed.
+ */
+export function encryptedSessionStore(dataDir: string, cipher: KeychainCipher): SessionStore {
+  const file = join(dataDir, ENCRYPTED_IDENTITY_FILE);
+  const clear = fileSessionStore(dataDir);
+  const store: SessionStore = {
+    read() {
+      const imported = clear.read();
+      if (imported) {
+        store.write(imported);
+        clear.clear();
+        return imported;
+      }
+      try {
+        return validSession(JSON.parse(cipher.decrypt(readFileSync(file))) as Partial<SignedIn>);
+      } catch {
+        return undefined;
+      }
+    },
+    write(session) {
+      writeFileSync(`${file}.tmp`, cipher.encrypt(JSON.stringify(session)), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    },
+    clear() {
+      rmSync(file, { force: true });
+      clear.clear();
+    },
+  };
+  return store;
+}
+
+function validSession(s: Partial<SignedIn>): SignedIn | undefined {
+  return typeof s.issuer === 'string' && typeof s.sub === 'string' && typeof s.accessToken === 'string' && typeof s.expiresAt === 'number'
+    ? ({ ...s, groups: Array.isArray(s.groups) ? s.groups.filter((g): g is string => typeof g === 'string') : [] } as SignedIn)
+    : undefined;
+}
 
 /** The headless store: `identity.json` in the data directory, 0600, written whole (temp file and rename). */
 export function fileSessionStore(dataDir: string): SessionStore {
@@ -32,10 +79,7 @@ export function fileSessionStore(dataDir: string): SessionStore {
   return {
     read() {
       try {
-        const s = JSON.parse(readFileSync(file, 'utf8')) as Partial<SignedIn>;
-        return typeof s.issuer === 'string' && typeof s.sub === 'string' && typeof s.accessToken === 'string' && typeof s.expiresAt === 'number'
-          ? ({ ...s, groups: Array.isArray(s.groups) ? s.groups.filter((g): g is string => typeof g === 'string') : [] } as SignedIn)
-          : undefined;
+        return validSession(JSON.parse(readFileSync(file, 'utf8')) as Partial<SignedIn>);
       } catch {
         return undefined;
       }

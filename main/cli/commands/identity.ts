@@ -1,4 +1,8 @@
 import { configPath, loadConfigFile } from '../../config/load.js';
+import type { GatewayStatus } from '../../api/types.js';
+import { isGatewayRunning } from '../../config/instance-lock.js';
+import { readRuntimeInfo } from '../../config/runtime-file.js';
+import { callGateway } from '../gateway-client.js';
 import { endSessionUrl, login, LoginError, type IdentitySettings } from '../../identity/oidc-login.js';
 import { fileSessionStore, type SignedIn } from '../../identity/session-store.js';
 import { canOpenBrowser, openBrowser } from '../browser.js';
@@ -54,6 +58,15 @@ export const whoamiCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run({ values }, io) {
     const session = fileSessionStore(dataDirFor(io)).read();
+    if (!session && readRuntimeInfo(dataDirFor(io)) && (await isGatewayRunning(dataDirFor(io)))) {
+      // The desktop keeps the session encrypted with the keychain: ask the running gateway who it acts for.
+      const status = (await callGateway<GatewayStatus>(dataDirFor(io), 'GET', '/api/status')).body;
+      if (status.identity?.signedIn) {
+        if (values.json) io.out(JSON.stringify({ signedIn: true, principal: status.identity.principal, groups: status.identity.groups, via: 'running gateway' }, null, 2));
+        else io.out(`${status.identity.principal}; groups: ${status.identity.groups.join(', ') || 'none'} (as the running gateway says)`);
+        return;
+      }
+    }
     if (values.json) io.out(JSON.stringify(whoamiView(session), null, 2));
     else if (!session) io.out('Not signed in. `gatehouse login` signs in.');
     else io.out(`${session.email ?? session.sub}${session.name ? ` (${session.name})` : ''} at ${session.issuer}; groups: ${session.groups.join(', ') || 'none'}; until ${new Date(session.expiresAt).toISOString()}`);
