@@ -317,7 +317,7 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     }
   });
 
-  it('a declined consent, a forged redirect (wrong state), a closed window and a wrong issuer: each a clear message, and no token stored', async () => {
+  it('a declined consent, a forged redirect (wrong state), a closed window, a wrong clock and a wrong issuer: each a clear message, and no token stored', async () => {
     const home = configured();
     try {
       const declined = startLogin(home.dir);
@@ -342,6 +342,18 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect(existsSync(join(home.dir, 'identity.json'))).toBe(false);
     } finally {
       home.remove();
+    }
+    // A machine whose clock is two hours ahead: the provider's tokens look expired; the message says to check the clock.
+    const skewed = configured();
+    try {
+      const login = startLogin(skewed.dir, { NODE_OPTIONS: `--require ${join(import.meta.dirname, '../fixtures/clock-ahead.cjs')}` });
+      await signInAt(await login.url, 'alice');
+      const k = await login.done;
+      expect(k.code).toBe(1);
+      expect(k.stderr).toMatch(/not valid at this machine's time \(check the clock\)/);
+      expect(existsSync(join(skewed.dir, 'identity.json'))).toBe(false);
+    } finally {
+      skewed.remove();
     }
     const wrong = tempHome({ identity: { issuer: 'http://127.0.0.1:9', clientId: CLIENT_ID } });
     try {
