@@ -34,7 +34,7 @@ export interface CoreApiContext {
   groups: () => readonly string[];
   signedIn: () => boolean;
   /** When the signed-in user last authenticated at the provider (ms). */
-  authTime: () => number | undefined;
+  authTime: () => Promise<number | undefined>;
   /** Where the signed-in session is kept (the same store `gatehouse login` writes, headless). */
   sessionStore: SessionStore;
   now: () => number;
@@ -88,7 +88,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     },
     async decideApproval(id: string, decision: ApprovalDecision, port: DeciderPort): Promise<DecisionResult> {
       const choice = decision.action === 'allow' ? { action: 'allow' as const, for: decision.forMs, bindArgs: decision.bindArgs } : { action: 'deny' as const, reason: decision.reason };
-      const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), groups: ctx.groups(), authTime: ctx.authTime(), port });
+      const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), groups: ctx.groups(), authTime: await ctx.authTime(), port });
       if (result.ok) return { ok: true, message: result.outcome.reason };
       if (result.why === 'not-an-approver' || result.why === 'needs-fresh-sign-in') return { ok: false, message: result.message };
       return { ok: false, message: result.why === 'already-decided' ? `approval ${id} was already decided` : `no pending approval ${id}; \`gatehouse approvals\` lists them` };

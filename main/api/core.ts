@@ -105,11 +105,14 @@ async function startLocked(
   const token = loadOrCreateToken(dataDir);
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
+  const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const local = localPrincipal();
   const sessionStore = options.sessionStore ?? fileSessionStore(dataDir);
   const identity = new IdentityState({ dataDir, store: sessionStore, local, settings: () => live.current.config.identity });
+  // The stored sign-in is checked against the provider's keys before the first call (a few seconds at most:
+  // an unreachable provider leaves nobody signed in until it answers, which fails closed).
+  await Promise.race([identity.ready(), new Promise((r) => setTimeout(r, 3000).unref())]);
   const principal = () => identity.principal();
-  const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal);
   const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), signedIn: () => identity.current() !== undefined, accessToken: () => identity.current()?.accessToken, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
@@ -142,7 +145,11 @@ async function startLocked(
     principal,
     groups: () => identity.groups(),
     signedIn: () => identity.current() !== undefined,
-    authTime: () => identity.current(true)?.authTime,
+    authTime: async () => {
+      identity.current(true);
+      await identity.ready();
+      return identity.current()?.authTime;
+    },
     sessionStore,
     now: () => clock.now(),
     // Flushed first: then nothing is in flight, and the check is as strict as on a stopped log (a deleted head
@@ -188,6 +195,7 @@ async function startLocked(
     stop: () =>
       (stopping ??= (async () => {
         removeRuntimeInfo(dataDir);
+        identity.close();
         live.close();
         // No new sessions; calls still waiting for a person are denied, and their denial recorded and sent,
         // before the sessions close (which answers, and records, whatever is still in flight).

@@ -8,7 +8,8 @@
  * holds them is 0600; logout leaves nothing.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -314,6 +315,71 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     } finally {
       await g.stop();
       home.remove();
+    }
+  });
+
+  it('who the gateway acts for comes from the ID token the provider signed: an edited identity.json (groups, email, a forged session) changes nothing', async () => {
+    const home = configured();
+    const g0 = { dir: home.dir };
+    try {
+      const login = startLogin(g0.dir);
+      await signInAt(await login.url, 'bob');
+      expect((await login.done).code).toBe(0);
+      const file = join(home.dir, 'identity.json');
+      const real = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...real, email: 'alice@example.com', groups: ['platform-admins'], authTime: Date.now() + 60_000 }), { mode: 0o600 });
+      const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+      try {
+        expect((await g.api.status()).identity).toMatchObject({ signedIn: true, principal: 'bob@example.com', groups: ['developers'] });
+        // A session made up whole (no ID token the provider signed) signs nobody in.
+        writeFileSync(file, JSON.stringify({ issuer: provider.issuer, sub: 'alice', email: 'alice@example.com', groups: ['platform-admins'], expiresAt: Date.now() + 3_600_000, accessToken: 'made-up', idToken: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' }), { mode: 0o600 });
+        await new Promise((r) => setTimeout(r, 1000));
+        expect((await g.api.status()).identity).toMatchObject({ signedIn: false });
+      } finally {
+        await g.stop();
+      }
+    } finally {
+      home.remove();
+    }
+  });
+
+  it('`auth: oidc`: an HTTP upstream gets the signed-in user\'s access token (never the client\'s); signed out, its session fails with a clear reason', async () => {
+    const seen: (string | undefined)[] = [];
+    const upstream = createHttpServer((req, res) => {
+      seen.push(req.headers.authorization);
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const m = body ? (JSON.parse(body) as { id?: number; method?: string }) : {};
+        if (m.id === undefined) return void res.writeHead(202).end();
+        const result = m.method === 'initialize' ? { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'u', version: '1' } } : {};
+        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'u1' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/mcp`;
+    const home = tempHome({ identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] }, servers: { remote: { url, transport: 'streamable-http', auth: 'oidc' } }, gateway: { port: 0 } });
+    const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+    try {
+      const login = startLogin(home.dir);
+      await signInAt(await login.url, 'alice');
+      expect((await login.done).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 700));
+      const userToken = (JSON.parse(readFileSync(join(home.dir, 'identity.json'), 'utf8')) as { accessToken: string }).accessToken;
+      const init = (body: unknown) => fetch(`${g.url}/mcp/remote`, { method: 'POST', headers: { authorization: `Bearer ${g.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(body) });
+      const first = await init({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } } });
+      expect(first.status).toBe(200);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((h) => h === `Bearer ${userToken}`)).toBe(true);
+      expect(seen).not.toContain(`Bearer ${g.token}`);
+      expect((await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir })).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 700));
+      const refused = await init({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } } });
+      expect(await refused.text()).toMatch(/nobody is signed in: run `gatehouse login`/);
+    } finally {
+      await g.stop();
+      home.remove();
+      await new Promise<void>((r) => upstream.close(() => r()));
     }
   });
 

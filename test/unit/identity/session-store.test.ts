@@ -17,7 +17,7 @@ const dir = () => {
   return d;
 };
 // A stand-in for safeStorage: reversible, and visibly not the clear text.
-const cipher = { encrypt: (t: string) => Buffer.from(t).map((b) => b ^ 0x5a), decrypt: (b: Buffer) => Buffer.from(b.map((x) => x ^ 0x5a)).toString() };
+const cipher = { encrypt: (t: string) => Buffer.from(Buffer.from(t).map((b) => b ^ 0x5a)), decrypt: (b: Buffer) => Buffer.from(b.map((x) => x ^ 0x5a)).toString() };
 const session: SignedIn = { issuer: 'https://login.example.com', sub: 'alice', email: 'alice@example.com', groups: ['devs'], expiresAt: Date.now() + 60_000, accessToken: 'access-token-secret', refreshToken: 'refresh-token-secret' };
 
 describe('session stores', () => {
