@@ -89,6 +89,9 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
   }
 
   /** Decides a pending call. The first decision wins; a later one is told it came too late. */
+  /** Fresh sign-ins already spent on a step-up approval (each allows one call). */
+  private readonly usedAuthTimes = new Set<string>();
+
   async decide(idOrPrefix: string, choice: ApprovalChoice, by: Decider): Promise<DecideResult> {
     const pending = this.get(idOrPrefix);
     if (!pending) return { ok: false, why: this.recentlyDecided.has(idOrPrefix) ? 'already-decided' : 'unknown' };
@@ -105,12 +108,14 @@ export class ApprovalBroker extends EventEmitter<BrokerEvents> {
     }
     // Step-up: an allow needs a sign-in at the provider made after this call was held (and is for this call only).
     if (choice.action === 'allow' && pending.request.reauth) {
-      if (by.port === 'elicitation' || by.authTime === undefined || by.authTime < pending.createdAt - 1000) {
+      // Each step-up approval needs its own fresh sign-in: one made after this call was held, and not used for another.
+      if (by.port === 'elicitation' || by.authTime === undefined || by.authTime < Math.floor(pending.createdAt / 1000) * 1000 || this.usedAuthTimes.has(`${by.principal}|${by.authTime}`)) {
         const message = `rule "${pending.request.rule}" needs a fresh sign-in to allow this call: approve it with \`gatehouse approve ${pending.id.slice(0, 8)}\`, which asks the identity provider again`;
         this.emit('refused', pending, by, message);
         return { ok: false, why: 'needs-fresh-sign-in', message };
       }
       choice = { action: 'allow' };
+      this.usedAuthTimes.add(`${by.principal}|${by.authTime}`);
     }
     // Claimed at once (synchronously), so that no other port can decide it while a grant is being saved.
     const waiting = this.claim(pending.id) as Waiting;

@@ -64,6 +64,12 @@ export async function login(settings: IdentitySettings, options: LoginOptions): 
       res.writeHead(404).end();
       return;
     }
+    // Only the answer to this sign-in ends it: anything else a local process sends to the port is turned away
+    // and the real redirect still awaited.
+    if (url.searchParams.get('state') !== state) {
+      page(res, 400, 'Not this sign-in', 'This address answers one sign-in only. Return to Gatehouse.');
+      return;
+    }
     const error = url.searchParams.get('error');
     if (error) {
       const description = url.searchParams.get('error_description');
@@ -119,10 +125,11 @@ export async function refresh(settings: IdentitySettings, session: SignedIn, now
 }
 
 /** The provider's end-session URL, where it has one (logout there too). */
-export async function endSessionUrl(settings: IdentitySettings, session: SignedIn): Promise<string | undefined> {
+export async function endSessionUrl(settings: IdentitySettings, _session: SignedIn): Promise<string | undefined> {
   const config = await discover(settings);
   if (!config.serverMetadata().end_session_endpoint) return undefined;
-  return oidc.buildEndSessionUrl(config, { ...(session.idToken ? { id_token_hint: session.idToken } : {}), client_id: settings.clientId }).href;
+  // No id_token_hint: the address is shown and returned, and a token must never be.
+  return oidc.buildEndSessionUrl(config, { client_id: settings.clientId }).href;
 }
 
 function sessionFrom(config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, settings: IdentitySettings, now: number, previous?: SignedIn): SignedIn {
@@ -130,11 +137,12 @@ function sessionFrom(config: oidc.Configuration, tokens: oidc.TokenEndpointRespo
   const issuer = config.serverMetadata().issuer;
   const groupsClaim = settings.groupsClaim ?? 'groups';
   const rawGroups = claims?.[groupsClaim];
-  const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : previous?.groups ?? [];
+  // What the new token says, and nothing kept from before: a user taken out of every group loses them at the next refresh.
+  const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
   return {
     issuer,
     sub: claims?.sub ?? previous?.sub ?? '',
-    email: typeof claims?.email === 'string' ? claims.email : previous?.email,
+    email: typeof claims?.email === 'string' && claims.email_verified !== false ? claims.email : undefined,
     name: typeof claims?.name === 'string' ? claims.name : previous?.name,
     groups,
     expiresAt: now + (tokens.expiresIn() ?? 300) * 1000,

@@ -46,7 +46,8 @@ function claimsOf(payload: JWTPayload, groupsClaim: string): VerifiedClaims | un
   const groups = payload[groupsClaim];
   return {
     sub: payload.sub,
-    email: typeof payload.email === 'string' ? payload.email : undefined,
+    // An email the provider says it has not verified is not who someone is (another account could claim it).
+    email: typeof payload.email === 'string' && payload.email_verified !== false ? payload.email : undefined,
     name: typeof payload.name === 'string' ? payload.name : undefined,
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : typeof groups === 'string' ? [groups] : [],
     authTime: typeof payload.auth_time === 'number' ? payload.auth_time * 1000 : undefined,

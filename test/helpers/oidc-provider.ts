@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Provider from 'oidc-provider';
 
 /** The test organisation: two users in different groups. */
-export const USERS: Record<string, { email: string; name: string; groups: string[] }> = {
+export const USERS: Record<string, { email: string; name: string; groups: string[]; emailVerified?: boolean }> = {
   alice: { email: 'alice@example.com', name: 'Alice Admin', groups: ['platform-admins', 'developers'] },
   bob: { email: 'bob@example.com', name: 'Bob Builder', groups: ['developers'] },
+  // Claims alice's address, which the provider has not verified.
+  mallory: { email: 'alice@example.com', name: 'Mallory', groups: ['developers'], emailVerified: false },
 };
 
 export const CLIENT_ID = 'gatehouse-test';
@@ -30,7 +32,7 @@ export async function startOidcProvider(options: { accessTokenTtl?: number } = {
     ],
     findAccount: async (_ctx: unknown, id: string) => {
       const user = USERS[id];
-      return user ? { accountId: id, claims: async () => ({ sub: id, email: user.email, email_verified: true, name: user.name, groups: user.groups }) } : undefined;
+      return user ? { accountId: id, claims: async () => ({ sub: id, email: user.email, email_verified: user.emailVerified ?? true, name: user.name, groups: user.groups }) } : undefined;
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
     scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],

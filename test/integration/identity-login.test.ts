@@ -8,7 +8,7 @@
  * holds them is 0600; logout leaves nothing.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -101,6 +101,7 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       const out = await runGatehouse(['logout', '--no-open'], { GATEHOUSE_HOME: home.dir });
       expect(out.code).toBe(0);
       expect(out.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/session\/end/m); // the provider's end-session endpoint
+      expect(out.stdout).not.toMatch(/id_token_hint|eyJ/); // and no token in it
       expect(existsSync(file)).toBe(false);
       expect(JSON.parse((await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir })).stdout)).toEqual({ signedIn: false });
     } finally {
@@ -310,6 +311,7 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect((await g.api.status()).identity).toMatchObject({ signedIn: true, principal: 'alice@example.com', groups: ['platform-admins', 'developers'] });
       const out = await post('/api/identity/logout');
       expect(out.endSessionUrl).toMatch(/\/session\/end/);
+      expect(out.endSessionUrl).not.toMatch(/id_token_hint|eyJ/);
       await new Promise((r) => setTimeout(r, 600));
       expect((await g.api.status()).identity.signedIn).toBe(false);
     } finally {
@@ -392,13 +394,27 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect(d.code).toBe(1);
       expect(d.stderr).toMatch(/sign-in failed: the sign-in was declined at the identity provider/);
 
+      // A local process guessing the port and sending a made-up answer (or an error) is turned away, and the
+      // real sign-in still completes.
       const forged = startLogin(home.dir);
-      const redirect = new URL(new URL(await forged.url).searchParams.get('redirect_uri') as string);
-      const answer = await fetch(`${redirect.href}?code=stolen&state=not-the-one&iss=${encodeURIComponent(provider.issuer)}`);
-      expect(answer.status).toBe(400);
-      const f = await forged.done;
-      expect(f.code).toBe(1);
-      expect(f.stderr, f.stderr).toMatch(/state mismatch|does not belong to this sign-in/);
+      const forgedUrl = await forged.url;
+      const redirect = new URL(new URL(forgedUrl).searchParams.get('redirect_uri') as string);
+      for (const query of ['code=stolen&state=not-the-one', 'error=access_denied&state=guess']) expect((await fetch(`${redirect.href}?${query}&iss=${encodeURIComponent(provider.issuer)}`)).status).toBe(400);
+      expect(await signInAt(forgedUrl, 'bob')).toMatch(/Signed in to Gatehouse/);
+      expect((await forged.done).code).toBe(0);
+      rmSync(join(home.dir, 'identity.json'), { force: true });
+
+      // An address the provider has not verified is not who someone is.
+      const claimed = startLogin(home.dir);
+      await signInAt(await claimed.url, 'mallory');
+      expect((await claimed.done).code).toBe(0);
+      const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
+      try {
+        expect((await g.api.status()).identity.principal).not.toBe('alice@example.com');
+      } finally {
+        await g.stop();
+      }
+      rmSync(join(home.dir, 'identity.json'), { force: true });
 
       const closed = startLogin(home.dir, { GATEHOUSE_LOGIN_TIMEOUT_MS: '800' });
       await closed.url;

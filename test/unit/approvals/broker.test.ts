@@ -71,6 +71,21 @@ describe('the approval broker', () => {
     expect(await denied).toMatchObject({ action: 'deny' });
   });
 
+  it('step-up: each approval needs its own fresh sign-in, made after the call was held', async () => {
+    const { broker: b, clock } = await broker();
+    const first = b.request(request({ reauth: true }));
+    const second = b.request(request({ reauth: true, requestKey: 'n:2' }));
+    const [a, c] = b.list() as unknown as [{ id: string; createdAt: number }, { id: string }];
+    const fresh = { principal: 'alice@example.com', groups: [], port: 'cli' as const, authTime: Math.floor(clock.now() / 1000) * 1000 + 1000 };
+    expect(await b.decide(a.id, { action: 'allow' }, { ...fresh, authTime: a.createdAt - 60_000 })).toMatchObject({ ok: false, why: 'needs-fresh-sign-in' });
+    expect((await b.decide(a.id, { action: 'allow', for: 3_600_000 }, fresh)).ok).toBe(true);
+    expect(await b.decide(c.id, { action: 'allow' }, fresh)).toMatchObject({ ok: false, why: 'needs-fresh-sign-in' }); // the same sign-in, spent
+    expect((await b.decide(c.id, { action: 'allow' }, { ...fresh, authTime: fresh.authTime + 1000 })).ok).toBe(true);
+    expect(await first).toMatchObject({ action: 'allow' });
+    expect((await first) as { grant?: string }).not.toHaveProperty('grant'); // never a grant
+    expect(await second).toMatchObject({ action: 'allow' });
+  });
+
   it('an unknown id is told so; a unique prefix works', async () => {
     const { broker: b } = await broker();
     void b.request(request());
