@@ -167,6 +167,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         signingIn = { url };
         void login(settings, { open: (u) => found(u) })
           .then((session) => ctx.sessionStore.write(session), (err: Error) => failed(err))
+          .catch(() => undefined) // the data directory went away (the gateway is stopping): nothing to keep
           .finally(() => (signingIn = undefined));
       }
       try {

@@ -33,7 +33,10 @@ export class IdentityState {
     this.watch.unref();
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     clearInterval(this.watch);
   }
 
@@ -115,8 +118,12 @@ export class IdentityState {
     const settings = this.o.settings();
     if (!settings) return;
     const next = await refresh(settings, s, this.o.now?.() ?? Date.now()).catch(() => undefined);
-    if (!next) return;
-    this.o.store.write(next);
+    if (!next || this.closed) return;
+    try {
+      this.o.store.write(next);
+    } catch {
+      return; // the store cannot be written: the session stays as it was, and is refreshed at the next chance
+    }
     this.stamp = '';
     this.verifying = this.adopt(next);
     await this.verifying;
