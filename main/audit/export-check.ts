@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { commitOf, computeLineHash, GENESIS, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { breakIn, commitOf, computeLineHash, GENESIS, lineFields } from './record.js';
 import { exportMessage, markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
 import type { Mark, RecordedBreak } from './verify.js';
 
@@ -195,13 +195,8 @@ export function checkExport(input: string | Buffer, publicKey?: KeyObject): Expo
         pending = 0;
       }
     }
-    if (mayBeBreak(buf)) {
-      const record = parseRecord(buf);
-      if (record.kind === 'event' && record.event === 'break') {
-        const detail = record.detail as { reason?: unknown; message?: unknown } | undefined;
-        result.breaks.push({ seq: record.seq, ts: record.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
-      }
-    }
+    const recordedBreak = breakIn(buf);
+    if (recordedBreak) result.breaks.push({ seq: recordedBreak.seq, ts: recordedBreak.ts, reason: recordedBreak.reason, message: recordedBreak.message });
     result.firstSeq ??= fields.seq;
     result.lastSeq = fields.seq;
     result.lastHash = fields.hash;

@@ -1,5 +1,5 @@
 import { createHash, createHmac, hash as oneShotHash } from 'node:crypto';
-import type { AuditEntry, AuditRecord } from './record-shape.js';
+import type { AuditEntry, AuditRecord, RecordedBreak } from './record-shape.js';
 import { recordMessage, signText, type SigningKey } from './signing.js';
 
 export type { AuditEntry, AuditRecord, RecordDirection, RecordKind } from './record-shape.js';
@@ -163,6 +163,23 @@ export function mayBeBreak(line: Buffer): boolean {
   let i = 7; // after {"seq":
   while (i < 24 && line[i]! >= 0x30 && line[i]! <= 0x39) i++;
   return at(line, i + ',"ts":"'.length + 24 + 1, BREAK_START);
+}
+
+/** A break record as verify, exports and the index report it, from the record's parsed fields. */
+export function breakOf(seq: number, entry: Pick<AuditEntry, 'ts' | 'detail'>): RecordedBreak & { detail: Record<string, unknown> } {
+  const detail = entry.detail !== null && typeof entry.detail === 'object' ? (entry.detail as Record<string, unknown>) : { detail: entry.detail };
+  return { seq, ts: entry.ts, reason: String(detail.reason ?? 'unknown'), message: String(detail.message ?? ''), detail };
+}
+
+/** The break a line records, if it is one: found by its fixed start, confirmed by parsing (a line that does not parse is none). */
+export function breakIn(line: Buffer): ReturnType<typeof breakOf> | undefined {
+  if (!mayBeBreak(line)) return undefined;
+  try {
+    const r = parseRecord(line);
+    return r.kind === 'event' && r.event === 'break' ? breakOf(r.seq, r) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function parseRecord(line: Buffer | string): AuditRecord {

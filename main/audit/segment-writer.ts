@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { macClaim, verifyMac } from './checkpoint.js';
 import { markMessage, publicKeyPem, signingKeyFrom, signText, type SigningKey } from './signing.js';
 import { checkAgainstMarks, vouchedTail } from './startup-check.js';
-import { GENESIS, isCheckpointLine, lineFields, mayBeBreak, parseRecord, serializeRecord, type AuditEntry } from './record.js';
+import { breakIn, GENESIS, isCheckpointLine, lineFields, parseRecord, serializeRecord, type AuditEntry } from './record.js';
 import { segmentsToPrune, type RetentionPolicy } from './retention.js';
 import { ANCHOR_FILE, HEAD_FILE, PUBLIC_KEY_FILE, lines, listSegments, segmentFirstSeq, segmentName } from './segment-files.js';
 import type { Mark } from './verify.js';
@@ -379,6 +379,7 @@ export class AuditLog {
     for (const name of names) rmSync(join(dir, name), { force: true });
     await syncDir(dir);
     for (const b of carried) {
+      if (!b) continue;
       void this.append({ ts: this.options.now().toISOString(), kind: 'event', event: 'break', detail: { ...b.detail, carriedFrom: { seq: b.seq, ts: b.ts }, note: 'carried forward: the segment that held this break was pruned' } }).catch(() => undefined);
     }
     const bytes = infos.slice(0, names.length).reduce((sum, s) => sum + s.bytes, 0);
@@ -455,17 +456,12 @@ export class AuditLog {
   }
 }
 
-/** The break records of a segment (found by their fixed start, confirmed by parsing). */
-function breaksIn(data: Buffer): { seq: number; ts: string; detail: Record<string, unknown> }[] {
-  const found: { seq: number; ts: string; detail: Record<string, unknown> }[] = [];
+/** The break records of a segment. */
+function breaksIn(data: Buffer): ReturnType<typeof breakIn>[] {
+  const found: NonNullable<ReturnType<typeof breakIn>>[] = [];
   for (const { line } of lines(data)) {
-    if (!mayBeBreak(line)) continue;
-    try {
-      const r = parseRecord(line);
-      if (r.kind === 'event' && r.event === 'break') found.push({ seq: r.seq, ts: r.ts, detail: r.detail !== null && typeof r.detail === 'object' ? (r.detail as Record<string, unknown>) : { detail: r.detail } });
-    } catch {
-      // not a record: verify reports it
-    }
+    const b = breakIn(line);
+    if (b) found.push(b);
   }
   return found;
 }

@@ -4,7 +4,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { SessionSummary } from '../api/types.js';
 import type { AuditEntry, RecordedBreak } from './record-shape.js';
-import { mayBeBreak } from './record.js';
+import { breakIn, breakOf } from './record.js';
 import { lines, listSegments } from './segment-files.js';
 
 export type { SessionSummary };
@@ -117,8 +117,8 @@ export class SessionIndex {
     data.through = { segment, offset: record.offset + record.length };
     this.dirty = true;
     if (entry.kind === 'event' && entry.event === 'break' && entry.session === undefined) {
-      const detail = entry.detail as { reason?: unknown; message?: unknown } | undefined;
-      (data.breaks ??= []).push({ seq: record.seq ?? 0, ts: entry.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
+      const b = breakOf(record.seq ?? 0, entry);
+      (data.breaks ??= []).push({ seq: b.seq, ts: b.ts, reason: b.reason, message: b.message });
     }
     if (entry.kind === 'checkpoint') {
       this.seal(segment);
@@ -215,14 +215,8 @@ export class SessionIndex {
       if (!through.segment || segment > through.segment) break;
       const buf = readFileSync(join(this.auditDir, segment));
       for (const { line } of lines(segment === through.segment ? buf.subarray(0, through.offset) : buf)) {
-        if (!mayBeBreak(line)) continue;
-        try {
-          const r = JSON.parse(line.toString('utf8')) as AuditEntry & { seq: number };
-          const detail = r.detail as { reason?: unknown; message?: unknown } | undefined;
-          if (r.kind === 'event' && r.event === 'break') found.push({ seq: r.seq, ts: r.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
-        } catch {
-          // a damaged line is verify's to report
-        }
+        const b = breakIn(line);
+        if (b) found.push({ seq: b.seq, ts: b.ts, reason: b.reason, message: b.message });
       }
     }
     this.db.data.breaks = found;

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { verifyMac } from './checkpoint.js';
-import { commitMac, commitOf, computeLineHash, GENESIS, isCheckpointLine, lineFields, mayBeBreak, parseRecord } from './record.js';
+import { breakIn, commitMac, commitOf, computeLineHash, GENESIS, isCheckpointLine, lineFields, parseRecord } from './record.js';
 import { markMessage, recordMessage, signingKeyFrom, verifyText } from './signing.js';
 import { lines, segmentFirstSeq } from './segment-files.js';
 
@@ -213,13 +213,8 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
         vouchedThrough = fields.seq;
       }
       // Breaks are found by parsing: the text only narrows the search (a payload may hold the same words).
-      if (mayBeBreak(line)) {
-        const record = parseRecord(line);
-        if (record.kind === 'event' && record.event === 'break') {
-          const detail = record.detail as { reason?: unknown; message?: unknown } | undefined;
-          report.breaks.push({ seq: record.seq, ts: record.ts, reason: String(detail?.reason ?? 'unknown'), message: String(detail?.message ?? '') });
-        }
-      }
+      const recordedBreak = breakIn(line);
+      if (recordedBreak) report.breaks.push({ seq: recordedBreak.seq, ts: recordedBreak.ts, reason: recordedBreak.reason, message: recordedBreak.message });
       if (head && fields.seq === head.seq) {
         headSeen = true;
         if (fields.hash !== head.hash) {

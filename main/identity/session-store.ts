@@ -94,9 +94,3 @@ export function fileSessionStore(dataDir: string): SessionStore {
     },
   };
 }
-
-/** The principal a record carries for a signed-in user: stable (issuer and subject), readable (email). */
-export function principalOf(session: SignedIn | undefined, local: string): string {
-  if (!session) return local;
-  return `${session.email ?? session.sub} (${session.issuer}#${session.sub})`;
-}
