@@ -333,6 +333,7 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       const g = await startGatehouse({ dataDir: home.dir, shell: 'headless' });
       try {
         expect((await g.api.status()).identity).toMatchObject({ signedIn: true, principal: 'bob@example.com', groups: ['developers'] });
+        expect(JSON.parse((await runGatehouse(['whoami', '--json'], { GATEHOUSE_HOME: home.dir })).stdout)).toMatchObject({ email: 'bob@example.com', groups: ['developers'] });
         // A session made up whole (no ID token the provider signed) signs nobody in.
         writeFileSync(file, JSON.stringify({ issuer: provider.issuer, sub: 'alice', email: 'alice@example.com', groups: ['platform-admins'], expiresAt: Date.now() + 3_600_000, accessToken: 'made-up', idToken: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' }), { mode: 0o600 });
         await new Promise((r) => setTimeout(r, 1000));

@@ -5,6 +5,7 @@ import { readRuntimeInfo } from '../../config/runtime-file.js';
 import { callGateway } from '../gateway-client.js';
 import { endSessionUrl, login, LoginError, type IdentitySettings } from '../../identity/oidc-login.js';
 import { fileSessionStore, type SignedIn } from '../../identity/session-store.js';
+import { verifiedClaims } from '../../identity/verified-claims.js';
 import { canOpenBrowser, openBrowser } from '../browser.js';
 import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
@@ -57,7 +58,12 @@ export const whoamiCommand: Command = {
   usage: 'gatehouse whoami [--json]',
   options: { json: { type: 'boolean' } },
   async run({ values }, io) {
-    const session = fileSessionStore(dataDirFor(io)).read();
+    const stored = fileSessionStore(dataDirFor(io)).read();
+    // Shown as the provider signed it (the ID token, verified), never as the file says beside it.
+    const settings = stored ? loadConfigFile(configPath(dataDirFor(io))).identity : undefined;
+    const claims = stored && settings ? await verifiedClaims(settings, stored.idToken) : undefined;
+    if (stored && !claims) io.err('gatehouse whoami: the stored sign-in does not verify with the identity provider (edited, from another provider, or the provider cannot be reached): nobody counts as signed in; `gatehouse login` signs in again');
+    const session = stored && claims ? { ...stored, sub: claims.sub, email: claims.email, name: claims.name, groups: claims.groups, authTime: claims.authTime } : undefined;
     if (!session && readRuntimeInfo(dataDirFor(io)) && (await isGatewayRunning(dataDirFor(io)))) {
       // The desktop keeps the session encrypted with the keychain: ask the running gateway who it acts for.
       const status = (await callGateway<GatewayStatus>(dataDirFor(io), 'GET', '/api/status')).body;
