@@ -34,7 +34,7 @@ export async function wireGateway(o: { dataDir: string; live: LiveConfig; audit:
   const pins = await PinStore.open(o.dataDir, { mask: (v) => o.live.current.masker.json(v) });
   const broker = new ApprovalBroker(grants, () => live.current.config.approvals.timeout, o.clock);
   // What the path decides with, as one object per config version (not a new one per message).
-  const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline, requireSignIn: live.current.config.identity?.required ?? false });
+  const snapshot = () => ({ policy: live.current.policy, masker: live.current.masker, inline: live.current.config.masking.inline ? live.current.inlineMasker : undefined, requireSignIn: live.current.config.identity?.required ?? false });
   let current = snapshot();
   live.on('reloaded', () => (current = snapshot()));
   const path = new CallPath({

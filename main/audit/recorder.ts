@@ -154,7 +154,7 @@ export class AuditRecorder {
     if (session && this.excluded.get(session) && (event === 'stderr' || event === 'tool-changed')) return NOT_RECORDED;
     try {
       return this.options.log
-        .append({ ts: this.now().toISOString(), session, server, principal: this.options.principal(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
+        .append({ ts: this.now().toISOString(), session, server: this.text(server), principal: this.options.principal(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
         .catch(() => 0);
     } catch {
       return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can

@@ -11,6 +11,11 @@ export interface LiveState {
   config: GatehouseConfig;
   policy: CompiledPolicy;
   masker: Masker;
+  /**
+   * What `masking.inline` applies to what the client receives: the same detectors, but tokens without the
+   * keyed hash (`[MASKED:password]`), so that a client cannot test guesses of a secret against its token.
+   */
+  inlineMasker: Masker;
 }
 
 export interface LiveConfigEvents {
@@ -77,6 +82,6 @@ export class LiveConfig extends EventEmitter<LiveConfigEvents> {
   }
 
   private compile(config: GatehouseConfig): LiveState {
-    return { config, policy: compilePolicy(config.policy), masker: createMasker(config.masking, this.maskKey) };
+    return { config, policy: compilePolicy(config.policy), masker: createMasker(config.masking, this.maskKey), inlineMasker: createMasker(config.masking, this.maskKey, { anonymous: true }) };
   }
 }

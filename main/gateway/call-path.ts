@@ -8,7 +8,7 @@ import { argsDigestOf, decideCall, isHidden, type ApprovalScope, type CallDecisi
 import { ABSENT, member } from '../policy/json-path.js';
 import type { PinStore } from '../policy/pin-store.js';
 import type { CompiledPolicy } from '../policy/rules.js';
-import { pickDefinition, pinOf, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
+import { pickDefinition, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
 import type { GatewayEvents } from './events.js';
 import {
   errorResponse,
@@ -62,7 +62,8 @@ export interface Approvals {
 
 export interface CallPathDeps {
   recorder: AuditRecorder;
-  live: () => { policy: CompiledPolicy; masker: Masker; inline: boolean; requireSignIn: boolean };
+  /** `inline`: the masker for what the client receives, when `masking.inline` is on. */
+  live: () => { policy: CompiledPolicy; masker: Masker; inline: Masker | undefined; requireSignIn: boolean };
   pins: PinStore;
   grants: { active(now: number): readonly GrantFacts[] };
   approvals: Approvals;
@@ -339,10 +340,11 @@ export class CallPath {
     return decideCall({
       call: { server: s.server, tool, args: args ?? {}, principal: who.id, groups: who.groups },
       policy,
-      pin: tool ? pinState(pinOf(this.deps.pins.server(s.server), tool)) : undefined,
+      pin: tool ? pinState(this.deps.pins.pinFor(s.server, tool)) : undefined,
       grants: this.deps.grants.active(now),
       now,
       signIn: { required: this.deps.live().requireSignIn, signedIn: who.signedIn },
+      storedTool: this.deps.live().masker.text(tool),
     });
   }
 
@@ -528,8 +530,8 @@ export class CallPath {
   }
 
   private inline(message: JSONRPCMessage): JSONRPCMessage {
-    const { masker, inline } = this.deps.live();
-    return inline ? masker.json(message) : message;
+    const { inline } = this.deps.live();
+    return inline ? inline.json(message) : message;
   }
 
   private facts(s: PathSession): { session: string; server: string; client: Readonly<{ name?: string; version?: string }> } {

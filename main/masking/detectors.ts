@@ -21,8 +21,11 @@ export interface Detector {
   hint?: RegExp;
   /** `i` for a case-insensitive custom pattern (it then runs in its own pass). */
   flags?: string;
-  /** 1: a format, recognised anywhere (default); 2: context, run after phase 1 and never over what it masked. */
-  phase?: 1 | 2;
+  /**
+   * 1: a format, recognised anywhere (default); 2: context, run after phase 1 and never over what it masked;
+   * 3: context that names itself (a command, SQL, a closing tag, a file's layout), tried only where its hint is.
+   */
+  phase?: 1 | 2 | 3;
   /** A format whose matches never hold a space: searched only within runs of text between spaces (much cheaper on prose). */
   inRun?: boolean;
   /** Instead of a pattern: a function that finds the matches ([start, end) pairs, in order) faster than a regex could. */
@@ -88,13 +91,13 @@ export function entropy(text: string): number {
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
 const SECRET_WORDS = new Set(['passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api']);
+const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api']);
+const STRONG_WORDS = new Set(['passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd' };
@@ -119,6 +122,33 @@ export function normalizeKeyName(name: string): string {
     .replace(/[\u0080-\uffff]/g, (c) => CONFUSABLE[c] ?? c);
 }
 
+/** Whether text holds characters that hide what it reads as: invisible ones, fullwidth forms, look-alike letters. */
+// (Not a `u` regex, which is slower: `\udb40` is the first half of every tag character.)
+// eslint-disable-next-line no-misleading-character-class -- the class lists invisible and combining characters on purpose, one by one
+const FOLDABLE = new RegExp(`[\\u00ad\\u034f\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uff01-\\uff5e\\uffa0\\udb40${Object.keys(CONFUSABLE).join('')}]`);
+export function foldable(text: string): boolean {
+  return FOLDABLE.test(text);
+}
+
+/**
+ * Whether a text could hold one of the context forms that name themselves (phase 3): a command-line option, a
+ * password in SQL or .netrc, a closing tag, a TOML multi-line string, a .pgpass line, Oracle's user/password@.
+ * Plain substring tests first: they cost far less than the detectors' hints joined.
+ */
+export function namedContextPossible(text: string): boolean {
+  return (
+    text.includes(' -') ||
+    text.includes('\t-') ||
+    text.includes('\n-') ||
+    text.includes('</') ||
+    text.includes('"""') ||
+    text.includes("'''") ||
+    /passw|identif/i.test(text) ||
+    (text.includes(':') && /:(?:\d{2,5}|\*):/.test(text)) ||
+    (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
+  );
+}
+
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
   return normalizeKeyName(name)
@@ -127,6 +157,21 @@ export function keyWords(name: string): string[] {
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
+}
+
+/**
+ * A word that ends in a secret word run together with the one before it (`pgpassword`, `mysqlpwd`, `apitoken`,
+ * `clientsecret`, `storepass`): the secret word it ends in. `bypass`, `compass`, `nextpagetoken` are not.
+ */
+const RUN_TOGETHER = /^([a-z0-9]{2,24}?)(password|passwd|passphrase|secret|apikey|secretkey|privatekey|accesskey|pwd|token|pass)$/;
+const PASS_OWNERS = new Set(['store', 'key', 'src', 'dest', 'srcstore', 'deststore', 'srckey', 'destkey', 'db', 'pg', 'my', 'mysql', 'admin', 'root', 'user', 'ldap', 'smtp', 'mail', 'ftp', 'bind', 'ssh', 'sudo', 'vnc', 'redis', 'proxy', 'http', 'https', 'keystore', 'truststore']);
+function runTogether(word: string): string | undefined {
+  const m = RUN_TOGETHER.exec(word);
+  if (!m) return undefined;
+  const [, before, secret] = m as unknown as [string, string, string];
+  if (NOT_SECRET_BEFORE.has(before) || [...NOT_SECRET_BEFORE].some((w) => w.length > 2 && before.endsWith(w))) return undefined;
+  if (secret === 'pass' && !PASS_OWNERS.has(before)) return undefined;
+  return secret;
 }
 
 /** Whether a key names a secret: a secret word (or pair) as a whole word, not followed by a word that makes it metadata. */
@@ -144,7 +189,8 @@ export function secretKeyStrength(name: string): 'strong' | 'weak' | undefined {
   let found: 'strong' | 'weak' | undefined;
   for (let i = 0; i < words.length; i++) {
     // `password1`, `password2` (a form's fields) are passwords.
-    const w = (words[i] as string).replace(/(?<=[a-z])\d+$/, '');
+    const word = (words[i] as string).replace(/(?<=[a-z])\d+$/, '');
+    const w = SECRET_WORDS.has(word) ? word : (runTogether(word) ?? word);
     const pair = i + 1 < words.length ? `${w} ${(words[i + 1] as string).replace(/(?<=[a-z])\d+$/, '')}` : '';
     const width = SECRET_PAIRS.has(pair) ? 2 : SECRET_WORDS.has(w) ? 1 : 0;
     if (width === 0) continue;
@@ -162,7 +208,8 @@ export function secretKeyStrength(name: string): 'strong' | 'weak' | undefined {
 export function isPaymentKeyName(name: string): boolean {
   const words = keyWords(name);
   const joined = words.join('');
-  return /^(?:cc|pan|ccnum|ccnumber|cardnumber|cardno|creditcard|creditcardnumber|debitcard|card|paymentcard|primaryaccountnumber)$/.test(joined) || (words.includes('card') && (words.includes('number') || words.includes('no') || words.includes('num')));
+  const numbered = ['number', 'numbers', 'no', 'num', 'nr', 'nbr', 'pan'].some((w) => words.includes(w));
+  return /^(?:cc|pan|pans|ccnum|ccnumber|ccnumbers|ccno|cardnumber|cardnumbers|cardno|creditcard|creditcards|creditcardnumber|debitcard|card|cards|paymentcard|primaryaccountnumber)$/.test(joined) || ((words.includes('card') || words.includes('cards') || words.includes('cc')) && numbered);
 }
 
 /** A token masking wrote, exactly (`[MASKED:` alone, or a look-alike with other text inside, is not one). */
@@ -170,14 +217,23 @@ export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
 
 /** Whether an unquoted value is code, not a secret: a call (`getPassword()`), a member of an object (`self.password_input`). */
 export function looksLikeCode(value: string): boolean {
+  if (/[A-Za-z]\d+[A-Za-z]+\d+[A-Za-z]/.test(value)) return false;
   return (
     /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(value) || // a call
     /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx|body|form|data|input|env)\.[A-Za-z_]/.test(value) || // a member
     /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
     /^[A-Za-z_$][\w$]*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
-    /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) // a bind parameter (:new_password, @password_hash, %(pw)s)
+    /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) || // a bind parameter (:new_password, @password_hash, %(pw)s)
+    /^[A-Za-z_$][\w$.]*(?:\(\))?[ \t]+(?:\?|\|\||&&|\?\?|or|and)[ \t]+\S/.test(value) || // a ternary or a fallback (isProd ? a : b, cached || refresh())
+    variableNamedForSecret(value)
   );
+}
+
+/** A variable named for the secret it holds (`dbPassword,` in a Go struct literal, `db_password` in Rust): code, not the secret. */
+function variableNamedForSecret(value: string): boolean {
+  const name = /^([A-Za-z_$][\w$]*)[,;]?$/.exec(value)?.[1];
+  return name !== undefined && /[a-z][A-Z]|_/.test(name) && !/\d/.test(name) && isSecretKeyName(name);
 }
 
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
@@ -187,7 +243,8 @@ export function isPlaceholder(value: string): boolean {
     v.length === 0 ||
     /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo)$/i.test(v) ||
     /^(.)\1{2,}$/.test(v) || // ***, xxxx, ----
-    /^![a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`)
+    /^!!?[a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`, `!!str`)
+    /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
     MASKED_TOKEN.test(v) ||
     /^(?:<[a-z][a-z _-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, ${VAR}, {{ var }}, %VAR%, $VAR
     /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v)
@@ -207,8 +264,12 @@ export function secretLooking(value: string): boolean {
  * A vendor token: a fixed prefix and alphabet, bounded so that it is not the middle of a longer word — except
  * that an escape (`\n`, `\t` in JSON written as text) or a percent-encoded byte (`%3D`) may stand right before it.
  */
-const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_]))';
+const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_-]))';
 const token = (kind: string, hint: RegExp, pattern: string): Detector => ({ kind, hint, inRun: true, pattern: `${TOKEN_START}(?:${pattern})(?![A-Za-z0-9_])` });
+
+/** The first and last lines of a private key in any of its formats (PEM, PGP, PuTTY, SSH2): for keys that arrive a line at a time. */
+export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
+export const KEY_BLOCK_END = /-----END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|Private-MAC:|----[ \t]*END[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
 
 /** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string. */
 const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
@@ -221,7 +282,7 @@ const SECRETISH = '(?:pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|con
 const KEY_NAME = `[A-Za-z0-9_.-]{0,60}?${SECRETISH}[A-Za-z0-9_.-]{0,60}`;
 const KEY_HINT = /pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|session|pat/i;
 /** The key named in an assignment's prefix (its last identifier before the separator). */
-const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\?["'])?[ \t]*[:=][ \t\r\n]*(?:\\?["'])?$/.exec(prefix)?.[1] ?? '';
+const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?[ \t]*[:=][ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
 
 /**
  * The whole key of an assignment whose match began at a secret word inside it (`DB_` + `PASSWORD=`): the
@@ -236,6 +297,8 @@ function wholeKey(prefix: string, input: string, offset: number): string | undef
   if (rest.endsWith('[MASKED:')) return undefined;
   // `\npassword=` in JSON written as text: the `n` belongs to the escape, not to the key.
   if (rest.endsWith('\\') && left.length > 0 && /[ntrbf]/.test(left[0] as string)) left = left.slice(1);
+  // `\u0026password=` (Go's encoding/json escapes `&`): the escape is not part of the key either.
+  if (rest.endsWith('\\') && /^u[0-9a-fA-F]{4}/.test(left)) left = left.slice(5);
   return left + keyIn(prefix);
 }
 
@@ -247,9 +310,11 @@ function wholeKey(prefix: string, input: string, offset: number): string | undef
 const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<!["'])[^\\s"'\\\\,;&}\\]<>]{1,512})`;
 
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
-function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string): boolean {
+function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
   const strength = name === undefined ? undefined : secretKeyStrength(name);
-  if (!strength || isPlaceholder(value) || looksLikeCode(value)) return false;
+  if (!strength || isPlaceholder(value) || (!env && looksLikeCode(value))) return false;
+  // `password: SecretStr = Field(…)`, `def f(token: Credentials, …)`: a type annotation, not a value.
+  if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,)]/.test(after) && TYPE_NAME.test(value)))) return false;
   if (quoted) return strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ');
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
@@ -261,10 +326,31 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\?["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\?["'])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
   pattern: ASSIGNED_VALUE,
-  accept: (value, prefix, input, offset) => assignedSecret(wholeKey(prefix, input, offset), value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':'),
+  accept: (value, prefix, input, offset) => {
+    const name = wholeKey(prefix, input, offset);
+    return assignedSecret(name, value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
+  },
 };
+
+/** A type in an annotation: `SecretStr`, `Optional[str]`, `str`. */
+const TYPE_NAME = /^(?:[A-Z][A-Za-z0-9_]*(?:\[[^\]]*\])?|str|bytes|int|bool|float|string|number)$/;
+
+/** An environment variable assigned in a shell or an env file (`DB_PASSWORD=tr0ub4dor.and.horse`): its value is literal text, never code. */
+function envStyle(name: string | undefined, prefix: string): boolean {
+  return name !== undefined && /^[A-Z][A-Z0-9_]*$/.test(name) && /[A-Z0-9_]=["']?$/.test(prefix);
+}
+
+/** Words that make a value after `Password:` a sentence about passwords (`must be at least 12 characters`), not a password. */
+const PROSE_WORDS = new Set(['must', 'be', 'at', 'least', 'is', 'are', 'the', 'a', 'an', 'of', 'to', 'and', 'or', 'not', 'should', 'will', 'can', 'cannot', 'contain', 'contains', 'characters', 'chars', 'required', 'your', 'you', 'please', 'enter', 'for', 'with', 'than', 'more', 'less', 'has', 'have', 'was', 'were', 'this', 'that', 'it', 'if', 'when', 'in', 'on', 'by', 'minimum', 'maximum', 'long', 'too', 'short', 'incorrect', 'invalid', 'expired', 'does', 'do', 'match', 'set', 'use', 'new', 'old']);
+function readsAsProse(value: string): boolean {
+  const words = value.toLowerCase().split(/[\s,.;!?]+/).filter(Boolean);
+  return words.length >= 3 && words.filter((w) => PROSE_WORDS.has(w)).length >= 2;
+}
+
+/** A YAML value's anchor and core tag (`password: &pw !!str …`): they belong to the key's side, not the value. */
+const YAML_PROPS = '(?:&[A-Za-z0-9_-]{1,64}[ \\t]{1,20})?(?:!!(?:str|binary)[ \\t]{1,20})?';
 
 /**
  * Values where a key opens its line (env files, INI, YAML, .properties; a line may also begin after an escaped
@@ -275,30 +361,188 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::(?!//)|=)[ \\t]{0,20}`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
     const strength = name === undefined ? undefined : secretKeyStrength(name);
-    if (!strength || isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value)) return false;
+    const env = envStyle(name, prefix);
+    if (!strength || isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(value) || TYPED_DECLARATION.test(value)))) return false;
+    if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
 };
+
+/** A typed declaration with a default (`SecretStr = Field(…)`, `Optional[str] = None`). */
+const TYPED_DECLARATION = /^(?:[A-Z][A-Za-z0-9_]*|str|bytes|int|bool|float)(?:\[[^\]]*\])?(?:[ \t]*\|[ \t]*None)?[ \t]+=[ \t]+\S/;
 
 /** YAML block scalars under a secret key (`password: |` and the indented lines after it). */
 const yamlBlock: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}[|>][+-]?[0-9]?[ \\t]{0,20}\\r?\\n`,
+  prefix: `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}${YAML_PROPS}[|>][+-]?[0-9]?[ \\t]{0,20}\\r?\\n`,
   pattern: `[ \\t]{1,80}[^\\r\\n]{0,4096}(?:\\r?\\n[ \\t]{1,80}[^\\r\\n]{0,4096}){0,199}`,
   // The whole key stands in the prefix (it opens its line).
   accept: (_value, prefix) => secretKeyStrength(/^\n?[ \t]*([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '') !== undefined,
 };
 
-const LOCAL_CHAR = /[A-Za-z0-9._%+'-]/;
-const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
-const EMAIL = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+/** TOML's multi-line strings under a secret key (`password = """…"""`, `api_key = '''…'''`). */
+const tomlMultiline: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /"""|'''/,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}["']?[ \\t]{0,20}=[ \\t]{0,20}(?:"""|''')`,
+  pattern: `(?:(?<=""")[\\s\\S]{1,8192}?(?=""")|(?<=''')[\\s\\S]{1,8192}?(?='''))`,
+  accept: (value, prefix, input, offset) => !isPlaceholder(value) && secretKeyStrength(wholeKey(prefix.slice(0, -3), input, offset - 3) ?? '') !== undefined,
+};
+
+/**
+ * A literal that is not the end of a longer word: the literal first, then the boundary checked behind it (a
+ * pattern that opens with a lookbehind is tried at every position; one that opens with a literal is searched for).
+ * An escape (`\\n` in JSON written as text) before it is a boundary too.
+ */
+const word = (literal: string): string => `${literal}(?:(?<![\\w-]${literal})|(?<=\\\\[ntr]${literal}))`;
+
+/** What a value quoted on a command line holds, without its quotes. */
+const unquote = (value: string): string => value.replace(/^(['"])([\s\S]*)\1$/, '$2');
+/** A word of a value; in JSON written as text an escape (`\\n`, `\\"`) ends it as a real newline or quote would. */
+const VALUE_CHAR = `(?:[^\\s'"\\\\]|\\\\(?![ntr"'\\\\]))`;
+const CLI_VALUE = `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|(?![-\\\\])${VALUE_CHAR}{1,512})`;
+/** Up to twelve other arguments between a command and its password option. */
+const CLI_ARGS = `(?:[ \\t]+[^\\s|;&]{1,256}){0,12}?[ \\t]+`;
+const cliValue = (value: string): boolean => {
+  const v = unquote(value);
+  return !isPlaceholder(v) && !looksLikeCode(v) && !/^[A-Z][A-Z0-9_]*$/.test(v) && v.length >= 3;
+};
+
+/**
+ * Passwords on command lines: `mysql -pSECRET` (the password written right after `-p`), `sshpass -p`,
+ * `redis-cli -a`, `docker login -p`, `curl -u user:SECRET`, and `--password VALUE` of any command.
+ */
+const cliPasswords: Detector[] = [
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /mysql|mariadb/i,
+    prefix: `${word('(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mariadb|mariadb-dump)')}${CLI_ARGS}-p`,
+    pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|[^\\s'"][^\\s'"]{0,511})`,
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /sshpass|redis-cli|login/i,
+    prefix: `(?:${word('(?:sshpass|redis-cli)')}|${word('(?:docker|podman|buildah|skopeo|oras|nerdctl)')}[ \\t]+login|${word('helm')}[ \\t]+registry[ \\t]+login)${CLI_ARGS}(?:-p|-a|--pass|--password)[ \\t]+`,
+    pattern: CLI_VALUE,
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /curl|wget|\bxh[ \t]|\bhttps?[ \t]/i,
+    prefix: `${word('(?:curl|wget|xh|http|https)')}${CLI_ARGS}(?:-u|--user|--http-user)[ \\t]+['"]?[^\\s:'"]{1,256}:`,
+    pattern: `${VALUE_CHAR}{1,512}`,
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /--(?:pass|token|api|secret|client|access|auth|db)/i,
+    prefix: `${word('--(?:password|passwd|pass|db-password|token|api-key|apikey|secret|client-secret|access-token|auth-token)')}[ \\t]+`,
+    pattern: CLI_VALUE,
+    accept: (value) => cliValue(value) && secretLooking(unquote(value)),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /-(?:src|dest)?(?:store|key)pass|-pass(?:in|out)/i,
+    // keytool and jarsigner (`-storepass`, `-keypass`), openssl (`-passin pass:…`).
+    prefix: `${word('-(?:storepass|keypass|srcstorepass|deststorepass|srckeypass|destkeypass|passin|passout)')}[ \\t]+(?:pass:)?`,
+    pattern: CLI_VALUE,
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /ldap/i,
+    prefix: `${word('(?:ldapsearch|ldapmodify|ldapadd|ldapdelete|ldapwhoami|ldappasswd|ldapcompare|ldapmodrdn|ldapexop)')}${CLI_ARGS}-w[ \\t]+`,
+    pattern: CLI_VALUE,
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i,
+    // Oracle's `user/password@service`.
+    prefix: `${word('(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)')}(?:[ \\t]+-[A-Za-z]+){0,8}[ \\t]+[A-Za-z0-9_$#.]{1,128}/`,
+    pattern: `[^\\s@/'"]{1,256}`,
+    accept: cliValue,
+  },
+];
+
+/** `.netrc`: `machine HOST login USER password SECRET` (on one line or several). */
+const netrcPassword: Detector = {
+  kind: 'netrc-password',
+  phase: 3,
+  hint: /login|account/i,
+  prefix: `${word('(?:login|account)')}[ \\t]+[^\\s]{1,128}[ \\t\\r\\n]+password[ \\t]+`,
+  pattern: `${VALUE_CHAR}{1,512}`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** `.pgpass`: `host:port:database:user:password`, one entry a line. */
+const pgpassPassword: Detector = {
+  kind: 'pgpass-password',
+  phase: 3,
+  hint: /:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:/,
+  prefix: `(?:^|\\n|\\\\n|\\\\?["'])[ \\t]{0,20}(?:[A-Za-z0-9.-]{0,252}[A-Za-z][A-Za-z0-9.-]{0,252}|\\*|\\[[0-9a-fA-F:]{2,45}\\]):(?:\\d{2,5}|\\*):[^\\s:]{1,63}:[^\\s:]{1,63}:`,
+  pattern: `${VALUE_CHAR}{1,512}(?=[ \\t]{0,20}(?:\\r?\\n|\\\\n|\\\\?["']|$))`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** SQL that sets a password: `IDENTIFIED BY '…'`, `PASSWORD '…'` (PostgreSQL roles), `SET PASSWORD FOR … = '…'`. */
+const sqlPassword: Detector = {
+  kind: 'sql-password',
+  phase: 3,
+  hint: /identified|password/i,
+  prefix: `(?:${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?|${word('password')}(?:[ \\t]+for[ \\t]+[^\\s=]{1,128}[ \\t]*=)?)[ \\t]*'`,
+  pattern: `(?:[^'\\\\\\r\\n]|''|\\\\.){1,1024}(?=')`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** XML elements and attributes named for a secret: `<password>…</password>`, `<add key="DbPassword" value="…"/>`. */
+const xmlSecrets: Detector[] = [
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /<\//,
+    prefix: `<(?:[A-Za-z_][\\w.-]{0,40}:)?${KEY_NAME}(?:[ \\t][^<>]{0,200})?>`,
+    pattern: `[^<]{1,4096}(?=</)`,
+    accept: (value, prefix) => {
+      const strength = secretKeyStrength(/^<(?:[\w.-]+:)?([\w.-]+)/.exec(prefix)?.[1] ?? '');
+      if (!strength || isPlaceholder(value) || MASKED_TOKEN.test(value)) return false;
+      return strength === 'strong' || (secretLooking(value) && !/\s/.test(value));
+    },
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /value[ \t]*=/i,
+    prefix: `(?:key|name)[ \\t]*=[ \\t]*\\\\?["']${KEY_NAME}\\\\?["'][ \\t]{1,20}value[ \\t]*=[ \\t]*\\\\?["']`,
+    pattern: `[^"'<>\\\\]{1,4096}`,
+    accept: (value, prefix) => {
+      const strength = secretKeyStrength(/=[ \t]*\\?["']([^"'\\]+)/.exec(prefix)?.[1] ?? '');
+      if (!strength || isPlaceholder(value)) return false;
+      return strength === 'strong' || (secretLooking(value) && !/\s/.test(value));
+    },
+  },
+];
+
+// Internationalised addresses too: letters and digits of any script, in the local part and the domain.
+const LOCAL_CHAR = /[\p{L}\p{M}\p{N}._%+'-]/u;
+const DOMAIN_CHAR = /[\p{L}\p{M}\p{N}.-]/u;
+const EMAIL = /^[\p{L}\p{M}\p{N}._%+'-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*\.(?:\p{L}[\p{L}\p{M}]+|xn--[a-z0-9-]+)$/u;
 
 /**
  * Email addresses, found from each `@` outwards (a regex would have to try every position of the text), each
@@ -331,11 +575,17 @@ export function findEmails(value: string): [number, number][] {
   return found;
 }
 
+const CARD_WORDS = /(?:card|pan|cc|visa|mastercard|maestro|unionpay|amex|payment|credit|debit|karte|carte|tarjeta)\b[^\d\n]{0,30}$/i;
+
+/** Words right before a number that say it is something else: an id, a port, an order or a trace. */
+const NOT_CARD_WORDS = /(?:\bids?|request|trace|span|order|invoice|ticket|build|job|run|ports?|pid|txn?|hash|seq|serial|tracking|account)\b[^\d\n]{0,12}$/i;
+
 export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', Detector[]> = {
   secrets: [
     // Private keys of every common format, with or without their closing line.
     { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----')}` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
+    { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
     token('aws-access-key', /A[KSBC][IC]A|A3T/, '(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}'),
     token('github-token', /gh[pousr]_|github_pat_/, 'gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}'),
@@ -345,7 +595,15 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'discord-webhook', inRun: true, hint: /discord(?:app)?\.com\/api\/webhooks/, pattern: 'https://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/\\d+/[A-Za-z0-9_-]+' },
     token('stripe-key', /[srp]k_(?:live|test)_|whsec_/, '(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}'),
     token('anthropic-key', /sk-ant-/, 'sk-ant-(?:api|admin|sid)\\d\\d-[A-Za-z0-9_-]{20,}'),
-    token('openai-key', /sk-/, 'sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}'),
+    // `sk-` also starts ordinary names (`sk-dashboard-frontend-service-7d9f8b6c5`): a key's body is random (mixed
+    // case and digits, OpenAI's T3BlbkFJ marker) or long hex (the providers that copied the prefix).
+    {
+      ...token('openai-key', /sk-/, 'sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}'),
+      accept: (s) => {
+        const body = s.replace(/^sk-(?:proj-|svcacct-|admin-|None-)?/, '');
+        return s.includes('T3BlbkFJ') || (/[A-Z]/.test(body) && /[a-z]/.test(body) && /\d/.test(body)) || /^[a-f0-9]{32,}$/.test(body);
+      },
+    },
     token('google-api-key', /AIza/, 'AIza[0-9A-Za-z_-]{35}'),
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
     token('jwt', /eyJ/, 'eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{10,}'),
@@ -418,11 +676,17 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     {
       kind: 'query-secret',
       phase: 2,
-      hint: /[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)=/i,
-      prefix: '[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)=',
-      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^&#\\s"\'<>\\\\]{6,4096}',
-      accept: (value, prefix) => !/^.(?:key|code|sig|auth|token)=$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value)),
+      hint: /[?&;F6](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)(?:=|%3D)/i,
+      prefix: '[?&;Ff6](?<=[?&;]|%3[Ff]|%26|\\\\u0026)(?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)(?:=|%3D)',
+      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?!%26|%23)[^&#\\s"\'<>\\\\]){6,4096}',
+      accept: (value, prefix) => !/^(?:.|%3F|%26|\\u0026)(?:key|code|sig|auth|token)(?:=|%3D)$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value)),
     },
+    tomlMultiline,
+    ...cliPasswords,
+    netrcPassword,
+    pgpassPassword,
+    sqlPassword,
+    ...xmlSecrets,
     yamlBlock,
     lineAssignment,
     secretAssignment,
@@ -436,8 +700,12 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       hint: /\d{4}[ .\t\u00a0\u202f\u2013-]{0,2}\d{4}/,
       // Grouped as printed (4-4-4-4, 4-6-5, 4-4-4-4-3), or 15–16 digits standing alone; then issuer and Luhn.
       // Grouped with spaces, dashes, dots, tabs or no-break spaces (as printed and pasted).
-      pattern: '(?<![\\d.,-])(?:\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}(?:[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{3})?|\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{6}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{5}|\\d{15,16})(?![\\d.,]\\d|\\d)',
-      accept: plausibleCard,
+      pattern: '(?<![\\dA-Za-z_.,-])(?:\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{4}(?:[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{3})?|\\d{4}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{6}[ .\\t\\u00a0\\u202f\\u2013-]{1,2}\\d{5}|\\d{19}|\\d{15,16})(?![\\d.,]\\d|[\\dA-Za-z_]|-[0-9A-Fa-f])',
+      // 19 digits in a row are far more often an id (a snowflake) than a card: a card only where one is named just before.
+      accept: (s, _p, input, offset) => {
+        const before = input.slice(Math.max(0, offset - 40), offset);
+        return plausibleCard(s) && (!/^\d{19}$/.test(s) || CARD_WORDS.test(before)) && !NOT_CARD_WORDS.test(before);
+      },
     },
   ],
   ip: [
@@ -449,7 +717,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       // A version (`version 1.2.3.4`, `build 10.0.0.1`, `v2.0.1.4`) or an OID (`oid 2.5.4.3`) is not an address.
       accept: (_s, _p, input, offset) => {
         const before = input.slice(Math.max(0, offset - 24), offset);
-        return !/(?:(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v)|Version|Build|Release)\.?["'(\s:=]*$/i.test(before) && !/(?:Version|Build|Release)["'(\s:=]*$/.test(before);
+        return !/(?:(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v|section|sec|clause|chapter|paragraph|para|figure|fig|table|step|appendix|article|art|item|§)|Version|Build|Release)\.?["'(\s:=]*$/i.test(before) && !/(?:Version|Build|Release)["'(\s:=]*$/.test(before);
       },
     },
     {
@@ -457,7 +725,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       hint: /[0-9a-fA-F]:[0-9a-fA-F]*:/,
       pattern: '(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:.\\w])|(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:.\\w])',
       // A Rust or C++ path (`fe::add`) is not an address: an address has a digit.
-      accept: (s) => /\d/.test(s) && s.length >= 6,
+      accept: (s, _p, input, offset) => /\d/.test(s) && s.length >= 6 && !(input[offset - 1] === '[' && /[\w)\]]/.test(input[offset - 2] ?? '')),
     },
   ],
 };

@@ -1,8 +1,6 @@
-import { secretKeyStrength } from './detectors.js';
+import { KEY_BLOCK_BEGIN, KEY_BLOCK_END, secretKeyStrength } from './detectors.js';
 import type { Masker } from './masker.js';
 
-const PEM_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
-const PEM_END = /-----END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|Private-MAC:|----[ \t]*END[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
 const YAML_BLOCK = /^([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*(?:#.*)?$/;
 
 /**
@@ -16,7 +14,7 @@ export function createLineMasker(masker: () => Masker): (line: string) => string
   return (line) => {
     const m = masker();
     if (inKey) {
-      if (PEM_END.test(line)) inKey = false;
+      if (KEY_BLOCK_END.test(line)) inKey = false;
       return line.trim() === '' ? line : m.token('private-key', line);
     }
     if (blockIndent !== undefined) {
@@ -24,7 +22,7 @@ export function createLineMasker(masker: () => Masker): (line: string) => string
       if (line.trim() !== '' && indent > blockIndent) return m.token('secret-value', line.trim());
       blockIndent = undefined;
     }
-    if (PEM_BEGIN.test(line) && !PEM_END.test(line)) inKey = true;
+    if (KEY_BLOCK_BEGIN.test(line) && !KEY_BLOCK_END.test(line)) inKey = true;
     const block = YAML_BLOCK.exec(line);
     if (block && secretKeyStrength(block[2] as string) !== undefined) blockIndent = (block[1] as string).length;
     return m.text(line);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { DETECTOR_SETS, isPaymentKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { DETECTOR_SETS, foldable, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -24,11 +24,21 @@ interface CompiledSet {
 const MAX_CACHED_SETS = 256;
 const TOKEN_AT = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
-const PEM_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----/;
-const PEM_END = /-----END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----/;
 /** A value that is only dotted numbers (a version, an OID), under a key that says so, is neither an address nor a secret. */
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
+const MIN_BASE64 = 16;
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})(?![A-Za-z0-9+/=_-])/g;
+/** Whether bytes are text (UTF-8 without control characters other than tab, newline and carriage return). */
+function printable(bytes: Buffer): boolean {
+  for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+  // Cut anywhere, a multi-byte character's last bytes may be missing: only a replacement inside the text counts.
+  const decoded = bytes.toString('utf8');
+  const bad = decoded.indexOf('\ufffd');
+  return bad < 0 || bad >= decoded.length - 1;
+}
+const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
+const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
 /** Runs (text between spaces) shorter than this hold no token a run-scoped detector finds (the shortest, a URL password, takes ~12). */
 const MIN_RUN = 12;
 
@@ -48,7 +58,7 @@ type Token = (kind: string, secret: string) => string;
 function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
   const sets = new Map<string, CompiledSet[]>();
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
-  const union = options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp(detectors.map((d) => (d.hint as RegExp).source).join('|'), 'i');
+  const union = options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp([...new Set(detectors.map((d) => (d.hint as RegExp).source))].join('|'), 'i');
   const passesFor = (value: string): CompiledSet[] => {
     let mask = '';
     for (let i = 0; i < detectors.length; i++) {
@@ -64,8 +74,8 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
       const chosen = detectors.filter((_, i) => wanted.has(i));
       // Formats first, then context (which skips what formats masked); within a phase one pass for the
       // case-sensitive detectors (nearly all), one for each case-insensitive custom one.
-      const phase = (n: 1 | 2) => chosen.filter((d) => (d.phase ?? 1) === n);
-      passes = ([1, 2] as const)
+      const phase = (n: 1 | 2 | 3) => chosen.filter((d) => (d.phase ?? 1) === n);
+      passes = ([1, 2, 3] as const)
         .flatMap((n) => [compile(phase(n).filter((d) => !d.flags), options.flags ?? ''), ...phase(n).filter((d) => d.flags).map((d) => compile([d], d.flags as string))])
         .filter((p): p is CompiledSet => p !== undefined);
       sets.set(mask, passes);
@@ -138,13 +148,14 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
  * a token is a keyed HMAC prefix: the same secret masks to the same token everywhere (so analysts can
  * correlate), and without the key it cannot be guessed back.
  */
-export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
+export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean } = {}): Masker {
   const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
   if (settings.custom.length > 30) throw new Error('at most 30 custom masking detectors');
   const tokens = new Map<string, string>();
   const token: Token = (kind, secret) => {
     const cacheKey = `${kind}\u0000${secret}`;
     let t = tokens.get(cacheKey);
+    if (!t && options.anonymous) t = `[MASKED:${kind}]`;
     if (!t) {
       t = `[MASKED:${kind}:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 8)}]`;
       if (tokens.size > 10_000) tokens.clear();
@@ -167,6 +178,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     token,
     { perHint: false, flags: 'i' },
   );
+  const namedContext = engine(
+    detectors.filter((d) => d.phase === 3),
+    token,
+    { perHint: true, flags: 'i', union: false },
+  );
 
   /** Masks what the scanning detectors find. */
   const scanned = (value: string): string => {
@@ -187,8 +203,13 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     return out;
   };
 
-  /** Masks what run-scoped formats find in each run of text between spaces. */
-  const inRuns = (value: string): string => {
+  /**
+   * Masks what run-scoped formats find in each run of text between spaces, and secrets written in base64 (a
+   * Kubernetes Secret's data, a docker config, `echo … | base64 -d`): a run of base64 that decodes to text in
+   * which a secret is found is masked whole. Runs that decode to binary (images, digests, identifiers) are
+   * given up after their first bytes; decoded text is searched two levels deep at most.
+   */
+  const inRuns = (value: string, depth: number): string => {
     let out: string[] | undefined;
     let done = 0;
     let start = 0;
@@ -197,7 +218,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
       if (end < 0) end = value.length;
       if (end - start >= MIN_RUN) {
         const run = value.slice(start, end);
-        const masked = runFormats.replace(run, { input: value, at: start });
+        let masked = runFormats.replace(run, { input: value, at: start });
+        if (secretKeys && depth <= 1 && end - start >= MIN_BASE64) {
+          // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
+          const at = start;
+          masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, at + offset, depth) ? token('base64-secret', found) : found));
+        }
         if (masked !== run) {
           (out ??= []).push(value.slice(done, start), masked);
           done = end;
@@ -210,12 +236,41 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
     return out.join('');
   };
 
-  const text = (value: string): string => {
+  const detect = (value: string, depth: number): string => {
     if (value.length < 7 && !context.any(value)) return value;
-    const formats = inRuns(scanned(wholeFormats.replace(value)));
-    // Every context detector needs a `:` or `=` (key: value, key=value, header: value).
-    return formats.includes(':') || formats.includes('=') ? context.replace(formats) : formats;
+    const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
+    // Every context detector needs a separator (key: value, key=value), a closing tag, an option or a quote.
+    // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value).
+    const named = formats.includes(':') || formats.includes('=') ? context.replace(formats) : formats;
+    return namedContextPossible(named) ? namedContext.replace(named) : named;
   };
+
+  /** Whether a run of base64 at `offset` in `value` decodes to text that holds a secret. */
+  const base64Secret = (run: string, value: string, offset: number, depth: number): boolean => {
+    if ((run.length % 4 !== 0 && !/[-_]/.test(run)) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
+    const bytes = Buffer.from(run, 'base64');
+    if (!printable(bytes)) return false;
+    const decoded = bytes.toString('utf8');
+    // `user:password` in base64 is HTTP basic credentials (a docker config's or .npmrc's `auth`) when it is the
+    // whole value or stands after an `auth` key.
+    const credentials = BASIC_CREDENTIALS.test(decoded) && (run.length === value.length || /auth["']?[ \t]*[:=][ \t]*["']?$/i.test(value.slice(Math.max(0, offset - 24), offset)));
+    return credentials || maskText(decoded, depth + 1) !== decoded;
+  };
+
+  const maskText = (value: string, depth = 0): string => {
+    let out = detect(value, depth);
+    // Characters that hide what a text reads as (zero-width inside a token, fullwidth letters, look-alike letters
+    // in a key): the text as it reads is searched too, and wins where it finds more.
+    if (foldable(value)) {
+      const folded = normalizeKeyName(value);
+      if (folded !== value) {
+        const seen = detect(folded, depth);
+        if (tokenCount(seen) > tokenCount(out)) out = seen;
+      }
+    }
+    return out;
+  };
+  const text = (value: string): string => maskText(value);
 
   const cards = detectors.some((d) => d.kind === 'credit-card');
   const secretKeys = detectors.some((d) => d.kind === 'secret-value');
@@ -244,8 +299,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
   };
 
   // Name/value pairs (HAR headers, Kubernetes and ECS env, `[name, value]` header arrays): the name says what the value is.
-  const NAME_FIELDS = ['name', 'Name', 'key', 'Key'];
-  const VALUE_FIELDS = ['value', 'Value'];
+  const NAME_FIELDS = ['name', 'Name', 'key', 'Key', 'field', 'Field', 'variable', 'Variable', 'header', 'Header', 'property', 'Property', 'param', 'Param', 'ParameterKey', 'ParameterName', 'OptionName'];
+  const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue'];
   const pairKind = (o: Record<string, unknown>): KeyKind | undefined => {
     for (const n of NAME_FIELDS) {
       const name = o[n];
@@ -290,10 +345,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer): Masker {
         let masked: unknown;
         if (inKey && typeof item === 'string') {
           masked = token('private-key', item);
-          if (PEM_END.test(item)) inKey = false;
+          if (KEY_BLOCK_END.test(item)) inKey = false;
         } else {
           masked = walk(item, undefined, context === 'payment' ? 'payment' : 'none');
-          if (typeof item === 'string' && PEM_BEGIN.test(item) && !PEM_END.test(item)) inKey = true;
+          if (typeof item === 'string' && KEY_BLOCK_BEGIN.test(item) && !KEY_BLOCK_END.test(item)) inKey = true;
         }
         if (masked !== item) (copy ??= value.slice())[i] = masked;
       }

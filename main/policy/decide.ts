@@ -77,6 +77,8 @@ export interface CallInput {
   now: number;
   /** `identity.required`: no call runs while nobody is signed in (or the sign-in expired and could not be renewed). */
   signIn?: { required: boolean; signedIn: boolean };
+  /** The tool's name as it is stored (masked, since a client chooses it): an approval's scope, and so a grant, holds this. */
+  storedTool?: string;
 }
 
 interface DecisionBase {
@@ -136,7 +138,7 @@ export function decideCall(input: CallInput): CallDecision {
   const scope: ApprovalScope = {
     principal: call.principal,
     server: call.server,
-    tool: call.tool,
+    tool: input.storedTool ?? call.tool,
     rule,
     askedBy: JSON.stringify(deciding.map((a) => [a.source, askDigest(policy, a.source)])),
     toolDefinition: pin ? (pin.pending ?? pin.accepted) : null,

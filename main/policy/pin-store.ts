@@ -68,18 +68,23 @@ export class PinStore {
     return Object.hasOwn(this.db.data.servers, name) ? (this.db.data.servers[name] as ServerPins) : NO_PINS;
   }
 
+  /** A tool's pin on a server. Pins are kept under the tool's name masked (a client or server chooses names). */
+  pinFor(server: string, tool: string): PinRecord | undefined {
+    return pinOf(this.server(server), this.mask(tool));
+  }
+
   all(): Record<string, ServerPins> {
     return this.db.data.servers;
   }
 
   async pin(server: string, tools: readonly ToolDefinition[], now = new Date()): Promise<void> {
     const pins = this.serverForWrite(server);
-    for (const tool of tools) pins[tool.name] = { v: PIN_VERSION, fingerprint: fingerprint(tool), definition: this.mask(pickDefinition(tool as ToolDefinition & Record<string, unknown>)), acceptedAt: now.toISOString() };
+    for (const tool of tools) pins[this.mask(tool.name)] = { v: PIN_VERSION, fingerprint: fingerprint(tool), definition: this.mask(pickDefinition(tool as ToolDefinition & Record<string, unknown>)), acceptedAt: now.toISOString() };
     await this.write();
   }
 
   async markPending(server: string, tool: ToolDefinition, changes: DefinitionChange[], now = new Date()): Promise<void> {
-    const pin = pinOf(this.server(server), tool.name);
+    const pin = this.pinFor(server, tool.name);
     if (!pin) return;
     pin.pending = { fingerprint: fingerprint(tool), definition: this.mask(pickDefinition(tool as ToolDefinition & Record<string, unknown>)), seenAt: now.toISOString(), changes: this.mask(changes) };
     await this.write();
@@ -95,7 +100,7 @@ export class PinStore {
     const pins = this.server(server);
     const accepted: AcceptedPin[] = [];
     for (const [name, pin] of Object.entries(pins)) {
-      if ((tool === undefined || tool === name) && pin.pending) {
+      if ((tool === undefined || tool === name || this.mask(tool) === name) && pin.pending) {
         if (options.fingerprint !== undefined && !pin.pending.fingerprint.startsWith(options.fingerprint.toLowerCase())) {
           throw new PendingChanged(`the pending definition of ${name} on ${server} is now ${pin.pending.fingerprint.slice(0, 12)}, not ${options.fingerprint}: the server changed it again since it was reviewed; review \`gatehouse pins\` again`);
         }

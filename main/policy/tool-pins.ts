@@ -89,7 +89,7 @@ export interface ListingReview {
 export function reviewListing(pins: ServerPins, tools: readonly ToolDefinition[], mask: <T>(value: T) => T = (v) => v): ListingReview {
   const review: ListingReview = { added: [], changed: [], upgraded: [] };
   for (const tool of tools) {
-    const pin = pinOf(pins, tool.name);
+    const pin = pinOf(pins, mask(tool.name));
     const definition = pickDefinition(tool as ToolDefinition & Record<string, unknown>);
     const print = fingerprint(definition);
     if (!pin) review.added.push(definition);

@@ -62,6 +62,10 @@ function pathologicalFigures(masker: ReturnType<typeof createMasker>): string {
     'URL-password bait': `h://u:p@x/${'a.'.repeat(100_000)}://`,
     'key= chains': 'key=key=key='.repeat(15_000),
     'password= repeated': 'password=x '.repeat(20_000),
+    'command-line chains': 'curl -u a:b '.repeat(20_000),
+    'unclosed TOML strings': 'password = """'.repeat(15_000),
+    'XML attribute chains': 'key="password" value="'.repeat(10_000),
+    'base64 of text': Buffer.from('hello world this is text '.repeat(8000)).toString('base64'),
   };
   const rows = Object.entries(cases).map(([name, text]) => {
     const start = performance.now();

@@ -5,7 +5,10 @@
  *     number under a payment key, nested arrays, a notification;
  *   - a hostile (or careless) server puts them in its serverInfo and instructions, tool descriptions and
  *     schemas (pinned to pins.json), results, error messages, notifications, and its stderr;
- *   - the user's own config holds one: a database URL with its password in a server's arguments.
+ *   - the user's own config holds one: a database URL with its password in a server's arguments;
+ *   - a client asks for a server whose name is a secret (the URL path of a refused request);
+ *   - a server names a tool with a secret (pins.json is keyed by tool name), and a call to it is approved for
+ *     an hour (grants.json holds the approved scope, tool included).
  * Then every file in the data directory, both export formats, every API response and the console of
  * `gatehouse serve` are searched for each raw value. And the other direction: with `inline: true`, what
  * the client receives of near-misses (UUIDs, digests, versions, ids…) is unchanged.
@@ -41,8 +44,11 @@ const S = {
   pemBody: 'MIIEowIBAAKCAQEAx9vQ2kN3bTt6PEMLINESECRETq9ZfY2sK0pWmXcQe1rT7uVn4bHj',
   yamlBlock: 'yamlBlockSECRET3 horse',
   dbLine: 'dieSECRET4xyz',
+  urlServer: 'AKIAURLPATHLEAK00001',
+  pinnedTool: 'AKIAPINNEDTOOLLEAK01',
+  grantedTool: 'AKIAGRANTEDTOOLLEAK1',
 };
-const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault];
+const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault, S.pinnedTool, S.grantedTool];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
@@ -58,6 +64,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
   const home = tempHome({
     servers: { leaky: { command: process.execPath, args: [LEAKY, `postgres://app:${S.dbPassword}@db.internal:5432/prod`], env: { LEAK_SECRETS: JSON.stringify(SERVER_SECRETS) } } },
     masking: { detectors: ['secrets', 'email', 'credit-card', 'ip'] },
+    policy: { rules: [{ name: 'granted-tool-needs-approval', match: { tool: 'AKIAGRANTED*' }, action: 'approve' }] },
     gateway: { port: 0 },
   });
   let serve: Awaited<ReturnType<typeof startServe>>;
@@ -94,6 +101,18 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: S.tool, arguments: {} } }, session);
     await mcp({ jsonrpc: '2.0', id: 5, method: S.method, params: {} }, session);
     await mcp({ jsonrpc: '2.0', method: 'notifications/roots/list_changed', params: { note: S.notification } }, session);
+    expect((await rawRequest(`${serve.url}/mcp/${S.urlServer}`, { headers: { ...MCP_HEADERS, authorization: `Bearer ${readFileSync(join(home.dir, 'token'), 'utf8').trim()}` }, body: '{}' })).status).toBe(404);
+    // A held call to the secret-named tool, approved for an hour: the grant is written to grants.json.
+    const held = mcp({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: S.grantedTool, arguments: {} } }, session);
+    let approval: string | undefined;
+    await waitFor(async () => (approval = (JSON.parse(await api('/api/approvals')) as { id: string }[])[0]?.id) !== undefined, 10_000, 'the call is held for approval');
+    expect((await runGatehouse(['approve', approval as string, '--for', '1h'], { GATEHOUSE_HOME: home.dir })).code).toBe(0);
+    expect((await held).status).toBe(200);
+    expect(readFileSync(join(home.dir, 'grants.json'), 'utf8')).toContain('[MASKED:aws-access-key:');
+    // …and the grant, kept under the masked name, still covers the next call of that tool: it is not held.
+    const again = mcp({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: S.grantedTool, arguments: {} } }, session);
+    const settled = await Promise.race([again.then(() => 'answered'), new Promise((r) => setTimeout(() => r('held'), 5000))]);
+    expect(settled).toBe('answered');
     await waitFor(() => serve.output().includes('got notification'), 10_000, 'the server saw the notification');
     // A server that dies with secrets on stderr spanning lines: the client's error quotes its last stderr.
     const died = await mcp({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'die', arguments: { private_key_body: S.pemBody, yaml_secret: S.yamlBlock, db_password: S.dbLine } } }, session);

@@ -69,7 +69,10 @@ describe('masking: secrets and personal data never stored in clear text', () => 
     const { read } = await session(true);
     expect(read).not.toContain(SEEDED.aws);
     expect(read).not.toContain(SEEDED.email);
-    expect(read).toMatch(/\[MASKED:aws-access-key:[0-9a-f]{8}\]/);
-    expect(read).toMatch(/postgres:\/\/app:\[MASKED:url-password:[0-9a-f]{8}\]@db/);
+    // Without the keyed hash: a client that could see the token of a value it guessed could test guesses of a
+    // low-entropy secret against it (send the guess through an echoing tool, compare the tokens).
+    expect(read).toContain('[MASKED:aws-access-key]');
+    expect(read).toContain('postgres://app:[MASKED:url-password]@db');
+    expect(read).not.toMatch(/\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/);
   });
 });

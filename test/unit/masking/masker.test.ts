@@ -71,6 +71,13 @@ describe('masking detectors', () => {
     expect(otherKey.text('mail bob@example.com')).not.toBe(a);
   });
 
+  it('anonymous tokens (what a client receives with masking.inline) carry no hash a guess could be tested against', () => {
+    const anonymous = createMasker({ detectors: ['secrets', 'email'], custom: [] }, KEY, { anonymous: true });
+    const guesses = ['password=hunter22', 'password=hunter23'].map((g) => anonymous.text(g));
+    expect(guesses).toEqual(['password=[MASKED:secret-value]', 'password=[MASKED:secret-value]']);
+    expect(anonymous.json({ mail: 'bob@example.com' })).toEqual({ mail: '[MASKED:email]' });
+  });
+
   it('walks JSON: values anywhere, secret-named keys whatever their value, and keeps the JSON valid', () => {
     const message = {
       jsonrpc: '2.0',
