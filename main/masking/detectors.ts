@@ -89,15 +89,15 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
+const SECRET_WORDS = new Set(['pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var']);
+const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
-const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta']);
+const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
+const STRONG_WORDS = new Set(['pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd' };
@@ -137,17 +137,15 @@ export function foldable(text: string): boolean {
  */
 export function namedContextPossible(text: string): boolean {
   return (
-    text.includes(' -') ||
-    text.includes('\t-') ||
-    text.includes('\n-') ||
+    text.includes('\t') ||
     text.includes('</') ||
-    text.includes('"""') ||
-    text.includes("'''") ||
-    /passw|identif/i.test(text) ||
+    NAMED_WORDS.test(text) ||
+    /\s-|"""|'''/.test(text) ||
     (text.includes(':') && /:(?:\d{2,5}|\*):/.test(text)) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
+const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring/i;
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
@@ -219,11 +217,13 @@ export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
 export function looksLikeCode(value: string): boolean {
   if (/[A-Za-z]\d+[A-Za-z]+\d+[A-Za-z]/.test(value)) return false;
   return (
-    /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(/.test(value) || // a call
+    /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*\(/.test(value) || // a call (Rust's env::var( too)
     /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx|body|form|data|input|env)\.[A-Za-z_]/.test(value) || // a member
     /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
-    /^[A-Za-z_$][\w$]*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
+    /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
+    /^\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^}]*)?\}?$/.test(value) || // a format field (f"token={token!r}")
+    /^\$[a-z_]\w*[),;]*$/.test(value) || // a variable (GraphQL's $password, PHP's $password)
     /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) || // a bind parameter (:new_password, @password_hash, %(pw)s)
     /^[A-Za-z_$][\w$.]*(?:\(\))?[ \t]+(?:\?|\|\||&&|\?\?|or|and)[ \t]+\S/.test(value) || // a ternary or a fallback (isProd ? a : b, cached || refresh())
     variableNamedForSecret(value)
@@ -232,7 +232,7 @@ export function looksLikeCode(value: string): boolean {
 
 /** A variable named for the secret it holds (`dbPassword,` in a Go struct literal, `db_password` in Rust): code, not the secret. */
 function variableNamedForSecret(value: string): boolean {
-  const name = /^([A-Za-z_$][\w$]*)[,;]?$/.exec(value)?.[1];
+  const name = /^([A-Za-z_$][\w$]*)[,;)]*$/.exec(value)?.[1];
   return name !== undefined && /[a-z][A-Z]|_/.test(name) && !/\d/.test(name) && isSecretKeyName(name);
 }
 
@@ -326,7 +326,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?[ \\t]{0,20}(?:=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?[ \\t]{0,20}(?::=|=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix, input, offset);
@@ -361,13 +361,15 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
     const strength = name === undefined ? undefined : secretKeyStrength(name);
     const env = envStyle(name, prefix);
-    if (!strength || isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(value) || TYPED_DECLARATION.test(value)))) return false;
+    // (`password: string;` in a TypeScript interface: a statement's end is not part of the value.)
+    const v = value.replace(/[;,]+$/, '');
+    if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || TYPED_DECLARATION.test(v)))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
@@ -460,7 +462,26 @@ const cliPasswords: Detector[] = [
     // keytool and jarsigner (`-storepass`, `-keypass`), openssl (`-passin pass:…`).
     prefix: `${word('-(?:storepass|keypass|srcstorepass|deststorepass|srckeypass|destkeypass|passin|passout)')}[ \\t]+(?:pass:)?`,
     pattern: CLI_VALUE,
+    // `env:VAR`, `file:PATH`, `fd:N`, `stdin` name where openssl reads the password, not the password.
+    accept: (value) => cliValue(value) && !/^(?:env|file|fd):|^stdin$/.test(unquote(value)),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /redis-cli|mongo|psexec|sqlcmd|bcp|az[ \t]+login|gh[ \t]+secret/i,
+    // `redis-cli AUTH pw`, `mongosh -p pw`, `psexec -p pw`, `az login -p pw`, `sqlcmd -P pw`, `gh secret set NAME --body pw`.
+    prefix: `(?:${word('redis-cli')}${CLI_ARGS}auth|${word('(?:mongosh|mongo|mongodump|mongorestore|mongoexport|mongoimport|psexec|psexec64|sqlcmd|bcp)')}${CLI_ARGS}(?:-p|--password)|${word('az')}[ \\t]+login${CLI_ARGS}(?:-p|--password)|${word('gh')}[ \\t]+secret[ \\t]+set${CLI_ARGS}(?:-b|--body))[ \\t]+`,
+    pattern: CLI_VALUE,
     accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /smbclient|htpasswd|net[ \t]+use|setx|securestring/i,
+    // `smbclient -U user%pw`, `htpasswd -b FILE USER pw`, `net use X: \\srv\share pw`, `setx API_KEY pw`, `ConvertTo-SecureString 'pw'`.
+    prefix: `(?:${word('smbclient')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
+    pattern: CLI_VALUE,
+    accept: (value, prefix) => cliValue(value) && !unquote(value).startsWith('/') && (!/^setx/i.test(prefix) || secretKeyStrength(/^setx[ \t]+(?:-m[ \t]+)?(\S+)/i.exec(prefix)?.[1] ?? '') !== undefined),
   },
   {
     kind: 'cli-password',
@@ -480,6 +501,65 @@ const cliPasswords: Detector[] = [
     accept: cliValue,
   },
 ];
+
+/** A secret-named key and its value as a call's first two arguments (PHP's `define('DB_PASSWORD', '…')`, `config.set("api_key", "…")`). */
+const keyValueArguments: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /["'][ \t]*,[ \t]*["']/,
+  prefix: `\\\\?["']${KEY_NAME}\\\\?["'][ \\t]*,[ \\t]*\\\\?["']`,
+  pattern: `[^"'\\\\\\r\\n]{1,1024}`,
+  accept: (value, prefix, input, offset) => {
+    const strength = secretKeyStrength(/^\\?["']([^"'\\]+)/.exec(prefix)?.[1] ?? '');
+    // `"name": "DB_PASSWORD", "value": …` in JSON text: the second string is a key, not an argument.
+    if (/^\\?["'][ \t]*:/.test(input.slice(offset + value.length, offset + value.length + 8))) return false;
+    if (!strength || isPlaceholder(value) || readsAsProse(value)) return false;
+    return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value);
+  },
+};
+
+/** HTTP basic credentials in code: `auth=('alice', '…')` (requests), `HTTPBasicAuth('alice', '…')`, `basic_auth('alice', '…')`. */
+const basicAuthArguments: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /auth[ \t]*=[ \t]*\(|basic_?auth\(/i,
+  prefix: `(?:${word('auth')}[ \\t]*=[ \\t]*\\(|basic_?auth\\()[ \\t]*["'][^"'\\r\\n]{0,128}["'][ \\t]*,[ \\t]*["']`,
+  pattern: `[^"'\\\\\\r\\n]{1,1024}`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** Name/value pairs written out as YAML or JSON text (`- name: DB_PASSWORD⏎  value: …`, `{"name": "API_TOKEN", "value": "…"}`). */
+const nameValueText: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /value/i,
+  prefix: `(?:name|key)\\\\?["']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["']?${KEY_NAME}\\\\?["']?[ \\t]{0,20}(?:,[ \\t]{0,20}|\\r?\\n[ \\t]{0,40}|\\\\n[ \\t]{0,40})\\\\?["']?value\\\\?["']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["']?`,
+  pattern: `(?![\\s"'])(?:[^"'\\\\\\r\\n]|\\\\(?![ntr"'\\\\])){1,4096}`,
+  accept: (value, prefix) => {
+    const strength = secretKeyStrength(/[:=][ \t]*\\?["']?([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '');
+    if (!strength || isPlaceholder(value.trim())) return false;
+    return strength === 'strong' || (secretLooking(value.trim()) && !/\s/.test(value.trim()));
+  },
+};
+
+/** The Netscape cookie-jar format (curl's `-c`, browsers' exports): seven tab-separated fields, the last the cookie's value. */
+const cookieJarLine: Detector = {
+  kind: 'cookie',
+  phase: 3,
+  hint: /\t(?:TRUE|FALSE)\t/,
+  prefix: `(?:^|\\n)[^\\t\\r\\n]{1,253}\\t(?:TRUE|FALSE)\\t[^\\t\\r\\n]{1,1024}\\t(?:TRUE|FALSE)\\t\\d{1,12}\\t[^\\t\\r\\n]{1,256}\\t`,
+  pattern: `[^\\t\\r\\n]{1,4096}`,
+};
+
+/** `Bearer <token>` anywhere (a log line that quotes the header's value without its name), when the token looks like one. */
+const bearerAnywhere: Detector = {
+  kind: 'auth-header',
+  phase: 3,
+  hint: /bearer[ \t]/i,
+  prefix: `${word('bearer')}[ \\t]+`,
+  pattern: `[A-Za-z0-9._~+/=-]{12,4096}`,
+  accept: (value) => secretLooking(value) && /\d/.test(value) && /[A-Za-z]/.test(value) && !isPlaceholder(value),
+};
 
 /** `.netrc`: `machine HOST login USER password SECRET` (on one line or several). */
 const netrcPassword: Detector = {
@@ -506,7 +586,7 @@ const sqlPassword: Detector = {
   kind: 'sql-password',
   phase: 3,
   hint: /identified|password/i,
-  prefix: `(?:${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?|${word('password')}(?:[ \\t]+for[ \\t]+[^\\s=]{1,128}[ \\t]*=)?)[ \\t]*'`,
+  prefix: `(?:${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?|${word('password')}(?:[ \\t]+for[ \\t]+[^\\s=]{1,128}[ \\t]*=)?)[ \\t]+'`,
   pattern: `(?:[^'\\\\\\r\\n]|''|\\\\.){1,1024}(?=')`,
   accept: (value) => !isPlaceholder(value),
 };
@@ -577,6 +657,14 @@ export function findEmails(value: string): [number, number][] {
 
 const CARD_WORDS = /(?:card|pan|cc|visa|mastercard|maestro|unionpay|amex|payment|credit|debit|karte|carte|tarjeta)\b[^\d\n]{0,30}$/i;
 
+/** Query-string and form parameters that carry credentials. */
+const QUERY_NAMES = '(?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)';
+const QUERY_HINT = /[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)=/i;
+const QUERY_VALUE = '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?!%26|%23)[^&#\\s"\'<>\\\\]){6,4096}';
+/** Named for a credential (access_token=…), whatever the value; named loosely (key=, code=, sig=, auth=) only when the value looks like one (`?key=weather_report` does not). */
+const queryAccept = (value: string, prefix: string): boolean =>
+  !/^(?:.|%3F|%26|\\u0026)(?:key|code|sig|auth|token)(?:=|%3D)$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value));
+
 /** Words right before a number that say it is something else: an id, a port, an order or a trace. */
 const NOT_CARD_WORDS = /(?:\bids?|request|trace|span|order|invoice|ticket|build|job|run|ports?|pid|txn?|hash|seq|serial|tracking|account)\b[^\d\n]{0,12}$/i;
 
@@ -584,6 +672,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
   secrets: [
     // Private keys of every common format, with or without their closing line.
     { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----')}` },
+    // The rest of a key whose BEGIN line is elsewhere (cut off, or in the previous element of an array): up to its END line.
+    { kind: 'private-key', hint: /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/, pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
@@ -606,7 +696,12 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     },
     token('google-api-key', /AIza/, 'AIza[0-9A-Za-z_-]{35}'),
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
-    token('jwt', /eyJ/, 'eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{10,}'),
+    // A JWT, also wrapped after its dots (a log that folds long lines).
+    token('jwt', /eyJ/, 'eyJ[A-Za-z0-9_-]{5,}\\.(?:\\r?\\n|\\\\n)?[ \\t]{0,8}eyJ[A-Za-z0-9_-]{5,}\\.(?:\\r?\\n|\\\\n)?[ \\t]{0,8}[A-Za-z0-9_-]{10,}'),
+    token('google-oauth-token', /ya29\.|1\/\/0/, 'ya29\\.[0-9A-Za-z_-]{20,}|1//0[0-9A-Za-z_-]{40,}'),
+    // Password hashes (crypt's `$apr1$`, `$2y$`, `$6$`, argon2; LDAP's `{SSHA}`): crackable offline, so kept out too.
+    { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,}={0,2})' },
+    { kind: 'url-password', inRun: true, hint: /jdbc:oracle:/, prefix: 'jdbc:oracle:(?:thin|oci8?|kprb):[^/\\s:@]{1,128}/', pattern: '[^@\\s/\'"]{1,256}(?=@)' },
     token('npm-token', /npm_/, 'npm_[A-Za-z0-9]{36}'),
     token('pypi-token', /pypi-/, 'pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}'),
     token('docker-token', /dckr_pat_/, 'dckr_pat_[A-Za-z0-9_-]{27,}'),
@@ -644,7 +739,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     },
     // The password of a URL with credentials: scheme://user:PASSWORD@host
     // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
-    { kind: 'url-password', inRun: true, hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
+    { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
     // Phase 2: context. HTTP auth headers and cookies, wherever they are written out.
     // The credentials after an auth header's scheme, to the end of the line or the closing quote (SharedKey acct:sig, Digest k=v, …).
     // The header name comes first (a literal the regex engine finds fast); the word boundary is checked behind it.
@@ -652,7 +747,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       kind: 'auth-header',
       phase: 2,
       hint: /authorization|api-key|auth-token/i,
-      prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)(?<![a-z0-9-](?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token))\\\\?["\']?[ \\t]{0,20}[:=][ \\t]{0,20}\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \\t]+\\\\?["\']?)?',
+      prefix: '(?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token)(?<![a-z0-9-](?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token))\\\\?["\']?[ \\t]{0,20}[:=][ \\t]{0,20}(?:\\r?\\n[ \\t]{1,20})?\\\\?["\']?(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \\t]+\\\\?["\']?)?',
       // Digest's parameters are quoted (`response="…"`): after that scheme the rest of the line is the credential.
       pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=digest[ \\t]{1,20})[^\\r\\n\\\\`]{3,4096}|[^\\s"\'\\\\`][^\\r\\n"\'\\\\`]{3,4096})(?<=\\S)',
       accept: (value, prefix) => {
@@ -670,21 +765,18 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])[^\\s"\'\\\\][^\\r\\n"\'\\\\]{2,4096}',
       accept: (value) => /[^=\s]=/.test(value) && !isPlaceholder(value),
     },
-    // Query-string and form parameters that carry credentials.
-    // Query-string and form parameters that carry credentials: named for one (access_token=…) whatever the value;
-    // named loosely (key=, code=, sig=, auth=) only when the value looks like one (`?key=weather_report` does not).
-    {
-      kind: 'query-secret',
-      phase: 2,
-      hint: /[?&;F6](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)(?:=|%3D)/i,
-      prefix: '[?&;Ff6](?<=[?&;]|%3[Ff]|%26|\\\\u0026)(?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)(?:=|%3D)',
-      pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?!%26|%23)[^&#\\s"\'<>\\\\]){6,4096}',
-      accept: (value, prefix) => !/^(?:.|%3F|%26|\\u0026)(?:key|code|sig|auth|token)(?:=|%3D)$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value)),
-    },
+    // In a URL as written (`?access_token=…`), and percent-encoded or escaped inside another value (`next=%2Fdone%3Fpassword%3D…`, Go's `\\u0026`).
+    { kind: 'query-secret', phase: 2, hint: QUERY_HINT, prefix: `[?&;]${QUERY_NAMES}=`, pattern: QUERY_VALUE, accept: queryAccept },
+    { kind: 'query-secret', phase: 2, hint: /%3F|%26|\\u0026/i, prefix: `(?:%3F|%26|\\\\u0026)${QUERY_NAMES}(?:=|%3D)`, pattern: QUERY_VALUE, accept: queryAccept },
     tomlMultiline,
     ...cliPasswords,
     netrcPassword,
     pgpassPassword,
+    keyValueArguments,
+    basicAuthArguments,
+    nameValueText,
+    cookieJarLine,
+    bearerAnywhere,
     sqlPassword,
     ...xmlSecrets,
     yamlBlock,

@@ -28,6 +28,8 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
+const MIN_HEX = 24;
+const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
 const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})(?![A-Za-z0-9+/=_-])/g;
 /** Whether bytes are text (UTF-8 without control characters other than tab, newline and carriage return). */
 function printable(bytes: Buffer): boolean {
@@ -39,6 +41,24 @@ function printable(bytes: Buffer): boolean {
 }
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
+const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+/** The other readings of a text (see maskText), each only where its sign is present. */
+function readings(value: string): string[] {
+  const views: string[] = [];
+  const add = (view: string) => {
+    if (view !== value) views.push(view);
+  };
+  if (foldable(value)) add(normalizeKeyName(value));
+  if (value.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(value)) {
+    add(value.replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|(quot|amp|lt|gt|apos));/gi, (m, dec?: string, hex?: string, name?: string) => {
+      const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
+      return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    }));
+  }
+  if (value.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(value)) add(value.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+  if (value.includes('%') && /%[0-9A-Fa-f]{2}/.test(value)) add(value.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+  return views;
+}
 /** Runs (text between spaces) shorter than this hold no token a run-scoped detector finds (the shortest, a URL password, takes ~12). */
 const MIN_RUN = 12;
 
@@ -121,9 +141,12 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
         if (secret === undefined) continue;
         const d = set.detectors[i] as Detector;
         const prefix = groups[`p${i}`] ?? '';
-        if (hasTokens && TOKEN_IN.test(secret)) return undefined;
-        if (d.accept && !(around ? d.accept(secret, prefix, around.input, around.at + offset + prefix.length) : d.accept(secret, prefix, value, offset + prefix.length))) return undefined;
-        return prefix + token(d.kind, secret);
+        // A value that runs into what another detector masked (`password: hunter2 host [MASKED:ipv4:…]`) ends
+        // before it: the part up to the token is the value.
+        const found = hasTokens && TOKEN_IN.test(secret) ? secret.slice(0, secret.indexOf('[MASKED:')).trimEnd() : secret;
+        if (found === '') return undefined;
+        if (d.accept && !(around ? d.accept(found, prefix, around.input, around.at + offset + prefix.length) : d.accept(found, prefix, value, offset + prefix.length))) return undefined;
+        return prefix + token(d.kind, found) + secret.slice(found.length);
       }
       return undefined;
     }
@@ -223,6 +246,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
           // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
           const at = start;
           masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, at + offset, depth) ? token('base64-secret', found) : found));
+          if (end - start >= MIN_HEX) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
         }
         if (masked !== run) {
           (out ??= []).push(value.slice(done, start), masked);
@@ -245,6 +269,15 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return namedContextPossible(named) ? namedContext.replace(named) : named;
   };
 
+  /** Whether a run of hex digits decodes to text that holds a secret (`echo 44425f… | xxd -r -p`). */
+  const hexSecret = (run: string, depth: number): boolean => {
+    if (!printable(Buffer.from(run.slice(0, 32), 'hex'))) return false;
+    const bytes = Buffer.from(run, 'hex');
+    if (!printable(bytes)) return false;
+    const decoded = bytes.toString('utf8');
+    return maskText(decoded, depth + 1) !== decoded;
+  };
+
   /** Whether a run of base64 at `offset` in `value` decodes to text that holds a secret. */
   const base64Secret = (run: string, value: string, offset: number, depth: number): boolean => {
     if ((run.length % 4 !== 0 && !/[-_]/.test(run)) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
@@ -257,16 +290,17 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return credentials || maskText(decoded, depth + 1) !== decoded;
   };
 
+  /**
+   * A text may hide what it says: characters that show nothing or look like others (a zero-width character inside
+   * a token, fullwidth letters, a look-alike letter in a key), HTML entities (`&quot;password&quot;`), JSON's
+   * `\u0022` escapes, percent-encoding (`postgres%3A%2F%2Fapp%3A…`). Each such reading of the text is searched
+   * too, and the one where most is found is what is kept (only then is the stored text the decoded one).
+   */
   const maskText = (value: string, depth = 0): string => {
     let out = detect(value, depth);
-    // Characters that hide what a text reads as (zero-width inside a token, fullwidth letters, look-alike letters
-    // in a key): the text as it reads is searched too, and wins where it finds more.
-    if (foldable(value)) {
-      const folded = normalizeKeyName(value);
-      if (folded !== value) {
-        const seen = detect(folded, depth);
-        if (tokenCount(seen) > tokenCount(out)) out = seen;
-      }
+    for (const view of readings(value)) {
+      const seen = detect(view, depth);
+      if (tokenCount(seen) > tokenCount(out)) out = seen;
     }
     return out;
   };
@@ -301,7 +335,14 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   // Name/value pairs (HAR headers, Kubernetes and ECS env, `[name, value]` header arrays): the name says what the value is.
   const NAME_FIELDS = ['name', 'Name', 'key', 'Key', 'field', 'Field', 'variable', 'Variable', 'header', 'Header', 'property', 'Property', 'param', 'Param', 'ParameterKey', 'ParameterName', 'OptionName'];
   const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue'];
+  // A cookie as browsers and their drivers list it (CDP, Playwright: name, value, domain, path…): its value is a
+  // secret when it looks like one, whatever the cookie is called (`JSESSIONID`, `_gh_sess`, `connect.sid`).
+  const COOKIE_FIELDS = ['domain', 'httpOnly', 'sameSite', 'expires', 'expirationDate', 'hostOnly'];
   const pairKind = (o: Record<string, unknown>): KeyKind | undefined => {
+    if (typeof o.name === 'string' && Object.hasOwn(o, 'value') && COOKIE_FIELDS.some((f) => Object.hasOwn(o, f))) {
+      const kind = kindOfKey(o.name);
+      return kind === 'strong' ? 'strong' : 'weak';
+    }
     for (const n of NAME_FIELDS) {
       const name = o[n];
       if (typeof name === 'string' && VALUE_FIELDS.some((v) => Object.hasOwn(o, v))) {
