@@ -91,10 +91,10 @@ describe('the gatehouse command', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('connect: with no gateway running, fails closed with a JSON-RPC error and one stderr line', async () => {
+  it('connect --wait 0s: with no gateway running, fails closed at once with a JSON-RPC error and one stderr line', async () => {
     const dir = home({ servers: { everything: everythingStdio() } });
     const init = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
-    const result = await runGatehouse(['connect', 'everything'], { GATEHOUSE_HOME: dir }, `${init}\n`);
+    const result = await runGatehouse(['connect', 'everything', '--wait', '0s'], { GATEHOUSE_HOME: dir }, `${init}\n`);
     const reply = JSON.parse(result.stdout.trim());
     expect(reply).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32014, message: expect.stringContaining('no Gatehouse gateway is running') } });
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

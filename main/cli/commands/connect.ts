@@ -1,24 +1,30 @@
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Readable, Writable } from 'node:stream';
+import { parseDuration } from '../../config/units.js';
 import { readToken } from '../../config/data-dir.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import { abortIsolatingFetch } from '../../gateway/isolated-fetch.js';
-import { errorResponse, GatewayErrorCode, isJSONRPCRequest, type JSONRPCMessage } from '../../gateway/jsonrpc.js';
+import { errorResponse, GatewayErrorCode, idKey, isJSONRPCNotification, isJSONRPCRequest, isResponse, type JSONRPCMessage, type JSONRPCRequest } from '../../gateway/jsonrpc.js';
 import { trackProtocolVersion } from '../../gateway/protocol-version.js';
 import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
-import { dataDirFor } from '../options.js';
+import { dataDirFor, stringOption } from '../options.js';
 import { UsageError } from '../usage-error.js';
+
+const DEFAULT_WAIT = 30_000;
 
 export const connectCommand: Command = {
   summary: 'stdio shim for MCP clients that only speak stdio: bridges to the running gateway\'s endpoint for SERVER',
-  usage: 'gatehouse connect SERVER',
-  options: {},
-  async run({ positionals }, io) {
+  usage: 'gatehouse connect SERVER [--wait DURATION]',
+  options: { wait: { type: 'string' } },
+  async run({ values, positionals }, io) {
     const [server, ...extra] = positionals;
     if (!server || extra.length) throw new UsageError('name exactly one server, as configured in gatehouse.yaml');
-    await bridgeStdio({ server, dataDir: dataDirFor(io), io, stdin: process.stdin, stdout: process.stdout });
+    const waitText = stringOption(values.wait);
+    const waitMs = waitText === undefined ? DEFAULT_WAIT : parseDuration(waitText);
+    if (waitMs === undefined) throw new UsageError(`--wait is a duration such as 30s or 2m, not "${waitText}"`);
+    await bridgeStdio({ server, dataDir: dataDirFor(io), io, stdin: process.stdin, stdout: process.stdout, waitMs, signals: process });
   },
 };
 
@@ -28,57 +34,192 @@ export interface BridgeOptions {
   io: CliIo;
   stdin: Readable;
   stdout: Writable;
+  /** How long to wait for a gateway that is not (or no longer) there before answering with an error. */
+  waitMs?: number;
+  /** Where SIGINT, SIGTERM and SIGHUP arrive (the process); each ends the session and the bridge. */
+  signals?: Pick<NodeJS.Process, 'once' | 'off'>;
 }
 
-/**
- * Bridges a stdio MCP client to the gateway's Streamable HTTP endpoint, message for message. When no gateway
- * runs it fails closed: every request is answered with a JSON-RPC error saying so, and stderr says it once.
- */
-export function bridgeStdio({ server, dataDir, io, stdin, stdout }: BridgeOptions): Promise<void> {
-  const stdio = new StdioServerTransport(stdin, stdout);
-  const runtime = readRuntimeInfo(dataDir);
-  const token = readToken(dataDir);
-  let http: StreamableHTTPClientTransport | undefined;
-  let complained = false;
+class GatewayAbsent extends Error {}
 
-  const fail = (message: JSONRPCMessage, code: number, reason: string) => {
-    if (!complained) {
-      io.err(`gatehouse connect: ${reason}`);
-      complained = true;
+/** What went wrong, in one readable line: the JSON-RPC error a gateway answered with, not its JSON escaped in a message. */
+export function readableError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const body = message.indexOf('{');
+  if (body >= 0) {
+    try {
+      const parsed = JSON.parse(message.slice(body)) as { error?: { message?: unknown } };
+      if (typeof parsed.error?.message === 'string') return parsed.error.message;
+    } catch {
+      // not JSON: the message as it is
     }
-    if (isJSONRPCRequest(message)) void stdio.send(errorResponse(message.id, code, `Gatehouse: ${reason}`));
+  }
+  return message.replace(/\s+/g, ' ').trim();
+}
+
+const refused = (err: unknown): boolean => {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
+};
+/** The gateway no longer knows the session: it restarted (or closed the session) since the client initialized. */
+const sessionGone = (err: unknown): boolean => err instanceof StreamableHTTPError && err.code === 404;
+const isInitialize = (m: JSONRPCMessage): m is JSONRPCRequest => isJSONRPCRequest(m) && m.method === 'initialize';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Bridges a stdio MCP client to the gateway's Streamable HTTP endpoint, message for message, and keeps the
+ * bridge up across the gateway's life: started before the gateway, it waits for one (with back-off, up to
+ * `waitMs`, saying so once on stderr); when the gateway restarts and forgets the session, it initializes a new
+ * one with the client's own initialize and initialized, then sends what failed again. The client sees one
+ * session throughout. With no gateway within the wait it fails closed: the request is answered with a
+ * JSON-RPC error saying so. SIGINT, SIGTERM, SIGHUP and the end of stdin end the session (DELETE) and the
+ * bridge; requests still in flight at the end of stdin are answered first.
+ */
+export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAULT_WAIT, signals }: BridgeOptions): Promise<void> {
+  const stdio = new StdioServerTransport(stdin, stdout);
+  const notRunning = `no Gatehouse gateway is running for ${dataDir}; start the desktop app or \`gatehouse serve\``;
+  let http: StreamableHTTPClientTransport | undefined;
+  let initialize: JSONRPCRequest | undefined; // the client's, replayed on a new session
+  let initialized: JSONRPCMessage | undefined;
+  let queue: Promise<void> = Promise.resolve();
+  let replays = 0;
+  let closing = false;
+  const inFlight = new Set<string>();
+  const replayWaits = new Map<string, (m: JSONRPCMessage) => void>();
+  const said = new Set<string>();
+  const say = (line: string) => {
+    if (said.has(line)) return;
+    said.add(line);
+    io.err(`gatehouse connect: ${line}`);
   };
 
-  if (runtime && token) {
-    http = new StreamableHTTPClientTransport(new URL(`${runtime.url}/mcp/${encodeURIComponent(server)}`), {
+  const toClient = (message: JSONRPCMessage) => {
+    if (isResponse(message) && message.id !== undefined && message.id !== null) {
+      const replay = replayWaits.get(String(message.id));
+      if (replay) return replay(message); // the answer to a replayed initialize is the bridge's, not the client's
+      inFlight.delete(idKey(message.id));
+    }
+    void stdio.send(message);
+  };
+
+  const transport = (url: string, token: string): StreamableHTTPClientTransport => {
+    const t = new StreamableHTTPClientTransport(new URL(`${url}/mcp/${encodeURIComponent(server)}`), {
       requestInit: { headers: { authorization: `Bearer ${token}` } },
       fetch: abortIsolatingFetch(),
     });
-    const version = trackProtocolVersion((v) => http?.setProtocolVersion(v));
-    http.onmessage = (message) => {
+    const version = trackProtocolVersion((v) => t.setProtocolVersion(v));
+    t.onmessage = (message) => {
       version(message);
-      void stdio.send(message);
+      toClient(message);
     };
-    http.onerror = (error) => io.err(`gatehouse connect: ${error.message}`);
-  }
-  const notRunning = `no Gatehouse gateway is running for ${dataDir}; start the desktop app or \`gatehouse serve\``;
+    // The standalone stream drops when the gateway stops; the next message reconnects, so one line says so.
+    t.onerror = (error) => {
+      if (!closing) say(readableError(error));
+    };
+    return t;
+  };
+
+  /** A transport to a running gateway, waiting for one up to the bound; with `replay`, on a new session initialized as the client's was. */
+  const open = async (replay: boolean): Promise<StreamableHTTPClientTransport> => {
+    const deadline = Date.now() + waitMs;
+    let delay = 100;
+    for (;;) {
+      const runtime = readRuntimeInfo(dataDir);
+      const token = readToken(dataDir);
+      if (runtime && token) {
+        const t = transport(runtime.url, token);
+        try {
+          await t.start();
+          if (replay && initialize) await handshake(t, initialize);
+          if (replays > 0 || replay) say(`reconnected to the gateway at ${runtime.url} (a new session, initialized as the client's was)`);
+          return t;
+        } catch (err) {
+          await t.close().catch(() => undefined);
+          if (!refused(err)) throw err;
+        }
+      }
+      if (Date.now() + delay > deadline) throw new GatewayAbsent(notRunning);
+      say(`waiting up to ${Math.round(waitMs / 1000)}s for the gateway (${runtime ? `${runtime.url} does not answer` : 'none is running'})…`);
+      await sleep(delay * (0.75 + Math.random() / 2));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  };
+
+  const handshake = async (t: StreamableHTTPClientTransport, init: JSONRPCRequest): Promise<void> => {
+    const id = `gatehouse-connect-replay-${++replays}`;
+    const answered = new Promise<JSONRPCMessage>((resolve, reject) => {
+      replayWaits.set(id, resolve);
+      setTimeout(() => reject(new Error('the gateway did not answer the replayed initialize within 30s')), 30_000).unref();
+    });
+    try {
+      await t.send({ ...init, id });
+      const answer = await answered;
+      if ('error' in answer) throw new Error(`the gateway refused the replayed initialize: ${readableError(new Error(JSON.stringify(answer)))}`);
+      if (initialized) await t.send(initialized);
+    } finally {
+      replayWaits.delete(id);
+    }
+  };
+
+  const fail = (message: JSONRPCMessage, err: unknown) => {
+    const absent = err instanceof GatewayAbsent;
+    const reason = absent ? notRunning : readableError(err);
+    say(reason);
+    if (isJSONRPCRequest(message)) {
+      inFlight.delete(idKey(message.id));
+      void stdio.send(errorResponse(message.id, absent ? GatewayErrorCode.GatewayNotRunning : GatewayErrorCode.UpstreamUnavailable, `Gatehouse: ${reason}`));
+    }
+  };
+
+  /** Sends one client message; a lost session or a gateway that went away is reconnected once, then the message is sent again. */
+  const deliver = async (message: JSONRPCMessage): Promise<void> => {
+    if (isInitialize(message)) initialize = message;
+    else if (isJSONRPCNotification(message) && message.method === 'notifications/initialized') initialized = message;
+    if (isJSONRPCRequest(message)) inFlight.add(idKey(message.id));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A fresh transport replays the handshake unless this message is the client's own initialize.
+        http ??= await open(attempt > 0 && !isInitialize(message) && initialize !== undefined);
+        await http.send(message);
+        return;
+      } catch (err) {
+        const lost = sessionGone(err) || refused(err);
+        if (lost && http) {
+          const old = http;
+          http = undefined;
+          void old.close().catch(() => undefined);
+        }
+        if (!lost || attempt > 0) return fail(message, err);
+      }
+    }
+  };
 
   stdio.onmessage = (message) => {
-    if (!http) return fail(message, GatewayErrorCode.GatewayNotRunning, notRunning);
-    http.send(message).catch((err: unknown) => {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      if (cause === 'ECONNREFUSED') return fail(message, GatewayErrorCode.GatewayNotRunning, notRunning);
-      fail(message, GatewayErrorCode.UpstreamUnavailable, (err as Error).message);
-    });
+    queue = queue.then(() => deliver(message)).catch((err: unknown) => fail(message, err));
   };
 
   return new Promise((resolve) => {
-    stdio.onclose = () => resolve();
-    stdin.once('end', () => {
-      const done = http ? http.terminateSession().catch(() => undefined).then(() => http?.close()) : Promise.resolve();
-      void done.finally(() => stdio.close().finally(resolve));
-    });
+    let ended = false;
+    const end = async (why: 'stdin' | 'signal') => {
+      if (ended) return;
+      ended = true;
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) signals?.off(s, onSignal);
+      // At the end of input, what was asked is answered first (bounded); a signal means now.
+      if (why === 'stdin') {
+        await queue;
+        const deadline = Date.now() + 30_000;
+        while (inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+      }
+      closing = true;
+      const t = http;
+      if (t) await Promise.race([t.terminateSession().catch(() => undefined), sleep(2_000)]).then(() => t.close().catch(() => undefined));
+      await stdio.close().catch(() => undefined);
+      resolve();
+    };
+    const onSignal = () => void end('signal');
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) signals?.once(s, onSignal);
+    stdio.onclose = () => void end('stdin');
+    stdin.once('end', () => void end('stdin'));
     void stdio.start();
-    void http?.start();
   });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
+import { guardConnections } from './connection-guard.js';
 import { handleMcpRequest, sendError, type EndpointLimits } from './mcp-endpoint.js';
 import { checkOrigin, checkToken } from './request-guards.js';
 
@@ -19,6 +20,20 @@ export interface GatewayServer {
   readonly port: number;
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** Connections not being served (see connection-guard.ts) beyond which the least recently active is closed. */
+const MAX_WAITING_CONNECTIONS = 256;
+
+/** Where OAuth clients look for an authorization server (RFC 9728, RFC 8414, OpenID discovery, dynamic registration). */
+const OAUTH_DISCOVERY = /^\/(?:\.well-known\/|register$|authorize$|token$|oauth\/)/;
+
+function sendOAuthNotFound(res: ServerResponse, path: string): void {
+  const body = JSON.stringify({
+    error: 'not_found',
+    error_description: `Gatehouse has no OAuth authorization server at ${path}: send the gateway token as \`Authorization: Bearer <token>\` (the \`token\` file in the Gatehouse data directory), or use \`gatehouse connect\``,
+  });
+  res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
 }
 
 /** The loopback HTTP listener: Host/Origin checks on every request, the token on /mcp/…, then the endpoint. */
@@ -57,6 +72,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       });
       return;
     }
+    // A client refused with 401 looks for OAuth metadata and registration here: a JSON 404 lets it say
+    // "unauthorized" plainly, where the web UI's page would make it fail on parsing HTML.
+    if (OAUTH_DISCOVERY.test(path)) return sendOAuthNotFound(res, path);
     if (!options.fallback) return sendError(res, 404, -32000, `Not Found: ${path}`);
     Promise.resolve(options.fallback(req, res, port)).catch((err: unknown) => {
       options.gateway.events.emit('warning', { message: `web error: ${(err as Error).message}` });
@@ -64,10 +82,14 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       else res.end();
     });
   });
-  // Long-lived SSE streams must not be cut by Node's request timeout; idle keep-alive sockets are kept warm.
-  server.requestTimeout = 0;
+  // Bounded: a request's headers must arrive within 10 s and the whole request (headers and body: up to
+  // gateway.maxBodySize, over loopback) within 60 s; what is answered may stream for as long as it needs (an
+  // event stream is a request long received). Idle keep-alive connections are kept warm for a minute.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 30_000;
+  // At most this many connections that are not being served (requests still arriving, or idle) at once.
+  guardConnections(server, MAX_WAITING_CONNECTIONS);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
