@@ -18,8 +18,8 @@ export interface Wired {
   pins: PinStore;
 }
 
-export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTimeoutMs: number } {
-  return { maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout };
+export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTimeoutMs: number; maxMessageSize: number } {
+  return { maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout, maxMessageSize: config.gateway.maxBodySize };
 }
 
 /**

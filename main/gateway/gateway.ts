@@ -9,6 +9,8 @@ import { createUpstream } from './upstream/create-upstream.js';
 export interface GatewayLimits {
   maxSessions: number;
   idleTimeoutMs: number;
+  /** gateway.maxBodySize: the largest message in either direction. */
+  maxMessageSize?: number;
 }
 
 /** Too many concurrent sessions: the endpoint answers 503. */
@@ -77,6 +79,7 @@ export class Gateway {
       onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
       maskStderr: this.path.stderrMasker(),
       accessToken: this.accessToken,
+      ...(this.limits.maxMessageSize !== undefined ? { maxMessageSize: this.limits.maxMessageSize } : {}),
     });
     const opened = new GatewaySession(server, upstream, this.path, this.events);
     owner.id = opened.id;

@@ -29,8 +29,8 @@ const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
 const MIN_HEX = 24;
-const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})(?![A-Za-z0-9+/=_-])/g;
+const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,65536}={0,2}|[A-Za-z0-9_-]{16,65536}={0,2})(?![A-Za-z0-9+/=_-])/g;
 /** Whether bytes are text (UTF-8 without control characters other than tab, newline and carriage return). */
 function printable(bytes: Buffer): boolean {
   for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;

@@ -45,6 +45,15 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
     await stillServes();
   });
 
+  it('a malformed initialize: 400 naming the field that is wrong, not "Mcp-Session-Id header is required"', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'no-version' } } });
+    const res = await rawRequest(url, { headers: auth, body });
+    expect(res.status).toBe(400);
+    expect(res.json().error).toMatchObject({ code: -32602, message: expect.stringContaining('params.clientInfo.version') });
+    expect(res.json().error?.message).not.toContain('Mcp-Session-Id');
+    await stillServes();
+  });
+
   it('an unknown server: 404 naming the configured ones', async () => {
     const res = await rawRequest(harness.endpoint('nope').href, { headers: auth, body: initializeBody() });
     expect(res.status).toBe(404);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { InitializeRequestSchema, isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { CapacityError, type Gateway } from '../gateway.js';
 import { errorResponse, GatewayErrorCode, idKey, isJSONRPCRequest, type JSONRPCMessage } from '../jsonrpc.js';
 import { isAcceptableProtocolVersion } from '../protocol-version.js';
@@ -81,6 +81,13 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   // Forward what the client sent, not the schema's re-built copy, so that unknown fields pass through untouched.
   const messages = raw as JSONRPCMessage[];
 
+  // An initialize that does not validate names what is wrong with it (not "Mcp-Session-Id header is required").
+  const badInitialize = messages.find((m) => isJSONRPCRequest(m) && m.method === 'initialize' && !isInitializeRequest(m));
+  if (badInitialize) {
+    const issue = InitializeRequestSchema.safeParse(badInitialize).error?.issues[0];
+    const where = issue ? issue.path.join('.') : 'params';
+    return refuse(400, -32602, `Invalid params: this initialize request is not valid at ${where}: ${issue?.message ?? 'it does not match the MCP schema'} (see the MCP specification, lifecycle: initialize)`);
+  }
   let session: GatewaySession;
   if (messages.some(isInitializeRequest)) {
     if (messages.length > 1) return refuse(400, -32600, 'Invalid Request: initialize must be sent on its own');

@@ -1,5 +1,5 @@
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { deserializeMessage, ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,8 @@ import type { StdioServerConfig } from '../../config/schema.js';
 import type { Upstream, UpstreamHooks } from './upstream.js';
 
 const STDERR_TAIL_LINES = 20;
+const DEFAULT_MAX_MESSAGE = 32 * 1024 * 1024;
+const formatSize = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
 
 /** A line from the server that is not a valid JSON-RPC message, with the id it names (if any). */
 class MalformedMessageError extends Error {
@@ -19,19 +21,86 @@ class MalformedMessageError extends Error {
 }
 
 /**
- * The SDK's line reader, except that a line it cannot accept says which request it seemed to answer, so that
- * the request can be answered instead of waiting forever. It only looks at the next line; the SDK reads it.
+ * The SDK's line reader, replaced (its own copies the whole buffer on every chunk, and ends the session when a
+ * line passes 10 MB): a line is gathered as a list of chunks and joined once when it ends. A line longer than
+ * `maxLine` (gateway.maxBodySize) is dropped as it arrives, never held, and reported once it ends, with the id
+ * it names near its start, so that the request it answers is answered with an error naming the limit while the
+ * session goes on. A line that is not valid JSON-RPC says which request it seemed to answer, likewise.
  */
-class IdTracingReadBuffer extends ReadBuffer {
+class GatewayReadBuffer extends ReadBuffer {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private readonly lines: Buffer[] = [];
+  private dropped: { head: string; size: number } | undefined;
+
+  constructor(
+    private readonly maxLine: number,
+    private readonly tooLarge: (id: string | number | undefined, size: number) => void,
+  ) {
+    super();
+  }
+
+  override append(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      this.add(chunk.subarray(start, nl));
+      this.endLine();
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.add(chunk.subarray(start));
+  }
+
   override readMessage(): JSONRPCMessage | null {
-    const buffer = (this as unknown as { _buffer?: Buffer })._buffer;
-    const end = buffer ? buffer.indexOf('\n') : -1;
+    const line = this.lines.shift();
+    if (line === undefined) return null;
+    const text = line.toString('utf8').replace(/\r$/, '');
     try {
-      return super.readMessage();
+      return deserializeMessage(text);
     } catch (err) {
-      throw new MalformedMessageError(err, end === -1 || !buffer ? undefined : idOf(buffer.toString('utf8', 0, end)));
+      throw new MalformedMessageError(err, idOf(text));
     }
   }
+
+  override clear(): void {
+    this.parts = [];
+    this.size = 0;
+    this.lines.length = 0;
+    this.dropped = undefined;
+  }
+
+  private add(part: Buffer): void {
+    if (this.dropped) {
+      this.dropped.size += part.length;
+      return;
+    }
+    if (this.size + part.length > this.maxLine) {
+      this.dropped = { head: Buffer.concat([...this.parts, part]).toString('utf8', 0, 512), size: this.size + part.length };
+      this.parts = [];
+      this.size = 0;
+      return;
+    }
+    this.parts.push(part);
+    this.size += part.length;
+  }
+
+  private endLine(): void {
+    if (this.dropped) {
+      const { head, size } = this.dropped;
+      this.dropped = undefined;
+      this.tooLarge(idNear(head), size);
+      return;
+    }
+    this.lines.push(this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+/** The id a JSON-RPC message names near its start (`{"jsonrpc":"2.0","id":5,"result":…`), for a line too long to parse. */
+function idNear(head: string): string | number | undefined {
+  const m = /"id"\s*:\s*(?:(-?\d{1,16})\b|"((?:[^"\\]|\\.){0,200})")/.exec(head);
+  if (!m) return undefined;
+  return m[1] !== undefined ? Number(m[1]) : (JSON.parse(`"${m[2] as string}"`) as string);
 }
 
 function idOf(line: string): string | number | undefined {
@@ -73,7 +142,12 @@ export class StdioUpstream implements Upstream {
     // The SDK keeps its reader in a private field; where it is not there (another SDK version), malformed
     // answers are left to gateway.requestTimeout.
     const transport = this.transport as unknown as { _readBuffer?: unknown };
-    if (transport._readBuffer instanceof ReadBuffer) transport._readBuffer = new IdTracingReadBuffer();
+    const maxLine = hooks.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    if (transport._readBuffer instanceof ReadBuffer) {
+      transport._readBuffer = new GatewayReadBuffer(maxLine, (id, size) =>
+        this.onmalformed?.(id, `too large: a message of ${formatSize(size)}, over gateway.maxBodySize (${formatSize(maxLine)}); it was dropped, and the session goes on`),
+      );
+    }
     this.transport.onmessage = (m) => this.onmessage?.(m);
     this.transport.onerror = (e) => (e instanceof MalformedMessageError ? this.onmalformed?.(e.id, e.message) : this.onerror?.(e));
     this.transport.onclose = () => {

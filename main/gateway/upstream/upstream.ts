@@ -19,4 +19,6 @@ export interface UpstreamHooks {
   maskStderr?(line: string): string;
   /** For an HTTP upstream with `auth: oidc`: the signed-in user's access token now, or undefined (nobody signed in). */
   accessToken?(): string | undefined;
+  /** The largest message taken from the server (gateway.maxBodySize); a larger one is dropped and reported as malformed. */
+  maxMessageSize?: number;
 }

@@ -71,6 +71,14 @@ describe('masking detectors', () => {
     expect(otherKey.text('mail bob@example.com')).not.toBe(a);
   });
 
+  it('a huge run of text without spaces (a 16 MB file read) is masked without overflowing the regex stack', () => {
+    const MiB = 1024 * 1024;
+    for (const huge of ['y'.repeat(16 * MiB), `ghp_${'a'.repeat(8 * MiB)}`, `sk-${'B1'.repeat(4 * MiB)}`, `eyJhbGciOi.eyJzdWIiOi.${'c'.repeat(8 * MiB)}`, 'ab'.repeat(8 * MiB)]) {
+      expect(() => all.text(huge)).not.toThrow();
+      expect(() => all.json({ content: huge })).not.toThrow();
+    }
+  });
+
   it('anonymous tokens (what a client receives with masking.inline) carry no hash a guess could be tested against', () => {
     const anonymous = createMasker({ detectors: ['secrets', 'email'], custom: [] }, KEY, { anonymous: true });
     const guesses = ['password=hunter22', 'password=hunter23'].map((g) => anonymous.text(g));
