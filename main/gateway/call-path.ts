@@ -596,6 +596,7 @@ export function recordGatewayEvents(events: GatewayEvents, recorder: AuditRecord
   events.on('upstream-exit', (e) => void recorder.event(e.sessionId, e.server, 'upstream-exit', { reason: e.reason }));
   events.on('upstream-stderr', (e) => void recorder.event(e.sessionId, e.server, 'stderr', { line: e.line }));
   events.on('warning', (e) => void recorder.event(e.sessionId, e.server, 'error', { message: e.message }));
+  events.on('stream-cut', (e) => void recorder.event(e.sessionId, e.server, 'stream-cut', { message: e.message }));
   events.on('http-refusal', (e) => void recorder.event(e.sessionId, e.server, 'http-refusal', { status: e.status, answer: e.answer }));
   events.on('session-end', (e) => recorder.sessionEnded(e.sessionId, e.server, e.reason));
 }

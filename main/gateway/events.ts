@@ -9,6 +9,8 @@ export interface GatewayEventMap {
   'upstream-exit': [{ sessionId: string; server: string; reason: string }];
   'upstream-stderr': [{ sessionId: string; server: string; line: string }];
   warning: [{ sessionId?: string; server?: string; message: string }];
+  /** A stream to a client that did not read it was closed at its bound. */
+  'stream-cut': [{ sessionId: string; server: string; message: string }];
   /** The endpoint answered an authenticated request with an HTTP error instead of passing it on. */
   'http-refusal': [{ sessionId?: string | undefined; server: string; status: number; answer: unknown }];
 }

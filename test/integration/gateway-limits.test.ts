@@ -2,8 +2,9 @@
  * The listener cannot be starved by another local process without a token. Attacks:
  *   - slowloris: thousands of connections that send part of a request's headers and hold on;
  *   - slow bodies: requests to the sign-in page whose headers promise a body that never comes;
- * with a normal client trying to initialize and call a tool in the middle of them. What is measured is what
- * happened: the client's answer, and the gateway process's open file descriptors (from /proc).
+ * with a normal client trying to initialize and call a tool in the middle of them; and a client that asks for
+ * a stream and never reads it while the server floods it. What is measured is what happened: the client's
+ * answer, the gateway process's open file descriptors and resident memory (from /proc), its console.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
+import { waitFor } from '../helpers/gateway-harness.js';
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -60,5 +62,45 @@ describe('a listener that cannot be starved', () => {
     const result = await client.callTool({ name: 'echo', arguments: { message: 'through the flood' } });
     expect(JSON.stringify(result)).toContain('through the flood');
     await client.close();
+  });
+});
+
+describe('a client that does not read its stream', () => {
+  const SPY = join(import.meta.dirname, '../fixtures/spy-server.mjs');
+  const home = tempHome({ servers: { spy: { command: process.execPath, args: [SPY] } }, gateway: { port: 0, maxBodySize: '1MiB' }, recording: { exclude: [{ server: 'spy' }] } });
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  beforeAll(async () => {
+    serve = await startServe(['--port', '0'], { GATEHOUSE_HOME: home.dir });
+  });
+  afterAll(async () => {
+    const exited = new Promise((r) => serve.child.once('exit', r));
+    serve.child.kill('SIGTERM');
+    await exited;
+    home.remove();
+  });
+
+  it('has its stream cut at twice gateway.maxBodySize, the cut recorded, and the gateway does not buffer 100 MiB for it', async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serve.child.pid as number}/status`, 'utf8'))?.[1]) * 1024;
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const { port } = new URL(serve.url);
+    const post = (body: unknown, session?: string) =>
+      fetch(`${serve.url}/mcp/spy`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } : {}) }, body: JSON.stringify(body) });
+    const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'slow-reader', version: '1' } } });
+    const session = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
+    const before = rss();
+    // The call whose stream carries the flood, on a socket that is never read.
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'flood_200', arguments: {} } });
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.pause();
+    socket.write(`POST /mcp/spy HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${session}\r\nMcp-Protocol-Version: 2025-11-25\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await waitFor(() => serve.output().includes('was closed: the client was not reading it'), 30_000, 'the stream is cut');
+    expect(rss() - before).toBeLessThan(60 * 1024 * 1024);
+    socket.destroy();
+    // The session goes on for the client that reads.
+    const ping = await post({ jsonrpc: '2.0', id: 3, method: 'ping' }, session);
+    expect(ping.status).toBe(200);
+    await waitFor(() => readdirSync(join(home.dir, 'audit')).some((f) => f.endsWith('.jsonl') && readFileSync(join(home.dir, 'audit', f), 'utf8').includes('"event":"stream-cut"')), 5_000, 'the cut is on the record');
   });
 });

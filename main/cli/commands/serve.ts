@@ -89,6 +89,7 @@ export function logEvents(events: GatewayEvents, io: CliIo, mask: (value: string
   events.on('session-end', (e) => io.err(`[${e.server} ${short(e.sessionId)}] session ended: ${e.reason}`));
   events.on('upstream-stderr', (e) => io.err(`[${e.server} ${short(e.sessionId)} stderr] ${mask(e.line)}`));
   events.on('warning', (e) => io.err(`[${e.server ?? 'gateway'}${e.sessionId ? ` ${short(e.sessionId)}` : ''}] warning: ${mask(e.message)}`));
+  events.on('stream-cut', (e) => io.err(`[${e.server} ${short(e.sessionId)}] ${e.message}`));
 }
 
 /** out/renderer beside the built main bundle; undefined when the UI has not been built. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '../jsonrpc.js';
 import type { ClientSink } from '../sink.js';
+import { writeBounded, type StreamBound } from './bounded-write.js';
 
 const KEEPALIVE_MS = 25_000;
 
@@ -11,6 +12,7 @@ export class EventStream implements ClientSink {
   constructor(
     private readonly res: ServerResponse,
     headers: Record<string, string>,
+    private readonly bound?: StreamBound,
   ) {
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform' });
     res.flushHeaders();
@@ -24,7 +26,7 @@ export class EventStream implements ClientSink {
   }
 
   deliver(message: JSONRPCMessage): void {
-    if (this.open) this.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    if (this.open) writeBounded(this.res, `event: message\ndata: ${JSON.stringify(message)}\n\n`, this.bound);
   }
 
   abandon(): void {

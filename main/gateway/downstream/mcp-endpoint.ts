@@ -5,6 +5,7 @@ import { errorResponse, GatewayErrorCode, idKey, isJSONRPCRequest, type JSONRPCM
 import { isAcceptableProtocolVersion } from '../protocol-version.js';
 import type { GatewaySession } from '../session.js';
 import { EventStream } from './event-stream.js';
+import type { StreamBound } from './bounded-write.js';
 import { PostResponse } from './post-response.js';
 
 export interface EndpointLimits {
@@ -34,7 +35,7 @@ export async function handleMcpRequest(
     case 'POST':
       return handlePost(req, res, server, gateway, limits, refuse);
     case 'GET':
-      return handleGet(req, res, server, gateway, refuse);
+      return handleGet(req, res, server, gateway, limits, refuse);
     case 'DELETE':
       return handleDelete(req, res, server, gateway, refuse);
     default:
@@ -44,6 +45,24 @@ export async function handleMcpRequest(
 }
 
 type Refuse = (status: number, code: number, message: string) => void;
+
+/**
+ * How much may wait unsent on one of a session's streams: twice the largest message. A client that stops
+ * reading has its stream closed there (it can reconnect) and the cut recorded, instead of the gateway buffering
+ * for it without end.
+ */
+function streamBound(gateway: Gateway, session: GatewaySession, limits: EndpointLimits, which: string): StreamBound {
+  const maxBuffered = 2 * limits.maxBodySize;
+  return {
+    maxBuffered,
+    onCut: (buffered) =>
+      gateway.events.emit('stream-cut', {
+        sessionId: session.id,
+        server: session.server,
+        message: `${which} was closed: the client was not reading it, and ${Math.round(buffered / 1024 / 1024)} MiB waited unsent (the limit is ${Math.round(maxBuffered / 1024 / 1024)} MiB, twice gateway.maxBodySize)`,
+      }),
+  };
+}
 
 async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse): Promise<void> {
   const accept = req.headers.accept ?? '';
@@ -116,7 +135,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
     res.writeHead(202, headers).end();
     return;
   }
-  const sink = new PostResponse(res, headers, requestKeys);
+  const sink = new PostResponse(res, headers, requestKeys, streamBound(gateway, session, limits, 'the response stream of a POST'));
   for (const message of messages) {
     try {
       session.fromClient(message, sink);
@@ -127,14 +146,14 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   }
 }
 
-function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): void {
+function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse): void {
   if (!accepts(req.headers.accept ?? '', 'text/event-stream')) {
     return refuse(406, -32000, 'Not Acceptable: the Accept header must list text/event-stream');
   }
   const session = findSession(req, server, gateway, refuse);
   if (!session) return;
   if (session.hasStream) return refuse(409, -32000, 'Conflict: this session already has an open GET stream');
-  session.attachStream(new EventStream(res, { 'mcp-session-id': session.id }));
+  session.attachStream(new EventStream(res, { 'mcp-session-id': session.id }, streamBound(gateway, session, limits, 'the GET event stream')));
 }
 
 async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '../jsonrpc.js';
 import type { ClientSink } from '../sink.js';
+import { writeBounded, type StreamBound } from './bounded-write.js';
 
 /**
  * The HTTP response to one POST that carried requests. It decides its shape lazily: when the only thing the
@@ -18,6 +19,7 @@ export class PostResponse implements ClientSink {
     private readonly res: ServerResponse,
     private readonly headers: Record<string, string>,
     requestKeys: readonly string[],
+    private readonly bound?: StreamBound,
   ) {
     for (const key of requestKeys) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     this.owed = requestKeys.length;
@@ -46,8 +48,7 @@ export class PostResponse implements ClientSink {
       return;
     }
     this.startStream();
-    this.res.write(`event: message\ndata: ${body}\n\n`);
-    if (this.owed === 0) this.res.end();
+    if (writeBounded(this.res, `event: message\ndata: ${body}\n\n`, this.bound) && this.owed === 0) this.res.end();
   }
 
   abandon(key: string): void {
