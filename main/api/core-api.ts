@@ -65,6 +65,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         configFile: ctx.configFile,
         startedAt: ctx.startedAt,
         activeSessions: ctx.gateway.sessionCount,
+        sleepingSessions: ctx.gateway.sleepingCount,
         ...(ctx.configErrors() ? { configErrors: ctx.configErrors() } : {}),
         ...(ctx.audit.index.breaks().length ? { auditBreaks: ctx.audit.index.breaks() } : {}),
         identity: { principal: ctx.principal(), signedIn: ctx.signedIn(), groups: [...ctx.groups()], configured: ctx.config().identity !== undefined },

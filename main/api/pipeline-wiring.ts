@@ -7,7 +7,7 @@ import type { LiveConfig } from '../config/live-config.js';
 import { formatProblem } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { CallPath, recordGatewayEvents } from '../gateway/call-path.js';
-import { Gateway } from '../gateway/gateway.js';
+import { Gateway, type GatewayLimits } from '../gateway/gateway.js';
 import { PinStore } from '../policy/pin-store.js';
 
 export interface Wired {
@@ -18,8 +18,9 @@ export interface Wired {
   pins: PinStore;
 }
 
-export function limitsOf(config: GatehouseConfig): { maxSessions: number; idleTimeoutMs: number; maxMessageSize: number } {
-  return { maxSessions: config.gateway.maxSessions, idleTimeoutMs: config.gateway.idleTimeout, maxMessageSize: config.gateway.maxBodySize };
+export function limitsOf(config: GatehouseConfig): GatewayLimits {
+  const g = config.gateway;
+  return { maxSessions: g.maxSessions, idleTimeoutMs: g.idleTimeout, maxMessageSize: g.maxBodySize, sleepAfterMs: g.sleepAfter, maxLiveServers: g.maxLiveServers };
 }
 
 /**

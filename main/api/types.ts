@@ -14,6 +14,8 @@ export interface GatewayStatus {
   configFile: string;
   startedAt: number;
   activeSessions: number;
+  /** Of those, the sessions whose server is asleep (gateway.sleepAfter, gateway.maxLiveServers). */
+  sleepingSessions?: number;
   /** Set while gatehouse.yaml holds an edit that does not validate: what is wrong (file:line key: message). */
   configErrors?: string[];
   /** Breaks the audit log holds (a start found it other than it was left): shown until the log is set aside. */
@@ -56,6 +58,8 @@ export interface SessionSummary {
   tools: string[];
   excluded: boolean;
   ended?: string;
+  /** Its server is asleep (stopped while its client is quiet; the next request starts it again with the client's handshake). */
+  asleep?: boolean;
   /** Segments holding its records, oldest first. */
   segments: string[];
 }
@@ -115,6 +119,8 @@ export interface LiveSession {
   id: string;
   server: string;
   upstream: string;
+  /** Its server process is asleep (stopped while the client is quiet); the next request starts it again. */
+  asleep: boolean;
   client: { name?: string; version?: string };
   protocolVersion?: string;
   startedAt: number;

@@ -23,6 +23,8 @@ export interface TrayItem {
 export interface TrayState {
   pending: readonly ApprovalView[];
   activeSessions: number;
+  /** Of those, the sessions whose server is asleep. */
+  sleepingSessions?: number;
   recordingPaused: boolean;
   startAtLogin: boolean;
   /** A problem to show (an invalid config edit, a broken log). */
@@ -48,7 +50,7 @@ export function buildTrayModel(state: TrayState): TrayModel {
   const tooltip = [
     'Gatehouse',
     count > 0 ? `${count} call${count === 1 ? '' : 's'} waiting for approval` : undefined,
-    state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}`,
+    state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}${state.sleepingSessions ? ` (${state.sleepingSessions} asleep)` : ''}`,
     state.error,
   ]
     .filter(Boolean)

@@ -169,6 +169,8 @@ export class SessionIndex {
     if (entry.kind === 'error' || (entry.kind === 'event' && entry.event === 'error')) s.errors++;
     if (entry.kind === 'decision') s.decisions++;
     if (entry.kind === 'event' && entry.event === 'excluded') s.excluded = true;
+    // Its server put to sleep while the client is quiet, until the next request wakes it.
+    if (entry.kind === 'event' && (entry.event === 'upstream-sleep' || entry.event === 'upstream-wake')) s.asleep = entry.event === 'upstream-sleep';
     if (entry.kind === 'event' && entry.event === 'session-end') s.ended = String((entry.detail as { reason?: string } | undefined)?.reason ?? 'ended');
     if (s.segments[s.segments.length - 1] !== segment) s.segments.push(segment);
     ((data.open[segment] ??= {})[entry.session] ??= []).push(record.offset, record.length);

@@ -8,6 +8,9 @@ gateway:
   maxSessions: 256        # concurrent client sessions across all servers
   idleTimeout: 30m        # sessions with no traffic for this long are closed (their stdio servers stopped)
   requestTimeout: 5m      # a request the server has not answered, nor sent progress for, in this long is answered with an error
+  sleepAfter: 1m          # a session quiet this long (nothing in flight, no open stream) has its stdio server stopped;
+                          # its next request starts it again, replaying the client's handshake
+  maxLiveServers: 32      # at most this many stdio server processes at once (the least recently used sleeps first)
 
 # Upstream MCP servers, by name. Clients reach each at http://127.0.0.1:PORT/mcp/NAME,
 # or through \`gatehouse connect NAME\` for clients that only speak stdio.
@@ -17,6 +20,7 @@ servers: {}
 #    args: ["-y", "@modelcontextprotocol/server-filesystem", "/home/me/project"]
 #    env: {}             # added to the environment the server starts with
 #    cwd: /home/me       # working directory of the server process
+#    sleep: true         # false: never stopped while its client is quiet (a server whose state a replay cannot restore)
 #  tracker:
 #    url: https://mcp.example.com/mcp   # Streamable HTTP; falls back to legacy SSE
 #    headers: { X-Team: platform }

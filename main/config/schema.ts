@@ -31,6 +31,8 @@ const stdioServer = z.strictObject({
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
   cwd: z.string().optional(),
+  /** false: never put this server to sleep while its client is quiet (it keeps state a replayed handshake cannot restore). */
+  sleep: z.boolean().default(true),
 });
 
 const httpServer = z.strictObject({
@@ -85,6 +87,10 @@ export const configSchema = z.strictObject({
       idleTimeout: duration.default(30 * 60_000),
       /** A forwarded request the server has not answered (nor sent progress for) in this long is answered for it. */
       requestTimeout: duration.pipe(z.number().positive('requestTimeout must be longer than 0')).default(5 * 60_000),
+      /** A session quiet this long (no request in flight, no open stream) has its stdio server stopped until its next request. */
+      sleepAfter: duration.default(60_000),
+      /** At most this many stdio server processes at once; the least recently used quiet one sleeps first. */
+      maxLiveServers: z.number().int().positive().default(32),
     })
     .prefault({}),
   servers: z

@@ -104,6 +104,7 @@ if (cliArgs !== -1) {
       () => ({
         pending: running.broker.list().map(toApprovalView),
         activeSessions: running.gateway.sessionCount,
+        sleepingSessions: running.gateway.sleepingCount,
         recordingPaused: running.audit.recorder.isPaused,
         startAtLogin: settings.get('startAtLogin'),
         identity: running.identity(),

@@ -595,6 +595,8 @@ export function recordGatewayEvents(events: GatewayEvents, recorder: AuditRecord
   events.on('upstream-start', (e) => void recorder.event(e.sessionId, e.server, 'upstream-start', { kind: e.kind, pid: e.pid ?? undefined }));
   events.on('upstream-exit', (e) => void recorder.event(e.sessionId, e.server, 'upstream-exit', { reason: e.reason }));
   events.on('upstream-stderr', (e) => void recorder.event(e.sessionId, e.server, 'stderr', { line: e.line }));
+  events.on('upstream-sleep', (e) => void recorder.event(e.sessionId, e.server, 'upstream-sleep', { reason: e.reason }));
+  events.on('upstream-wake', (e) => void recorder.event(e.sessionId, e.server, 'upstream-wake', { replayed: e.replayed, client: e.client }));
   events.on('warning', (e) => void recorder.event(e.sessionId, e.server, 'error', { message: e.message }));
   events.on('stream-cut', (e) => void recorder.event(e.sessionId, e.server, 'stream-cut', { message: e.message }));
   events.on('http-refusal', (e) => void recorder.event(e.sessionId, e.server, 'http-refusal', { status: e.status, answer: e.answer }));

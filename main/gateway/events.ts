@@ -8,6 +8,10 @@ export interface GatewayEventMap {
   'upstream-start': [{ sessionId: string; server: string; kind: string; pid?: number | null }];
   'upstream-exit': [{ sessionId: string; server: string; reason: string }];
   'upstream-stderr': [{ sessionId: string; server: string; line: string }];
+  /** A quiet session's server process was stopped; the session stays, and its next request wakes it. */
+  'upstream-sleep': [{ sessionId: string; server: string; reason: string }];
+  /** A sleeping session's server was started again, and the client's handshake replayed to it. */
+  'upstream-wake': [{ sessionId: string; server: string; replayed: string[]; client: { name?: string; version?: string } }];
   warning: [{ sessionId?: string; server?: string; message: string }];
   /** A stream to a client that did not read it was closed at its bound. */
   'stream-cut': [{ sessionId: string; server: string; message: string }];

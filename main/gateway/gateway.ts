@@ -5,12 +5,18 @@ import { GatewayEvents } from './events.js';
 import { GatewayErrorCode } from './jsonrpc.js';
 import { GatewaySession } from './session.js';
 import { createUpstream } from './upstream/create-upstream.js';
+import { isStdioServer } from '../config/schema.js';
+import { formatDuration } from '../config/units.js';
 
 export interface GatewayLimits {
   maxSessions: number;
   idleTimeoutMs: number;
   /** gateway.maxBodySize: the largest message in either direction. */
   maxMessageSize?: number;
+  /** gateway.sleepAfter: a quiet session's stdio server is stopped after this long (0: never). */
+  sleepAfterMs?: number;
+  /** gateway.maxLiveServers: at most this many stdio server processes at once; the least recently used sleeps first. */
+  maxLiveServers?: number;
 }
 
 /** Too many concurrent sessions: the endpoint answers 503. */
@@ -57,6 +63,7 @@ export class Gateway {
       id: s.id,
       server: s.server,
       upstream: s.upstreamKind,
+      asleep: s.asleep,
       client: { ...s.client },
       ...(s.protocolVersion ? { protocolVersion: s.protocolVersion } : {}),
       startedAt: s.startedAt,
@@ -75,13 +82,18 @@ export class Gateway {
       );
     }
     const owner: { id?: string } = {};
-    const upstream = createUpstream(server, config, {
-      onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
-      maskStderr: this.path.stderrMasker(),
-      accessToken: this.accessToken,
-      ...(this.limits.maxMessageSize !== undefined ? { maxMessageSize: this.limits.maxMessageSize } : {}),
-    });
-    const opened = new GatewaySession(server, upstream, this.path, this.events);
+    const make = () =>
+      createUpstream(server, config, {
+        onStderr: (line) => owner.id && this.events.emit('upstream-stderr', { sessionId: owner.id, server, line }),
+        maskStderr: this.path.stderrMasker(),
+        accessToken: this.accessToken,
+        ...(this.limits.maxMessageSize !== undefined ? { maxMessageSize: this.limits.maxMessageSize } : {}),
+      });
+    const stdio = isStdioServer(config);
+    if (stdio) await this.makeRoom();
+    // A server that keeps state a replayed handshake cannot restore opts out of sleeping (`sleep: false`).
+    const sleeps = stdio && config.sleep !== false;
+    const opened = new GatewaySession(server, make(), this.path, this.events, sleeps ? { make, room: () => this.makeRoom() } : undefined);
     owner.id = opened.id;
     this.sessions.set(opened.id, opened);
     opened.onclose = () => this.sessions.delete(opened.id);
@@ -95,25 +107,64 @@ export class Gateway {
     return opened;
   }
 
-  /** Closes sessions with no traffic for longer than the idle timeout and no client attached. */
+  /**
+   * Closes sessions with no traffic for longer than the idle timeout and no client attached, and puts to sleep
+   * the servers of sessions quiet for gateway.sleepAfter (no request in flight, no open stream).
+   */
   reapIdle(now = Date.now()): number {
     let reaped = 0;
+    const sleepAfter = this.limits.sleepAfterMs ?? 0;
     for (const session of [...this.sessions.values()]) {
       if (now - session.lastActivity >= this.limits.idleTimeoutMs && !session.isBusy) {
         reaped++;
         void session.close(`idle for more than ${Math.round(this.limits.idleTimeoutMs / 1000)}s`);
+      } else if (sleepAfter > 0 && now - session.lastUsed >= sleepAfter && session.sleepable()) {
+        void session.sleep(`quiet for more than ${formatDuration(sleepAfter)} (gateway.sleepAfter): no request in flight and no open stream`);
       }
     }
     return reaped;
   }
 
+  /** The sessions that hold a live stdio server process now. */
+  get liveServers(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.holdsProcess) n++;
+    return n;
+  }
+
+  /**
+   * Room for one more stdio server process under gateway.maxLiveServers: the least recently used quiet session
+   * is put to sleep. When every live one is busy there is no room, and the caller is told which limit to raise.
+   */
+  private async makeRoom(): Promise<void> {
+    const cap = this.limits.maxLiveServers;
+    if (cap === undefined) return;
+    for (let tries = 0; this.liveServers >= cap && tries < this.sessions.size + 1; tries++) {
+      let lru: GatewaySession | undefined;
+      for (const s of this.sessions.values()) if (s.holdsProcess && s.sleepable(true) && (!lru || s.lastUsed < lru.lastUsed)) lru = s;
+      if (!lru) break;
+      await lru.sleep(`the least recently used of ${cap} live server processes (gateway.maxLiveServers), to make room for another`, true);
+    }
+    if (this.liveServers >= cap) {
+      throw new CapacityError(`all ${cap} live server processes (gateway.maxLiveServers) are busy; try again shortly, or raise gateway.maxLiveServers in gatehouse.yaml`);
+    }
+  }
+
   startReaper(): void {
-    const every = Math.max(1000, Math.min(30_000, Math.floor(this.limits.idleTimeoutMs / 4)));
+    const sleepAfter = this.limits.sleepAfterMs ?? 0;
+    const every = Math.max(250, Math.min(30_000, Math.floor(this.limits.idleTimeoutMs / 4), sleepAfter > 0 ? Math.floor(sleepAfter / 2) : Infinity));
     this.reaper = setInterval(() => this.reapIdle(), every).unref();
   }
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Sessions whose server is asleep. */
+  get sleepingCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.asleep) n++;
+    return n;
   }
 
   /** No new sessions from now on (the gateway is stopping). */

@@ -16,6 +16,13 @@ import type { Upstream } from './upstream/upstream.js';
 /** Server messages with no open stream to carry them wait here for the client's GET stream (oldest dropped first). */
 const BACKLOG_LIMIT = 1000;
 
+/** How a session's server can be put to sleep and woken: a new upstream, and room for it under the cap. */
+export interface UpstreamRestart {
+  make(): Upstream;
+  /** Makes room for one more live server process (putting another session's to sleep), or throws CapacityError. */
+  room(waking: GatewaySession): Promise<void>;
+}
+
 interface InFlight extends PendingRequest {
   sink: ClientSink;
   progressKey?: string;
@@ -52,26 +59,118 @@ export class GatewaySession implements PathSession {
   private ownRequestSeq = 0;
   /** Called once when the session ends, for whatever reason. */
   onclose: ((reason: string) => void) | undefined;
+  /** The client's handshake as it went to the server, replayed when a sleeping server is woken. */
+  private readonly handshake: { initialize?: JSONRPCRequest; initialized?: JSONRPCMessage } = {};
+  private sleeping = false;
+  private waking: Promise<void> | undefined;
+  private wakes = 0;
+  /** The replayed initialize's id while its answer (the gateway's own, never the client's) is awaited. */
+  private replay: { id: string; done: (answer: JSONRPCMessage) => void } | undefined;
+  /** When the server last did something or was asked something (what "least recently used" means for sleep). */
+  lastUsed = Date.now();
 
   constructor(
     readonly server: string,
-    private readonly upstream: Upstream,
+    private upstream: Upstream,
     private readonly path: CallPath,
     private readonly events: GatewayEvents,
+    private readonly restart?: UpstreamRestart,
   ) {
+    this.attach(upstream);
+  }
+
+  private attach(upstream: Upstream): void {
     upstream.onmessage = (message) => {
-      this.lastActivity = Date.now();
+      if (upstream !== this.upstream) return;
+      this.lastActivity = this.lastUsed = Date.now();
+      if (this.replay && isResponse(message) && String(message.id) === this.replay.id) return this.replay.done(message);
       if (isJSONRPCNotification(message) && message.method === 'notifications/progress') this.progressed(message);
       this.path.fromServer(this, message);
     };
     upstream.onclose = () => {
+      if (upstream !== this.upstream || this.sleeping) return; // a server put to sleep ends on purpose
       // Masked here, once: the reason quotes the server's stderr, and reaches the client, the log and the console.
-      const reason = this.path.maskText(upstream.closeReason() || `upstream server "${server}" closed the connection`);
-      this.events.emit('upstream-exit', { sessionId: this.id, server, reason });
+      const reason = this.path.maskText(upstream.closeReason() || `upstream server "${this.server}" closed the connection`);
+      this.events.emit('upstream-exit', { sessionId: this.id, server: this.server, reason });
       void this.close(reason);
     };
-    upstream.onerror = (error) => this.events.emit('warning', { sessionId: this.id, server, message: error.message });
-    upstream.onmalformed = (id, reason) => this.path.malformedFromServer(this, id, reason);
+    upstream.onerror = (error) => upstream === this.upstream && this.events.emit('warning', { sessionId: this.id, server: this.server, message: error.message });
+    upstream.onmalformed = (id, reason) => upstream === this.upstream && this.path.malformedFromServer(this, id, reason);
+  }
+
+  /** Whether the session's server process is asleep (stopped, to be started again by the next request). */
+  get asleep(): boolean {
+    return this.sleeping;
+  }
+
+  /** Whether the session holds a live server process (what the cap on them counts). */
+  get holdsProcess(): boolean {
+    return this.upstream.kind === 'stdio' && (!this.sleeping || this.waking !== undefined) && !this.closed;
+  }
+
+  /**
+   * Whether the server could be put to sleep now: it can be woken, and no request of the client's waits on it.
+   * A quiet client also has no open stream; under the cap on live processes (`evenWithStream`) a stream left
+   * open by an idle client does not keep its server awake.
+   */
+  sleepable(evenWithStream = false): boolean {
+    if (this.restart === undefined || this.upstream.kind !== 'stdio' || this.sleeping || this.waking || this.ending) return false;
+    if (this.handshake.initialize === undefined || this.initializeKey !== undefined || this.ownRequests.size > 0) return false;
+    for (const entry of this.inflight.values()) if (entry.sink.open) return false;
+    return evenWithStream || !(this.standalone?.open ?? false);
+  }
+
+  /**
+   * Stops the server process of a session whose client has gone quiet; the session stays, and its next request
+   * starts the server again with the client's own handshake replayed (see wake). False if it could not sleep now.
+   */
+  async sleep(reason: string, evenWithStream = false): Promise<boolean> {
+    if (!this.sleepable(evenWithStream)) return false;
+    this.sleeping = true;
+    this.events.emit('upstream-sleep', { sessionId: this.id, server: this.server, reason });
+    await this.upstream.terminate().catch(() => undefined);
+    return true;
+  }
+
+  /** Starts a sleeping session's server again and replays the client's initialize and initialized to it. */
+  private wake(): Promise<void> {
+    const restart = this.restart as UpstreamRestart;
+    this.waking ??= (async () => {
+      try {
+        await restart.room(this);
+        const upstream = restart.make();
+        this.upstream = upstream;
+        this.attach(upstream);
+        await this.start();
+        const replayed: string[] = [];
+        const init = this.handshake.initialize;
+        if (init) {
+          const id = `gatehouse-wake-${this.id.slice(0, 8)}-${++this.wakes}`;
+          const answered = new Promise<JSONRPCMessage>((resolve, reject) => {
+            this.replay = { id, done: resolve };
+            setTimeout(() => reject(new Error(`upstream server "${this.server}" did not answer the replayed initialize within 30s`)), 30_000).unref();
+          });
+          await upstream.send({ ...init, id });
+          const answer = await answered;
+          if ('error' in answer) throw new Error(`upstream server "${this.server}" refused the replayed initialize: ${(answer as { error: { message?: string } }).error.message ?? 'no reason given'}`);
+          replayed.push('initialize');
+          if (this.handshake.initialized) {
+            await upstream.send(this.handshake.initialized);
+            replayed.push('notifications/initialized');
+          }
+        }
+        this.sleeping = false;
+        this.events.emit('upstream-wake', { sessionId: this.id, server: this.server, replayed, client: { ...this.client } });
+      } catch (err) {
+        const reason = this.path.maskText(`the session's server could not be woken: ${(err as Error).message}`);
+        void this.close(reason);
+        throw new Error(reason, { cause: err });
+      } finally {
+        this.replay = undefined;
+        this.waking = undefined;
+      }
+    })();
+    return this.waking;
   }
 
   get isOpen(): boolean {
@@ -138,6 +237,14 @@ export class GatewaySession implements PathSession {
 
   sendUpstream(message: JSONRPCMessage): Promise<void> {
     if (this.ending) return Promise.reject(new Error(this.closeReason));
+    this.lastUsed = Date.now();
+    if (isJSONRPCRequest(message) && message.method === 'initialize') this.handshake.initialize = message;
+    else if (isJSONRPCNotification(message) && message.method === 'notifications/initialized') this.handshake.initialized = message;
+    if (this.sleeping || this.waking) {
+      // A cancellation or an answer for a server that is asleep has nothing left to reach: it is not worth waking it.
+      if (!isJSONRPCRequest(message) && !(isJSONRPCNotification(message) && message.method !== 'notifications/cancelled')) return Promise.resolve();
+      return this.wake().then(() => this.upstream.send(message));
+    }
     return this.upstream.send(message);
   }
 
@@ -215,7 +322,7 @@ export class GatewaySession implements PathSession {
     this.ownRequests.clear();
     this.onclose?.(reason);
     this.events.emit('session-end', { sessionId: this.id, server: this.server, reason, at: Date.now() });
-    await this.upstream.terminate().catch(() => undefined);
+    if (!this.sleeping) await this.upstream.terminate().catch(() => undefined);
   }
 
   /** Routes a message to the client; for a response, whether a stream was still open to take it. */

@@ -26,7 +26,7 @@ export const sessionsCommand: Command = {
       String(s.calls),
       String(s.errors),
       String(s.records),
-      s.excluded ? 'excluded' : s.ended ? '' : 'open',
+      s.excluded ? 'excluded' : s.ended ? '' : s.asleep ? 'open, asleep' : 'open',
     ]);
     io.out(table(['SESSION', 'STARTED (UTC)', 'SPAN', 'SERVER', 'CLIENT', 'PRINCIPAL', 'CALLS', 'ERRORS', 'RECORDS', ''], rows));
   },

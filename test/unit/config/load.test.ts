@@ -16,7 +16,7 @@ describe('gatehouse.yaml', () => {
   it('the generated default is valid and switches nothing surprising on', () => {
     const config = parseConfig(DEFAULT_CONFIG_YAML);
     expect(config.servers).toEqual({});
-    expect(config.gateway).toEqual({ port: 5757, maxBodySize: 32 * 1024 * 1024, maxSessions: 256, idleTimeout: 30 * 60_000, requestTimeout: 5 * 60_000 });
+    expect(config.gateway).toEqual({ port: 5757, maxBodySize: 32 * 1024 * 1024, maxSessions: 256, idleTimeout: 30 * 60_000, requestTimeout: 5 * 60_000, sleepAfter: 60_000, maxLiveServers: 32 });
     expect(config.policy.default).toBe('allow');
     expect(config.approvals.timeout).toBe(120_000);
   });
@@ -56,7 +56,7 @@ identity:
   issuer: https://login.example.com
   clientId: gatehouse-desktop
 `);
-    expect(config.servers.files).toEqual({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/home/me/project'], env: {} });
+    expect(config.servers.files).toEqual({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/home/me/project'], env: {}, sleep: true });
     expect(config.servers.tracker).toEqual({ url: 'https://mcp.example.com/mcp', headers: { 'X-Team': 'platform' }, transport: 'auto' });
     expect(config.policy.rules).toHaveLength(2);
   });

@@ -30,6 +30,11 @@ describe('the tray, built from broker state', () => {
     [{ ...base, pending: [view('a')], error: 'broken' }, 'error'],
   ])('%j → icon %s', (state, icon) => expect(buildTrayModel(state).icon).toBe(icon));
 
+  it('the tooltip counts live sessions and says how many of them sleep', () => {
+    expect(buildTrayModel({ ...base, activeSessions: 12, sleepingSessions: 9 }).tooltip).toBe('Gatehouse — 12 live sessions (9 asleep)');
+    expect(buildTrayModel({ ...base, activeSessions: 1 }).tooltip).toBe('Gatehouse — 1 live session');
+  });
+
   it('sign-in items: none without identity, "Sign in…" when signed out, who and "Sign out" when signed in', () => {
     const labels = (identity?: { principal: string; signedIn: boolean; configured: boolean }) => buildTrayModel({ ...base, identity }).items.map((i) => i.label);
     expect(labels().some((l) => /sign/i.test(l))).toBe(false);
