@@ -122,7 +122,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       // Text search reads only the segments of the sessions the other filters leave.
       const candidates = filterSessions(all, { ...filter, text: undefined, offset: 0, limit: 5000 }).sessions;
       const segments = new Set(candidates.flatMap((s) => s.segments));
-      return filterSessions(all, filter, searchSessions(ctx.audit.dir, [...segments].sort(), filter.text.trim()));
+      return filterSessions(all, filter, await searchSessions(ctx.audit.dir, [...segments].sort(), filter.text.trim()));
     },
     async sessionRecords(id: string): Promise<TimelineRecord[]> {
       return readSessionRecords(ctx.audit.dir, ctx.audit.index, id).map(toTimelineRecord);

@@ -12,7 +12,7 @@ import { readRuntimeInfo, removeRuntimeInfo, writeRuntimeInfo } from '../config/
 import type { GatehouseConfig } from '../config/schema.js';
 import { startGatewayServer, type RequestHandler } from '../gateway/downstream/http-server.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { verifyAuditDir } from '../audit/verify-files.js';
+import { verifyAuditDirAsync } from '../audit/verify-files.js';
 import { maskingKeyFrom } from '../masking/masker.js';
 import { IdentityState } from '../identity/identity-state.js';
 import { fileSessionStore, type SessionStore } from '../identity/session-store.js';
@@ -156,7 +156,7 @@ async function startLocked(
     // mark or records no commit mark vouches for fail, whoever claims to be writing).
     verify: async () => {
       await audit.log.flush();
-      return verifyAuditDir(audit.dir, { key: auditKey });
+      return verifyAuditDirAsync(audit.dir, { key: auditKey });
     },
     pins,
     audit,

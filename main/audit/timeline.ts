@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionFilter, SessionPage, SessionSummary, TimelineRecord } from '../api/types.js';
 import type { AuditRecord } from './record.js';
-import { lines } from './segment-files.js';
 
 const DEFAULT_LIMIT = 200;
 
@@ -24,26 +23,48 @@ export function filterSessions(all: readonly SessionSummary[], filter: SessionFi
   return { total: matches.length, sessions: matches.slice(offset, offset + limit) };
 }
 
-/** Sessions with a record whose stored (masked) text contains `text`, case-insensitively; only the given segments are read. */
-export function searchSessions(auditDir: string, segments: Iterable<string>, text: string): Set<string> {
-  const needle = text.toLowerCase();
+/**
+ * Sessions with a record whose stored (masked) text contains `text`, case-insensitively; only the given
+ * segments are read. Asynchronous and sliced (the gateway searches while it carries traffic): each segment is
+ * read without blocking and searched a megabyte of whole lines at a time, giving way to the event loop
+ * between pieces.
+ */
+export async function searchSessions(auditDir: string, segments: Iterable<string>, text: string, sliceMs = 4): Promise<Set<string>> {
+  const needle = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
   const hits = new Set<string>();
+  let since = performance.now();
   for (const name of segments) {
     let buf: Buffer;
     try {
-      buf = readFileSync(join(auditDir, name));
+      buf = await readFile(join(auditDir, name));
     } catch {
       continue;
     }
-    for (const { line } of lines(buf)) {
-      const textLine = line.toString('utf8');
-      if (!textLine.toLowerCase().includes(needle)) continue;
-      const session = /"session":"([^"]+)"/.exec(textLine)?.[1];
-      if (session) hits.add(session);
+    since = performance.now();
+    for (let start = 0; start < buf.length; ) {
+      const cut = buf.indexOf(10, Math.min(buf.length - 1, start + PIECE));
+      const end = cut < 0 ? buf.length : cut + 1;
+      const piece = buf.toString('utf8', start, end);
+      needle.lastIndex = 0;
+      for (let m = needle.exec(piece); m; m = needle.exec(piece)) {
+        const lineStart = piece.lastIndexOf('\n', m.index) + 1;
+        const lineEnd = piece.indexOf('\n', m.index);
+        const session = /"session":"([^"]+)"/.exec(piece.slice(lineStart, lineEnd < 0 ? undefined : lineEnd))?.[1];
+        if (session) hits.add(session);
+        needle.lastIndex = lineEnd < 0 ? piece.length : lineEnd; // the rest of the line adds nothing
+      }
+      start = end;
+      if (performance.now() - since >= sliceMs) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+      }
     }
   }
   return hits;
 }
+
+/** How much of a segment is searched at once (whole lines, up to the next newline after it). */
+const PIECE = 1 << 20;
 
 export function toTimelineRecord(r: AuditRecord): TimelineRecord {
   return {

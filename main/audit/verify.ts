@@ -90,6 +90,16 @@ export interface SegmentSource {
   read(name: string): Buffer;
 }
 
+/** Where the segments come from, read without blocking (a gateway verifies while it carries traffic). */
+export interface AsyncSegmentSource {
+  names: readonly string[];
+  read(name: string): Promise<Buffer>;
+}
+
+/** What the verification asks of whoever runs it: a segment's bytes, or a moment to let other work run. */
+type VerifyStep = { read: string } | { pause: true };
+const PAUSE: VerifyStep = { pause: true };
+
 /**
  * Verifies a log, segment by segment, oldest first: each record's hash over its own line, the chain of
  * `prev` links, consecutive seq numbers, segment boundaries, sealed segments' HMAC checkpoints, the anchor
@@ -97,6 +107,36 @@ export interface SegmentSource {
  * stops at the first problem.
  */
 export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): VerifyReport {
+  const steps = verifySteps(source.names, options);
+  for (let step = steps.next(); ; ) {
+    if (step.done) return step.value;
+    step = steps.next('read' in step.value ? source.read(step.value.read) : undefined);
+  }
+}
+
+/**
+ * The same verification, for a process that carries traffic meanwhile: segments are read asynchronously and
+ * the work gives way to the event loop every few milliseconds, so that no message waits behind a 1 GB verify.
+ */
+export async function verifyLogAsync(source: AsyncSegmentSource, options: VerifyOptions = {}, sliceMs = 4): Promise<VerifyReport> {
+  const steps = verifySteps(source.names, options);
+  let since = performance.now();
+  for (let step = steps.next(); ; ) {
+    if (step.done) return step.value;
+    if ('read' in step.value) {
+      step = steps.next(await source.read(step.value.read));
+      since = performance.now();
+      continue;
+    }
+    if (performance.now() - since >= sliceMs) {
+      await new Promise((r) => setImmediate(r));
+      since = performance.now();
+    }
+    step = steps.next(undefined);
+  }
+}
+
+function* verifySteps(names: readonly string[], options: VerifyOptions): Generator<VerifyStep, VerifyReport, Buffer | undefined> {
   const { key, head, anchor } = options;
   const publicKey = options.publicKey ?? (key ? signingKeyFrom(key).publicKey : undefined);
   let expectedSeq = anchor ? anchor.seq + 1 : 1;
@@ -133,10 +173,10 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
 
   let headSeen = false;
   // Segments an anchor already covers were being pruned when the gateway stopped; they are not part of the log.
-  const all = anchor ? source.names.filter((n) => (segmentFirstSeq(n) ?? 0) > anchor.seq) : source.names;
+  const all = anchor ? names.filter((n) => (segmentFirstSeq(n) ?? 0) > anchor.seq) : names;
   for (let s = 0; s < all.length; s++) {
     const name = all[s] as string;
-    const data = source.read(name);
+    const data = (yield { read: name }) as Buffer;
     const isLast = s === all.length - 1;
     report.segments++;
     const named = segmentFirstSeq(name);
@@ -226,6 +266,7 @@ export function verifyLog(source: SegmentSource, options: VerifyOptions = {}): V
       report.records++;
       lastLine = line;
       lastLineNo = lineNo;
+      if ((report.records & 255) === 0) yield PAUSE;
     }
     if (torn && isLast && head && headSeen) {
       // Beyond the head mark: never acknowledged, so not evidence of tampering.

@@ -6,7 +6,7 @@ import { computeLineHash, GENESIS, lineFields } from '../../../main/audit/record
 import { markMessage, signingKeyFrom, signText } from '../../../main/audit/signing.js';
 import { listSegments } from '../../../main/audit/segment-files.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
-import { verifyLog } from '../../../main/audit/verify.js';
+import { verifyLog, verifyLogAsync } from '../../../main/audit/verify.js';
 import { TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
 
 const cleanups: (() => void)[] = [];
@@ -255,5 +255,34 @@ describe('the audit log verifies, and every kind of tampering is caught where it
     const edited = lines.map((l, i) => (i === 0 ? l.replace('record', 'r3cord') : l));
     writeLines(dir, last, edited);
     expect(verifyAuditDir(dir, { publicKey }).ok).toBe(false);
+  });
+});
+
+describe('the gateway verifies without blocking', () => {
+  it('a property: the sliced, asynchronous verify reports exactly what the synchronous one does, on any damage', async () => {
+    const dir = await log(1500, 64 * 1024);
+    const names = listSegments(dir);
+    const original = new Map<string, Buffer>(names.map((n) => [n, readFileSync(join(dir, n))]));
+    const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8'));
+    await fc.assert(
+      fc.asyncProperty(fc.option(fc.record({ segment: fc.nat(), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }), cut: fc.boolean() }), { nil: undefined }), async (m) => {
+        const segments = new Map(original);
+        if (m) {
+          const name = names[m.segment % names.length] as string;
+          const copy = Buffer.from(segments.get(name) as Buffer);
+          if (m.cut) segments.set(name, copy.subarray(0, m.at % copy.length));
+          else {
+            copy[m.at % copy.length] = (copy[m.at % copy.length] as number) ^ (1 << m.bit);
+            segments.set(name, copy);
+          }
+        }
+        const sync = verifyLog({ names, read: (n) => segments.get(n) as Buffer }, { key: TEST_KEY, head });
+        // A slice of 0 ms gives way at every chance: the most interleaving there can be.
+        const sliced = await verifyLogAsync({ names, read: async (n) => segments.get(n) as Buffer }, { key: TEST_KEY, head }, 0);
+        expect(sliced).toEqual(sync);
+        expect(sync.ok).toBe(m === undefined);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
