@@ -55,4 +55,21 @@ describe('large messages', () => {
     expect(records).toContain('over gateway.maxBodySize');
     expect(records).not.toContain('xxxxxxxxxxxxxxxx'); // the dropped answer was never held, let alone stored
   });
+
+  it('over the limit from an HTTP upstream, as JSON or as an event stream: the same clear, recorded error, and the session goes on', async () => {
+    const port = await freePort();
+    children.push(await startHttpServer([join(import.meta.dirname, '../fixtures/big-http-server.mjs'), String(port)], port));
+    const harness = await startHarness({ gateway: { port: 0, maxBodySize: '10MiB' }, servers: { remote: { url: `http://127.0.0.1:${port}/mcp` } } });
+    harnesses.push(harness);
+    const client = await harness.connect('remote');
+    for (const tool of ['big_16', 'sse_big_16']) {
+      await expect(client.callTool({ name: tool, arguments: {} }, undefined, { timeout: 60_000 }), tool).rejects.toThrow(/too large: a message of (?:16\.0 MiB|more than 10\.0 MiB), over gateway\.maxBodySize \(10\.0 MiB\)/);
+    }
+    expect(textOf(await client.callTool({ name: 'sse_big_1', arguments: {} })).length).toBe(MiB);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['big_20']);
+    const dir = join(harness.home, 'audit');
+    const records = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    expect(records.split('"event":"malformed-message"').length - 1).toBe(2);
+    expect(records).not.toContain('zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'.repeat(65536)); // no dropped answer is stored
+  });
 });

@@ -4,9 +4,9 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpServerConfig } from '../../config/schema.js';
 import { abortIsolatingFetch } from '../isolated-fetch.js';
-import type { UpstreamHooks } from './upstream.js';
+import { sizeLimitedFetch } from './size-limited-fetch.js';
 import { trackProtocolVersion } from '../protocol-version.js';
-import type { Upstream } from './upstream.js';
+import { DEFAULT_MAX_MESSAGE, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
 
 /**
  * A remote MCP server over Streamable HTTP, falling back to the legacy HTTP+SSE transport when the server
@@ -16,6 +16,7 @@ export class HttpUpstream implements Upstream {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  onmalformed?: (id: string | number | undefined, reason: string) => void;
 
   private transport: Transport | undefined;
   private chosen: 'streamable-http' | 'sse' | undefined;
@@ -103,7 +104,11 @@ export class HttpUpstream implements Upstream {
 
   private async open(kind: 'streamable-http' | 'sse'): Promise<Transport> {
     const url = new URL(this.config.url);
-    const options = { requestInit: { headers: this.config.headers }, fetch: this.config.auth === 'oidc' ? this.withUserToken(abortIsolatingFetch()) : abortIsolatingFetch() };
+    const isolated = this.config.auth === 'oidc' ? this.withUserToken(abortIsolatingFetch()) : abortIsolatingFetch();
+    const limit = this.hooks.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    // Every message held to gateway.maxBodySize, as from a stdio server: a larger one is reported, not read.
+    const limited = sizeLimitedFetch(isolated, limit, (id, size) => this.onmalformed?.(id, tooLargeReason(size, limit)));
+    const options = { requestInit: { headers: this.config.headers }, fetch: limited };
     const transport: Transport = kind === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
     transport.onmessage = (m: JSONRPCMessage) => {
       this.watchVersion(m);

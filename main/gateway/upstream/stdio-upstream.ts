@@ -4,11 +4,9 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { StdioServerConfig } from '../../config/schema.js';
-import type { Upstream, UpstreamHooks } from './upstream.js';
+import { DEFAULT_MAX_MESSAGE, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
 
 const STDERR_TAIL_LINES = 20;
-const DEFAULT_MAX_MESSAGE = 32 * 1024 * 1024;
-const formatSize = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
 
 /** A line from the server that is not a valid JSON-RPC message, with the id it names (if any). */
 class MalformedMessageError extends Error {
@@ -145,7 +143,7 @@ export class StdioUpstream implements Upstream {
     const maxLine = hooks.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
     if (transport._readBuffer instanceof ReadBuffer) {
       transport._readBuffer = new GatewayReadBuffer(maxLine, (id, size) =>
-        this.onmalformed?.(id, `too large: a message of ${formatSize(size)}, over gateway.maxBodySize (${formatSize(maxLine)}); it was dropped, and the session goes on`),
+        this.onmalformed?.(id, tooLargeReason(size, maxLine)),
       );
     }
     this.transport.onmessage = (m) => this.onmessage?.(m);

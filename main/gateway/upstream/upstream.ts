@@ -12,6 +12,16 @@ export interface Upstream extends Transport {
   onmalformed?: (id: string | number | undefined, reason: string) => void;
 }
 
+/** gateway.maxBodySize's default: the largest message taken from a server when no limit is given. */
+export const DEFAULT_MAX_MESSAGE = 32 * 1024 * 1024;
+
+const formatSize = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
+
+/** Why a message from a server was dropped for its size (the malformed-message reason, on every transport). */
+export function tooLargeReason(size: number | undefined, limit: number): string {
+  return `too large: a message of ${size === undefined ? `more than ${formatSize(limit)}` : formatSize(size)}, over gateway.maxBodySize (${formatSize(limit)}); it was dropped, and the session goes on`;
+}
+
 export interface UpstreamHooks {
   /** A line the upstream process wrote to stderr. */
   onStderr?(line: string): void;
