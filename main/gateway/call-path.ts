@@ -495,7 +495,8 @@ export class CallPath {
     }
     s.sendUpstream(message).catch((err: unknown) => {
       if (!isJSONRPCRequest(message)) return void this.deps.recorder.event(s.id, s.server, 'error', { message: `could not send to the upstream: ${describe(err)}` });
-      const forwarded = s.pending(idKey(message.id))?.forwarded ?? false;
+      // A message that never reached the server (it could not be woken, or there was no room) did not run.
+      const forwarded = (s.pending(idKey(message.id))?.forwarded ?? false) && (err as { notSent?: boolean }).notSent !== true;
       this.answer(s, message.id, GatewayErrorCode.UpstreamUnavailable, describe(err), forwarded ? 'unknown' : 'not-run');
     });
   }

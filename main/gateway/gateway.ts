@@ -2,6 +2,7 @@ import type { LiveSession } from '../api/types.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { CallPath } from './call-path.js';
 import { GatewayEvents } from './events.js';
+import { CapacityError } from './capacity-error.js';
 import { GatewayErrorCode } from './jsonrpc.js';
 import { GatewaySession } from './session.js';
 import { createUpstream } from './upstream/create-upstream.js';
@@ -19,8 +20,7 @@ export interface GatewayLimits {
   maxLiveServers?: number;
 }
 
-/** Too many concurrent sessions: the endpoint answers 503. */
-export class CapacityError extends Error {}
+export { CapacityError } from './capacity-error.js';
 
 /** Owns the client sessions: opens them (each with its own upstream), reaps idle ones, closes all on shutdown. */
 export class Gateway {
@@ -28,6 +28,8 @@ export class Gateway {
   private readonly sessions = new Map<string, GatewaySession>();
   private reaper: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Room made under gateway.maxLiveServers for sessions being opened, not yet in the map. */
+  private reserved = 0;
 
   constructor(
     private servers: Readonly<Record<string, ServerConfig>>,
@@ -90,12 +92,17 @@ export class Gateway {
         ...(this.limits.maxMessageSize !== undefined ? { maxMessageSize: this.limits.maxMessageSize } : {}),
       });
     const stdio = isStdioServer(config);
-    if (stdio) await this.makeRoom();
+    if (stdio) await this.makeRoom(); // and holds the room until the session is in the map
     // A server that keeps state a replayed handshake cannot restore opts out of sleeping (`sleep: false`).
     const sleeps = stdio && config.sleep !== false;
-    const opened = new GatewaySession(server, make(), this.path, this.events, sleeps ? { make, room: () => this.makeRoom() } : undefined);
-    owner.id = opened.id;
-    this.sessions.set(opened.id, opened);
+    let opened: GatewaySession;
+    try {
+      opened = new GatewaySession(server, make(), this.path, this.events, sleeps ? { make, room: (waking) => this.makeRoom(waking) } : undefined);
+      owner.id = opened.id;
+      this.sessions.set(opened.id, opened);
+    } finally {
+      if (stdio) this.reserved--;
+    }
     opened.onclose = () => this.sessions.delete(opened.id);
     this.events.emit('session-start', { sessionId: opened.id, server, at: opened.startedAt });
     try {
@@ -125,29 +132,37 @@ export class Gateway {
     return reaped;
   }
 
-  /** The sessions that hold a live stdio server process now. */
-  get liveServers(): number {
+  /** The sessions that hold a live stdio server process now (one being woken is not counted: it asks for room). */
+  liveServers(waking?: GatewaySession): number {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.holdsProcess) n++;
-    return n;
+    for (const s of this.sessions.values()) if (s !== waking && s.holdsProcess) n++;
+    return n + this.reserved;
   }
 
   /**
    * Room for one more stdio server process under gateway.maxLiveServers: the least recently used quiet session
    * is put to sleep. When every live one is busy there is no room, and the caller is told which limit to raise.
    */
-  private async makeRoom(): Promise<void> {
+  private async makeRoom(waking?: GatewaySession): Promise<void> {
     const cap = this.limits.maxLiveServers;
-    if (cap === undefined) return;
-    for (let tries = 0; this.liveServers >= cap && tries < this.sessions.size + 1; tries++) {
-      let lru: GatewaySession | undefined;
-      for (const s of this.sessions.values()) if (s.holdsProcess && s.sleepable(true) && (!lru || s.lastUsed < lru.lastUsed)) lru = s;
-      if (!lru) break;
-      await lru.sleep(`the least recently used of ${cap} live server processes (gateway.maxLiveServers), to make room for another`, true);
+    if (cap === undefined) {
+      if (!waking) this.reserved++;
+      return;
     }
-    if (this.liveServers >= cap) {
+    for (let tries = 0; this.liveServers(waking) >= cap && tries < this.sessions.size + 1; tries++) {
+      // Processes still exiting (put to sleep a moment ago) make room once they are gone.
+      const exiting = [...this.sessions.values()].map((s) => s.exiting).filter((p): p is Promise<void> => p !== undefined);
+      let lru: GatewaySession | undefined;
+      for (const s of this.sessions.values()) if (s !== waking && s.holdsProcess && s.sleepable(true) && (!lru || s.lastUsed < lru.lastUsed)) lru = s;
+      if (lru) await lru.sleep(`the least recently used of ${cap} live server processes (gateway.maxLiveServers), to make room for another`, true);
+      else if (exiting.length > 0) await Promise.race(exiting);
+      else break;
+    }
+    if (this.liveServers(waking) >= cap) {
       throw new CapacityError(`all ${cap} live server processes (gateway.maxLiveServers) are busy; try again shortly, or raise gateway.maxLiveServers in gatehouse.yaml`);
     }
+    // Taken at once, with the check (another session may be opening meanwhile); a waking session counts itself.
+    if (!waking) this.reserved++;
   }
 
   startReaper(): void {

@@ -10,6 +10,7 @@ import {
   type JSONRPCRequest,
 } from './jsonrpc.js';
 import type { CallPath, PathSession, PendingRequest } from './call-path.js';
+import { CapacityError, NotSentError } from './capacity-error.js';
 import type { ClientSink } from './sink.js';
 import type { Upstream } from './upstream/upstream.js';
 
@@ -65,7 +66,13 @@ export class GatewaySession implements PathSession {
   private waking: Promise<void> | undefined;
   private wakes = 0;
   /** The replayed initialize's id while its answer (the gateway's own, never the client's) is awaited. */
-  private replay: { id: string; done: (answer: JSONRPCMessage) => void } | undefined;
+  private replay: { id: string; done: (answer: JSONRPCMessage) => void; fail: (error: Error) => void } | undefined;
+  /** A sleeping server's process until it has really exited (it counts against the cap until then). */
+  private stopping: Promise<void> | undefined;
+  /** Requests of the client's waiting behind a wake: they have not reached the server. */
+  private readonly behindWake = new Set<string>();
+  /** Requests the server sent the client (sampling, elicitation, roots) still waiting for the client's answer. */
+  private readonly serverRequests = new Set<string>();
   /** When the server last did something or was asked something (what "least recently used" means for sleep). */
   lastUsed = Date.now();
 
@@ -88,7 +95,9 @@ export class GatewaySession implements PathSession {
       this.path.fromServer(this, message);
     };
     upstream.onclose = () => {
-      if (upstream !== this.upstream || this.sleeping) return; // a server put to sleep ends on purpose
+      if (upstream !== this.upstream) return;
+      if (this.replay) return this.replay.fail(new Error(this.path.maskText(upstream.closeReason() || `upstream server "${this.server}" closed the connection`)));
+      if (this.sleeping) return; // a server put to sleep ends on purpose
       // Masked here, once: the reason quotes the server's stderr, and reaches the client, the log and the console.
       const reason = this.path.maskText(upstream.closeReason() || `upstream server "${this.server}" closed the connection`);
       this.events.emit('upstream-exit', { sessionId: this.id, server: this.server, reason });
@@ -105,7 +114,12 @@ export class GatewaySession implements PathSession {
 
   /** Whether the session holds a live server process (what the cap on them counts). */
   get holdsProcess(): boolean {
-    return this.upstream.kind === 'stdio' && (!this.sleeping || this.waking !== undefined) && !this.closed;
+    return this.upstream.kind === 'stdio' && (!this.sleeping || this.waking !== undefined || this.stopping !== undefined) && !(this.closed && this.stopping === undefined);
+  }
+
+  /** Until a sleeping server's process has exited (undefined when none is exiting). */
+  get exiting(): Promise<void> | undefined {
+    return this.stopping;
   }
 
   /**
@@ -115,7 +129,7 @@ export class GatewaySession implements PathSession {
    */
   sleepable(evenWithStream = false): boolean {
     if (this.restart === undefined || this.upstream.kind !== 'stdio' || this.sleeping || this.waking || this.ending) return false;
-    if (this.handshake.initialize === undefined || this.initializeKey !== undefined || this.ownRequests.size > 0) return false;
+    if (this.handshake.initialize === undefined || this.initializeKey !== undefined || this.ownRequests.size > 0 || this.serverRequests.size > 0) return false;
     for (const entry of this.inflight.values()) if (entry.sink.open) return false;
     return evenWithStream || !(this.standalone?.open ?? false);
   }
@@ -128,7 +142,10 @@ export class GatewaySession implements PathSession {
     if (!this.sleepable(evenWithStream)) return false;
     this.sleeping = true;
     this.events.emit('upstream-sleep', { sessionId: this.id, server: this.server, reason });
-    await this.upstream.terminate().catch(() => undefined);
+    // Counted as live until the process has exited (a server slow to stop is still a process).
+    const stopping = (this.stopping = this.upstream.terminate().catch(() => undefined));
+    await stopping;
+    if (this.stopping === stopping) this.stopping = undefined;
     return true;
   }
 
@@ -136,35 +153,55 @@ export class GatewaySession implements PathSession {
   private wake(): Promise<void> {
     const restart = this.restart as UpstreamRestart;
     this.waking ??= (async () => {
+      const ended = () => {
+        if (this.ending) throw new NotSentError(this.closeReason || 'the session ended while its server was being woken');
+      };
       try {
+        await this.stopping;
         await restart.room(this);
+        ended();
         const upstream = restart.make();
         this.upstream = upstream;
         this.attach(upstream);
         await this.start();
+        ended();
         const replayed: string[] = [];
         const init = this.handshake.initialize;
         if (init) {
           const id = `gatehouse-wake-${this.id.slice(0, 8)}-${++this.wakes}`;
           const answered = new Promise<JSONRPCMessage>((resolve, reject) => {
-            this.replay = { id, done: resolve };
+            this.replay = { id, done: resolve, fail: reject };
             setTimeout(() => reject(new Error(`upstream server "${this.server}" did not answer the replayed initialize within 30s`)), 30_000).unref();
           });
           await upstream.send({ ...init, id });
           const answer = await answered;
           if ('error' in answer) throw new Error(`upstream server "${this.server}" refused the replayed initialize: ${(answer as { error: { message?: string } }).error.message ?? 'no reason given'}`);
           replayed.push('initialize');
+          ended();
           if (this.handshake.initialized) {
             await upstream.send(this.handshake.initialized);
             replayed.push('notifications/initialized');
           }
         }
+        ended();
         this.sleeping = false;
         this.events.emit('upstream-wake', { sessionId: this.id, server: this.server, replayed, client: { ...this.client } });
       } catch (err) {
+        // No room under the cap: this request is refused, the session sleeps on. The session ended meanwhile:
+        // nothing more to do. Otherwise the server cannot be had again, and the session ends with the reason.
+        if (err instanceof CapacityError) throw new NotSentError(err.message, { cause: err });
+        if (err instanceof NotSentError) {
+          await this.upstream.terminate().catch(() => undefined);
+          throw err;
+        }
         const reason = this.path.maskText(`the session's server could not be woken: ${(err as Error).message}`);
+        // What waited behind the wake never reached the server: the session's end answers it as not run.
+        for (const key of this.behindWake) {
+          const entry = this.inflight.get(key);
+          if (entry) entry.forwarded = false;
+        }
         void this.close(reason);
-        throw new Error(reason, { cause: err });
+        throw new NotSentError(reason, { cause: err });
       } finally {
         this.replay = undefined;
         this.waking = undefined;
@@ -210,6 +247,7 @@ export class GatewaySession implements PathSession {
         else own.reject(new Error((message as { error?: { message?: string } }).error?.message ?? 'the client refused'));
         return;
       }
+      this.serverRequests.delete(idKey(message.id as string | number));
     }
     if (isJSONRPCRequest(message)) {
       if (!sink) throw new Error('a request needs a sink for its response');
@@ -241,9 +279,14 @@ export class GatewaySession implements PathSession {
     if (isJSONRPCRequest(message) && message.method === 'initialize') this.handshake.initialize = message;
     else if (isJSONRPCNotification(message) && message.method === 'notifications/initialized') this.handshake.initialized = message;
     if (this.sleeping || this.waking) {
-      // A cancellation or an answer for a server that is asleep has nothing left to reach: it is not worth waking it.
-      if (!isJSONRPCRequest(message) && !(isJSONRPCNotification(message) && message.method !== 'notifications/cancelled')) return Promise.resolve();
-      return this.wake().then(() => this.upstream.send(message));
+      // A cancellation or an answer for a server that is asleep (not being woken) has nothing left to reach: it is
+      // not worth waking it. Behind a wake, it follows what it cancels or answers, in order.
+      if (!this.waking && !isJSONRPCRequest(message) && !(isJSONRPCNotification(message) && message.method !== 'notifications/cancelled')) return Promise.resolve();
+      const key = isJSONRPCRequest(message) ? idKey(message.id) : undefined;
+      if (key !== undefined) this.behindWake.add(key);
+      return this.wake()
+        .then(() => this.upstream.send(message))
+        .finally(() => key !== undefined && this.behindWake.delete(key));
     }
     return this.upstream.send(message);
   }
@@ -322,7 +365,7 @@ export class GatewaySession implements PathSession {
     this.ownRequests.clear();
     this.onclose?.(reason);
     this.events.emit('session-end', { sessionId: this.id, server: this.server, reason, at: Date.now() });
-    if (!this.sleeping) await this.upstream.terminate().catch(() => undefined);
+    if (!this.sleeping || this.waking) await this.upstream.terminate().catch(() => undefined);
   }
 
   /** Routes a message to the client; for a response, whether a stream was still open to take it. */
@@ -335,6 +378,8 @@ export class GatewaySession implements PathSession {
       entry.sink.deliver(message, key);
       return true;
     }
+    // A request of the server's keeps its server awake until the client answers it.
+    if (isJSONRPCRequest(message)) this.serverRequests.add(idKey(message.id));
     const sink = this.relatedSink(message);
     if (sink) sink.deliver(message);
     else this.queue(message);

@@ -8,7 +8,10 @@
  *   - the shim starts before the gateway (a client launched at login): it must wait and then work, not answer
  *     "no gateway running" forever;
  *   - no gateway comes within the wait: fail closed, with one readable stderr line (no JSON inside JSON);
- *   - stdin ends right after a request: the request is answered before the session ends.
+ *   - stdin ends right after a request: the request is answered before the session ends;
+ *   - a slow call must not hold up a ping or its own cancellation behind it;
+ *   - the gateway dies with a call in flight: the call must not be sent again (a tool run twice), the client is
+ *     told it may have run, and the next call works.
  * What reached the server is read from the spy server's own log, and what the gateway holds from its API.
  */
 import { spawn } from 'node:child_process';
@@ -40,7 +43,7 @@ function setup() {
 async function serve(dir: string) {
   const s = await startServe(['--port', '0'], { GATEHOUSE_HOME: dir });
   const stop = async () => {
-    if (s.child.exitCode !== null) return;
+    if (s.child.exitCode !== null || s.child.signalCode !== null) return;
     const exited = new Promise((r) => s.child.once('exit', r));
     s.child.kill('SIGTERM');
     await exited;
@@ -125,6 +128,38 @@ describe('gatehouse connect', () => {
     expect(reply.error.message).not.toContain('{');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).not.toContain('\\"');
+  });
+
+  it('a call that never ends holds up nothing behind it: a ping is answered, and its cancellation reaches the server', async () => {
+    const { home, spyLog } = setup();
+    await serve(home.dir);
+    const { client, transport } = shimClient(home.dir);
+    await client.connect(transport);
+    const controller = new AbortController();
+    const hanging = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: controller.signal }).catch((err: unknown) => err);
+    await waitFor(() => readFileSync(spyLog, 'utf8').includes('"name":"hang"'), 5_000, 'the call reached the server');
+    await client.ping({ timeout: 5_000 });
+    controller.abort('no longer needed');
+    await hanging;
+    await waitFor(() => readFileSync(spyLog, 'utf8').includes('notifications/cancelled'), 5_000, 'the cancellation reached the server');
+  });
+
+  it('the gateway dies with a call in flight: the call is not run twice, the client is told, the next call works', async () => {
+    const { home, spyLog } = setup();
+    const gw = await serve(home.dir);
+    const { client, transport } = shimClient(home.dir);
+    await client.connect(transport);
+    const hanging = client.callTool({ name: 'hang_transfer', arguments: {} }).then(
+      () => 'answered',
+      (err: unknown) => (err as Error).message,
+    );
+    await waitFor(() => readFileSync(spyLog, 'utf8').includes('hang_transfer'), 5_000, 'the call reached the server');
+    gw.child.kill('SIGKILL');
+    expect(await hanging).toMatch(/whether it ran is unknown/);
+    await serve(home.dir);
+    expect((await client.callTool({ name: 'write_file', arguments: {} })).content).toEqual([{ type: 'text', text: 'ran write_file' }]);
+    const calls = readFileSync(spyLog, 'utf8').split('\n').filter((l) => l.includes('hang_transfer'));
+    expect(calls).toHaveLength(1);
   });
 
   it('stdin that ends right after a request: the request is answered, then the session ends', async () => {

@@ -51,6 +51,13 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
     expect(res.status).toBe(400);
     expect(res.json().error).toMatchObject({ code: -32602, message: expect.stringContaining('params.clientInfo.version') });
     expect(res.json().error?.message).not.toContain('Mcp-Session-Id');
+    // An initialize that is not even valid JSON-RPC names its fault too.
+    for (const [bad, where] of [[{ id: null }, 'id'], [{ jsonrpc: '1.0' }, 'jsonrpc'], [{ params: 'x' }, 'params']] as const) {
+      const valid = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+      const other = await rawRequest(url, { headers: auth, body: JSON.stringify({ ...valid, ...bad }) });
+      expect(other.status, where).toBe(400);
+      expect(other.json().error?.message, where).toMatch(new RegExp(`initialize request is not valid at ${where}`));
+    }
     await stillServes();
   });
 

@@ -65,6 +65,35 @@ describe('a listener that cannot be starved', () => {
   });
 });
 
+describe('request timeouts', () => {
+  const home = tempHome({ servers: {}, gateway: { port: 0 } });
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  beforeAll(async () => {
+    serve = await startServe(['--port', '0'], { GATEHOUSE_HOME: home.dir });
+  });
+  afterAll(async () => {
+    const exited = new Promise((r) => serve.child.once('exit', r));
+    serve.child.kill('SIGTERM');
+    await exited;
+    home.remove();
+  });
+
+  it('headers that never finish are cut at the 10 s header timeout, not held for 30 s', async () => {
+    const { port } = new URL(serve.url);
+    const started = Date.now();
+    const closed = new Promise<string>((resolve) => {
+      const s = connect(Number(port), '127.0.0.1', () => s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `));
+      let answer = '';
+      s.on('data', (d: Buffer) => (answer += d.toString()));
+      s.on('close', () => resolve(answer));
+      s.on('error', () => undefined);
+      setTimeout(() => s.destroy(), 25_000).unref();
+    });
+    expect(await closed).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(20_000); // the bound itself: 10 s, checked every second
+  }, 30_000);
+});
+
 describe('a client that does not read its stream', () => {
   const SPY = join(import.meta.dirname, '../fixtures/spy-server.mjs');
   const home = tempHome({ servers: { spy: { command: process.execPath, args: [SPY] } }, gateway: { port: 0, maxBodySize: '1MiB' }, recording: { exclude: [{ server: 'spy' }] } });

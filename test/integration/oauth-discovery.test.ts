@@ -29,7 +29,8 @@ describe('OAuth discovery paths', () => {
     const unauthorized = await rawRequest(`${serve.url}/mcp/everything`, { headers: MCP_HEADERS, body: initializeBody() });
     expect(unauthorized.status).toBe(401);
     expect(unauthorized.headers['www-authenticate']).toMatch(/^Bearer /);
-    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp/everything', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/register', '/authorize', '/token']) {
+    // As clients and routers also write them: trailing slashes, `;params`, percent-encoded dots, another case.
+    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp/everything', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/register', '/authorize', '/token', '/.well-known', '/authorize/', '/register/', '/token/', '/token;x', '/%2Ewell-known/openid-configuration', '/.Well-Known/oauth-authorization-server']) {
       for (const method of ['GET', 'POST']) {
         const res = await rawRequest(`${serve.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
         expect(res.status, `${method} ${path}`).toBe(404);

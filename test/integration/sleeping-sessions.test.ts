@@ -11,7 +11,7 @@
  * reached the servers from the spy's own log.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -111,4 +111,121 @@ describe('sleeping sessions', () => {
     expect((await stateful.callTool({ name: 'run_command', arguments: {} })).content).toEqual([{ type: 'text', text: 'ran run_command' }]);
     void hanging;
   }, 60_000);
+});
+
+describe('sleep and wake under races (the attacker round on sleeping sessions)', () => {
+  const setup = async (gateway: Record<string, unknown>) => {
+    const marker = `spy-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sleep-'));
+    const flags = { slowInit: join(dir, 'slow-init'), exitOnStart: join(dir, 'exit-on-start'), stubborn: join(dir, 'stubborn'), log: join(dir, 'spy.log') };
+    const harness = await startHarness({
+      gateway: { port: 0, sleepAfter: '300ms', ...gateway },
+      servers: { spy: { command: process.execPath, args: [SPY, marker], env: { SPY_LOG: flags.log, SPY_SLOW_INIT: flags.slowInit, SPY_EXIT_ON_START: flags.exitOnStart, SPY_STUBBORN: flags.stubborn } } },
+    });
+    harnesses.push(harness);
+    const mcp = raw(harness);
+    return { marker, flags, harness, mcp, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+  /** A client that goes away without DELETE: raw HTTP, no stream left open. */
+  const raw = (harness: Harness) => {
+    const post = async (body: unknown, session?: string) => {
+      const res = await fetch(harness.endpoint('spy'), { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${harness.gatehouse.token}`, ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } : {}) }, body: JSON.stringify(body) });
+      return { status: res.status, session: res.headers.get('mcp-session-id') ?? session, text: await res.text() };
+    };
+    const open = async () => {
+      const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
+      await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, init.session as string);
+      return init.session as string;
+    };
+    return { post, open };
+  };
+  const asleep = async (harness: Harness, session: string) => waitFor(async () => (await harness.gatehouse.api.liveSessions()).find((l) => l.id === session)?.asleep === true, 10_000, 'the session sleeps');
+
+  it('DELETE while the server is being woken: the woken process is stopped with the session, and the call never reaches it', async () => {
+    const t = await setup({});
+    const session = await t.mcp.open();
+    await asleep(t.harness, session);
+    writeFileSync(t.flags.slowInit, '');
+    const call = t.mcp.post({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'write_file', arguments: {} } }, session);
+    await new Promise((r) => setTimeout(r, 400));
+    await fetch(t.harness.endpoint('spy'), { method: 'DELETE', headers: { authorization: `Bearer ${t.harness.gatehouse.token}`, 'mcp-session-id': session } });
+    expect((await call).text).toMatch(/"id":5,"error"/);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(processes(t.marker)).toBe(0);
+    expect(readFileSync(t.flags.log, 'utf8')).not.toContain('"id":5');
+    t.cleanup();
+  });
+
+  it('a cancellation sent while the server is being woken follows the call it cancels', async () => {
+    const t = await setup({});
+    const session = await t.mcp.open();
+    await asleep(t.harness, session);
+    writeFileSync(t.flags.slowInit, '');
+    const call = t.mcp.post({ jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'hang', arguments: {} } }, session);
+    await new Promise((r) => setTimeout(r, 200));
+    await t.mcp.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 77, reason: 'changed my mind' } }, session);
+    await waitFor(() => readFileSync(t.flags.log, 'utf8').includes('notifications/cancelled'), 10_000, 'the cancellation reaches the server');
+    const reached = readFileSync(t.flags.log, 'utf8');
+    expect(reached.indexOf('"id":77')).toBeLessThan(reached.indexOf('notifications/cancelled'));
+    void call;
+    t.cleanup();
+  });
+
+  it('a server that exits as it is woken: the call is answered at once with why (its stderr), as not run', async () => {
+    const t = await setup({});
+    const session = await t.mcp.open();
+    await asleep(t.harness, session);
+    writeFileSync(t.flags.exitOnStart, '');
+    const started = Date.now();
+    const answer = await t.mcp.post({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'write_file', arguments: {} } }, session);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(answer.text).toContain('lock held by another process');
+    expect(answer.text).toContain('"outcome":"not-run"');
+    t.cleanup();
+  });
+
+  it('no room to wake (every other server busy): the call is refused, the session sleeps on and works later', async () => {
+    const t = await setup({ maxLiveServers: 2 });
+    const sleeper = await t.mcp.open();
+    await asleep(t.harness, sleeper);
+    const busy = [await t.mcp.open(), await t.mcp.open()];
+    const hanging = busy.map((s, i) => t.mcp.post({ jsonrpc: '2.0', id: 100 + i, method: 'tools/call', params: { name: 'hang', arguments: {} } }, s));
+    await waitFor(() => readFileSync(t.flags.log, 'utf8').split('"name":"hang"').length - 1 === 2, 10_000, 'both busy');
+    const refused = await t.mcp.post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'write_file', arguments: {} } }, sleeper);
+    expect(refused.text).toContain('gateway.maxLiveServers');
+    expect(processes(t.marker)).toBe(2);
+    // The session is still there; once a busy one is done, its call works.
+    await fetch(t.harness.endpoint('spy'), { method: 'DELETE', headers: { authorization: `Bearer ${t.harness.gatehouse.token}`, 'mcp-session-id': busy[0] as string } });
+    await Promise.all(hanging.slice(0, 1));
+    const later = await t.mcp.post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'write_file', arguments: {} } }, sleeper);
+    expect(later.text).toContain('ran write_file');
+    t.cleanup();
+  });
+
+  it('servers slow to stop still count until they are gone: never more processes than maxLiveServers', async () => {
+    const t = await setup({ maxLiveServers: 2 });
+    writeFileSync(t.flags.stubborn, '');
+    await t.mcp.open();
+    await t.mcp.open();
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, processes(t.marker))), 50);
+    // Both fall asleep (each takes ~4 s to stop: it ignores the end of its input and SIGTERM); two more open meanwhile.
+    await new Promise((r) => setTimeout(r, 600));
+    await Promise.all([t.mcp.open(), t.mcp.open()]);
+    clearInterval(sampler);
+    expect(most).toBeLessThanOrEqual(2);
+    t.cleanup();
+  }, 30_000);
+
+  it("a request of the server's, waiting for the client's answer, keeps the server awake, and the answer reaches it", async () => {
+    const t = await setup({});
+    const session = await t.mcp.open();
+    const asked = await t.mcp.post({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'ask_roots', arguments: {} } }, session);
+    expect(asked.text).toContain('roots/list');
+    await new Promise((r) => setTimeout(r, 1_200)); // four times gateway.sleepAfter
+    expect((await t.harness.gatehouse.api.liveSessions()).find((l) => l.id === session)?.asleep).toBe(false);
+    await t.mcp.post({ jsonrpc: '2.0', id: 'roots-1', result: { roots: [] } }, session);
+    await waitFor(() => readFileSync(t.flags.log, 'utf8').includes('"id":"roots-1"'), 5_000, 'the answer reaches the server');
+    t.cleanup();
+  });
 });

@@ -57,12 +57,15 @@ export function readableError(err: unknown): string {
   return message.replace(/\s+/g, ' ').trim();
 }
 
-const refused = (err: unknown): boolean => {
-  const code = (err as { cause?: { code?: string } }).cause?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
-};
+/** Nothing was there to take the request: it certainly did not run. */
+const refused = (err: unknown): boolean => (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
 /** The gateway no longer knows the session: it restarted (or closed the session) since the client initialized. */
 const sessionGone = (err: unknown): boolean => err instanceof StreamableHTTPError && err.code === 404;
+/** The connection broke with the request on it (the gateway died mid-call): it may have been taken. */
+const resetMidway = (err: unknown): boolean => {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /other side closed|socket hang up|terminated/i.test((err as Error).message ?? '');
+};
 const isInitialize = (m: JSONRPCMessage): m is JSONRPCRequest => isJSONRPCRequest(m) && m.method === 'initialize';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -171,27 +174,52 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
     }
   };
 
-  /** Sends one client message; a lost session or a gateway that went away is reconnected once, then the message is sent again. */
+  /** The transport to the gateway, opened (once, however many messages ask at the same time) when there is none. */
+  let opening: Promise<StreamableHTTPClientTransport> | undefined;
+  const connection = (replay: boolean): Promise<StreamableHTTPClientTransport> => {
+    if (http) return Promise.resolve(http);
+    opening ??= open(replay)
+      .then((t) => (http = t))
+      .finally(() => (opening = undefined));
+    return opening;
+  };
+  const drop = (t: StreamableHTTPClientTransport) => {
+    if (http !== t) return;
+    http = undefined;
+    void t.close().catch(() => undefined);
+  };
+
+  /**
+   * Sends one client message. When the gateway has forgotten the session (404) or cannot be reached at all, the
+   * message certainly did not run: it is sent again once, on a new session. When the gateway went away with a
+   * request in flight, it may have run: it is not sent again (that could run a tool twice); the client is told,
+   * and the next message reconnects.
+   */
+  const sendOnce = async (message: JSONRPCMessage, attempt = 0): Promise<void> => {
+    const t = await connection(initialize !== undefined && !isInitialize(message));
+    try {
+      await t.send(message);
+    } catch (err) {
+      const certainlyNotRun = sessionGone(err) || refused(err);
+      if (certainlyNotRun || resetMidway(err)) drop(t);
+      if (certainlyNotRun && attempt === 0) return sendOnce(message, 1);
+      if (resetMidway(err) && isJSONRPCRequest(message)) {
+        return fail(message, new Error('the gateway went away while this request was in flight: whether it ran is unknown, so it was not sent again; the next request reconnects'));
+      }
+      fail(message, err);
+    }
+  };
+
+  /**
+   * Takes one client message, in order. Only the client's initialize is waited for (the session exists after it);
+   * everything else is on its way at once, so that a slow call never holds up a ping or its own cancellation.
+   */
   const deliver = async (message: JSONRPCMessage): Promise<void> => {
     if (isInitialize(message)) initialize = message;
     else if (isJSONRPCNotification(message) && message.method === 'notifications/initialized') initialized = message;
     if (isJSONRPCRequest(message)) inFlight.add(idKey(message.id));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A fresh transport replays the handshake unless this message is the client's own initialize.
-        http ??= await open(attempt > 0 && !isInitialize(message) && initialize !== undefined);
-        await http.send(message);
-        return;
-      } catch (err) {
-        const lost = sessionGone(err) || refused(err);
-        if (lost && http) {
-          const old = http;
-          http = undefined;
-          void old.close().catch(() => undefined);
-        }
-        if (!lost || attempt > 0) return fail(message, err);
-      }
-    }
+    const sent = sendOnce(message).catch((err: unknown) => fail(message, err));
+    if (isInitialize(message)) await sent;
   };
 
   stdio.onmessage = (message) => {
@@ -212,7 +240,8 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
       }
       closing = true;
       const t = http;
-      if (t) await Promise.race([t.terminateSession().catch(() => undefined), sleep(2_000)]).then(() => t.close().catch(() => undefined));
+      // (The bound's timer does not hold the process: a quick DELETE ends the shim at once.)
+      if (t) await Promise.race([t.terminateSession().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]).then(() => t.close().catch(() => undefined));
       await stdio.close().catch(() => undefined);
       resolve();
     };

@@ -26,7 +26,18 @@ export interface GatewayServer {
 const MAX_WAITING_CONNECTIONS = 256;
 
 /** Where OAuth clients look for an authorization server (RFC 9728, RFC 8414, OpenID discovery, dynamic registration). */
-const OAUTH_DISCOVERY = /^\/(?:\.well-known\/|register$|authorize$|token$|oauth\/)/;
+const OAUTH_DISCOVERY = /^\/(?:\.well-known(?:\/|$)|register$|authorize$|token$|oauth(?:\/|$))/i;
+
+/** A path as a client or router would read it: percent-decoded, without `;params` or trailing slashes. */
+function discoveryForm(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // not valid percent-encoding: as it is
+  }
+  return decoded.replace(/;.*$/, '').replace(/\/+$/, '') || '/';
+}
 
 function sendOAuthNotFound(res: ServerResponse, path: string): void {
   const body = JSON.stringify({
@@ -39,7 +50,8 @@ function sendOAuthNotFound(res: ServerResponse, path: string): void {
 /** The loopback HTTP listener: Host/Origin checks on every request, the token on /mcp/…, then the endpoint. */
 export async function startGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
   let port = options.port;
-  const server: Server = createServer((req, res) => {
+  // Timeouts are checked every second (Node's default, 30 s, would let each one run up to 30 s long).
+  const server: Server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
     // A refusal of a caller that holds the token is an answer a client of ours got: on the record. (Anyone can
     // send requests without it; those are not recorded, so that they cannot flood the log.)
@@ -74,7 +86,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     }
     // A client refused with 401 looks for OAuth metadata and registration here: a JSON 404 lets it say
     // "unauthorized" plainly, where the web UI's page would make it fail on parsing HTML.
-    if (OAUTH_DISCOVERY.test(path)) return sendOAuthNotFound(res, path);
+    if (OAUTH_DISCOVERY.test(discoveryForm(path))) return sendOAuthNotFound(res, path);
     if (!options.fallback) return sendError(res, 404, -32000, `Not Found: ${path}`);
     Promise.resolve(options.fallback(req, res, port)).catch((err: unknown) => {
       options.gateway.events.emit('warning', { message: `web error: ${(err as Error).message}` });

@@ -46,6 +46,17 @@ export async function handleMcpRequest(
 
 type Refuse = (status: number, code: number, message: string) => void;
 
+/** An initialize that does not validate: 400 naming the field at fault (`params.clientInfo.version`, `id`, `jsonrpc`). */
+function refuseInitialize(refuse: Refuse, message: unknown): void {
+  if ((message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+    return refuse(400, -32600, `Invalid Request: this initialize request is not valid at jsonrpc: it must be "2.0", not ${JSON.stringify((message as { jsonrpc?: unknown }).jsonrpc) ?? 'missing'}`);
+  }
+  const withId = (message as { id?: unknown }).id === null ? { ...(message as object), id: undefined } : message;
+  const issue = InitializeRequestSchema.safeParse(withId).error?.issues[0] ?? JSONRPCMessageSchema.safeParse(message).error?.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : (message as { id?: unknown }).id === null ? 'id' : 'the request';
+  refuse(400, -32602, `Invalid params: this initialize request is not valid at ${where}: ${issue?.message ?? 'it does not match the MCP schema'} (see the MCP specification, lifecycle: initialize)`);
+}
+
 /**
  * How much may wait unsent on one of a session's streams: twice the largest message. A client that stops
  * reading has its stream closed there (it can reconnect) and the cut recorded, instead of the gateway buffering
@@ -95,18 +106,18 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
     } catch {
       valid = false; // nested too deeply to check
     }
-    if (!valid) return refuse(400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
+    if (!valid) {
+      // An initialize that is not even JSON-RPC names its fault like one that is (the field at fault).
+      if ((item as { method?: unknown } | null)?.method === 'initialize') return refuseInitialize(refuse, item);
+      return refuse(400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response');
+    }
   }
   // Forward what the client sent, not the schema's re-built copy, so that unknown fields pass through untouched.
   const messages = raw as JSONRPCMessage[];
 
   // An initialize that does not validate names what is wrong with it (not "Mcp-Session-Id header is required").
   const badInitialize = messages.find((m) => isJSONRPCRequest(m) && m.method === 'initialize' && !isInitializeRequest(m));
-  if (badInitialize) {
-    const issue = InitializeRequestSchema.safeParse(badInitialize).error?.issues[0];
-    const where = issue ? issue.path.join('.') : 'params';
-    return refuse(400, -32602, `Invalid params: this initialize request is not valid at ${where}: ${issue?.message ?? 'it does not match the MCP schema'} (see the MCP specification, lifecycle: initialize)`);
-  }
+  if (badInitialize) return refuseInitialize(refuse, badInitialize);
   let session: GatewaySession;
   if (messages.some(isInitializeRequest)) {
     if (messages.length > 1) return refuse(400, -32600, 'Invalid Request: initialize must be sent on its own');

@@ -15,7 +15,8 @@ export interface Upstream extends Transport {
 /** gateway.maxBodySize's default: the largest message taken from a server when no limit is given. */
 export const DEFAULT_MAX_MESSAGE = 32 * 1024 * 1024;
 
-const formatSize = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
+// Exact below 10 MiB, where a message one byte over the limit must not read as the limit itself.
+const formatSize = (bytes: number): string => (bytes >= 10 * 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes.toLocaleString('en')} bytes`);
 
 /** Why a message from a server was dropped for its size (the malformed-message reason, on every transport). */
 export function tooLargeReason(size: number | undefined, limit: number): string {
