@@ -11,32 +11,21 @@ import { connect, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe } from '../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { everythingStdio } from '../helpers/servers.js';
-import { tempHome } from '../helpers/temp-home.js';
+import { serveBlock } from '../helpers/serve-block.js';
 import { waitFor } from '../helpers/gateway-harness.js';
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 describe('a listener that cannot be starved', () => {
-  const home = tempHome({ servers: { everything: everythingStdio() }, gateway: { port: 0 } });
-  let serve: Awaited<ReturnType<typeof startServe>>;
+  const block = serveBlock({ servers: { everything: everythingStdio() }, gateway: { port: 0 } });
   const held: Socket[] = [];
-  beforeAll(async () => {
-    serve = await startServe(['--port', '0'], { GATEHOUSE_HOME: home.dir });
-  });
-  afterAll(async () => {
-    for (const s of held) s.destroy();
-    const exited = new Promise((r) => serve.child.once('exit', r));
-    serve.child.kill('SIGTERM');
-    await exited;
-    home.remove();
-  });
+  afterAll(() => held.forEach((s) => s.destroy()));
 
   it('5,000 held partial requests do not stop a normal client from initializing and calling a tool', async () => {
-    const { port } = new URL(serve.url);
-    const before = openFds(serve.child.pid as number);
+    const { port } = new URL(block.serve.url);
+    const before = openFds(block.serve.child.pid as number);
     const hold = (payload: string) =>
       new Promise<void>((resolve) => {
         const s = connect(Number(port), '127.0.0.1', () => {
@@ -53,12 +42,12 @@ describe('a listener that cannot be starved', () => {
         ),
       );
     }
-    const during = openFds(serve.child.pid as number);
+    const during = openFds(block.serve.child.pid as number);
     expect(during - before).toBeLessThan(600); // at most 256 waiting connections, not 5,000
 
-    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const token = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
     const client = new Client({ name: 'normal-client', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${block.serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     const result = await client.callTool({ name: 'echo', arguments: { message: 'through the flood' } });
     expect(JSON.stringify(result)).toContain('through the flood');
     await client.close();
@@ -66,20 +55,10 @@ describe('a listener that cannot be starved', () => {
 });
 
 describe('request timeouts', () => {
-  const home = tempHome({ servers: {}, gateway: { port: 0 } });
-  let serve: Awaited<ReturnType<typeof startServe>>;
-  beforeAll(async () => {
-    serve = await startServe(['--port', '0'], { GATEHOUSE_HOME: home.dir });
-  });
-  afterAll(async () => {
-    const exited = new Promise((r) => serve.child.once('exit', r));
-    serve.child.kill('SIGTERM');
-    await exited;
-    home.remove();
-  });
+  const block = serveBlock({ servers: {}, gateway: { port: 0 } });
 
   it('headers that never finish are cut at the 10 s header timeout, not held for 30 s', async () => {
-    const { port } = new URL(serve.url);
+    const { port } = new URL(block.serve.url);
     const started = Date.now();
     const closed = new Promise<string>((resolve) => {
       const s = connect(Number(port), '127.0.0.1', () => s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `));
@@ -96,24 +75,14 @@ describe('request timeouts', () => {
 
 describe('a client that does not read its stream', () => {
   const SPY = join(import.meta.dirname, '../fixtures/spy-server.mjs');
-  const home = tempHome({ servers: { spy: { command: process.execPath, args: [SPY] } }, gateway: { port: 0, maxBodySize: '1MiB' }, recording: { exclude: [{ server: 'spy' }] } });
-  let serve: Awaited<ReturnType<typeof startServe>>;
-  beforeAll(async () => {
-    serve = await startServe(['--port', '0'], { GATEHOUSE_HOME: home.dir });
-  });
-  afterAll(async () => {
-    const exited = new Promise((r) => serve.child.once('exit', r));
-    serve.child.kill('SIGTERM');
-    await exited;
-    home.remove();
-  });
+  const block = serveBlock({ servers: { spy: { command: process.execPath, args: [SPY] } }, gateway: { port: 0, maxBodySize: '1MiB' }, recording: { exclude: [{ server: 'spy' }] } });
 
   it('has its stream cut at twice gateway.maxBodySize, the cut recorded, and the gateway does not buffer 100 MiB for it', async () => {
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serve.child.pid as number}/status`, 'utf8'))?.[1]) * 1024;
-    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
-    const { port } = new URL(serve.url);
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${block.serve.child.pid as number}/status`, 'utf8'))?.[1]) * 1024;
+    const token = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
+    const { port } = new URL(block.serve.url);
     const post = (body: unknown, session?: string) =>
-      fetch(`${serve.url}/mcp/spy`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } : {}) }, body: JSON.stringify(body) });
+      fetch(`${block.serve.url}/mcp/spy`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } : {}) }, body: JSON.stringify(body) });
     const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'slow-reader', version: '1' } } });
     const session = init.headers.get('mcp-session-id') as string;
     await init.text();
@@ -124,12 +93,12 @@ describe('a client that does not read its stream', () => {
     const socket = connect(Number(port), '127.0.0.1');
     socket.pause();
     socket.write(`POST /mcp/spy HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${session}\r\nMcp-Protocol-Version: 2025-11-25\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    await waitFor(() => serve.output().includes('was closed: the client was not reading it'), 30_000, 'the stream is cut');
+    await waitFor(() => block.serve.output().includes('was closed: the client was not reading it'), 30_000, 'the stream is cut');
     expect(rss() - before).toBeLessThan(60 * 1024 * 1024);
     socket.destroy();
     // The session goes on for the client that reads.
     const ping = await post({ jsonrpc: '2.0', id: 3, method: 'ping' }, session);
     expect(ping.status).toBe(200);
-    await waitFor(() => readdirSync(join(home.dir, 'audit')).some((f) => f.endsWith('.jsonl') && readFileSync(join(home.dir, 'audit', f), 'utf8').includes('"event":"stream-cut"')), 5_000, 'the cut is on the record');
+    await waitFor(() => readdirSync(join(block.home.dir, 'audit')).some((f) => f.endsWith('.jsonl') && readFileSync(join(block.home.dir, 'audit', f), 'utf8').includes('"event":"stream-cut"')), 5_000, 'the cut is on the record');
   });
 });
