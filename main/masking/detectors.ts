@@ -127,7 +127,17 @@ export function normalizeKeyName(name: string): string {
 // eslint-disable-next-line no-misleading-character-class -- the class lists invisible and combining characters on purpose, one by one
 const FOLDABLE = new RegExp(`[\\u00ad\\u034f\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uff01-\\uff5e\\uffa0\\udb40${Object.keys(CONFUSABLE).join('')}]`);
 export function foldable(text: string): boolean {
-  return FOLDABLE.test(text);
+  // Plain ASCII (most text) holds none of them: its UTF-8 length is its length, which is far cheaper to learn.
+  return Buffer.byteLength(text) !== text.length && FOLDABLE.test(text);
+}
+
+/** Whether a command-line option stands in the text (` -p`, `\t--password`): a `-` after whitespace. */
+function optionIn(text: string): boolean {
+  for (let i = text.indexOf('-'); i > 0; i = text.indexOf('-', i + 1)) {
+    const c = text.charCodeAt(i - 1);
+    if (c === 32 || c === 9 || c === 10 || c === 13) return true;
+  }
+  return false;
 }
 
 /**
@@ -139,8 +149,10 @@ export function namedContextPossible(text: string): boolean {
   return (
     text.includes('\t') ||
     text.includes('</') ||
+    text.includes('"""') ||
+    text.includes("'''") ||
+    optionIn(text) ||
     NAMED_WORDS.test(text) ||
-    /\s-|"""|'''/.test(text) ||
     (text.includes(':') && /:(?:\d{2,5}|\*):/.test(text)) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
