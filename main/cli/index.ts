@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../api/version.js';
 import { ConfigError } from '../config/load.js';
+import { clientsCommand } from './commands/clients.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
 import { serversCommand } from './commands/servers.js';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   servers: serversCommand,
   connect: connectCommand,
+  clients: clientsCommand,
   sessions: sessionsCommand,
   replay: replayCommand,
   verify: verifyCommand,
