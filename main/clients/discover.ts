@@ -58,7 +58,7 @@ export function serversIn(value: unknown): ClientServer[] {
 }
 
 /** The value at a path of a parsed config, or undefined. */
-function at(root: unknown, path: (string | number)[]): unknown {
+export function valueAt(root: unknown, path: (string | number)[]): unknown {
   let v = root;
   for (const key of path) {
     if (v === null || typeof v !== 'object') return undefined;
@@ -79,7 +79,7 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
-  return { ...base, servers: serversIn(at(root, location.path)) };
+  return { ...base, servers: serversIn(valueAt(root, location.path)) };
 }
 
 function readIfThere(file: string): string | undefined {

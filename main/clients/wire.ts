@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSyn
 import { basename, dirname, join } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
-import type { ClientServer, FoundConfig } from './discover.js';
+import { valueAt, type ClientServer, type FoundConfig } from './discover.js';
 
 /** What `wire` did to one client file, kept in the data directory so that `unwire` can put it back. */
 export interface WiredFile {
@@ -58,11 +58,11 @@ function gatewayEntry(s: ClientServer): Record<string, unknown> {
   return { command: s.command, ...(s.args?.length ? { args: s.args } : {}), ...(s.env && Object.keys(s.env).length ? { env: s.env } : {}), ...(s.cwd ? { cwd: s.cwd } : {}) };
 }
 
-/** The indentation a JSON file uses (so that an edit looks like the rest of it). */
-function indentOf(text: string): { insertSpaces: boolean; tabSize: number } {
+/** Sets the value at a path of a JSON(C) text, formatted as the rest of the file is (its indentation, its line ends). */
+function setAt(text: string, path: (string | number)[], value: unknown): string {
   const m = /\n([ \t]+)"/.exec(text);
-  if (!m) return { insertSpaces: true, tabSize: 2 };
-  return (m[1] as string).startsWith('\t') ? { insertSpaces: false, tabSize: 1 } : { insertSpaces: true, tabSize: (m[1] as string).length };
+  const indent = !m ? { insertSpaces: true, tabSize: 2 } : (m[1] as string).startsWith('\t') ? { insertSpaces: false, tabSize: 1 } : { insertSpaces: true, tabSize: (m[1] as string).length };
+  return applyEdits(text, modify(text, path, value, { formattingOptions: { ...indent, eol: text.includes('\r\n') ? '\r\n' : '\n' } }));
 }
 
 export interface WireResult {
@@ -97,7 +97,6 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   if (map.items.length === 0) map.flow = false;
   const result: WireResult = { wired: [], renamed: [], changed: true };
   const root = parse(text, [] as ParseError[], { allowTrailingComma: true }) as unknown;
-  const originalAt = (name: string): unknown => [...found.path, name].reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), root);
   let out = text;
   const entries: WiredFile['entries'] = [];
   for (const s of todo) {
@@ -108,10 +107,10 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
     }
     if (!map.has(gatewayName)) map.set(gatewayName, doc.createNode(wanted));
     if (gatewayName !== s.name) result.renamed.push({ name: s.name, gatewayName });
-    const original = originalAt(s.name);
+    const original = valueAt(root, [...found.path, s.name]);
     const keepType = original !== null && typeof original === 'object' && 'type' in original;
     const wired = { ...(keepType ? { type: 'stdio' } : {}), command: options.shim[0], args: [...options.shim.slice(1), 'connect', gatewayName] };
-    out = applyEdits(out, modify(out, [...found.path, s.name], wired, { formattingOptions: { ...indentOf(text), eol: text.includes('\r\n') ? '\r\n' : '\n' } }));
+    out = setAt(out, [...found.path, s.name], wired);
     entries.push({ name: s.name, gatewayName, original, wired });
     result.wired.push({ name: s.name, gatewayName });
   }
@@ -160,12 +159,12 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
     if (errors.length > 0) throw new Error(`${file} does not parse now; it is left as it is (its original is at ${record.backup})`);
     let out = text;
     for (const e of record.entries) {
-      const now = [...record.path, e.name].reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), root);
+      const now = valueAt(root, [...record.path, e.name]);
       if (!same(now, e.wired)) {
         result.conflicts.push(e.name);
         continue;
       }
-      out = applyEdits(out, modify(out, [...record.path, e.name], e.original, { formattingOptions: { ...indentOf(text), eol: text.includes('\r\n') ? '\r\n' : '\n' } }));
+      out = setAt(out, [...record.path, e.name], e.original);
       result.restored.push(e.name);
     }
     writeAtomic(file, out);

@@ -1,4 +1,5 @@
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { idNear } from './upstream.js';
 
 /** What to do with a message from an HTTP server that is larger than the limit: which request it answered, how large it was (if known: a body is not read past the limit). */
 export type TooLarge = (id: string | number | undefined, size: number | undefined) => void;
@@ -64,12 +65,6 @@ function requestIdOf(body: unknown): string | number | undefined {
   }
 }
 
-/** The id a JSON-RPC message names near its start, in an event too long to parse. */
-function idNear(head: string): string | number | undefined {
-  const m = /"id"\s*:\s*(?:(-?\d{1,16})\b|"((?:[^"\\]|\\.){0,200})")/.exec(head);
-  if (!m) return undefined;
-  return m[1] !== undefined ? Number(m[1]) : (JSON.parse(`"${m[2] as string}"`) as string);
-}
 
 /**
  * An event stream whose events are passed on whole, each once it ends (a blank line), unless it grows past the

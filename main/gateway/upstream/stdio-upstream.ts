@@ -4,7 +4,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { StdioServerConfig } from '../../config/schema.js';
-import { DEFAULT_MAX_MESSAGE, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
+import { DEFAULT_MAX_MESSAGE, idNear, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -94,12 +94,6 @@ class GatewayReadBuffer extends ReadBuffer {
   }
 }
 
-/** The id a JSON-RPC message names near its start (`{"jsonrpc":"2.0","id":5,"result":…`), for a line too long to parse. */
-function idNear(head: string): string | number | undefined {
-  const m = /"id"\s*:\s*(?:(-?\d{1,16})\b|"((?:[^"\\]|\\.){0,200})")/.exec(head);
-  if (!m) return undefined;
-  return m[1] !== undefined ? Number(m[1]) : (JSON.parse(`"${m[2] as string}"`) as string);
-}
 
 function idOf(line: string): string | number | undefined {
   try {

@@ -23,6 +23,13 @@ export function tooLargeReason(size: number | undefined, limit: number): string 
   return `too large: a message of ${size === undefined ? `more than ${formatSize(limit)}` : formatSize(size)}, over gateway.maxBodySize (${formatSize(limit)}); it was dropped, and the session goes on`;
 }
 
+/** The id a JSON-RPC message names near its start (`{"jsonrpc":"2.0","id":5,"result":…`), for a message too long to parse. */
+export function idNear(head: string): string | number | undefined {
+  const m = /"id"\s*:\s*(?:(-?\d{1,16})\b|"((?:[^"\\]|\\.){0,200})")/.exec(head);
+  if (!m) return undefined;
+  return m[1] !== undefined ? Number(m[1]) : (JSON.parse(`"${m[2] as string}"`) as string);
+}
+
 export interface UpstreamHooks {
   /** A line the upstream process wrote to stderr. */
   onStderr?(line: string): void;
