@@ -12,9 +12,12 @@ import { maskClient } from '../masking/masker.js';
 import { endSessionUrl, login } from '../identity/oidc-login.js';
 import type { SessionStore } from '../identity/session-store.js';
 import { join } from 'node:path';
+import type { Platform } from '../clients/client-catalogue.js';
+import { discoverClients } from '../clients/discover.js';
+import { clientViews, firstRunHint, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../clients/wiring.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
-import type { ApprovalDecision, ApprovalView, CoreApi, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
+import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -46,6 +49,8 @@ export interface CoreApiContext {
   publicKeyPem: string;
   /** Masks what the API shows that a peer or the config may hold a secret in (server command lines, client names). */
   maskText: (value: string) => string;
+  /** Where to look for MCP clients' configs, and the command a wired entry starts (none: this shell cannot wire). */
+  clients?: { platform: Platform; shim?: string[] };
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -195,6 +200,18 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         if (err instanceof PendingChanged) return { ok: false, message: err.message };
         throw err;
       }
+    },
+    async clients(): Promise<ClientsOverview> {
+      const found = ctx.clients ? discoverClients(ctx.clients.platform) : [];
+      const hint = firstRunHint(found);
+      return { clients: clientViews(found, ctx.dataDir, ctx.maskText), ...(hint ? { hint } : {}), canWire: ctx.clients?.shim !== undefined };
+    },
+    async wireClients(target: WiringTarget): Promise<WiringReport> {
+      if (!ctx.clients?.shim) return { ok: false, lines: [], problems: ['this app cannot wire clients yet: run `gatehouse clients wire` in a terminal'] };
+      return wireClients(discoverClients(ctx.clients.platform), target, { dataDir: ctx.dataDir, configFile: ctx.configFile, shim: ctx.clients.shim });
+    },
+    async unwireClients(target: WiringTarget): Promise<WiringReport> {
+      return unwireClients(ctx.dataDir, target);
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);

@@ -18,7 +18,7 @@ import { IdentityState } from '../identity/identity-state.js';
 import { fileSessionStore, type SessionStore } from '../identity/session-store.js';
 import { publicKeyPem, signingKeyFrom } from '../audit/signing.js';
 import type { PinStore } from '../policy/pin-store.js';
-import { createCoreApi } from './core-api.js';
+import { createCoreApi, type CoreApiContext } from './core-api.js';
 import { ChangeFeed } from './change-feed.js';
 import { createApiRoutes } from './http-routes.js';
 import { wireGateway } from './pipeline-wiring.js';
@@ -42,6 +42,8 @@ export interface StartOptions {
   markCopy?: MarkCopy;
   /** Where the signed-in session is kept, if not in identity.json (the desktop encrypts it with safeStorage). */
   sessionStore?: SessionStore;
+  /** Where MCP clients keep their configs, and the command a wired entry starts (`gatehouse clients`). */
+  clients?: CoreApiContext['clients'];
 }
 
 export interface RunningGatehouse {
@@ -161,6 +163,7 @@ async function startLocked(
     pins,
     audit,
     maskText: (value) => live.current.masker.text(value),
+    ...(options.clients ? { clients: options.clients } : {}),
     publicKeyPem: publicKeyPem(signingKeyFrom(auditKey).publicKey),
   });
   const server = await startGatewayServer({

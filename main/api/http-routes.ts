@@ -4,7 +4,7 @@ import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { CoreApi } from './types.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
-import { approvalDecisionSchema, approvalId, pinAcceptSchema, sessionFilterSchema, sessionId } from './validation.js';
+import { approvalDecisionSchema, approvalId, pinAcceptSchema, sessionFilterSchema, sessionId, wiringTargetSchema } from './validation.js';
 
 export interface ApiRoutesOptions {
   api: CoreApi;
@@ -97,6 +97,17 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     { method: 'POST', path: /^\/api\/identity\/logout$/, run: async () => ok(await api.signOut()) },
     { method: 'GET', path: /^\/api\/integrity$/, run: async () => ok(await api.integrity()) },
     { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
+    { method: 'GET', path: /^\/api\/clients$/, run: async () => ok(await api.clients()) },
+    {
+      method: 'POST',
+      path: /^\/api\/clients\/(wire|unwire)$/,
+      run: async (req, m) => {
+        const body = wiringTargetSchema.safeParse(await readJson(req));
+        if (!body.success) return { status: 400, body: { error: 'expected {"client":"claude-desktop|claude-code|cursor|vscode|windsurf|gemini|all"}' } };
+        const result = m[1] === 'wire' ? await api.wireClients(body.data.client) : await api.unwireClients(body.data.client);
+        return { status: result.ok ? 200 : 409, body: result };
+      },
+    },
     {
       method: 'DELETE',
       path: /^\/api\/grants\/([^/]+)$/,

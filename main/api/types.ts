@@ -1,3 +1,4 @@
+import type { ClientView, WiringReport, WiringTarget } from '../clients/wiring-types.js';
 /**
  * GatehouseApi: the one interface the UI uses. The core implements it once (api/core-api.ts); the desktop
  * preload exposes it over IPC and the web shell over HTTP. The renderer never knows which. Plain data only.
@@ -182,6 +183,14 @@ export interface IntegrityReport {
   problem?: { segment: string; seq?: number; line: number; reason: string; message: string };
 }
 
+/** The MCP clients found on this machine, and whether this shell can wire them (the desktop app cannot start the CLI's shim yet). */
+export interface ClientsOverview {
+  clients: ClientView[];
+  /** What to do first, when servers were found in clients and none go through Gatehouse yet. */
+  hint?: string;
+  canWire: boolean;
+}
+
 export interface GatehouseApi {
   status(): Promise<GatewayStatus>;
   servers(): Promise<ServerEntry[]>;
@@ -201,6 +210,12 @@ export interface GatehouseApi {
   signIn(): Promise<{ ok: boolean; message: string; url?: string }>;
   /** Forgets the signed-in user's tokens; gives the provider's end-session address where it has one. */
   signOut(): Promise<{ ok: boolean; message: string; endSessionUrl?: string }>;
+  /** The MCP clients found (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI), their servers masked. */
+  clients(): Promise<ClientsOverview>;
+  /** Routes a client's servers (or every client's) through Gatehouse; a backup first. */
+  wireClients(target: WiringTarget): Promise<WiringReport>;
+  /** Puts a client's files (or every client's) back as they were. */
+  unwireClients(target: WiringTarget): Promise<WiringReport>;
 }
 
 /** The core's side of GatehouseApi: each shell's route binds the port a decision came through (coreApi.forPort). */
@@ -213,7 +228,7 @@ export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut', 'clients', 'wireClients', 'unwireClients'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

@@ -41,3 +41,6 @@ export const pinAcceptSchema = z.strictObject({
   tool: z.string().min(1).max(256).optional(),
   fingerprint: z.string().regex(/^[0-9a-fA-F]{6,64}$/).optional(),
 });
+
+/** Which client to wire or unwire: one of the ids `gatehouse clients` uses, or all of them. */
+export const wiringTargetSchema = z.strictObject({ client: z.enum(['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf', 'gemini', 'all']) });

@@ -5,6 +5,7 @@ export type TrayIcon = 'idle' | 'recording' | 'pending' | 'paused' | 'error';
 export type TrayAction =
   | { kind: 'decide'; id: string; decision: ApprovalDecision }
   | { kind: 'open-timeline' }
+  | { kind: 'open-clients' }
   | { kind: 'toggle-pause' }
   | { kind: 'toggle-start-at-login' }
   | { kind: 'sign-in' }
@@ -31,6 +32,8 @@ export interface TrayState {
   error?: string | undefined;
   /** Who the gateway acts for, when sign-in is configured. */
   identity?: { principal: string; signedIn: boolean; configured: boolean } | undefined;
+  /** The MCP clients found, with how many of their servers go through Gatehouse (the Clients submenu). */
+  clients?: readonly { clientName: string; servers: number; through: number }[] | undefined;
 }
 
 export interface TrayModel {
@@ -76,6 +79,7 @@ export function buildTrayModel(state: TrayState): TrayModel {
   if (state.error) items.push({ label: state.error, enabled: false }, { separator: true, label: '' });
   items.push(
     { label: 'Open timeline', action: { kind: 'open-timeline' } },
+    ...(state.clients?.length ? [clientsMenu(state.clients)] : []),
     { label: state.recordingPaused ? 'Resume recording' : 'Pause recording', action: { kind: 'toggle-pause' } },
     { label: 'Start at login', checked: state.startAtLogin, action: { kind: 'toggle-start-at-login' } },
     ...(state.identity?.configured
@@ -87,6 +91,19 @@ export function buildTrayModel(state: TrayState): TrayModel {
     { label: 'Quit Gatehouse', action: { kind: 'quit' } },
   );
   return { icon, tooltip, title: count > 0 ? String(count) : '', items };
+}
+
+/** Each client found, how many of its servers go through Gatehouse, and the way to the Clients view (which wires them). */
+function clientsMenu(clients: NonNullable<TrayState['clients']>): TrayItem {
+  const todo = clients.reduce((n, c) => n + c.servers - c.through, 0);
+  return {
+    label: todo > 0 ? `MCP clients (${todo} server${todo === 1 ? '' : 's'} not through Gatehouse)` : 'MCP clients',
+    submenu: [
+      ...clients.map((c) => ({ label: `${c.clientName}: ${c.through} of ${c.servers} through Gatehouse`, enabled: false })),
+      { separator: true, label: '' },
+      { label: todo > 0 ? 'Route them through Gatehouse…' : 'Open Clients…', action: { kind: 'open-clients' } as TrayAction },
+    ],
+  };
 }
 
 export function argsSummary(args: unknown, max = 80): string {

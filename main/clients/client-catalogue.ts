@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import type { ClientId } from './wiring-types.js';
 
-/** The MCP clients Gatehouse knows, by the ids the CLI uses (CONTRACT.md). */
-export type ClientId = 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'windsurf' | 'gemini';
+export type { ClientId };
 
 /** One file where a client keeps MCP servers, and where in it they stand. */
 export interface ConfigLocation {

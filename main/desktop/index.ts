@@ -38,7 +38,8 @@ if (cliArgs !== -1) {
   const dataDir = resolveDataDir();
   const settings = new Store<DesktopSettings>({ name: 'desktop-settings', cwd: dataDir, defaults: { startAtLogin: false } });
 
-  const showWindow = () => {
+  /** Shows the window; `view` (`/clients`) opens that view of the UI. */
+  const showWindow = (view?: string) => {
     if (!window) {
       window = new BrowserWindow({ width: 1200, height: 800, show: false, title: 'Gatehouse', icon: join(resources, 'icon.png'), webPreferences: secureWebPreferences(join(here, '../preload/index.cjs')) });
       lockDownNavigation(window.webContents, (url) => void shell.openExternal(url));
@@ -48,15 +49,16 @@ if (cliArgs !== -1) {
           window?.hide();
         }
       });
-      void window.loadFile(join(here, '../renderer/index.html'));
+      void window.loadFile(join(here, '../renderer/index.html'), view ? { hash: view } : {});
       window.once('ready-to-show', () => window?.show());
     } else {
+      if (view) void window.loadFile(join(here, '../renderer/index.html'), { hash: view });
       window.show();
       window.focus();
     }
   };
 
-  app.on('second-instance', showWindow);
+  app.on('second-instance', () => showWindow());
   app.on('window-all-closed', () => {
     // A tray app keeps running with no window open.
   });
@@ -79,7 +81,9 @@ if (cliArgs !== -1) {
     const markCopy = { read: () => witness.get('headMark'), write: (mark: Mark) => witness.set('headMark', mark) };
     // The signed-in session encrypted with the OS keychain where it has one (a `gatehouse login` file is taken in).
     const sessionStore = safeStorage.isEncryptionAvailable() ? encryptedSessionStore(dataDir, { encrypt: (t) => safeStorage.encryptString(t), decrypt: (b) => safeStorage.decryptString(b) }) : undefined;
-    const running = await startGatehouse({ dataDir, shell: 'desktop', markCopy, ...(keyStore ? { keyStore } : {}), ...(sessionStore ? { sessionStore } : {}) });
+    // Clients are listed; wiring them starts the CLI's shim, which a packaged app does not ship yet (`gatehouse clients wire` does it).
+    const clients = { platform: { os: process.platform, home: app.getPath('home'), appData: app.getPath('appData'), cwd: process.cwd() } };
+    const running = await startGatehouse({ dataDir, shell: 'desktop', clients, markCopy, ...(keyStore ? { keyStore } : {}), ...(sessionStore ? { sessionStore } : {}) });
     core = running;
     serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
     running.changes.subscribe((event) => window?.webContents.send(CHANGE_CHANNEL, event));
@@ -87,6 +91,7 @@ if (cliArgs !== -1) {
     const act = (action: TrayAction) => {
       if (action.kind === 'decide') void running.api.decideApproval(action.id, action.decision, 'tray');
       else if (action.kind === 'open-timeline') showWindow();
+      else if (action.kind === 'open-clients') showWindow('/clients');
       else if (action.kind === 'toggle-pause') void running.audit.recorder.setPaused(!running.audit.recorder.isPaused).then(() => tray.refresh());
       else if (action.kind === 'toggle-start-at-login') {
         settings.set('startAtLogin', !settings.get('startAtLogin'));
@@ -98,6 +103,13 @@ if (cliArgs !== -1) {
       } else if (action.kind === 'sign-out') void running.api.signOut().then(() => tray.refresh());
       else app.quit();
     };
+    // Read from the clients' files at start and on each config reload (not on every tray refresh).
+    let clientSummary: { clientName: string; servers: number; through: number }[] = [];
+    const readClients = () =>
+      void running.api.clients().then((o) => {
+        clientSummary = o.clients.filter((c) => !c.error).map((c) => ({ clientName: c.clientName, servers: c.servers.length, through: c.servers.filter((s) => s.viaGatehouse).length }));
+        tray.refresh();
+      });
     const tray = setupTray(
       { Tray, Menu, nativeImage },
       resources,
@@ -108,6 +120,7 @@ if (cliArgs !== -1) {
         recordingPaused: running.audit.recorder.isPaused,
         startAtLogin: settings.get('startAtLogin'),
         identity: running.identity(),
+        clients: clientSummary,
         error: running.audit.index.breaks().length
           ? `the audit log is not intact: ${running.audit.index.breaks().length} break(s) recorded (see Integrity)`
           : running.live.lastError
@@ -119,7 +132,7 @@ if (cliArgs !== -1) {
     const dialogs = setupApprovalDialogs({ dialog, Notification }, {
       decide: (id, decision, port) => running.api.decideApproval(id, decision, port),
       appFocused: () => BrowserWindow.getFocusedWindow() !== null,
-      show: showWindow,
+      show: () => showWindow(),
     });
     // Rebuilt on what changes it, never by polling.
     running.broker.on('pending', (p) => {
@@ -131,7 +144,8 @@ if (cliArgs !== -1) {
       dialogs.resolved(p.id);
     });
     for (const event of ['session-start', 'session-end'] as const) running.gateway.events.on(event, () => tray.refresh());
-    running.live.on('reloaded', () => tray.refresh());
+    running.live.on('reloaded', readClients);
+    readClients();
     running.live.on('invalid', () => tray.refresh());
     showWindow();
   }).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { API_METHODS, apiChannel, type ApiMethod, type CoreApi, type GatehouseApi } from '../api/types.js';
-import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId } from '../api/validation.js';
+import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId, wiringTargetSchema } from '../api/validation.js';
 
 /**
  * Serves GatehouseApi over IPC. Every handler goes through one wrapper that ignores senders that are not
@@ -23,6 +23,9 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnWindow: (se
     integrity: () => api.integrity(),
     signIn: () => api.signIn(),
     signOut: () => api.signOut(),
+    clients: () => api.clients(),
+    wireClients: ([target]) => api.wireClients(wiringTargetSchema.parse({ client: target }).client),
+    unwireClients: ([target]) => api.unwireClients(wiringTargetSchema.parse({ client: target }).client),
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {

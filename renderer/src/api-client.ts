@@ -42,6 +42,9 @@ function httpApi(): GatehouseApi {
     integrity: () => request('GET', '/api/integrity'),
     signIn: () => request('POST', '/api/identity/login', {}),
     signOut: () => request('POST', '/api/identity/logout', {}),
+    clients: () => request('GET', '/api/clients'),
+    wireClients: (client) => request('POST', '/api/clients/wire', { client }),
+    unwireClients: (client) => request('POST', '/api/clients/unwire', { client }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../../api/core.js';
 import type { GatewayEvents } from '../../gateway/events.js';
@@ -7,6 +8,7 @@ import { createWebHandler } from '../../web/web-handler.js';
 import type { Command } from '../command.js';
 import { canOpenBrowser, openBrowser } from '../browser.js';
 import type { CliIo } from '../io.js';
+import { shimCommand } from './clients.js';
 import { dataDirFor, parsePort, stringOption } from '../options.js';
 
 export const serveCommand: Command = {
@@ -42,6 +44,7 @@ export async function serveHeadless(io: CliIo, options: HeadlessOptions): Promis
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
     shell: 'headless',
+    clients: { platform: { os: process.platform, home: io.env.HOME ?? homedir(), appData: io.env.APPDATA, cwd: process.cwd() }, shim: shimCommand() },
     web: ({ api, token, changes }) => {
       auth.current = new BrowserAuth(token);
       return createWebHandler({ api, token, changes, auth: auth.current, uiDir: findUiDir() });
@@ -59,6 +62,11 @@ export async function serveHeadless(io: CliIo, options: HeadlessOptions): Promis
       `Timeline UI (one-time sign-in link): ${link}`,
     ].join('\n'),
   );
+  // A first run: say which of the user's clients have servers, and how to route them through Gatehouse.
+  if (servers.length === 0) {
+    const { hint } = await running.api.clients();
+    if (hint) io.out(hint);
+  }
   if (options.open && canOpenBrowser(io.env)) openBrowser(link);
   return running;
 }

@@ -4,7 +4,7 @@ import { createFakeElectron, FakeBrowserWindow, FakeTray } from './fake-electron
 
 const core = {
   stop: vi.fn(async () => undefined),
-  api: { status: vi.fn(), servers: vi.fn(), liveSessions: vi.fn(), decideApproval: vi.fn() },
+  api: { status: vi.fn(), servers: vi.fn(), liveSessions: vi.fn(), decideApproval: vi.fn(), clients: vi.fn(async () => ({ clients: [{ clientName: 'Cursor', client: 'cursor', scope: 'user', file: '/h/.cursor/mcp.json', wired: false, servers: [{ name: 'notes', kind: 'stdio', target: 'node notes.js', viaGatehouse: false }] }], canWire: false })) },
   broker: Object.assign(new EventEmitter(), { list: () => [] }),
   gateway: { events: new EventEmitter(), sessionCount: 0 },
   live: Object.assign(new EventEmitter(), { lastError: undefined }),
@@ -83,6 +83,19 @@ describe('the desktop app lifecycle', () => {
     expect(fake.notifications).toEqual([{ title: 'Gatehouse: approval needed', body: 'claude wants write_file on files' }]);
     fake.dialogs[0]?.answer(1); // "Allow for 1 hour"
     await vi.waitFor(() => expect(core.api.decideApproval).toHaveBeenCalledWith('ab12cd34-0000', { action: 'allow', forMs: 3_600_000 }, 'dialog'));
+  });
+
+  it('the tray lists the MCP clients found, and its item opens the Clients view', async () => {
+    const fake = createFakeElectron();
+    await loadDesktop(fake);
+    fake.ready();
+    await vi.waitFor(() => expect(FakeBrowserWindow.all).toHaveLength(1));
+    type Item = { label?: string; click?: () => void; submenu?: Item[] };
+    const clientsItem = () => (FakeTray.last?.menu?.template as Item[] | undefined)?.find((i) => i.label?.startsWith('MCP clients'));
+    await vi.waitFor(() => expect(clientsItem()?.label).toBe('MCP clients (1 server not through Gatehouse)'));
+    expect(clientsItem()?.submenu?.[0]?.label).toBe('Cursor: 0 of 1 through Gatehouse');
+    clientsItem()?.submenu?.find((i) => i.label === 'Route them through Gatehouse…')?.click?.();
+    expect(FakeBrowserWindow.all[0]?.hash).toBe('/clients');
   });
 
   it('closing the window hides it; after before-quit it really closes, and will-quit stops the core first', async () => {

@@ -27,8 +27,11 @@ export class FakeBrowserWindow extends EventEmitter {
   static fromWebContents(contents: unknown): FakeBrowserWindow | null {
     return FakeBrowserWindow.all.find((w) => w.webContents === contents) ?? null;
   }
-  loadFile(file: string): Promise<void> {
+  /** The view asked for with the file (`#/clients`), if any. */
+  hash: string | undefined;
+  loadFile(file: string, options: { hash?: string } = {}): Promise<void> {
     this.loaded = file;
+    this.hash = options.hash;
     return Promise.resolve();
   }
   show(): void {
@@ -107,6 +110,8 @@ export function createFakeElectron(options: { gotLock?: boolean } = {}) {
       Menu: { buildFromTemplate: (template: unknown[]) => ({ template }) },
       nativeImage: { createFromPath: (path: string) => ({ path }) },
       dialog: {
+        // A start that fails says so in the test's output, as the app would in a box.
+        showErrorBox: (title: string, content: string) => console.error(`${title}: ${content}`),
         showMessageBox: (o: Record<string, unknown>) =>
           new Promise<{ response: number; checkboxChecked: boolean }>((resolve) => dialogs.push({ options: o, answer: (response) => resolve({ response, checkboxChecked: false }) })),
       },

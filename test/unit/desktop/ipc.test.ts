@@ -23,6 +23,9 @@ const api: CoreApi = {
   integrity: async () => ({ dataDir: 'd', auditDir: 'd/audit', breaks: [] }),
   signIn: async () => ({ ok: false, message: 'not configured' }),
   signOut: async () => ({ ok: true, message: 'nobody was signed in' }),
+  clients: async () => ({ clients: [], canWire: false }),
+  wireClients: async (target) => ({ ok: true, lines: [`wired ${target}`], problems: [] }),
+  unwireClients: async (target) => ({ ok: true, lines: [`unwired ${target}`], problems: [] }),
 };
 
 describe('GatehouseApi over IPC', () => {
@@ -50,5 +53,16 @@ describe('GatehouseApi over IPC', () => {
     expect(() => decide?.({ sender: own.webContents }, 'abcd1234', { action: 'allow', forMs: -5 })).toThrow();
     expect(() => decide?.({ sender: own.webContents }, '../../etc', { action: 'deny' })).toThrow();
     expect(() => decide?.({ sender: own.webContents }, 'abcd1234', { action: 'maybe' })).toThrow();
+  });
+
+  it('wires only a client it knows (or all)', async () => {
+    const fake = createFakeElectron();
+    const own = new FakeBrowserWindow({});
+    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, () => true);
+    const wire = fake.handlers.get(apiChannel('wireClients'));
+    await expect(Promise.resolve(wire?.({ sender: own.webContents }, 'cursor'))).resolves.toMatchObject({ lines: ['wired cursor'] });
+    await expect(Promise.resolve(wire?.({ sender: own.webContents }, 'all'))).resolves.toMatchObject({ lines: ['wired all'] });
+    expect(() => wire?.({ sender: own.webContents }, '../.ssh/config')).toThrow();
+    expect(() => wire?.({ sender: own.webContents }, { client: 'cursor' })).toThrow();
   });
 });

@@ -35,6 +35,17 @@ describe('the tray, built from broker state', () => {
     expect(buildTrayModel({ ...base, activeSessions: 1 }).tooltip).toBe('Gatehouse — 1 live session');
   });
 
+  it('a Clients submenu: each client with how many servers go through Gatehouse, and the way to wire the rest', () => {
+    expect(buildTrayModel(base).items.some((i) => i.label.startsWith('MCP clients'))).toBe(false);
+    const menu = buildTrayModel({ ...base, clients: [{ clientName: 'Claude Code', servers: 3, through: 1 }, { clientName: 'Cursor', servers: 1, through: 1 }] }).items.find((i) => i.label.startsWith('MCP clients'));
+    expect(menu?.label).toBe('MCP clients (2 servers not through Gatehouse)');
+    expect(menu?.submenu?.map((i) => i.label)).toEqual(['Claude Code: 1 of 3 through Gatehouse', 'Cursor: 1 of 1 through Gatehouse', '', 'Route them through Gatehouse…']);
+    expect(menu?.submenu?.at(-1)?.action).toEqual({ kind: 'open-clients' });
+    const done = buildTrayModel({ ...base, clients: [{ clientName: 'Cursor', servers: 1, through: 1 }] }).items.find((i) => i.label.startsWith('MCP clients'));
+    expect(done?.label).toBe('MCP clients');
+    expect(done?.submenu?.at(-1)?.label).toBe('Open Clients…');
+  });
+
   it('sign-in items: none without identity, "Sign in…" when signed out, who and "Sign out" when signed in', () => {
     const labels = (identity?: { principal: string; signedIn: boolean; configured: boolean }) => buildTrayModel({ ...base, identity }).items.map((i) => i.label);
     expect(labels().some((l) => /sign/i.test(l))).toBe(false);

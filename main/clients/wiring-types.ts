@@ -1,0 +1,26 @@
+/** What the API and the UI say about client wiring: plain types with no Node import, so that the renderer can use them. */
+
+/** The MCP clients Gatehouse knows, by the ids the CLI uses (CONTRACT.md). */
+export type ClientId = 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'windsurf' | 'gemini';
+
+/** A client's config file as shown: its servers' targets masked (a database URL in an argument is a secret). */
+export interface ClientView {
+  client: ClientId;
+  clientName: string;
+  scope: 'user' | 'project';
+  file: string;
+  servers: { name: string; kind: 'stdio' | 'http'; target: string; viaGatehouse: boolean }[];
+  /** The file does not parse: what is wrong and where; it is left alone. */
+  error?: string;
+  /** Gatehouse wired this file (unwire puts it back). */
+  wired: boolean;
+}
+
+/** What a wire or unwire did, in sentences for the person who asked; `ok` false when anything was left undone. */
+export interface WiringReport {
+  ok: boolean;
+  lines: string[];
+  problems: string[];
+}
+
+export type WiringTarget = ClientId | 'all';

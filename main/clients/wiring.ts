@@ -1,0 +1,103 @@
+import { CLIENT_NAMES } from './client-catalogue.js';
+import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
+
+export type { ClientView, WiringReport, WiringTarget };
+import type { ClientServer, FoundConfig } from './discover.js';
+import { readManifest, unwireFile, wireFile } from './wire.js';
+
+/**
+ * Wiring as the CLI, the UI and the tray offer it: which clients are found, and wire / unwire as one step
+ * with a report in words. The file edits are wire.ts's; this only chooses the files and says what happened.
+ */
+
+
+export function isWiringTarget(value: unknown): value is WiringTarget {
+  return value === 'all' || (typeof value === 'string' && Object.hasOwn(CLIENT_NAMES, value));
+}
+
+export function targetOf(s: ClientServer): string {
+  return s.kind === 'stdio' ? [s.command ?? '', ...(s.args ?? [])].join(' ') : (s.url ?? '');
+}
+
+export function clientViews(found: FoundConfig[], dataDir: string, maskText: (value: string) => string): ClientView[] {
+  const wired = new Set(readManifest(dataDir).files.map((f) => f.file));
+  return found.map(({ client, clientName, scope, file, servers, error }) => ({
+    client,
+    clientName,
+    scope,
+    file,
+    servers: servers.map((s) => ({ name: s.name, kind: s.kind, target: maskText(targetOf(s)), viaGatehouse: s.viaGatehouse })),
+    ...(error ? { error } : {}),
+    wired: wired.has(file),
+  }));
+}
+
+/**
+ * For a first run (no servers configured yet): which clients were found with how many servers each, and how
+ * to route them through Gatehouse; undefined when there is nothing to wire.
+ */
+export function firstRunHint(found: FoundConfig[]): string | undefined {
+  const todo = found.filter((c) => !c.error && c.servers.some((s) => !s.viaGatehouse));
+  if (todo.length === 0) return undefined;
+  const count = (n: number) => `${n} server${n === 1 ? '' : 's'}`;
+  const per = new Map<string, number>();
+  for (const c of todo) per.set(c.clientName, (per.get(c.clientName) ?? 0) + c.servers.filter((s) => !s.viaGatehouse).length);
+  const list = [...per].map(([name, n]) => `${name} (${count(n)})`).join(', ');
+  return `Found MCP servers in ${list}. Route them through Gatehouse with \`gatehouse clients wire --all\` (no token is written into their files; \`gatehouse clients unwire --all\` puts every file back).`;
+}
+
+export function wireClients(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
+  const report: WiringReport = { ok: true, lines: [], problems: [] };
+  const chosen = found.filter((c) => target === 'all' || c.client === target);
+  if (chosen.length === 0) {
+    report.ok = false;
+    report.problems.push(`no ${target === 'all' ? 'MCP client' : CLIENT_NAMES[target]} configuration with servers was found; \`gatehouse clients\` lists what is found`);
+    return report;
+  }
+  for (const c of chosen) {
+    if (c.error) {
+      report.ok = false;
+      report.problems.push(c.error);
+      continue;
+    }
+    try {
+      const r = wireFile(c, options);
+      if (!r.changed) report.lines.push(`${c.clientName}: ${c.file} already goes through Gatehouse; nothing changed`);
+      else {
+        report.lines.push(`${c.clientName}: ${c.file}: ${r.wired.map((w) => (w.name === w.gatewayName ? w.name : `${w.name} (as ${w.gatewayName})`)).join(', ')} now start \`gatehouse connect\` (no token written into the file)`);
+        for (const x of r.renamed) report.lines.push(`  "${x.name}" is defined differently by another client: imported as "${x.gatewayName}"`);
+      }
+    } catch (e) {
+      report.ok = false;
+      report.problems.push(`${c.file}: ${(e as Error).message}; left as it is`);
+    }
+  }
+  return report;
+}
+
+export function unwireClients(dataDir: string, target: WiringTarget): WiringReport {
+  const report: WiringReport = { ok: true, lines: [], problems: [] };
+  const files = readManifest(dataDir).files.filter((f) => target === 'all' || f.client === target);
+  if (files.length === 0) {
+    report.ok = false;
+    report.problems.push(`nothing of ${target === 'all' ? 'any client' : CLIENT_NAMES[target]} was wired by Gatehouse`);
+    return report;
+  }
+  let conflicts = 0;
+  for (const f of [...new Set(files.map((x) => x.file))]) {
+    try {
+      const r = unwireFile(dataDir, f);
+      report.lines.push(`${f}: ${r.exact ? 'restored byte for byte' : `restored ${r.restored.join(', ') || 'nothing'}, keeping the client's own changes`}`);
+      for (const name of r.conflicts) report.lines.push(`  "${name}" was changed since it was wired: left as it is now (the original is in \`gatehouse clients backups\`)`);
+      conflicts += r.conflicts.length;
+    } catch (e) {
+      report.ok = false;
+      report.problems.push(`${f}: ${(e as Error).message}; left as it is`);
+    }
+  }
+  if (conflicts > 0) {
+    report.ok = false;
+    report.problems.push(`${conflicts} entr${conflicts === 1 ? 'y was' : 'ies were'} changed since wiring and left alone`);
+  }
+  return report;
+}
