@@ -5,14 +5,14 @@
  * client (refused), a press that reports success without the client's file changing (the file is read), an
  * unwire that is not byte for byte (compared), a wired server that never shows up in Gatehouse.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { startServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
-import { tempHome } from '../helpers/temp-home.js';
+import { put, tempHome } from '../helpers/temp-home.js';
 
 const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-clients-ui-'));
@@ -21,10 +21,6 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
   gh.remove();
 });
-const put = (file: string, text: string) => {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-};
 
 describe('client wiring in the UI', () => {
   it('serve and the empty timeline name the clients found; one press wires them, the Clients view unwires them byte for byte', { timeout: 120_000 }, async () => {

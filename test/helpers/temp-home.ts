@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 
 /** A throwaway GATEHOUSE_HOME with a gatehouse.yaml written from `config`. */
@@ -8,4 +8,10 @@ export function tempHome(config: Record<string, unknown> = {}): { dir: string; r
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   writeFileSync(join(dir, 'gatehouse.yaml'), stringify(config));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes a file, making its folders first (a client's config in a temporary HOME). */
+export function put(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
 }

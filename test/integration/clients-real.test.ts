@@ -7,13 +7,13 @@
  * ~/.claude.json on every start). Each client's `mcp list` connects to every server and reports what it saw.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGatehouse, startServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
-import { tempHome } from '../helpers/temp-home.js';
+import { put, tempHome } from '../helpers/temp-home.js';
 
 const bin = (name: string) => join(import.meta.dirname, '../../node_modules/.bin', name);
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-realclients-'));
@@ -39,10 +39,6 @@ const run = (command: string, args: string[], timeout = 90_000): Promise<{ code:
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: `${stdout}${stderr}` });
     });
   });
-const put = (file: string, text: string) => {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-};
 
 const everything = everythingStdio();
 const claudeFile = join(root, '.claude.json');

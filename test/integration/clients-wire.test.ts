@@ -7,16 +7,16 @@
  * Real files in a temporary HOME; the wired entry is started as the client would start it (an SDK client
  * spawning its command) against a real gateway and server-everything.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parse } from 'jsonc-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGatehouse, startServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
-import { tempHome } from '../helpers/temp-home.js';
+import { put, tempHome } from '../helpers/temp-home.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-wire-'));
 const gh = tempHome({ gateway: { port: 0 } });
@@ -24,10 +24,6 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
   gh.remove();
 });
-const put = (file: string, text: string) => {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-};
 const env = { HOME: root, GATEHOUSE_HOME: gh.dir };
 const everything = everythingStdio();
 const desktopFile = join(root, '.config', 'Claude', 'claude_desktop_config.json');
