@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { lstatSync, readFileSync } from 'node:fs';
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
 
@@ -14,6 +15,24 @@ export interface ClientServer {
   headers?: Record<string, string>;
   /** Already reaches its server through Gatehouse (`gatehouse connect NAME`, or the gateway's endpoint). */
   viaGatehouse: boolean;
+  /** Why this entry cannot be wired as it stands (what only the client resolves, a name the gateway refuses): it is left alone. */
+  unwireable?: string;
+}
+
+const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What only the client resolves: its variables (`${input:key}`, `${workspaceFolder}`, `$TOKEN`) and an env file. */
+const CLIENT_VARIABLE = /\$\{[^}]*\}|^\$[A-Za-z_]/;
+
+function unwireableReason(name: string, e: Record<string, unknown>, server: ClientServer): string | undefined {
+  if (!SERVER_NAME.test(name)) return 'its name is not one the gateway takes (letters, digits, ".", "_" and "-", at most 64)';
+  if (e.args !== undefined && server.args === undefined) return 'its args are not all strings';
+  if (e.env !== undefined && server.env === undefined) return 'its env values are not all strings';
+  if (e.headers !== undefined && server.headers === undefined) return 'its headers are not all strings';
+  if (e.envFile !== undefined) return 'it reads an envFile, which only the client loads';
+  const words = [server.command, ...(server.args ?? []), ...Object.values(server.env ?? {}), server.cwd, server.url, ...Object.values(server.headers ?? {})].filter((w): w is string => w !== undefined);
+  if (words.some((w) => CLIENT_VARIABLE.test(w))) return 'it uses variables only the client fills in (${…} or $NAME)';
+  if (server.kind === 'stdio' && [server.command, ...(server.args ?? []), server.cwd].some((w) => w !== undefined && /^\.\.?(?:[\\/]|$)/.test(w))) return 'it uses a relative path, which means the client\'s own folder';
+  return undefined;
 }
 
 /** One config file of one client, as found. */
@@ -30,9 +49,11 @@ const stringMap = (value: unknown): Record<string, string> | undefined =>
 
 /** Whether an entry already goes through Gatehouse: the shim, or an endpoint on the loopback gateway. */
 function throughGatehouse(entry: { command?: string; args?: string[]; url?: string }): boolean {
+  // The shim as wiring writes it: the gatehouse command, then `connect`, then a server name, and nothing else around them.
   const words = [entry.command ?? '', ...(entry.args ?? [])];
-  if (words.some((w) => /(?:^|[\\/])gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w) || w === 'gatehouse') && words.includes('connect')) return true;
-  return entry.url !== undefined && /^https?:\/\/(?:127\.0\.0\.1|localhost):\d+\/mcp\/[^/]+\/?$/.test(entry.url);
+  const at = words.findIndex((w) => /(?:^|[\\/])gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w));
+  if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
+  return entry.url !== undefined && /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+\/mcp\/[^/]+\/?$/.test(entry.url);
 }
 
 /** The servers under a config's server object, as each client writes them (`url`, Windsurf's `serverUrl`, Gemini's `httpUrl`). */
@@ -52,6 +73,8 @@ export function serversIn(value: unknown): ClientServer[] {
       ? { name, kind: 'stdio', command, ...(args ? { args } : {}), ...(env ? { env } : {}), ...(typeof e.cwd === 'string' ? { cwd: e.cwd } : {}), viaGatehouse: false }
       : { name, kind: 'http', url: url as string, ...(headers ? { headers } : {}), viaGatehouse: false };
     server.viaGatehouse = throughGatehouse(server);
+    const why = server.viaGatehouse ? undefined : unwireableReason(name, e, server);
+    if (why) server.unwireable = why;
     out.push(server);
   }
   return out;
@@ -69,11 +92,20 @@ export function valueAt(root: unknown, path: (string | number)[]): unknown {
 
 /** Reads one location: undefined when its file does not exist; an error (and no servers) when it does not parse. */
 export function readLocation(location: ConfigLocation, read: (file: string) => string | undefined = readIfThere): FoundConfig | undefined {
-  const text = read(location.file);
-  if (text === undefined) return undefined;
   const base = { ...location, clientName: CLIENT_NAMES[location.client] };
+  const refused = (why: string): FoundConfig => ({ ...base, servers: [], error: `${location.file}: ${why}; it is left as it is` });
+  let text: string | undefined;
   const errors: ParseError[] = [];
-  const root: unknown = text.trim() === '' ? {} : parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  let root: unknown;
+  try {
+    text = read(location.file);
+    if (text === undefined) return undefined;
+    if (text.startsWith('\ufeff')) return refused('it starts with a byte-order mark, which Gatehouse does not rewrite (save it as UTF-8 without one to wire it)');
+    root = text.trim() === '' ? {} : parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  } catch (err) {
+    // One file that cannot be read (a folder, a device, a symbolic link, nested past the stack) names itself; the others are still listed.
+    return refused(err instanceof RangeError ? 'it is nested too deep to read' : (err as Error).message);
+  }
   if (errors.length > 0) {
     const first = errors[0] as ParseError;
     const line = text.slice(0, first.offset).split('\n').length;
@@ -82,18 +114,39 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
   return { ...base, servers: serversIn(valueAt(root, location.path)) };
 }
 
+/** Largest client config Gatehouse reads (real ones are kilobytes; ~/.claude.json with history a few megabytes). */
+const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A client's file as text, undefined when there is none. Only a regular file, not followed through a symbolic
+ * link (a cloned project's `.mcp.json -> ~/.claude.json` must not be read as the project's, nor written over),
+ * of a bounded size, in UTF-8 (rewriting other bytes would change them).
+ */
 function readIfThere(file: string): string | undefined {
+  let stat;
   try {
-    return readFileSync(file, 'utf8');
+    stat = lstatSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
+  if (stat.isSymbolicLink()) throw new Error('it is a symbolic link, which Gatehouse does not follow (wire the file it points to by hand)');
+  if (!stat.isFile()) throw new Error('it is not a regular file');
+  if (stat.size > MAX_CONFIG_BYTES) throw new Error(`it is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB`);
+  const bytes = readFileSync(file);
+  if (!isUtf8(bytes)) throw new Error('it is not UTF-8, and rewriting it would change its other bytes');
+  return bytes.toString('utf8');
 }
 
 /** Every client config found on this machine (and in `cwd`), with its servers; locations without servers are left out. */
 export function discoverClients(platform: Platform, read?: (file: string) => string | undefined): FoundConfig[] {
+  // One file reached two ways (a project folder that is the home folder) is one location.
+  const seen = new Set<string>();
   return configLocations(platform)
+    .filter((l) => {
+      const key = JSON.stringify([l.file, l.path]);
+      return !seen.has(key) && seen.add(key) !== undefined;
+    })
     .map((l) => readLocation(l, read))
     .filter((c): c is FoundConfig => c !== undefined && (c.servers.length > 0 || c.error !== undefined));
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
@@ -27,11 +27,18 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 /** Writes a file whole or not at all (a temp file renamed over it), keeping its mode. */
 export function writeAtomic(file: string, text: string): void {
+  if (existsSync(file) && lstatSync(file).isSymbolicLink()) throw new Error(`${file} is a symbolic link: not written over`);
   const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o600;
-  const tmp = join(dirname(file), `.${basename(file)}.gatehouse-${process.pid}.tmp`);
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
+  // A name nobody can guess, created only if nothing is there: a link planted beside the file is never followed.
+  const tmp = join(dirname(file), `.${basename(file)}.gatehouse-${randomBytes(8).toString('hex')}.tmp`);
+  writeFileSync(tmp, text, { mode, flag: 'wx' });
+  try {
+    chmodSync(tmp, mode);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 function manifestFile(dataDir: string): string {
@@ -52,6 +59,9 @@ function writeManifest(dataDir: string, m: Manifest): void {
   writeAtomic(manifestFile(dataDir), JSON.stringify(m, null, 2) + '\n');
 }
 
+/** The fields of a client's entry that say how to reach the server: moved into gatehouse.yaml. */
+const TRANSPORT_FIELDS = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'serverUrl', 'httpUrl', 'headers', 'transport']);
+
 /** A server entry as gatehouse.yaml holds it. */
 function gatewayEntry(s: ClientServer): Record<string, unknown> {
   if (s.kind === 'http') return { url: s.url, ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
@@ -70,6 +80,8 @@ export interface WireResult {
   wired: { name: string; gatewayName: string }[];
   /** Servers imported into gatehouse.yaml under another name, because another client defines that name differently. */
   renamed: { name: string; gatewayName: string }[];
+  /** Entries left as they are, and why (variables only the client fills in, a name the gateway refuses…). */
+  skipped: { name: string; why: string }[];
   changed: boolean;
 }
 
@@ -83,8 +95,9 @@ export interface WireResult {
 export function wireFile(found: FoundConfig, options: { dataDir: string; configFile: string; shim: string[]; now?: Date }): WireResult {
   if (found.error) throw new Error(found.error);
   const text = readFileSync(found.file, 'utf8');
-  const todo = found.servers.filter((s) => !s.viaGatehouse);
-  if (todo.length === 0) return { wired: [], renamed: [], changed: false };
+  const skipped = found.servers.filter((s) => !s.viaGatehouse && s.unwireable).map((s) => ({ name: s.name, why: s.unwireable as string }));
+  const todo = found.servers.filter((s) => !s.viaGatehouse && !s.unwireable);
+  if (todo.length === 0) return { wired: [], renamed: [], skipped, changed: false };
 
   // gatehouse.yaml: imported with the yaml library's document API, so that its comments survive.
   const doc = parseDocument(readFileSync(options.configFile, 'utf8'));
@@ -95,21 +108,29 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   }
   const map = servers as YAMLMap;
   if (map.items.length === 0) map.flow = false;
-  const result: WireResult = { wired: [], renamed: [], changed: true };
+  const result: WireResult = { wired: [], renamed: [], skipped, changed: true };
+  // Names as the gateway reads them: a YAML key `8080` or `true` is the server "8080" or "true".
+  const existing = new Map(Object.entries((map.toJSON() ?? {}) as Record<string, unknown>));
   const root = parse(text, [] as ParseError[], { allowTrailingComma: true }) as unknown;
   let out = text;
   const entries: WiredFile['entries'] = [];
   for (const s of todo) {
     const wanted = gatewayEntry(s);
     let gatewayName = s.name;
-    for (let n = 1; map.has(gatewayName) && !same((doc.getIn(['servers', gatewayName]) as { toJSON?: () => unknown } | undefined)?.toJSON?.() ?? doc.getIn(['servers', gatewayName]), wanted); n++) {
-      gatewayName = n === 1 ? `${s.name}-${found.client}` : `${s.name}-${found.client}-${n}`;
+    for (let n = 1; existing.has(gatewayName) && !same(existing.get(gatewayName), wanted); n++) {
+      const suffix = n === 1 ? `-${found.client}` : `-${found.client}-${n}`;
+      gatewayName = `${s.name.slice(0, 64 - suffix.length)}${suffix}`; // within the gateway's 64 characters
     }
-    if (!map.has(gatewayName)) map.set(gatewayName, doc.createNode(wanted));
+    if (!existing.has(gatewayName)) {
+      map.set(gatewayName, doc.createNode(wanted));
+      existing.set(gatewayName, wanted);
+    }
     if (gatewayName !== s.name) result.renamed.push({ name: s.name, gatewayName });
     const original = valueAt(root, [...found.path, s.name]);
-    const keepType = original !== null && typeof original === 'object' && 'type' in original;
-    const wired = { ...(keepType ? { type: 'stdio' } : {}), command: options.shim[0], args: [...options.shim.slice(1), 'connect', gatewayName] };
+    // What the client itself reads stays (disabled, disabledTools, trust, timeout, excludeTools…); only how it reaches the server changes.
+    const own = Object.fromEntries(Object.entries(original as Record<string, unknown>).filter(([k]) => !TRANSPORT_FIELDS.has(k)));
+    const keepType = 'type' in (original as object);
+    const wired = { ...(keepType ? { type: 'stdio' } : {}), command: options.shim[0], args: [...options.shim.slice(1), 'connect', gatewayName], ...own };
     out = setAt(out, [...found.path, s.name], wired);
     entries.push({ name: s.name, gatewayName, original, wired });
     result.wired.push({ name: s.name, gatewayName });
@@ -146,30 +167,41 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
   const manifest = readManifest(dataDir);
   const records = manifest.files.filter((f) => f.file === file);
   if (records.length === 0) throw new Error(`${file} was not wired by Gatehouse (nothing to put back)`);
-  const record = records[records.length - 1] as WiredFile;
-  const text = readFileSync(file, 'utf8');
-  const result: UnwireResult = { restored: [], conflicts: [], exact: false };
-  if (sha(text) === record.written) {
-    writeAtomic(file, readFileSync(record.backup, 'utf8'));
-    result.exact = true;
-    result.restored = record.entries.map((e) => e.name);
-  } else {
+  const original = readFileSync(file, 'utf8');
+  let text = original;
+  const result: UnwireResult = { restored: [], conflicts: [], exact: true };
+  const kept: WiredFile[] = [];
+  // Every wiring of this file, newest first (two scopes in one file, or wired again after the client added a server).
+  for (const record of [...records].reverse()) {
+    if (sha(text) === record.written) {
+      text = readFileSync(record.backup, 'utf8');
+      result.restored.push(...record.entries.map((e) => e.name));
+      continue;
+    }
+    result.exact = false;
     const errors: ParseError[] = [];
     const root = parse(text, errors, { allowTrailingComma: true }) as unknown;
     if (errors.length > 0) throw new Error(`${file} does not parse now; it is left as it is (its original is at ${record.backup})`);
-    let out = text;
+    let conflicted = false;
     for (const e of record.entries) {
       const now = valueAt(root, [...record.path, e.name]);
       if (!same(now, e.wired)) {
         result.conflicts.push(e.name);
+        conflicted = true;
         continue;
       }
-      out = setAt(out, [...record.path, e.name], e.original);
+      text = setAt(text, [...record.path, e.name], e.original);
       result.restored.push(e.name);
     }
-    writeAtomic(file, out);
+    // Kept while an entry is still in conflict: the backup stays listed, and unwire can be run again.
+    if (conflicted) kept.push(record);
   }
-  manifest.files = manifest.files.filter((f) => f !== record);
+  if (text !== original) {
+    // A merged restore is a change of the client's file too: its state just before is kept beside the others.
+    if (!result.exact) copyFileSync(file, join(dataDir, 'clients', 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-before-unwire-${basename(file)}`));
+    writeAtomic(file, text);
+  }
+  manifest.files = manifest.files.filter((f) => f.file !== file || kept.includes(f));
   writeManifest(dataDir, manifest);
   return result;
 }

@@ -62,11 +62,12 @@ export function wireClients(found: FoundConfig[], target: WiringTarget, options:
     }
     try {
       const r = wireFile(c, options);
-      if (!r.changed) report.lines.push(`${c.clientName}: ${c.file} already goes through Gatehouse; nothing changed`);
+      if (!r.changed) report.lines.push(`${c.clientName}: ${c.file} ${r.skipped.length ? 'has nothing else Gatehouse can wire' : 'already goes through Gatehouse'}; nothing changed`);
       else {
         report.lines.push(`${c.clientName}: ${c.file}: ${r.wired.map((w) => (w.name === w.gatewayName ? w.name : `${w.name} (as ${w.gatewayName})`)).join(', ')} now start \`gatehouse connect\` (no token written into the file)`);
         for (const x of r.renamed) report.lines.push(`  "${x.name}" is defined differently by another client: imported as "${x.gatewayName}"`);
       }
+      for (const x of r.skipped) report.lines.push(`  "${x.name}" is left as it is: ${x.why}`);
     } catch (e) {
       report.ok = false;
       report.problems.push(`${c.file}: ${(e as Error).message}; left as it is`);
