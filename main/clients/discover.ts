@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { lstatSync, readFileSync } from 'node:fs';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parse, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
 
 /** A server as a client's config defines it: a command to start (stdio), or a URL (HTTP). */
@@ -111,7 +111,12 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
-  return { ...base, servers: serversIn(valueAt(root, location.path)) };
+  const servers = serversIn(valueAt(root, location.path));
+  // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
+  const node = findNodeAtLocation(parseTree(text, [], { allowTrailingComma: true }) ?? { type: 'null', offset: 0, length: 0 }, location.path);
+  const names = (node?.children ?? []).map((p) => p.children?.[0]?.value as unknown);
+  for (const s of servers) if (names.filter((n) => n === s.name).length > 1) s.unwireable = 'it is defined twice in this file';
+  return { ...base, servers };
 }
 
 /** Largest client config Gatehouse reads (real ones are kilobytes; ~/.claude.json with history a few megabytes). */

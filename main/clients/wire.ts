@@ -26,9 +26,10 @@ const sha = (text: string): string => createHash('sha256').update(text).digest('
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Writes a file whole or not at all (a temp file renamed over it), keeping its mode. */
-export function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string, options: { private?: boolean } = {}): void {
   if (existsSync(file) && lstatSync(file).isSymbolicLink()) throw new Error(`${file} is a symbolic link: not written over`);
-  const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o600;
+  // `private`: readable by its owner only (secrets moved in from a client's file must not become readable to others).
+  const mode = (existsSync(file) ? statSync(file).mode & 0o777 : 0o600) & (options.private ? 0o700 : 0o777);
   // A name nobody can guess, created only if nothing is there: a link planted beside the file is never followed.
   const tmp = join(dirname(file), `.${basename(file)}.gatehouse-${randomBytes(8).toString('hex')}.tmp`);
   writeFileSync(tmp, text, { mode, flag: 'wx' });
@@ -142,7 +143,9 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   mkdirSync(dirname(backup), { recursive: true, mode: 0o700 });
   copyFileSync(found.file, backup);
   chmodSync(backup, 0o600);
-  writeAtomic(options.configFile, doc.toString());
+  writeAtomic(options.configFile, doc.toString(), { private: true });
+  // The client may have written its file meanwhile (Claude Code does on every start): its edit is not overwritten.
+  if (readFileSync(found.file, 'utf8') !== text) throw new Error('it changed while it was being wired (the client wrote it); nothing in it was changed: run wire again');
   writeAtomic(found.file, out);
   const manifest = readManifest(options.dataDir);
   manifest.files.push({ client: found.client, file: found.file, path: found.path, wiredAt: (options.now ?? new Date()).toISOString(), backup, written: sha(out), entries });

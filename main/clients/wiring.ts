@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CLIENT_NAMES } from './client-catalogue.js';
 import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 
@@ -46,7 +48,47 @@ export function firstRunHint(found: FoundConfig[]): string | undefined {
   return `Found MCP servers in ${list}. Route them through Gatehouse with \`gatehouse clients wire --all\` (no token is written into their files; \`gatehouse clients unwire --all\` puts every file back).`;
 }
 
+/**
+ * One wire or unwire at a time per data directory (two at once lost one's servers from gatehouse.yaml): a lock
+ * file made exclusively, holding its process id; one left by a process that is gone is taken over.
+ */
+function locked(dataDir: string, run: () => WiringReport): WiringReport {
+  const lock = join(dataDir, 'clients', 'wiring.lock');
+  mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && alive(holder))) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      return { ok: false, lines: [], problems: [`another wire or unwire is running (process ${holder}); try again when it has finished`] };
+    }
+    try {
+      return run();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+  return { ok: false, lines: [], problems: [`${lock} could not be taken`] };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function wireClients(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
+  return locked(options.dataDir, () => wireUnlocked(found, target, options));
+}
+
+function wireUnlocked(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
   const report: WiringReport = { ok: true, lines: [], problems: [] };
   const chosen = found.filter((c) => target === 'all' || c.client === target);
   if (chosen.length === 0) {
@@ -77,6 +119,10 @@ export function wireClients(found: FoundConfig[], target: WiringTarget, options:
 }
 
 export function unwireClients(dataDir: string, target: WiringTarget): WiringReport {
+  return locked(dataDir, () => unwireUnlocked(dataDir, target));
+}
+
+function unwireUnlocked(dataDir: string, target: WiringTarget): WiringReport {
   const report: WiringReport = { ok: true, lines: [], problems: [] };
   const files = readManifest(dataDir).files.filter((f) => target === 'all' || f.client === target);
   if (files.length === 0) {

@@ -15,16 +15,20 @@
  * - One file holding two wired scopes (~/.claude.json's user servers and this project's) comes back whole.
  * - A file in another encoding than UTF-8, or with a byte-order mark, is left alone (its bytes were changed).
  * - A folder or a link where a config should be names itself, and the other clients are still listed.
+ * - A server name written twice in one file: the client reads the last, an edit reaches the first (the
+ *   secrets of the second stayed, and each wire added another record): neither is wired.
+ * - Two wires at once (another terminal, the UI): one lost the other's servers from gatehouse.yaml.
+ * - Secrets moved out of a 0600 client file into a 0644 gatehouse.yaml became readable to other users.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeAtomic } from '../../main/clients/wire.js';
 import { BIN, type CliResult } from '../helpers/cli.js';
-import { put, tempHome } from '../helpers/temp-home.js';
+import { put } from '../helpers/temp-home.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -149,5 +153,30 @@ describe('client wiring under attack', () => {
     expect(wired.code).toBe(1);
     expect(readFileSync(join(t.home, '.cursor', 'mcp.json')).equals(latin1)).toBe(true);
     expect(readFileSync(join(t.home, '.codeium', 'windsurf', 'mcp_config.json'), 'utf8')).toContain('"connect"');
+  });
+
+  it('a name written twice is not wired; two wires at once both land; gatehouse.yaml is made private', async () => {
+    const t = setup();
+    const yamlFile = join(t.gh, 'gatehouse.yaml');
+    chmodSync(yamlFile, 0o644);
+    const cursor = '{ "mcpServers": { "db": { "command": "node", "args": ["/srv/a.js"] }, "db": { "command": "node", "args": ["/srv/b.js"], "env": { "PGPASSWORD": "Zq8vTwiceSecret" } } } }';
+    put(join(t.home, '.cursor', 'mcp.json'), cursor);
+    const twice = await t.cli(['clients', 'wire', 'cursor']);
+    expect(twice.stdout).toMatch(/"db" is left as it is: it is defined twice in this file/);
+    expect(readFileSync(join(t.home, '.cursor', 'mcp.json'), 'utf8')).toBe(cursor);
+
+    put(join(t.home, '.codeium', 'windsurf', 'mcp_config.json'), JSON.stringify({ mcpServers: { w: { command: 'node', args: ['/srv/w.js'], env: { W_TOKEN: 'Zq8vModeSecret' } } } }));
+    put(join(t.home, '.gemini', 'settings.json'), JSON.stringify({ mcpServers: { g: { command: 'node', args: ['/srv/g.js'] } } }));
+    const [a, b] = await Promise.all([t.cli(['clients', 'wire', 'windsurf']), t.cli(['clients', 'wire', 'gemini'])]);
+    const servers = (parseYaml(readFileSync(yamlFile, 'utf8')) as { servers: Record<string, unknown> }).servers;
+    // Each either landed or was told to try again: never a client wired to a server gatehouse.yaml lacks.
+    for (const [r, name, file] of [[a, 'w', join(t.home, '.codeium', 'windsurf', 'mcp_config.json')], [b, 'g', join(t.home, '.gemini', 'settings.json')]] as const) {
+      if (r.code === 0) expect(Object.keys(servers)).toContain(name);
+      else {
+        expect(r.stderr).toMatch(/another wire or unwire is running/);
+        expect(readFileSync(file, 'utf8')).not.toContain('"connect"');
+      }
+    }
+    expect(statSync(yamlFile).mode & 0o077).toBe(0);
   });
 });
