@@ -1,3 +1,4 @@
+import { CLIENT_IDS } from '../clients/wiring-types.js';
 import { z } from 'zod';
 import { parseDuration } from '../config/units.js';
 import type { ApprovalDecision } from './types.js';
@@ -43,4 +44,4 @@ export const pinAcceptSchema = z.strictObject({
 });
 
 /** Which client to wire or unwire: one of the ids `gatehouse clients` uses, or all of them. */
-export const wiringTargetSchema = z.strictObject({ client: z.enum(['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf', 'gemini', 'all']) });
+export const wiringTargetSchema = z.strictObject({ client: z.enum([...CLIENT_IDS, 'all']) });

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { lstatSync, readFileSync } from 'node:fs';
-import { findNodeAtLocation, parse, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { SERVER_NAME } from '../config/schema.js';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
 
 /** A server as a client's config defines it: a command to start (stdio), or a URL (HTTP). */
@@ -19,7 +20,6 @@ export interface ClientServer {
   unwireable?: string;
 }
 
-const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** What only the client resolves: its variables (`${input:key}`, `${workspaceFolder}`, `$TOKEN`) and an env file. */
 const CLIENT_VARIABLE = /\$\{[^}]*\}|^\$[A-Za-z_]/;
 
@@ -96,12 +96,12 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
   const refused = (why: string): FoundConfig => ({ ...base, servers: [], error: `${location.file}: ${why}; it is left as it is` });
   let text: string | undefined;
   const errors: ParseError[] = [];
-  let root: unknown;
+  let tree: Node | undefined;
   try {
     text = read(location.file);
     if (text === undefined) return undefined;
     if (text.startsWith('\ufeff')) return refused('it starts with a byte-order mark, which Gatehouse does not rewrite (save it as UTF-8 without one to wire it)');
-    root = text.trim() === '' ? {} : parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+    tree = text.trim() === '' ? undefined : parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   } catch (err) {
     // One file that cannot be read (a folder, a device, a symbolic link, nested past the stack) names itself; the others are still listed.
     return refused(err instanceof RangeError ? 'it is nested too deep to read' : (err as Error).message);
@@ -111,9 +111,9 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
-  const servers = serversIn(valueAt(root, location.path));
+  const servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path)) : [];
   // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
-  const node = findNodeAtLocation(parseTree(text, [], { allowTrailingComma: true }) ?? { type: 'null', offset: 0, length: 0 }, location.path);
+  const node = tree && findNodeAtLocation(tree, location.path);
   const names = (node?.children ?? []).map((p) => p.children?.[0]?.value as unknown);
   for (const s of servers) if (names.filter((n) => n === s.name).length > 1) s.unwireable = 'it is defined twice in this file';
   return { ...base, servers };

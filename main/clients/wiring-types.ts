@@ -1,7 +1,8 @@
 /** What the API and the UI say about client wiring: plain types with no Node import, so that the renderer can use them. */
 
 /** The MCP clients Gatehouse knows, by the ids the CLI uses (CONTRACT.md). */
-export type ClientId = 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'windsurf' | 'gemini';
+export const CLIENT_IDS = ['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf', 'gemini'] as const;
+export type ClientId = (typeof CLIENT_IDS)[number];
 
 /** A client's config file as shown: its servers' targets masked (a database URL in an argument is a secret). */
 export interface ClientView {

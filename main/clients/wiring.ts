@@ -13,10 +13,6 @@ import { readManifest, unwireFile, wireFile } from './wire.js';
  */
 
 
-export function isWiringTarget(value: unknown): value is WiringTarget {
-  return value === 'all' || (typeof value === 'string' && Object.hasOwn(CLIENT_NAMES, value));
-}
-
 export function targetOf(s: ClientServer): string {
   return s.kind === 'stdio' ? [s.command ?? '', ...(s.args ?? [])].join(' ') : (s.url ?? '');
 }

@@ -24,7 +24,7 @@ const size = z.union([z.number().int().positive(), z.string()]).transform((value
   return bytes;
 });
 
-const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const stdioServer = z.strictObject({
   command: z.string().min(1, 'command must not be empty'),
