@@ -1,3 +1,5 @@
+import { portColons, separatorPair, withLiteral, type Hint } from './scan.js';
+
 /**
  * What masking looks for. The formats are learned from the rule sets of well-kept secret scanners (gitleaks'
  * `config/gitleaks.toml`, secretlint's rule presets, Yelp's detect-secrets): a vendor's fixed prefix and
@@ -18,7 +20,7 @@ export interface Detector {
   pattern?: string;
   prefix?: string;
   /** A cheap test a string must pass before the detector's pattern is run on it (most strings pass few). */
-  hint?: RegExp;
+  hint?: Hint;
   /** `i` for a case-insensitive custom pattern (it then runs in its own pass). */
   flags?: string;
   /**
@@ -33,6 +35,7 @@ export interface Detector {
   /** A check of each match: the part to mask, the prefix before it, and the text around it. */
   accept?: (secret: string, prefix: string, input: string, offset: number) => boolean;
 }
+
 
 /** Luhn checksum over the digits of a candidate card number. */
 export function luhnValid(text: string): boolean {
@@ -153,7 +156,7 @@ export function namedContextPossible(text: string): boolean {
     text.includes("'''") ||
     optionIn(text) ||
     NAMED_WORDS.test(text) ||
-    (text.includes(':') && /:(?:\d{2,5}|\*):/.test(text)) ||
+    portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
@@ -299,6 +302,18 @@ const KEY_HINT = /pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|se
  * times faster than the hints joined (a 4 KB message: ~8 µs against ~24 µs).
  */
 export const CONTEXT_GATE = /p(?:a(?:ss|t)|wd)|s(?:e(?:cret|ssion)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
+/**
+ * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
+ * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
+ * the forms that begin at or just before their key word (`proxy-x-api-` before `key`, `?` before
+ * `access_token`, `set-` before `cookie`, an assignment at its secret word), and `line` characters for those
+ * that begin where their line does (the text's start, a newline, or an escaped `\n`): 2 for the newline, 40
+ * blanks, `export` and 20 blanks, 60 characters of key before its secret word. And every phase-2 form has its
+ * separator (`:`, `=`, `%3D`) at most `separator` characters after the start of its key word (the longest: a
+ * 7-letter word, 60 more characters of key, a closing quote after up to 7 backslashes, 20 blanks), so only the
+ * text before a separator is searched for the gate's words.
+ */
+export const CONTEXT_REACH = { near: 12, line: 2 + 40 + 6 + 20 + 60, separator: 7 + 60 + 8 + 20 } as const;
 /** The key named in an assignment's prefix (its last identifier before the separator). */
 const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?[ \t]*[:=][ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
 
@@ -379,7 +394,7 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]{1,20})?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
@@ -691,7 +706,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // Private keys of every common format, with or without their closing line.
     { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----')}` },
     // The rest of a key whose BEGIN line is elsewhere (cut off, or in the previous element of an array): up to its END line.
-    { kind: 'private-key', hint: /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/, pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
+    { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
@@ -834,7 +849,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     {
       kind: 'ipv6',
       // Every address has two colons with at most four characters between; a literal first lets the engine skip ahead.
-      hint: /:[^:\s]{0,4}:/,
+      hint: separatorPair(':', 4),
       pattern: '(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:.\\w])|(?<![:.\\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:.\\w])',
       // A Rust or C++ path (`fe::add`) is not an address: an address has a digit.
       accept: (s, _p, input, offset) => /\d/.test(s) && s.length >= 6 && !(input[offset - 1] === '[' && /[\w)\]]/.test(input[offset - 2] ?? '')),

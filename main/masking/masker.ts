@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { CONTEXT_GATE, DETECTOR_SETS, foldable, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { nextLongRun } from './scan.js';
+import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -18,10 +19,84 @@ export interface Masker {
 
 interface CompiledSet {
   regex: RegExp;
+  /** The same regex, sticky: a match only where it is tried. */
+  sticky: RegExp;
   detectors: Detector[];
 }
 
+/** Where a gate's words stand decides where a pass is tried (see CONTEXT_REACH). */
+interface Windows {
+  near: number;
+  line: number;
+  separator: number;
+}
+/** Sticky tries cost several times what a scan costs per character: past this share of the text, the pass scans it all. */
+const WINDOWED_SHARE = 1 / 6;
+/** The longest word of CONTEXT_GATE (`session`), and what a separator spans (`%3D`). */
+const GATE_WORD = 8;
+const SEPARATOR_SPAN = 3;
+
+/**
+ * The stretches of `value` where a gate word that a match could hold may stand: up to `reach` characters before
+ * each separator (`:`, `=`, `%3D`) and the separator itself, joined where they overlap. Undefined when the
+ * separators are so many that the stretches would cover most of the text (JSON written out as text).
+ */
+function beforeSeparators(value: string, reach: number): [number, number][] | undefined {
+  const limit = value.length / reach;
+  const at: number[] = [];
+  for (const sep of [':', '=', '%']) {
+    for (let i = value.indexOf(sep); i >= 0; i = value.indexOf(sep, i + 1)) {
+      if (sep === '%' && !(value.charCodeAt(i + 1) === 51 && (value.charCodeAt(i + 2) | 0x20) === 100)) continue;
+      at.push(i);
+      if (at.length > limit) return undefined;
+    }
+  }
+  at.sort((a, b) => a - b);
+  const stretches: [number, number][] = [];
+  for (const c of at) {
+    const from = Math.max(0, c - reach - GATE_WORD);
+    const to = Math.min(value.length, c + SEPARATOR_SPAN);
+    const last = stretches[stretches.length - 1];
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else stretches.push([from, to]);
+  }
+  return stretches;
+}
+
+/**
+ * The places where a pass whose matches begin within `reach` of a gate word may match, in order: around each
+ * gate match the `near` places before it and its own, and the line starts (0, a newline, an escaped `\n`)
+ * within `line` before it. The gate's words are looked for only before separators where those are few.
+ * Undefined when the places would be so many that a scan of the whole text costs less.
+ */
+function windowStarts(value: string, gate: RegExp, reach: Windows): number[] | undefined {
+  const starts: number[] = [];
+  const limit = value.length * WINDOWED_SHARE;
+  let next = 0;
+  const add = (index: number, length: number): boolean => {
+    const near = Math.max(next, index - reach.near);
+    for (let q = Math.max(next, index - reach.line); q < near; q++) {
+      const c = value.charCodeAt(q);
+      if (q === 0 || c === 10 || (c === 92 && (value.charCodeAt(q + 1) | 0x20) === 110)) starts.push(q);
+    }
+    const end = Math.min(value.length - 1, index + length);
+    for (let q = near; q <= end; q++) starts.push(q);
+    next = Math.max(next, end + 1);
+    return starts.length <= limit;
+  };
+  const stretches = beforeSeparators(value, reach.separator) ?? [[0, value.length]];
+  for (const [from, to] of stretches) {
+    const text = from === 0 && to === value.length ? value : value.slice(from, to);
+    gate.lastIndex = 0;
+    for (let g = gate.exec(text); g !== null; g = gate.exec(text)) if (!add(from + g.index, g[0].length)) return undefined;
+  }
+  return starts;
+}
+
 const MAX_CACHED_SETS = 256;
+/** Strings this short are masked once each and the answer kept (at most MAX_KNOWN of them: about 2 MB). */
+const MAX_KNOWN_LENGTH = 256;
+const MAX_KNOWN = 4096;
 const TOKEN_AT = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 /** A value that is only dotted numbers (a version, an OID), under a key that says so, is neither an address nor a secret. */
@@ -59,15 +134,6 @@ function readings(value: string): string[] {
   if (value.includes('%') && /%[0-9A-Fa-f]{2}/.test(value)) add(value.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
   return views;
 }
-/** Runs (text between spaces) shorter than this hold no token a run-scoped detector finds (the shortest, a URL password, takes ~12). */
-const MIN_RUN = 12;
-/** A run of at least MIN_RUN characters, each class written out: the regex engine then skips ahead over short words (twice as fast as a loop over the spaces). */
-const LONG_RUN = new RegExp(`${'[^ ]'.repeat(MIN_RUN)}[^ ]*`, 'g');
-const execAt = (value: string, from: number): RegExpExecArray | null => {
-  LONG_RUN.lastIndex = from;
-  return LONG_RUN.exec(value);
-};
-
 /** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
 function customDetector(c: { name: string; pattern: string }): Detector {
   const re = compileRegex(c.pattern);
@@ -81,8 +147,9 @@ type Token = (kind: string, secret: string) => string;
  * each in a named group so that a match knows its kind; compiled once per combination. A union of all the
  * hints is tried first, so that a string that can hold nothing costs one test.
  */
-function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean; gate?: RegExp } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
+function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean; gate?: RegExp; windows?: Windows } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
   const sets = new Map<string, CompiledSet[]>();
+  const windowGate = options.gate && options.windows ? new RegExp(options.gate.source, `g${options.gate.flags.replace('g', '')}`) : undefined;
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
   const union = options.gate ?? (options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp([...new Set(detectors.map((d) => (d.hint as RegExp).source))].join('|'), 'i'));
   const passesFor = (value: string): CompiledSet[] => {
@@ -116,10 +183,25 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
    */
   const replaceIn = (value: string, set: CompiledSet, around: { input: string; at: number } | undefined): string => {
     const hasTokens = value.includes('[MASKED:');
-    const re = set.regex;
-    re.lastIndex = 0;
     let out = '';
     let done = 0;
+    const starts = windowGate && options.windows ? windowStarts(value, windowGate, options.windows) : undefined;
+    if (starts) {
+      const re = set.sticky;
+      for (const offset of starts) {
+        if (offset < done) continue;
+        re.lastIndex = offset;
+        const m = re.exec(value);
+        if (m === null) continue;
+        const replacement = replacementOf(m, offset);
+        if (replacement === undefined) continue;
+        out += value.slice(done, offset) + replacement;
+        done = offset + m[0].length;
+      }
+      return done === 0 ? value : out + value.slice(done);
+    }
+    const re = set.regex;
+    re.lastIndex = 0;
     for (let m = re.exec(value); m !== null; m = re.exec(value)) {
       const offset = m.index;
       const replacement = replacementOf(m, offset);
@@ -161,7 +243,8 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
   return {
     any: (value) => union === undefined || union.test(value),
     replace(value, around) {
-      if (detectors.length === 0 || (union && !union.test(value))) return value;
+      // (A windowed pass looks for its gate's words itself: no words, no places to try.)
+      if (detectors.length === 0 || (union && !windowGate && !union.test(value))) return value;
       let out = value;
       for (const set of passesFor(value)) out = replaceIn(out, set, out === value ? around : undefined);
       return out;
@@ -177,7 +260,7 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
  * a token is a keyed HMAC prefix: the same secret masks to the same token everywhere (so analysts can
  * correlate), and without the key it cannot be guessed back.
  */
-export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean } = {}): Masker {
+export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean; wholeContext?: boolean } = {}): Masker {
   const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
   if (settings.custom.length > 30) throw new Error('at most 30 custom masking detectors');
   const tokens = new Map<string, string>();
@@ -205,7 +288,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const context = engine(
     detectors.filter((d) => d.phase === 2),
     token,
-    { perHint: false, flags: 'i', gate: CONTEXT_GATE },
+    { perHint: false, flags: 'i', gate: CONTEXT_GATE, ...(options.wholeContext ? {} : { windows: CONTEXT_REACH }) },
   );
   const namedContext = engine(
     detectors.filter((d) => d.phase === 3),
@@ -241,12 +324,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const inRuns = (value: string, depth: number): string => {
     let out: string[] | undefined;
     let done = 0;
-    // One regex for every call: its place is set before each search, as a nested call (decoded base64) moves it.
-    for (let from = 0, m = execAt(value, from); m !== null; m = execAt(value, from)) {
-      const start = m.index;
-      const end = start + m[0].length;
-      from = end;
-      const run = m[0];
+    for (let at = nextLongRun(value, 0); at !== undefined; at = nextLongRun(value, at[1])) {
+      const [start, end] = at;
+      const run = value.slice(start, end);
       let masked = runFormats.replace(run, { input: value, at: start });
       if (secretKeys && depth <= 1 && end - start >= MIN_BASE64) {
         // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
@@ -307,7 +387,18 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     }
     return out;
   };
-  const text = (value: string): string => maskText(value);
+  // Short strings recur (keys, tool names, enum values, ids): each is masked once and the answer kept.
+  const known = new Map<string, string>();
+  const text = (value: string): string => {
+    if (value.length > MAX_KNOWN_LENGTH) return maskText(value);
+    let out = known.get(value);
+    if (out === undefined) {
+      out = maskText(value);
+      if (known.size >= MAX_KNOWN) known.clear();
+      known.set(value, out);
+    }
+    return out;
+  };
 
   const cards = detectors.some((d) => d.kind === 'credit-card');
   const secretKeys = detectors.some((d) => d.kind === 'secret-value');
@@ -427,7 +518,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 function compile(detectors: Detector[], flags: string): CompiledSet | undefined {
   if (detectors.length === 0) return undefined;
   const source = detectors.map((d, i) => (d.prefix ? `(?<p${i}>${d.prefix})(?<d${i}>${d.pattern ?? ''})` : `(?<d${i}>${d.pattern ?? ''})`)).join('|');
-  return { regex: new RegExp(source, `g${flags}`), detectors };
+  return { regex: new RegExp(source, `g${flags}`), sticky: new RegExp(source, `gy${flags}`), detectors };
 }
 
 /** A client's name and version as stored or shown: masked, since a client chooses them. */

@@ -10,7 +10,8 @@ import { buildCorpus, type Sample } from '../fixtures/masking-corpus/corpus.js';
 function message4k(i: number): { jsonrpc: '2.0'; id: number; method: string; params: { name: string; arguments: Record<string, unknown> } } {
   const line = 'The quick brown fox jumps over the lazy dog while the build runs its tests again. ';
   const body = `${line.repeat(20)} owner: ops-${i}@example.com key AKIAIOSFODNN7EXAMPLE ${line.repeat(20)} server 10.1.2.${i % 250} ${line.repeat(8)}`;
-  return { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'write_file', arguments: { path: `/srv/project/notes-${i}.md`, content: body, mode: 'overwrite' } } };
+  // Parsed from JSON, as the gateway receives it (a string built in place is a rope, which reads slower character by character).
+  return JSON.parse(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'write_file', arguments: { path: `/srv/project/notes-${i}.md`, content: body, mode: 'overwrite' } } })) as ReturnType<typeof message4k>;
 }
 
 export function benchPolicyMasking(): string {

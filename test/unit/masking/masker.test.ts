@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { luhnValid } from '../../../main/masking/detectors.js';
 import { createMasker } from '../../../main/masking/masker.js';
 
@@ -117,5 +118,42 @@ describe('masking detectors', () => {
   it('Luhn', () => {
     expect(luhnValid('4111111111111111')).toBe(true);
     expect(luhnValid('4111111111111112')).toBe(false);
+  });
+});
+
+/*
+ * The context pass (assignments, headers, query strings) is tried only near the words of its gate
+ * (CONTEXT_REACH). The attack is a form that begins farther from its key word than the reach says (a long
+ * indent, `export` and blanks, a long key before its secret word, an escaped newline as line start): it would go
+ * through unmasked. So on texts built from those very pieces, the windowed pass masks exactly what a pass over
+ * every place of the text masks.
+ */
+describe('the context pass near its gate words', () => {
+  const settings = { detectors: ['secrets', 'email', 'credit-card', 'ip'] as const, custom: [] };
+  const windowed = createMasker(settings, KEY);
+  const whole = createMasker(settings, KEY, { wholeContext: true });
+  const PIECES = ['\n', '\\n', '\\N', '\r\n', ' ', '\t', ' '.repeat(40), '\t'.repeat(20), 'export ', `export${' '.repeat(20)}`, 'a'.repeat(30), 'X_'.repeat(30), 'DB_', 'password', 'PASSWORD', 'token', 'api_key', 'secret', 'Authorization', 'proxy-', 'x-api-key', 'Set-Cookie', 'cookie', '?', '&', ';', '%3F', '%26', '\\u0026', 'access_token', 'code', '=', ': ', ':=', '"', "'", '\\"', 'Bearer ', 'hunter2-Pa55', 's3cr3tV4lu3xyz', 'a=b; c=d', '|', 'session', 'pat', 'conn', 'dsn'];
+  const blanks = (max: number) => fc.integer({ min: 0, max }).chain((n) => fc.array(fc.constantFrom(' ', '\t'), { minLength: n, maxLength: n }).map((b) => b.join('')));
+  const value = fc.constantFrom('hunter2-Pa55', 'correct horse battery staple', 'Pa55 w0rd#1 with spaces', 's3cr3tV4lu3xyz', '"correct horse battery"', "'x9Kq-77ab'", 'Bearer abcDEF123456ghi', 'a=b; c=d', '|', 'count', '');
+  const word = fc.constantFrom('password', 'PASSWORD', 'token', 'api_key', 'secret', 'session', 'pat', 'conn', 'dsn', 'cred', 'auth', 'sig', 'cookie');
+  // An assignment as far from its line start as the forms allow: indent, `export`, a long key before the word.
+  const lineForm = fc
+    .tuple(fc.constantFrom('', '\n', '\\n', '\r\n', 'x '), blanks(44), fc.constantFrom('', 'export ', `export${' '.repeat(20)}`, `export${' '.repeat(22)}`), fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(58, 59, 60, 61)).map((n) => 'Ab_9.-'.repeat(11).slice(0, n)), word, fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{0,4}$/), fc.constantFrom(58, 59, 60, 61).map((n) => '_x'.repeat(31).slice(0, n))), fc.oneof(blanks(3), fc.constantFrom(19, 20, 21).map((n) => ' '.repeat(n))), fc.constantFrom('=', ': ', ':=', ': |\n  '), value)
+    .map((parts) => parts.join(''));
+  const headerForm = fc.tuple(fc.constantFrom('', 'proxy-', 'Proxy-', 'x'), fc.constantFrom('Authorization', 'x-api-key', 'api-key', 'X-Auth-Token', 'Set-Cookie', 'cookie'), fc.constantFrom(': ', '=', '":"', ' : '), fc.constantFrom('', 'Bearer ', 'Basic ', 'token '), value).map((parts) => parts.join(''));
+  const queryForm = fc.tuple(fc.constantFrom('?', '&', ';', '%3F', '%26', '\\u0026', 'x'), fc.constantFrom('access_token', 'code', 'key', 'sig', 'password', 'X-Amz-Signature'), fc.constantFrom('=', '%3D'), value).map((parts) => parts.join(''));
+  const texts = fc.array(fc.oneof(lineForm, headerForm, queryForm, fc.constantFrom(...PIECES)), { maxLength: 8 }).map((parts) => parts.join(''));
+  it('masks what a pass over the whole text masks', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        expect(windowed.text(text)).toBe(whole.text(text));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+  it('reaches a key at the far end of its line form', () => {
+    const farthest = `intro text\n${' '.repeat(40)}export${' '.repeat(20)}${'a_'.repeat(30)}password: correct horse battery staple`;
+    expect(windowed.text(farthest)).toBe(whole.text(farthest));
+    expect(windowed.text(farthest)).not.toContain('horse battery');
   });
 });

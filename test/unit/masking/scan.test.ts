@@ -1,0 +1,61 @@
+/*
+ * The scans in main/masking/scan.ts stand in for regexes on the message path. The attack is a text on which a
+ * scan and the regex it replaces disagree: a hint that says "nothing here" where the regex would have matched
+ * turns a secret away unmasked; a run cut short hides a token from the run-scoped detectors. So each scan is
+ * compared with its regex on generated texts made of the characters that decide it (separators, digits,
+ * spaces of every kind, runs around the length limit), and on the edges written out.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+
+const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
+
+describe('separatorPair', () => {
+  it('says what /:[^:\\s]{0,4}:/ says', () => {
+    const hint = separatorPair(':', 4);
+    const regex = /:[^:\s]{0,4}:/;
+    fc.assert(fc.property(textOf([':', 'a', '1', 'f', ' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', 'é', '.']), (text) => hint.test(text) === regex.test(text)), { numRuns: 30_000 });
+    for (const text of ['::', 'a:1234:b', 'a:12345:b', ': :', ':\u2003:', ':é:', 'fe80::1', '']) expect(hint.test(text), JSON.stringify(text)).toBe(regex.test(text));
+  });
+});
+
+describe('portColons', () => {
+  it('says what /:(?:\\d{2,5}|\\*):/ says', () => {
+    const regex = /:(?:\d{2,5}|\*):/;
+    fc.assert(fc.property(textOf([':', '1', '9', '0', '*', 'a', ' ']), (text) => portColons(text) === regex.test(text)), { numRuns: 30_000 });
+    for (const text of ['h:5432:db', 'h:*:db', 'h:1:db', 'h:123456:db', 'h:12345:', '::12:', ':**:', ':*']) expect(portColons(text), text).toBe(regex.test(text));
+  });
+});
+
+describe('nextLongRun', () => {
+  const LONG_RUN = new RegExp(`[^ ]{${MIN_RUN}}[^ ]*`, 'g');
+  const all = (text: string): [number, number][] => {
+    const out: [number, number][] = [];
+    for (let at = nextLongRun(text, 0); at !== undefined; at = nextLongRun(text, at[1])) out.push(at);
+    return out;
+  };
+  it('finds the runs the regex finds, where it finds them', () => {
+    const words = fc.array(fc.oneof(fc.stringMatching(/^[a-z]{0,16}$/), fc.constantFrom(' ', '  ', '\t', '\n', 'x'.repeat(MIN_RUN - 1), 'y'.repeat(MIN_RUN), 'z'.repeat(MIN_RUN + 1))), { maxLength: 12 });
+    fc.assert(
+      fc.property(words, (parts) => {
+        const text = parts.join(' ');
+        expect(all(text)).toEqual([...text.matchAll(LONG_RUN)].map((m) => [m.index, m.index + m[0].length]));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+  it('finds a run at the very start and the very end, and none in a text too short', () => {
+    expect(all('a'.repeat(MIN_RUN))).toEqual([[0, MIN_RUN]]);
+    expect(all(`ab ${'c'.repeat(MIN_RUN)}`)).toEqual([[3, 3 + MIN_RUN]]);
+    expect(all('a'.repeat(MIN_RUN - 1))).toEqual([]);
+  });
+});
+
+describe('withLiteral', () => {
+  it('is the regex wherever the regex needs the literal', () => {
+    const regex = /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/;
+    const hint = withLiteral('PRIVATE', regex);
+    fc.assert(fc.property(textOf(['END', 'PRIVATE', 'KEY', 'RSA', ' ', '\t', 'x'], 12), (text) => hint.test(text) === regex.test(text)), { numRuns: 10_000 });
+  });
+});
