@@ -202,13 +202,13 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       }
     },
     async clients(): Promise<ClientsOverview> {
-      const found = ctx.clients ? discoverClients(ctx.clients.platform) : [];
+      const found = ctx.clients ? discoverClients(ctx.clients.platform, { gatewayPort: gatewayPortOf(ctx.url()) }) : [];
       const hint = firstRunHint(found);
       return { clients: clientViews(found, ctx.dataDir, ctx.maskText), ...(hint ? { hint } : {}), canWire: ctx.clients?.shim !== undefined };
     },
     async wireClients(target: WiringTarget): Promise<WiringReport> {
       if (!ctx.clients?.shim) return { ok: false, lines: [], problems: ['this app cannot wire clients yet: run `gatehouse clients wire` in a terminal'] };
-      return wireClients(discoverClients(ctx.clients.platform), target, { dataDir: ctx.dataDir, configFile: ctx.configFile, shim: ctx.clients.shim });
+      return wireClients(discoverClients(ctx.clients.platform, { gatewayPort: gatewayPortOf(ctx.url()) }), target, { dataDir: ctx.dataDir, configFile: ctx.configFile, shim: ctx.clients.shim });
     },
     async unwireClients(target: WiringTarget): Promise<WiringReport> {
       return unwireClients(ctx.dataDir, target);
@@ -236,4 +236,10 @@ export function describeServers(config: GatehouseConfig, baseUrl: string): Serve
     endpoint: `${baseUrl}/mcp/${encodeURIComponent(name)}`,
     activeSessions: 0,
   }));
+}
+
+/** The port the gateway listens on, from its URL. */
+function gatewayPortOf(url: string): number | undefined {
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }

@@ -47,17 +47,18 @@ const strings = (value: unknown): string[] | undefined => (Array.isArray(value) 
 const stringMap = (value: unknown): Record<string, string> | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string') ? (value as Record<string, string>) : undefined;
 
-/** Whether an entry already goes through Gatehouse: the shim, or an endpoint on the loopback gateway. */
-function throughGatehouse(entry: { command?: string; args?: string[]; url?: string }): boolean {
+/** Whether an entry already goes through Gatehouse: the shim, or an endpoint on the loopback gateway (on its port, where that is known). */
+function throughGatehouse(entry: { command?: string; args?: string[]; url?: string }, gatewayPort: number | undefined): boolean {
   // The shim as wiring writes it: the gatehouse command, then `connect`, then a server name, and nothing else around them.
   const words = [entry.command ?? '', ...(entry.args ?? [])];
   const at = words.findIndex((w) => /(?:^|[\\/])gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w));
   if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
-  return entry.url !== undefined && /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+\/mcp\/[^/]+\/?$/.test(entry.url);
+  const m = entry.url === undefined ? null : /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)\/mcp\/[^/]+\/?$/.exec(entry.url);
+  return m !== null && (gatewayPort === undefined || gatewayPort === 0 || Number(m[1]) === gatewayPort);
 }
 
 /** The servers under a config's server object, as each client writes them (`url`, Windsurf's `serverUrl`, Gemini's `httpUrl`). */
-export function serversIn(value: unknown): ClientServer[] {
+export function serversIn(value: unknown, gatewayPort?: number): ClientServer[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   const out: ClientServer[] = [];
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
@@ -72,7 +73,7 @@ export function serversIn(value: unknown): ClientServer[] {
     const server: ClientServer = command
       ? { name, kind: 'stdio', command, ...(args ? { args } : {}), ...(env ? { env } : {}), ...(typeof e.cwd === 'string' ? { cwd: e.cwd } : {}), viaGatehouse: false }
       : { name, kind: 'http', url: url as string, ...(headers ? { headers } : {}), viaGatehouse: false };
-    server.viaGatehouse = throughGatehouse(server);
+    server.viaGatehouse = throughGatehouse(server, gatewayPort);
     const why = server.viaGatehouse ? undefined : unwireableReason(name, e, server);
     if (why) server.unwireable = why;
     out.push(server);
@@ -91,7 +92,8 @@ export function valueAt(root: unknown, path: (string | number)[]): unknown {
 }
 
 /** Reads one location: undefined when its file does not exist; an error (and no servers) when it does not parse. */
-export function readLocation(location: ConfigLocation, read: (file: string) => string | undefined = readIfThere): FoundConfig | undefined {
+export function readLocation(location: ConfigLocation, options: DiscoverOptions = {}): FoundConfig | undefined {
+  const read = options.read ?? readIfThere;
   const base = { ...location, clientName: CLIENT_NAMES[location.client] };
   const refused = (why: string): FoundConfig => ({ ...base, servers: [], error: `${location.file}: ${why}; it is left as it is` });
   let text: string | undefined;
@@ -111,7 +113,7 @@ export function readLocation(location: ConfigLocation, read: (file: string) => s
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
-  const servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path)) : [];
+  const servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort) : [];
   // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
   const node = tree && findNodeAtLocation(tree, location.path);
   const names = (node?.children ?? []).map((p) => p.children?.[0]?.value as unknown);
@@ -144,7 +146,13 @@ function readIfThere(file: string): string | undefined {
 }
 
 /** Every client config found on this machine (and in `cwd`), with its servers; locations without servers are left out. */
-export function discoverClients(platform: Platform, read?: (file: string) => string | undefined): FoundConfig[] {
+export interface DiscoverOptions {
+  read?: (file: string) => string | undefined;
+  /** The gateway's port: an HTTP entry on another local port is some other server, not Gatehouse. */
+  gatewayPort?: number;
+}
+
+export function discoverClients(platform: Platform, options: DiscoverOptions = {}): FoundConfig[] {
   // One file reached two ways (a project folder that is the home folder) is one location.
   const seen = new Set<string>();
   return configLocations(platform)
@@ -152,7 +160,7 @@ export function discoverClients(platform: Platform, read?: (file: string) => str
       const key = JSON.stringify([l.file, l.path]);
       return !seen.has(key) && seen.add(key) !== undefined;
     })
-    .map((l) => readLocation(l, read))
+    .map((l) => readLocation(l, options))
     .filter((c): c is FoundConfig => c !== undefined && (c.servers.length > 0 || c.error !== undefined));
 }
 

@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync
 import { basename, dirname, join } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
+import { resolveDataDir } from '../config/data-dir.js';
 import { valueAt, type ClientServer, type FoundConfig } from './discover.js';
 
 /** What `wire` did to one client file, kept in the data directory so that `unwire` can put it back. */
@@ -39,6 +40,15 @@ export function writeAtomic(file: string, text: string, options: { private?: boo
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** A file's text, or undefined when it cannot be read (a backup removed by hand). */
+function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -115,6 +125,8 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   const root = parse(text, [] as ParseError[], { allowTrailingComma: true }) as unknown;
   let out = text;
   const entries: WiredFile['entries'] = [];
+  // A data directory other than the default one is named in the entry: the shim the client starts must find this gateway.
+  const home = options.dataDir !== resolveDataDir({ ...process.env, GATEHOUSE_HOME: undefined }) ? { GATEHOUSE_HOME: options.dataDir } : undefined;
   for (const s of todo) {
     const wanted = gatewayEntry(s);
     let gatewayName = s.name;
@@ -131,7 +143,7 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
     // What the client itself reads stays (disabled, disabledTools, trust, timeout, excludeTools…); only how it reaches the server changes.
     const own = Object.fromEntries(Object.entries(original as Record<string, unknown>).filter(([k]) => !TRANSPORT_FIELDS.has(k)));
     const keepType = 'type' in (original as object);
-    const wired = { ...(keepType ? { type: 'stdio' } : {}), command: options.shim[0], args: [...options.shim.slice(1), 'connect', gatewayName], ...own };
+    const wired = { ...(keepType ? { type: 'stdio' } : {}), command: options.shim[0], args: [...options.shim.slice(1), 'connect', gatewayName], ...(home ? { env: home } : {}), ...own };
     out = setAt(out, [...found.path, s.name], wired);
     entries.push({ name: s.name, gatewayName, original, wired });
     result.wired.push({ name: s.name, gatewayName });
@@ -146,10 +158,18 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   writeAtomic(options.configFile, doc.toString(), { private: true });
   // The client may have written its file meanwhile (Claude Code does on every start): its edit is not overwritten.
   if (readFileSync(found.file, 'utf8') !== text) throw new Error('it changed while it was being wired (the client wrote it); nothing in it was changed: run wire again');
-  writeAtomic(found.file, out);
+  // The record before the file: a crash between the two leaves a record of a wiring that did not land (unwire
+  // sees the file is still the original and drops it), never a wired file that unwire knows nothing of.
   const manifest = readManifest(options.dataDir);
-  manifest.files.push({ client: found.client, file: found.file, path: found.path, wiredAt: (options.now ?? new Date()).toISOString(), backup, written: sha(out), entries });
+  const record: WiredFile = { client: found.client, file: found.file, path: found.path, wiredAt: (options.now ?? new Date()).toISOString(), backup, written: sha(out), entries };
+  manifest.files.push(record);
   writeManifest(options.dataDir, manifest);
+  try {
+    writeAtomic(found.file, out);
+  } catch (err) {
+    writeManifest(options.dataDir, { files: readManifest(options.dataDir).files.filter((f) => f.backup !== record.backup || f.written !== record.written) });
+    throw err;
+  }
   return result;
 }
 
@@ -176,6 +196,8 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
   const kept: WiredFile[] = [];
   // Every wiring of this file, newest first (two scopes in one file, or wired again after the client added a server).
   for (const record of [...records].reverse()) {
+    // The file is still what it was before this wiring: it never landed (a crash before the write), or was undone by hand.
+    if (readIfThere(record.backup) === text) continue;
     if (sha(text) === record.written) {
       text = readFileSync(record.backup, 'utf8');
       result.restored.push(...record.entries.map((e) => e.name));

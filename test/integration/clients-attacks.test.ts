@@ -19,6 +19,11 @@
  *   secrets of the second stayed, and each wire added another record): neither is wired.
  * - Two wires at once (another terminal, the UI): one lost the other's servers from gatehouse.yaml.
  * - Secrets moved out of a 0600 client file into a 0644 gatehouse.yaml became readable to other users.
+ * - Another local server at `http://127.0.0.1:3000/mcp/db` (any port) was listed as "through Gatehouse" and
+ *   never wired: only the gateway's own port counts.
+ * - A crash between the client's file and the wiring record: a wired file unwire knew nothing of. The record
+ *   now comes first; one whose wiring never landed (the file is still the original) is dropped by unwire, with
+ *   no conflict reported and the file untouched.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -178,5 +183,26 @@ describe('client wiring under attack', () => {
       }
     }
     expect(statSync(yamlFile).mode & 0o077).toBe(0);
+  });
+
+  it("an endpoint on another local port is not Gatehouse; a wiring that never landed is dropped, not a conflict", async () => {
+    const t = setup('gateway: {port: 5799}\n');
+    const file = join(t.home, '.cursor', 'mcp.json');
+    const text = JSON.stringify({ mcpServers: { db: { url: 'http://127.0.0.1:3000/mcp/db' }, gh: { url: 'http://127.0.0.1:5799/mcp/gh' } } }, null, 2);
+    put(file, text);
+    const listed = JSON.parse((await t.cli(['clients', '--json'])).stdout) as { servers: { name: string; viaGatehouse: boolean }[] }[];
+    expect(Object.fromEntries((listed[0]?.servers ?? []).map((x) => [x.name, x.viaGatehouse]))).toEqual({ db: false, gh: true });
+    const wired = await t.cli(['clients', 'wire', 'cursor']);
+    expect(wired.code, wired.stderr).toBe(0);
+    expect((parseYaml(readFileSync(join(t.gh, 'gatehouse.yaml'), 'utf8')) as { servers: Record<string, unknown> }).servers).toEqual({ db: { url: 'http://127.0.0.1:3000/mcp/db' } });
+    expect(JSON.parse(readFileSync(file, 'utf8')).mcpServers.gh).toEqual({ url: 'http://127.0.0.1:5799/mcp/gh' });
+
+    // The state a crash right after the record leaves: the record is there, the file is still the original.
+    writeFileSync(file, text);
+    const unwired = await t.cli(['clients', 'unwire', 'cursor']);
+    expect(unwired.code, unwired.stderr).toBe(0);
+    expect(unwired.stdout + unwired.stderr).not.toMatch(/changed since it was wired|conflict/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect((await t.cli(['clients', 'backups'])).stdout).toBe('');
   });
 });

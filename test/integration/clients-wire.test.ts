@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parse } from 'jsonc-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGatehouse, startServe } from '../helpers/cli.js';
@@ -49,7 +49,7 @@ describe('gatehouse clients wire / unwire', () => {
     const vs = readFileSync(vscodeFile, 'utf8');
     expect(vs).toContain('// my servers, by hand');
     expect(vs).toContain('"inputs": []');
-    const desk = JSON.parse(readFileSync(desktopFile, 'utf8')) as { globalShortcut: string; theme: string; mcpServers: { everything: { command: string; args: string[] } } };
+    const desk = JSON.parse(readFileSync(desktopFile, 'utf8')) as { globalShortcut: string; theme: string; mcpServers: { everything: { command: string; args: string[]; env?: Record<string, string> } } };
     expect(desk).toMatchObject({ globalShortcut: 'Ctrl+Space', theme: 'dark' });
     const config = readFileSync(join(gh.dir, 'gatehouse.yaml'), 'utf8');
     expect(config).toContain('everything-vscode:');
@@ -61,7 +61,9 @@ describe('gatehouse clients wire / unwire', () => {
       for (const f of [desktopFile, vscodeFile]) expect(readFileSync(f, 'utf8')).not.toContain(token);
       const entry = desk.mcpServers.everything;
       const client = new Client({ name: 'wired-desktop', version: '1' });
-      await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, env: { GATEHOUSE_HOME: gh.dir }, stderr: 'ignore' }));
+      // The client's own environment knows nothing of this data directory: the entry itself must name it.
+      expect(entry.env).toEqual({ GATEHOUSE_HOME: gh.dir });
+      await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, env: { ...getDefaultEnvironment(), ...entry.env }, stderr: 'ignore' }));
       expect(JSON.stringify(await client.callTool({ name: 'echo', arguments: { message: 'through the wiring' } }))).toContain('through the wiring');
       await client.close();
     } finally {

@@ -17,7 +17,7 @@ export const clientsCommand: Command = {
   usage: 'gatehouse clients [--json] | gatehouse clients wire CLIENT|--all | gatehouse clients unwire CLIENT|--all | gatehouse clients backups',
   options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
   async run({ values, positionals }, io) {
-    const found = discoverClients({ os: process.platform, home: io.env.HOME ?? homedir(), appData: io.env.APPDATA, cwd: process.cwd() });
+    const found = discoverClients({ os: process.platform, home: io.env.HOME ?? homedir(), appData: io.env.APPDATA, cwd: process.cwd() }, { gatewayPort: configuredPort(configPath(dataDirFor(io), stringOption(values.config))) });
     const [verb, target, ...extra] = positionals;
     if (verb !== undefined) {
       if (verb === 'backups') {
@@ -42,6 +42,15 @@ export const clientsCommand: Command = {
     }
   },
 };
+
+/** The port gatehouse.yaml gives the gateway, if it has one that reads (listing clients never writes the config). */
+function configuredPort(file: string): number | undefined {
+  try {
+    return loadConfigFile(file, { create: false }).gateway.port;
+  } catch {
+    return undefined;
+  }
+}
 
 /** How a client starts the shim: this Node, and the `gatehouse` command that is running now. */
 export function shimCommand(): string[] {
