@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { SERVER_NAME } from '../config/schema.js';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
@@ -55,6 +56,19 @@ function throughGatehouse(entry: { command?: string; args?: string[]; url?: stri
   if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
   const m = entry.url === undefined ? null : /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)\/mcp\/[^/]+\/?$/.exec(entry.url);
   return m !== null && (gatewayPort === undefined || gatewayPort === 0 || Number(m[1]) === gatewayPort);
+}
+
+/**
+ * For an entry that starts the shim: what it starts that is no longer there (Gatehouse moved, or was removed),
+ * or undefined. A bare command name is looked for on the PATH, as the client would.
+ */
+export function missingShim(server: ClientServer, path: string | undefined = process.env.PATH): string | undefined {
+  if (!server.viaGatehouse || server.kind !== 'stdio') return undefined;
+  const words = [server.command ?? '', ...(server.args ?? [])];
+  for (const w of words.slice(0, words.indexOf('connect'))) {
+    if (isAbsolute(w) ? !existsSync(w) : !/[\\/]/.test(w) && !(path ?? '').split(delimiter).some((dir) => dir !== '' && ['', '.cmd', '.exe'].some((ext) => existsSync(join(dir, w + ext))))) return w;
+  }
+  return undefined;
 }
 
 /** The servers under a config's server object, as each client writes them (`url`, Windsurf's `serverUrl`, Gemini's `httpUrl`). */

@@ -10,7 +10,8 @@ export interface ClientView {
   clientName: string;
   scope: 'user' | 'project';
   file: string;
-  servers: { name: string; kind: 'stdio' | 'http'; target: string; viaGatehouse: boolean }[];
+  /** `missing`: a wired entry starts a command that is no longer there (the client cannot reach Gatehouse through it). */
+  servers: { name: string; kind: 'stdio' | 'http'; target: string; viaGatehouse: boolean; missing?: string }[];
   /** The file does not parse: what is wrong and where; it is left alone. */
   error?: string;
   /** Gatehouse wired this file (unwire puts it back). */

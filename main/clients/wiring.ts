@@ -4,7 +4,7 @@ import { CLIENT_NAMES } from './client-catalogue.js';
 import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 
 export type { ClientView, WiringReport, WiringTarget };
-import type { ClientServer, FoundConfig } from './discover.js';
+import { missingShim, type ClientServer, type FoundConfig } from './discover.js';
 import { readManifest, unwireFile, wireFile } from './wire.js';
 
 /**
@@ -17,6 +17,11 @@ export function targetOf(s: ClientServer): string {
   return s.kind === 'stdio' ? [s.command ?? '', ...(s.args ?? [])].join(' ') : (s.url ?? '');
 }
 
+/** What to do about a wired entry whose command is gone. */
+export function missingAdvice(client: string, missing: string): string {
+  return `it starts ${missing}, which is no longer there: \`gatehouse clients unwire ${client}\` then \`gatehouse clients wire ${client}\` writes the command of this installation`;
+}
+
 export function clientViews(found: FoundConfig[], dataDir: string, maskText: (value: string) => string): ClientView[] {
   const wired = new Set(readManifest(dataDir).files.map((f) => f.file));
   return found.map(({ client, clientName, scope, file, servers, error }) => ({
@@ -24,7 +29,10 @@ export function clientViews(found: FoundConfig[], dataDir: string, maskText: (va
     clientName,
     scope,
     file,
-    servers: servers.map((s) => ({ name: s.name, kind: s.kind, target: maskText(targetOf(s)), viaGatehouse: s.viaGatehouse })),
+    servers: servers.map((s) => {
+      const missing = missingShim(s);
+      return { name: s.name, kind: s.kind, target: maskText(targetOf(s)), viaGatehouse: s.viaGatehouse, ...(missing ? { missing: maskText(missing) } : {}) };
+    }),
     ...(error ? { error } : {}),
     wired: wired.has(file),
   }));

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { CLIENT_NAMES, type ClientId } from '../../clients/client-catalogue.js';
 import { discoverClients, type FoundConfig } from '../../clients/discover.js';
 import { readManifest } from '../../clients/wire.js';
-import { clientViews, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../../clients/wiring.js';
+import { clientViews, missingAdvice, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../../clients/wiring.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
 import { createMasker } from '../../masking/masker.js';
 import type { Command } from '../command.js';
@@ -38,7 +38,10 @@ export const clientsCommand: Command = {
     for (const c of shown) {
       io.out(`${c.clientName} (${c.scope}) ${c.file}`);
       if (c.error) io.out(`  cannot be read: ${c.error}`);
-      else io.out(table(['  SERVER', 'KIND', 'THROUGH GATEHOUSE', 'TARGET'], c.servers.map((s) => [`  ${s.name}`, s.kind, s.viaGatehouse ? 'yes' : 'no', s.target])));
+      else {
+        io.out(table(['  SERVER', 'KIND', 'THROUGH GATEHOUSE', 'TARGET'], c.servers.map((s) => [`  ${s.name}`, s.kind, s.missing ? 'broken' : s.viaGatehouse ? 'yes' : 'no', s.target])));
+        for (const s of c.servers) if (s.missing) io.err(`warning: ${c.clientName}'s "${s.name}" ${missingAdvice(c.client, s.missing)}`);
+      }
     }
   },
 };

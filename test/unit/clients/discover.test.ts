@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configLocations } from '../../../main/clients/client-catalogue.js';
-import { discoverClients, serversIn } from '../../../main/clients/discover.js';
+import { discoverClients, missingShim, serversIn } from '../../../main/clients/discover.js';
 import { runGatehouse } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
@@ -72,5 +72,22 @@ describe('client configs', () => {
     expect(listed.map((c) => c.client)).toContain('claude-desktop');
     expect(out.stdout).toContain('postgres://app:[MASKED:url-password:');
     expect(out.stdout).not.toContain('Zq8vClientPw');
+    // A wired entry whose gatehouse is gone (an installation moved or removed) is called broken, with what to do.
+    const desktop = JSON.parse(out.stdout).find((c: { client: string }) => c.client === 'claude-desktop') as { servers: { name: string; missing?: string }[] };
+    expect(desktop.servers.find((x) => x.name === 'gh')?.missing).toBe('/opt/gatehouse/bin/gatehouse.js');
+    const plain = await runGatehouse(['clients'], { HOME: join(root, 'home'), GATEHOUSE_HOME: join(root, 'gh') });
+    expect(plain.stderr).toContain('warning: Claude Desktop\'s "gh" it starts /opt/gatehouse/bin/gatehouse.js, which is no longer there: `gatehouse clients unwire claude-desktop` then `gatehouse clients wire claude-desktop`');
+  });
+
+  it('a wired entry is broken when what it starts is gone: a path that is not there, a bare name not on the PATH', () => {
+    const bin = join(root, 'bin');
+    put(join(bin, 'gatehouse'), '#!/bin/sh\n');
+    const shim = (command: string, args: string[]) => serversIn({ s: { command, args: [...args, 'connect', 's'] } })[0] as Parameters<typeof missingShim>[0];
+    expect(missingShim(shim('gatehouse', []), bin)).toBeUndefined();
+    expect(missingShim(shim('gatehouse', []), join(root, 'nowhere'))).toBe('gatehouse');
+    expect(missingShim(shim(process.execPath, [join(bin, 'gatehouse')]), '')).toBeUndefined();
+    expect(missingShim(shim(process.execPath, [join(root, 'gone', 'gatehouse.js')]), '')).toBe(join(root, 'gone', 'gatehouse.js'));
+    // Not a wired entry: nothing to say.
+    expect(missingShim(serversIn({ s: { command: '/gone/server' } })[0] as Parameters<typeof missingShim>[0], '')).toBeUndefined();
   });
 });
