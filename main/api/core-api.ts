@@ -97,7 +97,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       const result = await ctx.broker.decide(id, choice, { principal: ctx.principal(), groups: ctx.groups(), authTime: await ctx.authTime(), port });
       if (result.ok) return { ok: true, message: result.outcome.reason };
       if (result.why === 'not-an-approver' || result.why === 'needs-fresh-sign-in') return { ok: false, message: result.message };
-      return { ok: false, message: result.why === 'already-decided' ? `approval ${id} was already decided` : `no pending approval ${id}; \`gatehouse approvals\` lists them` };
+      return result.why === 'already-decided' ? { ok: false, message: `approval ${id} was already decided` } : { ok: false, unknown: true, message: `no pending approval ${id}; \`gatehouse approvals\` lists them` };
     },
     async grants(): Promise<GrantView[]> {
       return ctx.grants.active(ctx.now()).map((g) => ({
@@ -215,7 +215,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     },
     async revokeGrant(id: string): Promise<DecisionResult> {
       const grant = await ctx.grants.revoke(id);
-      return grant ? { ok: true, message: `revoked the grant for ${grant.scope.server} / ${grant.scope.tool}` } : { ok: false, message: `no grant ${id} (or more than one starts with it)` };
+      return grant ? { ok: true, message: `revoked the grant for ${grant.scope.server} / ${grant.scope.tool}` } : { ok: false, unknown: true, message: `no grant ${id} (or more than one starts with it); \`gatehouse grants\` lists them` };
     },
   };
   return core;

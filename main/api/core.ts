@@ -78,7 +78,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const clock = options.clock ?? systemClock;
   const dataDir = ensureDataDir(options.dataDir);
   const configFile = configPath(dataDir, options.configFile);
-  const config = loadConfigFile(configFile);
+  const config = loadConfigFile(configFile, { create: options.configFile === undefined });
   const lock = await lockDataDir(dataDir);
   try {
     return await startLocked(options, { clock, dataDir, configFile, config, lock });

@@ -113,7 +113,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
       path: /^\/api\/grants\/([^/]+)$/,
       run: async (_req, m) => {
         const id = approvalId.safeParse(m[1]);
-        if (!id.success) return { status: 400, body: { error: 'not a grant id' } };
+        if (!id.success) return { status: 400, body: { error: `"${decodeURIComponent(m[1] ?? '')}" is not a grant id; \`gatehouse grants\` lists them` } };
         const result = await api.revokeGrant(id.data);
         return { status: result.ok ? 200 : 404, body: result };
       },

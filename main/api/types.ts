@@ -170,6 +170,8 @@ export type ApprovalDecision = { action: 'allow'; forMs?: number; bindArgs?: boo
 export interface DecisionResult {
   ok: boolean;
   message: string;
+  /** The id names nothing (no such approval or grant): bad input, not a failed check. */
+  unknown?: true;
 }
 
 /** The result of checking the whole audit log. */

@@ -10,7 +10,13 @@ export interface ExportFilter {
   session?: string | undefined;
 }
 
-export const CSV_COLUMNS = ['seq', 'ts', 'session', 'server', 'principal', 'client', 'direction', 'kind', 'method', 'tool', 'event', 'payload', 'prev', 'hash'] as const;
+/**
+ * Every field of every record kind, in record order, with what an auditor reads of a decision spelled out in
+ * columns of its own (action asked, outcome, rule, reason, approver); `decision` and `detail` hold the whole
+ * object as JSON. The integrity fields close each row, so that a row can be matched with the JSONL export.
+ */
+export const CSV_COLUMNS = ['seq', 'ts', 'session', 'server', 'principal', 'client', 'direction', 'kind', 'method', 'tool', 'id', 'event', 'action', 'outcome', 'rule', 'reason', 'approver', 'decision', 'detail', 'masked', 'payload', 'prev', 'hash', 'commit', 'signed', 'mac', 'sig'] as const;
+const DECISION_COLUMNS = new Set(['action', 'outcome', 'rule', 'reason', 'approver']);
 
 /**
  * The lines of an export, in log order. JSONL keeps each record's line exactly as stored, so its hash can be
@@ -65,13 +71,16 @@ export interface ExportMeta {
   throughSeq?: number | undefined;
 }
 
-export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter): Generator<string> {
+export function* exportCsv(segments: Iterable<Buffer>, filter: ExportFilter, counts: { records: number } = { records: 0 }): Generator<string> {
   yield CSV_COLUMNS.join(',') + '\n';
   for (const buf of segments) {
     for (const { line } of lines(buf)) {
       const record = parseRecord(line);
       if (!keep(record, filter) && !isBreak(record)) continue;
-      yield CSV_COLUMNS.map((c) => csvCell(c === 'client' ? clientText(record) : (record as unknown as Record<string, unknown>)[c])).join(',') + '\n';
+      counts.records++;
+      const fields = record as unknown as Record<string, unknown>;
+      const decision = (record.decision !== null && typeof record.decision === 'object' ? record.decision : {}) as Record<string, unknown>;
+      yield CSV_COLUMNS.map((c) => csvCell(c === 'client' ? clientText(record) : DECISION_COLUMNS.has(c) ? decision[c] : fields[c])).join(',') + '\n';
     }
   }
 }

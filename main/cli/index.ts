@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../api/version.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, ConfigFileMissing } from '../config/load.js';
 import { clientsCommand } from './commands/clients.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
@@ -90,11 +90,15 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     return (await command.run(parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] }, io)) ?? 0;
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`gatehouse: the config is invalid; nothing was started:\n${err.message}`);
+      io.err(`gatehouse ${name}: the config is invalid${name === 'serve' ? '; nothing was started' : ''}:\n${err.message}`);
+      return 2;
+    }
+    if (err instanceof ConfigFileMissing) {
+      io.err(`gatehouse ${name}: ${err.message}`);
       return 2;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`gatehouse ${name}: ${(err as Error).message.split('\n')[0]} (usage: ${command.usage})`);
+      io.err(`gatehouse ${name}: ${parseArgsMessage(err as Error & { code?: string })} (usage: ${command.usage})`);
       return 2;
     }
     if (err instanceof CheckFailed) {
@@ -104,4 +108,14 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.err(`gatehouse ${name}: ${(err as Error).message}`);
     return 1;
   }
+}
+
+/** Node's argument parser says more than a user needs ("To specify a positional argument…"): the one fact, in our words. */
+function parseArgsMessage(err: Error & { code?: string }): string {
+  const first = err.message.split('\n')[0] as string;
+  const quoted = /'([^']+)'/.exec(first)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}; \`--help\` lists this command's options`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted) return /argument missing/.test(first) ? `${quoted.split(' ')[0]} needs a value` : `${quoted.split(' ')[0]} takes no value`;
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`;
+  return first;
 }

@@ -22,6 +22,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** A config file named explicitly (`--config FILE`) that is not there: never created in its place. */
+export class ConfigFileMissing extends Error {
+  constructor(readonly file: string) {
+    super(`${file}: no such config file (\`--config\` names a file that exists; without it, gatehouse.yaml in the data directory is written on first run)`);
+    this.name = 'ConfigFileMissing';
+  }
+}
+
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}${p.key ? ` ${p.key}` : ''}: ${p.message}`;
 }
@@ -36,7 +44,8 @@ export function loadConfigFile(file: string, options: { create?: boolean } = {})
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || options.create === false) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && options.create === false) throw new ConfigFileMissing(file);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new ConfigError([
         { file, line: 0, column: 0, key: '', message: `cannot read the config: ${(err as Error).message}` },
       ]);
@@ -66,7 +75,32 @@ export function parseConfig(text: string, file = 'gatehouse.yaml'): GatehouseCon
   }
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => toProblem(issue, doc, lineCounter, file)));
+  throw new ConfigError(result.error.issues.flatMap((issue) => specific(issue, [])).map((issue) => toProblem(issue, doc, lineCounter, file)));
+}
+
+/**
+ * The issues a person can act on. A server entry matches neither kind: the kind its keys say it is (`url` → HTTP,
+ * else stdio) is the one whose problems are shown, at their own keys, instead of "needs command or url". An
+ * unknown-keys issue becomes one per key, each at its own line.
+ */
+function specific(issue: z.core.$ZodIssue, prefix: PropertyKey[]): z.core.$ZodIssue[] {
+  const at = { ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue;
+  if (at.code === 'invalid_union' && at.errors.length === 2) {
+    const input = at.input as Record<string, unknown> | undefined;
+    if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+      if ('url' in input && 'command' in input) return [{ ...at, code: 'custom', message: 'a server has either `command` (stdio) or `url` (Streamable HTTP / SSE), not both' } as z.core.$ZodIssue];
+      const branch = 'url' in input ? 1 : 0;
+      const chosen = (at.errors[branch] ?? []).flatMap((i) => specific(i, at.path));
+      // Neither `command` nor `url`: the branch would only say `command` is required; the unknown keys say more.
+      if (!('url' in input) && !('command' in input)) {
+        const unknown = chosen.filter((i) => i.code === 'unrecognized_keys');
+        return [{ ...at, code: 'custom', message: 'a server needs either `command` (stdio) or `url` (Streamable HTTP / SSE)' } as z.core.$ZodIssue, ...unknown];
+      }
+      if (chosen.length > 0) return chosen;
+    }
+  }
+  if (at.code === 'unrecognized_keys' && at.keys.length > 1) return at.keys.map((k) => ({ ...at, keys: [k] }));
+  return [at];
 }
 
 function toProblem(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, file: string): ConfigProblem {
@@ -74,7 +108,56 @@ function toProblem(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, f
   const extra = issue.code === 'unrecognized_keys' ? issue.keys : [];
   // Point at the offending key itself when it is an unknown key, else at the deepest node that exists.
   const where = locate(doc, extra.length === 1 ? [...path, extra[0] as string] : path, lines);
-  return { file, line: where.line, column: where.col, key: formatPath(path), message: describeIssue(issue) };
+  return { file, line: where.line, column: where.col, key: formatPath(extra.length === 1 ? [...path, extra[0] as string] : path), message: describeIssue(issue) };
+}
+
+/** Every key name the config knows, anywhere: what an unknown key is compared with for a "did you mean". */
+const KNOWN_KEYS = ((): string[] => {
+  const keys = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (schema: unknown, depth: number): void => {
+    if (depth > 20 || schema === null || typeof schema !== 'object' || seen.has(schema)) return;
+    seen.add(schema);
+    const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return;
+    if (def.type === 'object') {
+      for (const [k, v] of Object.entries(def.shape as Record<string, unknown>)) {
+        keys.add(k);
+        walk(v, depth + 1);
+      }
+    }
+    for (const field of ['innerType', 'in', 'out', 'valueType', 'element', 'schema']) walk(def[field], depth + 1);
+    if (Array.isArray(def.options)) for (const o of def.options) walk(o, depth + 1);
+  };
+  walk(configSchema, 0);
+  return [...keys];
+})();
+
+/** Edit distance with swaps of neighbours (`prot` → `port` is one), ignoring case: key names are short. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let best = Math.min((d[i - 1]?.[j] ?? 0) + 1, (d[i]?.[j - 1] ?? 0) + 1, (d[i - 1]?.[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) best = Math.min(best, (d[i - 2]?.[j - 2] ?? 0) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  }
+  return (d[x.length] as number[])[y.length] as number;
+}
+
+/** The known key an unknown one most likely meant (`comand` → `command`), if one is close. */
+export function likelyKey(unknown: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.min(2, Math.floor(unknown.length / 3)));
+  for (const k of KNOWN_KEYS) {
+    const d = distance(unknown, k);
+    if (d > 0 && d <= bestDistance && (best === undefined || d < distance(unknown, best))) [best, bestDistance] = [k, d];
+  }
+  return best;
 }
 
 function locate(doc: Document, path: (string | number)[], lines: LineCounter): { line: number; col: number } {
@@ -116,8 +199,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
       return `${JSON.stringify(input)} is not one of ${issue.values.map(String).join(', ')}`;
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'unrecognized_keys': {
+      const guess = issue.keys.length === 1 ? likelyKey(issue.keys[0] as string) : undefined;
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${guess ? ` (did you mean "${guess}"?)` : ''}`;
+    }
     case 'invalid_type':
       return input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${describeValue(input)}`;
     case 'invalid_key':

@@ -2,9 +2,16 @@ import { z } from 'zod';
 import { compileRegex } from './regex.js';
 import { parseDuration, parseSize } from './units.js';
 
-/** A duration: milliseconds as a number, or text such as `30s`, `2m`, `1h`. */
+/**
+ * A duration: text such as `500ms`, `30s`, `2m`, `1h`, or a number of milliseconds. A bare number under a second
+ * (but 0) is refused: `timeout: 5` reads as seconds to a person and as milliseconds to a program.
+ */
 const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') {
+    if (value === 0 || value >= 1000) return value;
+    ctx.addIssue({ code: 'custom', message: `${value} has no unit (a bare number is milliseconds): write ${value}s, ${value}m or ${value}ms` });
+    return z.NEVER;
+  }
   const ms = parseDuration(value);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 30s, 2m, 1h or 7d` });

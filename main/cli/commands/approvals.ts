@@ -74,7 +74,7 @@ export const denyCommand: Command = {
 async function decide(dataDir: string, id: string, body: Record<string, unknown>, out: (text: string) => void): Promise<void> {
   const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'POST', `/api/approvals/${encodeURIComponent(id)}`, body);
   if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
-  if (!res.body.ok) throw new CheckFailed(res.body.message);
+  if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
   out(res.body.message);
 }
 
@@ -87,8 +87,9 @@ export const grantsCommand: Command = {
     const dataDir = dataDirFor(io);
     if (verb === 'revoke') {
       if (!id || extra.length) throw new UsageError('revoke takes one grant id (or the start of it)');
-      const res = await callGateway<DecisionResult>(dataDir, 'DELETE', `/api/grants/${encodeURIComponent(id)}`);
-      if (!res.body.ok) throw new CheckFailed(res.body.message);
+      const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'DELETE', `/api/grants/${encodeURIComponent(id)}`);
+      if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
+      if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
       return void io.out(res.body.message);
     }
     if (verb !== undefined) throw new UsageError(`unknown grants verb "${verb}"; use revoke`);

@@ -63,7 +63,7 @@ export function shimCommand(): string[] {
 function wire(found: FoundConfig[], target: WiringTarget, io: Parameters<Command['run']>[1], configOverride: string | undefined): void {
   const dataDir = dataDirFor(io);
   const configFile = configPath(dataDir, configOverride);
-  loadConfigFile(configFile); // written with its comments on first use; refused (with where) if it does not validate
+  loadConfigFile(configFile, { create: configOverride === undefined }); // written with its comments on first use; refused (with where) if it does not validate
   report(wireClients(found, target, { dataDir, configFile, shim: shimCommand() }), io);
 }
 

@@ -1,5 +1,5 @@
-import { createWriteStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { exportCsv, exportJsonl } from '../../audit/export.js';
 import { ANCHOR_FILE, HEAD_FILE, listSegments, PUBLIC_KEY_FILE, segmentFirstSeq } from '../../audit/segment-files.js';
 import { parsePublicKey, publicKeyHex, signingKeyFrom, type SigningKey } from '../../audit/signing.js';
@@ -40,20 +40,34 @@ export const exportCommand: Command = {
     const signing = format === 'jsonl' ? await exportSigning(dir, io) : { note: '' };
     const chunks =
       format === 'csv'
-        ? exportCsv(segments, filter)
+        ? exportCsv(segments, filter, counts)
         : exportJsonl(segments, filter, { createdAt: new Date().toISOString(), head: readMark(join(dir, HEAD_FILE)), anchor, publicKey: logPublicKey(dir), signer: signing.signer, throughSeq: signing.throughSeq }, counts);
     const out = stringOption(values.out);
+    if (out) checkWritable(out);
     if (!out) {
       for (const chunk of chunks) process.stdout.write(chunk);
       if (signing.note) io.err(`gatehouse export: ${signing.note}`);
       return;
     }
     const stream = createWriteStream(out, { mode: 0o600 });
-    for (const chunk of chunks) if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
-    await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    io.err(`gatehouse export: wrote ${out}${format === 'jsonl' ? ` (${counts.records} record${counts.records === 1 ? '' : 's'}${signing.signer ? ', signed' : ''})` : ''}${signing.note ? `; ${signing.note}` : ''}`);
+    const failed = new Promise<never>((_, reject) => stream.once('error', (err) => reject(new UsageError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : err.message}`))));
+    const written = (async () => {
+      for (const chunk of chunks) if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
+      await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    })();
+    await Promise.race([written, failed]);
+    const n = `${counts.records} record${counts.records === 1 ? '' : 's'}`;
+    io.err(`gatehouse export: wrote ${out} (${n}${signing.signer ? ', signed' : ''}${counts.records === 0 ? '; nothing matched the filter' : ''})${signing.note ? `; ${signing.note}` : ''}`);
   },
 };
+
+/** Refuses, before anything is read, an --out that cannot be written: a folder, or a file in a folder that is not there. */
+function checkWritable(out: string): void {
+  const dir = dirname(resolve(out));
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name (e.g. ${join(out, 'gatehouse-export.jsonl')})`);
+  if (!existsSync(dir)) throw new UsageError(`--out ${out}: the folder ${dir} does not exist; create it first`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${out}: ${dir} is not a folder`);
+}
 
 /** The public key the gateway wrote beside its log, as hex for the export's header; undefined when there is none yet. */
 function logPublicKey(dir: string): string | undefined {

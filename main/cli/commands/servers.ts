@@ -30,7 +30,7 @@ export const serversCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run({ values }, io) {
     const dataDir = resolveDataDir(io.env);
-    const config = loadConfigFile(configPath(dataDir, stringOption(values.config)));
+    const config = loadConfigFile(configPath(dataDir, stringOption(values.config)), { create: stringOption(values.config) === undefined });
     const base = readRuntimeInfo(dataDir)?.url ?? `http://127.0.0.1:${config.gateway.port}`;
     // Shown masked like everything else (a database URL's password, a server's name): with the log's key the
     // tokens match the log's; without it (the desktop keeps it in the keychain) they still hide the value.

@@ -75,7 +75,20 @@ identity:
   });
 
   it('an unknown key is pointed at where it stands', () => {
-    expect(problems('gateway:\n  port: 5757\n  prot: 80\n')).toEqual(['gatehouse.yaml:3 gateway: unknown key "prot"']);
+    expect(problems('gateway:\n  port: 5757\n  prot: 80\n')).toEqual(['gatehouse.yaml:3 gateway.prot: unknown key "prot" (did you mean "port"?)']);
+  });
+
+  it('each mistake a newcomer makes is named at its own key and line, with the likely key for a typo', () => {
+    const table: [string, string[]][] = [
+      ['servers:\n  a:\n    comand: node\n    args: [x.js]\n', ['gatehouse.yaml:2 servers.a: a server needs either `command` (stdio) or `url` (Streamable HTTP / SSE)', 'gatehouse.yaml:3 servers.a.comand: unknown key "comand" (did you mean "command"?)']],
+      ['servers:\n  a:\n    command: node\n    args: "x.js"\n', ['gatehouse.yaml:4 servers.a.args: expected array, got string "x.js"']],
+      ['servers:\n  a:\n    command: node\n    env: {A: 1}\n', ['gatehouse.yaml:4 servers.a.env.A: expected string, got number 1']],
+      ['servers:\n  a:\n    url: http://x/mcp\n    transport: websocket\n', ['gatehouse.yaml:4 servers.a.transport: "websocket" is not one of auto, streamable-http, sse']],
+      ['servers:\n  a:\n    command: node\n    url: http://x\n', ['gatehouse.yaml:2 servers.a: a server has either `command` (stdio) or `url` (Streamable HTTP / SSE), not both']],
+      ['gateway:\n  port: 1\nservrs: {}\npolcy: {}\n', ['gatehouse.yaml:3 servrs: unknown key "servrs" (did you mean "servers"?)', 'gatehouse.yaml:4 polcy: unknown key "polcy" (did you mean "policy"?)']],
+      ['approvals:\n  timeout: 5\n', ['gatehouse.yaml:2 approvals.timeout: 5 has no unit (a bare number is milliseconds): write 5s, 5m or 5ms']],
+    ];
+    for (const [text, expected] of table) expect(problems(text), text).toEqual(expected);
   });
 
   it('a server that is neither stdio nor http says what it needs', () => {
