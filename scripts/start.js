@@ -56,11 +56,23 @@ function hasDisplay() {
   return Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 }
 
+/**
+ * Passes SIGINT and SIGTERM on to the child, and stops it if whoever started this script goes away without a
+ * word (npm killed outright, a terminal closed): the gateway is never left running on its own.
+ */
+function supervise(child) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal));
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) child.kill('SIGTERM');
+  }, 1000);
+  watch.unref();
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+}
+
 function serveHeadless(reason) {
   console.log(`Electron cannot start here (${reason}); running the headless gateway instead: gatehouse serve`);
-  const child = spawn(process.execPath, [join(root, 'bin/gatehouse.js'), 'serve', ...args], { stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code) => process.exit(code ?? 0));
+  supervise(spawn(process.execPath, [join(root, 'bin/gatehouse.js'), 'serve', ...args], { stdio: 'inherit' }));
 }
 
 buildIfStale();
@@ -75,6 +87,7 @@ if (process.env.GATEHOUSE_HEADLESS) {
   } else {
     const started = Date.now();
     const app = spawn(binary, [root, ...args], { stdio: 'inherit' });
+    for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => app.kill(signal));
     app.on('error', (err) => serveHeadless(`it failed to launch: ${err.message}`));
     app.on('exit', (code) => {
       // A crash within seconds of launch is Electron failing to start (missing libraries, sandbox), not the app quitting.
