@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests start real MCP servers; two cores are shared between them.
     maxWorkers: 2,
     reporters: ['default'],
+    globalSetup: ['test/global-temp-check.ts'],
   },
 });

@@ -1,3 +1,4 @@
+import { CSV_COLUMNS } from './export.js';
 import { createHash, type KeyObject } from 'node:crypto';
 import { breakIn, commitOf, computeLineHash, GENESIS, lineFields } from './record.js';
 import { exportMessage, markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
@@ -103,7 +104,10 @@ export function checkExport(input: string | Buffer, publicKey?: KeyObject): Expo
   } catch {
     header = undefined;
   }
-  if (undecodable === 1 || !header || typeof header !== 'object' || header.gatehouseExport !== 1) return fail(1, 'not-export', 'not a Gatehouse JSONL export (the first line is not its header)');
+  if (undecodable === 1 || !header || typeof header !== 'object' || header.gatehouseExport !== 1) {
+    const csv = (rows[0] ?? '').startsWith(`${CSV_COLUMNS[0]},${CSV_COLUMNS[1]},`);
+    return fail(1, 'not-export', csv ? 'a CSV export, which is for reading (spreadsheets, SIEM imports) and carries no signatures: verify checks the JSONL format (`gatehouse export --format jsonl`), whose rows match the CSV\'s by seq and hash' : 'not a Gatehouse JSONL export (the first line is not its header; `gatehouse export --out FILE` writes one)');
+  }
   if (!markShaped(header.head) || !markShaped(header.anchor)) return fail(1, 'malformed', "the header's head mark or anchor is not shaped like one (a number written as a string, a hash that is not 64 hex…)");
   if (publicKey && typeof header.publicKey === 'string' && header.publicKey !== publicKeyHex(publicKey)) {
     return fail(1, 'wrong-key', `this export names public key ${header.publicKey}, not the one given: it comes from another Gatehouse, or its header was changed`);

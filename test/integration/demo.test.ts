@@ -1,22 +1,26 @@
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runGatehouse } from '../helpers/cli.js';
+import { tempHome } from '../helpers/temp-home.js';
 
-// The demo leaves its folder for the user to look at again; the tests remove it (it names it on its last lines).
-const left: string[] = [];
-const keep = (out: string) => {
-  const home = /GATEHOUSE_HOME=(\S+) gatehouse sessions/.exec(out)?.[1];
-  if (home) left.push(dirname(home));
-  return out;
-};
-afterEach(() => left.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+// The demo keeps its folder in the data directory for the user to look at again (never in /tmp); each test's
+// data directory is its own, removed afterwards.
+const homes: { remove(): void }[] = [];
+let env: Record<string, string> = {};
+beforeEach(() => {
+  const h = tempHome();
+  homes.push(h);
+  env = { GATEHOUSE_HOME: h.dir };
+});
+afterEach(() => homes.splice(0).forEach((h) => h.remove()));
 
 describe('gatehouse demo', () => {
   it('runs a scripted session: a read, a masked secret, a denied call, an approved write, and an intact log', async () => {
-    const result = await runGatehouse(['demo', '--approve', 'once'], {}, undefined, 60_000);
+    const result = await runGatehouse(['demo', '--approve', 'once'], env, undefined, 60_000);
     expect(result.code, result.stderr).toBe(0);
-    const out = keep(result.stdout);
+    const out = result.stdout;
     expect(out).toMatch(/policy refuses: {2}Gatehouse policy denied this call \(rule "no-env-writes"\)/);
     expect(out).toMatch(/The call goes on: {2}"Successfully wrote to .*notes\.md"/);
     expect(out).toMatch(/AWS_ACCESS_KEY_ID=\[MASKED:aws-access-key:[0-9a-f]{8}\]/);
@@ -24,9 +28,20 @@ describe('gatehouse demo', () => {
     expect(out).toMatch(/Audit log intact: \d+ records/);
   });
 
+  it('leaves nothing in the temp folder, and its "look again" line works as typed', async () => {
+    const before = new Set(readdirSync(tmpdir()));
+    const result = await runGatehouse(['demo', '--approve', 'once'], env, undefined, 60_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readdirSync(tmpdir()).filter((n) => !before.has(n) && n.startsWith('gatehouse-demo'))).toEqual([]);
+    const hint = /Look again with: {2}GATEHOUSE_HOME=(\S+) (.+?) sessions {3}/.exec(result.stdout);
+    expect(hint?.[1]).toContain(env.GATEHOUSE_HOME);
+    // As a user pastes it into a shell with this project's PATH.
+    const listed = execFileSync('sh', ['-c', `GATEHOUSE_HOME=${hint?.[1]} ${hint?.[2]} sessions`], { encoding: 'utf8', env: process.env });
+    expect(listed).toMatch(/demo|files/);
+  });
+
   it('--approve deny: the write is refused with the reason', async () => {
-    const result = await runGatehouse(['demo', '--approve', 'deny'], {}, undefined, 60_000);
-    keep(result.stdout);
+    const result = await runGatehouse(['demo', '--approve', 'deny'], env, undefined, 60_000);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/The call is refused: .*the demo says no/);
   });

@@ -1,9 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { stringify } from 'yaml';
 import type { ApprovalDecision } from '../../api/types.js';
@@ -12,7 +11,8 @@ import { summarizeRecord } from '../../audit/replay-summary.js';
 import { abortIsolatingFetch } from '../../gateway/isolated-fetch.js';
 import type { Command } from '../command.js';
 import type { CliIo } from '../io.js';
-import { stringOption } from '../options.js';
+import { dataDirFor, stringOption } from '../options.js';
+import { isGatewayRunning } from '../../config/instance-lock.js';
 import { UsageError } from '../usage-error.js';
 import { serveHeadless, waitForSignal } from './serve.js';
 
@@ -41,7 +41,11 @@ function filesystemServer(root: string): { command: string; args: string[] } {
 }
 
 async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', keep: boolean): Promise<void> {
-  const base = realpathSync(mkdtempSync(join(tmpdir(), 'gatehouse-demo-')));
+  // In the data directory, one at a time (the previous demo's folder is replaced): never a folder left in /tmp.
+  const base = join(dataDirFor(io), 'demo');
+  if (await isGatewayRunning(join(base, 'home'))) throw new UsageError(`a demo is still running on ${join(base, 'home')}; stop it (Ctrl-C) first`);
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(base, { recursive: true, mode: 0o700 });
   const project = join(base, 'project');
   const home = join(base, 'home');
   mkdirSync(project);
@@ -107,13 +111,26 @@ async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', kee
   }
   const verified = await running.api.verify();
   say(`\n${verified.ok ? `Audit log intact: ${verified.records} records, hash-chained and checkpointed.` : `Audit log BROKEN: ${verified.problem?.message}`}`);
-  say(`Look again with:  GATEHOUSE_HOME=${home} gatehouse sessions   (or replay, verify, export)`);
+  say(`Look again with:  GATEHOUSE_HOME=${home} ${selfCommand()} sessions   (or replay, verify, export)`);
   if (keep) {
     say(`The gateway keeps running for the timeline (${running.url}); Ctrl-C to stop.`);
     await waitForSignal(running, io);
   } else {
     await running.stop();
   }
+}
+
+/** This command as the user can type it: `gatehouse` where that is what runs, else node and this script's path. */
+function selfCommand(): string {
+  const me = realpathSync(process.argv[1] as string);
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      return dir !== '' && realpathSync(join(dir, 'gatehouse')) === me;
+    } catch {
+      return false;
+    }
+  });
+  return onPath ? 'gatehouse' : `node ${me}`;
 }
 
 async function waitForPending<T extends { id: string }>(list: () => Promise<T[]>): Promise<T> {

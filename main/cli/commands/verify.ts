@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { IntegrityReport } from '../../api/types.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
 import { checkExport, type ExportCheck } from '../../audit/export-check.js';
-import { CSV_COLUMNS } from '../../audit/export.js';
 import { auditDirOf, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
 import { parsePublicKey, PublicKeyError, publicKeyHex, publicKeyPem, signingKeyFrom } from '../../audit/signing.js';
 import { verifyAuditDir } from '../../audit/verify-files.js';
@@ -105,24 +104,6 @@ function publicKeyFrom(given: string): KeyObject {
   }
 }
 
-/** Refuses what is not a JSONL export, saying what it is instead: verify checks the JSONL format, which carries the hashes and signatures. */
-function exportFormat(file: string, text: Buffer): void {
-  const end = text.indexOf(0x0a);
-  const first = text.subarray(0, end < 0 ? Math.min(text.length, 4096) : Math.min(end, 1 << 20)).toString('utf8').replace(/^\ufeff/, '');
-  if (first.startsWith(`${CSV_COLUMNS[0]},${CSV_COLUMNS[1]},`)) {
-    throw new UsageError(`--export ${file} is a CSV export, which is for reading (spreadsheets, SIEM imports) and carries no signatures: verify checks the JSONL format (\`gatehouse export --format jsonl\`), whose rows match the CSV's by seq and hash`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(first);
-  } catch {
-    header = undefined;
-  }
-  if (header === null || typeof header !== 'object' || !('gatehouseExport' in header)) {
-    throw new UsageError(`--export ${file} is not a Gatehouse export: its first line is not the export header (${text.length === 0 ? 'the file is empty' : 'not JSON with "gatehouseExport"'}); \`gatehouse export --out FILE\` writes one`);
-  }
-}
-
 async function verifyExport(file: string, given: KeyObject | undefined, chainOnly: boolean, json: boolean, io: CliIo): Promise<void> {
   let text: Buffer;
   try {
@@ -131,7 +112,6 @@ async function verifyExport(file: string, given: KeyObject | undefined, chainOnl
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`--export ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not an export file' : (err as Error).message}`);
   }
-  exportFormat(file, text);
   // The user's own key where it is here (their own export); an auditor passes the public key they were given.
   const own = readAuditKey(dataDirFor(io));
   const publicKey = given ?? (own ? signingKeyFrom(own).publicKey : undefined);
