@@ -305,15 +305,16 @@ export const CONTEXT_GATE = /p(?:a(?:ss|t)|wd)|s(?:e(?:cret|ssion)|ig|as)|token|
 /**
  * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
  * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
- * the forms that begin at or just before their key word (`proxy-x-api-` before `key`, `?` before
- * `access_token`, `set-` before `cookie`, an assignment at its secret word), and `line` characters for those
+ * the forms that begin at or just before their key word (`?x-amz-security-` before `token`, `proxy-x-api-` before `key`,
+ * `?` before `access_token`, `set-` before `cookie`, an assignment at its secret word), and `line` characters for those
  * that begin where their line does (the text's start, a newline, or an escaped `\n`): 2 for the newline, 40
- * blanks, `export` and 20 blanks, 60 characters of key before its secret word. And every phase-2 form has its
+ * blanks, `export` and 20 blanks, 60 characters of key before its secret word (and, however many blanks follow
+ * `export`, the line start found by reading back over the key, the blanks and `export`). And every phase-2 form has its
  * separator (`:`, `=`, `%3D`) at most `separator` characters after the start of its key word (the longest: a
  * 7-letter word, 60 more characters of key, a closing quote after up to 7 backslashes, 20 blanks), so only the
  * text before a separator is searched for the gate's words.
  */
-export const CONTEXT_REACH = { near: 12, line: 2 + 40 + 6 + 20 + 60, separator: 7 + 60 + 8 + 20 } as const;
+export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 7 + 60 + 8 + 20 } as const;
 /** The key named in an assignment's prefix (its last identifier before the separator). */
 const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?[ \t]*[:=][ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
 
@@ -394,7 +395,7 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]{1,20})?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);

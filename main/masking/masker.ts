@@ -63,6 +63,27 @@ function beforeSeparators(value: string, reach: number): [number, number][] | un
   return stretches;
 }
 
+const keyChar = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 95 || c === 46 || c === 45;
+const blank = (c: number): boolean => c === 32 || c === 9;
+
+/**
+ * The start of the line a word at `index` stands on when only a key, blanks and `export` come before it
+ * (`export<many blanks>DB_PASSWORD=`): 0, its newline, or the backslash of an escaped `\n`; else undefined.
+ */
+function lineStartBehind(value: string, index: number): number | undefined {
+  let i = index - 1;
+  while (i >= 0 && keyChar(value.charCodeAt(i))) i--;
+  while (i >= 0 && blank(value.charCodeAt(i))) i--;
+  if (i >= 5 && value.slice(i - 5, i + 1).toLowerCase() === 'export') {
+    i -= 6;
+    while (i >= 0 && blank(value.charCodeAt(i))) i--;
+  }
+  if (i < 0) return 0;
+  if (value.charCodeAt(i) === 10) return i;
+  if ((value.charCodeAt(i) | 0x20) === 110 && value.charCodeAt(i - 1) === 92) return i - 1;
+  return undefined;
+}
+
 /**
  * The places where a pass whose matches begin within `reach` of a gate word may match, in order: around each
  * gate match the `near` places before it and its own, and the line starts (0, a newline, an escaped `\n`)
@@ -75,6 +96,9 @@ function windowStarts(value: string, gate: RegExp, reach: Windows): number[] | u
   let next = 0;
   const add = (index: number, length: number): boolean => {
     const near = Math.max(next, index - reach.near);
+    // (In order: a line start farther back than `line` first, then those within it, then the places near.)
+    const line = lineStartBehind(value, index);
+    if (line !== undefined && line >= next && line < Math.max(next, index - reach.line)) starts.push(line);
     for (let q = Math.max(next, index - reach.line); q < near; q++) {
       const c = value.charCodeAt(q);
       if (q === 0 || c === 10 || (c === 92 && (value.charCodeAt(q + 1) | 0x20) === 110)) starts.push(q);

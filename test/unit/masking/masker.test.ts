@@ -138,10 +138,10 @@ describe('the context pass near its gate words', () => {
   const word = fc.constantFrom('password', 'PASSWORD', 'token', 'api_key', 'secret', 'session', 'pat', 'conn', 'dsn', 'cred', 'auth', 'sig', 'cookie');
   // An assignment as far from its line start as the forms allow: indent, `export`, a long key before the word.
   const lineForm = fc
-    .tuple(fc.constantFrom('', '\n', '\\n', '\r\n', 'x '), blanks(44), fc.constantFrom('', 'export ', `export${' '.repeat(20)}`, `export${' '.repeat(22)}`), fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(58, 59, 60, 61)).map((n) => 'Ab_9.-'.repeat(11).slice(0, n)), word, fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{0,4}$/), fc.constantFrom(58, 59, 60, 61).map((n) => '_x'.repeat(31).slice(0, n))), fc.oneof(blanks(3), fc.constantFrom(19, 20, 21).map((n) => ' '.repeat(n))), fc.constantFrom('=', ': ', ':=', ': |\n  '), value)
+    .tuple(fc.constantFrom('', '\n', '\\n', '\r\n', 'x '), blanks(44), fc.constantFrom('', 'export ', `export${' '.repeat(20)}`, `export${' '.repeat(22)}`, `export${' '.repeat(45)}`, `export${'\t'.repeat(3)}`), fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(58, 59, 60, 61)).map((n) => 'Ab_9.-'.repeat(11).slice(0, n)), word, fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{0,4}$/), fc.constantFrom(58, 59, 60, 61).map((n) => '_x'.repeat(31).slice(0, n))), fc.oneof(blanks(3), fc.constantFrom(19, 20, 21).map((n) => ' '.repeat(n))), fc.constantFrom('=', ': ', ':=', ': |\n  '), value)
     .map((parts) => parts.join(''));
   const headerForm = fc.tuple(fc.constantFrom('', 'proxy-', 'Proxy-', 'x'), fc.constantFrom('Authorization', 'x-api-key', 'api-key', 'X-Auth-Token', 'Set-Cookie', 'cookie'), fc.constantFrom(': ', '=', '":"', ' : '), fc.constantFrom('', 'Bearer ', 'Basic ', 'token '), value).map((parts) => parts.join(''));
-  const queryForm = fc.tuple(fc.constantFrom('?', '&', ';', '%3F', '%26', '\\u0026', 'x'), fc.constantFrom('access_token', 'code', 'key', 'sig', 'password', 'X-Amz-Signature'), fc.constantFrom('=', '%3D'), value).map((parts) => parts.join(''));
+  const queryForm = fc.tuple(fc.constantFrom('?', '&', ';', '%3F', '%26', '\\u0026', 'x'), fc.constantFrom('access_token', 'code', 'key', 'sig', 'password', 'X-Amz-Signature', 'X-Amz-Security-Token', 'x-amz-credential', 'client_secret'), fc.constantFrom('=', '%3D'), value).map((parts) => parts.join(''));
   const texts = fc.array(fc.oneof(lineForm, headerForm, queryForm, fc.constantFrom(...PIECES)), { maxLength: 8 }).map((parts) => parts.join(''));
   it('masks what a pass over the whole text masks', () => {
     fc.assert(
@@ -151,6 +151,20 @@ describe('the context pass near its gate words', () => {
       { numRuns: 20_000 },
     );
   });
+  it("the attacker's round: a query name whose gate word stands far into it, `export` with many blanks", () => {
+    // `?X-Amz-Security-Token=`: the match begins 16 characters before `Token`; `export` then 21 blanks or more.
+    const far = [
+      `see https://x.s3.amazonaws.com/a.txt;X-Amz-Security-Token=abcdefgh and the rest of the line of plain words ok ok ok`,
+      `${' '.repeat(78)}GET /o?X-Amz-Security-Token=abcdefgh`,
+      `export${' '.repeat(21)}PASSWORD: correct horse battery staple`,
+      `intro\nexport${'\t'.repeat(30)}DB_PASSWORD=correct horse battery staple ${'padding '.repeat(20)}`,
+    ];
+    for (const text of far) {
+      expect(windowed.text(text), text).toBe(whole.text(text));
+      expect(windowed.text(text), text).not.toMatch(/abcdefgh|horse battery/);
+    }
+  });
+
   it('reaches a key at the far end of its line form', () => {
     const farthest = `intro text\n${' '.repeat(40)}export${' '.repeat(20)}${'a_'.repeat(30)}password: correct horse battery staple`;
     expect(windowed.text(farthest)).toBe(whole.text(farthest));
