@@ -11,6 +11,8 @@ export interface ConfigLocation {
   file: string;
   /** The path of the object holding the servers, by name (`["mcpServers"]`, `["servers"]`, `["projects", "/repo", "mcpServers"]`). */
   path: (string | number)[];
+  /** The folder the file is reached from (the home or app-data folder, or the project): no symbolic link may stand between the two. */
+  root: string;
 }
 
 export const CLIENT_NAMES: Record<ClientId, string> = {
@@ -39,8 +41,8 @@ export interface Platform {
  */
 export function configLocations(p: Platform): ConfigLocation[] {
   const appSupport = p.os === 'darwin' ? join(p.home, 'Library', 'Application Support') : p.os === 'win32' ? (p.appData ?? join(p.home, 'AppData', 'Roaming')) : join(p.home, '.config');
-  const user = (client: ClientId, file: string, path: (string | number)[]): ConfigLocation => ({ client, scope: 'user', file, path });
-  const project = (client: ClientId, file: string, path: (string | number)[]): ConfigLocation => ({ client, scope: 'project', file: join(p.cwd, file), path });
+  const user = (client: ClientId, file: string, path: (string | number)[]): ConfigLocation => ({ client, scope: 'user', file, path, root: file.startsWith(p.home) ? p.home : appSupport });
+  const project = (client: ClientId, file: string, path: (string | number)[]): ConfigLocation => ({ client, scope: 'project', file: join(p.cwd, file), path, root: p.cwd });
   return [
     user('claude-desktop', join(appSupport, 'Claude', 'claude_desktop_config.json'), ['mcpServers']),
     user('claude-code', join(p.home, '.claude.json'), ['mcpServers']),

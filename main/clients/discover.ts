@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { delimiter, isAbsolute, join, relative } from 'node:path';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { SERVER_NAME } from '../config/schema.js';
+import { SERVER_NAME, serverSchema } from '../config/schema.js';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
 
 /** A server as a client's config defines it: a command to start (stdio), or a URL (HTTP). */
@@ -33,6 +33,9 @@ function unwireableReason(name: string, e: Record<string, unknown>, server: Clie
   const words = [server.command, ...(server.args ?? []), ...Object.values(server.env ?? {}), server.cwd, server.url, ...Object.values(server.headers ?? {})].filter((w): w is string => w !== undefined);
   if (words.some((w) => CLIENT_VARIABLE.test(w))) return 'it uses variables only the client fills in (${…} or $NAME)';
   if (server.kind === 'stdio' && [server.command, ...(server.args ?? []), server.cwd].some((w) => w !== undefined && /^\.\.?(?:[\\/]|$)/.test(w))) return 'it uses a relative path, which means the client\'s own folder';
+  // What gatehouse.yaml would hold must be what the gateway takes: an entry it refuses would stop it from starting.
+  const checked = serverSchema.safeParse(server.kind === 'http' ? { url: server.url, ...(server.headers ? { headers: server.headers } : {}) } : { command: server.command, ...(server.args ? { args: server.args } : {}), ...(server.env ? { env: server.env } : {}), ...(server.cwd ? { cwd: server.cwd } : {}) });
+  if (!checked.success) return `the gateway would refuse it (${checked.error.issues[0]?.message ?? 'not a server entry'})`;
   return undefined;
 }
 
@@ -52,10 +55,28 @@ const stringMap = (value: unknown): Record<string, string> | undefined =>
 function throughGatehouse(entry: { command?: string; args?: string[]; url?: string }, gatewayPort: number | undefined): boolean {
   // The shim as wiring writes it: the gatehouse command, then `connect`, then a server name, and nothing else around them.
   const words = [entry.command ?? '', ...(entry.args ?? [])];
-  const at = words.findIndex((w) => /(?:^|[\\/])gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w));
+  // The gatehouse command by its name on the PATH, or by an absolute path: never one relative to the project (`./tools/gatehouse`).
+  const at = words.findIndex((w) => /^gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w) || (isAbsolute(w) && /[\\/]gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w)));
   if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
-  const m = entry.url === undefined ? null : /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)\/mcp\/[^/]+\/?$/.exec(entry.url);
-  return m !== null && (gatewayPort === undefined || gatewayPort === 0 || Number(m[1]) === gatewayPort);
+  return entry.url !== undefined && gatewayEndpoint(entry.url, gatewayPort);
+}
+
+/**
+ * Whether a URL is one of the gateway's endpoints, however it is spelled (`HTTP://LOCALHOST`, `127.1`,
+ * `0.0.0.0`, `[::ffff:127.0.0.1]`, `/mcp/x/../x`, `//mcp/x`): read as an HTTP client reads it. An endpoint
+ * missed here would be imported as an upstream, and the gateway would proxy to itself.
+ */
+export function gatewayEndpoint(url: string, gatewayPort: number | undefined): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const host = u.hostname.replace(/\.$/, '').toLowerCase();
+  const loopback = host === 'localhost' || host === '0.0.0.0' || host === '[::1]' || host === '[::]' || /^127\./.test(host) || /^\[::ffff:(?:7f[0-9a-f]{2}:[0-9a-f]{1,4}|127\.)/.test(host);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  return (u.protocol === 'http:' || u.protocol === 'https:') && loopback && /^\/+mcp\/+[^/]+\/*$/.test(u.pathname) && (gatewayPort === undefined || gatewayPort === 0 || port === gatewayPort);
 }
 
 /**
@@ -127,12 +148,34 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
-  const servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort) : [];
-  // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
-  const node = tree && findNodeAtLocation(tree, location.path);
-  const names = (node?.children ?? []).map((p) => p.children?.[0]?.value as unknown);
-  for (const s of servers) if (names.filter((n) => n === s.name).length > 1) s.unwireable = 'it is defined twice in this file';
+  let servers: ClientServer[];
+  try {
+    // A key on the way to the servers written twice: the client reads the last, an edit would reach the first.
+    const twice = tree ? keyWrittenTwice(tree, location.path) : undefined;
+    if (twice !== undefined) return refused(`"${twice}" is written twice in it, and Gatehouse would edit the one the client does not read`);
+    servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort) : [];
+    // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
+    const node = tree && findNodeAtLocation(tree, location.path);
+    const count = new Map<unknown, number>();
+    for (const p of node?.children ?? []) count.set(p.children?.[0]?.value, (count.get(p.children?.[0]?.value) ?? 0) + 1);
+    for (const s of servers) if ((count.get(s.name) ?? 0) > 1) s.unwireable = 'it is defined twice in this file';
+  } catch (err) {
+    if (err instanceof RangeError) return refused('it is nested too deep to read');
+    throw err;
+  }
   return { ...base, servers };
+}
+
+/** The first key on `path` that its object holds twice (JSON's last-one-wins), if any. */
+function keyWrittenTwice(tree: Node, path: (string | number)[]): string | undefined {
+  let node: Node | undefined = tree;
+  for (const key of path) {
+    if (node?.type !== 'object') return undefined;
+    const matches: Node[] = (node.children ?? []).filter((p) => p.children?.[0]?.value === key);
+    if (matches.length > 1) return String(key);
+    node = matches[0]?.children?.[1];
+  }
+  return undefined;
 }
 
 /** Largest client config Gatehouse reads (real ones are kilobytes; ~/.claude.json with history a few megabytes). */
@@ -159,6 +202,27 @@ function readIfThere(file: string): string | undefined {
   return bytes.toString('utf8');
 }
 
+const realOrSelf = (file: string): string => {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+};
+
+/**
+ * A location reached through a symbolic link to a folder below its root (a project's `.cursor -> ~/.aws/amazonq`,
+ * `.cursor -> ~/.cursor`): refused, since wiring would edit another program's file, or the user's own file as
+ * the project's. A root that is itself a link (a home at /home -> /var/home) is fine.
+ */
+function linkedFolder(l: ConfigLocation): FoundConfig | undefined {
+  if (!existsSync(l.file) || lstatSync(l.file).isSymbolicLink()) return undefined; // (a link itself: readLocation names it)
+  const real = realOrSelf(l.file);
+  const expected = join(realOrSelf(l.root), relative(l.root, l.file));
+  if (real === expected) return undefined;
+  return { ...l, clientName: CLIENT_NAMES[l.client], servers: [], error: `${l.file}: a folder on its way is a symbolic link (to ${real}), which Gatehouse does not follow; it is left as it is` };
+}
+
 /** Every client config found on this machine (and in `cwd`), with its servers; locations without servers are left out. */
 export interface DiscoverOptions {
   read?: (file: string) => string | undefined;
@@ -167,14 +231,14 @@ export interface DiscoverOptions {
 }
 
 export function discoverClients(platform: Platform, options: DiscoverOptions = {}): FoundConfig[] {
-  // One file reached two ways (a project folder that is the home folder) is one location.
+  // One file reached two ways (a project folder that is the home folder, a home reached through a link) is one location.
   const seen = new Set<string>();
   return configLocations(platform)
     .filter((l) => {
-      const key = JSON.stringify([l.file, l.path]);
+      const key = JSON.stringify([join(realOrSelf(l.root), relative(l.root, l.file)), l.path]);
       return !seen.has(key) && seen.add(key) !== undefined;
     })
-    .map((l) => readLocation(l, options))
+    .map((l) => linkedFolder(l) ?? readLocation(l, options))
     .filter((c): c is FoundConfig => c !== undefined && (c.servers.length > 0 || c.error !== undefined));
 }
 

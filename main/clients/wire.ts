@@ -74,7 +74,7 @@ function writeManifest(dataDir: string, m: Manifest): void {
 const TRANSPORT_FIELDS = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'serverUrl', 'httpUrl', 'headers', 'transport']);
 
 /** A server entry as gatehouse.yaml holds it. */
-function gatewayEntry(s: ClientServer): Record<string, unknown> {
+export function gatewayEntry(s: ClientServer): Record<string, unknown> {
   if (s.kind === 'http') return { url: s.url, ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
   return { command: s.command, ...(s.args?.length ? { args: s.args } : {}), ...(s.env && Object.keys(s.env).length ? { env: s.env } : {}), ...(s.cwd ? { cwd: s.cwd } : {}) };
 }
@@ -103,7 +103,7 @@ export interface WireResult {
  * edits: comments, order and formatting elsewhere stay byte for byte); the original is backed up first and the
  * write is atomic. Entries already through Gatehouse are left as they are: wiring twice changes nothing.
  */
-export function wireFile(found: FoundConfig, options: { dataDir: string; configFile: string; shim: string[]; now?: Date }): WireResult {
+export function wireFile(found: FoundConfig, options: { dataDir: string; configFile: string; shim: string[]; now?: Date; reserved?: Map<string, Record<string, unknown>> }): WireResult {
   if (found.error) throw new Error(found.error);
   const text = readFileSync(found.file, 'utf8');
   const skipped = found.servers.filter((s) => !s.viaGatehouse && s.unwireable).map((s) => ({ name: s.name, why: s.unwireable as string }));
@@ -130,7 +130,9 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   for (const s of todo) {
     const wanted = gatewayEntry(s);
     let gatewayName = s.name;
-    for (let n = 1; existing.has(gatewayName) && !same(existing.get(gatewayName), wanted); n++) {
+    // Taken: defined differently in gatehouse.yaml, or (for a project's file) by one of the user's own files.
+    const taken = (name: string): boolean => (existing.has(name) && !same(existing.get(name), wanted)) || (found.scope === 'project' && !existing.has(name) && options.reserved?.has(name) === true && !same(options.reserved.get(name), wanted));
+    for (let n = 1; taken(gatewayName); n++) {
       const suffix = n === 1 ? `-${found.client}` : `-${found.client}-${n}`;
       gatewayName = `${s.name.slice(0, 64 - suffix.length)}${suffix}`; // within the gateway's 64 characters
     }
@@ -194,8 +196,12 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
   let text = original;
   const result: UnwireResult = { restored: [], conflicts: [], exact: true };
   const kept: WiredFile[] = [];
+  // The file is as it was before some wiring (a crash after the restore, before the records were updated):
+  // that wiring and every later one are undone already.
+  const undoneFrom = records.findIndex((r) => readIfThere(r.backup) === text);
+  const live = undoneFrom >= 0 ? records.slice(0, undoneFrom) : records;
   // Every wiring of this file, newest first (two scopes in one file, or wired again after the client added a server).
-  for (const record of [...records].reverse()) {
+  for (const record of [...live].reverse()) {
     // The file is still what it was before this wiring: it never landed (a crash before the write), or was undone by hand.
     if (readIfThere(record.backup) === text) continue;
     if (sha(text) === record.written) {

@@ -5,7 +5,7 @@ import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 
 export type { ClientView, WiringReport, WiringTarget };
 import { missingShim, type ClientServer, type FoundConfig } from './discover.js';
-import { readManifest, unwireFile, wireFile } from './wire.js';
+import { gatewayEntry, readManifest, unwireFile, wireFile } from './wire.js';
 
 /**
  * Wiring as the CLI, the UI and the tray offer it: which clients are found, and wire / unwire as one step
@@ -88,13 +88,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The servers of the user's own files (any client), as gatehouse.yaml would hold them: names a project may not take. */
+function userServers(found: FoundConfig[]): Map<string, Record<string, unknown>> {
+  const names = new Map<string, Record<string, unknown>>();
+  for (const c of found) if (c.scope === 'user' && !c.error) for (const s of c.servers) if (!s.viaGatehouse && !s.unwireable && !names.has(s.name)) names.set(s.name, gatewayEntry(s));
+  return names;
+}
+
 export function wireClients(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
   return locked(options.dataDir, () => wireUnlocked(found, target, options));
 }
 
 function wireUnlocked(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
   const report: WiringReport = { ok: true, lines: [], problems: [] };
-  const chosen = found.filter((c) => target === 'all' || c.client === target);
+  // The user's own files first: a project's server never takes a name the user's own servers go by.
+  const chosen = found.filter((c) => target === 'all' || c.client === target).sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'user' ? -1 : 1));
+  const reserved = userServers(found);
   if (chosen.length === 0) {
     report.ok = false;
     report.problems.push(`no ${target === 'all' ? 'MCP client' : CLIENT_NAMES[target]} configuration with servers was found; \`gatehouse clients\` lists what is found`);
@@ -107,7 +116,7 @@ function wireUnlocked(found: FoundConfig[], target: WiringTarget, options: { dat
       continue;
     }
     try {
-      const r = wireFile(c, options);
+      const r = wireFile(c, { ...options, reserved });
       if (!r.changed) report.lines.push(`${c.clientName}: ${c.file} ${r.skipped.length ? 'has nothing else Gatehouse can wire' : 'already goes through Gatehouse'}; nothing changed`);
       else {
         report.lines.push(`${c.clientName}: ${c.file}: ${r.wired.map((w) => (w.name === w.gatewayName ? w.name : `${w.name} (as ${w.gatewayName})`)).join(', ')} now start \`gatehouse connect\` (no token written into the file)`);

@@ -51,7 +51,8 @@ const httpServer = z.strictObject({
   auth: z.enum(['oidc']).optional(),
 });
 
-const server = z.union([stdioServer, httpServer], {
+/** One server entry of gatehouse.yaml, as the gateway takes it. */
+export const serverSchema = z.union([stdioServer, httpServer], {
   error: 'a server needs either `command` (stdio) or `url` (Streamable HTTP / SSE), not both',
 });
 
@@ -101,7 +102,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   servers: z
-    .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, ".", "_" and "-" (at most 64)'), server)
+    .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, ".", "_" and "-" (at most 64)'), serverSchema)
     .default({}),
   policy: z
     .strictObject({

@@ -5,7 +5,8 @@ import { CLIENT_NAMES, type ClientId } from '../../clients/client-catalogue.js';
 import { discoverClients, type FoundConfig } from '../../clients/discover.js';
 import { readManifest } from '../../clients/wire.js';
 import { clientViews, missingAdvice, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../../clients/wiring.js';
-import { configPath, loadConfigFile } from '../../config/load.js';
+import { ConfigFileMissing, configPath, loadConfigFile, parseConfig } from '../../config/load.js';
+import { readRuntimeInfo } from '../../config/runtime-file.js';
 import { createMasker } from '../../masking/masker.js';
 import type { Command } from '../command.js';
 import { dataDirFor, stringOption } from '../options.js';
@@ -16,8 +17,11 @@ export const clientsCommand: Command = {
   summary: "list the MCP clients found on this machine (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI), their servers, and which go through Gatehouse",
   usage: 'gatehouse clients [--json] | gatehouse clients wire CLIENT|--all | gatehouse clients unwire CLIENT|--all | gatehouse clients backups',
   options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
-  async run({ values, positionals }, io) {
-    const found = discoverClients({ os: process.platform, home: io.env.HOME ?? homedir(), appData: io.env.APPDATA, cwd: process.cwd() }, { gatewayPort: configuredPort(configPath(dataDirFor(io), stringOption(values.config))) });
+  async run({ values, positionals }, given) {
+    // What a client's file holds is shown as text: its control characters (a carriage return, an escape
+    // sequence that rewrites the line) are shown as escapes, never sent to the terminal.
+    const io = { ...given, out: (t: string) => given.out(visible(t)), err: (t: string) => given.err(visible(t)) };
+    const found = discoverClients({ os: process.platform, home: io.env.HOME ?? homedir(), appData: io.env.APPDATA, cwd: process.cwd() }, { gatewayPort: gatewayPort(dataDirFor(io), stringOption(values.config)) });
     const [verb, target, ...extra] = positionals;
     if (verb !== undefined) {
       if (verb === 'backups') {
@@ -46,13 +50,24 @@ export const clientsCommand: Command = {
   },
 };
 
-/** The port gatehouse.yaml gives the gateway, if it has one that reads (listing clients never writes the config). */
-function configuredPort(file: string): number | undefined {
+/**
+ * The gateway's port: the running gateway's own, else what gatehouse.yaml gives it (its default before the file
+ * exists). Listing clients never writes the config.
+ */
+function gatewayPort(dataDir: string, configOverride: string | undefined): number | undefined {
+  const running = readRuntimeInfo(dataDir)?.url;
+  if (running) return Number(new URL(running).port) || undefined;
   try {
-    return loadConfigFile(file, { create: false }).gateway.port;
-  } catch {
-    return undefined;
+    return loadConfigFile(configPath(dataDir, configOverride), { create: false }).gateway.port;
+  } catch (err) {
+    return err instanceof ConfigFileMissing ? parseConfig('{}').gateway.port : undefined;
   }
+}
+
+/** Text with its control characters (but newlines) written as escapes. */
+function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this finds
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** How a client starts the shim: this Node, and the `gatehouse` command that is running now. */

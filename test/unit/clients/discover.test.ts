@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configLocations } from '../../../main/clients/client-catalogue.js';
-import { discoverClients, missingShim, serversIn } from '../../../main/clients/discover.js';
+import { discoverClients, gatewayEndpoint, missingShim, serversIn } from '../../../main/clients/discover.js';
 import { runGatehouse } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
@@ -89,5 +89,14 @@ describe('client configs', () => {
     expect(missingShim(shim(process.execPath, [join(root, 'gone', 'gatehouse.js')]), '')).toBe(join(root, 'gone', 'gatehouse.js'));
     // Not a wired entry: nothing to say.
     expect(missingShim(serversIn({ s: { command: '/gone/server' } })[0] as Parameters<typeof missingShim>[0], '')).toBeUndefined();
+  });
+});
+
+describe('the gateway endpoint, however it is spelled', () => {
+  it('is the gateway on its port in every loopback spelling, and nothing else', () => {
+    for (const url of ['http://127.0.0.1:5757/mcp/files', 'HTTP://LOCALHOST:5757/mcp/files', 'http://127.1:5757/mcp/files', 'http://0.0.0.0:5757/mcp/files', 'http://localhost.:5757/mcp/files', 'http://[::ffff:127.0.0.1]:5757/mcp/files', 'http://127.0.0.1:5757/mcp/files/../files', 'http://localhost:5757//mcp/files', 'http://[::1]:5757/mcp/files/']) {
+      expect(gatewayEndpoint(url, 5757), url).toBe(true);
+    }
+    for (const url of ['http://127.0.0.1:3000/mcp/files', 'http://example.com:5757/mcp/files', 'http://127.0.0.1:5757/other/files', 'ftp://127.0.0.1:5757/mcp/files', 'not a url']) expect(gatewayEndpoint(url, 5757), url).toBe(false);
   });
 });
