@@ -13,7 +13,7 @@ import { endSessionUrl, login } from '../identity/oidc-login.js';
 import type { SessionStore } from '../identity/session-store.js';
 import { join } from 'node:path';
 import type { Platform } from '../clients/client-catalogue.js';
-import { discoverClients } from '../clients/discover.js';
+import { discoverClients, gatewayPortOf } from '../clients/discover.js';
 import { clientViews, firstRunHint, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../clients/wiring.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
@@ -238,8 +238,3 @@ export function describeServers(config: GatehouseConfig, baseUrl: string): Serve
   }));
 }
 
-/** The port the gateway listens on, from its URL. */
-function gatewayPortOf(url: string): number | undefined {
-  const port = Number(new URL(url).port);
-  return Number.isInteger(port) && port > 0 ? port : undefined;
-}

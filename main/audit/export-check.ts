@@ -1,5 +1,5 @@
-import { CSV_COLUMNS } from './export.js';
 import { createHash, type KeyObject } from 'node:crypto';
+import { CSV_COLUMNS } from './export.js';
 import { breakIn, commitOf, computeLineHash, GENESIS, lineFields } from './record.js';
 import { exportMessage, markMessage, publicKeyHex, recordMessage, verifyText } from './signing.js';
 import type { Mark, RecordedBreak } from './verify.js';

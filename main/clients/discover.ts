@@ -21,6 +21,12 @@ export interface ClientServer {
   unwireable?: string;
 }
 
+/** A server entry as gatehouse.yaml holds it. */
+export function gatewayEntry(s: ClientServer): Record<string, unknown> {
+  if (s.kind === 'http') return { url: s.url, ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
+  return { command: s.command, ...(s.args?.length ? { args: s.args } : {}), ...(s.env && Object.keys(s.env).length ? { env: s.env } : {}), ...(s.cwd ? { cwd: s.cwd } : {}) };
+}
+
 /** What only the client resolves: its variables (`${input:key}`, `${workspaceFolder}`, `$TOKEN`) and an env file. */
 const CLIENT_VARIABLE = /\$\{[^}]*\}|^\$[A-Za-z_]/;
 
@@ -34,7 +40,7 @@ function unwireableReason(name: string, e: Record<string, unknown>, server: Clie
   if (words.some((w) => CLIENT_VARIABLE.test(w))) return 'it uses variables only the client fills in (${…} or $NAME)';
   if (server.kind === 'stdio' && [server.command, ...(server.args ?? []), server.cwd].some((w) => w !== undefined && /^\.\.?(?:[\\/]|$)/.test(w))) return 'it uses a relative path, which means the client\'s own folder';
   // What gatehouse.yaml would hold must be what the gateway takes: an entry it refuses would stop it from starting.
-  const checked = serverSchema.safeParse(server.kind === 'http' ? { url: server.url, ...(server.headers ? { headers: server.headers } : {}) } : { command: server.command, ...(server.args ? { args: server.args } : {}), ...(server.env ? { env: server.env } : {}), ...(server.cwd ? { cwd: server.cwd } : {}) });
+  const checked = serverSchema.safeParse(gatewayEntry(server));
   if (!checked.success) return `the gateway would refuse it (${checked.error.issues[0]?.message ?? 'not a server entry'})`;
   return undefined;
 }
@@ -59,6 +65,12 @@ function throughGatehouse(entry: { command?: string; args?: string[]; url?: stri
   const at = words.findIndex((w) => /^gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w) || (isAbsolute(w) && /[\\/]gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w)));
   if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
   return entry.url !== undefined && gatewayEndpoint(entry.url, gatewayPort);
+}
+
+/** The port a gateway URL names (undefined for none, or 0). */
+export function gatewayPortOf(url: string): number | undefined {
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /**

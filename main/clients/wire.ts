@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { resolveDataDir } from '../config/data-dir.js';
-import { valueAt, type ClientServer, type FoundConfig } from './discover.js';
+import { gatewayEntry, valueAt, type FoundConfig } from './discover.js';
 
 /** What `wire` did to one client file, kept in the data directory so that `unwire` can put it back. */
 export interface WiredFile {
@@ -44,7 +44,7 @@ export function writeAtomic(file: string, text: string, options: { private?: boo
 }
 
 /** A file's text, or undefined when it cannot be read (a backup removed by hand). */
-function readIfThere(file: string): string | undefined {
+function textIfThere(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch {
@@ -72,12 +72,6 @@ function writeManifest(dataDir: string, m: Manifest): void {
 
 /** The fields of a client's entry that say how to reach the server: moved into gatehouse.yaml. */
 const TRANSPORT_FIELDS = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'serverUrl', 'httpUrl', 'headers', 'transport']);
-
-/** A server entry as gatehouse.yaml holds it. */
-export function gatewayEntry(s: ClientServer): Record<string, unknown> {
-  if (s.kind === 'http') return { url: s.url, ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
-  return { command: s.command, ...(s.args?.length ? { args: s.args } : {}), ...(s.env && Object.keys(s.env).length ? { env: s.env } : {}), ...(s.cwd ? { cwd: s.cwd } : {}) };
-}
 
 /** Sets the value at a path of a JSON(C) text, formatted as the rest of the file is (its indentation, its line ends). */
 function setAt(text: string, path: (string | number)[], value: unknown): string {
@@ -198,12 +192,12 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
   const kept: WiredFile[] = [];
   // The file is as it was before some wiring (a crash after the restore, before the records were updated):
   // that wiring and every later one are undone already.
-  const undoneFrom = records.findIndex((r) => readIfThere(r.backup) === text);
+  const undoneFrom = records.findIndex((r) => textIfThere(r.backup) === text);
   const live = undoneFrom >= 0 ? records.slice(0, undoneFrom) : records;
   // Every wiring of this file, newest first (two scopes in one file, or wired again after the client added a server).
   for (const record of [...live].reverse()) {
     // The file is still what it was before this wiring: it never landed (a crash before the write), or was undone by hand.
-    if (readIfThere(record.backup) === text) continue;
+    if (textIfThere(record.backup) === text) continue;
     if (sha(text) === record.written) {
       text = readFileSync(record.backup, 'utf8');
       result.restored.push(...record.entries.map((e) => e.name));

@@ -4,8 +4,8 @@ import { CLIENT_NAMES } from './client-catalogue.js';
 import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 
 export type { ClientView, WiringReport, WiringTarget };
-import { missingShim, type ClientServer, type FoundConfig } from './discover.js';
-import { gatewayEntry, readManifest, unwireFile, wireFile } from './wire.js';
+import { gatewayEntry, missingShim, type ClientServer, type FoundConfig } from './discover.js';
+import { readManifest, unwireFile, wireFile } from './wire.js';
 
 /**
  * Wiring as the CLI, the UI and the tray offer it: which clients are found, and wire / unwire as one step

@@ -36,7 +36,6 @@ export interface Detector {
   accept?: (secret: string, prefix: string, input: string, offset: number) => boolean;
 }
 
-
 /** Luhn checksum over the digits of a candidate card number. */
 export function luhnValid(text: string): boolean {
   const digits = text.replace(/[ .\t\u00a0\u202f\u2013-]/g, '');

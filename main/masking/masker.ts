@@ -24,12 +24,8 @@ interface CompiledSet {
   detectors: Detector[];
 }
 
-/** Where a gate's words stand decides where a pass is tried (see CONTEXT_REACH). */
-interface Windows {
-  near: number;
-  line: number;
-  separator: number;
-}
+/** Where a gate's words stand decides where a pass is tried (CONTEXT_REACH's distances). */
+type Windows = typeof CONTEXT_REACH;
 /** Sticky tries cost several times what a scan costs per character: past this share of the text, the pass scans it all. */
 const WINDOWED_SHARE = 1 / 6;
 /** The longest word of CONTEXT_GATE (`session`), and what a separator spans (`%3D`). */

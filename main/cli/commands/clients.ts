@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CLIENT_NAMES, type ClientId } from '../../clients/client-catalogue.js';
-import { discoverClients, type FoundConfig } from '../../clients/discover.js';
+import { discoverClients, gatewayPortOf, type FoundConfig } from '../../clients/discover.js';
 import { readManifest } from '../../clients/wire.js';
 import { clientViews, missingAdvice, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../../clients/wiring.js';
 import { ConfigFileMissing, configPath, loadConfigFile, parseConfig } from '../../config/load.js';
@@ -56,7 +56,7 @@ export const clientsCommand: Command = {
  */
 function gatewayPort(dataDir: string, configOverride: string | undefined): number | undefined {
   const running = readRuntimeInfo(dataDir)?.url;
-  if (running) return Number(new URL(running).port) || undefined;
+  if (running) return gatewayPortOf(running);
   try {
     return loadConfigFile(configPath(dataDir, configOverride), { create: false }).gateway.port;
   } catch (err) {
