@@ -9,6 +9,7 @@
  *   - a client asks for a server whose name is a secret (the URL path of a refused request);
  *   - a server names a tool with a secret (pins.json is keyed by tool name), and a call to it is approved for
  *     an hour (grants.json holds the approved scope, tool included).
+ *   - forms the faster context pass once missed: `?X-Amz-Security-Token=` far into a log line, `export` and 25 blanks;
  * Then every file in the data directory, both export formats, every API response and the console of
  * `gatehouse serve` are searched for each raw value. And the other direction: with `inline: true`, what
  * the client receives of near-misses (UUIDs, digests, versions, ids…) is unchanged.
@@ -47,6 +48,10 @@ const S = {
   urlServer: 'AKIAURLPATHLEAK00001',
   pinnedTool: 'AKIAPINNEDTOOLLEAK01',
   grantedTool: 'AKIAGRANTEDTOOLLEAK1',
+  // Forms the faster context pass once missed (the attacker's round on it): a query name whose key word stands
+  // far into it, and `export` followed by many blanks.
+  s3Token: 'qsTokenLeak77',
+  exportLine: 'correct horse staple leak',
 };
 const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault, S.pinnedTool, S.grantedTool];
 
@@ -93,7 +98,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' }, session);
     await mcp({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
     const called = await mcp(
-      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email } } },
+      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email } } },
       session,
     );
     expect(called.status).toBe(200);
