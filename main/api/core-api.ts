@@ -193,7 +193,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     async acceptPins(server, tool, fingerprint) {
       try {
         const accepted = await ctx.pins.accept(server, tool, { fingerprint });
-        if (accepted.length === 0) return { ok: false, message: `no pending tool change for ${server}${tool ? ` / ${tool}` : ''}; \`gatehouse pins\` lists them` };
+        if (accepted.length === 0) return { ok: false, unknown: true, message: `no pending tool change for ${server}${tool ? ` / ${tool}` : ''}; \`gatehouse pins\` lists them` };
         const lines = accepted.map((a) => [`accepted ${a.tool} on ${server}: definition ${a.fingerprint.slice(0, 12)}`, ...a.changes.map((c) => `  ${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)].join('\n'));
         return { ok: true, message: lines.join('\n'), accepted: accepted.map((a) => ({ tool: a.tool, fingerprint: a.fingerprint })) };
       } catch (err) {

@@ -172,6 +172,13 @@ async function startLocked(
     port: options.port ?? config.gateway.port,
     limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
     fallback: options.web ? options.web({ api, token: apiToken, changes }) : createApiRoutes({ api, token: apiToken, changes }),
+  }).catch(async (err: unknown) => {
+    // The port is taken: what was opened is closed again (the desktop app lives on and may try another port).
+    identity.close();
+    live.close();
+    await gateway.close();
+    await audit.close();
+    throw err;
   });
   url = server.url;
   gateway.startReaper();

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../api/version.js';
 import { ConfigError, ConfigFileMissing } from '../config/load.js';
+import { PortInUse } from '../gateway/downstream/http-server.js';
 import { clientsCommand } from './commands/clients.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
@@ -25,7 +26,7 @@ const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   servers: serversCommand,
   connect: connectCommand,
@@ -92,6 +93,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     if (err instanceof ConfigError) {
       io.err(`gatehouse ${name}: the config is invalid${name === 'serve' ? '; nothing was started' : ''}:\n${err.message}`);
       return 2;
+    }
+    if (err instanceof PortInUse) {
+      io.err(`gatehouse ${name}: ${err.message}; nothing was started`);
+      return 1;
     }
     if (err instanceof ConfigFileMissing) {
       io.err(`gatehouse ${name}: ${err.message}`);

@@ -1,6 +1,6 @@
 /** The gatehouse.yaml written on first run: every key commented, nothing surprising switched on. */
 export const DEFAULT_CONFIG_YAML = `# Gatehouse configuration. Edit freely: Gatehouse keeps your comments when it rewrites this file.
-# Reference: the README's "Configuration" section.
+# Reference: the README's "Configure servers" and "Policy, masking and tool pinning" sections.
 
 gateway:
   port: 5757              # gatehouse serve listens on http://127.0.0.1:PORT (0 = any free port)

@@ -10,6 +10,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../main/audit/export.js';
@@ -22,7 +23,7 @@ const home = tempHome({
   policy: { default: 'allow', rules: [{ name: 'no-sums', match: { tool: 'get-sum' }, action: 'deny', reason: 'sums are off limits' }] },
 });
 const env = { GATEHOUSE_HOME: home.dir };
-const unknownIds: Record<string, { code: number | null; stderr: string }> = {};
+const unknownIds: Record<string, { code: number | null; stdout: string; stderr: string }> = {};
 
 beforeAll(async () => {
   // A log with requests, responses, a denial and session events; and, while the gateway runs, unknown ids.
@@ -35,6 +36,8 @@ beforeAll(async () => {
     await expect(client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } })).rejects.toThrow(/sums are off limits/);
     await client.close();
     unknownIds.approve = await runGatehouse(['approve', 'deadbeef'], env);
+    unknownIds.approveJson = await runGatehouse(['approve', 'deadbeef', '--json'], env);
+    unknownIds.denyJson = await runGatehouse(['deny', 'deadbeef', '--json'], env);
     unknownIds.revoke = await runGatehouse(['grants', 'revoke', 'x'], env);
   } finally {
     const exited = new Promise((r) => serve.child.once('exit', r));
@@ -60,6 +63,8 @@ describe('CLI mistakes', () => {
       [['export', '--out'], 2, /^gatehouse export: --out needs a value \(usage:/],
       [['serve', '--no-open', '--port', '0', '--config', join(out, 'nope.yaml')], 2, /^gatehouse serve: .*nope\.yaml: no such config file/],
       [['policy', 'check', '--config', join(out, 'notes.txt')], 2, /^gatehouse policy: the config is invalid:\n/],
+      [['pins', 'accept', 'everything'], 2, /^gatehouse pins: no pending tool change for everything; `gatehouse pins` lists them/],
+      [['export', '--json'], 2, /^gatehouse export: --json reports what was written to --out FILE; without --out, stdout is the export itself/],
     ];
     for (const [args, code, message] of table) {
       const r = await runGatehouse(args, env);
@@ -68,6 +73,10 @@ describe('CLI mistakes', () => {
     }
     expect(existsSync(join(out, 'nope.yaml'))).toBe(false);
     expect(unknownIds.approve).toMatchObject({ code: 2, stderr: expect.stringMatching(/^gatehouse approve: no pending approval deadbeef; `gatehouse approvals` lists them/) });
+    for (const [which, action] of [['approveJson', 'allow'], ['denyJson', 'deny']] as const) {
+      expect(unknownIds[which]?.code).toBe(2);
+      expect(JSON.parse(unknownIds[which]?.stdout ?? '')).toMatchObject({ id: 'deadbeef', action, ok: false, unknown: true, message: expect.stringMatching(/no pending approval deadbeef/) });
+    }
     expect(unknownIds.revoke).toMatchObject({ code: 2, stderr: expect.stringMatching(/^gatehouse grants: "x" is not a grant id; `gatehouse grants` lists them/) });
   });
 
@@ -77,6 +86,37 @@ describe('CLI mistakes', () => {
       expect(r.stderr).toMatch(new RegExp(`wrote .*count\\.${format} \\(\\d+ records`));
       const none = await runGatehouse(['export', '--format', format, '--since', '2999-01-01', '--out', join(home.dir, `none.${format}`)], env);
       expect(none.stderr).toMatch(/\(0 records.*nothing matched the filter\)/);
+      const json = await runGatehouse(['export', '--format', format, '--json', '--out', join(home.dir, `json.${format}`)], env);
+      expect(json.code).toBe(0);
+      const report = JSON.parse(json.stdout) as { out: string; format: string; records: number };
+      expect(report).toMatchObject({ out: join(home.dir, `json.${format}`), format });
+      const text = readFileSync(report.out, 'utf8');
+      const written = format === 'csv' ? parseCsv(text).length - 1 : text.trim().split('\n').filter((l) => typeof (JSON.parse(l) as { seq?: unknown }).seq === 'number').length;
+      expect(report.records).toBe(written);
+      expect(written).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('what serve and servers say about the gateway and its servers', () => {
+  it('a port in use: one line with what to do, exit 1, nothing started; a server that exits: its own stderr, not "Connection closed"; port 0: no :0 endpoint', async () => {
+    const other = tempHome({ servers: { bad: { command: process.execPath, args: ['-e', 'console.error("boom: missing API_KEY"); process.exit(1)'] } }, gateway: { port: 0 } });
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const serve = await runGatehouse(['serve', '--no-open', '--port', String(port)], { GATEHOUSE_HOME: other.dir });
+      expect(serve.code).toBe(1);
+      expect(serve.stderr).toMatch(new RegExp(`^gatehouse serve: port ${port} on 127\\.0\\.0\\.1 is already in use by another program; stop it, or choose another port with --port N or gateway\\.port in gatehouse\\.yaml \\(0 picks a free one\\); nothing was started\\n$`));
+      expect(existsSync(join(other.dir, 'gateway.json'))).toBe(false);
+      const servers = await runGatehouse(['servers'], { GATEHOUSE_HOME: other.dir });
+      expect(servers.code).toBe(1);
+      expect(servers.stdout).toMatch(/exited; its last stderr: boom: missing API_KEY/);
+      expect(servers.stdout).not.toMatch(/Connection closed|127\.0\.0\.1:0\//);
+      expect(servers.stdout).toMatch(/no gateway is running; with gateway\.port 0 it picks a free <port> when it starts/);
+    } finally {
+      taken.close();
+      other.remove();
     }
   });
 });

@@ -40,9 +40,20 @@ describe('gatehouse demo', () => {
     expect(listed).toMatch(/demo|files/);
   });
 
-  it('--approve deny: the write is refused with the reason', async () => {
-    const result = await runGatehouse(['demo', '--approve', 'deny'], env, undefined, 60_000);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/The call is refused: .*the demo says no/);
+  it('--approve deny --json: the write is refused with the reason, reported as one JSON document', async () => {
+    const result = await runGatehouse(['demo', '--approve', 'deny', '--json'], env, undefined, 60_000);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { steps: string[]; records: { seq: number; kind: string; summary: string }[]; verified: { ok: boolean; records: number }; session: string; lookAgain: string };
+    expect(report.steps.some((s) => /The call is refused: .*the demo says no/.test(s))).toBe(true);
+    expect(report.records.some((r) => r.kind === 'decision')).toBe(true);
+    expect(report.verified).toMatchObject({ ok: true });
+    expect(report.session).toMatch(/\S/);
+    expect(result.stdout).not.toContain('AKIADEMO7GATEHOUSE42');
+    // --json asks nothing and reports once: a prompt or --keep with it is a mistake, said in one line.
+    for (const args of [['--approve', 'prompt'], ['--keep']]) {
+      const wrong = await runGatehouse(['demo', '--json', ...args], env);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toMatch(/^gatehouse demo: --json /);
+    }
   });
 });

@@ -39,8 +39,8 @@ export const approvalsCommand: Command = {
 
 export const approveCommand: Command = {
   summary: 'allow a waiting call, once or (with --for) for a while',
-  usage: 'gatehouse approve ID [--for DURATION] [--same-args]',
-  options: { for: { type: 'string' }, 'same-args': { type: 'boolean' } },
+  usage: 'gatehouse approve ID [--for DURATION] [--same-args] [--json]',
+  options: { for: { type: 'string' }, 'same-args': { type: 'boolean' }, json: { type: 'boolean' } },
   async run({ values, positionals }, io) {
     const [id, ...extra] = positionals;
     if (!id || extra.length) throw new UsageError('name one approval by its id (or the start of it), as `gatehouse approvals` shows');
@@ -56,26 +56,28 @@ export const approveCommand: Command = {
       if (forMs) throw new UsageError(`this call needs a fresh sign-in for each approval: it is allowed once, never --for a while`);
       await freshSignIn(io, `rule "${view.rule ?? ''}" asks for a fresh sign-in before ${view.server} / ${view.tool} may run`);
     }
-    await decide(dataDir, id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}) }, io.out);
+    await decide(dataDir, id, { action: 'allow', ...(forMs ? { forMs } : {}), ...(values['same-args'] ? { bindArgs: true } : {}) }, io, values.json === true);
   },
 };
 
 export const denyCommand: Command = {
   summary: 'deny a waiting call; the client sees the reason',
-  usage: 'gatehouse deny ID [--reason TEXT]',
-  options: { reason: { type: 'string' } },
+  usage: 'gatehouse deny ID [--reason TEXT] [--json]',
+  options: { reason: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }, io) {
     const [id, ...extra] = positionals;
     if (!id || extra.length) throw new UsageError('name one approval by its id (or the start of it), as `gatehouse approvals` shows');
-    await decide(dataDirFor(io), id, { action: 'deny', ...(stringOption(values.reason) ? { reason: stringOption(values.reason) } : {}) }, io.out);
+    await decide(dataDirFor(io), id, { action: 'deny', ...(stringOption(values.reason) ? { reason: stringOption(values.reason) } : {}) }, io, values.json === true);
   },
 };
 
-async function decide(dataDir: string, id: string, body: Record<string, unknown>, out: (text: string) => void): Promise<void> {
+/** Sends a decision; with --json the outcome is one JSON document on stdout (`ok`, `message`, the decision sent), also when it was refused. */
+async function decide(dataDir: string, id: string, body: Record<string, unknown>, io: CliIo, json: boolean): Promise<void> {
   const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'POST', `/api/approvals/${encodeURIComponent(id)}`, body);
   if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
+  if (json) io.out(JSON.stringify({ id, ...body, ok: res.body.ok, message: res.body.message, ...(res.body.unknown ? { unknown: true } : {}) }, null, 2));
   if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
-  out(res.body.message);
+  if (!json) io.out(res.body.message);
 }
 
 export const grantsCommand: Command = {

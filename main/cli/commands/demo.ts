@@ -20,12 +20,15 @@ const FAKE_AWS_KEY = 'AKIADEMO7GATEHOUSE42';
 
 export const demoCommand: Command = {
   summary: 'a scripted agent session through the gateway against a real MCP server in a temp folder: the first look',
-  usage: 'gatehouse demo [--approve prompt|once|hour|deny] [--keep]',
-  options: { approve: { type: 'string' }, keep: { type: 'boolean' } },
+  usage: 'gatehouse demo [--approve prompt|once|hour|deny] [--keep] [--json]',
+  options: { approve: { type: 'string' }, keep: { type: 'boolean' }, json: { type: 'boolean' } },
   async run({ values }, io) {
-    const mode = stringOption(values.approve) ?? (process.stdin.isTTY ? 'prompt' : 'once');
+    const json = values.json === true;
+    const mode = stringOption(values.approve) ?? (process.stdin.isTTY && !json ? 'prompt' : 'once');
     if (!['prompt', 'once', 'hour', 'deny'].includes(mode)) throw new UsageError(`--approve is prompt, once, hour or deny, not "${mode}"`);
-    await runDemo(io, mode as 'prompt' | 'once' | 'hour' | 'deny', values.keep === true);
+    if (json && mode === 'prompt') throw new UsageError('--json writes one JSON document and asks nothing: choose --approve once, hour or deny');
+    if (json && values.keep) throw new UsageError('--json reports once the demo is over; --keep keeps it running: use one of them');
+    await runDemo(io, mode as 'prompt' | 'once' | 'hour' | 'deny', values.keep === true, json);
   },
 };
 
@@ -40,7 +43,18 @@ function filesystemServer(root: string): { command: string; args: string[] } {
   }
 }
 
-async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', keep: boolean): Promise<void> {
+/** What `gatehouse demo --json` reports: where it ran, what it said at each step, what was recorded, and whether the log verifies. */
+export interface DemoReport {
+  dataDir: string;
+  project: string;
+  session: string;
+  steps: string[];
+  records: { seq: number; kind: string; summary: string }[];
+  verified: { ok: boolean; records: number; problem?: string };
+  lookAgain: string;
+}
+
+async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', keep: boolean, json: boolean): Promise<void> {
   // In the data directory, one at a time (the previous demo's folder is replaced): never a folder left in /tmp.
   const base = join(dataDirFor(io), 'demo');
   if (await isGatewayRunning(join(base, 'home'))) throw new UsageError(`a demo is still running on ${join(base, 'home')}; stop it (Ctrl-C) first`);
@@ -70,7 +84,8 @@ async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', kee
     { mode: 0o600 },
   );
 
-  const say = (text: string) => io.out(text);
+  const steps: string[] = [];
+  const say = (text: string) => (json ? steps.push(text) : io.out(text));
   say(`Gatehouse demo — a scratch project in ${project}, Gatehouse data in ${home}\n`);
   const running = await serveHeadless({ ...io, out: (t) => say(t.split('\n').filter((l) => /Timeline UI/.test(l)).join('\n') || '') }, { dataDir: home, port: 0, open: false, quiet: true });
   const client = new Client({ name: 'gatehouse-demo-agent', version: '1.0.0' });
@@ -105,13 +120,28 @@ async function runDemo(io: CliIo, mode: 'prompt' | 'once' | 'hour' | 'deny', kee
   }
 
   await running.audit.log.flush();
-  say('\nWhat Gatehouse recorded (`gatehouse replay`), masked as stored:');
-  for (const r of readSessionRecords(running.audit.dir, running.audit.index, sessionId)) {
-    if (r.kind !== 'event') say(`  #${String(r.seq).padEnd(4)} ${summarizeRecord(r)}`);
-  }
+  const records = readSessionRecords(running.audit.dir, running.audit.index, sessionId)
+    .filter((r) => r.kind !== 'event')
+    .map((r) => ({ seq: r.seq, kind: r.kind, summary: summarizeRecord(r) }));
   const verified = await running.api.verify();
+  const lookAgain = `GATEHOUSE_HOME=${home} ${selfCommand()} sessions`;
+  if (json) {
+    await running.stop();
+    const report: DemoReport = {
+      dataDir: home,
+      project,
+      session: sessionId,
+      steps: steps.map((t) => t.trim()).filter(Boolean),
+      records,
+      verified: { ok: verified.ok, records: verified.records, ...(verified.problem ? { problem: verified.problem.message } : {}) },
+      lookAgain,
+    };
+    return void io.out(JSON.stringify(report, null, 2));
+  }
+  say('\nWhat Gatehouse recorded (`gatehouse replay`), masked as stored:');
+  for (const r of records) say(`  #${String(r.seq).padEnd(4)} ${r.summary}`);
   say(`\n${verified.ok ? `Audit log intact: ${verified.records} records, hash-chained and checkpointed.` : `Audit log BROKEN: ${verified.problem?.message}`}`);
-  say(`Look again with:  GATEHOUSE_HOME=${home} ${selfCommand()} sessions   (or replay, verify, export)`);
+  say(`Look again with:  ${lookAgain}   (or replay, verify, export)`);
   if (keep) {
     say(`The gateway keeps running for the timeline (${running.url}); Ctrl-C to stop.`);
     await waitForSignal(running, io);

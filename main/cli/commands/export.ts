@@ -16,9 +16,10 @@ import { findSession, openAuditReadOnly } from './audit-access.js';
 
 export const exportCommand: Command = {
   summary: 'write evidence for auditors: records with their hashes, checkable on their own (`gatehouse verify --export FILE`)',
-  usage: 'gatehouse export [--format jsonl|csv] [--since T] [--until T] [--session ID] [--out FILE]',
-  options: { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, session: { type: 'string' }, out: { type: 'string' } },
+  usage: 'gatehouse export [--format jsonl|csv] [--since T] [--until T] [--session ID] [--out FILE [--json]]',
+  options: { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, session: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values }, io) {
+    if (values.json && stringOption(values.out) === undefined) throw new UsageError('--json reports what was written to --out FILE; without --out, stdout is the export itself');
     const format = stringOption(values.format) ?? 'jsonl';
     if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format is jsonl or csv, not "${format}"`);
     const since = parseTime(values.since, '--since');
@@ -56,6 +57,9 @@ export const exportCommand: Command = {
       await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
     })();
     await Promise.race([written, failed]);
+    if (values.json) {
+      return void io.out(JSON.stringify({ out: resolve(out), format, records: counts.records, signed: signing.signer !== undefined, ...(signing.note ? { note: signing.note } : {}) }, null, 2));
+    }
     const n = `${counts.records} record${counts.records === 1 ? '' : 's'}`;
     io.err(`gatehouse export: wrote ${out} (${n}${signing.signer ? ', signed' : ''}${counts.records === 0 ? '; nothing matched the filter' : ''})${signing.note ? `; ${signing.note}` : ''}`);
   },

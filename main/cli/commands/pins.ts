@@ -21,13 +21,14 @@ export const pinsCommand: Command = {
       // A running gateway is the pins' one writer: two writers would lose each other's changes.
       if (await isGatewayRunning(dataDir)) {
         const res = await callGateway<DecisionResult>(dataDir, 'POST', '/api/pins/accept', { server, ...(tool ? { tool } : {}), ...(fingerprint ? { fingerprint } : {}) });
-        if (!res.body.ok) throw new CheckFailed(res.body.message);
+        if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
         return void io.out(res.body.message);
       }
       const store = await PinStore.open(dataDir);
       try {
         const accepted = await store.accept(server, tool, { fingerprint });
-        if (accepted.length === 0) throw new CheckFailed(`no pending tool change for ${server}${tool ? ` / ${tool}` : ''}; \`gatehouse pins\` lists them`);
+        // Nothing to accept there names nothing, as an unknown approval id does: bad input (2), not a failed check.
+        if (accepted.length === 0) throw new UsageError(`no pending tool change for ${server}${tool ? ` / ${tool}` : ''}; \`gatehouse pins\` lists them`);
         for (const a of accepted) {
           io.out(`accepted ${a.tool} on ${server}: definition ${a.fingerprint.slice(0, 12)}`);
           for (const c of a.changes) io.out(`  ${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);

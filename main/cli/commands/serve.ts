@@ -13,7 +13,7 @@ import { dataDirFor, parsePort, stringOption } from '../options.js';
 
 export const serveCommand: Command = {
   summary: 'run the headless gateway: proxy, recorder and the web UI on http://127.0.0.1:PORT/',
-  usage: 'gatehouse serve [--port N] [--no-open] [--config FILE]',
+  usage: 'gatehouse serve [--port N] [--no-open] [--quiet] [--config FILE]',
   options: { port: { type: 'string' }, 'no-open': { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } },
   async run({ values }, io) {
     const port = parsePort(values.port);

@@ -31,7 +31,9 @@ export const serversCommand: Command = {
   async run({ values }, io) {
     const dataDir = resolveDataDir(io.env);
     const config = loadConfigFile(configPath(dataDir, stringOption(values.config)), { create: stringOption(values.config) === undefined });
-    const base = readRuntimeInfo(dataDir)?.url ?? `http://127.0.0.1:${config.gateway.port}`;
+    // With no gateway running and gateway.port 0, there is no port to name yet: the gateway picks one at start.
+    const running = readRuntimeInfo(dataDir)?.url;
+    const base = running ?? (config.gateway.port === 0 ? 'http://127.0.0.1:<port>' : `http://127.0.0.1:${config.gateway.port}`);
     // Shown masked like everything else (a database URL's password, a server's name): with the log's key the
     // tokens match the log's; without it (the desktop keeps it in the keychain) they still hide the value.
     const auditKey = readAuditKey(dataDir);
@@ -47,7 +49,10 @@ export const serversCommand: Command = {
     );
     if (values.json) io.out(JSON.stringify(reports, null, 2));
     else if (reports.length === 0) io.out('No servers are configured. Add some under `servers:` in gatehouse.yaml.');
-    else for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
+    else {
+      for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
+      if (!running && config.gateway.port === 0) io.out('(no gateway is running; with gateway.port 0 it picks a free <port> when it starts, and `gatehouse servers` then shows it)');
+    }
     const failed = reports.filter((r) => !r.reachable).map((r) => r.id);
     if (failed.length) throw new CheckFailed(`not reachable: ${failed.join(', ')}`);
   },
@@ -67,7 +72,10 @@ export async function probeServer(name: string, config: ServerConfig): Promise<{
     const caps = Object.keys(client.getServerCapabilities() ?? {}).join(', ');
     return { reachable: true, detail: `${info?.name ?? '?'} ${info?.version ?? ''} (${upstream.kind}; offers ${caps || 'nothing'})` };
   } catch (err) {
-    return { reachable: false, detail: (err as Error).message };
+    // A server that exited says why on its stderr ("missing API_KEY"), not in the SDK's "Connection closed":
+    // its last lines, as the gateway reports them, once they have been read.
+    await new Promise((r) => setTimeout(r, 50));
+    return { reachable: false, detail: upstream.closeReason() || (err as Error).message };
   } finally {
     clearTimeout(timer);
     await client.close().catch(() => undefined);

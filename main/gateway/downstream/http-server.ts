@@ -16,6 +16,13 @@ export interface GatewayServerOptions {
   fallback?: RequestHandler;
 }
 
+/** The gateway's port is taken: by another program, or by a Gatehouse with another data directory. */
+export class PortInUse extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on 127.0.0.1 is already in use by another program; stop it, or choose another port with --port N or gateway.port in gatehouse.yaml (0 picks a free one)`);
+  }
+}
+
 export interface GatewayServer {
   readonly port: number;
   readonly url: string;
@@ -104,7 +111,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   guardConnections(server, MAX_WAITING_CONNECTIONS);
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUse(options.port) : err));
     server.listen(options.port, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
