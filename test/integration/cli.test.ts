@@ -105,7 +105,7 @@ describe('the gatehouse command', () => {
     const dir = home();
     const bad = await runGatehouse(['serve', '--port', 'eighty'], { GATEHOUSE_HOME: dir });
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('gatehouse serve: --port must be a whole number from 0 to 65535, not "eighty" (usage: gatehouse serve [--port N] [--no-open] [--config FILE])');
+    expect(bad.stderr.trim()).toBe('gatehouse serve: --port must be a whole number from 0 to 65535, not "eighty" (usage: gatehouse serve [--port N] [--no-open] [--quiet] [--config FILE])');
     const unknown = await runGatehouse(['frobnicate'], { GATEHOUSE_HOME: dir });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
