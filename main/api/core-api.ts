@@ -17,10 +17,12 @@ import { discoverClients, gatewayPortOf } from '../clients/discover.js';
 import { clientViews, firstRunHint, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../clients/wiring.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
-import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
+import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
+  /** The forwarder's state (enabled false without `forwarding:`). */
+  forwarding?: () => ForwardingStatus;
   config: () => GatehouseConfig;
   version: string;
   url: () => string;
@@ -75,6 +77,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(ctx.audit.index.breaks().length ? { auditBreaks: ctx.audit.index.breaks() } : {}),
         identity: { principal: ctx.principal(), signedIn: ctx.signedIn(), groups: [...ctx.groups()], configured: ctx.config().identity !== undefined },
         ...(lastVerify && !lastVerify.ok && lastVerify.problem ? { auditBroken: lastVerify.problem } : {}),
+        ...(ctx.forwarding?.().enabled ? { forwarding: ctx.forwarding() } : {}),
       };
     },
     async servers(): Promise<ServerEntry[]> {
@@ -161,6 +164,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(lastVerify ? { lastVerify } : {}),
         breaks: ctx.audit.index.breaks(),
         publicKey: ctx.publicKeyPem,
+        ...(ctx.forwarding?.().enabled ? { forwarding: ctx.forwarding() } : {}),
       };
     },
     async signIn() {

@@ -20,6 +20,7 @@ import { publicKeyPem, signingKeyFrom } from '../audit/signing.js';
 import type { PinStore } from '../policy/pin-store.js';
 import { createCoreApi, type CoreApiContext } from './core-api.js';
 import { ChangeFeed } from './change-feed.js';
+import { Forwarder } from '../forwarding/forwarder.js';
 import { createApiRoutes } from './http-routes.js';
 import { wireGateway } from './pipeline-wiring.js';
 import type { CoreApi } from './types.js';
@@ -119,9 +120,14 @@ async function startLocked(
   const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), signedIn: () => identity.current() !== undefined, accessToken: () => identity.current()?.accessToken, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();
+  // Only what the log made durable is forwarded: its newest committed seq, moved by the commits themselves.
+  let committedSeq = audit.log.lastSeq;
+  const forwarder = new Forwarder({ dataDir, auditDir: audit.dir, settings: () => live.current.config.forwarding, committedSeq: () => committedSeq });
   const indexCommit = audit.log.onCommit;
   audit.log.onCommit = (records) => {
     indexCommit?.(records);
+    for (const r of records) committedSeq = Math.max(committedSeq, r.seq);
+    forwarder.notify();
     for (const r of records) if (r.entry.session) changes.notify({ kind: 'records', session: r.entry.session });
   };
   broker.on('pending', () => changes.notify({ kind: 'approvals' }));
@@ -135,6 +141,7 @@ async function startLocked(
   let url = '';
   const api = createCoreApi({
     gateway,
+    forwarding: () => forwarder.status(),
     config: () => live.current.config,
     version: VERSION,
     url: () => url,
@@ -182,6 +189,8 @@ async function startLocked(
   });
   url = server.url;
   gateway.startReaper();
+  await forwarder.start();
+  live.on('reloaded', () => forwarder.notify());
   writeRuntimeInfo(dataDir, { pid: process.pid, port: server.port, url, startedAt, shell: options.shell });
 
   let stopping: Promise<void> | undefined;
@@ -215,6 +224,11 @@ async function startLocked(
         await gateway.close();
         await server.close();
         await audit.close();
+        committedSeq = Math.max(committedSeq, audit.log.lastSeq); // closed: everything it wrote is durable
+        // The last records (the sessions' ends, the closing checkpoint) go out now if the collector answers at
+        // once; otherwise they wait in the log for the next start.
+        await Promise.race([forwarder.drain(), new Promise((r) => setTimeout(r, 3000).unref())]);
+        await forwarder.stop();
         await lock.release();
       })()),
   };

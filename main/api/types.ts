@@ -7,6 +7,28 @@ import type { ClientView, WiringReport, WiringTarget } from '../clients/wiring-t
 import type { DeciderPort } from '../approvals/decider-port.js';
 import type { AuditRecord, RecordedBreak } from '../audit/record-shape.js';
 
+/** What `gatehouse forwarding`, `gatehouse servers`, the tray and the Integrity view show. */
+export interface ForwardingStatus {
+  enabled: boolean;
+  endpoint?: string;
+  encoding?: 'protobuf' | 'json';
+  /** The last record the collector acknowledged, and the newest committed one. */
+  forwardedSeq: number;
+  committedSeq: number;
+  lagRecords: number;
+  /** How long the oldest record not yet acknowledged has waited. */
+  lagSeconds: number;
+  lastSuccessAt?: string;
+  lastError?: string;
+  lastErrorAt?: string;
+  /** Since when every attempt has failed. */
+  failingSince?: string;
+  /** Records retention removed before they were forwarded. */
+  pruned?: string;
+  /** Set when the collector has been unreachable long enough that someone should look. */
+  warning?: string;
+}
+
 export interface GatewayStatus {
   version: string;
   /** Base URL of the gateway, e.g. http://127.0.0.1:5757 */
@@ -25,6 +47,8 @@ export interface GatewayStatus {
   auditBroken?: IntegrityReport['problem'];
   /** Who the gateway acts for: the signed-in user, or the OS user; and whether sign-in is configured at all. */
   identity: { principal: string; signedIn: boolean; groups: string[]; configured: boolean };
+  /** The audit trail's forwarding to the organisation's collector (`forwarding:`), when configured. */
+  forwarding?: ForwardingStatus;
 }
 
 export interface ServerEntry {
@@ -108,6 +132,8 @@ export interface IntegrityView {
   breaks: RecordedBreak[];
   /** The log's Ed25519 public key (PEM), for auditors. */
   publicKey?: string;
+  /** Whether the organisation's collector has the log (and how far behind it is). */
+  forwarding?: ForwardingStatus;
 }
 
 /** A change the UI should show (new records, approvals, config): it refetches what it shows. */

@@ -13,6 +13,7 @@ import { loginCommand, logoutCommand, whoamiCommand } from './commands/identity.
 import { approvalsCommand, approveCommand, denyCommand, grantsCommand } from './commands/approvals.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
+import { forwardingCommand } from './commands/forwarding.js';
 import { pinsCommand } from './commands/pins.js';
 import { policyCommand } from './commands/policy.js';
 import { processIo, type CliIo } from './io.js';
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, Command> = {
   whoami: whoamiCommand,
   logout: logoutCommand,
   export: exportCommand,
+  forwarding: forwardingCommand,
   policy: policyCommand,
   pins: pinsCommand,
   approvals: approvalsCommand,

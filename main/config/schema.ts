@@ -157,7 +157,31 @@ export const configSchema = z.strictObject({
       required: z.boolean().default(false),
     })
     .optional(),
+  forwarding: z
+    .strictObject({
+      /** The collector's OTLP/HTTP logs endpoint, with its path (`…:4318/v1/logs`). */
+      endpoint: z.url({ protocol: /^https?$/, error: 'forwarding.endpoint is an http:// or https:// URL of the collector\'s logs endpoint, e.g. https://otel.example.com:4318/v1/logs' }),
+      headers: z.record(z.string(), z.string()).default({}),
+      encoding: z.enum(['protobuf', 'json']).default('protobuf'),
+      /** At most this many records per request. */
+      batchSize: z.number().int().min(1).max(10_000).default(512),
+      /** How long new records wait to fill a batch before they are sent. */
+      interval: duration.default(1000),
+      tls: z
+        .strictObject({
+          /** A PEM file of the CA(s) that sign the collector's certificate (on top of the system's). */
+          ca: z.string().optional(),
+          /** A client certificate and its key (PEM files), for a collector that asks for one. */
+          cert: z.string().optional(),
+          key: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 }).superRefine((c, ctx) => {
+  if (c.forwarding?.tls && (c.forwarding.tls.cert === undefined) !== (c.forwarding.tls.key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['forwarding', 'tls', c.forwarding.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both `cert` and `key` (PEM files)' });
+  }
   // Groups come from sign-in: without `identity:` no one has any, so a rule on them would be decided on nothing.
   if (c.identity) return;
   for (const [name, s] of Object.entries(c.servers)) {

@@ -1,0 +1,284 @@
+import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import type { Resource } from '@opentelemetry/resources';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ForwardingStatus } from '../api/types.js';
+import type { AuditRecord } from '../audit/record-shape.js';
+import { listSegments, segmentFirstSeq } from '../audit/segment-files.js';
+import type { GatehouseConfig } from '../config/schema.js';
+import { backoffMs, retryAfterMs } from './backoff.js';
+import { CURSOR_FILE, readCursor, writeCursor, type ForwardCursor } from './cursor.js';
+import { gatehouseResource, toLogRecord } from './otlp-record.js';
+import { post, type PostResult } from './post.js';
+
+export type ForwardingSettings = NonNullable<GatehouseConfig['forwarding']>;
+
+export interface ForwarderOptions {
+  dataDir: string;
+  auditDir: string;
+  settings: () => ForwardingSettings | undefined;
+  /** The newest record the log has made durable: nothing after it is ever read, let alone sent. */
+  committedSeq: () => number;
+  now?: () => number;
+  random?: () => number;
+  /** The collector failing this long raises the status's warning. */
+  warnAfterMs?: number;
+  /** Tests: a post that is not over HTTP. */
+  send?: (settings: ForwardingSettings, body: Uint8Array) => Promise<PostResult>;
+}
+
+const READ_CHUNK = 4 * 1024 * 1024;
+const CONTENT_TYPES = { protobuf: 'application/x-protobuf', json: 'application/json' } as const;
+
+/** Raised when the log does not continue from the last forwarded record: forwarding stops rather than send a history that was rewritten. */
+class ChainBroken extends Error {}
+
+/**
+ * Forwards the audit log to an OTLP/HTTP collector, at least once and in order. The backlog is the log itself:
+ * a durable cursor (the last acknowledged seq and hash) says where to start, records are read from the
+ * segment files (only up to the last committed one), and the cursor moves only after the collector answered
+ * 2xx. A collector that is down, slow or says 429/5xx is retried with back-off and jitter (Retry-After
+ * honoured); nothing is dropped, whatever it answers.
+ */
+export class Forwarder {
+  private cursor: ForwardCursor = { seq: 0, hash: '', at: 0 };
+  private position: { segment: string; offset: number; seq: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pumping: Promise<void> | undefined;
+  private failures = 0;
+  private stopped = false;
+  private halted: string | undefined;
+  /** Records retention pruned before the collector had them: the one place the chain may jump, said in the status. */
+  private pruned: { from: number; to: number } | undefined;
+  private pendingSince: number | undefined;
+  private lastSuccessAt: number | undefined;
+  private lastError: { message: string; at: number } | undefined;
+  private failingSince: number | undefined;
+  private readonly resource: Resource = gatehouseResource();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.cursor = (await readCursor(this.options.dataDir)) ?? this.cursor;
+    } catch (err) {
+      // Never a silent restart from the first record (or a skip): stopped, and said so, until someone looks.
+      this.halted = `${(err as Error).message}; move it aside to forward the whole log again`;
+      this.lastError = { message: this.halted, at: this.now() };
+      return;
+    }
+    // The cursor must name a record of this log (its seq with its hash): one edited to point elsewhere would
+    // skip records or send them again under a history that is not this log's.
+    const named = this.cursor.seq > 0 ? await this.hashAt(this.cursor.seq) : this.cursor.hash;
+    if (this.cursor.seq > this.options.committedSeq() || (named !== undefined && named !== this.cursor.hash)) {
+      this.halted = `the forwarding cursor (${CURSOR_FILE}: seq ${this.cursor.seq}) names no record of this log; it was edited or belongs to another log. Check \`gatehouse verify\`, then move the cursor aside to forward the whole log again`;
+      this.lastError = { message: this.halted, at: this.now() };
+      return;
+    }
+    if (this.cursor.seq < this.options.committedSeq()) this.pendingSince = this.now();
+    this.schedule(0);
+  }
+
+  /** New records were committed: they go out within forwarding.interval (at once when a batch is full). */
+  notify(): void {
+    if (this.stopped) return;
+    this.pendingSince ??= this.now();
+    const settings = this.options.settings();
+    if (!settings || this.timer || this.pumping || this.failures > 0) return;
+    this.schedule(this.options.committedSeq() - this.cursor.seq >= settings.batchSize ? 0 : settings.interval);
+  }
+
+  status(): ForwardingStatus {
+    const settings = this.options.settings();
+    const committedSeq = this.options.committedSeq();
+    const lagRecords = Math.max(0, committedSeq - this.cursor.seq);
+    const lagSeconds = lagRecords > 0 && this.pendingSince !== undefined ? Math.round((this.now() - this.pendingSince) / 1000) : 0;
+    const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+    const status: ForwardingStatus = {
+      enabled: settings !== undefined,
+      ...(settings ? { endpoint: settings.endpoint, encoding: settings.encoding } : {}),
+      forwardedSeq: this.cursor.seq,
+      committedSeq,
+      lagRecords,
+      lagSeconds,
+    };
+    if (this.lastSuccessAt !== undefined) status.lastSuccessAt = iso(this.lastSuccessAt) as string;
+    if (this.lastError) Object.assign(status, { lastError: this.lastError.message, lastErrorAt: iso(this.lastError.at) });
+    if (this.failingSince !== undefined) status.failingSince = iso(this.failingSince) as string;
+    if (this.pruned) status.pruned = `records ${this.pruned.from}–${this.pruned.to} were pruned (recording.retention) before the collector had them`;
+    const failingFor = this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+    if (this.halted) status.warning = `forwarding stopped: ${this.halted}`;
+    else if (failingFor >= (this.options.warnAfterMs ?? 5 * 60_000)) {
+      status.warning = `the collector at ${settings?.endpoint ?? '?'} has not accepted records for ${Math.round(failingFor / 60_000)} min; ${lagRecords} record(s) wait in the log and go out, in order, when it answers`;
+    }
+    return status;
+  }
+
+  /** At a clean stop: what the log holds goes out now, when the collector is answering (the caller bounds the wait). */
+  async drain(): Promise<void> {
+    await this.pumping; // a request on its way first: whether it succeeds says whether the collector answers
+    if (this.stopped || this.halted || this.failures > 0 || !this.options.settings()) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    await this.pumping;
+  }
+
+  /** Stops sending; a request on its way is waited for (it is bounded), so that the cursor is written or not, never half. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.pumping;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.halted) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopped) {
+      const settings = this.options.settings();
+      if (!settings) return;
+      let records: AuditRecord[];
+      try {
+        records = await this.readBatch(settings.batchSize);
+      } catch (err) {
+        if (err instanceof ChainBroken) {
+          this.halted = err.message;
+          this.lastError = { message: err.message, at: this.now() };
+          return;
+        }
+        return this.failed(`the log could not be read: ${(err as Error).message}`);
+      }
+      if (records.length === 0) {
+        this.pendingSince = undefined;
+        return;
+      }
+      const body = encode(settings.encoding, records.map((r) => toLogRecord(r, this.resource)));
+      let result: PostResult;
+      try {
+        result = await (this.options.send ?? sendOver)(settings, body);
+      } catch (err) {
+        return this.failed(`${settings.endpoint}: ${(err as Error).message}`);
+      }
+      if (result.status < 200 || result.status >= 300) {
+        const text = result.body.replace(/\s+/g, ' ').trim().slice(0, 200);
+        return this.failed(`${settings.endpoint} answered ${result.status}${text ? `: ${text}` : ''}`, retryAfterMs(result.retryAfter, this.now()));
+      }
+      const last = records[records.length - 1] as AuditRecord;
+      const next = { seq: last.seq, hash: last.hash, at: this.now() };
+      await writeCursor(this.options.dataDir, next);
+      this.cursor = next;
+      this.failures = 0;
+      this.failingSince = undefined;
+      this.lastSuccessAt = next.at;
+      this.pendingSince = this.cursor.seq < this.options.committedSeq() ? Date.parse(records[records.length - 1]?.ts ?? '') || this.now() : undefined;
+    }
+  }
+
+  private failed(message: string, retryAfter?: number): void {
+    this.failures++;
+    this.lastError = { message, at: this.now() };
+    this.failingSince ??= this.now();
+    this.schedule(retryAfter ?? backoffMs(this.failures, this.options.random));
+  }
+
+  /** The next records after the cursor, at most `max`, none past the last committed one; the first must continue the chain from the cursor. */
+  private async readBatch(max: number): Promise<AuditRecord[]> {
+    const upTo = this.options.committedSeq();
+    if (this.cursor.seq >= upTo) return [];
+    if (this.position?.seq !== this.cursor.seq) this.position = this.locate();
+    const out: AuditRecord[] = [];
+    while (out.length < max && this.position) {
+      const { segment, offset } = this.position;
+      const fh = await open(join(this.options.auditDir, segment), 'r').catch(() => undefined);
+      if (!fh) {
+        this.position = this.locate();
+        if (!this.position || this.position.segment === segment) break;
+        continue;
+      }
+      let buf: Buffer;
+      try {
+        const size = (await fh.stat()).size;
+        const length = Math.min(READ_CHUNK, size - offset);
+        buf = Buffer.alloc(Math.max(0, length));
+        if (length > 0) await fh.read(buf, 0, length, offset);
+      } finally {
+        await fh.close();
+      }
+      let consumed = 0;
+      let reachedEnd = true;
+      for (let start = 0; start < buf.length; ) {
+        const end = buf.indexOf(10, start);
+        if (end === -1) break;
+        const record = JSON.parse(buf.subarray(start, end).toString('utf8')) as AuditRecord;
+        if (record.seq > upTo || out.length >= max) {
+          reachedEnd = false;
+          break;
+        }
+        start = end + 1;
+        consumed = start;
+        if (record.seq <= this.position.seq) continue;
+        const prevHash = out.length ? (out[out.length - 1] as AuditRecord).hash : this.cursor.hash;
+        const afterPruned = out.length === 0 && this.pruned !== undefined && record.seq === this.pruned.to + 1;
+        if (prevHash !== '' && !afterPruned && record.prev !== prevHash) {
+          throw new ChainBroken(`record ${record.seq} does not continue from the last forwarded record (${this.cursor.seq}); the log was changed: \`gatehouse verify\` says where`);
+        }
+        out.push(record);
+        this.position.seq = record.seq;
+      }
+      this.position.offset = offset + consumed;
+      if (consumed === 0 && buf.length >= READ_CHUNK) throw new Error(`a line of ${segment} at byte ${offset} is longer than ${READ_CHUNK} bytes`);
+      // The end of this segment's data: on to the next segment, if the log has gone on there.
+      if (reachedEnd && offset + consumed >= offset + buf.length && this.position.seq < upTo) {
+        const next = listSegments(this.options.auditDir).find((n) => n > segment);
+        if (!next) break;
+        this.position = { segment: next, offset: 0, seq: this.position.seq };
+      } else break;
+    }
+    return out;
+  }
+
+  /** The hash of record `seq` as the log holds it; undefined when retention pruned it (nothing left to compare). */
+  private async hashAt(seq: number): Promise<string | undefined> {
+    const holding = listSegments(this.options.auditDir).filter((n) => (segmentFirstSeq(n) ?? Infinity) <= seq).pop();
+    if (!holding) return undefined;
+    const text = await readFile(join(this.options.auditDir, holding), 'utf8');
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as AuditRecord;
+      if (r.seq === seq) return r.hash;
+    }
+    return '';
+  }
+
+  /** Where the record after the cursor is: the segment whose first seq is at or before it, from its start. */
+  private locate(): { segment: string; offset: number; seq: number } | undefined {
+    const segments = listSegments(this.options.auditDir);
+    const after = this.cursor.seq + 1;
+    const holding = segments.filter((n) => (segmentFirstSeq(n) ?? Infinity) <= after).pop() ?? segments[0];
+    const first = holding === undefined ? undefined : segmentFirstSeq(holding);
+    if (first !== undefined && first > after) this.pruned = { from: after, to: first - 1 };
+    return holding ? { segment: holding, offset: 0, seq: this.cursor.seq } : undefined;
+  }
+}
+
+function encode(encoding: 'protobuf' | 'json', records: ReturnType<typeof toLogRecord>[]): Uint8Array {
+  const body = (encoding === 'json' ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(records);
+  if (!body) throw new Error('the OTLP serializer produced nothing');
+  return body;
+}
+
+function sendOver(settings: ForwardingSettings, body: Uint8Array): Promise<PostResult> {
+  return post({ endpoint: settings.endpoint, headers: settings.headers, contentType: CONTENT_TYPES[settings.encoding], tls: settings.tls }, body);
+}
