@@ -23,7 +23,7 @@ import { ChangeFeed } from './change-feed.js';
 import { Forwarder } from '../forwarding/forwarder.js';
 import { createApiRoutes } from './http-routes.js';
 import { wireGateway } from './pipeline-wiring.js';
-import type { CoreApi } from './types.js';
+import type { CoreApi, ForwardingStatus } from './types.js';
 import { VERSION } from './version.js';
 
 export interface StartOptions {
@@ -67,6 +67,8 @@ export interface RunningGatehouse {
   url: string;
   dataDir: string;
   configFile: string;
+  /** Where the forwarding to the collector stands (enabled false without `forwarding:`). */
+  forwarding(): ForwardingStatus;
   stop(): Promise<void>;
 }
 
@@ -204,6 +206,7 @@ async function startLocked(
     broker,
     grants,
     config,
+    forwarding: () => forwarder.status(),
     identity: () => ({ principal: identity.principal(), signedIn: identity.current() !== undefined, configured: live.current.config.identity !== undefined }),
     token,
     apiToken,

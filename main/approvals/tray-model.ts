@@ -34,6 +34,8 @@ export interface TrayState {
   identity?: { principal: string; signedIn: boolean; configured: boolean } | undefined;
   /** The MCP clients found, with how many of their servers go through Gatehouse (the Clients submenu). */
   clients?: readonly { clientName: string; servers: number; through: number }[] | undefined;
+  /** The forwarding to the organisation's collector, when configured: how far behind, and its warning. */
+  forwarding?: { lagRecords: number; warning?: string | undefined } | undefined;
 }
 
 export interface TrayModel {
@@ -49,12 +51,13 @@ const ONE_HOUR = 3_600_000;
 /** What the tray shows for a state: plain data, built in the core and tested there; the desktop only renders it. */
 export function buildTrayModel(state: TrayState): TrayModel {
   const count = state.pending.length;
-  const icon: TrayIcon = state.error ? 'error' : count > 0 ? 'pending' : state.recordingPaused ? 'paused' : state.activeSessions > 0 ? 'recording' : 'idle';
+  const icon: TrayIcon = state.error || state.forwarding?.warning ? 'error' : count > 0 ? 'pending' : state.recordingPaused ? 'paused' : state.activeSessions > 0 ? 'recording' : 'idle';
   const tooltip = [
     'Gatehouse',
     count > 0 ? `${count} call${count === 1 ? '' : 's'} waiting for approval` : undefined,
     state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}${state.sleepingSessions ? ` (${state.sleepingSessions} asleep)` : ''}`,
     state.error,
+    state.forwarding?.warning ? 'forwarding warns (see the menu)' : undefined,
   ]
     .filter(Boolean)
     .join(' — ');
@@ -77,6 +80,10 @@ export function buildTrayModel(state: TrayState): TrayModel {
     items.push({ separator: true, label: '' });
   }
   if (state.error) items.push({ label: state.error, enabled: false }, { separator: true, label: '' });
+  if (state.forwarding) {
+    const f = state.forwarding;
+    items.push({ label: f.warning ? `Forwarding: ${f.warning}` : f.lagRecords > 0 ? `Forwarding: ${f.lagRecords} record${f.lagRecords === 1 ? '' : 's'} to send` : 'Forwarding: up to date', enabled: false }, { separator: true, label: '' });
+  }
   items.push(
     { label: 'Open timeline', action: { kind: 'open-timeline' } },
     ...(state.clients?.length ? [clientsMenu(state.clients)] : []),

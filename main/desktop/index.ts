@@ -121,6 +121,7 @@ if (cliArgs !== -1) {
         startAtLogin: settings.get('startAtLogin'),
         identity: running.identity(),
         clients: clientSummary,
+        forwarding: running.forwarding().enabled ? running.forwarding() : undefined,
         error: running.audit.index.breaks().length
           ? `the audit log is not intact: ${running.audit.index.breaks().length} break(s) recorded (see Integrity)`
           : running.live.lastError

@@ -7,6 +7,8 @@ import { resolveDataDir } from '../../config/data-dir.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import type { ServerConfig } from '../../config/schema.js';
+import type { GatewayStatus } from '../../api/types.js';
+import { callGateway } from '../gateway-client.js';
 import { createUpstream } from '../../gateway/upstream/create-upstream.js';
 import { VERSION } from '../../api/version.js';
 import type { Command } from '../command.js';
@@ -51,6 +53,10 @@ export const serversCommand: Command = {
     else if (reports.length === 0) io.out('No servers are configured. Add some under `servers:` in gatehouse.yaml.');
     else {
       for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
+      if (running) {
+        const f = (await callGateway<GatewayStatus>(dataDir, 'GET', '/api/status').catch(() => undefined))?.body.forwarding;
+        if (f) io.out(`\nforwarding to ${f.endpoint}: ${f.warning ?? (f.lagRecords ? `${f.lagRecords} record(s) to send` : 'up to date')} (\`gatehouse forwarding\` says more)`);
+      }
       if (!running && config.gateway.port === 0) io.out('(no gateway is running; with gateway.port 0 it picks a free <port> when it starts, and `gatehouse servers` then shows it)');
     }
     const failed = reports.filter((r) => !r.reachable).map((r) => r.id);

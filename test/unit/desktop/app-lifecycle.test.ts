@@ -10,6 +10,7 @@ const core = {
   live: Object.assign(new EventEmitter(), { lastError: undefined }),
   audit: { recorder: { isPaused: false, setPaused: vi.fn(async () => undefined) }, index: { breaks: () => [] } },
   identity: () => ({ principal: 'local:me', signedIn: false, configured: false }),
+  forwarding: () => ({ enabled: false, forwardedSeq: 0, committedSeq: 0, lagRecords: 0, lagSeconds: 0 }),
   changes: { subscribe: vi.fn(() => () => undefined) },
 };
 

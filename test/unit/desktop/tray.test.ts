@@ -30,6 +30,16 @@ describe('the tray, built from broker state', () => {
     [{ ...base, pending: [view('a')], error: 'broken' }, 'error'],
   ])('%j → icon %s', (state, icon) => expect(buildTrayModel(state).icon).toBe(icon));
 
+  it('forwarding: how many records wait for the collector, and its warning turns the icon to error', () => {
+    expect(buildTrayModel(base).items.some((i) => i.label.startsWith('Forwarding'))).toBe(false);
+    expect(buildTrayModel({ ...base, forwarding: { lagRecords: 0 } }).items.map((i) => i.label)).toContain('Forwarding: up to date');
+    expect(buildTrayModel({ ...base, forwarding: { lagRecords: 1 } }).items.map((i) => i.label)).toContain('Forwarding: 1 record to send');
+    const warned = buildTrayModel({ ...base, activeSessions: 1, forwarding: { lagRecords: 40, warning: 'the collector has not accepted records for 6 min' } });
+    expect(warned.icon).toBe('error');
+    expect(warned.items.map((i) => i.label)).toContain('Forwarding: the collector has not accepted records for 6 min');
+    expect(warned.tooltip).toContain('forwarding warns');
+  });
+
   it('the tooltip counts live sessions and says how many of them sleep', () => {
     expect(buildTrayModel({ ...base, activeSessions: 12, sleepingSessions: 9 }).tooltip).toBe('Gatehouse — 12 live sessions (9 asleep)');
     expect(buildTrayModel({ ...base, activeSessions: 1 }).tooltip).toBe('Gatehouse — 1 live session');
