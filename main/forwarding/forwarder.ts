@@ -23,6 +23,8 @@ export interface ForwarderOptions {
   random?: () => number;
   /** The collector failing this long raises the status's warning. */
   warnAfterMs?: number;
+  /** How much of a segment is read at once (tests: small, to reach every chunk boundary). */
+  readChunk?: number;
   /** Tests: a post that is not over HTTP. */
   send?: (settings: ForwardingSettings, body: Uint8Array) => Promise<PostResult>;
 }
@@ -66,17 +68,13 @@ export class Forwarder {
       this.cursor = (await readCursor(this.options.dataDir)) ?? this.cursor;
     } catch (err) {
       // Never a silent restart from the first record (or a skip): stopped, and said so, until someone looks.
-      this.halted = `${(err as Error).message}; move it aside to forward the whole log again`;
-      this.lastError = { message: this.halted, at: this.now() };
-      return;
+      return this.halt(`${(err as Error).message}; move it aside to forward the whole log again`);
     }
     // The cursor must name a record of this log (its seq with its hash): one edited to point elsewhere would
     // skip records or send them again under a history that is not this log's.
     const named = this.cursor.seq > 0 ? await this.hashAt(this.cursor.seq) : this.cursor.hash;
     if (this.cursor.seq > this.options.committedSeq() || (named !== undefined && named !== this.cursor.hash)) {
-      this.halted = `the forwarding cursor (${CURSOR_FILE}: seq ${this.cursor.seq}) names no record of this log; it was edited or belongs to another log. Check \`gatehouse verify\`, then move the cursor aside to forward the whole log again`;
-      this.lastError = { message: this.halted, at: this.now() };
-      return;
+      return this.halt(`the forwarding cursor (${CURSOR_FILE}: seq ${this.cursor.seq}) names no record of this log; it was edited or belongs to another log. Check \`gatehouse verify\`, then move the cursor aside to forward the whole log again`);
     }
     if (this.cursor.seq < this.options.committedSeq()) this.pendingSince = this.now();
     this.schedule(0);
@@ -123,8 +121,7 @@ export class Forwarder {
     if (this.stopped || this.halted || this.failures > 0 || !this.options.settings()) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
-    await this.pumping;
+    await this.kick();
   }
 
   /** Stops sending; a request on its way is waited for (it is bounded), so that the cursor is written or not, never half. */
@@ -140,9 +137,21 @@ export class Forwarder {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+      void this.kick();
     }, ms);
     this.timer.unref();
+  }
+
+  /** Sends what waits, once at a time: a second caller joins the send on its way. */
+  private kick(): Promise<void> {
+    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    return this.pumping;
+  }
+
+  /** Stops for good, with the reason in the status's warning, until someone looks. */
+  private halt(message: string): void {
+    this.halted = message;
+    this.lastError = { message, at: this.now() };
   }
 
   private async pump(): Promise<void> {
@@ -153,11 +162,7 @@ export class Forwarder {
       try {
         records = await this.readBatch(settings.batchSize);
       } catch (err) {
-        if (err instanceof ChainBroken) {
-          this.halted = err.message;
-          this.lastError = { message: err.message, at: this.now() };
-          return;
-        }
+        if (err instanceof ChainBroken) return this.halt(err.message);
         return this.failed(`the log could not be read: ${(err as Error).message}`);
       }
       if (records.length === 0) {
@@ -208,9 +213,10 @@ export class Forwarder {
         continue;
       }
       let buf: Buffer;
+      let size: number;
       try {
-        const size = (await fh.stat()).size;
-        const length = Math.min(READ_CHUNK, size - offset);
+        size = (await fh.stat()).size;
+        const length = Math.min(this.options.readChunk ?? READ_CHUNK, size - offset);
         buf = Buffer.alloc(Math.max(0, length));
         if (length > 0) await fh.read(buf, 0, length, offset);
       } finally {
@@ -238,9 +244,9 @@ export class Forwarder {
         this.position.seq = record.seq;
       }
       this.position.offset = offset + consumed;
-      if (consumed === 0 && buf.length >= READ_CHUNK) throw new Error(`a line of ${segment} at byte ${offset} is longer than ${READ_CHUNK} bytes`);
-      // The end of this segment's data: on to the next segment, if the log has gone on there.
-      if (reachedEnd && offset + consumed >= offset + buf.length && this.position.seq < upTo) {
+      if (consumed === 0 && buf.length >= (this.options.readChunk ?? READ_CHUNK)) throw new Error(`a line of ${segment} at byte ${offset} is longer than the ${buf.length} bytes read at once`);
+      // The end of this segment's file (not merely of the chunk read): on to the next segment, if the log has gone on there.
+      if (reachedEnd && offset + consumed >= size && this.position.seq < upTo) {
         const next = listSegments(this.options.auditDir).find((n) => n > segment);
         if (!next) break;
         this.position = { segment: next, offset: 0, seq: this.position.seq };

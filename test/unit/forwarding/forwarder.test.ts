@@ -1,0 +1,69 @@
+/*
+ * The forwarder reads the log's segment files in chunks and walks from segment to segment. What could go wrong:
+ * a chunk that ends exactly at the end of a line taken for the end of the segment (the rest of the segment
+ * skipped, or forwarding halted on a chain that only seems broken), a record cut at a chunk boundary, a segment
+ * change that loses or repeats a record. So: a log of many small segments, forwarded with every chunk size
+ * across a range wider than a line, must arrive whole, once, in order, with each record's hash.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../main/audit/segment-writer.js';
+import { Forwarder } from '../../../main/forwarding/forwarder.js';
+import { CURSOR_FILE } from '../../../main/forwarding/cursor.js';
+import { waitFor } from '../../helpers/gateway-harness.js';
+
+let root: string;
+let audit: string;
+let lastSeq = 0;
+const lines: { seq: number; hash: string }[] = [];
+let longest = 0;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'gatehouse-forwarder-'));
+  audit = join(root, 'audit');
+  const log = await AuditLog.open({ dir: audit, key: Buffer.alloc(32, 7), segmentSize: 8 * 1024 });
+  for (let i = 0; i < 200; i++) await log.append({ ts: new Date(1_795_000_000_000 + i).toISOString(), kind: 'request', method: 'tools/call', tool: 'echo', id: i, payload: { text: 'x'.repeat(i % 97) } });
+  await log.close();
+  for (const name of readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort()) {
+    for (const line of readFileSync(join(audit, name), 'utf8').split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as { seq: number; hash: string };
+      lines.push({ seq: r.seq, hash: r.hash });
+      longest = Math.max(longest, Buffer.byteLength(line) + 1);
+    }
+  }
+  lastSeq = lines.at(-1)?.seq ?? 0;
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('the forwarder reading the log', () => {
+  it('with every chunk size from one line to several: the whole log, once, in order, across segments', async () => {
+    expect(readdirSync(audit).filter((n) => n.endsWith('.jsonl')).length).toBeGreaterThan(3);
+    for (let chunk = longest; chunk < longest + 600; chunk += 13) {
+      rmSync(join(root, CURSOR_FILE), { force: true });
+      const got: { seq: number; uid: string }[] = [];
+      const forwarder = new Forwarder({
+        dataDir: root,
+        auditDir: audit,
+        readChunk: chunk,
+        settings: () => ({ endpoint: 'http://127.0.0.1:9/v1/logs', headers: {}, encoding: 'json', batchSize: 17, interval: 1 }),
+        committedSeq: () => lastSeq,
+        send: async (_s, body) => {
+          const req = JSON.parse(Buffer.from(body).toString('utf8')) as { resourceLogs: { scopeLogs: { logRecords: { attributes: { key: string; value: { intValue?: number | string; stringValue?: string } }[] }[] }[] }[] };
+          for (const lr of req.resourceLogs.flatMap((r) => r.scopeLogs).flatMap((s) => s.logRecords)) {
+            const a = Object.fromEntries(lr.attributes.map((kv) => [kv.key, kv.value.intValue ?? kv.value.stringValue]));
+            got.push({ seq: Number(a['gatehouse.seq']), uid: String(a['log.record.uid']) });
+          }
+          return { status: 200, body: '' };
+        },
+      });
+      await forwarder.start();
+      await waitFor(() => forwarder.status().lagRecords === 0 || forwarder.status().warning !== undefined, 10_000, `chunk ${chunk}`);
+      await forwarder.stop();
+      expect(forwarder.status().warning, `chunk ${chunk}`).toBeUndefined();
+      expect(got.map((g) => g.seq), `chunk ${chunk}`).toEqual(lines.map((l) => l.seq));
+      expect(got.map((g) => g.uid)).toEqual(lines.map((l) => l.hash));
+    }
+  }, 60_000);
+});
