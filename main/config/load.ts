@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
@@ -54,7 +54,15 @@ export function loadConfigFile(file: string, options: { create?: boolean } = {})
     writeFileSync(file, DEFAULT_CONFIG_YAML, { mode: 0o600, flag: 'wx' });
     text = DEFAULT_CONFIG_YAML;
   }
-  return parseConfig(text, file);
+  return withPathsFrom(dirname(file), parseConfig(text, file));
+}
+
+/** The files a config names, relative to the config file's folder (the app's working folder is anyone's guess). */
+function withPathsFrom(dir: string, config: GatehouseConfig): GatehouseConfig {
+  const tls = config.forwarding?.tls;
+  if (!config.forwarding || !tls) return config;
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(dir, p));
+  return { ...config, forwarding: { ...config.forwarding, tls: { ca: at(tls.ca), cert: at(tls.cert), key: at(tls.key) } } };
 }
 
 /** Parses and validates config text; throws ConfigError naming file, line and key. Never returns a half-read config. */
@@ -154,8 +162,10 @@ export function likelyKey(unknown: string): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.min(2, Math.floor(unknown.length / 3)));
   for (const k of KNOWN_KEYS) {
-    const d = distance(unknown, k);
-    if (d > 0 && d <= bestDistance && (best === undefined || d < distance(unknown, best))) [best, bestDistance] = [k, d];
+    if (k === unknown) continue;
+    // Only the case differs (`batchsize`): the likeliest of all.
+    const d = distance(unknown, k) || 0.5;
+    if (d <= bestDistance && (best === undefined || d < (distance(unknown, best) || 0.5))) [best, bestDistance] = [k, d];
   }
   return best;
 }

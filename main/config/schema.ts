@@ -31,6 +31,15 @@ const size = z.union([z.number().int().positive(), z.string()]).transform((value
   return bytes;
 });
 
+/**
+ * HTTP headers to send: names are HTTP tokens, values hold no line break or other control character
+ * (a CR/LF in a value would be refused by Node at every request, or worse, split the request).
+ */
+const httpHeaders = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is letters, digits and !#$%&\'*+.^_`|~- only (no spaces or colons)'),
+  z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value must not hold a line break or other control character'),
+);
+
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const stdioServer = z.strictObject({
@@ -44,7 +53,7 @@ const stdioServer = z.strictObject({
 
 const httpServer = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: httpHeaders.default({}),
   /** `auto` tries Streamable HTTP and falls back to the legacy HTTP+SSE transport. */
   transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
   /** `oidc`: the upstream receives the signed-in user's access token (never a token a client sent to Gatehouse). */
@@ -161,7 +170,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** The collector's OTLP/HTTP logs endpoint, with its path (`…:4318/v1/logs`). */
       endpoint: z.url({ protocol: /^https?$/, error: 'forwarding.endpoint is an http:// or https:// URL of the collector\'s logs endpoint, e.g. https://otel.example.com:4318/v1/logs' }),
-      headers: z.record(z.string(), z.string()).default({}),
+      headers: httpHeaders.default({}),
       encoding: z.enum(['protobuf', 'json']).default('protobuf'),
       /** At most this many records per request. */
       batchSize: z.number().int().min(1).max(10_000).default(512),

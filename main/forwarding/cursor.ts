@@ -20,8 +20,13 @@ export async function readCursor(dataDir: string): Promise<ForwardCursor | undef
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const c = JSON.parse(text) as Partial<ForwardCursor>;
-  if (typeof c.seq !== 'number' || !Number.isInteger(c.seq) || c.seq < 0 || typeof c.hash !== 'string') throw new Error(`${join(dataDir, CURSOR_FILE)} is not a forwarding cursor`);
+  let c: Partial<ForwardCursor> | null;
+  try {
+    c = JSON.parse(text) as Partial<ForwardCursor> | null;
+  } catch (err) {
+    throw new Error(`${join(dataDir, CURSOR_FILE)} is not JSON (${(err as Error).message})`);
+  }
+  if (typeof c?.seq !== 'number' || !Number.isSafeInteger(c.seq) || c.seq < 0 || typeof c.hash !== 'string') throw new Error(`${join(dataDir, CURSOR_FILE)} is not a forwarding cursor (it needs a seq, a whole number, and a hash)`);
   return { seq: c.seq, hash: c.hash, at: typeof c.at === 'number' ? c.at : 0 };
 }
 

@@ -144,7 +144,10 @@ export class Forwarder {
 
   /** Sends what waits, once at a time: a second caller joins the send on its way. */
   private kick(): Promise<void> {
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    // Whatever goes wrong in a round is a failure to retry, said in the status: never an unhandled rejection.
+    this.pumping ??= this.pump()
+      .catch((err: unknown) => this.failed(`forwarding failed: ${(err as Error).message}`))
+      .finally(() => (this.pumping = undefined));
     return this.pumping;
   }
 
@@ -182,7 +185,13 @@ export class Forwarder {
       }
       const last = records[records.length - 1] as AuditRecord;
       const next = { seq: last.seq, hash: last.hash, at: this.now() };
-      await writeCursor(this.options.dataDir, next);
+      try {
+        await writeCursor(this.options.dataDir, next);
+      } catch (err) {
+        // The collector has these records, but without the cursor they would be sent again after a restart
+        // anyway: the same records, the same log.record.uid. So retried until the cursor can be written.
+        return this.failed(`the forwarding cursor could not be written: ${(err as Error).message}`);
+      }
       this.cursor = next;
       this.failures = 0;
       this.failingSince = undefined;

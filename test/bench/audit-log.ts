@@ -13,7 +13,7 @@ import { verifyAuditDir, verifyAuditDirAsync } from '../../main/audit/verify-fil
 const KEY = Buffer.alloc(32, 1);
 
 /** A ~1 KB record, shaped like a recorded tools/call. */
-function entry(i: number, session: string): AuditEntry {
+export function entry(i: number, session: string): AuditEntry {
   return {
     ts: new Date(1_795_000_000_000 + i).toISOString(),
     session,

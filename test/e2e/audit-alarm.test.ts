@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signedInPage } from '../helpers/browser.js';
 import { startServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
@@ -47,14 +47,7 @@ describe('a break in the audit log, in the UI', () => {
     try {
       const link = /sign-in link\): (\S+)/.exec(serve.output())?.[1] as string;
       for (const scheme of ['light', 'dark'] as const) {
-        const context = await browser.newContext({ colorScheme: scheme });
-        const page = await context.newPage();
-        if (scheme === 'light') await page.goto(link);
-        else {
-          await page.goto(`${serve.url}/login`);
-          await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-          await page.getByRole('button', { name: 'Sign in' }).click();
-        }
+        const page = await signedInPage(browser, scheme, { url: serve.url, link, apiToken: readFileSync(join(home.dir, 'api-token'), 'utf8').trim() });
         const alarm = page.getByRole('alert').filter({ hasText: 'The audit log is not intact' });
         await alarm.waitFor({ state: 'visible', timeout: 10_000 });
         expect(await alarm.textContent()).toMatch(/the head mark vouches for record \d+: records \d+–\d+ were removed/);
@@ -68,7 +61,7 @@ describe('a break in the audit log, in the UI', () => {
         expect(await page.getByRole('cell', { name: 'tail-cut' }).count()).toBe(1);
         await page.getByText(/move .*audit aside/).waitFor({ state: 'visible' });
         await page.screenshot({ path: join(SHOTS, `alarm-integrity-${scheme}.png`), fullPage: true });
-        await context.close();
+        await page.context().close();
       }
     } finally {
       await browser.close();

@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signedInPage } from '../helpers/browser.js';
 import { startServe } from '../helpers/cli.js';
 import { startReceiver } from '../helpers/otlp-receiver.js';
 import { everythingStdio } from '../helpers/servers.js';
@@ -35,14 +35,7 @@ describe('forwarding, in the Integrity view', () => {
       await client.close();
       const link = /sign-in link\): (\S+)/.exec(serve.output())?.[1] as string;
       for (const scheme of ['light', 'dark'] as const) {
-        const context = await browser.newContext({ colorScheme: scheme });
-        const page = await context.newPage();
-        if (scheme === 'light') await page.goto(link);
-        else {
-          await page.goto(`${serve.url}/login`);
-          await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-          await page.getByRole('button', { name: 'Sign in' }).click();
-        }
+        const page = await signedInPage(browser, scheme, { url: serve.url, link, apiToken: readFileSync(join(home.dir, 'api-token'), 'utf8').trim() });
         await page.getByRole('link', { name: 'Integrity', exact: true }).click();
         const fact = page.locator('dd').filter({ hasText: receiver.endpoint });
         await fact.waitFor({ state: 'visible', timeout: 10_000 });
@@ -58,7 +51,7 @@ describe('forwarding, in the Integrity view', () => {
         expect(text).toMatch(/last success never/);
         expect(text).toMatch(/answered 503/);
         await page.screenshot({ path: join(SHOTS, `forwarding-integrity-${scheme}.png`), fullPage: true });
-        await context.close();
+        await page.context().close();
       }
     } finally {
       await browser.close();

@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startGatehouse, type RunningGatehouse } from '../../main/api/core.js';
+import { abortIsolatingFetch } from '../../main/gateway/isolated-fetch.js';
 import type { Clock } from '../../main/approvals/clock.js';
 import { tempHome } from './temp-home.js';
 
@@ -25,7 +26,7 @@ export async function startHarness(config: Record<string, unknown>, options: { h
     endpoint,
     async connect(server, client = new Client({ name: 'harness-client', version: '1.2.3' })) {
       await client.connect(
-        new StreamableHTTPClientTransport(endpoint(server), { requestInit: { headers: { authorization: `Bearer ${gatehouse.token}` } } }),
+        new StreamableHTTPClientTransport(endpoint(server), { requestInit: { headers: { authorization: `Bearer ${gatehouse.token}` } }, fetch: abortIsolatingFetch() }),
       );
       clients.push(client);
       return client;

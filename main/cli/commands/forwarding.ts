@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ForwardingStatus, GatewayStatus } from '../../api/types.js';
 import { HEAD_FILE, auditDirOf } from '../../audit/segment-files.js';
 import { readMark } from '../../audit/segment-writer.js';
@@ -25,7 +26,7 @@ export const forwardingCommand: Command = {
       // No gateway: what the cursor and the head mark say (nothing is being sent now).
       const settings = loadConfigFile(configPath(dataDir, stringOption(values.config)), { create: false }).forwarding;
       const cursor = await readCursor(dataDir);
-      const committedSeq = readMark(`${auditDirOf(dataDir)}/${HEAD_FILE}`)?.seq ?? 0;
+      const committedSeq = readMark(join(auditDirOf(dataDir), HEAD_FILE))?.seq ?? 0;
       status = {
         enabled: settings !== undefined,
         ...(settings ? { endpoint: settings.endpoint, encoding: settings.encoding } : {}),

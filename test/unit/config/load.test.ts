@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_YAML } from '../../../main/config/default-config.js';
-import { ConfigError, parseConfig } from '../../../main/config/load.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig } from '../../../main/config/load.js';
 
 function problems(text: string): string[] {
   try {
@@ -114,5 +117,32 @@ identity:
 
   it('reports every problem at once', () => {
     expect(problems('gateway:\n  port: -1\npolicy:\n  default: maybe\n')).toHaveLength(2);
+  });
+
+  it('forwarding: each mistake is named at its key, with what to write', () => {
+    const table: [string, string[]][] = [
+      ['forwarding:\n  endpoint: otel.example.com:4318\n', ["gatehouse.yaml:2 forwarding.endpoint: forwarding.endpoint is an http:// or https:// URL of the collector's logs endpoint, e.g. https://otel.example.com:4318/v1/logs"]],
+      ['forwarding:\n  endpoint: grpc://otel:4317\n', ["gatehouse.yaml:2 forwarding.endpoint: forwarding.endpoint is an http:// or https:// URL of the collector's logs endpoint, e.g. https://otel.example.com:4318/v1/logs"]],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  encoding: grpc\n', ['gatehouse.yaml:3 forwarding.encoding: "grpc" is not one of protobuf, json']],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  batchSize: 0\n', [expect.stringMatching(/^gatehouse\.yaml:3 forwarding\.batchSize: /) as unknown as string]],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  interval: 5\n', ['gatehouse.yaml:3 forwarding.interval: 5 has no unit (a bare number is milliseconds): write 5s, 5m or 5ms']],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  tls: { cert: c.pem }\n', ['gatehouse.yaml:3 forwarding.tls.key: a client certificate needs both `cert` and `key` (PEM files)']],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  headers: { "Authorization": "Bearer a\\r\\nX-Evil: 1" }\n', ['gatehouse.yaml:3 forwarding.headers.Authorization: a header value must not hold a line break or other control character']],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  headers: { "X Team": a }\n', [expect.stringMatching(/^gatehouse\.yaml:3 forwarding\.headers\.X Team: a header name is letters, digits/) as unknown as string]],
+      ['servers:\n  a:\n    url: http://x/mcp\n    headers: { "X-A": "1\\n2" }\n', ['gatehouse.yaml:4 servers.a.headers.X-A: a header value must not hold a line break or other control character']],
+      ['forwarding:\n  endpoint: http://otel:4318/v1/logs\n  batchsize: 5\n', ['gatehouse.yaml:3 forwarding.batchsize: unknown key "batchsize" (did you mean "batchSize"?)']],
+    ];
+    for (const [text, expected] of table) expect(problems(text), text).toEqual(expected);
+  });
+
+  it('forwarding.tls files are found next to gatehouse.yaml, not in whatever folder the app was started from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+    try {
+      const file = join(dir, 'gatehouse.yaml');
+      writeFileSync(file, 'forwarding:\n  endpoint: https://otel:4318/v1/logs\n  tls: { ca: corp-ca.pem, cert: certs/client.pem, key: /etc/gatehouse/client-key.pem }\n');
+      expect(loadConfigFile(file).forwarding?.tls).toEqual({ ca: join(dir, 'corp-ca.pem'), cert: join(dir, 'certs', 'client.pem'), key: '/etc/gatehouse/client-key.pem' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
