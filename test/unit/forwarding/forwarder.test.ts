@@ -4,13 +4,18 @@
  * skipped, or forwarding halted on a chain that only seems broken), a record cut at a chunk boundary, a segment
  * change that loses or repeats a record. So: a log of many small segments, forwarded with every chunk size
  * across a range wider than a line, must arrive whole, once, in order, with each record's hash.
+ *
+ * And the status, which is how a person learns that records are not leaving: a collector that has failed for
+ * five minutes raises a warning (not before); a cursor that cannot be written (a folder where the file goes,
+ * a full disk) is a failure said in the status and retried, never an unhandled rejection that takes the
+ * gateway down, and forwarding goes on once it can be written.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
-import { Forwarder } from '../../../main/forwarding/forwarder.js';
+import { Forwarder, type ForwarderOptions } from '../../../main/forwarding/forwarder.js';
 import { CURSOR_FILE } from '../../../main/forwarding/cursor.js';
 import { waitFor } from '../../helpers/gateway-harness.js';
 
@@ -66,4 +71,62 @@ describe('the forwarder reading the log', () => {
       expect(got.map((g) => g.uid)).toEqual(lines.map((l) => l.hash));
     }
   }, 60_000);
+
+  const json = { endpoint: 'http://127.0.0.1:9/v1/logs', headers: {}, encoding: 'json' as const, batchSize: 50, interval: 1 };
+
+  it('a collector failing for five minutes raises the warning, and not a minute before', async () => {
+    rmSync(join(root, CURSOR_FILE), { force: true });
+    let clock = 1_800_000_000_000;
+    let attempts = 0;
+    const forwarder = new Forwarder({
+      dataDir: root,
+      auditDir: audit,
+      settings: () => json,
+      committedSeq: () => lastSeq,
+      now: () => clock,
+      send: async () => {
+        attempts++;
+        throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      },
+    });
+    await forwarder.start();
+    await waitFor(() => attempts > 0, 5_000, 'a first attempt');
+    expect(forwarder.status()).toMatchObject({ lastError: 'http://127.0.0.1:9/v1/logs: connect ECONNREFUSED 127.0.0.1:9', lagRecords: lastSeq });
+    clock += 4 * 60_000 + 59_000;
+    expect(forwarder.status().warning).toBeUndefined();
+    clock += 1_000;
+    expect(forwarder.status().warning).toBe(`the collector at http://127.0.0.1:9/v1/logs has not accepted records for 5 min; ${lastSeq} record(s) wait in the log and go out, in order, when it answers`);
+    await forwarder.stop();
+  });
+
+  it('a cursor that cannot be written is a failure in the status, retried; forwarding goes on once it can be', async () => {
+    rmSync(join(root, CURSOR_FILE), { force: true });
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const got: number[] = [];
+    const options: ForwarderOptions = {
+      dataDir: root,
+      auditDir: audit,
+      settings: () => json,
+      committedSeq: () => lastSeq,
+      random: () => 0,
+      send: async () => {
+        got.push(1);
+        await gate;
+        return { status: 200, body: '' };
+      },
+    };
+    const forwarder = new Forwarder(options);
+    await forwarder.start();
+    await waitFor(() => got.length > 0, 5_000, 'a first send');
+    mkdirSync(join(root, CURSOR_FILE)); // a folder where the cursor file goes, while the collector answers: the rename onto it fails
+    release();
+    await waitFor(() => forwarder.status().lastError !== undefined, 5_000, 'the failure');
+    expect(forwarder.status().lastError).toMatch(/^the forwarding cursor could not be written: .*(EISDIR|ENOTEMPTY|EEXIST)/);
+    expect(forwarder.status().forwardedSeq).toBe(0);
+    rmSync(join(root, CURSOR_FILE), { recursive: true, force: true });
+    await waitFor(() => forwarder.status().lagRecords === 0, 10_000, 'forwarding going on');
+    await forwarder.stop();
+    expect(JSON.parse(readFileSync(join(root, CURSOR_FILE), 'utf8'))).toMatchObject({ seq: lastSeq, hash: lines.at(-1)?.hash });
+  });
 });
