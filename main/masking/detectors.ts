@@ -277,9 +277,12 @@ export function secretLooking(value: string): boolean {
 /**
  * A vendor token: a fixed prefix and alphabet, bounded so that it is not the middle of a longer word — except
  * that an escape (`\n`, `\t` in JSON written as text) or a percent-encoded byte (`%3D`) may stand right before it.
+ * A separator is no part of a word: a token glued to a name (`cli-AKIA…`, `id_ghp_…`, `AKIA…_prod`) is still found.
  */
-const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_-]))';
-const token = (kind: string, hint: RegExp, pattern: string): Detector => ({ kind, hint, inRun: true, pattern: `${TOKEN_START}(?:${pattern})(?![A-Za-z0-9_])` });
+const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9]))';
+/** For a prefix that is a plain word (`key-`, `secret_`): `cache-key-<hex>` is a name, so a separator before it does not start a token. */
+const WORD_TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_-]))';
+const token = (kind: string, hint: RegExp, pattern: string, start = TOKEN_START): Detector => ({ kind, hint, inRun: true, pattern: `${start}(?:${pattern})(?![A-Za-z0-9])` });
 
 /** The first and last lines of a private key in any of its formats (PEM, PGP, PuTTY, SSH2): for keys that arrive a line at a time. */
 export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
@@ -743,7 +746,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('terraform-token', /\.atlasv1\./, '[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}'),
     token('sendgrid-key', /SG\./, 'SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}'),
     token('twilio-key', /SK[0-9a-f]/, 'SK[0-9a-f]{32}'),
-    token('mailgun-key', /key-/, 'key-[0-9a-f]{32}'),
+    token('mailgun-key', /key-/, 'key-[0-9a-f]{32}', WORD_TOKEN_START),
     token('shopify-token', /shp(?:at|ca|pa|ss)_/, 'shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}'),
     token('digitalocean-token', /do[opr]_v1_/, 'do[opr]_v1_[a-f0-9]{64}'),
     token('telegram-bot-token', /:AA/, '\\d{8,10}:AA[A-Za-z0-9_-]{33}'),

@@ -62,6 +62,21 @@ describe('masking detectors', () => {
     expect(all.text(`before ${sample} after`)).not.toContain(sample);
   });
 
+  // An attacker's find: `clientInfo.name: "cli-AKIA…"`, a request id `init-ghp_…`. A secret glued to a name by
+  // a separator (a hyphen, an underscore, a dot, a slash, a colon, an equals sign), before or after, is still the whole secret.
+  it('finds every sample glued to a name by a separator, in text and as a JSON value', () => {
+    const glued = positives.filter(([kind]) => !['secret-value', 'email', 'credit-card', 'ipv4', 'ipv6', 'ticket', 'private-key', 'url-password', 'slack-webhook'].includes(kind));
+    fc.assert(
+      fc.property(fc.constantFrom(...glued), fc.constantFrom('cli', 'id', 'init', 'tool', 'v1', 'X'), fc.constantFrom('-', '_', '.', '/', ':', '=', '@', '+'), ([, sample], name, sep) => {
+        for (const text of [`${name}${sep}${sample}`, `${sample}${sep}${name}`]) {
+          expect(all.text(text), text).not.toContain(sample);
+          expect(JSON.stringify(all.json({ id: text, clientInfo: { name: text } })), text).not.toContain(sample);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it.each(negatives)('leaves %j alone', (sample) => expect(all.text(sample)).toBe(sample));
 
   it('masks the same value to the same token, and different values differently', () => {
