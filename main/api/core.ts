@@ -124,7 +124,7 @@ async function startLocked(
   const changes = new ChangeFeed();
   // Only what the log made durable is forwarded: its newest committed seq, moved by the commits themselves.
   let committedSeq = audit.log.lastSeq;
-  const forwarder = new Forwarder({ dataDir, auditDir: audit.dir, settings: () => live.current.config.forwarding, committedSeq: () => committedSeq });
+  const forwarder = new Forwarder({ dataDir, auditDir: audit.dir, auditKey, settings: () => live.current.config.forwarding, committedSeq: () => committedSeq });
   const indexCommit = audit.log.onCommit;
   audit.log.onCommit = (records) => {
     indexCommit?.(records);
@@ -192,7 +192,10 @@ async function startLocked(
   url = server.url;
   gateway.startReaper();
   await forwarder.start();
-  live.on('reloaded', () => forwarder.notify());
+  live.on('reloaded', () => {
+    forwarder.reconfigured();
+    forwarder.notify();
+  });
   writeRuntimeInfo(dataDir, { pid: process.pid, port: server.port, url, startedAt, shell: options.shell });
 
   let stopping: Promise<void> | undefined;

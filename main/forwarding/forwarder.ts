@@ -4,6 +4,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ForwardingStatus } from '../api/types.js';
 import type { AuditRecord } from '../audit/record-shape.js';
+import { commitMac, computeLineHash, lineFields, parseRecord } from '../audit/record.js';
 import { listSegments, segmentFirstSeq } from '../audit/segment-files.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { backoffMs, retryAfterMs } from './backoff.js';
@@ -25,8 +26,13 @@ export interface ForwarderOptions {
   warnAfterMs?: number;
   /** How much of a segment is read at once (tests: small, to reach every chunk boundary). */
   readChunk?: number;
+  /**
+   * The log's key: each commit's mac is checked before its records go out, and the cursor carries a mac, so
+   * that one edited by hand is told from one the gateway wrote.
+   */
+  auditKey?: Buffer;
   /** Tests: a post that is not over HTTP. */
-  send?: (settings: ForwardingSettings, body: Uint8Array) => Promise<PostResult>;
+  send?: (settings: ForwardingSettings, body: Uint8Array, signal: AbortSignal) => Promise<PostResult>;
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -56,16 +62,22 @@ export class Forwarder {
   private lastSuccessAt: number | undefined;
   private lastError: { message: string; at: number } | undefined;
   private failingSince: number | undefined;
+  /** Committed records the log's files do not hold (a segment replaced or cut): said at once, not after five minutes. */
+  private missing: string | undefined;
+  /** Ends the request on its way at stop: the cursor is written only after a whole answer, so nothing is half done. */
+  private inFlight = new AbortController();
   private readonly resource: Resource = gatehouseResource();
   private readonly now: () => number;
+  private readonly startedAt: number;
 
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
   }
 
   async start(): Promise<void> {
     try {
-      this.cursor = (await readCursor(this.options.dataDir)) ?? this.cursor;
+      this.cursor = (await readCursor(this.options.dataDir, this.options.auditKey)) ?? this.cursor;
     } catch (err) {
       // Never a silent restart from the first record (or a skip): stopped, and said so, until someone looks.
       return this.halt(`${(err as Error).message}; move it aside to forward the whole log again`);
@@ -77,6 +89,16 @@ export class Forwarder {
       return this.halt(`the forwarding cursor (${CURSOR_FILE}: seq ${this.cursor.seq}) names no record of this log; it was edited or belongs to another log. Check \`gatehouse verify\`, then move the cursor aside to forward the whole log again`);
     }
     if (this.cursor.seq < this.options.committedSeq()) this.pendingSince = this.now();
+    this.schedule(0);
+  }
+
+  /**
+   * gatehouse.yaml was saved: a collector that was failing may have been fixed (a new endpoint, a header), so
+   * the next attempt goes out now instead of at the end of the back-off.
+   */
+  reconfigured(): void {
+    if (this.stopped || this.halted || this.failures === 0 || this.pumping) return;
+    this.failures = 0;
     this.schedule(0);
   }
 
@@ -108,9 +130,14 @@ export class Forwarder {
     if (this.failingSince !== undefined) status.failingSince = iso(this.failingSince) as string;
     if (this.pruned) status.pruned = `records ${this.pruned.from}–${this.pruned.to} were pruned (recording.retention) before the collector had them`;
     const failingFor = this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+    const warnAfter = this.options.warnAfterMs ?? 5 * 60_000;
     if (this.halted) status.warning = `forwarding stopped: ${this.halted}`;
-    else if (failingFor >= (this.options.warnAfterMs ?? 5 * 60_000)) {
+    else if (this.missing) status.warning = this.missing;
+    else if (failingFor >= warnAfter) {
       status.warning = `the collector at ${settings?.endpoint ?? '?'} has not accepted records for ${Math.round(failingFor / 60_000)} min; ${lagRecords} record(s) wait in the log and go out, in order, when it answers`;
+    } else if (settings && lagRecords > 0 && this.now() - (this.lastSuccessAt ?? this.startedAt) >= warnAfter) {
+      // Nothing failed, and yet nothing has gone out for that long (an answer that never ends, a stall): said all the same.
+      status.warning = `nothing has gone to the collector at ${settings.endpoint} for ${Math.round((this.now() - (this.lastSuccessAt ?? this.startedAt)) / 60_000)} min; ${lagRecords} record(s) wait in the log`;
     }
     return status;
   }
@@ -124,11 +151,12 @@ export class Forwarder {
     await this.kick();
   }
 
-  /** Stops sending; a request on its way is waited for (it is bounded), so that the cursor is written or not, never half. */
+  /** Stops sending: a request on its way is ended (its records go again next time; the cursor moves only after a whole answer). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.inFlight.abort(new Error('the gateway is stopping'));
     await this.pumping;
   }
 
@@ -169,13 +197,20 @@ export class Forwarder {
         return this.failed(`the log could not be read: ${(err as Error).message}`);
       }
       if (records.length === 0) {
+        const committed = this.options.committedSeq();
+        if (this.cursor.seq < committed) {
+          this.missing = `the log's files hold no record after ${this.cursor.seq}, though the gateway committed up to ${committed}: a segment was replaced or cut while it ran. \`gatehouse verify\` says where`;
+          return this.failed(this.missing);
+        }
+        this.missing = undefined;
         this.pendingSince = undefined;
         return;
       }
+      this.missing = undefined;
       const body = encode(settings.encoding, records.map((r) => toLogRecord(r, this.resource)));
       let result: PostResult;
       try {
-        result = await (this.options.send ?? sendOver)(settings, body);
+        result = await (this.options.send ?? sendOver)(settings, body, this.inFlight.signal);
       } catch (err) {
         return this.failed(`${settings.endpoint}: ${(err as Error).message}`);
       }
@@ -186,7 +221,7 @@ export class Forwarder {
       const last = records[records.length - 1] as AuditRecord;
       const next = { seq: last.seq, hash: last.hash, at: this.now() };
       try {
-        await writeCursor(this.options.dataDir, next);
+        await writeCursor(this.options.dataDir, next, this.options.auditKey);
       } catch (err) {
         // The collector has these records, but without the cursor they would be sent again after a restart
         // anyway: the same records, the same log.record.uid. So retried until the cursor can be written.
@@ -201,10 +236,12 @@ export class Forwarder {
   }
 
   private failed(message: string, retryAfter?: number): void {
+    if (this.stopped) return;
     this.failures++;
     this.lastError = { message, at: this.now() };
     this.failingSince ??= this.now();
-    this.schedule(retryAfter ?? backoffMs(this.failures, this.options.random));
+    // Retry-After is a floor, never a shortcut: `Retry-After: 0` (or a date gone by) does not retry in a loop.
+    this.schedule(Math.max(retryAfter ?? 0, backoffMs(this.failures, this.options.random)));
   }
 
   /** The next records after the cursor, at most `max`, none past the last committed one; the first must continue the chain from the cursor. */
@@ -225,6 +262,7 @@ export class Forwarder {
       let size: number;
       try {
         size = (await fh.stat()).size;
+        if (size < offset) throw new ChainBroken(`${segment} is shorter (${size} bytes) than what was already read from it (${offset}): the log was cut. \`gatehouse verify\` says where`);
         const length = Math.min(this.options.readChunk ?? READ_CHUNK, size - offset);
         buf = Buffer.alloc(Math.max(0, length));
         if (length > 0) await fh.read(buf, 0, length, offset);
@@ -236,7 +274,8 @@ export class Forwarder {
       for (let start = 0; start < buf.length; ) {
         const end = buf.indexOf(10, start);
         if (end === -1) break;
-        const record = JSON.parse(buf.subarray(start, end).toString('utf8')) as AuditRecord;
+        const line = buf.subarray(start, end);
+        const record = this.checked(line, segment, offset + start);
         if (record.seq > upTo || out.length >= max) {
           reachedEnd = false;
           break;
@@ -271,10 +310,30 @@ export class Forwarder {
     const text = await readFile(join(this.options.auditDir, holding), 'utf8');
     for (const line of text.split('\n')) {
       if (!line) continue;
-      const r = JSON.parse(line) as AuditRecord;
-      if (r.seq === seq) return r.hash;
+      const fields = lineFields(Buffer.from(line));
+      if (fields?.seq === seq) return fields.hash;
     }
     return '';
+  }
+
+  /**
+   * A line of the log as it may be sent: shaped like a record, its hash that of its own bytes, its commit's mac
+   * made with the log's key. Anything else was edited after it was written, and is never sent as if recorded.
+   */
+  private checked(line: Buffer, segment: string, at: number): AuditRecord {
+    const fields = lineFields(line);
+    const edited = (what: string) => new ChainBroken(`${what} (${segment}, byte ${at}): the log was edited after it was written, and nothing from here on is sent. \`gatehouse verify\` says more`);
+    if (!fields) throw edited('a line of the log is not a record');
+    if (computeLineHash(line, fields) !== fields.hash) throw edited(`record ${fields.seq} does not match its hash`);
+    if (fields.mac !== undefined && this.options.auditKey && commitMac(this.options.auditKey, fields.seq, fields.hash) !== fields.mac) throw edited(`the commit at record ${fields.seq} does not carry this log's mac`);
+    let record: AuditRecord;
+    try {
+      record = parseRecord(line);
+    } catch {
+      throw edited(`record ${fields.seq} is not JSON`);
+    }
+    if (record.seq !== fields.seq || record.hash !== fields.hash || record.prev !== fields.prev) throw edited(`record ${fields.seq} says two things about itself`);
+    return record;
   }
 
   /** Where the record after the cursor is: the segment whose first seq is at or before it, from its start. */
@@ -294,6 +353,6 @@ function encode(encoding: 'protobuf' | 'json', records: ReturnType<typeof toLogR
   return body;
 }
 
-function sendOver(settings: ForwardingSettings, body: Uint8Array): Promise<PostResult> {
-  return post({ endpoint: settings.endpoint, headers: settings.headers, contentType: CONTENT_TYPES[settings.encoding], tls: settings.tls }, body);
+function sendOver(settings: ForwardingSettings, body: Uint8Array, signal: AbortSignal): Promise<PostResult> {
+  return post({ endpoint: settings.endpoint, headers: settings.headers, contentType: CONTENT_TYPES[settings.encoding], tls: settings.tls, signal }, body);
 }

@@ -9,6 +9,8 @@ export interface PostTarget {
   tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined } | undefined;
   /** The whole exchange, answer included, ends by then (tests: shorter). */
   timeoutMs?: number;
+  /** Ends the request (the gateway stopping). */
+  signal?: AbortSignal;
 }
 
 export interface PostResult {
@@ -41,6 +43,7 @@ export async function post(target: PostTarget, body: Uint8Array): Promise<PostRe
   const tls = target.tls ?? {};
   const options = {
     method: 'POST',
+    ...(target.signal ? { signal: target.signal } : {}),
     headers: { ...target.headers, 'content-type': target.contentType, 'content-length': String(body.byteLength) },
     ...(url.protocol === 'https:' ? { ...(await tlsFile('ca', tls.ca)), ...(await tlsFile('cert', tls.cert)), ...(await tlsFile('key', tls.key)) } : {}),
   };
@@ -53,15 +56,21 @@ export async function post(target: PostTarget, body: Uint8Array): Promise<PostRe
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => {
-        if (size < KEPT_ANSWER) chunks.push(c.subarray(0, KEPT_ANSWER - size));
-        size += c.length;
-      });
-      res.on('end', () => {
+      const done = () => {
         clearTimeout(deadline);
         const retryAfter = res.headers['retry-after'];
         resolve({ status: res.statusCode ?? 0, ...(typeof retryAfter === 'string' ? { retryAfter } : {}), body: Buffer.concat(chunks).toString('utf8') });
+      };
+      res.on('data', (c: Buffer) => {
+        if (size >= KEPT_ANSWER) return;
+        chunks.push(c.subarray(0, KEPT_ANSWER - size));
+        size += c.length;
+        if (size < KEPT_ANSWER) return;
+        // Enough to say what the collector answered: the rest is not read (a huge answer would cost the gateway its time).
+        done();
+        res.destroy();
       });
+      res.on('end', done);
       res.on('error', fail);
     });
     const deadline = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { ForwardingStatus, GatewayStatus } from '../../api/types.js';
+import { readAuditKey } from '../../audit/checkpoint.js';
 import { HEAD_FILE, auditDirOf } from '../../audit/segment-files.js';
 import { readMark } from '../../audit/segment-writer.js';
 import { resolveDataDir } from '../../config/data-dir.js';
@@ -25,7 +26,13 @@ export const forwardingCommand: Command = {
     } else {
       // No gateway: what the cursor and the head mark say (nothing is being sent now).
       const settings = loadConfigFile(configPath(dataDir, stringOption(values.config)), { create: false }).forwarding;
-      const cursor = await readCursor(dataDir);
+      let cursor: Awaited<ReturnType<typeof readCursor>>;
+      let unusable: string | undefined;
+      try {
+        cursor = await readCursor(dataDir, readAuditKey(dataDir));
+      } catch (err) {
+        unusable = `forwarding will stop when the gateway starts: ${(err as Error).message}; move it aside to forward the whole log again`;
+      }
       const committedSeq = readMark(join(auditDirOf(dataDir), HEAD_FILE))?.seq ?? 0;
       status = {
         enabled: settings !== undefined,
@@ -35,6 +42,7 @@ export const forwardingCommand: Command = {
         lagRecords: Math.max(0, committedSeq - (cursor?.seq ?? 0)),
         lagSeconds: 0,
         ...(cursor?.at ? { lastSuccessAt: new Date(cursor.at).toISOString() } : {}),
+        ...(unusable ? { warning: unusable } : {}),
       };
     }
     if (values.json) io.out(JSON.stringify({ running, ...status }, null, 2));

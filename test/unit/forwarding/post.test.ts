@@ -2,7 +2,8 @@
  * One export request to the collector. Attacks on it:
  * - a collector that answers its headers and then trickles the body a byte at a time, or never ends it: the
  *   request must end by its deadline (an idle timeout alone never fires), or forwarding stalls for good;
- * - a collector that answers with a huge body: only a bounded part is kept in memory;
+ * - a collector that answers with a huge body (500 MB at each success): a bounded part is kept and the rest is
+ *   not read, or reading it costs the gateway's calls their latency;
  * - a collector behind a private CA that asks for a client certificate: with `tls.ca`, `cert` and `key` it is
  *   reached; without the client certificate it refuses, and that is a failure, not a success;
  * - a TLS file that is missing: the error names the key and the file, so that the status says what to fix.
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { post } from '../../../main/forwarding/post.js';
+import { waitFor } from '../../helpers/gateway-harness.js';
 
 let dir: string;
 const files = (name: string) => join(dir, name);
@@ -72,17 +74,28 @@ describe('an export request', () => {
     }
   });
 
-  it('keeps at most 64 KiB of a huge answer', async () => {
+  it('keeps 64 KiB of a huge answer and reads no further (the collector sees the connection closed)', async () => {
+    let written = 0;
+    let closed = false;
     const server = createHttpServer((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
-      for (let i = 0; i < 64; i++) res.write('x'.repeat(64 * 1024));
-      res.end();
+      const chunk = 'x'.repeat(64 * 1024);
+      // 500 MB, written as fast as it is read, until the reader goes away.
+      const pump = () => {
+        while (!closed && written < 500 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+        if (!closed && written < 500 * 1024 * 1024) res.once('drain', pump);
+        else res.end();
+      };
+      res.on('close', () => (closed = true));
+      pump();
     });
     const collector = await listen(server);
     try {
       const result = await post({ endpoint: collector.url, headers: {}, contentType: 'application/json' }, body);
       expect(result.status).toBe(500);
       expect(result.body.length).toBe(64 * 1024);
+      await waitFor(() => closed, 5_000, 'the connection closed');
+      expect(written).toBeLessThan(32 * 1024 * 1024);
     } finally {
       await collector.close();
     }

@@ -1,0 +1,223 @@
+/*
+ * What an attacker did to forwarding (a helper briefed with the guarantees, not the tests), each now a test:
+ * - the same OS user edits a record in a segment file (same length, `sed -i`) while the collector is down: the
+ *   edited record must never reach the collector as if it had been recorded; forwarding stops and says where;
+ * - the same, with the record's hash and every later prev and hash recomputed (SHA-256 needs no key): the
+ *   commit's mac, made with the log's key, gives it away;
+ * - a cursor written by hand that names a real record further on (its seq with its real hash), to skip what
+ *   the collector never had: it does not carry the cursor's mac, so forwarding stops instead of skipping;
+ * - a segment replaced under the running gateway (`cp -p SEG x && mv x SEG`: the writer goes on in the old
+ *   file), or cut (`: > SEG`): records committed but not in the files are said at once, not a silent stall;
+ * - a collector that answers 429 with `Retry-After: 0` (or a date gone by): no retry loop;
+ * - a collector that never finishes its answer: a warning after five minutes without progress, and a stop
+ *   that does not wait for it;
+ * - a fixed endpoint saved in gatehouse.yaml: tried now, not at the end of a five-minute back-off.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { computeLineHash, lineFields } from '../../../main/audit/record.js';
+import { AuditLog } from '../../../main/audit/segment-writer.js';
+import { CURSOR_FILE } from '../../../main/forwarding/cursor.js';
+import { Forwarder, type ForwarderOptions } from '../../../main/forwarding/forwarder.js';
+import type { PostResult } from '../../../main/forwarding/post.js';
+import { waitFor } from '../../helpers/gateway-harness.js';
+
+const KEY = Buffer.alloc(32, 7);
+const settings = { endpoint: 'http://127.0.0.1:9/v1/logs', headers: {}, encoding: 'json' as const, batchSize: 20, interval: 1 };
+
+let root: string;
+let audit: string;
+let log: AuditLog;
+let committed = 0;
+
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'gatehouse-forward-attack-'));
+  audit = join(root, 'audit');
+  log = await AuditLog.open({ dir: audit, key: KEY, segmentSize: 16 * 1024 });
+  log.onCommit = (records) => (committed = Math.max(committed, ...records.map((r) => r.seq)));
+  committed = 0;
+});
+afterEach(async () => {
+  await log.close().catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function append(n: number, text = 'ORIGINAL'): Promise<void> {
+  for (let i = 0; i < n; i++) await log.append({ ts: new Date().toISOString(), kind: 'request', method: 'tools/call', tool: 'echo', id: i, payload: { message: `${text} ${i}` } });
+}
+
+/** Every body sent, decoded to what the collector would read: seq, uid and the payload text. */
+function collector(answer: (attempt: number) => PostResult | Promise<PostResult> = () => ({ status: 200, body: '' })) {
+  const got: { seq: number; uid: string; body: string }[] = [];
+  let attempts = 0;
+  const send: NonNullable<ForwarderOptions['send']> = async (_s, body) => {
+    const result = await answer(attempts++);
+    if (result.status === 200) {
+      const req = JSON.parse(Buffer.from(body).toString('utf8')) as { resourceLogs: { scopeLogs: { logRecords: { body: unknown; attributes: { key: string; value: { intValue?: string | number; stringValue?: string } }[] }[] }[] }[] };
+      for (const lr of req.resourceLogs.flatMap((r) => r.scopeLogs).flatMap((s) => s.logRecords)) {
+        const a = Object.fromEntries(lr.attributes.map((kv) => [kv.key, kv.value.intValue ?? kv.value.stringValue]));
+        got.push({ seq: Number(a['gatehouse.seq']), uid: String(a['log.record.uid']), body: JSON.stringify(lr.body) });
+      }
+    }
+    return result;
+  };
+  return { got, send, attempts: () => attempts };
+}
+
+function forwarder(send: ForwarderOptions['send'], extra: Partial<ForwarderOptions> = {}): Forwarder {
+  return new Forwarder({ dataDir: root, auditDir: audit, auditKey: KEY, settings: () => settings, committedSeq: () => committed, random: () => 0, send, ...extra });
+}
+
+const segments = () => readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort();
+const allLines = () => segments().flatMap((name) => readFileSync(join(audit, name), 'utf8').split('\n').filter(Boolean).map((line) => ({ name, line })));
+
+describe('forwarding, attacked', () => {
+  it('a record edited in its segment file (same length) is never sent; forwarding stops at it and says where', async () => {
+    await append(30);
+    const target = allLines().find(({ line }) => line.includes('ORIGINAL 12')) as { name: string; line: string };
+    const file = join(audit, target.name);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('ORIGINAL 12', 'FORGED!! 12'));
+    const seq = (lineFields(Buffer.from(target.line)) as { seq: number }).seq;
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+    await f.stop();
+    expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
+    expect(c.got.every((g) => g.seq < seq)).toBe(true);
+    expect(f.status().warning).toMatch(new RegExp(`^forwarding stopped: record ${seq} does not match its hash \\(${target.name}, byte \\d+\\): the log was edited`));
+  });
+
+  it('an edit with every hash recomputed after it is given away by the commit mac made with the log key', async () => {
+    await append(30);
+    // Rewrite from the edited record on: its text, then each line's prev and hash, as a forger without the key can.
+    let prev: string | undefined;
+    let editedSeq = 0;
+    for (const name of segments()) {
+      const file = join(audit, name);
+      const out = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((text) => {
+        let line = text;
+        if (line.includes('ORIGINAL 12')) {
+          line = line.replace('ORIGINAL 12', 'FORGED!! 12');
+          editedSeq = (lineFields(Buffer.from(line)) as { seq: number }).seq;
+        }
+        const fields = lineFields(Buffer.from(line)) as NonNullable<ReturnType<typeof lineFields>>;
+        if (editedSeq === 0) {
+          prev = fields.hash;
+          return line;
+        }
+        if (prev !== undefined) line = line.replace(`"prev":"${fields.prev}"`, `"prev":"${prev}"`);
+        const hash = computeLineHash(Buffer.from(line));
+        line = line.replace(`"hash":"${fields.hash}"`, `"hash":"${hash}"`);
+        prev = hash;
+        return line;
+      });
+      writeFileSync(file, out.map((l) => `${l}\n`).join(''));
+    }
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+    await f.stop();
+    expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
+    expect(f.status().warning).toMatch(/^forwarding stopped: the commit at record \d+ does not carry this log's mac/);
+  });
+
+  it("a cursor written by hand to skip records (a real record's seq and hash) stops forwarding instead", async () => {
+    await append(30);
+    const skipTo = lineFields(Buffer.from((allLines()[20] as { line: string }).line)) as { seq: number; hash: string };
+    writeFileSync(join(root, CURSOR_FILE), JSON.stringify({ seq: skipTo.seq, hash: skipTo.hash, at: Date.now() }));
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    expect(f.status().warning).toMatch(/forwarding-cursor\.json was not written by this gateway \(its mac does not match\)/);
+    await f.stop();
+    expect(c.attempts()).toBe(0);
+    // The gateway's own cursor, with its mac, is taken after a restart: nothing sent twice, nothing skipped.
+    rmSync(join(root, CURSOR_FILE));
+    const g = forwarder(c.send);
+    await g.start();
+    await waitFor(() => g.status().lagRecords === 0, 5_000, 'all forwarded');
+    await g.stop();
+    const h = forwarder(c.send);
+    await h.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await h.stop();
+    expect(h.status().warning).toBeUndefined();
+    expect(c.got.map((x) => x.seq)).toEqual(allLines().map(({ line }) => (lineFields(Buffer.from(line)) as { seq: number }).seq));
+  });
+
+  it('a segment replaced under the running gateway: the records it goes on committing are said to be missing, at once', async () => {
+    await append(5);
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().lagRecords === 0, 5_000, 'caught up');
+    const seg = join(audit, segments().at(-1) as string);
+    copyFileSync(seg, `${seg}.x`);
+    renameSync(`${seg}.x`, seg); // the writer holds the old file, now unlinked
+    await append(5);
+    f.notify();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the warning');
+    await f.stop();
+    expect(f.status().warning).toMatch(/^the log's files hold no record after \d+, though the gateway committed up to \d+: a segment was replaced or cut/);
+  });
+
+  it('a segment cut while records wait: forwarding stops and says the log was cut', async () => {
+    await append(10);
+    const c = collector(() => ({ status: 200, body: '' }));
+    const f = forwarder(c.send, { readChunk: 600 });
+    await f.start();
+    await waitFor(() => c.got.length > 0, 5_000, 'a first batch');
+    writeFileSync(join(audit, segments().at(-1) as string), '');
+    await append(3);
+    f.notify();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the warning');
+    await f.stop();
+    expect(f.status().warning).toMatch(/was cut|hold no record after/);
+  });
+
+  it('429 with Retry-After: 0, or a date gone by: retried with back-off, not in a loop', async () => {
+    await append(3);
+    for (const retryAfter of ['0', 'Wed, 21 Oct 2015 07:28:00 GMT']) {
+      const c = collector(() => ({ status: 429, retryAfter, body: '' }));
+      const f = forwarder(c.send);
+      await f.start();
+      await new Promise((r) => setTimeout(r, 1_600));
+      await f.stop();
+      // random 0: waits of 0.5 s, 1 s, 2 s… after the first attempt: at most three attempts in 1.6 s.
+      expect(c.attempts(), retryAfter).toBeLessThanOrEqual(3);
+      expect(c.attempts(), retryAfter).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('a collector that never finishes its answer: a warning after five minutes without progress, and stop does not wait for it', async () => {
+    await append(3);
+    let clock = 1_800_000_000_000;
+    const send: ForwarderOptions['send'] = (_s, _b, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+    const f = forwarder(send, { now: () => clock });
+    await f.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.status().warning).toBeUndefined();
+    clock += 5 * 60_000;
+    expect(f.status().warning).toBe(`nothing has gone to the collector at ${settings.endpoint} for 5 min; ${committed} record(s) wait in the log`);
+    const started = Date.now();
+    await f.stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a collector fixed in gatehouse.yaml is tried at once, not at the end of the back-off', async () => {
+    await append(3);
+    let failing = true;
+    const c = collector(() => (failing ? { status: 503, body: '' } : { status: 200, body: '' }));
+    const f = forwarder(c.send, { random: () => 1 });
+    await f.start();
+    await waitFor(() => c.attempts() >= 3, 10_000, 'three failures'); // the next wait: 4 s
+    failing = false;
+    f.reconfigured();
+    await waitFor(() => f.status().lagRecords === 0, 1_000, 'sent after the reload');
+    await f.stop();
+  }, 15_000);
+});
