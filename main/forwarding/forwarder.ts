@@ -207,7 +207,7 @@ export class Forwarder {
         return;
       }
       this.missing = undefined;
-      const body = encode(settings.encoding, records.map((r) => toLogRecord(r, this.resource)));
+      const body = await encode(settings.encoding, records, this.resource);
       let result: PostResult;
       try {
         result = await (this.options.send ?? sendOver)(settings, body, this.inFlight.signal);
@@ -271,7 +271,8 @@ export class Forwarder {
       }
       let consumed = 0;
       let reachedEnd = true;
-      for (let start = 0; start < buf.length; ) {
+      for (let start = 0, n = 0; start < buf.length; n++) {
+        if (n > 0 && n % SLICE === 0) await yieldToCalls();
         const end = buf.indexOf(10, start);
         if (end === -1) break;
         const line = buf.subarray(start, end);
@@ -347,10 +348,35 @@ export class Forwarder {
   }
 }
 
-function encode(encoding: 'protobuf' | 'json', records: ReturnType<typeof toLogRecord>[]): Uint8Array {
-  const body = (encoding === 'json' ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(records);
-  if (!body) throw new Error('the OTLP serializer produced nothing');
-  return body;
+/**
+ * How many records are checked or encoded between two turns of the event loop. A batch of 512 encoded at once
+ * holds the loop for 15–30 ms; the calls waiting behind it would feel every batch of a backlog.
+ */
+const SLICE = 64;
+const yieldToCalls = () => new Promise<void>((resolve) => setImmediate(resolve));
+const JSON_HEAD = Buffer.from('{"resourceLogs":[');
+const JSON_TAIL = Buffer.from(']}');
+
+/**
+ * One export request for `records`, encoded a slice at a time with the calls let through in between. The
+ * slices join into one request: protobuf by concatenation (a repeated field's encodings append), JSON by
+ * joining the slices' resourceLogs arrays.
+ */
+async function encode(encoding: 'protobuf' | 'json', records: AuditRecord[], resource: Resource): Promise<Uint8Array> {
+  const serializer = encoding === 'json' ? JsonLogsSerializer : ProtobufLogsSerializer;
+  const parts: Buffer[] = [];
+  for (let i = 0; i < records.length; i += SLICE) {
+    if (i > 0) await yieldToCalls();
+    const body = serializer.serializeRequest(records.slice(i, i + SLICE).map((r) => toLogRecord(r, resource)));
+    if (!body) throw new Error('the OTLP serializer produced nothing');
+    parts.push(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  }
+  if (encoding === 'protobuf' || parts.length === 1) return Buffer.concat(parts);
+  const inner = parts.map((p) => {
+    if (!p.subarray(0, JSON_HEAD.length).equals(JSON_HEAD) || !p.subarray(p.length - JSON_TAIL.length).equals(JSON_TAIL)) throw new Error('the OTLP JSON serializer wrote a request of another shape');
+    return p.subarray(JSON_HEAD.length, p.length - JSON_TAIL.length);
+  });
+  return Buffer.concat([JSON_HEAD, ...inner.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from(','), p])), JSON_TAIL]);
 }
 
 function sendOver(settings: ForwardingSettings, body: Uint8Array, signal: AbortSignal): Promise<PostResult> {

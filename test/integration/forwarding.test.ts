@@ -10,6 +10,8 @@
  *     searched);
  *   - a record that was never recorded is never sent: every record received is, byte for byte by its hash, a
  *     record of the log on disk;
+ *   - the README's check of a collector's file (jq and awk over OTLP/JSON) finds a whole log whole, and names
+ *     the seq where a record is missing;
  *   - the same OS user edits the forwarding cursor so that it no longer names a record of the log: forwarding
  *     stops and says so (a warning, exit 1 from `gatehouse forwarding`), rather than start over or skip.
  * What arrived is decoded by a real receiver with the official opentelemetry-proto definitions (protobuf) and
@@ -17,6 +19,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,6 +67,14 @@ async function gateway(dir: string) {
     await client.close();
   };
   return { ...s, stop, calls };
+}
+
+/** The README's shell check of a collector's file (jq, sort, awk), run as written there on `file`. */
+function readmeCheck(file: string): string {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const script = /```sh\n(jq -r '\.resourceLogs[\s\S]*?)```/.exec(readme)?.[1];
+  if (!script) throw new Error('the README has no collector check');
+  return execFileSync('bash', ['-o', 'pipefail', '-c', script.replaceAll('/var/lib/otel/gatehouse-audit.jsonl', JSON.stringify(file))], { encoding: 'utf8' });
 }
 
 function setup(forwarding: Record<string, unknown>) {
@@ -151,6 +162,18 @@ describe('forwarding to an OTLP/HTTP collector', () => {
       expect(attempt.raw.toString('utf8')).not.toContain(secret);
     }
     expect(JSON.stringify(receiver.accepted())).toMatch(/\[MASKED:[a-z-]+:[0-9a-f]{8}\]/);
+
+    // The README's check of what a collector received, run on what this one received (one OTLP/JSON request per
+    // line, as the collector's file exporter writes): nothing to say about a whole log; a record taken out is named.
+    const bodies = receiver.attempts.filter((a) => a.status === 200).map((a) => JSON.parse(a.raw.toString('utf8')) as { resourceLogs: { scopeLogs: { logRecords: unknown[] }[] }[] });
+    const exported = join(home.dir, 'collector-file.jsonl');
+    writeFileSync(exported, bodies.map((b) => JSON.stringify(b) + '\n').join(''));
+    expect(readmeCheck(exported)).toBe('');
+    const first = bodies[0]?.resourceLogs[0]?.scopeLogs[0]?.logRecords as unknown[];
+    expect(first.length).toBeGreaterThan(3);
+    first.splice(2, 1);
+    writeFileSync(exported, bodies.map((b) => JSON.stringify(b) + '\n').join(''));
+    expect(readmeCheck(exported)).toBe(`gap or break before seq ${[...recorded(home.dir).keys()][3]}\n`);
   }, 60_000);
 
   it('a cursor edited so that it names no record of the log: forwarding stops and says so, it neither starts over nor skips', async () => {

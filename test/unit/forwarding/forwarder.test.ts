@@ -18,6 +18,7 @@ import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { Forwarder, type ForwarderOptions } from '../../../main/forwarding/forwarder.js';
 import { CURSOR_FILE } from '../../../main/forwarding/cursor.js';
 import { waitFor } from '../../helpers/gateway-harness.js';
+import { startReceiver } from '../../helpers/otlp-receiver.js';
 
 let root: string;
 let audit: string;
@@ -71,6 +72,25 @@ describe('the forwarder reading the log', () => {
       expect(got.map((g) => g.uid)).toEqual(lines.map((l) => l.hash));
     }
   }, 60_000);
+
+  it('a batch larger than a slice (encoded a slice at a time) arrives as one request, in both encodings, decoded by a real receiver', async () => {
+    for (const encoding of ['protobuf', 'json'] as const) {
+      rmSync(join(root, CURSOR_FILE), { force: true });
+      const receiver = await startReceiver();
+      try {
+        const forwarder = new Forwarder({ dataDir: root, auditDir: audit, settings: () => ({ endpoint: receiver.endpoint, headers: {}, encoding, batchSize: 150, interval: 1 }), committedSeq: () => lastSeq });
+        await forwarder.start();
+        await waitFor(() => forwarder.status().lagRecords === 0 || forwarder.status().warning !== undefined, 10_000, encoding);
+        await forwarder.stop();
+        expect(forwarder.status().warning).toBeUndefined();
+        expect(receiver.attempts.map((a) => a.logs.length)).toEqual([150, lines.length - 150]);
+        expect(receiver.accepted().map((l) => l.attributes['gatehouse.seq'])).toEqual(lines.map((l) => l.seq));
+        expect(receiver.accepted().map((l) => l.attributes['log.record.uid'])).toEqual(lines.map((l) => l.hash));
+      } finally {
+        await receiver.close();
+      }
+    }
+  });
 
   const json = { endpoint: 'http://127.0.0.1:9/v1/logs', headers: {}, encoding: 'json' as const, batchSize: 50, interval: 1 };
 
