@@ -118,7 +118,7 @@ async function startLocked(
   // an unreachable provider leaves nobody signed in until it answers, which fails closed).
   await Promise.race([identity.ready(), new Promise((r) => setTimeout(r, 3000).unref())]);
   const principal = () => identity.principal();
-  const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal);
+  const audit = await openAudit(dataDir, live, auditKey, options.markCopy, principal, () => identity.groups());
   const { gateway, path, broker, grants, pins } = await wireGateway({ dataDir, live, audit, principal, groups: () => identity.groups(), signedIn: () => identity.current() !== undefined, accessToken: () => identity.current()?.accessToken, clock });
   // What the UI shows changes when records are committed, approvals come and go, or the config reloads.
   const changes = new ChangeFeed();

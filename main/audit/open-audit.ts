@@ -24,7 +24,7 @@ export function localPrincipal(): string {
 }
 
 /** Opens the audit log (repairing a torn tail), catches the session index up, and makes the recorder the call path records through. */
-export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, markCopy?: MarkCopy, principalOf: () => string = () => localPrincipal()): Promise<OpenAudit> {
+export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, markCopy?: MarkCopy, principalOf: () => string = () => localPrincipal(), groupsOf: () => readonly string[] = () => []): Promise<OpenAudit> {
   const dir = auditDirOf(dataDir);
   const config = live.current.config;
   const log = await AuditLog.open({
@@ -46,6 +46,7 @@ export async function openAudit(dataDir: string, live: LiveConfig, key: Buffer, 
   const recorder = new AuditRecorder({
     log,
     principal: principalOf,
+    groups: groupsOf,
     exclude: () => live.current.config.recording.exclude,
     mask: (value) => live.current.masker.json(value),
     maskText: (value) => live.current.masker.text(value),

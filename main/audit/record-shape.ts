@@ -12,6 +12,8 @@ export interface AuditEntry {
   session?: string;
   server?: string;
   principal?: string;
+  /** The signed-in principal's groups, as the identity provider vouched for them (absent before sign-in, or when none). */
+  groups?: readonly string[];
   client?: { name?: string; version?: string };
   direction?: RecordDirection;
   kind: RecordKind;

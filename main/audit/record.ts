@@ -52,6 +52,7 @@ export function serializeRecord(entry: AuditEntry, seq: number, prev: string, co
     session: entry.session,
     server: entry.server,
     principal: entry.principal,
+    groups: entry.groups,
     client: entry.client,
     direction: entry.direction,
     kind: entry.kind,

@@ -7,6 +7,8 @@ export interface RecorderOptions {
   log: AuditLog;
   /** `local:<os-user>` until sign-in exists. */
   principal: () => string;
+  /** The signed-in principal's groups (none before sign-in): on every record beside the principal. */
+  groups?: () => readonly string[];
   exclude: () => readonly ExcludeRule[];
   /** Applied to every payload, detail and decision before it is stored (masking plugs in here). */
   mask?: (value: unknown) => unknown;
@@ -67,6 +69,11 @@ export class AuditRecorder {
     this.maskText = options.maskText ?? ((v) => v);
   }
 
+  private groups(): readonly string[] | undefined {
+    const groups = this.options.groups?.();
+    return groups && groups.length > 0 ? groups : undefined;
+  }
+
   private text(value: string | undefined): string | undefined {
     return value === undefined ? undefined : this.maskText(value);
   }
@@ -88,7 +95,7 @@ export class AuditRecorder {
   async setPaused(paused: boolean): Promise<void> {
     if (paused === this.paused) return;
     this.paused = paused;
-    await this.options.log.append({ ts: this.now().toISOString(), principal: this.options.principal(), kind: 'event', event: paused ? 'recording-paused' : 'recording-resumed' });
+    await this.options.log.append({ ts: this.now().toISOString(), principal: this.options.principal(), groups: this.groups(), kind: 'event', event: paused ? 'recording-paused' : 'recording-resumed' });
   }
 
   /** A session began: whether it is recorded is decided now, once, and said in the log. */
@@ -120,6 +127,7 @@ export class AuditRecorder {
       session: facts.session,
       server: facts.server,
       principal: this.options.principal(),
+      groups: this.groups(),
       client: this.client(facts),
       direction: facts.direction,
       kind: facts.kind,
@@ -140,6 +148,7 @@ export class AuditRecorder {
       session: facts.session,
       server: facts.server,
       principal: this.options.principal(),
+      groups: this.groups(),
       client: this.client(facts),
       kind: 'decision',
       method: 'tools/call',
@@ -154,7 +163,7 @@ export class AuditRecorder {
     if (session && this.excluded.get(session) && (event === 'stderr' || event === 'tool-changed')) return NOT_RECORDED;
     try {
       return this.options.log
-        .append({ ts: this.now().toISOString(), session, server: this.text(server), principal: this.options.principal(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
+        .append({ ts: this.now().toISOString(), session, server: this.text(server), principal: this.options.principal(), groups: this.groups(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
         .catch(() => 0);
     } catch {
       return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can

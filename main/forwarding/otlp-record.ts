@@ -80,6 +80,7 @@ export function toLogRecord(record: AuditRecord, resource: Resource): ReadableLo
     set('user.id', record.principal);
     if (!record.principal.startsWith('local:') && /^[^@\s]+@[^@\s]+$/.test(record.principal)) set('user.email', record.principal);
   }
+  if (record.groups && record.groups.length > 0) set('user.roles', [...record.groups]);
   const decision = isObject(record.decision) ? record.decision : undefined;
   for (const key of ['action', 'outcome', 'rule', 'reason', 'approver'] as const) {
     const v = decision?.[key];

@@ -130,6 +130,9 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       expect((await login.done).code).toBe(0);
       await new Promise((r) => setTimeout(r, 600)); // the gateway looks at the sign-in at most twice a second
       expect(await call(2)).toEqual(['bob@example.com']);
+      // With the groups the provider vouched for (what a collector reads as user.roles).
+      const requestOf = (n: number) => readAllRecords(home.dir).find((r) => r.kind === 'request' && (r.payload as { params?: { arguments?: { n?: number } } }).params?.arguments?.n === n);
+      expect(requestOf(2)?.groups).toEqual(['developers']);
       await g.audit.index.persistNow();
       const mine = JSON.parse((await runGatehouse(['sessions', '--json', '--principal', '*@example.com'], { GATEHOUSE_HOME: home.dir })).stdout) as { principal: string }[];
       expect(mine.map((x) => x.principal)).toEqual([]); // the session began before sign-in: it is the OS user's
@@ -139,6 +142,7 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
       await new Promise((r) => setTimeout(r, 600));
       expect(await call(3).catch((e: Error) => e.message)).toMatch(/nobody is signed in/);
       expect(readAllRecords(home.dir).filter((r) => r.kind === 'request' && (r.payload as { params?: { arguments?: { n?: number } } }).params?.arguments?.n === 3).map((r) => r.principal)[0]).toMatch(/^local:/);
+      expect(requestOf(3)?.groups).toBeUndefined();
       await client.close();
     } finally {
       await g.stop();

@@ -20,7 +20,7 @@ import { publicKeyHex, signingKeyFrom } from '../../../main/audit/signing.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { TEST_KEY } from '../../helpers/audit-log.js';
 
-const FIELDS = ['seq', 'ts', 'session', 'server', 'principal', 'client', 'direction', 'kind', 'method', 'tool', 'id', 'event', 'payload', 'decision', 'detail', 'masked', 'prev', 'hash', 'segment', 'firstSeq', 'lastSeq', 'lastHash', 'mac', 'scope', 'sig', 'signed', 'commit', 'omitted', 'fromSeq', 'toSeq', 'gatehouseExport', 'publicKey'];
+const FIELDS = ['seq', 'ts', 'session', 'server', 'principal', 'groups', 'client', 'direction', 'kind', 'method', 'tool', 'id', 'event', 'payload', 'decision', 'detail', 'masked', 'prev', 'hash', 'segment', 'firstSeq', 'lastSeq', 'lastHash', 'mac', 'scope', 'sig', 'signed', 'commit', 'omitted', 'fromSeq', 'toSeq', 'gatehouseExport', 'publicKey'];
 const VALUES = ['checkpoint', 'head', 'anchor', 'segment', '000000000001.jsonl', '0'.repeat(64), 'f'.repeat(64), '"kind":"checkpoint"', '{"kind":"checkpoint"}', '\n', '"}', 1, 0, -1, true, null, 'f'.repeat(128), ',"sig":"' + 'f'.repeat(128) + '"}', ',"commit":true,"signed":true', '{"omitted":{"fromSeq":1,"toSeq":9}}', 'break', '"event":"break"'];
 
 /** A value a client could send: objects keyed by record field names, holding record-like values, nested. */

@@ -24,6 +24,7 @@ const record: fc.Arbitrary<AuditRecord> = fc.record(
     session: fc.uuid(),
     server: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/),
     principal: fc.oneof(fc.constant('local:ada'), fc.constant('ada@example.com')),
+    groups: fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/), { minLength: 1, maxLength: 4 }),
     method: fc.constantFrom('tools/call', 'tools/list', 'initialize', 'ping'),
     tool: fc.stringMatching(/^[a-z_]{1,12}$/),
     id: fc.oneof(fc.integer({ min: 0, max: 1e6 }), fc.string({ maxLength: 8 })),
@@ -62,6 +63,7 @@ describe('an audit record as an OpenTelemetry log record', () => {
           if (r.id !== undefined) expect(got.attributes['jsonrpc.request.id']).toBe(String(r.id));
           if (r.principal) expect(got.attributes['user.id']).toBe(r.principal);
           expect('user.email' in got.attributes).toBe(r.principal === 'ada@example.com');
+          expect(got.attributes['user.roles']).toEqual(r.groups);
           expect(got.timeUnixNano).toBe(String(BigInt(Date.parse(r.ts)) * 1_000_000n));
           expect(got.body).toEqual(plainBody(r.payload));
         }
