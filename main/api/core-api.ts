@@ -77,7 +77,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(ctx.audit.index.breaks().length ? { auditBreaks: ctx.audit.index.breaks() } : {}),
         identity: { principal: ctx.principal(), signedIn: ctx.signedIn(), groups: [...ctx.groups()], configured: ctx.config().identity !== undefined },
         ...(lastVerify && !lastVerify.ok && lastVerify.problem ? { auditBroken: lastVerify.problem } : {}),
-        ...(ctx.forwarding?.().enabled ? { forwarding: ctx.forwarding() } : {}),
+        ...(ctx.forwarding ? { forwarding: ctx.forwarding() } : {}),
       };
     },
     async servers(): Promise<ServerEntry[]> {
@@ -164,7 +164,7 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         ...(lastVerify ? { lastVerify } : {}),
         breaks: ctx.audit.index.breaks(),
         publicKey: ctx.publicKeyPem,
-        ...(ctx.forwarding?.().enabled ? { forwarding: ctx.forwarding() } : {}),
+        ...(ctx.forwarding ? { forwarding: ctx.forwarding() } : {}),
       };
     },
     async signIn() {

@@ -47,7 +47,7 @@ export interface GatewayStatus {
   auditBroken?: IntegrityReport['problem'];
   /** Who the gateway acts for: the signed-in user, or the OS user; and whether sign-in is configured at all. */
   identity: { principal: string; signedIn: boolean; groups: string[]; configured: boolean };
-  /** The audit trail's forwarding to the organisation's collector (`forwarding:`), when configured. */
+  /** The audit trail's forwarding to the organisation's collector (`forwarding:`); `enabled` false without it. */
   forwarding?: ForwardingStatus;
 }
 

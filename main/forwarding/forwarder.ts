@@ -30,7 +30,7 @@ export interface ForwarderOptions {
    * The log's key: each commit's mac is checked before its records go out, and the cursor carries a mac, so
    * that one edited by hand is told from one the gateway wrote.
    */
-  auditKey?: Buffer;
+  auditKey: Buffer;
   /** Tests: a post that is not over HTTP. */
   send?: (settings: ForwardingSettings, body: Uint8Array, signal: AbortSignal) => Promise<PostResult>;
 }
@@ -62,8 +62,12 @@ export class Forwarder {
   private lastSuccessAt: number | undefined;
   private lastError: { message: string; at: number } | undefined;
   private failingSince: number | undefined;
-  /** Committed records the log's files do not hold (a segment replaced or cut): said at once, not after five minutes. */
-  private missing: string | undefined;
+  /**
+   * A failure on this machine, not the collector's (the log unreadable, committed records missing from its
+   * files, the cursor unwritable): said at once in the status's warning, not after five minutes, and not
+   * blamed on the collector.
+   */
+  private local: string | undefined;
   /** Ends the request on its way at stop: the cursor is written only after a whole answer, so nothing is half done. */
   private inFlight = new AbortController();
   private readonly resource: Resource = gatehouseResource();
@@ -132,7 +136,7 @@ export class Forwarder {
     const failingFor = this.failingSince === undefined ? 0 : this.now() - this.failingSince;
     const warnAfter = this.options.warnAfterMs ?? 5 * 60_000;
     if (this.halted) status.warning = `forwarding stopped: ${this.halted}`;
-    else if (this.missing) status.warning = this.missing;
+    else if (this.local) status.warning = this.local;
     else if (failingFor >= warnAfter) {
       status.warning = `the collector at ${settings?.endpoint ?? '?'} has not accepted records for ${Math.round(failingFor / 60_000)} min; ${lagRecords} record(s) wait in the log and go out, in order, when it answers`;
     } else if (settings && lagRecords > 0 && this.now() - (this.lastSuccessAt ?? this.startedAt) >= warnAfter) {
@@ -174,7 +178,7 @@ export class Forwarder {
   private kick(): Promise<void> {
     // Whatever goes wrong in a round is a failure to retry, said in the status: never an unhandled rejection.
     this.pumping ??= this.pump()
-      .catch((err: unknown) => this.failed(`forwarding failed: ${(err as Error).message}`))
+      .catch((err: unknown) => this.failedHere(`forwarding failed: ${(err as Error).message}`))
       .finally(() => (this.pumping = undefined));
     return this.pumping;
   }
@@ -194,19 +198,17 @@ export class Forwarder {
         records = await this.readBatch(settings.batchSize);
       } catch (err) {
         if (err instanceof ChainBroken) return this.halt(err.message);
-        return this.failed(`the log could not be read: ${(err as Error).message}`);
+        return this.failedHere(`the log could not be read: ${(err as Error).message}`);
       }
       if (records.length === 0) {
         const committed = this.options.committedSeq();
         if (this.cursor.seq < committed) {
-          this.missing = `the log's files hold no record after ${this.cursor.seq}, though the gateway committed up to ${committed}: a segment was replaced or cut while it ran. \`gatehouse verify\` says where`;
-          return this.failed(this.missing);
+          return this.failedHere(`the log's files hold no record after ${this.cursor.seq}, though the gateway committed up to ${committed}: a segment was replaced or cut while it ran. \`gatehouse verify\` says where`);
         }
-        this.missing = undefined;
+        this.local = undefined;
         this.pendingSince = undefined;
         return;
       }
-      this.missing = undefined;
       const body = await encode(settings.encoding, records, this.resource);
       let result: PostResult;
       try {
@@ -225,14 +227,21 @@ export class Forwarder {
       } catch (err) {
         // The collector has these records, but without the cursor they would be sent again after a restart
         // anyway: the same records, the same log.record.uid. So retried until the cursor can be written.
-        return this.failed(`the forwarding cursor could not be written: ${(err as Error).message}`);
+        return this.failedHere(`the forwarding cursor could not be written: ${(err as Error).message}`);
       }
+      this.local = undefined;
       this.cursor = next;
       this.failures = 0;
       this.failingSince = undefined;
       this.lastSuccessAt = next.at;
       this.pendingSince = this.cursor.seq < this.options.committedSeq() ? Date.parse(records[records.length - 1]?.ts ?? '') || this.now() : undefined;
     }
+  }
+
+  /** A failure on this machine: retried like the collector's, and said at once. */
+  private failedHere(message: string): void {
+    this.local = message;
+    this.failed(message);
   }
 
   private failed(message: string, retryAfter?: number): void {
@@ -244,18 +253,32 @@ export class Forwarder {
     this.schedule(Math.max(retryAfter ?? 0, backoffMs(this.failures, this.options.random)));
   }
 
-  /** The next records after the cursor, at most `max`, none past the last committed one; the first must continue the chain from the cursor. */
+  /**
+   * The next records after the cursor, about `max` (a batch ends where a group commit does), none past the
+   * last committed one. Each record goes out only once a commit mark, made with the log's key, vouches for it
+   * (every group commit ends with one): records re-hashed by someone without the key, their marks removed,
+   * are vouched by nothing. The first must continue the chain from the cursor.
+   */
   private async readBatch(max: number): Promise<AuditRecord[]> {
     const upTo = this.options.committedSeq();
     if (this.cursor.seq >= upTo) return [];
     if (this.position?.seq !== this.cursor.seq) this.position = this.locate();
+    if (!this.position) return [];
     const out: AuditRecord[] = [];
-    while (out.length < max && this.position) {
-      const { segment, offset } = this.position;
+    /** Read, checked, chained, but not yet vouched for by a commit mark. */
+    let unvouched: AuditRecord[] = [];
+    /** Where reading stands (it runs ahead of this.position, which moves only to a commit mark). */
+    let at = { ...this.position };
+    let chunk = this.options.readChunk ?? READ_CHUNK;
+    reading: while (out.length < max) {
+      const { segment, offset } = at;
       const fh = await open(join(this.options.auditDir, segment), 'r').catch(() => undefined);
       if (!fh) {
-        this.position = this.locate();
-        if (!this.position || this.position.segment === segment) break;
+        // Pruned while it was read: start again from where the cursor is (locate says what was pruned).
+        const again = this.locate();
+        if (!again || again.segment === segment || unvouched.length > 0 || out.length > 0) break;
+        this.position = again;
+        at = { ...again };
         continue;
       }
       let buf: Buffer;
@@ -263,43 +286,50 @@ export class Forwarder {
       try {
         size = (await fh.stat()).size;
         if (size < offset) throw new ChainBroken(`${segment} is shorter (${size} bytes) than what was already read from it (${offset}): the log was cut. \`gatehouse verify\` says where`);
-        const length = Math.min(this.options.readChunk ?? READ_CHUNK, size - offset);
+        const length = Math.min(chunk, size - offset);
         buf = Buffer.alloc(Math.max(0, length));
         if (length > 0) await fh.read(buf, 0, length, offset);
       } finally {
         await fh.close();
       }
       let consumed = 0;
-      let reachedEnd = true;
       for (let start = 0, n = 0; start < buf.length; n++) {
         if (n > 0 && n % SLICE === 0) await yieldToCalls();
         const end = buf.indexOf(10, start);
         if (end === -1) break;
-        const line = buf.subarray(start, end);
-        const record = this.checked(line, segment, offset + start);
-        if (record.seq > upTo || out.length >= max) {
-          reachedEnd = false;
-          break;
-        }
+        const { record, vouched } = this.checked(buf.subarray(start, end), segment, offset + start);
+        if (record.seq > upTo || (unvouched.length === 0 && out.length >= max)) break reading;
         start = end + 1;
         consumed = start;
-        if (record.seq <= this.position.seq) continue;
-        const prevHash = out.length ? (out[out.length - 1] as AuditRecord).hash : this.cursor.hash;
-        const afterPruned = out.length === 0 && this.pruned !== undefined && record.seq === this.pruned.to + 1;
+        if (record.seq <= at.seq) continue;
+        const before = unvouched.at(-1) ?? out.at(-1);
+        const prevHash = before ? before.hash : this.cursor.hash;
+        const afterPruned = before === undefined && this.pruned !== undefined && record.seq === this.pruned.to + 1;
         if (prevHash !== '' && !afterPruned && record.prev !== prevHash) {
           throw new ChainBroken(`record ${record.seq} does not continue from the last forwarded record (${this.cursor.seq}); the log was changed: \`gatehouse verify\` says where`);
         }
-        out.push(record);
-        this.position.seq = record.seq;
+        unvouched.push(record);
+        at.seq = record.seq;
+        if (vouched) {
+          out.push(...unvouched);
+          unvouched = [];
+          this.position = { segment, offset: offset + consumed, seq: record.seq };
+        } else if (record.seq === upTo) {
+          throw new ChainBroken(`records ${(unvouched[0] as AuditRecord).seq}–${upTo} are vouched for by no commit mark of this log's key (${segment}): they were re-written without the key, and nothing from here on is sent. \`gatehouse verify\` says more`);
+        }
       }
-      this.position.offset = offset + consumed;
-      if (consumed === 0 && buf.length >= (this.options.readChunk ?? READ_CHUNK)) throw new Error(`a line of ${segment} at byte ${offset} is longer than the ${buf.length} bytes read at once`);
-      // The end of this segment's file (not merely of the chunk read): on to the next segment, if the log has gone on there.
-      if (reachedEnd && offset + consumed >= size && this.position.seq < upTo) {
-        const next = listSegments(this.options.auditDir).find((n) => n > segment);
-        if (!next) break;
-        this.position = { segment: next, offset: 0, seq: this.position.seq };
-      } else break;
+      at.offset = offset + consumed;
+      if (consumed === 0 && buf.length > 0) {
+        if (offset + buf.length >= size) break; // the rest is a line still being written: not committed yet
+        chunk = Math.min(chunk * 2, size - offset); // a line longer than the chunk (one large message): read it whole
+        continue;
+      }
+      if (at.offset < size) continue; // more of this segment: the rest of it, from the line the chunk cut
+      // The end of this segment's file: on to the next segment, if the log has gone on there.
+      if (at.seq >= upTo) break;
+      const next = listSegments(this.options.auditDir).find((name) => name > segment);
+      if (!next) break;
+      at = { segment: next, offset: 0, seq: at.seq };
     }
     return out;
   }
@@ -321,12 +351,12 @@ export class Forwarder {
    * A line of the log as it may be sent: shaped like a record, its hash that of its own bytes, its commit's mac
    * made with the log's key. Anything else was edited after it was written, and is never sent as if recorded.
    */
-  private checked(line: Buffer, segment: string, at: number): AuditRecord {
+  private checked(line: Buffer, segment: string, at: number): { record: AuditRecord; vouched: boolean } {
     const fields = lineFields(line);
     const edited = (what: string) => new ChainBroken(`${what} (${segment}, byte ${at}): the log was edited after it was written, and nothing from here on is sent. \`gatehouse verify\` says more`);
     if (!fields) throw edited('a line of the log is not a record');
     if (computeLineHash(line, fields) !== fields.hash) throw edited(`record ${fields.seq} does not match its hash`);
-    if (fields.mac !== undefined && this.options.auditKey && commitMac(this.options.auditKey, fields.seq, fields.hash) !== fields.mac) throw edited(`the commit at record ${fields.seq} does not carry this log's mac`);
+    if (fields.mac !== undefined && commitMac(this.options.auditKey, fields.seq, fields.hash) !== fields.mac) throw edited(`the commit at record ${fields.seq} does not carry this log's mac`);
     let record: AuditRecord;
     try {
       record = parseRecord(line);
@@ -334,7 +364,7 @@ export class Forwarder {
       throw edited(`record ${fields.seq} is not JSON`);
     }
     if (record.seq !== fields.seq || record.hash !== fields.hash || record.prev !== fields.prev) throw edited(`record ${fields.seq} says two things about itself`);
-    return record;
+    return { record, vouched: fields.mac !== undefined };
   }
 
   /** Where the record after the cursor is: the segment whose first seq is at or before it, from its start. */

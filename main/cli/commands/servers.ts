@@ -55,7 +55,7 @@ export const serversCommand: Command = {
       for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
       if (running) {
         const f = (await callGateway<GatewayStatus>(dataDir, 'GET', '/api/status').catch(() => undefined))?.body.forwarding;
-        if (f) io.out(`\nforwarding to ${f.endpoint}: ${f.warning ?? (f.lagRecords ? `${f.lagRecords} record(s) to send` : 'up to date')} (\`gatehouse forwarding\` says more)`);
+        if (f?.enabled) io.out(`\nforwarding to ${f.endpoint}: ${f.warning ?? (f.lagRecords ? `${f.lagRecords} record(s) to send` : 'up to date')} (\`gatehouse forwarding\` says more)`);
       }
       if (!running && config.gateway.port === 0) io.out('(no gateway is running; with gateway.port 0 it picks a free <port> when it starts, and `gatehouse servers` then shows it)');
     }

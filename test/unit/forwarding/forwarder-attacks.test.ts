@@ -4,6 +4,10 @@
  *   edited record must never reach the collector as if it had been recorded; forwarding stops and says where;
  * - the same, with the record's hash and every later prev and hash recomputed (SHA-256 needs no key): the
  *   commit's mac, made with the log's key, gives it away;
+ * - the same with the commit marks removed (the second attacker: a mac that is absent is not checked): a record
+ *   goes out only once a commit mark vouches for it, and committed records that none vouches for stop forwarding;
+ * - one large message (a 5 MB argument, under gateway.maxBodySize) makes a line longer than what the forwarder
+ *   reads at once: it must still be read and sent, not stall forwarding for good;
  * - a cursor written by hand that names a real record further on (its seq with its real hash), to skip what
  *   the collector never had: it does not carry the cursor's mac, so forwarding stops instead of skipping;
  * - a segment replaced under the running gateway (`cp -p SEG x && mv x SEG`: the writer goes on in the old
@@ -123,6 +127,54 @@ describe('forwarding, attacked', () => {
     await f.stop();
     expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
     expect(f.status().warning).toMatch(/^forwarding stopped: the commit at record \d+ does not carry this log's mac/);
+  });
+
+  it('an edit re-hashed with its commit marks removed: vouched for by no mark, so nothing from it is sent', async () => {
+    await append(30);
+    let prev: string | undefined;
+    let editing = false;
+    for (const name of segments()) {
+      const file = join(audit, name);
+      const out = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((text) => {
+        let line = text;
+        if (line.includes('ORIGINAL 12')) {
+          line = line.replace('ORIGINAL 12', 'FORGED!! 12');
+          editing = true;
+        }
+        const fields = lineFields(Buffer.from(line)) as NonNullable<ReturnType<typeof lineFields>>;
+        if (!editing) {
+          prev = fields.hash;
+          return line;
+        }
+        // Everything after the body goes, and a hash of the forger's own is put back: no mac, no sig.
+        const body = line.slice(0, fields.hashAt).replace(`"prev":"${fields.prev}"`, `"prev":"${prev}"`);
+        const hash = computeLineHash(Buffer.from(`${body},"hash":"${'0'.repeat(64)}"}`));
+        prev = hash;
+        return `${body},"hash":"${hash}"}`;
+      });
+      writeFileSync(file, out.map((l) => `${l}\n`).join(''));
+    }
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+    await f.stop();
+    expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
+    expect(f.status().warning).toMatch(/^forwarding stopped: records \d+–\d+ are vouched for by no commit mark of this log's key/);
+  });
+
+  it('a message larger than what is read at once is read whole and sent, and forwarding goes on after it', async () => {
+    await append(3);
+    await log.append({ ts: new Date().toISOString(), kind: 'request', method: 'tools/call', tool: 'echo', id: 99, payload: { message: 'L'.repeat(50_000) } });
+    await append(3);
+    const c = collector();
+    const f = forwarder(c.send, { readChunk: 4096 });
+    await f.start();
+    await waitFor(() => f.status().lagRecords === 0 || f.status().warning !== undefined, 5_000, 'all forwarded');
+    await f.stop();
+    expect(f.status().warning).toBeUndefined();
+    expect(c.got.map((g) => g.seq)).toEqual(allLines().map(({ line }) => (lineFields(Buffer.from(line)) as { seq: number }).seq));
+    expect(c.got.some((g) => g.body.includes('L'.repeat(50_000)))).toBe(true);
   });
 
   it("a cursor written by hand to skip records (a real record's seq and hash) stops forwarding instead", async () => {

@@ -20,6 +20,7 @@ import { CURSOR_FILE } from '../../../main/forwarding/cursor.js';
 import { waitFor } from '../../helpers/gateway-harness.js';
 import { startReceiver } from '../../helpers/otlp-receiver.js';
 
+const KEY = Buffer.alloc(32, 7);
 let root: string;
 let audit: string;
 let lastSeq = 0;
@@ -29,7 +30,7 @@ let longest = 0;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'gatehouse-forwarder-'));
   audit = join(root, 'audit');
-  const log = await AuditLog.open({ dir: audit, key: Buffer.alloc(32, 7), segmentSize: 8 * 1024 });
+  const log = await AuditLog.open({ dir: audit, key: KEY, segmentSize: 8 * 1024 });
   for (let i = 0; i < 200; i++) await log.append({ ts: new Date(1_795_000_000_000 + i).toISOString(), kind: 'request', method: 'tools/call', tool: 'echo', id: i, payload: { text: 'x'.repeat(i % 97) } });
   await log.close();
   for (const name of readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort()) {
@@ -51,6 +52,7 @@ describe('the forwarder reading the log', () => {
       const got: { seq: number; uid: string }[] = [];
       const forwarder = new Forwarder({
         dataDir: root,
+        auditKey: KEY,
         auditDir: audit,
         readChunk: chunk,
         settings: () => ({ endpoint: 'http://127.0.0.1:9/v1/logs', headers: {}, encoding: 'json', batchSize: 17, interval: 1 }),
@@ -78,7 +80,7 @@ describe('the forwarder reading the log', () => {
       rmSync(join(root, CURSOR_FILE), { force: true });
       const receiver = await startReceiver();
       try {
-        const forwarder = new Forwarder({ dataDir: root, auditDir: audit, settings: () => ({ endpoint: receiver.endpoint, headers: {}, encoding, batchSize: 150, interval: 1 }), committedSeq: () => lastSeq });
+        const forwarder = new Forwarder({ dataDir: root, auditDir: audit, auditKey: KEY, settings: () => ({ endpoint: receiver.endpoint, headers: {}, encoding, batchSize: 150, interval: 1 }), committedSeq: () => lastSeq });
         await forwarder.start();
         await waitFor(() => forwarder.status().lagRecords === 0 || forwarder.status().warning !== undefined, 10_000, encoding);
         await forwarder.stop();
@@ -100,6 +102,7 @@ describe('the forwarder reading the log', () => {
     let attempts = 0;
     const forwarder = new Forwarder({
       dataDir: root,
+        auditKey: KEY,
       auditDir: audit,
       settings: () => json,
       committedSeq: () => lastSeq,
@@ -126,6 +129,7 @@ describe('the forwarder reading the log', () => {
     const got: number[] = [];
     const options: ForwarderOptions = {
       dataDir: root,
+        auditKey: KEY,
       auditDir: audit,
       settings: () => json,
       committedSeq: () => lastSeq,
