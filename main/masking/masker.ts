@@ -123,6 +123,9 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
+/** `/`, `_`, `-`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
+const GLUE = new Set([0x2f, 0x5f, 0x2d]);
+const GLUE_CUTS = 3;
 const MIN_HEX = 24;
 const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
 const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,65536}={0,2}|[A-Za-z0-9_-]{16,65536}={0,2})(?![A-Za-z0-9+/=_-])/g;
@@ -350,7 +353,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       let masked = runFormats.replace(run, { input: value, at: start });
       if (secretKeys && depth <= 1 && end - start >= MIN_BASE64) {
         // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
-        masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, start + offset, depth) ? token('base64-secret', found) : found));
+        masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, start + offset, depth) || gluedBase64Secret(found, depth) ? token('base64-secret', found) : found));
         if (end - start >= MIN_HEX) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
       }
       if (masked !== run) {
@@ -391,6 +394,25 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // whole value or stands after an `auth` key.
     const credentials = BASIC_CREDENTIALS.test(decoded) && (run.length === value.length || /auth["']?[ \t]*[:=][ \t]*["']?$/i.test(value.slice(Math.max(0, offset - 24), offset)));
     return credentials || maskText(decoded, depth + 1) !== decoded;
+  };
+
+  /**
+   * Base64 glued to a name by a character of the base64 alphabets themselves (`tools/<b64>`, `k_<b64>`,
+   * `<b64>-v2`): the run decodes to nothing as a whole, so the parts after the first few separators and before
+   * the last few are tried too. A part that holds a secret masks the whole run.
+   */
+  const gluedBase64Secret = (run: string, depth: number): boolean => {
+    const cuts: number[] = [];
+    for (let i = 0; i < run.length && cuts.length < GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) cuts.push(i);
+    for (let i = run.length - 1, n = 0; i >= 0 && n < GLUE_CUTS; i--) if (GLUE.has(run.charCodeAt(i))) (n++, cuts.push(i));
+    for (const cut of cuts) {
+      for (const part of [run.slice(cut + 1), run.slice(0, cut)]) {
+        // Padding cannot stand before the glue (`…==_v2` is no run at all), so a part may come without it.
+        const padded = part.length % 4 === 0 ? part : part + '='.repeat(4 - (part.length % 4));
+        if (part.length >= MIN_BASE64 && base64Secret(padded, padded, 0, depth)) return true;
+      }
+    }
+    return false;
   };
 
   /**

@@ -77,6 +77,19 @@ describe('masking detectors', () => {
     );
   });
 
+  // The second attacker: base64 of a secret glued to a name by a character of the base64 alphabets (`/`, `_`,
+  // `-`): the run as a whole decodes to nothing, the secret is in the part after (or before) the separator.
+  it('finds a secret in base64 glued to a name by /, _ or -', () => {
+    const secret = `ghp_${'R7x9'.repeat(9)}`;
+    for (const encoded of [Buffer.from(`token=${secret}`).toString('base64'), Buffer.from(`token=${secret}`).toString('base64url'), Buffer.from(`{"password":"hunter2-hunter2"}`).toString('base64')]) {
+      const bare = encoded.replace(/=+$/, ''); // padding cannot stand before glue
+      for (const text of [`tools/${encoded}`, `echo_${encoded}`, `k-${encoded}`, `a/b/${encoded}`, `${bare}_v2`, `${bare}/x`]) {
+        expect(all.text(text), text).not.toContain(bare);
+        expect(all.text(text), text).toMatch(/\[MASKED:base64-secret:[0-9a-f]{8}\]/);
+      }
+    }
+  });
+
   it.each(negatives)('leaves %j alone', (sample) => expect(all.text(sample)).toBe(sample));
 
   it('masks the same value to the same token, and different values differently', () => {
