@@ -404,7 +404,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const gluedBase64Secret = (run: string, depth: number): boolean => {
     const cuts: number[] = [];
     for (let i = 0; i < run.length && cuts.length < GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) cuts.push(i);
-    for (let i = run.length - 1, n = 0; i >= 0 && n < GLUE_CUTS; i--) if (GLUE.has(run.charCodeAt(i))) (n++, cuts.push(i));
+    for (let i = run.length - 1, n = 0; i >= 0 && n < GLUE_CUTS; i--) {
+      if (!GLUE.has(run.charCodeAt(i))) continue;
+      cuts.push(i);
+      n++;
+    }
     for (const cut of cuts) {
       for (const part of [run.slice(cut + 1), run.slice(0, cut)]) {
         // Padding cannot stand before the glue (`…==_v2` is no run at all), so a part may come without it.
