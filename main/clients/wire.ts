@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
@@ -54,6 +54,28 @@ function textIfThere(file: string): string | undefined {
 
 function manifestFile(dataDir: string): string {
   return join(dataDir, 'clients', 'wiring.json');
+}
+
+/**
+ * A copy of `file` as it is now, in the data directory's backups (0600), named for when and what. Never written
+ * over: two files of the same name backed up in the same millisecond (a user's and a project's `mcp.json`)
+ * get two backups.
+ */
+function keepBackup(dataDir: string, what: string, file: string, now: Date = new Date()): string {
+  const dir = join(dataDir, 'clients', 'backups');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  for (let n = 1; ; n++) {
+    const backup = join(dir, n === 1 ? `${stamp}-${what}` : `${stamp}-${n}-${what}`);
+    try {
+      copyFileSync(file, backup, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && n < 1000) continue;
+      throw err;
+    }
+    chmodSync(backup, 0o600);
+    return backup;
+  }
 }
 
 export function readManifest(dataDir: string): Manifest {
@@ -146,11 +168,7 @@ export function wireFile(found: FoundConfig, options: { dataDir: string; configF
   }
 
   // The backup first, then gatehouse.yaml, then the client's file: a failure part way leaves the original at hand.
-  const stamp = (options.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
-  const backup = join(options.dataDir, 'clients', 'backups', `${stamp}-${found.client}-${basename(found.file)}`);
-  mkdirSync(dirname(backup), { recursive: true, mode: 0o700 });
-  copyFileSync(found.file, backup);
-  chmodSync(backup, 0o600);
+  const backup = keepBackup(options.dataDir, `${found.client}-${basename(found.file)}`, found.file, options.now);
   writeAtomic(options.configFile, doc.toString(), { private: true });
   // The client may have written its file meanwhile (Claude Code does on every start): its edit is not overwritten.
   if (readFileSync(found.file, 'utf8') !== text) throw new Error('it changed while it was being wired (the client wrote it); nothing in it was changed: run wire again');
@@ -223,7 +241,7 @@ export function unwireFile(dataDir: string, file: string): UnwireResult {
   }
   if (text !== original) {
     // A merged restore is a change of the client's file too: its state just before is kept beside the others.
-    if (!result.exact) copyFileSync(file, join(dataDir, 'clients', 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-before-unwire-${basename(file)}`));
+    if (!result.exact) keepBackup(dataDir, `before-unwire-${basename(file)}`, file);
     writeAtomic(file, text);
   }
   manifest.files = manifest.files.filter((f) => f.file !== file || kept.includes(f));
