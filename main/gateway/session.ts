@@ -53,6 +53,7 @@ export class GatewaySession implements PathSession {
   private closed = false;
   /** Set when the session starts to end: new requests are refused while answers already on their way are delivered. */
   private ending: Promise<void> | undefined;
+  private clientDone: Promise<void> | undefined;
   private closeReason = '';
   private initializeKey: string | undefined;
   /** Requests Gatehouse itself sent the client (elicitation for an approval), by id key. */
@@ -354,7 +355,23 @@ export class GatewaySession implements PathSession {
     return this.ending;
   }
 
+  /**
+   * Closes the session and resolves once the client is done with it (every request answered and recorded, the
+   * session gone), without waiting for the upstream to exit: a client's DELETE is not held while a server takes
+   * its time to stop (up to the SDK's 2 s before a signal). The upstream is stopped after, as by `close`.
+   */
+  closeForClient(reason: string): Promise<void> {
+    this.close(reason).catch(() => undefined);
+    return this.clientDone as Promise<void>;
+  }
+
   private async end(reason: string, code: number): Promise<void> {
+    this.clientDone ??= this.endForClient(reason, code);
+    await this.clientDone;
+    if (!this.sleeping || this.waking) await this.upstream.terminate().catch(() => undefined);
+  }
+
+  private async endForClient(reason: string, code: number): Promise<void> {
     this.closeReason = reason;
     // An answer the server sent just before it went is delivered first; then what is left is answered.
     await this.path.sessionClosing(this, reason, code);
@@ -365,7 +382,6 @@ export class GatewaySession implements PathSession {
     this.ownRequests.clear();
     this.onclose?.(reason);
     this.events.emit('session-end', { sessionId: this.id, server: this.server, reason, at: Date.now() });
-    if (!this.sleeping || this.waking) await this.upstream.terminate().catch(() => undefined);
   }
 
   /** Routes a message to the client; for a response, whether a stream was still open to take it. */

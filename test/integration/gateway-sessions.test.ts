@@ -1,8 +1,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../helpers/gateway-harness.js';
 import { isAlive } from '../helpers/processes.js';
 import { everythingStdio } from '../helpers/servers.js';
+import { startSpy } from '../helpers/spy.js';
 
 describe('client sessions and their upstream processes', () => {
   let harness: Harness | undefined;
@@ -54,6 +59,38 @@ describe('client sessions and their upstream processes', () => {
     await waitFor(() => !isAlive(secondPid), 10_000, 'the stdio server to stop after DELETE');
     expect(harness.gatehouse.gateway.session(transport.sessionId ?? '')).toBeUndefined();
   });
+
+  it('DELETE is answered once the session is over for the client, not when its server has finished exiting', async () => {
+    // A server that takes its time to stop (it ignores the end of its input and SIGTERM: it has to be killed,
+    // which the SDK does after 2 s and 2 s more): the client's DELETE must not wait for that.
+    const spy = startSpy();
+    const flag = join(tmpdir(), `gatehouse-stubborn-${process.pid}-${Date.now()}`);
+    const signals = `${flag}.signals`;
+    writeFileSync(flag, '');
+    try {
+      harness = await startHarness({ servers: { spy: { ...spy.config, env: { ...spy.config.env, SPY_STUBBORN: flag, SPY_SIGNALS: signals } } } });
+      const pids = trackPids(harness);
+      const transport = new StreamableHTTPClientTransport(harness.endpoint('spy'), { requestInit: { headers: { authorization: `Bearer ${harness.gatehouse.token}` } } });
+      const client = new Client({ name: 'deleter', version: '1' });
+      await client.connect(transport);
+      await client.callTool({ name: 'write_file', arguments: {} });
+      const pid = [...pids.values()][0] as number;
+      const sessionId = transport.sessionId as string;
+      await transport.terminateSession();
+      // Answered before the gateway even got to signalling the server (2 s after closing its input); the session
+      // is gone for the client at once…
+      expect(existsSync(signals)).toBe(false);
+      const again = await fetch(harness.endpoint('spy'), { method: 'POST', headers: { authorization: `Bearer ${harness.gatehouse.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+      expect(again.status).toBe(404);
+      // …and the server is still stopped, in the background.
+      await waitFor(() => !isAlive(pid), 15_000, 'the stubborn server to be killed');
+      expect(readFileSync(signals, 'utf8')).toBe('SIGTERM\n');
+    } finally {
+      rmSync(flag, { force: true });
+      rmSync(signals, { force: true });
+      spy.remove();
+    }
+  }, 30_000);
 
   it('idle sessions are reaped and their stdio servers stopped (clients that never send DELETE)', async () => {
     harness = await startHarness({ gateway: { port: 0, idleTimeout: '1s' }, servers: { everything: everythingStdio() } });

@@ -170,7 +170,7 @@ function handleGet(req: IncomingMessage, res: ServerResponse, server: string, ga
 async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): Promise<void> {
   const session = findSession(req, server, gateway, refuse);
   if (!session) return;
-  await session.close('the client ended the session');
+  await session.closeForClient('the client ended the session');
   res.writeHead(200).end();
 }
 
