@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { ForwardingStatus } from '../api/types.js';
 import type { AuditRecord } from '../audit/record-shape.js';
 import { commitMac, computeLineHash, lineFields, parseRecord } from '../audit/record.js';
-import { listSegments, segmentFirstSeq } from '../audit/segment-files.js';
+import { verifyMac } from '../audit/checkpoint.js';
+import { ANCHOR_FILE, listSegments, segmentFirstSeq } from '../audit/segment-files.js';
+import { readMark } from '../audit/segment-writer.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { backoffMs, retryAfterMs } from './backoff.js';
 import { CURSOR_FILE, readCursor, writeCursor, type ForwardCursor } from './cursor.js';
@@ -36,6 +38,9 @@ export interface ForwarderOptions {
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+const CLOSE = Buffer.from('}');
 const CONTENT_TYPES = { protobuf: 'application/x-protobuf', json: 'application/json' } as const;
 
 /** Raised when the log does not continue from the last forwarded record: forwarding stops rather than send a history that was rewritten. */
@@ -57,7 +62,7 @@ export class Forwarder {
   private stopped = false;
   private halted: string | undefined;
   /** Records retention pruned before the collector had them: the one place the chain may jump, said in the status. */
-  private pruned: { from: number; to: number } | undefined;
+  private pruned: { from: number; to: number; hash: string } | undefined;
   private pendingSince: number | undefined;
   private lastSuccessAt: number | undefined;
   private lastError: { message: string; at: number } | undefined;
@@ -304,7 +309,9 @@ export class Forwarder {
         if (record.seq <= at.seq) continue;
         const before = unvouched.at(-1) ?? out.at(-1);
         const prevHash = before ? before.hash : this.cursor.hash;
+        // After records retention pruned, the chain goes on from the anchor (made with the log's key) that says so.
         const afterPruned = before === undefined && this.pruned !== undefined && record.seq === this.pruned.to + 1;
+        if (afterPruned && record.prev !== this.pruned?.hash) throw new ChainBroken(`record ${record.seq} does not continue from the anchor left where records were pruned; the log was changed: \`gatehouse verify\` says where`);
         if (prevHash !== '' && !afterPruned && record.prev !== prevHash) {
           throw new ChainBroken(`record ${record.seq} does not continue from the last forwarded record (${this.cursor.seq}); the log was changed: \`gatehouse verify\` says where`);
         }
@@ -357,13 +364,16 @@ export class Forwarder {
     if (!fields) throw edited('a line of the log is not a record');
     if (computeLineHash(line, fields) !== fields.hash) throw edited(`record ${fields.seq} does not match its hash`);
     if (fields.mac !== undefined && commitMac(this.options.auditKey, fields.seq, fields.hash) !== fields.mac) throw edited(`the commit at record ${fields.seq} does not carry this log's mac`);
+    // What comes after the hash (mac, sig) is no part of what the hash vouches for: only well-formed, and the
+    // record sent is read from the hashed body alone, so that nothing put there reaches the collector.
+    if ((fields.mac !== undefined && !HEX64.test(fields.mac)) || (fields.sig !== undefined && (!HEX128.test(fields.sig) || fields.mac === undefined))) throw edited(`record ${fields.seq} ends in something other than its mac and signature`);
     let record: AuditRecord;
     try {
-      record = parseRecord(line);
+      record = { ...parseRecord(Buffer.concat([line.subarray(0, fields.hashAt), CLOSE])), hash: fields.hash };
     } catch {
       throw edited(`record ${fields.seq} is not JSON`);
     }
-    if (record.seq !== fields.seq || record.hash !== fields.hash || record.prev !== fields.prev) throw edited(`record ${fields.seq} says two things about itself`);
+    if (record.seq !== fields.seq || record.prev !== fields.prev) throw edited(`record ${fields.seq} says two things about itself`);
     return { record, vouched: fields.mac !== undefined };
   }
 
@@ -373,7 +383,14 @@ export class Forwarder {
     const after = this.cursor.seq + 1;
     const holding = segments.filter((n) => (segmentFirstSeq(n) ?? Infinity) <= after).pop() ?? segments[0];
     const first = holding === undefined ? undefined : segmentFirstSeq(holding);
-    if (first !== undefined && first > after) this.pruned = { from: after, to: first - 1 };
+    if (first !== undefined && first > after) {
+      // Records gone from the files are pruned only when the anchor, made with the log's key, says so: segments
+      // moved or deleted by hand would otherwise be skipped, and the collector never have them.
+      const anchor = readMark(join(this.options.auditDir, ANCHOR_FILE));
+      const vouched = anchor !== undefined && anchor.seq === first - 1 && verifyMac(this.options.auditKey, { scope: 'anchor', segment: anchor.segment, firstSeq: anchor.firstSeq, lastSeq: anchor.seq, lastHash: anchor.hash }, anchor.mac);
+      if (!vouched) throw new ChainBroken(`records ${after}–${first - 1} are not in the log's files, and no anchor of this log's key says they were pruned: segments were moved or deleted. \`gatehouse verify\` says where`);
+      this.pruned = { from: after, to: first - 1, hash: anchor.hash };
+    }
     return holding ? { segment: holding, offset: 0, seq: this.cursor.seq } : undefined;
   }
 }

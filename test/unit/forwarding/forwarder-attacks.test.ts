@@ -8,6 +8,10 @@
  *   goes out only once a commit mark vouches for it, and committed records that none vouches for stop forwarding;
  * - one large message (a 5 MB argument, under gateway.maxBodySize) makes a line longer than what the forwarder
  *   reads at once: it must still be read and sent, not stall forwarding for good;
+ * - the third attacker: members put after the hash, where no hash reaches (`,"sig":"x","tool":"delete_all_files",
+ *   "payload":{…},"z":"…"` padded to a signature's length): JSON's last-key-wins sent them as the record's;
+ * - segments moved out of audit/ while records waited: taken for retention's pruning, and skipped;
+ * - and the real pruning (recording.retention, which leaves an anchor made with the key) still goes on past it;
  * - a cursor written by hand that names a real record further on (its seq with its real hash), to skip what
  *   the collector never had: it does not carry the cursor's mac, so forwarding stops instead of skipping;
  * - a segment replaced under the running gateway (`cp -p SEG x && mv x SEG`: the writer goes on in the old
@@ -175,6 +179,59 @@ describe('forwarding, attacked', () => {
     expect(f.status().warning).toBeUndefined();
     expect(c.got.map((g) => g.seq)).toEqual(allLines().map(({ line }) => (lineFields(Buffer.from(line)) as { seq: number }).seq));
     expect(c.got.some((g) => g.body.includes('L'.repeat(50_000)))).toBe(true);
+  });
+
+  it('members put after the hash, where no hash reaches, never reach the collector; forwarding stops there', async () => {
+    await append(30);
+    // Read by position as a signature: `,"sig":"` + 128 characters + `"`, the 128 holding members of the forger's.
+    const inner = 'x","tool":"delete_all_files","principal":"local:someone-else","payload":{"INJECTED":"not recorded"},"z":"';
+    const target = allLines().filter(({ line }) => line.includes('ORIGINAL'))[10] as { name: string; line: string };
+    const file = join(audit, target.name);
+    const forged = target.line.replace(/\}$/, `,"sig":"${inner}${'a'.repeat(128 - inner.length)}"}`);
+    expect(lineFields(Buffer.from(forged))?.sig).toBeDefined(); // read as a signature by position
+    writeFileSync(file, readFileSync(file, 'utf8').replace(target.line, forged));
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+    await f.stop();
+    const sent = c.got.map((g) => g.body).join('\n');
+    expect(sent).not.toContain('INJECTED');
+    expect(f.status().warning).toMatch(/^forwarding stopped: record \d+ ends in something other than its mac and signature/);
+  });
+
+  it('segments moved out of the audit folder while records waited: not taken for pruning, forwarding stops', async () => {
+    await log.close();
+    log = await AuditLog.open({ dir: audit, key: KEY, segmentSize: 2 * 1024 });
+    log.onCommit = (records) => (committed = Math.max(committed, ...records.map((r) => r.seq)));
+    await append(40);
+    expect(segments().length).toBeGreaterThan(3);
+    for (const name of segments().slice(0, 2)) renameSync(join(audit, name), join(root, name));
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+    await f.stop();
+    expect(c.attempts()).toBe(0);
+    expect(f.status().warning).toMatch(/^forwarding stopped: records 1–\d+ are not in the log's files, and no anchor of this log's key says they were pruned/);
+    expect(f.status().pruned).toBeUndefined();
+  });
+
+  it('records pruned by recording.retention (an anchor made with the key): forwarding goes on after them, and says so', async () => {
+    await log.close();
+    log = await AuditLog.open({ dir: audit, key: KEY, segmentSize: 2 * 1024, retention: { maxSize: 6 * 1024 } });
+    log.onCommit = (records) => (committed = Math.max(committed, ...records.map((r) => r.seq)));
+    await append(60);
+    const firstLeft = (lineFields(Buffer.from((allLines()[0] as { line: string }).line)) as { seq: number }).seq;
+    expect(firstLeft).toBeGreaterThan(1);
+    const c = collector();
+    const f = forwarder(c.send);
+    await f.start();
+    await waitFor(() => f.status().lagRecords === 0 || f.status().warning !== undefined, 5_000, 'all forwarded');
+    await f.stop();
+    expect(f.status().warning).toBeUndefined();
+    expect(f.status().pruned).toBe(`records 1–${firstLeft - 1} were pruned (recording.retention) before the collector had them`);
+    expect(c.got[0]?.seq).toBe(firstLeft);
   });
 
   it("a cursor written by hand to skip records (a real record's seq and hash) stops forwarding instead", async () => {
