@@ -64,6 +64,22 @@ async function viaNodeHttp(name: string, url: string, token: string): Promise<La
   return result;
 }
 
+/** How long a client waits for its DELETE: sessions opened and ended one after another. */
+async function deleteLatency(endpoint: string, token: string, sessions = 20): Promise<LatencySummary> {
+  const times: number[] = [];
+  for (let i = 0; i < sessions; i++) {
+    const transport = new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: abortIsolatingFetch() });
+    const client = new Client({ name: 'bench-delete', version: '1' });
+    await client.connect(transport);
+    await client.callTool({ name: 'echo', arguments: { message: 'x' } });
+    const t = performance.now();
+    await transport.terminateSession();
+    times.push(performance.now() - t);
+    await client.close();
+  }
+  return summarize('DELETE', times);
+}
+
 export async function benchProxyLatency(): Promise<string> {
   const children: ChildProcess[] = [];
   const home = tempHome({ gateway: { port: 0 }, servers: { everything: everythingStdio() } });
@@ -83,9 +99,12 @@ export async function benchProxyLatency(): Promise<string> {
     rows.push(await viaNodeHttp('Gatehouse, Streamable HTTP (node:http keep-alive client)', endpoint, token));
     rows.push(await viaClient('Gatehouse via `gatehouse connect` stdio shim (SDK client)', new StdioClientTransport({ command: process.execPath, args: [BIN, 'connect', 'everything'], env: { GATEHOUSE_HOME: home.dir }, stderr: 'ignore' })));
 
+    const deletes = await deleteLatency(endpoint, token);
     return [
       `1 KB echo tools/call against @modelcontextprotocol/server-everything, ${CALLS} sequential calls after ${WARMUP} warm-up, one client`,
       table(rows, rows[0] as LatencySummary),
+      '',
+      `Ending a session (DELETE, its stdio server stopped after the answer): p50 ${deletes.p50.toFixed(2)} ms, p99 ${deletes.p99.toFixed(2)} ms (${deletes.samples} sessions; target ≤ 5 ms)`,
     ].join('\n');
   } finally {
     for (const child of children) child.kill('SIGTERM');
