@@ -38,7 +38,6 @@ export interface ForwarderOptions {
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
-const HEX64 = /^[0-9a-f]{64}$/;
 const HEX128 = /^[0-9a-f]{128}$/;
 const CLOSE = Buffer.from('}');
 const CONTENT_TYPES = { protobuf: 'application/x-protobuf', json: 'application/json' } as const;
@@ -364,9 +363,9 @@ export class Forwarder {
     if (!fields) throw edited('a line of the log is not a record');
     if (computeLineHash(line, fields) !== fields.hash) throw edited(`record ${fields.seq} does not match its hash`);
     if (fields.mac !== undefined && commitMac(this.options.auditKey, fields.seq, fields.hash) !== fields.mac) throw edited(`the commit at record ${fields.seq} does not carry this log's mac`);
-    // What comes after the hash (mac, sig) is no part of what the hash vouches for: only well-formed, and the
-    // record sent is read from the hashed body alone, so that nothing put there reaches the collector.
-    if ((fields.mac !== undefined && !HEX64.test(fields.mac)) || (fields.sig !== undefined && (!HEX128.test(fields.sig) || fields.mac === undefined))) throw edited(`record ${fields.seq} ends in something other than its mac and signature`);
+    // What comes after the hash is no part of what the hash vouches for: a mac (checked above) and a signature
+    // in hex, nothing else; and the record sent is read from the hashed body alone, so nothing put there leaves.
+    if (fields.sig !== undefined && (!HEX128.test(fields.sig) || fields.mac === undefined)) throw edited(`record ${fields.seq} ends in something other than its mac and signature`);
     let record: AuditRecord;
     try {
       record = { ...parseRecord(Buffer.concat([line.subarray(0, fields.hashAt), CLOSE])), hash: fields.hash };

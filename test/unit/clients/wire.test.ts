@@ -3,19 +3,16 @@
  * would lose one: two files of the same name (Cursor's ~/.cursor/mcp.json and the project's .cursor/mcp.json)
  * wired in the same millisecond, the second backup written over the first.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { discoverClients } from '../../../main/clients/discover.js';
 import { wireFile } from '../../../main/clients/wire.js';
+import { put } from '../../helpers/temp-home.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-wire-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const put = (file: string, text: string) => {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-};
 
 describe('wire keeps a backup of every file it changes', () => {
   it('two files of the same name wired in the same millisecond: two backups, each the file as it was', () => {

@@ -78,6 +78,15 @@ function forwarder(send: ForwarderOptions['send'], extra: Partial<ForwarderOptio
   return new Forwarder({ dataDir: root, auditDir: audit, auditKey: KEY, settings: () => settings, committedSeq: () => committed, random: () => 0, send, ...extra });
 }
 
+/** A forwarder started on the log as it is, stopped once it has halted (or given up after 5 s). */
+async function untilHalted(send: ForwarderOptions['send']): Promise<Forwarder> {
+  const f = forwarder(send);
+  await f.start();
+  await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
+  await f.stop();
+  return f;
+}
+
 const segments = () => readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort();
 const allLines = () => segments().flatMap((name) => readFileSync(join(audit, name), 'utf8').split('\n').filter(Boolean).map((line) => ({ name, line })));
 
@@ -89,10 +98,7 @@ describe('forwarding, attacked', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('ORIGINAL 12', 'FORGED!! 12'));
     const seq = (lineFields(Buffer.from(target.line)) as { seq: number }).seq;
     const c = collector();
-    const f = forwarder(c.send);
-    await f.start();
-    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
-    await f.stop();
+    const f = await untilHalted(c.send);
     expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
     expect(c.got.every((g) => g.seq < seq)).toBe(true);
     expect(f.status().warning).toMatch(new RegExp(`^forwarding stopped: record ${seq} does not match its hash \\(${target.name}, byte \\d+\\): the log was edited`));
@@ -125,10 +131,7 @@ describe('forwarding, attacked', () => {
       writeFileSync(file, out.map((l) => `${l}\n`).join(''));
     }
     const c = collector();
-    const f = forwarder(c.send);
-    await f.start();
-    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
-    await f.stop();
+    const f = await untilHalted(c.send);
     expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
     expect(f.status().warning).toMatch(/^forwarding stopped: the commit at record \d+ does not carry this log's mac/);
   });
@@ -159,10 +162,7 @@ describe('forwarding, attacked', () => {
       writeFileSync(file, out.map((l) => `${l}\n`).join(''));
     }
     const c = collector();
-    const f = forwarder(c.send);
-    await f.start();
-    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
-    await f.stop();
+    const f = await untilHalted(c.send);
     expect(c.got.map((g) => g.body).join('\n')).not.toContain('FORGED');
     expect(f.status().warning).toMatch(/^forwarding stopped: records \d+–\d+ are vouched for by no commit mark of this log's key/);
   });
@@ -191,10 +191,7 @@ describe('forwarding, attacked', () => {
     expect(lineFields(Buffer.from(forged))?.sig).toBeDefined(); // read as a signature by position
     writeFileSync(file, readFileSync(file, 'utf8').replace(target.line, forged));
     const c = collector();
-    const f = forwarder(c.send);
-    await f.start();
-    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
-    await f.stop();
+    const f = await untilHalted(c.send);
     const sent = c.got.map((g) => g.body).join('\n');
     expect(sent).not.toContain('INJECTED');
     expect(f.status().warning).toMatch(/^forwarding stopped: record \d+ ends in something other than its mac and signature/);
@@ -208,10 +205,7 @@ describe('forwarding, attacked', () => {
     expect(segments().length).toBeGreaterThan(3);
     for (const name of segments().slice(0, 2)) renameSync(join(audit, name), join(root, name));
     const c = collector();
-    const f = forwarder(c.send);
-    await f.start();
-    await waitFor(() => f.status().warning !== undefined, 5_000, 'the halt');
-    await f.stop();
+    const f = await untilHalted(c.send);
     expect(c.attempts()).toBe(0);
     expect(f.status().warning).toMatch(/^forwarding stopped: records 1–\d+ are not in the log's files, and no anchor of this log's key says they were pruned/);
     expect(f.status().pruned).toBeUndefined();
