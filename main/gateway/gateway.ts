@@ -28,6 +28,8 @@ export class Gateway {
   private readonly sessions = new Map<string, GatewaySession>();
   private reaper: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Processes of sessions already closed (their DELETE answered) that have not exited yet: they still count. */
+  private readonly closedExiting = new Set<Promise<void>>();
   /** Room made under gateway.maxLiveServers for sessions being opened, not yet in the map. */
   private reserved = 0;
 
@@ -103,7 +105,11 @@ export class Gateway {
     } finally {
       if (stdio) this.reserved--;
     }
-    opened.onclose = () => this.sessions.delete(opened.id);
+    opened.onclose = () => {
+      this.sessions.delete(opened.id);
+      const exiting = opened.closing?.catch(() => undefined).finally(() => this.closedExiting.delete(exiting as Promise<void>));
+      if (exiting) this.closedExiting.add(exiting);
+    };
     this.events.emit('session-start', { sessionId: opened.id, server, at: opened.startedAt });
     try {
       await opened.start();
@@ -136,7 +142,7 @@ export class Gateway {
   liveServers(waking?: GatewaySession): number {
     let n = 0;
     for (const s of this.sessions.values()) if (s !== waking && s.holdsProcess) n++;
-    return n + this.reserved;
+    return n + this.reserved + this.closedExiting.size;
   }
 
   /**
@@ -151,7 +157,7 @@ export class Gateway {
     }
     for (let tries = 0; this.liveServers(waking) >= cap && tries < this.sessions.size + 1; tries++) {
       // Processes still exiting (put to sleep a moment ago) make room once they are gone.
-      const exiting = [...this.sessions.values()].map((s) => s.exiting).filter((p): p is Promise<void> => p !== undefined);
+      const exiting = [...[...this.sessions.values()].map((s) => s.exiting).filter((p): p is Promise<void> => p !== undefined), ...this.closedExiting];
       let lru: GatewaySession | undefined;
       for (const s of this.sessions.values()) if (s !== waking && s.holdsProcess && s.sleepable(true) && (!lru || s.lastUsed < lru.lastUsed)) lru = s;
       if (lru) await lru.sleep(`the least recently used of ${cap} live server processes (gateway.maxLiveServers), to make room for another`, true);
@@ -192,5 +198,6 @@ export class Gateway {
     this.stopping = true;
     if (this.reaper) clearInterval(this.reaper);
     await Promise.all([...this.sessions.values()].map((s) => s.close(reason, GatewayErrorCode.ShuttingDown)));
+    await Promise.all(this.closedExiting);
   }
 }

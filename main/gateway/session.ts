@@ -51,6 +51,7 @@ export class GatewaySession implements PathSession {
   private standalone: ClientSink | undefined;
   private backlog: JSONRPCMessage[] = [];
   private closed = false;
+  private processAtClose = false;
   /** Set when the session starts to end: new requests are refused while answers already on their way are delivered. */
   private ending: Promise<void> | undefined;
   private clientDone: Promise<void> | undefined;
@@ -116,6 +117,14 @@ export class GatewaySession implements PathSession {
   /** Whether the session holds a live server process (what the cap on them counts). */
   get holdsProcess(): boolean {
     return this.upstream.kind === 'stdio' && (!this.sleeping || this.waking !== undefined || this.stopping !== undefined) && !(this.closed && this.stopping === undefined);
+  }
+
+  /**
+   * Once closed: until its stdio server's process has exited, when it had one running (a DELETE is answered
+   * before that, and the process still counts under gateway.maxLiveServers until it is gone).
+   */
+  get closing(): Promise<void> | undefined {
+    return this.processAtClose ? this.ending : undefined;
   }
 
   /** Until a sleeping server's process has exited (undefined when none is exiting). */
@@ -375,6 +384,7 @@ export class GatewaySession implements PathSession {
     this.closeReason = reason;
     // An answer the server sent just before it went is delivered first; then what is left is answered.
     await this.path.sessionClosing(this, reason, code);
+    this.processAtClose = this.holdsProcess;
     this.closed = true;
     for (const key of [...this.inflight.keys()]) this.untrack(key)?.sink.abandon(key);
     this.standalone?.abandon('');

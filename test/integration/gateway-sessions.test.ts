@@ -92,6 +92,33 @@ describe('client sessions and their upstream processes', () => {
     }
   }, 30_000);
 
+  it('a deleted session whose server is still exiting counts under gateway.maxLiveServers until it is gone', async () => {
+    // An attacker's find: initialize and DELETE in a loop, each server slow to exit, ran 10 processes under a cap of 2.
+    const spy = startSpy();
+    const flag = join(tmpdir(), `gatehouse-stubborn-cap-${process.pid}-${Date.now()}`);
+    writeFileSync(flag, '');
+    try {
+      harness = await startHarness({ gateway: { port: 0, maxLiveServers: 1 }, servers: { spy: { ...spy.config, env: { ...spy.config.env, SPY_STUBBORN: flag } } } });
+      const started: number[] = [];
+      let mostAlive = 0;
+      harness.gatehouse.gateway.events.on('upstream-start', (e) => {
+        if (e.pid) started.push(e.pid);
+        mostAlive = Math.max(mostAlive, started.filter(isAlive).length);
+      });
+      for (let i = 0; i < 2; i++) {
+        const transport = new StreamableHTTPClientTransport(harness.endpoint('spy'), { requestInit: { headers: { authorization: `Bearer ${harness.gatehouse.token}` } } });
+        const client = new Client({ name: `loop-${i}`, version: '1' });
+        await client.connect(transport);
+        await transport.terminateSession();
+      }
+      expect(started).toHaveLength(2);
+      expect(mostAlive).toBe(1);
+    } finally {
+      rmSync(flag, { force: true });
+      spy.remove();
+    }
+  }, 30_000);
+
   it('idle sessions are reaped and their stdio servers stopped (clients that never send DELETE)', async () => {
     harness = await startHarness({ gateway: { port: 0, idleTimeout: '1s' }, servers: { everything: everythingStdio() } });
     const pids = trackPids(harness);

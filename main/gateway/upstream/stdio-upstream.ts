@@ -179,8 +179,12 @@ export class StdioUpstream implements Upstream {
     await this.transport.close();
   }
 
-  terminate(): Promise<void> {
-    return this.close();
+  /** Stops the server and resolves once its process is gone (the SDK's close returns right after a SIGKILL, before the exit). */
+  async terminate(): Promise<void> {
+    const pid = this.transport.pid;
+    await this.close();
+    if (pid === null || pid === undefined) return;
+    for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
   }
 
   closeReason(): string {
@@ -201,5 +205,14 @@ export class StdioUpstream implements Upstream {
       return `upstream server "${this.name}" could not start: command "${this.config.command}" is not executable`;
     }
     return `upstream server "${this.name}" could not start: ${err.message}`;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
