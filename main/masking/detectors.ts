@@ -1,4 +1,4 @@
-import { portColons, separatorPair, withLiteral, type Hint } from './scan.js';
+import { base64Stretch, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
 
 /**
  * What masking looks for. The formats are learned from the rule sets of well-kept secret scanners (gitleaks'
@@ -765,12 +765,16 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('figma-token', /figd_/, 'figd_[A-Za-z0-9_-]{40}'),
     { kind: 'azure-storage-key', inRun: true, hint: /AccountKey=/, prefix: 'AccountKey=', pattern: '[A-Za-z0-9+/]{86}==' },
     // AWS's secret access key has no prefix: 40 characters of base64 standing alone, random enough (a git SHA,
-    // hex, or a long identifier is not).
+    // hex, or a long identifier is not), or glued by `-`, `_`, `.` or `/` to a short name on either side
+    // (`cli-wJalr…`, `…KEY_v2`) that begins or ends the run: forty characters inside a longer run (a base64 blob, a
+    // URL's path) are no key.
     {
       kind: 'aws-secret-key',
       inRun: true,
-      hint: /[A-Za-z0-9/+]{40}/,
-      pattern: '(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])',
+      hint: base64Stretch(40),
+      pattern:
+        '(?:(?<![A-Za-z0-9/+=_.-])|(?<=(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9][A-Za-z0-9_.-]{0,31}[/_.-]))[A-Za-z0-9/+]{40}' +
+        '(?:(?![A-Za-z0-9/+=_-])|(?=[/_.-][A-Za-z0-9_.-]{0,31}[A-Za-z0-9](?![A-Za-z0-9/+=_.-])))',
       accept: (s) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && !/^[0-9a-fA-F]+$/.test(s) && entropy(s) >= 4.4,
     },
     // The password of a URL with credentials: scheme://user:PASSWORD@host

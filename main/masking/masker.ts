@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { nextLongRun } from './scan.js';
+import { nextLongRun, type Hint } from './scan.js';
 import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
@@ -123,12 +123,17 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
-/** `/`, `_`, `-`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
-const GLUE = new Set([0x2f, 0x5f, 0x2d]);
+/** `/`, `_`, `-`, `+`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
+const GLUE = new Set([0x2f, 0x5f, 0x2d, 0x2b]);
 const GLUE_CUTS = 3;
 const MIN_HEX = 24;
 const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{16,65536}={0,2}|[A-Za-z0-9_-]{16,65536}={0,2})(?![A-Za-z0-9+/=_-])/g;
+/**
+ * A run of characters of either base64 alphabet (the standard one's `+` and `/`, the url-safe one's `-` and `_`: a
+ * name glued to base64 by one of them, or base64 of one alphabet glued by the other's, is one run), ended by its
+ * padding (`…Pj4=/v2`: what follows the padding is another run) or by a character of neither.
+ */
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,65536}(?:={1,2}(?!=)|(?![A-Za-z0-9+/=_-]))/g;
 /** Whether bytes are text (UTF-8 without control characters other than tab, newline and carriage return). */
 function printable(bytes: Buffer): boolean {
   for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
@@ -136,6 +141,32 @@ function printable(bytes: Buffer): boolean {
   const decoded = bytes.toString('utf8');
   const bad = decoded.indexOf('\ufffd');
   return bad < 0 || bad >= decoded.length - 1;
+}
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUE[c.charCodeAt(0)] = i;
+BASE64_VALUE[0x2d] = 62;
+BASE64_VALUE[0x5f] = 63;
+/**
+ * Whether the bytes that the first 32 characters of base64 from `from` decode to hold no control character: the
+ * cheap first test of `printable`, without a buffer (most runs of base64 are binary, and fail it in a few bytes).
+ */
+function textStart(run: string, from: number): boolean {
+  let bits = 0;
+  let held = 0;
+  const end = Math.min(run.length, from + 32);
+  for (let i = from; i < end; i++) {
+    const c = run.charCodeAt(i);
+    const v = c < 128 ? (BASE64_VALUE[c] as number) : -1;
+    if (v < 0) break;
+    bits = ((bits << 6) | v) & 0xfff;
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      const b = (bits >> held) & 0xff;
+      if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+    }
+  }
+  return true;
 }
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
@@ -174,7 +205,7 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
   const sets = new Map<string, CompiledSet[]>();
   const windowGate = options.gate && options.windows ? new RegExp(options.gate.source, `g${options.gate.flags.replace('g', '')}`) : undefined;
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
-  const union = options.gate ?? (options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : new RegExp([...new Set(detectors.map((d) => (d.hint as RegExp).source))].join('|'), 'i'));
+  const union: Hint | undefined = options.gate ?? (options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : unionOf(detectors.map((d) => d.hint as Hint)));
   const passesFor = (value: string): CompiledSet[] => {
     let mask = '';
     for (let i = 0; i < detectors.length; i++) {
@@ -386,7 +417,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   /** Whether a run of base64 at `offset` in `value` decodes to text that holds a secret. */
   const base64Secret = (run: string, value: string, offset: number, depth: number): boolean => {
-    if ((run.length % 4 !== 0 && !/[-_]/.test(run)) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
+    // (Standard base64 comes padded: a run that is not, and has neither padding nor url-safe characters, is a word.)
+    if ((run.length % 4 !== 0 && !/[-_]/.test(run) && !run.endsWith('=')) || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
     const bytes = Buffer.from(run, 'base64');
     if (!printable(bytes)) return false;
     const decoded = bytes.toString('utf8');
@@ -398,22 +430,24 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   /**
    * Base64 glued to a name by a character of the base64 alphabets themselves (`tools/<b64>`, `k_<b64>`,
-   * `<b64>-v2`): the run decodes to nothing as a whole, so the parts after the first few separators and before
-   * the last few are tried too. A part that holds a secret masks the whole run.
+   * `<b64>-v2`, `x_<b64>_y`): the run decodes to nothing as a whole, so the parts that begin after one of its
+   * first few separators (or at its start) and end before one of its last few (or at its end) are tried too. A
+   * part that holds a secret masks the whole run. Which start a part has decides how its first bytes decode:
+   * a start whose first bytes are not text is given up for every end.
    */
   const gluedBase64Secret = (run: string, depth: number): boolean => {
-    const cuts: number[] = [];
-    for (let i = 0; i < run.length && cuts.length < GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) cuts.push(i);
-    for (let i = run.length - 1, n = 0; i >= 0 && n < GLUE_CUTS; i--) {
-      if (!GLUE.has(run.charCodeAt(i))) continue;
-      cuts.push(i);
-      n++;
-    }
-    for (const cut of cuts) {
-      for (const part of [run.slice(cut + 1), run.slice(0, cut)]) {
-        // Padding cannot stand before the glue (`…==_v2` is no run at all), so a part may come without it.
+    const starts = [0];
+    const ends = [run.length];
+    for (let i = 0; i < run.length && starts.length <= GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) starts.push(i + 1);
+    for (let i = run.length - 1; i >= 0 && ends.length <= GLUE_CUTS; i--) if (GLUE.has(run.charCodeAt(i))) ends.push(i);
+    for (const from of starts) {
+      if (run.length - from < MIN_BASE64 || !textStart(run, from) || !printable(Buffer.from(run.slice(from, from + 32), 'base64'))) continue;
+      for (const to of ends) {
+        if ((from === 0 && to === run.length) || to - from < MIN_BASE64) continue;
+        const part = run.slice(from, to);
+        // Padding is optional before glue (`<b64>_v2`): a part may come without it.
         const padded = part.length % 4 === 0 ? part : part + '='.repeat(4 - (part.length % 4));
-        if (part.length >= MIN_BASE64 && base64Secret(padded, padded, 0, depth)) return true;
+        if (base64Secret(padded, padded, 0, depth)) return true;
       }
     }
     return false;
@@ -559,6 +593,14 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   };
 
   return { text, json: <T>(value: T) => walk(value, undefined) as T, token };
+}
+
+/** One hint for many: their regexes joined into one (one scan), then the hints that are functions. */
+function unionOf(hints: readonly Hint[]): Hint {
+  const regexes = [...new Set(hints.filter((h): h is RegExp => h instanceof RegExp).map((h) => h.source))];
+  const regex = regexes.length > 0 ? new RegExp(regexes.join('|'), 'i') : undefined;
+  const others = hints.filter((h) => !(h instanceof RegExp));
+  return { test: (value) => regex?.test(value) === true || others.some((h) => h.test(value)) };
 }
 
 function compile(detectors: Detector[], flags: string): CompiledSet | undefined {

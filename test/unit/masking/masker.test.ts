@@ -85,9 +85,54 @@ describe('masking detectors', () => {
       const bare = encoded.replace(/=+$/, ''); // padding cannot stand before glue
       for (const text of [`tools/${encoded}`, `echo_${encoded}`, `k-${encoded}`, `a/b/${encoded}`, `${bare}_v2`, `${bare}/x`]) {
         expect(all.text(text), text).not.toContain(bare);
-        expect(all.text(text), text).toMatch(/\[MASKED:base64-secret:[0-9a-f]{8}\]/);
+        // (Forty characters of base64 glued to a name are also what a bare AWS secret key looks like.)
+        expect(all.text(text), text).toMatch(encoded.length === 40 ? /\[MASKED:(?:base64-secret|aws-secret-key):[0-9a-f]{8}\]/ : /\[MASKED:base64-secret:[0-9a-f]{8}\]/);
       }
     }
+  });
+
+  // The fifth attacker, against that fix: padding kept before the glue (`…Pj4=/v2`), a name on both sides
+  // (`x_<b64>_y`), and base64 whose own alphabet mixes with the glue (standard base64, with its `/` and `+`,
+  // glued by `_`; base64url, with its `-` and `_`, glued by `/`): each was stored in clear.
+  it('finds base64 of a secret glued on either side or both, in either alphabet, with or without its padding', () => {
+    const secret = `ghp_${'R7x9'.repeat(9)}`;
+    // (`??>>` puts a `/` or `+` into the standard alphabet's text, a `_` or `-` into the url-safe one.)
+    const inners = [`token=${secret}??>>`, `{"password":"hunter2-hunter2"}`, `??>>aws_access_key_id=AKIAIOSFODNN7EXAMPLE`];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...inners),
+        fc.constantFrom('base64', 'base64url') as fc.Arbitrary<'base64' | 'base64url'>,
+        fc.boolean(),
+        fc.constantFrom('x', 'v2', 'tools', 'a/b', 'my_tool', 'id-1'),
+        fc.constantFrom('/', '_', '-', '.', ':', '@', '+', '='),
+        fc.constantFrom('left', 'right', 'both'),
+        (inner, alphabet, keepPadding, name, glue, side) => {
+          const full = Buffer.from(inner).toString(alphabet === 'base64' ? 'base64' : 'base64url');
+          const encoded = keepPadding ? full : full.replace(/=+$/, '');
+          const core = full.replace(/=+$/, '');
+          // (`=` after padding would be more padding.)
+          const right = side !== 'left' && !(glue === '=' && encoded.endsWith('='));
+          const text = `${side !== 'right' ? name + glue : ''}${encoded}${right ? glue + name : ''}`;
+          const masked = all.text(text);
+          expect(masked, text).not.toContain(core.slice(4, -4));
+          expect(masked, text).toMatch(/\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  // The same attacker: a bare AWS secret key glued to a name by a separator (`cli-wJalr…`) was stored in clear.
+  it('finds a bare AWS secret key glued to a name on either side', () => {
+    const aws = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    for (const glue of ['-', '_', '.', '/']) {
+      for (const text of [`id${glue}${aws}`, `${aws}${glue}v2`, `my-cli${glue}${aws}`, `x${glue}${aws}${glue}y`]) {
+        expect(all.text(text), text).not.toContain(aws);
+        expect(JSON.stringify(all.json({ clientInfo: { name: text } })), text).not.toContain(aws);
+      }
+    }
+    // Forty characters inside a longer run (a base64url blob, a digest) are not a key of their own.
+    for (const text of [`${'q'.repeat(50)}-${aws}-${'q'.repeat(50)}`, `${'Qz9'.repeat(11)}_${aws}`, `https://example.com/${aws}/x`, `${aws}Zz9Q`]) expect(all.text(text), text).toBe(text);
   });
 
   it.each(negatives)('leaves %j alone', (sample) => expect(all.text(sample)).toBe(sample));

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -57,5 +57,17 @@ describe('withLiteral', () => {
     const regex = /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/;
     const hint = withLiteral('PRIVATE', regex);
     fc.assert(fc.property(textOf(['END', 'PRIVATE', 'KEY', 'RSA', ' ', '\t', 'x'], 12), (text) => hint.test(text) === regex.test(text)), { numRuns: 10_000 });
+  });
+});
+
+describe('base64Stretch', () => {
+  it('says what /[A-Za-z0-9/+]{n}/ says', () => {
+    for (const n of [1, 4, 40]) {
+      const hint = base64Stretch(n);
+      const regex = new RegExp(`[A-Za-z0-9/+]{${n}}`);
+      const runs = fc.array(fc.oneof(fc.constantFrom('a', 'Z', '0', '9', '/', '+', '-', '_', '=', ' ', '.', 'é', '\n'), fc.constantFrom('A'.repeat(n - 1), 'b'.repeat(n), '+'.repeat(n + 1))), { maxLength: 12 });
+      fc.assert(fc.property(runs, (parts) => hint.test(parts.join('')) === regex.test(parts.join(''))), { numRuns: 10_000 });
+      for (const text of ['', 'x'.repeat(n), `-${'x'.repeat(n)}`, `${'x'.repeat(n - 1)}-x`, '@[`{']) expect(hint.test(text), text).toBe(regex.test(text));
+    }
   });
 });
