@@ -15,6 +15,8 @@ export interface ClientServer {
   cwd?: string;
   url?: string;
   headers?: Record<string, string>;
+  /** The HTTP transport the client's entry names (`type: "sse"`, Gemini's `httpUrl`); else the gateway tries both. */
+  transport?: 'streamable-http' | 'sse';
   /** Already reaches its server through Gatehouse (`gatehouse connect NAME`, or the gateway's endpoint). */
   viaGatehouse: boolean;
   /** Why this entry cannot be wired as it stands (what only the client resolves, a name the gateway refuses): it is left alone. */
@@ -23,7 +25,7 @@ export interface ClientServer {
 
 /** A server entry as gatehouse.yaml holds it. */
 export function gatewayEntry(s: ClientServer): Record<string, unknown> {
-  if (s.kind === 'http') return { url: s.url, ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
+  if (s.kind === 'http') return { url: s.url, ...(s.transport ? { transport: s.transport } : {}), ...(s.headers && Object.keys(s.headers).length ? { headers: s.headers } : {}) };
   return { command: s.command, ...(s.args?.length ? { args: s.args } : {}), ...(s.env && Object.keys(s.env).length ? { env: s.env } : {}), ...(s.cwd ? { cwd: s.cwd } : {}) };
 }
 
@@ -104,22 +106,44 @@ export function missingShim(server: ClientServer, path: string | undefined = pro
   return undefined;
 }
 
-/** The servers under a config's server object, as each client writes them (`url`, Windsurf's `serverUrl`, Gemini's `httpUrl`). */
-export function serversIn(value: unknown, gatewayPort?: number): ClientServer[] {
+const URL_TYPES: Record<string, 'streamable-http' | 'sse'> = { http: 'streamable-http', 'streamable-http': 'streamable-http', streamableHttp: 'streamable-http', sse: 'sse' };
+
+/**
+ * Which server an entry starts, read the way its client reads it: an explicit `type` decides (`stdio`, or a URL
+ * type); without one, Gemini CLI takes `httpUrl` (streamable HTTP), then `url`, then `command`, and the other
+ * clients take `command`, then their URL field (`url`, Windsurf's `serverUrl`). Undefined for an entry the client
+ * would not start.
+ */
+function transportOf(e: Record<string, unknown>, client: ClientId | undefined): { command: string } | { url: string; transport?: 'streamable-http' | 'sse' } | undefined {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const command = text(e.command);
+  const httpUrl = client === 'gemini' ? text(e.httpUrl) : undefined;
+  const url = text(e.url) ?? text(e.serverUrl) ?? text(e.httpUrl);
+  const type = text(e.type);
+  if (httpUrl) return { url: httpUrl, transport: 'streamable-http' };
+  if (type === 'stdio') return command ? { command } : undefined;
+  if (type !== undefined && Object.hasOwn(URL_TYPES, type)) return url ? { url, transport: URL_TYPES[type] as 'streamable-http' | 'sse' } : undefined;
+  if (client === 'gemini' && url) return { url };
+  if (command) return { command };
+  return url ? { url } : undefined;
+}
+
+/** The servers under a config's server object, as `client` writes and reads them (see transportOf). */
+export function serversIn(value: unknown, gatewayPort?: number, client?: ClientId): ClientServer[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   const out: ClientServer[] = [];
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
     if (raw === null || typeof raw !== 'object') continue;
     const e = raw as Record<string, unknown>;
-    const url = [e.url, e.serverUrl, e.httpUrl].find((u): u is string => typeof u === 'string');
-    const command = typeof e.command === 'string' ? e.command : undefined;
-    if (!url && !command) continue;
+    const target = transportOf(e, client);
+    if (!target) continue;
     const args = strings(e.args);
     const env = stringMap(e.env);
     const headers = stringMap(e.headers);
-    const server: ClientServer = command
-      ? { name, kind: 'stdio', command, ...(args ? { args } : {}), ...(env ? { env } : {}), ...(typeof e.cwd === 'string' ? { cwd: e.cwd } : {}), viaGatehouse: false }
-      : { name, kind: 'http', url: url as string, ...(headers ? { headers } : {}), viaGatehouse: false };
+    const server: ClientServer =
+      'command' in target
+        ? { name, kind: 'stdio', command: target.command, ...(args ? { args } : {}), ...(env ? { env } : {}), ...(typeof e.cwd === 'string' ? { cwd: e.cwd } : {}), viaGatehouse: false }
+        : { name, kind: 'http', url: target.url, ...(target.transport ? { transport: target.transport } : {}), ...(headers ? { headers } : {}), viaGatehouse: false };
     server.viaGatehouse = throughGatehouse(server, gatewayPort);
     const why = server.viaGatehouse ? undefined : unwireableReason(name, e, server);
     if (why) server.unwireable = why;
@@ -165,7 +189,7 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     // A key on the way to the servers written twice: the client reads the last, an edit would reach the first.
     const twice = tree ? keyWrittenTwice(tree, location.path) : undefined;
     if (twice !== undefined) return refused(`"${twice}" is written twice in it, and Gatehouse would edit the one the client does not read`);
-    servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort) : [];
+    servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort, location.client) : [];
     // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
     const node = tree && findNodeAtLocation(tree, location.path);
     const count = new Map<unknown, number>();

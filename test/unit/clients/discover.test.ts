@@ -55,6 +55,29 @@ describe('client configs', () => {
     expect(found.find((c) => c.client === 'claude-code' && c.scope === 'user' && c.path.length === 1)?.servers[0]).toMatchObject({ command: 'npx', env: { TOKEN: 'x' } });
   });
 
+  // An entry with both a command and a URL (or Gemini's `httpUrl` and `url`) is read as its client reads it: what
+  // Gatehouse imported would otherwise be another server than the one the user ran.
+  it('reads the transport each client would use: `type` first, then Gemini\'s httpUrl, url, command; the others\' command first', () => {
+    const pick = (client: Parameters<typeof serversIn>[2], entry: Record<string, unknown>) => {
+      const s = serversIn({ s: entry }, undefined, client)[0];
+      return s === undefined ? undefined : s.kind === 'stdio' ? `stdio ${s.command}` : `http ${s.url}${s.transport ? ` ${s.transport}` : ''}`;
+    };
+    const both = { command: 'npx', url: 'https://a.example.com/mcp' };
+    expect(pick('gemini', { ...both, httpUrl: 'https://h.example.com/mcp' })).toBe('http https://h.example.com/mcp streamable-http');
+    expect(pick('gemini', both)).toBe('http https://a.example.com/mcp');
+    expect(pick('gemini', { ...both, type: 'sse' })).toBe('http https://a.example.com/mcp sse');
+    expect(pick('gemini', { command: 'npx' })).toBe('stdio npx');
+    for (const client of ['claude-code', 'claude-desktop', 'cursor', 'vscode', 'windsurf'] as const) {
+      expect(pick(client, both), client).toBe('stdio npx');
+      expect(pick(client, { ...both, type: 'http' }), client).toBe('http https://a.example.com/mcp streamable-http');
+      expect(pick(client, { ...both, type: 'sse' }), client).toBe('http https://a.example.com/mcp sse');
+      expect(pick(client, { ...both, type: 'stdio' }), client).toBe('stdio npx');
+    }
+    expect(pick('windsurf', { serverUrl: 'https://w.example.com/sse' })).toBe('http https://w.example.com/sse');
+    // A type the client would not start (a URL type without a URL) is no server to import.
+    expect(pick('vscode', { command: 'npx', type: 'http' })).toBeUndefined();
+  });
+
   it('a property: any JSON under a servers key is read without throwing, and only well-formed entries count', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
