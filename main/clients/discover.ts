@@ -174,7 +174,14 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     text = read(location.file);
     if (text === undefined) return undefined;
     if (text.startsWith('\ufeff')) return refused('it starts with a byte-order mark, which Gatehouse does not rewrite (save it as UTF-8 without one to wire it)');
-    tree = text.trim() === '' ? undefined : parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+    const parsed = options.parsed?.get(location.file);
+    if (parsed?.text === text) {
+      tree = parsed.tree;
+      errors.push(...parsed.errors);
+    } else {
+      tree = text.trim() === '' ? undefined : parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+      options.parsed?.set(location.file, { text, tree, errors: [...errors] });
+    }
   } catch (err) {
     // One file that cannot be read (a folder, a device, a symbolic link, nested past the stack) names itself; the others are still listed.
     return refused(err instanceof RangeError ? 'it is nested too deep to read' : (err as Error).message);
@@ -189,9 +196,10 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     // A key on the way to the servers written twice: the client reads the last, an edit would reach the first.
     const twice = tree ? keyWrittenTwice(tree, location.path) : undefined;
     if (twice !== undefined) return refused(`"${twice}" is written twice in it, and Gatehouse would edit the one the client does not read`);
-    servers = tree ? serversIn(valueAt(getNodeValue(tree), location.path), options.gatewayPort, location.client) : [];
-    // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
+    // (Only the servers' part of the tree is made a value: ~/.claude.json holds every project ever opened.)
     const node = tree && findNodeAtLocation(tree, location.path);
+    servers = node ? serversIn(getNodeValue(node), options.gatewayPort, location.client) : [];
+    // A name written twice: the client reads the last, an edit would reach the first. Neither is wired.
     const count = new Map<unknown, number>();
     for (const p of node?.children ?? []) count.set(p.children?.[0]?.value, (count.get(p.children?.[0]?.value) ?? 0) + 1);
     for (const s of servers) if ((count.get(s.name) ?? 0) > 1) s.unwireable = 'it is defined twice in this file';
@@ -264,17 +272,20 @@ export interface DiscoverOptions {
   read?: (file: string) => string | undefined;
   /** The gateway's port: an HTTP entry on another local port is some other server, not Gatehouse. */
   gatewayPort?: number;
+  /** Files already parsed in this look (Claude Code's user and project servers are in one ~/.claude.json). */
+  parsed?: Map<string, { text: string; tree: Node | undefined; errors: ParseError[] }>;
 }
 
 export function discoverClients(platform: Platform, options: DiscoverOptions = {}): FoundConfig[] {
   // One file reached two ways (a project folder that is the home folder, a home reached through a link) is one location.
   const seen = new Set<string>();
+  const shared: DiscoverOptions = { parsed: new Map(), ...options };
   return configLocations(platform)
     .filter((l) => {
       const key = JSON.stringify([join(realOrSelf(l.root), relative(l.root, l.file)), l.path]);
       return !seen.has(key) && seen.add(key) !== undefined;
     })
-    .map((l) => linkedFolder(l) ?? readLocation(l, options))
+    .map((l) => linkedFolder(l) ?? readLocation(l, shared))
     .filter((c): c is FoundConfig => c !== undefined && (c.servers.length > 0 || c.error !== undefined));
 }
 

@@ -1,6 +1,7 @@
 // `npm run bench`: figures for the README and the issue notes. Not tests: nothing here asserts a timing.
 import { cpus } from 'node:os';
 import { benchAuditLog } from './audit-log.js';
+import { benchClients } from './clients.js';
 import { benchForwarding } from './forwarding.js';
 import { benchPolicyMasking } from './policy-masking.js';
 import { benchProxyLatency } from './proxy-latency.js';
@@ -14,3 +15,4 @@ if (!only || only === 'audit') console.log(await benchAuditLog(), '\n');
 if (!only || only === 'policy') console.log(benchPolicyMasking(), '\n');
 if (!only || only === 'timeline') console.log(await benchTimeline(), '\n');
 if (!only || only === 'forwarding') console.log(await benchForwarding(), '\n');
+if (!only || only === 'clients') console.log(benchClients(), '\n');
