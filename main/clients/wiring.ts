@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CLIENT_NAMES } from './client-catalogue.js';
 import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 
@@ -95,6 +96,16 @@ function userServers(found: FoundConfig[]): Map<string, Record<string, unknown>>
   return names;
 }
 
+/** Whether git tracks a file (a project's `.mcp.json`, shared with the team); false where there is no git, or no repository. */
+function trackedByGit(file: string): boolean {
+  try {
+    execFileSync('git', ['-C', dirname(file), 'ls-files', '--error-unmatch', '--', basename(file)], { stdio: 'ignore', timeout: 5000, windowsHide: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function wireClients(found: FoundConfig[], target: WiringTarget, options: { dataDir: string; configFile: string; shim: string[] }): WiringReport {
   return locked(options.dataDir, () => wireUnlocked(found, target, options));
 }
@@ -121,6 +132,9 @@ function wireUnlocked(found: FoundConfig[], target: WiringTarget, options: { dat
       else {
         report.lines.push(`${c.clientName}: ${c.file}: ${r.wired.map((w) => (w.name === w.gatewayName ? w.name : `${w.name} (as ${w.gatewayName})`)).join(', ')} now start \`gatehouse connect\` (no token written into the file)`);
         for (const x of r.renamed) report.lines.push(`  "${x.name}" is defined differently by another client: imported as "${x.gatewayName}"`);
+        if (c.scope === 'project' && trackedByGit(c.file)) {
+          report.lines.push(`  ${c.file} is tracked by git: its wired entries start this machine's Gatehouse (${options.shim.join(' ')}), which your team does not have; do not commit it wired (\`gatehouse clients unwire ${c.client}\` puts it back)`);
+        }
       }
       for (const x of r.skipped) report.lines.push(`  "${x.name}" is left as it is: ${x.why}`);
     } catch (e) {

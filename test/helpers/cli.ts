@@ -10,9 +10,9 @@ export interface CliResult {
 }
 
 /** Runs the built `gatehouse` command to completion (bounded by `timeoutMs`). */
-export function runGatehouse(args: string[], env: Record<string, string>, input?: string, timeoutMs = 30_000): Promise<CliResult> {
+export function runGatehouse(args: string[], env: Record<string, string>, input?: string, timeoutMs = 30_000, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -7,6 +7,7 @@
  * Real files in a temporary HOME; the wired entry is started as the client would start it (an SDK client
  * spawning its command) against a real gateway and server-everything.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,5 +105,30 @@ describe('gatehouse clients wire / unwire', () => {
     expect(conflicted.code).toBe(1);
     expect(conflicted.stdout).toMatch(/"everything" was changed since it was wired: left as it is now/);
     expect(readFileSync(vscodeFile, 'utf8')).toContain('"--wait", "5s"');
+  });
+
+  // A project's `.mcp.json` is usually committed: wired, it names this machine's Gatehouse (an absolute path to
+  // this checkout), which would break the server for everyone else if committed. Wiring says so when git tracks it.
+  it('says so when a wired project file is tracked by git, and not when it is not', async () => {
+    const project = join(root, 'repo');
+    const other = join(root, 'scratch-project');
+    const mcp = `${JSON.stringify({ mcpServers: { team: { command: 'node', args: ['/srv/team-server.js'] } } }, null, 2)}\n`;
+    put(join(project, '.mcp.json'), mcp);
+    put(join(other, '.mcp.json'), mcp.replace('team', 'mine'));
+    const git = (...args: string[]) => execFileSync('git', ['-C', project, ...args], { stdio: 'ignore', env: { ...process.env, HOME: root } });
+    git('init', '-q');
+    git('add', '.mcp.json');
+    const tracked = await runGatehouse(['clients', 'wire', 'claude-code'], env, undefined, 30_000, project);
+    expect(tracked.code, tracked.stderr).toBe(0);
+    expect(tracked.stdout).toContain(`${join(project, '.mcp.json')} is tracked by git`);
+    expect(tracked.stdout).toMatch(/do not commit it wired/);
+    const untracked = await runGatehouse(['clients', 'wire', 'claude-code'], env, undefined, 30_000, other);
+    expect(untracked.code, untracked.stderr).toBe(0);
+    expect(untracked.stdout).toContain('mine now start');
+    expect(untracked.stdout).not.toContain('tracked by git');
+    // (Unwire puts back every file of the client that was wired, wherever it is run.)
+    expect((await runGatehouse(['clients', 'unwire', 'claude-code'], env)).code).toBe(0);
+    expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe(mcp);
+    expect(readFileSync(join(other, '.mcp.json'), 'utf8')).toBe(mcp.replace('team', 'mine'));
   });
 });
