@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join, relative } from 'node:path';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { SERVER_NAME, serverSchema } from '../config/schema.js';
+import { isShim } from './shim.js';
 import { CLIENT_NAMES, configLocations, type ClientId, type ConfigLocation, type Platform } from './client-catalogue.js';
 
 /** A server as a client's config defines it: a command to start (stdio), or a URL (HTTP). */
@@ -61,11 +62,7 @@ const stringMap = (value: unknown): Record<string, string> | undefined =>
 
 /** Whether an entry already goes through Gatehouse: the shim, or an endpoint on the loopback gateway (on its port, where that is known). */
 function throughGatehouse(entry: { command?: string; args?: string[]; url?: string }, gatewayPort: number | undefined): boolean {
-  // The shim as wiring writes it: the gatehouse command, then `connect`, then a server name, and nothing else around them.
-  const words = [entry.command ?? '', ...(entry.args ?? [])];
-  // The gatehouse command by its name on the PATH, or by an absolute path: never one relative to the project (`./tools/gatehouse`).
-  const at = words.findIndex((w) => /^gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w) || (isAbsolute(w) && /[\\/]gatehouse(?:\.js|\.cmd|\.exe)?$/i.test(w)));
-  if (at >= 0 && at <= 1 && words[at + 1] === 'connect' && words.length === at + 3 && (at === 0 || /(?:^|[\\/])node(?:\.exe)?$/i.test(words[0] as string))) return true;
+  if (entry.command !== undefined && isShim([entry.command, ...(entry.args ?? [])])) return true;
   return entry.url !== undefined && gatewayEndpoint(entry.url, gatewayPort);
 }
 
@@ -100,7 +97,7 @@ export function gatewayEndpoint(url: string, gatewayPort: number | undefined): b
 export function missingShim(server: ClientServer, path: string | undefined = process.env.PATH): string | undefined {
   if (!server.viaGatehouse || server.kind !== 'stdio') return undefined;
   const words = [server.command ?? '', ...(server.args ?? [])];
-  for (const w of words.slice(0, words.indexOf('connect'))) {
+  for (const w of words.slice(0, words.lastIndexOf('connect')).filter((x) => !x.startsWith('-'))) {
     if (isAbsolute(w) ? !existsSync(w) : !/[\\/]/.test(w) && !(path ?? '').split(delimiter).some((dir) => dir !== '' && ['', '.cmd', '.exe'].some((ext) => existsSync(join(dir, w + ext))))) return w;
   }
   return undefined;

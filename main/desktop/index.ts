@@ -7,6 +7,7 @@ import type { Mark } from '../audit/verify.js';
 import type { TrayAction } from '../approvals/tray-model.js';
 import { toApprovalView } from '../approvals/view.js';
 import { resolveDataDir } from '../config/data-dir.js';
+import { desktopShim } from '../clients/shim.js';
 import { setupApprovalDialogs } from './approval-dialogs.js';
 import { CHANGE_CHANNEL } from '../api/types.js';
 import { serveApiOverIpc } from './ipc.js';
@@ -81,8 +82,9 @@ if (cliArgs !== -1) {
     const markCopy = { read: () => witness.get('headMark'), write: (mark: Mark) => witness.set('headMark', mark) };
     // The signed-in session encrypted with the OS keychain where it has one (a `gatehouse login` file is taken in).
     const sessionStore = safeStorage.isEncryptionAvailable() ? encryptedSessionStore(dataDir, { encrypt: (t) => safeStorage.encryptString(t), decrypt: (b) => safeStorage.decryptString(b) }) : undefined;
-    // Clients are listed; wiring them starts the CLI's shim, which a packaged app does not ship yet (`gatehouse clients wire` does it).
-    const clients = { platform: { os: process.platform, home: app.getPath('home'), appData: app.getPath('appData'), cwd: process.cwd() } };
+    // Wired entries start this app in its --cli mode (`Gatehouse --cli connect NAME`): the installed app is the gatehouse command.
+    const shim = desktopShim({ isPackaged: app.isPackaged, execPath: process.execPath, appPath: app.getAppPath(), ...(process.env.APPIMAGE ? { appImage: process.env.APPIMAGE } : {}) });
+    const clients = { platform: { os: process.platform, home: app.getPath('home'), appData: app.getPath('appData'), cwd: process.cwd() }, shim: [...shim] };
     const running = await startGatehouse({ dataDir, shell: 'desktop', clients, markCopy, ...(keyStore ? { keyStore } : {}), ...(sessionStore ? { sessionStore } : {}) });
     core = running;
     serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);

@@ -27,7 +27,7 @@ class FakeStore {
   }
 }
 
-const startGatehouse = vi.fn(async (_options: { markCopy?: { read(): unknown; write(m: unknown): void } }) => core);
+const startGatehouse = vi.fn(async (_options: { markCopy?: { read(): unknown; write(m: unknown): void }; clients?: { shim?: string[] } }) => core);
 
 async function loadDesktop(fake: ReturnType<typeof createFakeElectron>) {
   vi.resetModules();
@@ -60,6 +60,8 @@ describe('the desktop app lifecycle', () => {
     expect(window.loaded).toMatch(/renderer[/\\]index\.html$/);
     // The head mark's copy lives in a store outside the data directory: what is written there reads back.
     const markCopy = startGatehouse.mock.calls.at(-1)?.[0].markCopy;
+    // The app can wire clients: their entries start this app as the gatehouse command (unpackaged: Electron, the app, --cli).
+    expect(startGatehouse.mock.calls.at(-1)?.[0].clients?.shim).toEqual([process.execPath, '/fake-electron/app', '--cli']);
     markCopy?.write({ seq: 7 });
     expect(markCopy?.read()).toEqual({ seq: 7 });
     fake.module.app.emit('window-all-closed');

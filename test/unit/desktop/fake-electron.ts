@@ -77,6 +77,7 @@ export function createFakeElectron(options: { gotLock?: boolean } = {}) {
   const app = Object.assign(new EventEmitter(), {
     isPackaged: false,
     getPath: (name: string) => `/fake-electron/${name}`,
+    getAppPath: () => '/fake-electron/app',
     setLoginItemSettings: (s: unknown) => calls.push(`setLoginItemSettings ${JSON.stringify(s)}`),
     requestSingleInstanceLock: () => {
       calls.push('requestSingleInstanceLock');
