@@ -365,10 +365,15 @@ const secretAssignment: Detector = {
   prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?[ \\t]{0,20}(?::=|=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
+    // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
+    if (ARN_BEFORE.test(input.slice(Math.max(0, offset - prefix.length - 160), offset - prefix.length))) return false;
     const name = wholeKey(prefix, input, offset);
     return assignedSecret(name, value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
   },
 };
+
+/** The start of an ARN up to its resource (`arn:aws:secretsmanager:us-east-1:123456789012:` and a resource type's first characters). */
+const ARN_BEFORE = /\barn:[a-z0-9-]{1,32}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:(?:\d{12}|aws)?:[A-Za-z0-9_.-]{0,60}$/;
 
 /** A type in an annotation: `SecretStr`, `Optional[str]`, `str`. */
 const TYPE_NAME = /^(?:[A-Z][A-Za-z0-9_]*(?:\[[^\]]*\])?|str|bytes|int|bool|float|string|number)$/;
@@ -721,6 +726,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'discord-webhook', inRun: true, hint: /discord(?:app)?\.com\/api\/webhooks/, pattern: 'https://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/\\d+/[A-Za-z0-9_-]+' },
     token('stripe-key', /[srp]k_(?:live|test)_|whsec_/, '(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,8192}|whsec_[A-Za-z0-9]{24,8192}'),
     token('anthropic-key', /sk-ant-/, 'sk-ant-(?:api|admin|sid)\\d\\d-[A-Za-z0-9_-]{20,8192}'),
+    // (Before OpenAI's: a pattern tried first at a place wins it, and OpenAI's check refuses this body.)
+    token('openrouter-key', /sk-or-/, 'sk-or-v1-[0-9a-f]{64}'),
     // `sk-` also starts ordinary names (`sk-dashboard-frontend-service-7d9f8b6c5`): a key's body is random (mixed
     // case and digits, OpenAI's T3BlbkFJ marker) or long hex (the providers that copied the prefix).
     {
@@ -730,6 +737,24 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
         return s.includes('T3BlbkFJ') || (/[A-Z]/.test(body) && /[a-z]/.test(body) && /\d/.test(body)) || /^[a-f0-9]{32,8192}$/.test(body);
       },
     },
+    token('groq-key', /gsk_/, 'gsk_[A-Za-z0-9]{52}'),
+    token('xai-key', /xai-/, 'xai-[A-Za-z0-9]{80}'),
+    token('perplexity-key', /pplx-/, 'pplx-[A-Za-z0-9]{48}'),
+    token('replicate-token', /r8_/, 'r8_[A-Za-z0-9]{37}'),
+    token('heroku-key', /HRKU-/, 'HRKU-AA[0-9A-Za-z_-]{58}'),
+    token('azure-client-secret', /Q~/, '[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}'),
+    token('alibaba-access-key', /LTAI/, 'LTAI[A-Za-z0-9]{20}'),
+    token('flyio-token', /f[om][12][ar]?_/, 'fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,8192}={0,3}'),
+    token('planetscale-token', /pscale_/, 'pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}'),
+    token('supabase-token', /sbp_|sb_secret_/, 'sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,128}'),
+    token('bitbucket-token', /ATBB/, 'ATBB[A-Za-z0-9_=.-]{28,128}'),
+    token('tailscale-key', /tskey-/, 'tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,64}-[A-Za-z0-9]{16,128}'),
+    token('mailchimp-key', /-us\d/, '[0-9a-f]{32}-us\\d{1,2}'),
+    token('twitter-bearer', /AAAAAAAAAAAAAAAAAAAAA/, 'A{22}[A-Za-z0-9%]{80,160}'),
+    token('mapbox-secret', /sk\.eyJ/, 'sk\\.eyJ[A-Za-z0-9_-]{20,1024}\\.[A-Za-z0-9_-]{20,256}'),
+    token('dropbox-token', /sl\./, 'sl\\.[A-Za-z0-9_=-]{130,160}'),
+    token('paseto-token', /v[1-4]\.(?:local|public)\./, 'v[1-4]\\.(?:local|public)\\.[A-Za-z0-9_-]{40,8192}(?:\\.[A-Za-z0-9_-]{1,1024})?'),
+    token('fernet-token', /gAAAAA/, 'gAAAAA[A-Za-z0-9_-]{80,8192}={0,2}'),
     token('google-api-key', /AIza/, 'AIza[0-9A-Za-z_-]{35}'),
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
     // A JWT, also wrapped after its dots (a log that folds long lines).

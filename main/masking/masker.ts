@@ -123,6 +123,13 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
+/** The characters decoded and searched below a text (see `budget` in createMasker): this many per character of it, and a base. */
+const BUDGET_PER_CHAR = 4;
+const BUDGET_BASE = 16_384;
+/** A search costs about as much as this many characters more, however short its text (the passes each start over). */
+const SEARCH_COST = 512;
+/** What a decoded text's search answers past the budget: not the text (so its run is masked); no decoded text holds a NUL. */
+const UNCHECKED = '\u0000unchecked';
 /** `/`, `_`, `-`, `+`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
 const GLUE = new Set([0x2f, 0x5f, 0x2d, 0x2b]);
 const GLUE_CUTS = 3;
@@ -406,9 +413,21 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return namedContextPossible(named) ? namedContext.replace(named) : named;
   };
 
+  /**
+   * What decoding may cost, per text masked: runs that decode to text are decoded and searched again (their
+   * readings too, two levels deep, the parts of a glued run as well), and a text built for it (runs of glued
+   * base64 whose every part decodes to text, nested, with the signs of every reading) multiplied that into
+   * minutes for 20 KB, the gateway frozen meanwhile. So each text gets a budget of characters decoded and
+   * searched below it, a few times its length; a run of text-like base64 or hex past the budget is masked
+   * unread (when in doubt, mask).
+   */
+  let budget = 0;
+  const spend = (chars: number): boolean => (budget -= chars) >= 0;
+
   /** Whether a run of hex digits decodes to text that holds a secret (`echo 44425f… | xxd -r -p`). */
   const hexSecret = (run: string, depth: number): boolean => {
     if (!printable(Buffer.from(run.slice(0, 32), 'hex'))) return false;
+    if (!spend(run.length)) return true;
     const bytes = Buffer.from(run, 'hex');
     if (!printable(bytes)) return false;
     const decoded = bytes.toString('utf8');
@@ -417,8 +436,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   /** Whether a run of base64 at `offset` in `value` decodes to text that holds a secret. */
   const base64Secret = (run: string, value: string, offset: number, depth: number): boolean => {
-    // (Standard base64 comes padded: a run that is not, and has neither padding nor url-safe characters, is a word.)
-    if ((run.length % 4 !== 0 && !/[-_]/.test(run) && !run.endsWith('=')) || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
+    // (No base64 is 4n+1 characters long; unpadded base64 of any other length is, as base64url usually comes.)
+    if (run.replace(/=+$/, '').length % 4 === 1 || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
+    if (!spend(run.length)) return true;
     const bytes = Buffer.from(run, 'base64');
     if (!printable(bytes)) return false;
     const decoded = bytes.toString('utf8');
@@ -460,8 +480,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * too, and the one where most is found is what is kept (only then is the stored text the decoded one).
    */
   const maskText = (value: string, depth = 0): string => {
+    if (depth === 0) budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
+    else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
     let out = detect(value, depth);
     for (const view of readings(value)) {
+      if (depth > 0 && !spend(view.length + SEARCH_COST)) return UNCHECKED;
       const seen = detect(view, depth);
       if (tokenCount(seen) > tokenCount(out)) out = seen;
     }
