@@ -295,15 +295,15 @@ const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
 // all, so that `name: value` pairs around them are left for the other detectors.
 // Phase 2 runs case-insensitively (the engine compiles it with `i`).
-const SECRETISH = '(?:pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|session|pat)';
+const SECRETISH = '(?:pass|pw|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat)';
 const KEY_NAME = `[A-Za-z0-9_.-]{0,60}?${SECRETISH}[A-Za-z0-9_.-]{0,60}`;
-const KEY_HINT = /pass|pwd|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|session|pat/i;
+const KEY_HINT = /pass|pw|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat/i;
 /**
  * Whether a text could hold a context form (phase 2): every phase-2 hint holds one of these words, so a text
  * without them passes none. Written as a tree of shared beginnings, which the regex engine scans about three
  * times faster than the hints joined (a 4 KB message: ~8 µs against ~24 µs).
  */
-export const CONTEXT_GATE = /p(?:a(?:ss|t)|wd)|s(?:e(?:cret|ssion)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
+export const CONTEXT_GATE = /p(?:a(?:ss|t)|w)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
 /**
  * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
  * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
@@ -317,8 +317,13 @@ export const CONTEXT_GATE = /p(?:a(?:ss|t)|wd)|s(?:e(?:cret|ssion)|ig|as)|token|
  * text before a separator is searched for the gate's words.
  */
 export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 7 + 60 + 8 + 20 } as const;
+/**
+ * What stands between a key and its value: `=`, `:` (not a URL's `://`), and the assignments of other languages:
+ * `=>` (PHP, Ruby), `:=` (Go, Make), `?=` (Make).
+ */
+const SEPARATOR = '(?:=>|:=|\\?=|=|:(?![/=]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
-const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?[ \t]*[:=][ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
+const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
 
 /**
  * The whole key of an assignment whose match began at a secret word inside it (`DB_` + `PASSWORD=`): the
@@ -351,6 +356,8 @@ function assignedSecret(name: string | undefined, value: string, quoted: boolean
   if (!strength || isPlaceholder(value) || (!env && looksLikeCode(value))) return false;
   // `password: SecretStr = Field(…)`, `def f(token: Credentials, …)`: a type annotation, not a value.
   if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,)]/.test(after) && TYPE_NAME.test(value)))) return false;
+  // `$pw = ConvertTo-SecureString 'x' …`: a PowerShell command and its arguments; the arguments hold the secret (a phase-3 form).
+  if (!quoted && /^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$/.test(value) && /^[ \t]+\S/.test(after)) return false;
   if (quoted) return strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ');
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
@@ -362,7 +369,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?[ \\t]{0,20}(?::=|=|:(?!//))[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
@@ -402,7 +409,7 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}(?::=|:(?!//)|=)[ \\t]{0,20}${YAML_PROPS}`,
+  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
@@ -428,6 +435,24 @@ const yamlBlock: Detector = {
   pattern: `[ \\t]{1,80}[^\\r\\n]{0,4096}(?:\\r?\\n[ \\t]{1,80}[^\\r\\n]{0,4096}){0,199}`,
   // The whole key stands in the prefix (it opens its line).
   accept: (_value, prefix) => secretKeyStrength(/^\n?[ \t]*([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '') !== undefined,
+};
+
+/**
+ * A YAML plain scalar on the line after its secret key (`password:` then, indented deeper, `QeKu…`): one line
+ * that is neither a mapping (`min: 12`), a list item, a comment nor a quoted or block value (the other detectors'
+ * forms).
+ */
+const yamlNextLine: Detector = {
+  kind: 'secret-value',
+  phase: 2,
+  hint: KEY_HINT,
+  prefix: `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}\\r?\\n[ \\t]{1,80}`,
+  pattern: `(?![ \\t\\-#"'\\[{|>!&*?])[^\\r\\n:#]{1,4096}(?<=\\S)(?=[ \\t]*(?:\\r?\\n|$))`,
+  accept: (value, prefix) => {
+    const m = /^\n?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*\r?\n([ \t]*)$/.exec(prefix);
+    if (!m || (m[3] as string).length <= (m[1] as string).length) return false;
+    return secretKeyStrength(m[2] as string) === 'strong' && !isPlaceholder(value) && value.length >= 4;
+  },
 };
 
 /** TOML's multi-line strings under a secret key (`password = """…"""`, `api_key = '''…'''`). */
@@ -845,6 +870,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     sqlPassword,
     ...xmlSecrets,
     yamlBlock,
+    yamlNextLine,
     lineAssignment,
     secretAssignment,
   ],

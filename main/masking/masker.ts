@@ -550,7 +550,29 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return undefined;
   };
 
-  const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName)): unknown => {
+  /**
+   * A command line sent as an argv array (`["sshpass", "-p", PW, "ssh", …]`, `{command: "mysql", args: […,
+   * "--password", PW]}`): each element alone says nothing, so each one after an option is masked together with
+   * the command and that option (`sshpass -p PW`), and an option with its value glued (`-pPW`) with the command;
+   * what the command-line detectors find in the element is what is masked of it.
+   */
+  const argvMasked = (command: string, items: readonly string[], from: number): string[] | undefined => {
+    if (command === '' || /\s/.test(command)) return undefined;
+    let out: string[] | undefined;
+    for (let i = from; i < items.length; i++) {
+      const item = items[i] as string;
+      const option = i > 0 ? (items[i - 1] as string) : '';
+      const head = option.startsWith('-') && !/\s/.test(option) ? `${command} ${option} ` : item.startsWith('-') && item.length > 2 ? `${command} ` : undefined;
+      if (head === undefined || item === '' || MASKED_TOKEN.test(item)) continue;
+      const masked = text(head + item);
+      if (masked !== head + item && masked.startsWith(head) && masked.slice(head.length) !== item) (out ??= items.slice())[i] = masked.slice(head.length);
+    }
+    return out;
+  };
+  const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
+  const ARGS_KEYS = new Set(['args', 'argv', 'arguments', 'params', 'cmdline', 'command_args']);
+
+  const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName), command?: string): unknown => {
     if (typeof value === 'string') {
       if (value.length > 0) {
         if (context === 'strong' && !isPlaceholder(value)) return token('secret-value', value);
@@ -590,6 +612,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         }
         if (masked !== item) (copy ??= value.slice())[i] = masked;
       }
+      if (value.length >= 2 && value.every((v) => typeof v === 'string')) {
+        const strings = (copy ?? value) as string[];
+        const argv = command !== undefined ? argvMasked(command, strings, 0) : argvMasked(strings[0] as string, strings, 1);
+        if (argv) copy = argv;
+      }
       return copy ?? value;
     }
     if (value !== null && typeof value === 'object') {
@@ -602,7 +629,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
         const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined;
-        const masked = walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext);
+        // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
+        const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
+        const masked = walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
         const key = k.length >= 7 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {

@@ -146,6 +146,24 @@ describe('masking detectors', () => {
     );
   });
 
+  // The sixth attacker's assignment forms, each stored in clear: PHP/Ruby's `=>`, Go's and Make's `:=` and `?=`,
+  // the strong words the context gate never reached (`pw`, `PHPSESSID`), a key inside brackets, a YAML value on
+  // the line after its key; and a command line sent as an argv array, each element masked alone.
+  it("finds the sixth attacker's assignment forms and argv arrays, and leaves their look-alikes", () => {
+    const pw = 'QKZAHRM7cTmw9E7z';
+    for (const text of [`'password' => '${pw}',`, `"password" => "${pw}"`, `:password => "${pw}"`, `API_KEY := ${pw}`, `DB_PASSWORD:=${pw}`, `PASSWORD ?= ${pw}`, `password := "${pw}"`, `pw=${pw}`, `PHPSESSID=${pw}`, `config["password"] = "${pw}"`, `os.environ["API_KEY"] = "${pw}"`, `db:\n  password:\n    ${pw}\n`]) {
+      const masked = all.text(text);
+      expect(masked, text).not.toContain(pw);
+      // Only the value: the key and the separator stay as they were.
+      expect(masked.startsWith(text.slice(0, text.indexOf(pw))), `${text} -> ${masked}`).toBe(true);
+    }
+    for (const argv of [{ command: 'mysql', args: ['-h', 'db', '-u', 'root', '--password', pw] }, { argv: ['sshpass', '-p', pw, 'ssh', 'deploy@host'] }, { argv: ['curl', '-u', `admin:${pw}`, 'https://api.example.com'] }, ['mysql', `-p${pw}`]]) {
+      expect(JSON.stringify(all.json(argv)), JSON.stringify(argv)).not.toContain(pw);
+    }
+    for (const text of ['x => y', 'token => count', 'password:\n  min: 12\n', 'password:\n  - a\n', "$pw = ConvertTo-SecureString -AsPlainText -Force"]) expect(all.text(text), text).toBe(text);
+    for (const argv of [['ls', '-la', '/tmp'], ['git', 'commit', '-m', 'fix the password check'], { command: 'node', args: ['--inspect', 'server.js'] }]) expect(all.json(argv)).toBe(argv);
+  });
+
   // The sixth attacker: base64 without its padding (base64url usually comes so) was never decoded.
   it('finds a secret in base64 without its padding, of either alphabet', () => {
     for (const inner of [`ghp_${'f9ROOiSWlOwmTcRxT4KFRWeI2unKobvoUGHc'}`, '{"api_key":"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}', 'password=Zq8vHunter22!']) {
