@@ -159,7 +159,7 @@ export function namedContextPossible(text: string): boolean {
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring/i;
+const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty/i;
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
@@ -752,6 +752,14 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('stripe-key', /[srp]k_(?:live|test)_|whsec_/, '(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,8192}|whsec_[A-Za-z0-9]{24,8192}'),
     token('anthropic-key', /sk-ant-/, 'sk-ant-(?:api|admin|sid)\\d\\d-[A-Za-z0-9_-]{20,8192}'),
     // (Before OpenAI's: a pattern tried first at a place wins it, and OpenAI's check refuses this body.)
+    // A private key in DER, as bare base64 (PKCS#8 of RSA, EC, Ed25519 and X25519 keys, PKCS#1 RSA, SEC1 EC): known by
+    // the fixed bytes of its beginning (its version, then its algorithm or its first integer). Public keys and
+    // certificates begin otherwise.
+    token(
+      'private-key',
+      /MII|MI[GH]|MHcC|MC4C/,
+      '(?:MII[A-Za-z0-9+/]{3}IBA(?:DANBgkqhkiG9w0BAQEFAAS|AKC[AQ])|MI[GH][A-Za-z0-9+/]AgEAMB[AM]GByqGSM49AgEG|MHcCAQEE|MIGkAgEBBD|MIHcAgEBBE|MC4CAQAwBQYDK2V[wu])[A-Za-z0-9+/]{16,16384}(?:(?:\\\\n|\\r?\\n)[A-Za-z0-9+/]{1,76}){0,400}={0,2}',
+    ),
     token('openrouter-key', /sk-or-/, 'sk-or-v1-[0-9a-f]{64}'),
     // `sk-` also starts ordinary names (`sk-dashboard-frontend-service-7d9f8b6c5`): a key's body is random (mixed
     // case and digits, OpenAI's T3BlbkFJ marker) or long hex (the providers that copied the prefix).
@@ -859,6 +867,14 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'query-secret', phase: 2, hint: QUERY_HINT, prefix: `[?&;]${QUERY_NAMES}=`, pattern: QUERY_VALUE, accept: queryAccept },
     { kind: 'query-secret', phase: 2, hint: /%3F|%26|\\u0026/i, prefix: `(?:%3F|%26|\\\\u0026)${QUERY_NAMES}(?:=|%3D)`, pattern: QUERY_VALUE, accept: queryAccept },
     tomlMultiline,
+    // A JSON Web Key's private members (`"d"`, RSA's primes and exponents, a symmetric key's `"k"`), in JSON written as text.
+    {
+      kind: 'private-key',
+      phase: 3,
+      hint: /\\?"kty\\?"/,
+      prefix: `\\\\?"(?:d|p|q|dp|dq|qi|k)\\\\?"[ \\t]{0,20}:[ \\t]{0,20}\\\\?"`,
+      pattern: '[A-Za-z0-9_-]{16,16384}',
+    },
     ...cliPasswords,
     netrcPassword,
     pgpassPassword,

@@ -178,21 +178,47 @@ function textStart(run: string, from: number): boolean {
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
 const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
-/** The other readings of a text (see maskText), each only where its sign is present. */
+const ENTITY = /&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|(quot|amp|lt|gt|apos));/gi;
+const PERCENT = /%([0-9A-Fa-f]{2})/g;
+const fromHex = (_m: string, h: string): string => String.fromCharCode(parseInt(h, 16));
+/**
+ * Each way a text may be encoded, with its sign (a cheap test first) and its decoding: look-alike and invisible
+ * characters, HTML entities, `\u0041`, `\x41` (a Python or C byte string), percent-encoding (twice:
+ * `%2567` is `%67` is `g`), and hex bytes written apart (`67 68 70 5f`, as xxd and od print them).
+ */
+const DECODINGS: { sign: (v: string) => boolean; decode: (v: string) => string }[] = [
+  { sign: foldable, decode: normalizeKeyName },
+  {
+    sign: (v) => v.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(v),
+    decode: (v) =>
+      v.replace(ENTITY, (m, dec?: string, hex?: string, name?: string) => {
+        const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
+        return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+      }),
+  },
+  { sign: (v) => v.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(v), decode: (v) => v.replace(/\\u([0-9a-fA-F]{4})/g, fromHex) },
+  { sign: (v) => v.includes('\\x') && /\\x[0-9a-fA-F]{2}/.test(v), decode: (v) => v.replace(/\\x([0-9a-fA-F]{2})/g, fromHex) },
+  {
+    sign: (v) => v.includes('%') && /%[0-9A-Fa-f]{2}/.test(v),
+    decode: (v) => {
+      const once = v.replace(PERCENT, fromHex);
+      return /%[0-9A-Fa-f]{2}/.test(once) ? once.replace(PERCENT, fromHex) : once;
+    },
+  },
+  { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), decode: (v) => v.replace(/(?:[0-9A-Fa-f]{2}[ \t]){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g, (run) => run.replace(/[ \t]/g, '')) },
+];
+/**
+ * The other readings of a text (see maskText), each only where its sign is present; and where two or more are,
+ * all of them at once (`ghp_taP&#89;kn\u0048…` mixes entities and escapes in one token).
+ */
 function readings(value: string): string[] {
   const views: string[] = [];
   const add = (view: string) => {
-    if (view !== value) views.push(view);
+    if (view !== value && !views.includes(view)) views.push(view);
   };
-  if (foldable(value)) add(normalizeKeyName(value));
-  if (value.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(value)) {
-    add(value.replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|(quot|amp|lt|gt|apos));/gi, (m, dec?: string, hex?: string, name?: string) => {
-      const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
-      return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-    }));
-  }
-  if (value.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(value)) add(value.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
-  if (value.includes('%') && /%[0-9A-Fa-f]{2}/.test(value)) add(value.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+  const present = DECODINGS.filter((d) => d.sign(value));
+  for (const d of present) add(d.decode(value));
+  if (present.length >= 2) add(present.reduce((v, d) => d.decode(v), value));
   return views;
 }
 /** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
@@ -569,6 +595,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     }
     return out;
   };
+  const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
   const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
   const ARGS_KEYS = new Set(['args', 'argv', 'arguments', 'params', 'cmdline', 'command_args']);
 
@@ -625,13 +652,15 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       let out: [string, unknown][] | undefined;
       const entries = Object.entries(value);
       const pair = pairKind(value as Record<string, unknown>);
+      // A JSON Web Key (`kty`): its private members are the key, whatever they look like.
+      const jwk = typeof (value as Record<string, unknown>).kty === 'string';
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
         const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined;
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
-        const masked = walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
+        const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v) : walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
         const key = k.length >= 7 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {

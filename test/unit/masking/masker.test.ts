@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { luhnValid } from '../../../main/masking/detectors.js';
 import { createMasker } from '../../../main/masking/masker.js';
@@ -162,6 +163,53 @@ describe('masking detectors', () => {
     }
     for (const text of ['x => y', 'token => count', 'password:\n  min: 12\n', 'password:\n  - a\n', "$pw = ConvertTo-SecureString -AsPlainText -Force"]) expect(all.text(text), text).toBe(text);
     for (const argv of [['ls', '-la', '/tmp'], ['git', 'commit', '-m', 'fix the password check'], { command: 'node', args: ['--inspect', 'server.js'] }]) expect(all.json(argv)).toBe(argv);
+  });
+
+  // The sixth attacker's encodings, each stored in clear: `\xNN` escapes, hex bytes written apart (xxd, od),
+  // two encodings mixed in one token, percent-encoding done twice.
+  it('reads \\x escapes, spaced hex, mixed encodings and double percent-encoding', () => {
+    const secret = 'ghp_f9ROOiSWlOwmTcRxT4KFRWeI2unKobvoUGHc';
+    const hex = Buffer.from(secret).toString('hex');
+    for (const text of [
+      hex.replace(/../g, '\\x$&'),
+      `echo ${hex.replace(/../g, '$& ').trim()} | xxd -r -p`,
+      secret.replace('R', '&#82;').replace('T4', '\\u0054\\u0034'),
+      secret.replace(/^g/, '%2567').replace('_', '%255F'),
+    ]) {
+      const masked = all.text(text);
+      // (What is left of the text holds no stretch of the encoded secret's middle.)
+      const middle = text.slice(Math.floor(text.length / 3), Math.floor(text.length / 3) + 12);
+      expect(masked, text).not.toContain(middle);
+      expect(masked, text).toMatch(/\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/);
+    }
+    // A MAC address or a few hex bytes apart are no text to decode.
+    for (const text of ['mac 00 1a 2b 3c 4d 5e', 'bytes 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f']) expect(all.text(text), text).toBe(text);
+  });
+
+  // The same attacker: a JSON Web Key's private member, and a private key in DER as bare base64, were stored in clear.
+  it('finds private keys as JWK and as bare DER base64, and leaves public keys and certificates', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = ec.privateKey.export({ format: 'jwk' });
+    expect(JSON.stringify(all.json({ keys: [jwk] }))).not.toContain(jwk.d as string);
+    expect(all.text(`key file: ${JSON.stringify(jwk)}`)).not.toContain(jwk.d as string);
+    expect(all.text(JSON.stringify({ text: JSON.stringify(jwk) }))).not.toContain(jwk.d as string);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keys = [
+      rsa.privateKey.export({ type: 'pkcs8', format: 'der' }),
+      rsa.privateKey.export({ type: 'pkcs1', format: 'der' }),
+      ec.privateKey.export({ type: 'pkcs8', format: 'der' }),
+      ec.privateKey.export({ type: 'sec1', format: 'der' }),
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'sec1', format: 'der' }),
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }),
+    ].map((der) => der.toString('base64'));
+    for (const b64 of keys) {
+      expect(all.text(`key ${b64} end`), b64.slice(0, 16)).toMatch(/key \[MASKED:private-key:[0-9a-f]{8}\] end/);
+      // Wrapped at 64 characters, its newlines escaped in JSON.
+      const wrapped = b64.replace(/.{64}/g, '$&\n');
+      expect(all.text(JSON.stringify({ key: wrapped })), 'wrapped').not.toContain(b64.length > 90 ? b64.slice(70, 90) : b64.slice(20, 40));
+    }
+    const spki = rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    expect(all.text(`pub ${spki}`)).toBe(`pub ${spki}`);
   });
 
   // The sixth attacker: base64 without its padding (base64url usually comes so) was never decoded.
