@@ -159,7 +159,7 @@ export function namedContextPossible(text: string): boolean {
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty/i;
+const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]/i;
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
@@ -501,7 +501,7 @@ const cliPasswords: Detector[] = [
     kind: 'cli-password',
     phase: 3,
     hint: /sshpass|redis-cli|login/i,
-    prefix: `(?:${word('(?:sshpass|redis-cli)')}|${word('(?:docker|podman|buildah|skopeo|oras|nerdctl)')}[ \\t]+login|${word('helm')}[ \\t]+registry[ \\t]+login)${CLI_ARGS}(?:-p|-a|--pass|--password)[ \\t]+`,
+    prefix: `(?:${word('(?:sshpass|redis-cli)')}|${word('(?:docker|podman|buildah|skopeo|oras|nerdctl)')}[ \\t]+login|${word('helm')}[ \\t]+registry[ \\t]+login)${CLI_ARGS}(?:(?:-p|-a|--pass|--password)[ \\t]+|-p(?=[^\\s-])(?<=${word('sshpass')}${CLI_ARGS}-p))`,
     pattern: CLI_VALUE,
     accept: cliValue,
   },
@@ -509,7 +509,7 @@ const cliPasswords: Detector[] = [
     kind: 'cli-password',
     phase: 3,
     hint: /curl|wget|\bxh[ \t]|\bhttps?[ \t]/i,
-    prefix: `${word('(?:curl|wget|xh|http|https)')}${CLI_ARGS}(?:-u|--user|--http-user)[ \\t]+['"]?[^\\s:'"]{1,256}:`,
+    prefix: `${word('(?:curl|wget|xh|http|https)')}${CLI_ARGS}(?:(?:-u|--user|--http-user)[ \\t]+|--(?:http-)?user=|-u(?=[^\\s-]))['"]?[^\\s:'"]{1,256}:`,
     pattern: `${VALUE_CHAR}{1,512}`,
     accept: cliValue,
   },
@@ -517,7 +517,7 @@ const cliPasswords: Detector[] = [
     kind: 'cli-password',
     phase: 3,
     hint: /--(?:pass|token|api|secret|client|access|auth|db)/i,
-    prefix: `${word('--(?:password|passwd|pass|db-password|token|api-key|apikey|secret|client-secret|access-token|auth-token)')}[ \\t]+`,
+    prefix: `${word('--(?:password|passwd|passphrase|pass|db-password|token|api-key|apikey|secret|client-secret|access-token|auth-token)')}[ \\t]+`,
     pattern: CLI_VALUE,
     accept: (value) => cliValue(value) && secretLooking(unquote(value)),
   },
@@ -548,6 +548,19 @@ const cliPasswords: Detector[] = [
     prefix: `(?:${word('smbclient')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
     pattern: CLI_VALUE,
     accept: (value, prefix) => cliValue(value) && !unquote(value).startsWith('/') && (!/^setx/i.test(prefix) || secretKeyStrength(/^setx[ \t]+(?:-m[ \t]+)?(\S+)/i.exec(prefix)?.[1] ?? '') !== undefined),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /zip|7z|openssl|setenv|\bENV[ \t]/i,
+    // `zip -P pw`, `unzip -P pw`, `7z x -ppw`, `openssl enc -k pw`, csh's `setenv DB_PASSWORD pw`, a Dockerfile's `ENV DB_PASSWORD pw`.
+    prefix: `(?:(?:${word('zip')}|${word('unzip')}|${word('zipcloak')})${CLI_ARGS}-P[ \\t]+|${word('(?:7z|7za|7zr)')}${CLI_ARGS}-p(?=[^\\s-])|${word('openssl')}${CLI_ARGS}-k[ \\t]+|(?:${word('setenv')}|(?:^|\\n)[ \\t]{0,20}ENV)[ \\t]+${KEY_NAME}[ \\t]+)`,
+    pattern: CLI_VALUE,
+    accept: (value, prefix) => {
+      if (!cliValue(value)) return false;
+      const key = /^(?:\n?[ \t]*)?(?:setenv|ENV)[ \t]+(\S+)/i.exec(prefix)?.[1];
+      return key === undefined || secretKeyStrength(key) !== undefined;
+    },
   },
   {
     kind: 'cli-password',

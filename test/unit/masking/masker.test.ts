@@ -165,6 +165,15 @@ describe('masking detectors', () => {
     for (const argv of [['ls', '-la', '/tmp'], ['git', 'commit', '-m', 'fix the password check'], { command: 'node', args: ['--inspect', 'server.js'] }]) expect(all.json(argv)).toBe(argv);
   });
 
+  // The sixth attacker's command lines, each stored in clear.
+  it('finds passwords on the command lines of gpg, zip, 7z, openssl, csh, Dockerfiles, curl and sshpass', () => {
+    const pw = 'Zq8vHunter22';
+    for (const text of [`gpg --batch --passphrase ${pw} -d f.gpg`, `zip -P ${pw} a.zip f`, `unzip -P ${pw} a.zip`, `7z x -p${pw} a.7z`, `openssl enc -aes-256-cbc -k ${pw} -in f`, `setenv DB_PASSWORD ${pw}`, `FROM node\nENV DB_PASSWORD ${pw}`, `curl --user=bob:${pw} https://x`, `curl -ubob:${pw} https://x`, `sshpass -p${pw} ssh h`]) {
+      expect(all.text(text), text).not.toContain(pw);
+    }
+    for (const text of ['setenv PATH /usr/bin', 'ENV NODE_ENV production', 'zip -r a.zip dir', 'sshpass -f file ssh h', 'unzip -l a.zip']) expect(all.text(text), text).toBe(text);
+  });
+
   // The sixth attacker's encodings, each stored in clear: `\xNN` escapes, hex bytes written apart (xxd, od),
   // two encodings mixed in one token, percent-encoding done twice.
   it('reads \\x escapes, spaced hex, mixed encodings and double percent-encoding', () => {
