@@ -188,6 +188,9 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     const line = text.slice(0, first.offset).split('\n').length;
     return { ...base, servers: [], error: `${location.file}:${line}: ${printParseErrorCode(first.error)}; it is left as it is: fix it in ${CLIENT_NAMES[location.client]} or by hand` };
   }
+  // Nested deeper than any config is (an array of 4,000 arrays): what reads it again later (unwire's merge)
+  // could run out of stack with the file wired. It is left alone whole.
+  if (tree && depthOf(tree) > MAX_DEPTH) return refused('it is nested too deep to read');
   let servers: ClientServer[];
   try {
     // A key on the way to the servers written twice: the client reads the last, an edit would reach the first.
@@ -205,6 +208,19 @@ export function readLocation(location: ConfigLocation, options: DiscoverOptions 
     throw err;
   }
   return { ...base, servers };
+}
+
+const MAX_DEPTH = 256;
+/** How deep a parsed tree goes, read without recursion. */
+function depthOf(tree: Node): number {
+  let deepest = 0;
+  const stack: [Node, number][] = [[tree, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (depth > deepest) deepest = depth;
+    for (const child of node.children ?? []) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** The first key on `path` that its object holds twice (JSON's last-one-wins), if any. */
