@@ -848,6 +848,15 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
         '(?:(?![A-Za-z0-9/+=_-])|(?=[/_.-][A-Za-z0-9_.-]{0,31}[A-Za-z0-9](?![A-Za-z0-9/+=_.-])))',
       accept: (s) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && !/^[0-9a-fA-F]+$/.test(s) && entropy(s) >= 4.4,
     },
+    // A token as a URL's user, with no password (`https://<token>@github.com/org/repo.git`): long, random, no dots.
+    {
+      kind: 'url-token',
+      inRun: true,
+      hint: /:\/\/[A-Za-z0-9_-]{32,256}@/,
+      prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://',
+      pattern: '[A-Za-z0-9_-]{32,256}(?=@[A-Za-z0-9.-]{1,253}(?:[:/?#"\'\\s]|$))',
+      accept: (s) => /\d/.test(s) && /[A-Za-z]/.test(s) && !isPlaceholder(s),
+    },
     // The password of a URL with credentials: scheme://user:PASSWORD@host
     // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
     { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },

@@ -612,6 +612,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // A number is a card only where a card number stands (under a payment key): never any Luhn-valid integer.
     if (typeof value === 'number') {
       if (context === 'strong') return token('secret-value', String(value));
+      // Under a key that names a secret loosely, a number is one as a string would be (`{"pin": 4821}`, as `"4821"` is).
+      if (context === 'weak' && Number.isSafeInteger(value) && secretLooking(String(value))) return token('secret-value', String(value));
       if (context === 'payment' && Number.isSafeInteger(value) && value > 1e11 && plausibleCard(String(value))) return token('credit-card', String(value));
       return value;
     }

@@ -165,6 +165,17 @@ describe('masking detectors', () => {
     for (const argv of [['ls', '-la', '/tmp'], ['git', 'commit', '-m', 'fix the password check'], { command: 'node', args: ['--inspect', 'server.js'] }]) expect(all.json(argv)).toBe(argv);
   });
 
+  // The sixth attacker: a number under a key that names a secret loosely stayed in clear (its string was masked),
+  // and so did a token standing as a URL's user.
+  it('masks a number under a loosely secret key as its string, and a token that is a URL\'s user', () => {
+    const masked = all.json({ pin: 4821, token: 982734987234987, session_id: 1234567890123, count: 4821, max_tokens: 4096, token_count: 12 });
+    for (const key of ['pin', 'token', 'session_id'] as const) expect(masked[key], key).toMatch(/^\[MASKED:secret-value:[0-9a-f]{8}\]$/);
+    expect(masked).toMatchObject({ count: 4821, max_tokens: 4096, token_count: 12 });
+    const hex = '0123456789abcdef0123456789abcdef01234567';
+    expect(all.text(`git clone https://${hex}@github.com/org/repo.git`)).not.toContain(hex);
+    for (const text of ['https://git@github.com/org/repo.git', 'ssh://deploy-user-for-the-production-cluster@host/x', 'https://user.name.with.dots.and.more.text.x@host/x']) expect(all.text(text), text).toBe(text);
+  });
+
   // The sixth attacker's command lines, each stored in clear.
   it('finds passwords on the command lines of gpg, zip, 7z, openssl, csh, Dockerfiles, curl and sshpass', () => {
     const pw = 'Zq8vHunter22';
