@@ -7,12 +7,12 @@ import type { ClientView, WiringReport, WiringTarget } from './wiring-types.js';
 export type { ClientView, WiringReport, WiringTarget };
 import { gatewayEntry, missingShim, type ClientServer, type FoundConfig } from './discover.js';
 import { readManifest, unwireFile, wireFile } from './wire.js';
+import { processAlive } from '../config/process-alive.js';
 
 /**
  * Wiring as the CLI, the UI and the tray offer it: which clients are found, and wire / unwire as one step
  * with a report in words. The file edits are wire.ts's; this only chooses the files and says what happened.
  */
-
 
 export function targetOf(s: ClientServer): string {
   return s.kind === 'stdio' ? [s.command ?? '', ...(s.args ?? [])].join(' ') : (s.url ?? '');
@@ -65,7 +65,7 @@ function locked(dataDir: string, run: () => WiringReport): WiringReport {
       writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
     } catch {
       const holder = Number(readFileSync(lock, 'utf8'));
-      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && alive(holder))) {
+      if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && processAlive(holder))) {
         rmSync(lock, { force: true });
         continue;
       }
@@ -78,15 +78,6 @@ function locked(dataDir: string, run: () => WiringReport): WiringReport {
     }
   }
   return { ok: false, lines: [], problems: [`${lock} could not be taken`] };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The servers of the user's own files (any client), as gatehouse.yaml would hold them: names a project may not take. */

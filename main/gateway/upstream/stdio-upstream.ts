@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { StdioServerConfig } from '../../config/schema.js';
 import { DEFAULT_MAX_MESSAGE, idNear, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
+import { processAlive } from '../../config/process-alive.js';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -93,7 +94,6 @@ class GatewayReadBuffer extends ReadBuffer {
     this.size = 0;
   }
 }
-
 
 function idOf(line: string): string | number | undefined {
   try {
@@ -208,11 +208,3 @@ export class StdioUpstream implements Upstream {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
