@@ -128,6 +128,9 @@ export function normalizeKeyName(name: string): string {
 // (Not a `u` regex, which is slower: `\udb40` is the first half of every tag character.)
 // eslint-disable-next-line no-misleading-character-class -- the class lists invisible and combining characters on purpose, one by one
 const FOLDABLE = new RegExp(`[\\u00ad\\u034f\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uff01-\\uff5e\\uffa0\\udb40${Object.keys(CONFUSABLE).join('')}]`);
+/** Where such characters stand (see foldable). */
+// eslint-disable-next-line no-misleading-character-class -- FOLDABLE's class, as above
+export const FOLDABLE_AT = new RegExp(FOLDABLE.source, 'g');
 export function foldable(text: string): boolean {
   // Plain ASCII (most text) holds none of them: its UTF-8 length is its length, which is far cheaper to learn.
   return Buffer.byteLength(text) !== text.length && FOLDABLE.test(text);
@@ -197,6 +200,16 @@ export function isSecretKeyName(name: string): boolean {
  */
 export function secretKeyStrength(name: string): 'strong' | 'weak' | undefined {
   if (name.length > 200) return undefined;
+  // Keys recur (every line of an env file, every record of a log): each is read once.
+  const known = STRENGTHS.get(name);
+  if (known !== undefined) return known === 'none' ? undefined : known;
+  const strength = strengthOf(name);
+  if (STRENGTHS.size >= 4096) STRENGTHS.clear();
+  STRENGTHS.set(name, strength ?? 'none');
+  return strength;
+}
+const STRENGTHS = new Map<string, 'strong' | 'weak' | 'none'>();
+function strengthOf(name: string): 'strong' | 'weak' | undefined {
   const words = keyWords(name);
   let found: 'strong' | 'weak' | undefined;
   for (let i = 0; i < words.length; i++) {
@@ -325,6 +338,12 @@ const SEPARATOR = '(?:=>|:=|\\?=|=|:(?![/=]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
 const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
 
+/** Whether the character at `i` is one of `[A-Za-z0-9_.-]`. */
+function keyCharAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 95 || c === 46 || c === 45;
+}
+
 /**
  * The whole key of an assignment whose match began at a secret word inside it (`DB_` + `PASSWORD=`): the
  * identifier characters before the match are read back from the text. Undefined inside a masked token
@@ -333,7 +352,9 @@ const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]
 function wholeKey(prefix: string, input: string, offset: number): string | undefined {
   const start = offset - prefix.length;
   const before = input.slice(Math.max(0, start - 80), start);
-  let left = /[A-Za-z0-9_.-]*$/.exec(before)?.[0] ?? '';
+  let i = before.length;
+  while (i > 0 && keyCharAt(before, i - 1)) i--;
+  let left = before.slice(i);
   const rest = before.slice(0, before.length - left.length);
   if (rest.endsWith('[MASKED:')) return undefined;
   // `\npassword=` in JSON written as text: the `n` belongs to the escape, not to the key.

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { nextLongRun, type Hint } from './scan.js';
-import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { base64Char, nextLongRun, type Hint } from './scan.js';
+import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -182,45 +182,132 @@ const ENTITY = /&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|(quot|amp|lt|gt|apos));/gi;
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 const fromHex = (_m: string, h: string): string => String.fromCharCode(parseInt(h, 16));
 /**
- * Each way a text may be encoded, with its sign (a cheap test first) and its decoding: look-alike and invisible
- * characters, HTML entities, `\u0041`, `\x41` (a Python or C byte string), percent-encoding (twice:
- * `%2567` is `%67` is `g`), and hex bytes written apart (`67 68 70 5f`, as xxd and od print them).
+ * Each way a text may be encoded, with its sign (a cheap test first), where it stands (`at`: a global regex) and
+ * its decoding: look-alike and invisible characters, HTML entities, `\u0041`, `\x41` (a Python or C byte string),
+ * percent-encoding (twice: `%2567` is `%67` is `g`), and hex bytes written apart (`67 68 70 5f`, as xxd and od
+ * print them). Each decoding is local: a part of a text decodes to the part of its decoding.
  */
-const DECODINGS: { sign: (v: string) => boolean; decode: (v: string) => string }[] = [
-  { sign: foldable, decode: normalizeKeyName },
+const SPACED_HEX = /(?:[0-9A-Fa-f]{2}[ \t]){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g;
+const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string) => string }[] = [
+  { sign: foldable, at: FOLDABLE_AT, decode: normalizeKeyName },
   {
     sign: (v) => v.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(v),
+    at: ENTITY,
     decode: (v) =>
       v.replace(ENTITY, (m, dec?: string, hex?: string, name?: string) => {
         const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
         return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
       }),
   },
-  { sign: (v) => v.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(v), decode: (v) => v.replace(/\\u([0-9a-fA-F]{4})/g, fromHex) },
-  { sign: (v) => v.includes('\\x') && /\\x[0-9a-fA-F]{2}/.test(v), decode: (v) => v.replace(/\\x([0-9a-fA-F]{2})/g, fromHex) },
+  { sign: (v) => v.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(v), at: /\\u[0-9a-fA-F]{4}/g, decode: (v) => v.replace(/\\u([0-9a-fA-F]{4})/g, fromHex) },
+  { sign: (v) => v.includes('\\x') && /\\x[0-9a-fA-F]{2}/.test(v), at: /\\x[0-9a-fA-F]{2}/g, decode: (v) => v.replace(/\\x([0-9a-fA-F]{2})/g, fromHex) },
   {
     sign: (v) => v.includes('%') && /%[0-9A-Fa-f]{2}/.test(v),
+    at: PERCENT,
     decode: (v) => {
       const once = v.replace(PERCENT, fromHex);
       return /%[0-9A-Fa-f]{2}/.test(once) ? once.replace(PERCENT, fromHex) : once;
     },
   },
-  { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), decode: (v) => v.replace(/(?:[0-9A-Fa-f]{2}[ \t]){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g, (run) => run.replace(/[ \t]/g, '')) },
+  { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), at: SPACED_HEX, decode: (v) => v.replace(SPACED_HEX, (run) => run.replace(/[ \t]/g, '')) },
 ];
+/** How far around an encoded character its reading is searched: a key and its value, a few lines. */
+const READING_REACH = 1024;
+/** And on to the line's end or start, within so many characters more. */
+const READING_LINE = 256;
 /**
- * The other readings of a text (see maskText), each only where its sign is present; and where two or more are,
- * all of them at once (`ghp_taP&#89;kn\u0048…` mixes entities and escapes in one token).
+ * The stretches of a text to read decoded: around each place where one of `present` stands, READING_REACH each
+ * way, out to the line's ends, joined where they meet. So a text whose signs stand in one corner (a header) is
+ * decoded and searched there only, and one whose signs stand everywhere is covered once, not once per reading.
  */
-function readings(value: string): string[] {
-  const views: string[] = [];
-  const add = (view: string) => {
-    if (view !== value && !views.includes(view)) views.push(view);
-  };
-  const present = DECODINGS.filter((d) => d.sign(value));
-  for (const d of present) add(d.decode(value));
-  if (present.length >= 2) add(present.reduce((v, d) => d.decode(v), value));
-  return views;
+function readingWindows(value: string, present: readonly (typeof DECODINGS)[number][]): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const d of present) {
+    d.at.lastIndex = 0;
+    for (let m = d.at.exec(value); m !== null; m = d.at.exec(value)) {
+      const last = spans[spans.length - 1];
+      const from = m.index;
+      const to = m.index + Math.max(1, m[0].length);
+      // (Spans of one decoding come in order: one near the last is joined to it at once.)
+      if (last && from <= last[1] + READING_REACH) last[1] = Math.max(last[1], to);
+      else spans.push([from, to]);
+      if (m[0].length === 0) d.at.lastIndex++;
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const windows: [number, number][] = [];
+  for (const [s, e] of spans) {
+    let from = Math.max(0, s - READING_REACH);
+    const nl = from === 0 ? -1 : value.lastIndexOf('\n', from);
+    if (from > 0 && nl >= 0 && from - nl <= READING_LINE) from = nl + 1;
+    let to = Math.min(value.length, e + READING_REACH);
+    const end = value.indexOf('\n', to);
+    if (end >= 0 && end - to <= READING_LINE) to = end;
+    const last = windows[windows.length - 1];
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else windows.push([from, to]);
+  }
+  return windows;
 }
+/** The length of the line break at `i`: a newline (`\n`, `\r\n`), or one escaped in JSON written as text; else 0. */
+function lineBreakAt(value: string, i: number): number {
+  const c = value.charCodeAt(i);
+  if (c === 10) return 1;
+  if (c === 13) return value.charCodeAt(i + 1) === 10 ? 2 : 0;
+  if (c !== 92) return 0;
+  const e = value.charCodeAt(i + 1);
+  if (e === 110) return 2;
+  return e === 114 && value.charCodeAt(i + 2) === 92 && value.charCodeAt(i + 3) === 110 ? 4 : 0;
+}
+const LINE_BREAK = /\r?\n|\\r\\n|\\n/g;
+const MIN_WRAP = 40;
+const MAX_WRAP = 128;
+/**
+ * Base64 wrapped at a fixed width (MIME's 76 columns, the GitHub contents API's 60, PEM's 64): lines of the same
+ * length, a multiple of four, each after the first indented as the second, the last no longer and maybe padded.
+ * Each block is its characters joined (one run to decode: a secret split across two lines is whole again).
+ */
+function wrappedBase64(value: string): { from: number; to: number; joined: string }[] {
+  const blocks: { from: number; to: number; joined: string }[] = [];
+  LINE_BREAK.lastIndex = 0;
+  for (let m = LINE_BREAK.exec(value); m !== null; m = LINE_BREAK.exec(value)) {
+    const at = m.index;
+    let start = at;
+    while (start > 0 && at - start <= MAX_WRAP && base64Char(value.charCodeAt(start - 1))) start--;
+    const width = at - start;
+    if (width < MIN_WRAP || width > MAX_WRAP || width % 4 !== 0) continue;
+    const before = start > 0 ? value.charCodeAt(start - 1) : 32;
+    if (before === 61 || before === 45 || before === 95) continue;
+    let indent = -1;
+    const lines = [value.slice(start, at)];
+    let pos = at;
+    let end = at;
+    for (;;) {
+      const brk = lineBreakAt(value, pos);
+      if (brk === 0) break;
+      let q = pos + brk;
+      while (value.charCodeAt(q) === 32 || value.charCodeAt(q) === 9) q++;
+      if (indent >= 0 && q - pos - brk !== indent) break;
+      let e = q;
+      while (e < value.length && e - q <= width && base64Char(value.charCodeAt(e))) e++;
+      const length = e - q;
+      if (length === 0 || length > width) break;
+      indent = q - pos - brk;
+      let padded = e;
+      while (padded < value.length && padded - e < 2 && value.charCodeAt(padded) === 61) padded++;
+      lines.push(value.slice(q, padded));
+      end = padded;
+      pos = padded;
+      if (length < width || padded > e) break;
+    }
+    const after = end < value.length ? value.charCodeAt(end) : 32;
+    if (lines.length < 2 || base64Char(after) || after === 61 || after === 45 || after === 95) continue;
+    blocks.push({ from: start, to: end, joined: lines.join('') });
+    LINE_BREAK.lastIndex = end;
+  }
+  return blocks;
+}
+
 /** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
 function customDetector(c: { name: string; pattern: string }): Detector {
   const re = compileRegex(c.pattern);
@@ -347,7 +434,7 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
  * a token is a keyed HMAC prefix: the same secret masks to the same token everywhere (so analysts can
  * correlate), and without the key it cannot be guessed back.
  */
-export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean; wholeContext?: boolean } = {}): Masker {
+export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean; wholeContext?: boolean; /** Told the length of every text searched (for tests that measure the work done). */ onSearch?: (chars: number) => void } = {}): Masker {
   const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
   if (settings.custom.length > 30) throw new Error('at most 30 custom masking detectors');
   const tokens = new Map<string, string>();
@@ -409,20 +496,44 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * given up after their first bytes; decoded text is searched two levels deep at most.
    */
   const inRuns = (value: string, depth: number): string => {
+    const decode = secretKeys && depth <= 1;
+    // Wrapped base64 is read whole, once; its lines are not read again one by one.
+    const blocks = decode ? wrappedBase64(value) : [];
     let out: string[] | undefined;
     let done = 0;
-    for (let at = nextLongRun(value, 0); at !== undefined; at = nextLongRun(value, at[1])) {
-      const [start, end] = at;
+    const replace = (start: number, end: number, masked: string) => {
+      (out ??= []).push(value.slice(done, start), masked);
+      done = end;
+    };
+    const piece = (start: number, end: number) => {
       const run = value.slice(start, end);
       let masked = runFormats.replace(run, { input: value, at: start });
-      if (secretKeys && depth <= 1 && end - start >= MIN_BASE64) {
+      if (decode && end - start >= MIN_BASE64) {
         // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
         masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, start + offset, depth) || gluedBase64Secret(found, depth) ? token('base64-secret', found) : found));
         if (end - start >= MIN_HEX) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
       }
-      if (masked !== run) {
-        (out ??= []).push(value.slice(done, start), masked);
-        done = end;
+      if (masked !== run) replace(start, end, masked);
+    };
+    let block = 0;
+    let skipTo = 0;
+    for (let at = nextLongRun(value, 0); at !== undefined; at = nextLongRun(value, at[1])) {
+      let start = Math.max(at[0], skipTo);
+      const end = at[1];
+      while (start < end) {
+        const wrapped = blocks[block];
+        if (wrapped === undefined || wrapped.from >= end) {
+          piece(start, end);
+          break;
+        }
+        if (wrapped.from > start) piece(start, wrapped.from);
+        // (What the formats find in it whole first: a DER private key is wrapped base64 too; its last line alone is no key.)
+        const formatted = runFormats.replace(wrapped.joined);
+        if (formatted !== wrapped.joined) replace(wrapped.from, wrapped.to, formatted);
+        else if (wrappedSecret(wrapped.joined, depth)) replace(wrapped.from, wrapped.to, token('base64-secret', wrapped.joined));
+        skipTo = wrapped.to;
+        start = Math.max(start, wrapped.to);
+        block++;
       }
     }
     if (!out) return value;
@@ -431,6 +542,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   };
 
   const detect = (value: string, depth: number): string => {
+    options.onSearch?.(value.length);
     if (value.length < 7 && !context.any(value)) return value;
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
@@ -474,6 +586,16 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return credentials || maskText(decoded, depth + 1) !== decoded;
   };
 
+  /** Whether wrapped base64, its lines joined, decodes to text that holds a secret. */
+  const wrappedSecret = (joined: string, depth: number): boolean => {
+    if (!textStart(joined, 0)) return false;
+    if (!spend(joined.length)) return true;
+    const bytes = Buffer.from(joined, 'base64');
+    if (!printable(bytes)) return false;
+    const decoded = bytes.toString('utf8');
+    return maskText(decoded, depth + 1) !== decoded;
+  };
+
   /**
    * Base64 glued to a name by a character of the base64 alphabets themselves (`tools/<b64>`, `k_<b64>`,
    * `<b64>-v2`, `x_<b64>_y`): the run decodes to nothing as a whole, so the parts that begin after one of its
@@ -508,13 +630,28 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const maskText = (value: string, depth = 0): string => {
     if (depth === 0) budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
     else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
-    let out = detect(value, depth);
-    for (const view of readings(value)) {
-      if (depth > 0 && !spend(view.length + SEARCH_COST)) return UNCHECKED;
-      const seen = detect(view, depth);
-      if (tokenCount(seen) > tokenCount(out)) out = seen;
+    const out = detect(value, depth);
+    const present = DECODINGS.filter((d) => d.sign(value));
+    if (present.length === 0) return out;
+    // Each stretch around encoded characters is searched as written and decoded (every reading present in it at
+    // once); where decoded finds more, the text is searched again with those stretches decoded.
+    let mixed: string[] | undefined;
+    let done = 0;
+    for (const [from, to] of readingWindows(value, present)) {
+      const written = value.slice(from, to);
+      const view = present.reduce((v, d) => (d.sign(v) ? d.decode(v) : v), written);
+      if (view === written) continue;
+      // (At depth 0 the stretches are bounded by the text itself: they are charged, for what is decoded below them.)
+      if (!spend(written.length + view.length + 2 * SEARCH_COST) && depth > 0) return UNCHECKED;
+      if (tokenCount(detect(view, depth)) > tokenCount(detect(written, depth))) {
+        (mixed ??= []).push(value.slice(done, from), view);
+        done = to;
+      }
     }
-    return out;
+    if (!mixed) return out;
+    mixed.push(value.slice(done));
+    const seen = detect(mixed.join(''), depth);
+    return tokenCount(seen) > tokenCount(out) ? seen : out;
   };
   // Short strings recur (keys, tool names, enum values, ids): each is masked once and the answer kept.
   const known = new Map<string, string>();

@@ -70,8 +70,8 @@ export function nextLongRun(value: string, from: number): [number, number] | und
   return undefined;
 }
 
-
-const base64Char = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 43 || c === 47;
+/** A character of the standard base64 alphabet. */
+export const base64Char = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 43 || c === 47;
 
 /**
  * Whether `length` characters of the standard base64 alphabet stand in a row, as `/[A-Za-z0-9/+]{length}/` would

@@ -1,0 +1,51 @@
+/*
+ * The seventh attacker's round on masking, each break a test that failed before its fix.
+ *
+ * Attacks (a hostile client or server choosing what a message holds; the masker runs on the message path):
+ * - Slow input: a text that makes every reading search it all (`&amp; \u0041 \x41 %41 Ａ 41 42 …` at its start,
+ *   then 200 KB of `password: x`): each reading searched the whole text again, 1.6 s for the masker and 24 s end
+ *   to end, another client stalled meanwhile. What is measured is the work: the characters searched.
+ * - The budget turned against plain data: ordinary text in base64 wrapped at 60 or 76 columns (the GitHub
+ *   contents API, MIME) was decoded line by line, each line's glued parts too, until the budget ran out and
+ *   the rest was masked unread. And a secret split across two wrapped lines was found in neither.
+ * - Code read as secrets: Laravel's `'password' => 'required|string|min:8'`, `'PasswordController@reset'`,
+ *   `setenv("TOKEN_CACHE_DIR", "/var/cache/tokens", 1)`, `pw=prompt`, a JWK's `"p"` in a text that only
+ *   mentions `"kty"`, an md5 with `-us1` after it read as a Mailchimp key, repeated letters in a vendor shape.
+ * - Forms stored in clear: YAML values on the line after their key with `#` or `:` in them, a comment after
+ *   the key, a list under the key; SQL `IDENTIFIED BY "…"` and bare; argv arrays with a quoted `-p`, `docker
+ *   login -p`, `sudo sshpass -p`; JSON text with an array or object under a password key; backtick strings;
+ *   Terraform defaults; fish `set -x`; `lftp -u user,PW`; `vault login PW`; `process.env.X || "PW"`.
+ */
+import { describe, expect, it } from 'vitest';
+import { createMasker } from '../../../main/masking/masker.js';
+
+const KEY = Buffer.alloc(32, 9);
+const settings = { detectors: ['secrets', 'email', 'credit-card', 'ip'] as const, custom: [] };
+const all = createMasker(settings, KEY);
+const fill = (unit: string, n: number) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+const b64 = (t: string) => Buffer.from(t).toString('base64');
+
+describe('the masker\'s work is bounded by what a text holds', () => {
+  it('searches a text with every reading\'s sign about once, not once per reading', () => {
+    let searched = 0;
+    const counting = createMasker(settings, KEY, { onSearch: (chars) => (searched += chars) });
+    const text = `&amp; \\u0041 \\x41 %41 \uff21 41 42 43 44 45 46 47 48 49 4a 4b 4c ${fill('password: x\n', 200_000)}`;
+    counting.text(text);
+    expect(searched).toBeLessThan(1.5 * text.length);
+    // The readings still find what they hide, anywhere in a long text.
+    const hidden = `${fill('the quick brown fox. ', 100_000)} p&#97;ssword: hunter22-horse ${fill('the quick brown fox. ', 100_000)}`;
+    expect(all.text(hidden)).not.toContain('hunter22');
+  });
+
+  it('reads base64 wrapped at 60 or 76 columns as one run: plain text left alone, a secret across lines found', () => {
+    const prose = fill('Gatehouse records every request and response; the timeline replays any session. ', 30_000);
+    for (const width of [60, 76]) {
+      const wrapped = b64(prose).replace(new RegExp(`(.{${width}})`, 'g'), '$1\n');
+      expect(all.text(wrapped), `width ${width}`).toBe(wrapped);
+      expect(all.text(JSON.stringify({ content: wrapped, encoding: 'base64' }))).not.toContain('[MASKED:');
+      const env = `${fill('# settings\n', 70)}DB_PASSWORD=Tr0ub4dor-and-3-horses\n${fill('# more\n', 90)}`;
+      const secret = b64(env).replace(new RegExp(`(.{${width}})`, 'g'), '$1\n');
+      expect(all.text(secret), `width ${width}`).toMatch(/\[MASKED:base64-secret:/);
+    }
+  });
+});
