@@ -124,10 +124,10 @@ const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
 /** The characters decoded and searched below a text (see `budget` in createMasker): this many per character of it, and a base. */
-const BUDGET_PER_CHAR = 4;
+const BUDGET_PER_CHAR = 8;
 const BUDGET_BASE = 16_384;
 /** A search costs about as much as this many characters more, however short its text (the passes each start over). */
-const SEARCH_COST = 512;
+const SEARCH_COST = 128;
 /** What a decoded text's search answers past the budget: not the text (so its run is masked); no decoded text holds a NUL. */
 const UNCHECKED = '\u0000unchecked';
 /** `/`, `_`, `-`, `+`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
@@ -572,18 +572,35 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return maskText(decoded, depth + 1) !== decoded;
   };
 
+  /**
+   * What a run of base64 was found to hold, per depth, within one text: a run that recurs (a column of the same
+   * value, a text built of one run repeated) is decoded and searched once.
+   */
+  const decodedRuns = new Map<string, { secret: boolean; credentials: boolean } | null>();
+  const MAX_DECODED_RUNS = 4096;
   /** Whether a run of base64 at `offset` in `value` decodes to text that holds a secret. */
   const base64Secret = (run: string, value: string, offset: number, depth: number): boolean => {
-    // (No base64 is 4n+1 characters long; unpadded base64 of any other length is, as base64url usually comes.)
-    if (run.replace(/=+$/, '').length % 4 === 1 || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return false;
-    if (!spend(run.length)) return true;
-    const bytes = Buffer.from(run, 'base64');
-    if (!printable(bytes)) return false;
-    const decoded = bytes.toString('utf8');
+    const memo = `${depth}${run}`;
+    let found = decodedRuns.get(memo);
+    if (found === undefined) {
+      found = decodedRun(run, depth);
+      if (decodedRuns.size >= MAX_DECODED_RUNS) decodedRuns.clear();
+      decodedRuns.set(memo, found);
+    }
+    if (found === null) return false;
     // `user:password` in base64 is HTTP basic credentials (a docker config's or .npmrc's `auth`) when it is the
     // whole value or stands after an `auth` key.
-    const credentials = BASIC_CREDENTIALS.test(decoded) && (run.length === value.length || /auth["']?[ \t]*[:=][ \t]*["']?$/i.test(value.slice(Math.max(0, offset - 24), offset)));
-    return credentials || maskText(decoded, depth + 1) !== decoded;
+    return found.secret || (found.credentials && (run.length === value.length || /auth["']?[ \t]*[:=][ \t]*["']?$/i.test(value.slice(Math.max(0, offset - 24), offset))));
+  };
+  /** What a run of base64 decodes to: null for no text; else whether a secret was found in it, and whether it reads `user:password`. */
+  const decodedRun = (run: string, depth: number): { secret: boolean; credentials: boolean } | null => {
+    // (No base64 is 4n+1 characters long; unpadded base64 of any other length is, as base64url usually comes.)
+    if (run.replace(/=+$/, '').length % 4 === 1 || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return null;
+    if (!spend(run.length)) return { secret: true, credentials: false };
+    const bytes = Buffer.from(run, 'base64');
+    if (!printable(bytes)) return null;
+    const decoded = bytes.toString('utf8');
+    return { secret: maskText(decoded, depth + 1) !== decoded, credentials: BASIC_CREDENTIALS.test(decoded) };
   };
 
   /** Whether wrapped base64, its lines joined, decodes to text that holds a secret. */
@@ -628,8 +645,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * too, and the one where most is found is what is kept (only then is the stored text the decoded one).
    */
   const maskText = (value: string, depth = 0): string => {
-    if (depth === 0) budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
-    else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
+    if (depth === 0) {
+      budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
+      decodedRuns.clear();
+    } else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
     const out = detect(value, depth);
     const present = DECODINGS.filter((d) => d.sign(value));
     if (present.length === 0) return out;

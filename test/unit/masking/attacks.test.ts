@@ -7,7 +7,8 @@
  *   to end, another client stalled meanwhile. What is measured is the work: the characters searched.
  * - The budget turned against plain data: ordinary text in base64 wrapped at 60 or 76 columns (the GitHub
  *   contents API, MIME) was decoded line by line, each line's glued parts too, until the budget ran out and
- *   the rest was masked unread. And a secret split across two wrapped lines was found in neither.
+ *   the rest was masked unread; a column of short base64 values that decode to text ran out the same way. And
+ *   a secret split across two wrapped lines was found in neither.
  * - Code read as secrets: Laravel's `'password' => 'required|string|min:8'`, `'PasswordController@reset'`,
  *   `setenv("TOKEN_CACHE_DIR", "/var/cache/tokens", 1)`, `pw=prompt`, a JWK's `"p"` in a text that only
  *   mentions `"kty"`, an md5 with `-us1` after it read as a Mailchimp key, repeated letters in a vendor shape.
@@ -47,5 +48,12 @@ describe('the masker\'s work is bounded by what a text holds', () => {
       const secret = b64(env).replace(new RegExp(`(.{${width}})`, 'g'), '$1\n');
       expect(all.text(secret), `width ${width}`).toMatch(/\[MASKED:base64-secret:/);
     }
+  });
+
+  it('reads a column of short base64 values that decode to text (a table, one value repeated) without running out', () => {
+    const distinct = Array.from({ length: 6000 }, (_, i) => b64(`item ${i} description text`)).join('\n');
+    expect(all.text(distinct)).toBe(distinct);
+    const repeated = fill(`${b64('hello world this is text ')} `, 200_000);
+    expect(all.text(repeated)).toBe(repeated);
   });
 });
