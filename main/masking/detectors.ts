@@ -96,6 +96,8 @@ const SECRET_WORDS = new Set(['pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessi
 const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys']);
+/** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
+const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'ttl', 'timeout']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
@@ -136,11 +138,12 @@ export function foldable(text: string): boolean {
   return Buffer.byteLength(text) !== text.length && FOLDABLE.test(text);
 }
 
-/** Whether a command-line option stands in the text (` -p`, `\t--password`): a `-` after whitespace. */
+/** Whether a command-line option stands in the text (` -p`, `\t--password`, ` "-p…"`): a `-` after whitespace, or after a quote after whitespace. */
 function optionIn(text: string): boolean {
+  const space = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
   for (let i = text.indexOf('-'); i > 0; i = text.indexOf('-', i + 1)) {
     const c = text.charCodeAt(i - 1);
-    if (c === 32 || c === 9 || c === 10 || c === 13) return true;
+    if (space(c) || ((c === 34 || c === 39) && space(text.charCodeAt(i - 2)))) return true;
   }
   return false;
 }
@@ -162,7 +165,7 @@ export function namedContextPossible(text: string): boolean {
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]/i;
+const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|\bvariable[ \t]|\|\||\?\?/i;
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
@@ -221,7 +224,7 @@ function strengthOf(name: string): 'strong' | 'weak' | undefined {
     if (width === 0) continue;
     const after = words[i + width];
     const before = words[i - 1];
-    if (after !== undefined && NOT_SECRET_AFTER.has(after)) continue;
+    if (after !== undefined && (NOT_SECRET_AFTER.has(after) || NOT_SECRET_LAST.has(words[words.length - 1] as string))) continue;
     if (before !== undefined && NOT_SECRET_BEFORE.has(before)) continue;
     if (STRONG_WORDS.has(width === 2 ? pair : w)) return 'strong';
     found = 'weak';
@@ -249,12 +252,21 @@ export function looksLikeCode(value: string): boolean {
     /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
     /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
+    /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value) || // a route's handler (Laravel's `PasswordController@reset`)
+    validationRules(value) ||
     /^\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^}]*)?\}?$/.test(value) || // a format field (f"token={token!r}")
     /^\$[a-z_]\w*[),;]*$/.test(value) || // a variable (GraphQL's $password, PHP's $password)
     /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) || // a bind parameter (:new_password, @password_hash, %(pw)s)
     /^[A-Za-z_$][\w$.]*(?:\(\))?[ \t]+(?:\?|\|\||&&|\?\?|or|and)[ \t]+\S/.test(value) || // a ternary or a fallback (isProd ? a : b, cached || refresh())
     variableNamedForSecret(value)
   );
+}
+
+/** Rules of a validator, `|`-separated (Laravel's `required|string|min:8|confirmed`): what a value must be, not one. */
+const RULE_NAMES = new Set(['required', 'nullable', 'sometimes', 'string', 'confirmed', 'min', 'max', 'between', 'size', 'regex', 'not_regex', 'alpha_num', 'alpha_dash', 'same', 'different', 'filled', 'present', 'bail', 'current_password', 'password', 'email', 'uncompromised', 'mixed', 'letters', 'numbers', 'symbols']);
+function validationRules(value: string): boolean {
+  const rules = value.split('|');
+  return rules.length >= 2 && rules.every((r) => /^[a-z_]+(?::[^|\s]*)?$/.test(r)) && rules.some((r) => RULE_NAMES.has(r.split(':')[0] as string));
 }
 
 /** A variable named for the secret it holds (`dbPassword,` in a Go struct literal, `db_password` in Rust): code, not the secret. */
@@ -268,7 +280,7 @@ export function isPlaceholder(value: string): boolean {
   const v = value.trim();
   return (
     v.length === 0 ||
-    /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo)$/i.test(v) ||
+    /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo|prompt|ask|stdin|interactive)$/i.test(v) || // (`pw=prompt`: where a tool asks for it)
     /^(.)\1{2,}$/.test(v) || // ***, xxxx, ----
     /^!!?[a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`, `!!str`)
     /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
@@ -296,6 +308,11 @@ const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9]))'
 /** For a prefix that is a plain word (`key-`, `secret_`): `cache-key-<hex>` is a name, so a separator before it does not start a token. */
 const WORD_TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_-]))';
 const token = (kind: string, hint: RegExp, pattern: string, start = TOKEN_START): Detector => ({ kind, hint, inRun: true, pattern: `${start}(?:${pattern})(?![A-Za-z0-9])` });
+
+/** Whether a token's body is random as a token's is (letters of both cases, digits, many different characters), not a word or a letter repeated. */
+function varied(body: string): boolean {
+  return /[a-z]/.test(body) && /[A-Z]/.test(body) && /\d/.test(body) && new Set(body).size >= 8;
+}
 
 /** The first and last lines of a private key in any of its formats (PEM, PGP, PuTTY, SSH2): for keys that arrive a line at a time. */
 export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
@@ -336,7 +353,13 @@ export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 
  */
 const SEPARATOR = '(?:=>|:=|\\?=|=|:(?![/=]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
-const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:\\*["'])?$/.exec(prefix)?.[1] ?? '';
+const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
+/**
+ * A value opened by a list or an object before its quote (`{"password": ["…"]}`, `password = ["…"]` in TOML,
+ * `{"password": {"value": "…"}}`): the first string in it is the value; an object's only under a member that
+ * names a value (a schema's `{"description": …}` is not one).
+ */
+const VALUE_OPENING = `(?:(?:\\[|\\{[ \\t\\r\\n]{0,20}\\\\{0,7}"(?:value|secret|password|plaintext|data|default)\\\\{0,7}"[ \\t]{0,20}:)[ \\t\\r\\n]{0,20}(?=\\\\{0,7}["']))?`;
 
 /** Whether the character at `i` is one of `[A-Za-z0-9_.-]`. */
 function keyCharAt(text: string, i: number): boolean {
@@ -369,7 +392,7 @@ function wholeKey(prefix: string, input: string, offset: number): string | undef
 // passwords), or is one unquoted word.
 // After the separator, the value: to its closing quote when quoted (spaces allowed: multi-word passwords; a
 // value opened by an escaped quote, in JSON written inside JSON, closes at the next escaped one), else one word.
-const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<!["'])[^\\s"'\\\\,;&}\\]<>]{1,512})`;
+const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<=\`)[^\`\\\\\\r\\n]{1,4096}(?=\`)|(?<!["'\`])[^\\s"'\\\\,;&}\\]<>]{1,512})`;
 
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
@@ -390,13 +413,15 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?(?:\\\\{0,7}["'])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:\\\\{0,7}["'\`])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
     if (ARN_BEFORE.test(input.slice(Math.max(0, offset - prefix.length - 160), offset - prefix.length))) return false;
     const name = wholeKey(prefix, input, offset);
-    return assignedSecret(name, value, /["']$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
+    // A template literal that builds its value (`\`Bearer ${token}\``) holds no secret of its own.
+    if (prefix.endsWith('`') && value.includes('${')) return false;
+    return assignedSecret(name, value, /["'`]$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
   },
 };
 
@@ -458,6 +483,18 @@ const yamlBlock: Detector = {
   accept: (_value, prefix) => secretKeyStrength(/^\n?[ \t]*([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '') !== undefined,
 };
 
+/** A YAML plain scalar on one line: `#` only inside it (not after a blank: a comment), `:` only inside it (not before a blank: a mapping); no leading indicator. */
+const YAML_SCALAR = `(?![ \\t#"'\\[{|>!&*?%@\`]|-[ \\t])(?:[^\\r\\n:# \\t]|[ \\t]+(?=[^\\s#])|(?<=\\S)#|:(?=[^\\s]))+`;
+/** The end of a scalar's line: blanks, maybe a comment. */
+const YAML_LINE_END = `(?=[ \\t]*(?:#[^\\r\\n]*)?(?:\\r?\\n|$))`;
+/** A key that opens its line, `:`, maybe a comment, the line's end (`password: # set by ops`). */
+const YAML_KEY_LINE = `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}(?:#[^\\r\\n]{0,200})?\\r?\\n`;
+/** The key's indentation, name and the next line's indentation, from such a prefix. */
+const yamlKeyLine = (prefix: string): { indent: number; key: string; next: number } | undefined => {
+  const m = /^\n?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n([ \t]*)(?:-[ \t]+)?$/.exec(prefix);
+  return m ? { indent: (m[1] as string).length, key: m[2] as string, next: (m[3] as string).length } : undefined;
+};
+
 /**
  * A YAML plain scalar on the line after its secret key (`password:` then, indented deeper, `QeKu…`): one line
  * that is neither a mapping (`min: 12`), a list item, a comment nor a quoted or block value (the other detectors'
@@ -467,12 +504,25 @@ const yamlNextLine: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}\\r?\\n[ \\t]{1,80}`,
-  pattern: `(?![ \\t\\-#"'\\[{|>!&*?])[^\\r\\n:#]{1,4096}(?<=\\S)(?=[ \\t]*(?:\\r?\\n|$))`,
+  prefix: `${YAML_KEY_LINE}[ \\t]{1,80}`,
+  pattern: `${YAML_SCALAR}${YAML_LINE_END}`,
   accept: (value, prefix) => {
-    const m = /^\n?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*\r?\n([ \t]*)$/.exec(prefix);
-    if (!m || (m[3] as string).length <= (m[1] as string).length) return false;
-    return secretKeyStrength(m[2] as string) === 'strong' && !isPlaceholder(value) && value.length >= 4;
+    const line = yamlKeyLine(prefix);
+    if (!line || line.next <= line.indent) return false;
+    return secretKeyStrength(line.key) === 'strong' && !isPlaceholder(value) && value.length >= 4;
+  },
+};
+
+/** A YAML list under a secret key (`passwords:` then `- …` lines): its items, masked together. */
+const yamlList: Detector = {
+  kind: 'secret-value',
+  phase: 2,
+  hint: KEY_HINT,
+  prefix: `${YAML_KEY_LINE}[ \\t]{0,80}-[ \\t]+`,
+  pattern: `${YAML_SCALAR}${YAML_LINE_END}(?:[ \\t]*(?:#[^\\r\\n]*)?\\r?\\n[ \\t]{0,80}-[ \\t]+${YAML_SCALAR}${YAML_LINE_END}){0,199}`,
+  accept: (value, prefix) => {
+    const line = yamlKeyLine(prefix);
+    return line !== undefined && secretKeyStrength(line.key) === 'strong' && !isPlaceholder(value) && value.length >= 4;
   },
 };
 
@@ -573,15 +623,24 @@ const cliPasswords: Detector[] = [
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /zip|7z|openssl|setenv|\bENV[ \t]/i,
+    hint: /zip|7z|openssl|setenv|\bENV[ \t]|\bset[ \t]+-/i,
     // `zip -P pw`, `unzip -P pw`, `7z x -ppw`, `openssl enc -k pw`, csh's `setenv DB_PASSWORD pw`, a Dockerfile's `ENV DB_PASSWORD pw`.
-    prefix: `(?:(?:${word('zip')}|${word('unzip')}|${word('zipcloak')})${CLI_ARGS}-P[ \\t]+|${word('(?:7z|7za|7zr)')}${CLI_ARGS}-p(?=[^\\s-])|${word('openssl')}${CLI_ARGS}-k[ \\t]+|(?:${word('setenv')}|(?:^|\\n)[ \\t]{0,20}ENV)[ \\t]+${KEY_NAME}[ \\t]+)`,
+    prefix: `(?:(?:${word('zip')}|${word('unzip')}|${word('zipcloak')})${CLI_ARGS}-P[ \\t]+|${word('(?:7z|7za|7zr)')}${CLI_ARGS}["']?-p(?=[^\\s-])|${word('openssl')}${CLI_ARGS}-k[ \\t]+|(?:${word('setenv')}|(?:^|\\n)[ \\t]{0,20}ENV|${word('set')}[ \\t]+-[A-Za-z]{0,3}x[A-Za-z]{0,3})[ \\t]+${KEY_NAME}[ \\t]+)`,
     pattern: CLI_VALUE,
     accept: (value, prefix) => {
       if (!cliValue(value)) return false;
-      const key = /^(?:\n?[ \t]*)?(?:setenv|ENV)[ \t]+(\S+)/i.exec(prefix)?.[1];
+      const key = /^(?:\n?[ \t]*)?(?:setenv|ENV|set[ \t]+-[A-Za-z]{1,7})[ \t]+(\S+)/i.exec(prefix)?.[1];
       return key === undefined || secretKeyStrength(key) !== undefined;
     },
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /lftp|vault[ \t]+login/i,
+    // `lftp -u user,pw`, `vault login TOKEN` (a token given as the argument; `vault login -method=… username=…` names its fields).
+    prefix: `(?:${word('lftp')}${CLI_ARGS}(?:-u|--user)[ \\t]+['"]?[^\\s,'"]{1,128},|${word('vault')}[ \\t]+login(?:[ \\t]+-[A-Za-z-]{1,32}(?:=[^\\s]{0,256})?){0,8}[ \\t]+)`,
+    pattern: CLI_VALUE,
+    accept: (value) => cliValue(value) && !unquote(value).includes('='),
   },
   {
     kind: 'cli-password',
@@ -615,6 +674,35 @@ const keyValueArguments: Detector = {
     if (/^\\?["'][ \t]*:/.test(input.slice(offset + value.length, offset + value.length + 8))) return false;
     if (!strength || isPlaceholder(value) || readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value);
+  },
+};
+
+/** Terraform's default for a secret variable (`variable "db_password" {⏎  default = "…"`). */
+const terraformDefault: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /variable/,
+  prefix: `${word('variable')}[ \\t]+"${KEY_NAME}"[ \\t]*\\{[^}]{0,400}?${word('default')}[ \\t]*=[ \\t]*"`,
+  pattern: `[^"\\\\\\r\\n]{1,1024}(?=")`,
+  accept: (value, prefix) => {
+    const strength = secretKeyStrength(/^variable[ \t]+"([^"]+)"/.exec(prefix)?.[1] ?? '');
+    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+  },
+};
+
+/** A literal fallback for a secret (`process.env.DB_PASSWORD || "…"`, `opts.apiKey ?? '…'`, `ENV["TOKEN"] || "…"`). */
+const fallbackDefault: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /\|\||\?\?/,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\)?[ \\t]{0,20}(?:\\|\\||\\?\\?)[ \\t]{0,20}["'\`]`,
+  pattern: `[^"'\`\\\\\\r\\n]{1,1024}(?=["'\`])`,
+  accept: (value, prefix, input, offset) => {
+    let start = offset - prefix.length;
+    while (start > 0 && keyCharAt(input, start - 1)) start--;
+    const name = input.slice(start, offset - prefix.length) + (/^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '');
+    const strength = secretKeyStrength(name);
+    return strength !== undefined && !isPlaceholder(value) && !value.includes('${') && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
   },
 };
 
@@ -689,6 +777,19 @@ const sqlPassword: Detector = {
   prefix: `(?:${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?|${word('password')}(?:[ \\t]+for[ \\t]+[^\\s=]{1,128}[ \\t]*=)?)[ \\t]+'`,
   pattern: `(?:[^'\\\\\\r\\n]|''|\\\\.){1,1024}(?=')`,
   accept: (value) => !isPlaceholder(value),
+};
+
+/** `IDENTIFIED BY "…"` (double-quoted: Oracle's quoted password) and bare (`IDENTIFIED BY Tr0ub4dor9`). */
+const sqlIdentifiedBy: Detector = {
+  kind: 'sql-password',
+  phase: 3,
+  hint: /identified/i,
+  prefix: `${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?[ \\t]+`,
+  pattern: `(?:"[^"\\r\\n]{1,1024}"|(?!['"])[^\\s'";,]{1,256})`,
+  accept: (value) => {
+    const v = value.replace(/^"(.*)"$/, '$1');
+    return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
+  },
 };
 
 /** XML elements and attributes named for a secret: `<password>…</password>`, `<add key="DbPassword" value="…"/>`. */
@@ -816,12 +917,13 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('supabase-token', /sbp_|sb_secret_/, 'sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,128}'),
     token('bitbucket-token', /ATBB/, 'ATBB[A-Za-z0-9_=.-]{28,128}'),
     token('tailscale-key', /tskey-/, 'tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,64}-[A-Za-z0-9]{16,128}'),
+    // (An md5 with `-us1` after it reads as one too: 32 hex digits are all a key's body is, and a key in prose must not pass.)
     token('mailchimp-key', /-us\d/, '[0-9a-f]{32}-us\\d{1,2}'),
-    token('twitter-bearer', /AAAAAAAAAAAAAAAAAAAAA/, 'A{22}[A-Za-z0-9%]{80,160}'),
+    { ...token('twitter-bearer', /AAAAAAAAAAAAAAAAAAAAA/, 'A{22}[A-Za-z0-9%]{80,160}'), accept: (s) => varied(s.slice(22)) },
     token('mapbox-secret', /sk\.eyJ/, 'sk\\.eyJ[A-Za-z0-9_-]{20,1024}\\.[A-Za-z0-9_-]{20,256}'),
-    token('dropbox-token', /sl\./, 'sl\\.[A-Za-z0-9_=-]{130,160}'),
-    token('paseto-token', /v[1-4]\.(?:local|public)\./, 'v[1-4]\\.(?:local|public)\\.[A-Za-z0-9_-]{40,8192}(?:\\.[A-Za-z0-9_-]{1,1024})?'),
-    token('fernet-token', /gAAAAA/, 'gAAAAA[A-Za-z0-9_-]{80,8192}={0,2}'),
+    { ...token('dropbox-token', /sl\./, 'sl\\.[A-Za-z0-9_=-]{130,160}'), accept: (s) => varied(s.slice(3)) },
+    { ...token('paseto-token', /v[1-4]\.(?:local|public)\./, 'v[1-4]\\.(?:local|public)\\.[A-Za-z0-9_-]{40,8192}(?:\\.[A-Za-z0-9_-]{1,1024})?'), accept: (s) => varied(s.replace(/^v[1-4]\.(?:local|public)\./, '')) },
+    { ...token('fernet-token', /gAAAAA/, 'gAAAAA[A-Za-z0-9_-]{80,8192}={0,2}'), accept: (s) => varied(s.slice(6)) },
     token('google-api-key', /AIza/, 'AIza[0-9A-Za-z_-]{35}'),
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
     // A JWT, also wrapped after its dots (a log that folds long lines).
@@ -917,19 +1019,30 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       hint: /\\?"kty\\?"/,
       prefix: `\\\\?"(?:d|p|q|dp|dq|qi|k)\\\\?"[ \\t]{0,20}:[ \\t]{0,20}\\\\?"`,
       pattern: '[A-Za-z0-9_-]{16,16384}',
+      // Only a member of the object that says it is a JWK (`"kty": "RSA"`), not a `"q"` elsewhere in the same text.
+      accept: (value, _prefix, input, offset) => {
+        const open = input.lastIndexOf('{', offset);
+        const close = input.indexOf('}', offset + value.length);
+        const object = input.slice(open < 0 ? 0 : open, close < 0 ? input.length : close);
+        return !object.slice(1).includes('{') && /\\?"kty\\?"[ \t]*:[ \t]*\\?"(?:RSA|EC|OKP|oct)\\?"/.test(object);
+      },
     },
     ...cliPasswords,
     netrcPassword,
     pgpassPassword,
     keyValueArguments,
+    terraformDefault,
+    fallbackDefault,
     basicAuthArguments,
     nameValueText,
     cookieJarLine,
     bearerAnywhere,
     sqlPassword,
+    sqlIdentifiedBy,
     ...xmlSecrets,
     yamlBlock,
     yamlNextLine,
+    yamlList,
     lineAssignment,
     secretAssignment,
   ],

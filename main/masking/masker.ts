@@ -739,7 +739,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * what the command-line detectors find in the element is what is masked of it.
    */
   const argvMasked = (command: string, items: readonly string[], from: number): string[] | undefined => {
-    if (command === '' || /\s/.test(command)) return undefined;
+    if (command === '' || /^\s|\s$|\s\s/.test(command)) return undefined;
     let out: string[] | undefined;
     for (let i = from; i < items.length; i++) {
       const item = items[i] as string;
@@ -752,6 +752,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return out;
   };
   const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+  const JWK_TYPES = new Set(['RSA', 'EC', 'OKP', 'oct']);
   const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
   const ARGS_KEYS = new Set(['args', 'argv', 'arguments', 'params', 'cmdline', 'command_args']);
 
@@ -799,7 +800,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       }
       if (value.length >= 2 && value.every((v) => typeof v === 'string')) {
         const strings = (copy ?? value) as string[];
-        const argv = command !== undefined ? argvMasked(command, strings, 0) : argvMasked(strings[0] as string, strings, 1);
+        // Without a command beside the array, its leading words are the command (`docker login`, `sudo sshpass`).
+        let words = 1;
+        while (command === undefined && words < Math.min(3, strings.length - 1) && /^[A-Za-z0-9_./-]+$/.test(strings[words] as string) && !(strings[words] as string).startsWith('-')) words++;
+        const argv = command !== undefined ? argvMasked(command, strings, 0) : argvMasked(strings.slice(0, words).join(' '), strings, words);
         if (argv) copy = argv;
       }
       return copy ?? value;
@@ -811,7 +815,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       const entries = Object.entries(value);
       const pair = pairKind(value as Record<string, unknown>);
       // A JSON Web Key (`kty`): its private members are the key, whatever they look like.
-      const jwk = typeof (value as Record<string, unknown>).kty === 'string';
+      const jwk = JWK_TYPES.has((value as Record<string, unknown>).kty as string);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.

@@ -11,7 +11,8 @@
  *   a secret split across two wrapped lines was found in neither.
  * - Code read as secrets: Laravel's `'password' => 'required|string|min:8'`, `'PasswordController@reset'`,
  *   `setenv("TOKEN_CACHE_DIR", "/var/cache/tokens", 1)`, `pw=prompt`, a JWK's `"p"` in a text that only
- *   mentions `"kty"`, an md5 with `-us1` after it read as a Mailchimp key, repeated letters in a vendor shape.
+ *   mentions `"kty"`, repeated letters in a vendor shape. (An md5 with `-us1` after it still reads as a Mailchimp
+ *   key: 32 hex digits are all such a key's body is, and a key standing in prose must not pass.)
  * - Forms stored in clear: YAML values on the line after their key with `#` or `:` in them, a comment after
  *   the key, a list under the key; SQL `IDENTIFIED BY "…"` and bare; argv arrays with a quoted `-p`, `docker
  *   login -p`, `sudo sshpass -p`; JSON text with an array or object under a password key; backtick strings;
@@ -55,5 +56,65 @@ describe('the masker\'s work is bounded by what a text holds', () => {
     expect(all.text(distinct)).toBe(distinct);
     const repeated = fill(`${b64('hello world this is text ')} `, 200_000);
     expect(all.text(repeated)).toBe(repeated);
+  });
+});
+
+describe("the seventh attacker's forms", () => {
+  const P = 'Xk9#mQ2vLp7';
+  const Q = 'Tr0ub4dor.horse9';
+  const stored: [string, string][] = [
+    // YAML: a value on the line after its key, with `#` or `:` in it; a comment after the key; a list under it.
+    [`password:\n  ${P}\n`, P],
+    [`password:\n  Xk9:mQ2vLp7\n`, 'Xk9:mQ2vLp7'],
+    [`password:\n  -Xk9mQ2vLp7\n`, 'Xk9mQ2vLp7'],
+    [`password: # set by ops\n  Xk9mQ2vLp7\n`, 'Xk9mQ2vLp7'],
+    [`passwords:\n  - ${P}\n  - other-pw-2\n`, P],
+    // SQL.
+    [`ALTER USER app IDENTIFIED BY "${Q}";`, Q],
+    [`CREATE USER app IDENTIFIED BY "${Q}";`, Q],
+    [`ALTER USER app IDENTIFIED BY Tr0ub4dor9;`, 'Tr0ub4dor9'],
+    // Command lines.
+    [`7z x "-p${Q}" x.7z`, Q],
+    [`7z x '-p${Q}' x.7z`, Q],
+    [`lftp -u alice,${Q} ftp.example.com`, Q],
+    [`vault login ${Q}`, Q],
+    [`set -x DB_PASSWORD ${Q}`, Q],
+    [`set -gx API_KEY ${Q}`, Q],
+    // JSON text and code.
+    [`{"password": ["${Q}"]}`, Q],
+    [`{"password": {"value": "${Q}"}}`, Q],
+    [`password = ["${Q}"]`, Q],
+    ['password := `' + Q + '`', Q],
+    ['const password = `' + Q + '`;', Q],
+    [`variable "db_password" {\n  default = "${Q}"\n}`, Q],
+    [`process.env.DB_PASSWORD || "${Q}"`, Q],
+  ];
+  it.each(stored)('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+
+  const argv: [unknown, string][] = [
+    [['docker', 'login', '-u', 'me', '-p', Q], Q],
+    [['sudo', 'sshpass', '-p', Q, 'ssh', 'h'], Q],
+    [['7z', 'x', `-p${Q}`, 'x.7z'], Q],
+  ];
+  it.each(argv)('masks the argv %j', (value, secret) => expect(JSON.stringify(all.json(value))).not.toContain(secret));
+
+  const left = [
+    "$routes = ['password' => 'PasswordController@reset', 'token' => 'api'];",
+    "return ['password' => 'required|string|min:8|confirmed'];",
+    "'password' => 'nullable|string|max:255',",
+    'setenv("TOKEN_CACHE_DIR", "/var/cache/tokens", 1);',
+    'ssh-agent: pw=prompt mode=interactive',
+    'Using pw=ask from the prompt',
+    '{"keys":[{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78","e":"AQAB"}],"query":{"q":"search_query_string_here_long"}}',
+    '{"kty":"unrelated","p":"example_parameter_docs_here"}',
+    `url.sl.${'a'.repeat(140)}`,
+    `gAAAAA${'A'.repeat(100)}`,
+    `${'A'.repeat(22)}${'B'.repeat(100)}`,
+    'see https://example.com/v4.local.documentation-for-paseto-tokens-and-keys-here',
+  ];
+  it.each(left)('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it('leaves members of an object that is not a JWK alone', () => {
+    const value = { kty: 'unrelated', q: 'search query string here long', k: 'some_kind_of_value_long' };
+    expect(all.json(value)).toEqual(value);
   });
 });
