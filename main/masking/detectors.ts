@@ -1021,10 +1021,14 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       pattern: '[A-Za-z0-9_-]{16,16384}',
       // Only a member of the object that says it is a JWK (`"kty": "RSA"`), not a `"q"` elsewhere in the same text.
       accept: (value, _prefix, input, offset) => {
-        const open = input.lastIndexOf('{', offset);
-        const close = input.indexOf('}', offset + value.length);
-        const object = input.slice(open < 0 ? 0 : open, close < 0 ? input.length : close);
-        return !object.slice(1).includes('{') && /\\?"kty\\?"[ \t]*:[ \t]*\\?"(?:RSA|EC|OKP|oct)\\?"/.test(object);
+        // (Within a JWK's reach: its members stand within a few KB of its `kty`; never the whole text per member.)
+        const before = input.slice(Math.max(0, offset - 4096), offset);
+        const open = before.lastIndexOf('{');
+        if (open < 0 || before.includes('}', open)) return false;
+        const after = input.slice(offset + value.length, offset + value.length + 4096);
+        const close = after.search(/[{}]/);
+        const object = before.slice(open) + (close < 0 ? after : after.slice(0, close));
+        return /\\?"kty\\?"[ \t]*:[ \t]*\\?"(?:RSA|EC|OKP|oct)\\?"/.test(object);
       },
     },
     ...cliPasswords,

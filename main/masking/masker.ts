@@ -141,13 +141,26 @@ const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
  * padding (`…Pj4=/v2`: what follows the padding is another run) or by a character of neither.
  */
 const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,65536}(?:={1,2}(?!=)|(?![A-Za-z0-9+/=_-]))/g;
-/** Whether bytes are text (UTF-8 without control characters other than tab, newline and carriage return). */
-function printable(bytes: Buffer): boolean {
-  for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+const control = (b: number): boolean => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
+/** Whether bytes are UTF-16LE text of ASCII (a zero after every character: what Windows tools and PowerShell write). */
+function utf16(bytes: Buffer): boolean {
+  if (bytes.length < 8) return false;
+  for (let i = 1; i < bytes.length; i += 2) if (bytes[i] !== 0 || control(bytes[i - 1] as number)) return false;
+  return true;
+}
+/**
+ * The text that bytes are, or undefined for binary: UTF-8 with at most one control character in 64 (a stray
+ * byte before a secret does not make it binary; each such byte reads as a line break), or UTF-16LE.
+ */
+function asText(bytes: Buffer): string | undefined {
+  if (utf16(bytes)) return bytes.toString('utf16le');
+  let controls = 0;
+  for (const b of bytes) if (control(b) && ++controls > Math.max(1, bytes.length / 64)) return undefined;
   // Cut anywhere, a multi-byte character's last bytes may be missing: only a replacement inside the text counts.
   const decoded = bytes.toString('utf8');
   const bad = decoded.indexOf('\ufffd');
-  return bad < 0 || bad >= decoded.length - 1;
+  if (bad >= 0 && bad < decoded.length - 1) return undefined;
+  return controls === 0 ? decoded : decoded.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\n');
 }
 const BASE64_VALUE = new Int8Array(128).fill(-1);
 for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUE[c.charCodeAt(0)] = i;
@@ -160,6 +173,9 @@ BASE64_VALUE[0x5f] = 63;
 function textStart(run: string, from: number): boolean {
   let bits = 0;
   let held = 0;
+  let controls = 0;
+  let zeros = 0;
+  let n = 0;
   const end = Math.min(run.length, from + 32);
   for (let i = from; i < end; i++) {
     const c = run.charCodeAt(i);
@@ -170,10 +186,13 @@ function textStart(run: string, from: number): boolean {
     if (held >= 8) {
       held -= 8;
       const b = (bits >> held) & 0xff;
-      if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+      // (UTF-16LE of ASCII: every second byte a zero.)
+      if (n % 2 === 1 && b === 0) zeros++;
+      else if (control(b)) controls++;
+      n++;
     }
   }
-  return true;
+  return controls <= 1 || (zeros >= Math.floor(n / 2) && controls === 0);
 }
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
@@ -188,6 +207,9 @@ const fromHex = (_m: string, h: string): string => String.fromCharCode(parseInt(
  * print them). Each decoding is local: a part of a text decodes to the part of its decoding.
  */
 const SPACED_HEX = /(?:[0-9A-Fa-f]{2}[ \t]){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g;
+const COLON_HEX = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])/g;
+const C_HEX = /(?:0x[0-9A-Fa-f]{2}(?![0-9A-Fa-f])[ \t,]*){12,}/g;
+const OCTAL = /\\([0-3][0-7]{2})/g;
 const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string) => string }[] = [
   { sign: foldable, at: FOLDABLE_AT, decode: normalizeKeyName },
   {
@@ -210,6 +232,10 @@ const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string)
     },
   },
   { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), at: SPACED_HEX, decode: (v) => v.replace(SPACED_HEX, (run) => run.replace(/[ \t]/g, '')) },
+  // Hex bytes joined by colons (`44:42:5f:…`), and as C writes them (`0x44, 0x42, …`); octal escapes (`\104\102`).
+  { sign: (v) => v.includes(':') && /(?:[0-9A-Fa-f]{2}:){11}[0-9A-Fa-f]{2}/.test(v), at: COLON_HEX, decode: (v) => v.replace(COLON_HEX, (run) => run.replace(/:/g, '')) },
+  { sign: (v) => v.includes('0x') && /(?:0x[0-9A-Fa-f]{2}[ \t,]*){12}/.test(v), at: C_HEX, decode: (v) => v.replace(C_HEX, (run) => ` ${run.replace(/0x|[ \t,]/g, '')} `) },
+  { sign: (v) => v.includes('\\') && /\\[0-3][0-7]{2}/.test(v), at: OCTAL, decode: (v) => v.replace(OCTAL, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) },
 ];
 /** How far around an encoded character its reading is searched: a key and its value, a few lines. */
 const READING_REACH = 1024;
@@ -564,11 +590,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   /** Whether a run of hex digits decodes to text that holds a secret (`echo 44425f… | xxd -r -p`). */
   const hexSecret = (run: string, depth: number): boolean => {
-    if (!printable(Buffer.from(run.slice(0, 32), 'hex'))) return false;
+    if (asText(Buffer.from(run.slice(0, 32), 'hex')) === undefined) return false;
     if (!spend(run.length)) return true;
-    const bytes = Buffer.from(run, 'hex');
-    if (!printable(bytes)) return false;
-    const decoded = bytes.toString('utf8');
+    const decoded = asText(Buffer.from(run, 'hex'));
+    if (decoded === undefined) return false;
     return maskText(decoded, depth + 1) !== decoded;
   };
 
@@ -595,11 +620,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   /** What a run of base64 decodes to: null for no text; else whether a secret was found in it, and whether it reads `user:password`. */
   const decodedRun = (run: string, depth: number): { secret: boolean; credentials: boolean } | null => {
     // (No base64 is 4n+1 characters long; unpadded base64 of any other length is, as base64url usually comes.)
-    if (run.replace(/=+$/, '').length % 4 === 1 || !textStart(run, 0) || !printable(Buffer.from(run.slice(0, 32), 'base64'))) return null;
+    if (!textStart(run, 0) || asText(Buffer.from(run.slice(0, 32), 'base64')) === undefined) return null;
     if (!spend(run.length)) return { secret: true, credentials: false };
-    const bytes = Buffer.from(run, 'base64');
-    if (!printable(bytes)) return null;
-    const decoded = bytes.toString('utf8');
+    // (No base64 is 4n+1 characters long: its last character is a stray one, `…Pz9x`, and is left out.)
+    const decoded = asText(Buffer.from(run.replace(/=+$/, '').length % 4 === 1 ? run.replace(/=+$/, '').slice(0, -1) : run, 'base64'));
+    if (decoded === undefined) return null;
     return { secret: maskText(decoded, depth + 1) !== decoded, credentials: BASIC_CREDENTIALS.test(decoded) };
   };
 
@@ -607,9 +632,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const wrappedSecret = (joined: string, depth: number): boolean => {
     if (!textStart(joined, 0)) return false;
     if (!spend(joined.length)) return true;
-    const bytes = Buffer.from(joined, 'base64');
-    if (!printable(bytes)) return false;
-    const decoded = bytes.toString('utf8');
+    const decoded = asText(Buffer.from(joined, 'base64'));
+    if (decoded === undefined) return false;
     return maskText(decoded, depth + 1) !== decoded;
   };
 
@@ -626,7 +650,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     for (let i = 0; i < run.length && starts.length <= GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) starts.push(i + 1);
     for (let i = run.length - 1; i >= 0 && ends.length <= GLUE_CUTS; i--) if (GLUE.has(run.charCodeAt(i))) ends.push(i);
     for (const from of starts) {
-      if (run.length - from < MIN_BASE64 || !textStart(run, from) || !printable(Buffer.from(run.slice(from, from + 32), 'base64'))) continue;
+      if (run.length - from < MIN_BASE64 || !textStart(run, from) || asText(Buffer.from(run.slice(from, from + 32), 'base64')) === undefined) continue;
       for (const to of ends) {
         if ((from === 0 && to === run.length) || to - from < MIN_BASE64) continue;
         const part = run.slice(from, to);

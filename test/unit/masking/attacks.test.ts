@@ -118,3 +118,26 @@ describe("the seventh attacker's forms", () => {
     expect(all.json(value)).toEqual(value);
   });
 });
+
+describe("the seventh attacker's encodings", () => {
+  const env = 'DB_PASSWORD=Xk9#mQ2vLp7';
+  const hex = Buffer.from(env).toString('hex');
+  const encoded: [string, string][] = [
+    ['base64 with a stray character (4n+1 long)', `${Buffer.from(`${env}!!`).toString('base64').replace(/=+$/, '')}x`],
+    ['base64 behind a control byte', Buffer.from(`\u0001${env}`).toString('base64')],
+    ['base64 of UTF-16', Buffer.from(env, 'utf16le').toString('base64')],
+    ['hex bytes joined by colons', hex.replace(/(..)(?!$)/g, '$1:')],
+    ['hex bytes written 0x44 0x42', hex.replace(/(..)/g, '0x$1 ')],
+    ['a C array of bytes', `{${hex.replace(/(..)/g, '0x$1, ')}}`],
+    ['octal escapes', [...env].map((c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`).join('')],
+  ];
+  it.each(encoded)('finds a secret in %s', (_label, text) => {
+    const out = all.text(text);
+    expect(out).toMatch(/\[MASKED:/);
+    expect(out).not.toContain(text);
+  });
+  it('leaves fingerprints, MAC addresses and binary alone', () => {
+    const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 73 + 41) % 256).toString(16).padStart(2, '0')).join(':');
+    for (const text of [`SHA256 fingerprint ${fingerprint}`, 'mac 00:1a:2b:3c:4d:5e', `0x${'ff'.repeat(20)}`]) expect(all.text(text)).toBe(text);
+  });
+});
