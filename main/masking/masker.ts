@@ -160,7 +160,7 @@ function asText(bytes: Buffer): string | undefined {
   const decoded = bytes.toString('utf8');
   const bad = decoded.indexOf('\ufffd');
   if (bad >= 0 && bad < decoded.length - 1) return undefined;
-  return controls === 0 ? decoded : decoded.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\n');
+  return controls === 0 ? decoded : decoded.replace(/\p{Cc}/gu, (c) => (c === '\t' || c === '\n' || c === '\r' ? c : '\n'));
 }
 const BASE64_VALUE = new Int8Array(128).fill(-1);
 for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUE[c.charCodeAt(0)] = i;
