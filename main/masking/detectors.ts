@@ -455,7 +455,7 @@ const lineAssignment: Detector = {
   kind: 'secret-value',
   phase: 2,
   hint: KEY_HINT,
-  prefix: `(?:^|\\n|\\\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
+  prefix: `(?:^|\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
@@ -467,6 +467,13 @@ const lineAssignment: Detector = {
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
+};
+
+/** The same after an escaped newline (`\\npassword: …` in JSON written as text): the line is inside a JSON string, which an unescaped quote ends. */
+const lineAssignmentInString: Detector = {
+  ...lineAssignment,
+  prefix: `\\\\n[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
+  pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\"]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
 };
 
 /** A typed declaration with a default (`SecretStr = Field(…)`, `Optional[str] = None`). */
@@ -487,11 +494,11 @@ const yamlBlock: Detector = {
 const YAML_SCALAR = `(?![ \\t#"'\\[{|>!&*?%@\`]|-[ \\t])(?:[^\\r\\n:# \\t]|[ \\t]+(?=[^\\s#])|(?<=\\S)#|:(?=[^\\s]))+`;
 /** The end of a scalar's line: blanks, maybe a comment. */
 const YAML_LINE_END = `(?=[ \\t]*(?:#[^\\r\\n]*)?(?:\\r?\\n|$))`;
-/** A key that opens its line, `:`, maybe a comment, the line's end (`password: # set by ops`). */
-const YAML_KEY_LINE = `(?:^|\\n)[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}(?:#[^\\r\\n]{0,200})?\\r?\\n`;
+/** A key that opens its line (or a string: YAML sent as a JSON value), `:`, maybe a comment, the line's end (`password: # set by ops`). */
+const YAML_KEY_LINE = `(?:^|\\n|(?<=[:,[][ \\t]{0,20})")[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}(?:#[^\\r\\n]{0,200})?\\r?\\n`;
 /** The key's indentation, name and the next line's indentation, from such a prefix. */
 const yamlKeyLine = (prefix: string): { indent: number; key: string; next: number } | undefined => {
-  const m = /^\n?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n([ \t]*)(?:-[ \t]+)?$/.exec(prefix);
+  const m = /^[\n"]?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n([ \t]*)(?:-[ \t]+)?$/.exec(prefix);
   return m ? { indent: (m[1] as string).length, key: m[2] as string, next: (m[3] as string).length } : undefined;
 };
 
@@ -785,7 +792,7 @@ const sqlIdentifiedBy: Detector = {
   phase: 3,
   hint: /identified/i,
   prefix: `${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?[ \\t]+`,
-  pattern: `(?:"[^"\\r\\n]{1,1024}"|(?!['"])[^\\s'";,]{1,256})`,
+  pattern: `(?:"[^"\\r\\n]{1,1024}"|(?!['"])[^\\s'";,\\\\]{1,256})`,
   accept: (value) => {
     const v = value.replace(/^"(.*)"$/, '$1');
     return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
@@ -1048,6 +1055,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     yamlNextLine,
     yamlList,
     lineAssignment,
+    lineAssignmentInString,
     secretAssignment,
   ],
   email: [

@@ -210,7 +210,14 @@ const SPACED_HEX = /(?:[0-9A-Fa-f]{2}[ \t]){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g;
 const COLON_HEX = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){11,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])/g;
 const C_HEX = /(?:0x[0-9A-Fa-f]{2}(?![0-9A-Fa-f])[ \t,]*){12,}/g;
 const OCTAL = /\\([0-3][0-7]{2})/g;
-const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string) => string }[] = [
+const JSON_ESCAPE = /\\(["\\/bfnrt])/g;
+const JSON_ESCAPED: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+/**
+ * Each way a text may be encoded (see above); `encode`, for the reading whose text is kept as written: what is
+ * found in JSON written inside a string (`{"yaml":"password:\\n  …"}`) is masked where it is written, and the
+ * text keeps its escapes (a client given it with `inline: true` still parses it). See maskedAsWritten.
+ */
+const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string) => string; encode?: true }[] = [
   { sign: foldable, at: FOLDABLE_AT, decode: normalizeKeyName },
   {
     sign: (v) => v.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(v),
@@ -236,6 +243,14 @@ const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string)
   { sign: (v) => v.includes(':') && /(?:[0-9A-Fa-f]{2}:){11}[0-9A-Fa-f]{2}/.test(v), at: COLON_HEX, decode: (v) => v.replace(COLON_HEX, (run) => run.replace(/:/g, '')) },
   { sign: (v) => v.includes('0x') && /(?:0x[0-9A-Fa-f]{2}[ \t,]*){12}/.test(v), at: C_HEX, decode: (v) => v.replace(C_HEX, (run) => ` ${run.replace(/0x|[ \t,]/g, '')} `) },
   { sign: (v) => v.includes('\\') && /\\[0-3][0-7]{2}/.test(v), at: OCTAL, decode: (v) => v.replace(OCTAL, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) },
+  // (Last: the other readings' escapes are read first.)
+  {
+    sign: (v) => v.includes('\\n') || v.includes('\\"'),
+    // (Read only around the words the forms it matters for begin with: JSON text with escapes is common, and most holds none.)
+    at: new RegExp(`${CONTEXT_GATE.source}|identif|-p|vault|variable|set[ \\t]+-`, 'gi'),
+    decode: (v) => v.replace(JSON_ESCAPE, (_m, c: string) => JSON_ESCAPED[c] as string),
+    encode: true,
+  },
 ];
 /** How far around an encoded character its reading is searched: a key and its value, a few lines. */
 const READING_REACH = 1024;
@@ -332,6 +347,66 @@ function wrappedBase64(value: string): { from: number; to: number; joined: strin
     LINE_BREAK.lastIndex = end;
   }
   return blocks;
+}
+
+/** JSON's escapes read, with where each character of the reading stands in the text (one more: the end). */
+function unescapedWithMap(written: string): { view: string; at: number[] } {
+  let view = '';
+  const at: number[] = [];
+  for (let i = 0; i < written.length; i++) {
+    const c = written[i] as string;
+    const next = written[i + 1];
+    at.push(i);
+    if (c === '\\' && next !== undefined && next in JSON_ESCAPED) {
+      view += JSON_ESCAPED[next];
+      i++;
+    } else view += c;
+  }
+  at.push(written.length);
+  return { view, at };
+}
+/** Whether a quote that no backslash escapes stands in `text` between `from` and `to`. */
+function ownQuoteIn(text: string, from: number, to: number): boolean {
+  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(i - 1 - slashes) === 92) slashes++;
+    if (slashes % 2 === 0) return true;
+  }
+  return false;
+}
+const TOKEN_SPLIT = /(\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\])/;
+/**
+ * `written` with what was masked in its reading (`seen`, the reading `view` masked) masked where it stands: each
+ * token's span in the reading is found between the unmasked parts around it, and mapped back through `at`.
+ * Undefined where the spans cannot be told for certain (then the reading itself is kept).
+ */
+function maskedAsWritten(written: string, view: string, at: readonly number[], seen: string): string | undefined {
+  const parts = seen.split(TOKEN_SPLIT);
+  const spans: [number, number, string][] = [];
+  let p = 0;
+  for (let i = 0; i < parts.length; i += 2) {
+    const literal = parts[i] as string;
+    if (!view.startsWith(literal, p)) return undefined;
+    p += literal.length;
+    const token = parts[i + 1];
+    if (token === undefined) break;
+    const following = parts[i + 2] as string;
+    if (following === '' && i + 3 < parts.length) return undefined;
+    const end = following === '' ? view.length : view.indexOf(following, p + 1);
+    if (end < 0) return undefined;
+    spans.push([p, end, token]);
+    p = end;
+  }
+  if (p !== view.length) return undefined;
+  let out = '';
+  let done = 0;
+  for (const [a, b, token] of spans) {
+    // A span must stand inside one JSON string: no quote of the text's own in it (an escaped one is the string's).
+    if (ownQuoteIn(written, at[a] as number, at[b] as number)) return undefined;
+    out += written.slice(done, at[a]) + token;
+    done = at[b] as number;
+  }
+  return out + written.slice(done);
 }
 
 /** A custom detector from `masking.custom`: a leading `(?i)` means case-insensitive, as in policy rules. */
@@ -682,12 +757,27 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     let done = 0;
     for (const [from, to] of readingWindows(value, present)) {
       const written = value.slice(from, to);
-      const view = present.reduce((v, d) => (d.sign(v) ? d.decode(v) : v), written);
+      let view = written;
+      // (What the other readings made of the stretch, before JSON's escapes are read: what is kept where they are.)
+      let escaped: string | undefined;
+      for (const d of present) {
+        const next = d.sign(view) ? d.decode(view) : view;
+        if (next !== view && d.encode) escaped = view;
+        view = next;
+      }
       if (view === written) continue;
       // (At depth 0 the stretches are bounded by the text itself: they are charged, for what is decoded below them.)
       if (!spend(written.length + view.length + 2 * SEARCH_COST) && depth > 0) return UNCHECKED;
-      if (tokenCount(detect(view, depth)) > tokenCount(detect(written, depth))) {
-        (mixed ??= []).push(value.slice(done, from), view);
+      const seen = detect(view, depth);
+      if (tokenCount(seen) > tokenCount(detect(written, depth))) {
+        // (The other readings' decoded text is what is kept; JSON's escapes stay as written, what they hid masked there.)
+        let kept: string | undefined = view;
+        if (escaped !== undefined) {
+          kept = maskedAsWritten(escaped, view, unescapedWithMap(escaped).at, seen);
+          // (Spans that cross the text's own quotes were found in a reading that joined two strings: none is kept.)
+          if (kept === undefined) continue;
+        }
+        (mixed ??= []).push(value.slice(done, from), kept);
         done = to;
       }
     }

@@ -19,6 +19,7 @@
  *   Terraform defaults; fish `set -x`; `lftp -u user,PW`; `vault login PW`; `process.env.X || "PW"`.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createMasker } from '../../../main/masking/masker.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -139,5 +140,34 @@ describe("the seventh attacker's encodings", () => {
   it('leaves fingerprints, MAC addresses and binary alone', () => {
     const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 73 + 41) % 256).toString(16).padStart(2, '0')).join(':');
     for (const text of [`SHA256 fingerprint ${fingerprint}`, 'mac 00:1a:2b:3c:4d:5e', `0x${'ff'.repeat(20)}`]) expect(all.text(text)).toBe(text);
+  });
+});
+
+describe('JSON written inside a string (a tool result whose text is JSON of what it was sent)', () => {
+  const forms = [
+    'db:\n  password:\n    Xk9#mQ2vLp7\n  user: app\n',
+    'password: # set by ops\n  Xk9mQ2vLp7\n',
+    'ALTER USER app IDENTIFIED BY "Tr0ub4dor.horse9";',
+    '7z x "-pTr0ub4dor.horse9" backup.7z',
+  ];
+  it.each(forms)('masks %j there, and the text still parses', (form) => {
+    const text = JSON.stringify({ args: form });
+    const out = all.text(text);
+    expect(out).toMatch(/\[MASKED:/);
+    for (const secret of ['Xk9', 'Tr0ub4dor']) expect(out).not.toContain(secret);
+    expect(() => JSON.parse(out)).not.toThrow();
+  });
+});
+
+describe('masking JSON written as text keeps it JSON', () => {
+  const fragments = ['password:', ' ', '\n', '  ', 'Xk9#mQ2vLp7', '"', '\\', 'IDENTIFIED BY ', '7z x "-p', 'db:', '- ', '#', 'token=', 'ghp_R7x9R7x9R7x9R7x9R7x9R7x9R7x9R7x9R7x9', '\t', 'user: app', '&amp;', '%41', ':'];
+  it('whatever a string holds, the text of a JSON object holding it still parses once masked', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 24 }), fc.constantFrom('args', 'password', 'text'), (parts, key) => {
+        const text = JSON.stringify({ [key]: parts.join(''), n: 1 });
+        expect(() => JSON.parse(all.text(text)), text).not.toThrow();
+      }),
+      { numRuns: 600 },
+    );
   });
 });
