@@ -246,8 +246,9 @@ const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string)
   // (Last: the other readings' escapes are read first.)
   {
     sign: (v) => v.includes('\\n') || v.includes('\\"'),
-    // (Read only around the words the forms it matters for begin with: JSON text with escapes is common, and most holds none.)
-    at: new RegExp(`${CONTEXT_GATE.source}|identif|-p|vault|variable|set[ \\t]+-`, 'gi'),
+    // Read only where a form needs it undone (JSON text with escapes is common, and most holds none of them): a key
+    // that ends its line (YAML's value on the next), a block scalar, a quoted option (`\"-p…`), `BY \"…`, a Terraform variable.
+    at: /:[ \t]*(?:#[^\\\r\n]{0,200})?\\n|[|>][+-]?\\n|\\"-|by[ \t]+\\"|variable[ \t]+\\"/gi,
     decode: (v) => v.replace(JSON_ESCAPE, (_m, c: string) => JSON_ESCAPED[c] as string),
     encode: true,
   },
@@ -374,6 +375,7 @@ function ownQuoteIn(text: string, from: number, to: number): boolean {
   }
   return false;
 }
+const ARGV_ARRAY = /\[[ \t\r\n]*"(?:[^"\\\r\n]|\\.){0,512}"(?:[ \t\r\n]*,[ \t\r\n]*"(?:[^"\\\r\n]|\\.){0,512}"){1,64}[ \t\r\n]*\]/g;
 const TOKEN_SPLIT = /(\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\])/;
 /**
  * `written` with what was masked in its reading (`seen`, the reading `view` masked) masked where it stands: each
@@ -642,8 +644,28 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return out.join('');
   };
 
+  /**
+   * Arrays of strings written as JSON text with an option among them (`["docker","login","-p","…"]`, a tool's
+   * result quoting what it ran): read as the argv arrays they are (see argvMasked), and written back compactly
+   * where something in them was masked.
+   */
+  const argvInText = (value: string): string =>
+    !value.includes('"-')
+      ? value
+      : value.replace(ARGV_ARRAY, (written) => {
+          let items: unknown;
+          try {
+            items = JSON.parse(written);
+          } catch {
+            return written;
+          }
+          const masked = walk(items, undefined);
+          return masked === items ? written : JSON.stringify(masked);
+        });
+
   const detect = (value: string, depth: number): string => {
     options.onSearch?.(value.length);
+    value = argvInText(value);
     if (value.length < 7 && !context.any(value)) return value;
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text

@@ -98,6 +98,7 @@ describe("the seventh attacker's forms", () => {
     [['7z', 'x', `-p${Q}`, 'x.7z'], Q],
   ];
   it.each(argv)('masks the argv %j', (value, secret) => expect(JSON.stringify(all.json(value))).not.toContain(secret));
+  it.each(argv)('masks the argv %j written as JSON text', (value, secret) => expect(all.text(`ran ${JSON.stringify({ argv: value })}`)).not.toContain(secret));
 
   const left = [
     "$routes = ['password' => 'PasswordController@reset', 'token' => 'api'];",
