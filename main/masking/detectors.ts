@@ -160,12 +160,14 @@ export function namedContextPossible(text: string): boolean {
     text.includes('"""') ||
     text.includes("'''") ||
     optionIn(text) ||
+    text.includes('||') ||
+    text.includes('??') ||
     NAMED_WORDS.test(text) ||
     portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|\bvariable[ \t]|\|\||\?\?/i;
+const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]/i;
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { compileRegex } from '../config/regex.js';
-import { base64Char, nextLongRun, type Hint } from './scan.js';
+import { base64Char, hexBytesApart, nextLongRun, type Hint } from './scan.js';
 import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
@@ -240,7 +240,7 @@ const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string)
   },
   { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), at: SPACED_HEX, decode: (v) => v.replace(SPACED_HEX, (run) => run.replace(/[ \t]/g, '')) },
   // Hex bytes joined by colons (`44:42:5f:…`), and as C writes them (`0x44, 0x42, …`); octal escapes (`\104\102`).
-  { sign: (v) => v.includes(':') && /(?:[0-9A-Fa-f]{2}:){11}[0-9A-Fa-f]{2}/.test(v), at: COLON_HEX, decode: (v) => v.replace(COLON_HEX, (run) => run.replace(/:/g, '')) },
+  { sign: (v) => hexBytesApart(v, ':'), at: COLON_HEX, decode: (v) => v.replace(COLON_HEX, (run) => run.replace(/:/g, '')) },
   { sign: (v) => v.includes('0x') && /(?:0x[0-9A-Fa-f]{2}[ \t,]*){12}/.test(v), at: C_HEX, decode: (v) => v.replace(C_HEX, (run) => ` ${run.replace(/0x|[ \t,]/g, '')} `) },
   { sign: (v) => v.includes('\\') && /\\[0-3][0-7]{2}/.test(v), at: OCTAL, decode: (v) => v.replace(OCTAL, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) },
   // (Last: the other readings' escapes are read first.)
@@ -301,7 +301,6 @@ function lineBreakAt(value: string, i: number): number {
   if (e === 110) return 2;
   return e === 114 && value.charCodeAt(i + 2) === 92 && value.charCodeAt(i + 3) === 110 ? 4 : 0;
 }
-const LINE_BREAK = /\r?\n|\\r\\n|\\n/g;
 const MIN_WRAP = 40;
 const MAX_WRAP = 128;
 /**
@@ -311,9 +310,17 @@ const MAX_WRAP = 128;
  */
 function wrappedBase64(value: string): { from: number; to: number; joined: string }[] {
   const blocks: { from: number; to: number; joined: string }[] = [];
-  LINE_BREAK.lastIndex = 0;
-  for (let m = LINE_BREAK.exec(value); m !== null; m = LINE_BREAK.exec(value)) {
-    const at = m.index;
+  // The line breaks, found with indexOf (a regex for `\r?\n` tries every position): a newline or an escaped one.
+  let newline = value.indexOf('\n');
+  let escaped = value.indexOf('\\n');
+  for (let from = 0; ; ) {
+    if (newline >= 0 && newline < from) newline = value.indexOf('\n', from);
+    if (escaped >= 0 && escaped < from) escaped = value.indexOf('\\n', from);
+    const found = newline < 0 ? escaped : escaped < 0 ? newline : Math.min(newline, escaped);
+    if (found < 0) break;
+    from = found + 1;
+    // (Where a `\r` comes first, the break begins at it.)
+    const at = found === newline ? (value.charCodeAt(found - 1) === 13 ? found - 1 : found) : value.charCodeAt(found - 1) === 114 && value.charCodeAt(found - 2) === 92 ? found - 2 : found;
     let start = at;
     while (start > 0 && at - start <= MAX_WRAP && base64Char(value.charCodeAt(start - 1))) start--;
     const width = at - start;
@@ -345,7 +352,7 @@ function wrappedBase64(value: string): { from: number; to: number; joined: strin
     const after = end < value.length ? value.charCodeAt(end) : 32;
     if (lines.length < 2 || base64Char(after) || after === 61 || after === 45 || after === 95) continue;
     blocks.push({ from: start, to: end, joined: lines.join('') });
-    LINE_BREAK.lastIndex = end;
+    from = end;
   }
   return blocks;
 }

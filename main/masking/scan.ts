@@ -101,3 +101,24 @@ export function base64Stretch(length: number): Hint {
 export function withLiteral(literal: string, regex: RegExp): Hint {
   return { test: (value) => value.includes(literal) && regex.test(value) };
 }
+
+const hexDigit = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+/**
+ * Whether twelve hex bytes stand apart, each but the last followed by `separator` (`67 68 70 …`, `44:42:…`), as
+ * `/(?:[0-9A-Fa-f]{2}S){11}[0-9A-Fa-f]{2}/` would say for that one separator: only the separators are visited
+ * (found with indexOf), each checked for a byte before it and its chain's last three characters back.
+ */
+export function hexBytesApart(v: string, separator: string): boolean {
+  let chain = 0;
+  let last = -10;
+  for (let k = v.indexOf(separator); k >= 0; k = v.indexOf(separator, k + 1)) {
+    if (k < 2 || !hexDigit(v.charCodeAt(k - 2)) || !hexDigit(v.charCodeAt(k - 1))) {
+      chain = 0;
+      continue;
+    }
+    chain = last === k - 3 ? chain + 1 : 1;
+    last = k;
+    if (chain >= 11 && hexDigit(v.charCodeAt(k + 1)) && hexDigit(v.charCodeAt(k + 2))) return true;
+  }
+  return false;
+}

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64Stretch, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, hexBytesApart, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -69,5 +69,20 @@ describe('base64Stretch', () => {
       fc.assert(fc.property(runs, (parts) => hint.test(parts.join('')) === regex.test(parts.join(''))), { numRuns: 10_000 });
       for (const text of ['', 'x'.repeat(n), `-${'x'.repeat(n)}`, `${'x'.repeat(n - 1)}-x`, '@[`{']) expect(hint.test(text), text).toBe(regex.test(text));
     }
+  });
+});
+
+describe('hexBytesApart', () => {
+  it('says what /(?:[0-9A-Fa-f]{2} ){11}[0-9A-Fa-f]{2}/ and its colon form say', () => {
+    const spaced = /(?:[0-9A-Fa-f]{2} ){11}[0-9A-Fa-f]{2}/;
+    const colons = /(?:[0-9A-Fa-f]{2}:){11}[0-9A-Fa-f]{2}/;
+    const chars = ['a', 'F', '0', '9', 'g', ' ', '  ', ':', 'ab ', 'ab:', '12 '.repeat(11), '12:'.repeat(11), '1 2 '];
+    fc.assert(
+      fc.property(textOf(chars, 30), (text) => {
+        expect(hexBytesApart(text, ' '), text).toBe(spaced.test(text));
+        expect(hexBytesApart(text, ':'), text).toBe(colons.test(text));
+      }),
+      { numRuns: 30_000 },
+    );
   });
 });
