@@ -10,6 +10,8 @@
  *   - a server names a tool with a secret (pins.json is keyed by tool name), and a call to it is approved for
  *     an hour (grants.json holds the approved scope, tool included).
  *   - forms the faster context pass once missed: `?X-Amz-Security-Token=` far into a log line, `export` and 25 blanks;
+ *   - forms the seventh attacker found stored in clear, also inside the JSON text of a result: a YAML value on
+ *     the line after its key, `IDENTIFIED BY "…"`, `["docker", "login", "-p", …]`;
  * Then every file in the data directory, both export formats, every API response and the console of
  * `gatehouse serve` are searched for each raw value. And the other direction: with `inline: true`, what
  * the client receives of near-misses (UUIDs, digests, versions, ids…) is unchanged.
@@ -52,6 +54,11 @@ const S = {
   // far into it, and `export` followed by many blanks.
   s3Token: 'qsTokenLeak77',
   exportLine: 'correct horse staple leak',
+  // The seventh attacker's forms, which the server echoes back as JSON text too: a YAML value on the line after
+  // its key, SQL's quoted IDENTIFIED BY, a password in an argv array.
+  yamlNext: 'Yq7#NextLineLeak9',
+  sqlQuoted: 'Sq1.QuotedLeak77',
+  argvPassword: 'Av9.ArgvLeak42x',
 };
 const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault, S.pinnedTool, S.grantedTool];
 
@@ -98,7 +105,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' }, session);
     await mcp({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
     const called = await mcp(
-      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email } } },
+      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email, config: `db:\n  password:\n    ${S.yamlNext}\n  user: app\n`, sql: `ALTER USER app IDENTIFIED BY "${S.sqlQuoted}";`, ran: ['docker', 'login', '-u', 'me', '-p', S.argvPassword] } } },
       session,
     );
     expect(called.status).toBe(200);
