@@ -773,10 +773,22 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * too, and the one where most is found is what is kept (only then is the stored text the decoded one).
    */
   const maskText = (value: string, depth = 0): string => {
+    // (A text masked inside another, an argv array's element, shares its budget: it neither resets nor refills it.)
     if (depth === 0) {
-      budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
-      decodedRuns.clear();
+      if (masking === 0) {
+        budget = BUDGET_PER_CHAR * value.length + BUDGET_BASE;
+        decodedRuns.clear();
+      }
     } else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
+    masking++;
+    try {
+      return readingsMasked(value, depth);
+    } finally {
+      masking--;
+    }
+  };
+  let masking = 0;
+  const readingsMasked = (value: string, depth: number): string => {
     const out = detect(value, depth);
     const present = DECODINGS.filter((d) => d.sign(value));
     if (present.length === 0) return out;

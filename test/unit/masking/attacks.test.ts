@@ -18,7 +18,7 @@
  *   login -p`, `sudo sshpass -p`; JSON text with an array or object under a password key; backtick strings;
  *   Terraform defaults; fish `set -x`; `lftp -u user,PW`; `vault login PW`; `process.env.X || "PW"`.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { createMasker } from '../../../main/masking/masker.js';
 
@@ -38,6 +38,31 @@ describe('the masker\'s work is bounded by what a text holds', () => {
     // The readings still find what they hide, anywhere in a long text.
     const hidden = `${fill('the quick brown fox. ', 100_000)} p&#97;ssword: hunter22-horse ${fill('the quick brown fox. ', 100_000)}`;
     expect(all.text(hidden)).not.toContain('hunter22');
+  });
+
+  // Masking reads the argv arrays in a text by masking their elements, each a text of its own: that must not
+  // give the outer text a fresh budget for each array (a bomb of glued base64 between arrays of new words).
+  it('keeps one budget for a text, whatever it masks inside it', () => {
+    const pad3 = (t: string, c: string): string => (Buffer.byteLength(t) % 3 === 0 ? t : pad3(t + c, c));
+    const glue = (x: string) => `QUI_QUI_QUI_${x}QUI_QUI_QUI_`;
+    const signs = '%41&#65;\\u0041\uff21 ';
+    const inner = pad3(`${signs}${glue(b64(pad3(`${signs}hello world`, '.')))} `, ' ');
+    const bomb = signs + Array.from({ length: 150 }, (_, i) => glue(b64(pad3(`${inner} ["w${i}","-p","v${i}"] `, ' ')))).join(' ');
+    let chars = 0;
+    const from = Buffer.from.bind(Buffer) as (...a: unknown[]) => Buffer;
+    const spy = vi.spyOn(Buffer, 'from').mockImplementation(((...a: unknown[]) => {
+      if (typeof a[0] === 'string' && (a[1] === 'base64' || a[1] === 'hex')) chars += a[0].length;
+      return from(...a);
+    }) as typeof Buffer.from);
+    let out = '';
+    try {
+      out = createMasker(settings, KEY).text(bomb);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(chars).toBeLessThan(8 * bomb.length + 100_000);
+    // (What is past the budget is masked, never the budget's own mark.)
+    expect(out).not.toContain('\u0000');
   });
 
   it('reads base64 wrapped at 60 or 76 columns as one run: plain text left alone, a secret across lines found', () => {
