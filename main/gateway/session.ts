@@ -378,6 +378,8 @@ export class GatewaySession implements PathSession {
     this.clientDone ??= this.endForClient(reason, code);
     await this.clientDone;
     if (!this.sleeping || this.waking) await this.upstream.terminate().catch(() => undefined);
+    // (Falling asleep: its server is being stopped; the session is over once that server is gone, or it outlives the gateway.)
+    else if (this.stopping) await this.stopping;
   }
 
   private async endForClient(reason: string, code: number): Promise<void> {

@@ -20,8 +20,12 @@ import { startHarness, waitFor, type Harness } from '../helpers/gateway-harness.
 
 const SPY = join(import.meta.dirname, '../fixtures/spy-server.mjs');
 const harnesses: Harness[] = [];
+/** Every server marker used here: once the gateways are stopped, no process of theirs may be left running. */
+const markers: string[] = [];
 afterAll(async () => {
   for (const h of harnesses) await h.stop();
+  // A session closed while its server was still being put to sleep (one that ignores SIGTERM) left that server running.
+  for (const m of markers) expect(processes(m), `a server of ${m} outlived its gateway`).toBe(0);
 });
 
 /** Server processes running now whose command line holds `marker`. */
@@ -47,6 +51,7 @@ const records = (home: string): { session?: string; event?: string; detail?: Rec
 describe('sleeping sessions', () => {
   it('200 sessions that never DELETE keep at most maxLiveServers processes; a sleeping one answers, woken with its own handshake', async () => {
     const marker = `spy-${randomUUID()}`;
+    markers.push(marker);
     const spyLog = join(tmpdir(), `gatehouse-${marker}.log`);
     const harness = await startHarness({ gateway: { port: 0, maxLiveServers: 10, sleepAfter: '10m' }, servers: { spy: { command: process.execPath, args: [SPY, marker], env: { SPY_LOG: spyLog } } } });
     harnesses.push(harness);
@@ -90,6 +95,7 @@ describe('sleeping sessions', () => {
 
   it('a quiet session sleeps after gateway.sleepAfter, but not with a call in flight, and never with `sleep: false`', async () => {
     const marker = `spy-${randomUUID()}`;
+    markers.push(marker);
     const harness = await startHarness({
       gateway: { port: 0, sleepAfter: '500ms' },
       servers: { spy: { command: process.execPath, args: [SPY, marker, 'sleeps'] }, stateful: { command: process.execPath, args: [SPY, marker, 'stateful'], sleep: false } },
@@ -116,6 +122,7 @@ describe('sleeping sessions', () => {
 describe('sleep and wake under races (the attacker round on sleeping sessions)', () => {
   const setup = async (gateway: Record<string, unknown>) => {
     const marker = `spy-${randomUUID()}`;
+    markers.push(marker);
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sleep-'));
     const flags = { slowInit: join(dir, 'slow-init'), exitOnStart: join(dir, 'exit-on-start'), stubborn: join(dir, 'stubborn'), log: join(dir, 'spy.log') };
     const harness = await startHarness({
