@@ -91,9 +91,9 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
+const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
+const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
@@ -101,10 +101,10 @@ const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', '
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
+const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
-const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd' };
+const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd', օ: 'o', ս: 'u', հ: 'h', ց: 'g', '∶': ':', 'ː': ':', '꞉': ':' };
 
 /** Characters that show nothing: zero-width, joiners, bidi controls, variation selectors, fillers, tags. */
 function invisible(cp: number): boolean {
@@ -113,8 +113,11 @@ function invisible(cp: number): boolean {
     (cp >= 0x2060 && cp <= 0x206f) ||
     (cp >= 0x202a && cp <= 0x202e) ||
     (cp >= 0xfe00 && cp <= 0xfe0f) ||
-    (cp >= 0xe0000 && cp <= 0xe007f) ||
-    [0xfeff, 0x00ad, 0x034f, 0x180e, 0x115f, 0x1160, 0x3164, 0xffa0].includes(cp)
+    (cp >= 0xe0000 && cp <= 0xe01ef) || // tags, variation selectors supplement
+    (cp >= 0x180b && cp <= 0x180f) || // Mongolian free variation selectors, vowel separator
+    (cp >= 0x1d173 && cp <= 0x1d17a) || // musical symbol formatting
+    (cp >= 0xfff9 && cp <= 0xfffb) || // interlinear annotation
+    [0xfeff, 0x00ad, 0x034f, 0x061c, 0x115f, 0x1160, 0x3164, 0xffa0].includes(cp)
   );
 }
 
@@ -129,7 +132,7 @@ export function normalizeKeyName(name: string): string {
 /** Whether text holds characters that hide what it reads as: invisible ones, fullwidth forms, look-alike letters. */
 // (Not a `u` regex, which is slower: `\udb40` is the first half of every tag character.)
 // eslint-disable-next-line no-misleading-character-class -- the class lists invisible and combining characters on purpose, one by one
-const FOLDABLE = new RegExp(`[\\u00ad\\u034f\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uff01-\\uff5e\\uffa0\\udb40${Object.keys(CONFUSABLE).join('')}]`);
+const FOLDABLE = new RegExp(`[\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uff01-\\uff5e\\uffa0\\ufff9-\\ufffb\\ud834\\ud835\\udb40${Object.keys(CONFUSABLE).join('')}]`);
 /** Where such characters stand (see foldable). */
 // eslint-disable-next-line no-misleading-character-class -- FOLDABLE's class, as above
 export const FOLDABLE_AT = new RegExp(FOLDABLE.source, 'g');
@@ -163,11 +166,39 @@ export function namedContextPossible(text: string): boolean {
     text.includes('||') ||
     text.includes('??') ||
     NAMED_WORDS.test(text) ||
+    lineOpenerIn(text) ||
     portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /passw|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]/i;
+const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]|<rsakeyvalue|(?:psk|xauth|eap)[ \t]|(?:secret|token|key)[ \t]+(?:is|was)[ \t]/i;
+/**
+ * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
+ * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
+ * which costs far less than a regex of all of them tried at every character.
+ */
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header']);
+function lineOpenerIn(text: string): boolean {
+  for (let at = 0, n = 0; at >= 0 && n < 100_000; n++) {
+    let i = at;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) i++;
+      else if ((c === 36 || c === 35 || c === 62) && text.charCodeAt(i + 1) === 32) i += 2; // `$ `, `# `, `> `
+      else if (text.startsWith('sudo ', i)) i += 5;
+      else if (text.startsWith('SQL> ', i)) i += 5;
+      else break;
+    }
+    let e = i;
+    while (e < text.length && e - i < 20 && /[A-Za-z0-9_-]/.test(text[e] as string)) e++;
+    const word = text.slice(i, e).toLowerCase();
+    if (LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e)) return true;
+    const nl = text.indexOf('\n', at);
+    const escaped = text.indexOf('\\n', at);
+    at = nl < 0 ? (escaped < 0 ? -1 : escaped + 2) : escaped < 0 || nl < escaped ? nl + 1 : escaped + 2;
+  }
+  return false;
+}
 
 /** The words of an identifier: `DB_PASSWORD` → db, password; `clientSecret` → client, secret; `x-api-key` → x, api, key. */
 export function keyWords(name: string): string[] {
@@ -234,6 +265,27 @@ function strengthOf(name: string): 'strong' | 'weak' | undefined {
   return found;
 }
 
+/**
+ * Keys that name a secret elsewhere but not beside these siblings: a test run's counts (`{pass: 12, fail: 0}`), a
+ * language model's or a lexer's token (`{token: 50256, logprob: -0.2}`, `{token: "StringLiteral", start: 0}`), a
+ * board's pin (`{pin: "GPIO17", mode: "output"}`), a search pattern (`{pat: "*.ts"}`).
+ */
+const OTHERWISE: Record<string, { siblings: RegExp; value?: RegExp }> = {
+  pass: { siblings: /^(?:fail|failed|failures|skip|skipped|pending|todo|errors?|total)$/ },
+  passed: { siblings: /^(?:fail|failed|failures|skip|skipped|pending|todo|errors?|total)$/ },
+  token: { siblings: /^(?:logprob|logprobs|top_logprobs|bytes|start|end|offset|line|column|col|pos|position|span|loc|lexeme|kind|index)$/ },
+  pin: { siblings: /^(?:mode|direction|gpio|pull|pullup|platform|board|edge|inverted|pwm|frequency)$/, value: /^(?:[A-Za-z]{0,4}\d{1,3}|\d{1,2})$/ },
+  pat: { siblings: /^$/, value: /^\*|\/\*|\*\.[A-Za-z0-9{},]{1,12}$/ },
+};
+export function namedOtherwise(key: string, object: Record<string, unknown>): boolean {
+  const rule = OTHERWISE[key.toLowerCase()];
+  if (!rule) return false;
+  const value = object[key];
+  if (rule.value && typeof value === 'string' && rule.value.test(value)) return true;
+  if (rule.value && typeof value !== 'string' && typeof value !== 'number') return false;
+  return Object.keys(object).some((k) => k !== key && rule.siblings.test(k.toLowerCase()));
+}
+
 /** Object keys (in JSON) under which a number or string is a payment card when it passes the card checks. */
 export function isPaymentKeyName(name: string): boolean {
   const words = keyWords(name);
@@ -245,6 +297,8 @@ export function isPaymentKeyName(name: string): boolean {
 /** A token masking wrote, exactly (`[MASKED:` alone, or a look-alike with other text inside, is not one). */
 export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
 
+/** A field's type where a statement ends (`secret: Buffer;`, `token: string;`, `keys: Array<Key>;`). */
+const FIELD_TYPE = /^(?:[A-Z][a-z]+(?:[A-Z][a-z]+)*|string|number|boolean|bigint|unknown|any)(?:<[\w<>, [\]]*>|\[\])?;$/;
 /** Whether an unquoted value is code, not a secret: a call (`getPassword()`), a member of an object (`self.password_input`). */
 export function looksLikeCode(value: string): boolean {
   if (/[A-Za-z]\d+[A-Za-z]+\d+[A-Za-z]/.test(value)) return false;
@@ -254,6 +308,8 @@ export function looksLikeCode(value: string): boolean {
     /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
     /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
+    FIELD_TYPE.test(value) || // a field's type (TypeScript's `secret: Buffer;`)
+    /^\*|\/\*|\*\.[A-Za-z0-9{},]{1,12}$/.test(value) || // a glob (`pat = "*.py"`, `src/**/*.ts`)
     /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value) || // a route's handler (Laravel's `PasswordController@reset`)
     validationRules(value) ||
     /^\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^}]*)?\}?$/.test(value) || // a format field (f"token={token!r}")
@@ -282,7 +338,7 @@ export function isPlaceholder(value: string): boolean {
   const v = value.trim();
   return (
     v.length === 0 ||
-    /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo|prompt|ask|stdin|interactive)$/i.test(v) || // (`pw=prompt`: where a tool asks for it)
+    /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo|prompt|ask|stdin|interactive|include|same-origin|omit|inherit)$/i.test(v) || // (`pw=prompt`: where a tool asks for it)
     /^(.)\1{2,}$/.test(v) || // ***, xxxx, ----
     /^!!?[a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`, `!!str`)
     /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
@@ -327,15 +383,15 @@ const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
 // all, so that `name: value` pairs around them are left for the other detectors.
 // Phase 2 runs case-insensitively (the engine compiles it with `i`).
-const SECRETISH = '(?:pass|pw|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat)';
+const SECRETISH = '(?:pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat)';
 const KEY_NAME = `[A-Za-z0-9_.-]{0,60}?${SECRETISH}[A-Za-z0-9_.-]{0,60}`;
-const KEY_HINT = /pass|pw|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat/i;
+const KEY_HINT = /pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat/i;
 /**
  * Whether a text could hold a context form (phase 2): every phase-2 hint holds one of these words, so a text
  * without them passes none. Written as a tree of shared beginnings, which the regex engine scans about three
  * times faster than the hints joined (a 4 KB message: ~8 µs against ~24 µs).
  */
-export const CONTEXT_GATE = /p(?:a(?:ss|t)|w)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
+export const CONTEXT_GATE = /p(?:a(?:ss|t)|w|sk)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
 /**
  * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
  * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
@@ -465,7 +521,7 @@ const lineAssignment: Detector = {
     const env = envStyle(name, prefix);
     // (`password: string;` in a TypeScript interface: a statement's end is not part of the value.)
     const v = value.replace(/[;,]+$/, '');
-    if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || TYPED_DECLARATION.test(v)))) return false;
+    if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v)))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
   },
@@ -492,15 +548,15 @@ const yamlBlock: Detector = {
   accept: (_value, prefix) => secretKeyStrength(/^\n?[ \t]*([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '') !== undefined,
 };
 
-/** A YAML plain scalar on one line: `#` only inside it (not after a blank: a comment), `:` only inside it (not before a blank: a mapping); no leading indicator. */
-const YAML_SCALAR = `(?![ \\t#"'\\[{|>!&*?%@\`]|-[ \\t])(?:[^\\r\\n:# \\t]|[ \\t]+(?=[^\\s#])|(?<=\\S)#|:(?=[^\\s]))+`;
-/** The end of a scalar's line: blanks, maybe a comment. */
-const YAML_LINE_END = `(?=[ \\t]*(?:#[^\\r\\n]*)?(?:\\r?\\n|$))`;
+/** A YAML plain scalar on one line: `#` only inside it (not after a blank: a comment), `:` only inside it (not before a blank: a mapping); no leading indicator; not a quote that ends its line (YAML in a string of code: the string's end). */
+const YAML_SCALAR = `(?![ \\t#"'\\[{|>!&*?%@\`]|-[ \\t])(?:(?!["'\`][,;)\\]} \\t]*(?:\\r?\\n|$))[^\\r\\n:# \\t]|[ \\t]+(?=[^\\s#])|(?<=\\S)#|:(?=[^\\s]))+`;
+/** The end of a scalar's line: blanks, maybe a comment (or the quote that ends the string it is written in). */
+const YAML_LINE_END = `(?=[ \\t]*(?:#[^\\r\\n]*)?(?:\\r?\\n|$)|["'\`][,;)\\]} \\t]*(?:\\r?\\n|$))`;
 /** A key that opens its line (or a string: YAML sent as a JSON value), `:`, maybe a comment, the line's end (`password: # set by ops`). */
-const YAML_KEY_LINE = `(?:^|\\n|(?<=[:,[][ \\t]{0,20})")[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}(?:#[^\\r\\n]{0,200})?\\r?\\n`;
+const YAML_KEY_LINE = `(?:^|\\n|(?<=(?:^|[:,[(=])[ \\t]{0,20})["'\`])[ \\t]{0,40}${KEY_NAME}[ \\t]{0,20}:[ \\t]{0,20}(?:#[^\\r\\n]{0,200})?\\r?\\n`;
 /** The key's indentation, name and the next line's indentation, from such a prefix. */
 const yamlKeyLine = (prefix: string): { indent: number; key: string; next: number } | undefined => {
-  const m = /^[\n"]?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n([ \t]*)(?:-[ \t]+)?$/.exec(prefix);
+  const m = /^[\n"'`]?([ \t]*)([A-Za-z0-9_.-]+)[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n([ \t]*)(?:-[ \t]+)?$/.exec(prefix);
   return m ? { indent: (m[1] as string).length, key: m[2] as string, next: (m[3] as string).length } : undefined;
 };
 
@@ -531,6 +587,9 @@ const yamlList: Detector = {
   pattern: `${YAML_SCALAR}${YAML_LINE_END}(?:[ \\t]*(?:#[^\\r\\n]*)?\\r?\\n[ \\t]{0,80}-[ \\t]+${YAML_SCALAR}${YAML_LINE_END}){0,199}`,
   accept: (value, prefix) => {
     const line = yamlKeyLine(prefix);
+    // (A list of secrets' names, docker-compose's `secrets:⏎  - db_password`, names them: it holds none.)
+    const items = value.split(/\r?\n[ \t]*-[ \t]+/).map((item) => item.replace(/[ \t]*(?:#.*)?$/, ''));
+    if (items.every((item) => /^[A-Za-z][\w.-]*$/.test(item) && secretKeyStrength(item) !== undefined)) return false;
     return line !== undefined && secretKeyStrength(line.key) === 'strong' && !isPlaceholder(value) && value.length >= 4;
   },
 };
@@ -634,11 +693,11 @@ const cliPasswords: Detector[] = [
     phase: 3,
     hint: /zip|7z|openssl|setenv|\bENV[ \t]|\bset[ \t]+-/i,
     // `zip -P pw`, `unzip -P pw`, `7z x -ppw`, `openssl enc -k pw`, csh's `setenv DB_PASSWORD pw`, a Dockerfile's `ENV DB_PASSWORD pw`.
-    prefix: `(?:(?:${word('zip')}|${word('unzip')}|${word('zipcloak')})${CLI_ARGS}-P[ \\t]+|${word('(?:7z|7za|7zr)')}${CLI_ARGS}["']?-p(?=[^\\s-])|${word('openssl')}${CLI_ARGS}-k[ \\t]+|(?:${word('setenv')}|(?:^|\\n)[ \\t]{0,20}ENV|${word('set')}[ \\t]+-[A-Za-z]{0,3}x[A-Za-z]{0,3})[ \\t]+${KEY_NAME}[ \\t]+)`,
+    prefix: `(?:(?:${word('zip')}|${word('unzip')}|${word('zipcloak')})${CLI_ARGS}-P[ \\t]+|${word('(?:7z|7za|7zr)')}${CLI_ARGS}["']?-p(?=[^\\s-])|${word('openssl')}${CLI_ARGS}-k[ \\t]+|(?:${word('setenv')}|(?:^|\\n|(?<=(?:^|[:,[(=])[ \\t]{0,20})\\\\?["'])[ \\t]{0,20}ENV|${word('set')}[ \\t]+-[A-Za-z]{0,3}x[A-Za-z]{0,3})[ \\t]+${KEY_NAME}[ \\t]+)`,
     pattern: CLI_VALUE,
     accept: (value, prefix) => {
       if (!cliValue(value)) return false;
-      const key = /^(?:\n?[ \t]*)?(?:setenv|ENV|set[ \t]+-[A-Za-z]{1,7})[ \t]+(\S+)/i.exec(prefix)?.[1];
+      const key = /^(?:(?:\n|\\?["'])?[ \t]*)?(?:setenv|ENV|set[ \t]+-[A-Za-z]{1,7})[ \t]+(\S+)/i.exec(prefix)?.[1];
       return key === undefined || secretKeyStrength(key) !== undefined;
     },
   },
@@ -669,6 +728,241 @@ const cliPasswords: Detector[] = [
     accept: cliValue,
   },
 ];
+
+/** More passwords on command lines, each where its tool takes it. */
+const moreCliPasswords: Detector[] = [
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /freerdp|plink|pscp|psftp|evil-winrm|hydra|medusa|ncrack|crackmapexec|netexec|nxc|smbmap|kerbrute|mosquitto|rar|generic-password|internet-password/i,
+    // `xfreerdp /p:pw`, `plink -pw pw`, `evil-winrm -p pw`, `hydra -p pw` (not `-P`, a file of passwords), `mosquitto_pub -P pw`,
+    // `rar a -ppw`, macOS `security add-generic-password -w pw`.
+    prefix: `(?:${word('(?:xfreerdp3?|wlfreerdp3?|sdl-freerdp3?)')}${CLI_ARGS}[/+]p:|${word('(?:plink|pscp|psftp|putty)')}${CLI_ARGS}-pw[ \\t]+|${word('(?:evil-winrm|hydra|medusa|ncrack|crackmapexec|netexec|nxc|smbmap|kerbrute)')}${CLI_ARGS}(?:-p|--password)[ \\t]+|${word('(?:mosquitto_pub|mosquitto_sub|mosquitto_rr)')}${CLI_ARGS}(?:-P|--pw)[ \\t]+|(?:${word('rar')}|${word('unrar')}|${word('winrar')})${CLI_ARGS}-p(?=[^\\s-])|${word('security')}[ \\t]+(?:add|set)-(?:generic|internet)-password${CLI_ARGS}-w[ \\t]+)`,
+    pattern: CLI_VALUE,
+    // (The pass is case-blind: hydra's `-P` and mosquitto's `-p`, a file and a port, are told apart here.)
+    accept: (value, prefix) => cliValue(value) && !/(?:hydra|medusa|ncrack|crackmapexec|netexec|nxc|smbmap|kerbrute|evil-winrm)\b[\s\S]*-P[ \t]+$/.test(prefix) && !/mosquitto_\w+[\s\S]*[ \t]-p[ \t]+$/.test(prefix),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /net[ \t]+user|rabbitmqctl|using|conn/i,
+    // `net user NAME pw /add`, `rabbitmqctl add_user NAME pw`, DB2's `connect to DB user NAME using pw`, SQL*Plus's `conn user/pw@svc`.
+    prefix: `(?:${word('net')}[ \\t]+user[ \\t]+(?:"[^"\\r\\n]{1,64}"|[^\\s/"]{1,64})[ \\t]+|${word('rabbitmqctl')}(?:[ \\t]+-[A-Za-z-]+(?:[ \\t]+[^\\s-][^\\s]*)?){0,4}[ \\t]+(?:add_user|change_password|authenticate_user)[ \\t]+[^\\s]{1,128}[ \\t]+|${word('connect')}[ \\t]+to[ \\t]+[^\\s]{1,128}[ \\t]+user[ \\t]+[^\\s]{1,128}[ \\t]+using[ \\t]+|(?:^|\\n|\\\\n|SQL>)[ \\t]*conn(?:ect)?[ \\t]+[A-Za-z0-9_$#.]{1,128}/)`,
+    pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|(?![-\\\\])[^\\s'"@/\\\\]{1,512})`,
+    accept: (value) => cliValue(value) && !/^[/*]/.test(unquote(value)),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /passwd|chpasswd/,
+    // `echo 'pw' | passwd --stdin root`, `echo "root:pw" | chpasswd`.
+    prefix: `${word('(?:echo|printf)')}[ \\t]+(?:-[neE]{1,3}[ \\t]+)?(?:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?passwd[ \\t]+--stdin)|["']?[^\\s:'"|]{1,64}:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?chpasswd))`,
+    pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|[^\\s'"|]{1,512})`,
+    accept: (value) => cliValue(value),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /impacket|\.py/,
+    // impacket's target, `domain/user:pw@host`.
+    prefix: `${word('(?:impacket-[a-z0-9]+|(?:psexec|smbexec|wmiexec|atexec|dcomexec|secretsdump|getTGT|getST|GetUserSPNs|GetNPUsers|mssqlclient|lookupsid|rpcdump|smbclient|ticketer|addcomputer)\\.py)')}${CLI_ARGS}['"]?(?:[^\\s/:@'"]{1,64}/)?[^\\s/:@'"]{1,64}:`,
+    pattern: `[^\\s'"]{1,256}(?=@)`,
+    accept: cliValue,
+  },
+];
+
+/**
+ * Secrets in device and daemon configs, each a directive that opens its line: Redis's `requirepass` and
+ * `masterauth`, Cisco's `enable secret`, `username … password 0 …`, `snmp-server community`, `tacacs-server key`,
+ * `crypto isakmp key`, `key-string`, `pre-shared-key`, HAProxy's `insecure-password`, and ipsec.secrets' `: PSK "…"`.
+ */
+const directiveSecret: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /requirepass|masterauth|enable[ \t]+(?:password|secret)|username[ \t]|password[ \t]+\d[ \t]|community|-server[ \t]|isakmp|key-string|pre-shared-key|insecure-password|:[ \t]*(?:PSK|XAUTH|EAP)[ \t]/i,
+  prefix: `(?:(?:^|\\n|\\\\n)[ \\t]{0,40}(?:requirepass|masterauth|enable[ \\t]+(?:password|secret)(?:[ \\t]+level[ \\t]+\\d{1,2})?(?:[ \\t]+\\d)?|username[ \\t]+[^\\s]{1,64}(?:[ \\t]+privilege[ \\t]+\\d{1,2})?[ \\t]+(?:password|secret)(?:[ \\t]+\\d)?|password[ \\t]+\\d|snmp-server[ \\t]+community|(?:tacacs|radius)-server(?:[ \\t]+host[ \\t]+[^\\s]{1,128})?[ \\t]+key(?:[ \\t]+\\d)?|crypto[ \\t]+isakmp[ \\t]+key(?:[ \\t]+\\d)?|key-string(?:[ \\t]+\\d)?|pre-shared-key(?:[ \\t]+(?:ascii|hex|\\d))?|user[ \\t]+[^\\s]{1,64}[ \\t]+insecure-password)|(?:^|\\n|\\\\n)(?:[^\\r\\n:"[]|\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\]){0,128}:[ \\t]*(?:PSK|XAUTH|EAP))[ \\t]+`,
+  pattern: CLI_VALUE,
+  accept: cliValue,
+};
+
+/** An Authorization header set in a server's config (nginx's `proxy_set_header Authorization "Basic …"`, Apache's `RequestHeader set Authorization …`). */
+const authorizationDirective: Detector = {
+  kind: 'auth-header',
+  phase: 3,
+  hint: /authorization[ \t]/i,
+  prefix: `${word('authorization')}[ \\t]+\\\\?["']?(?:basic|bearer|token|digest|negotiate|ntlm)[ \\t]+`,
+  pattern: `[A-Za-z0-9._~+/=-]{8,4096}`,
+  accept: (value) => secretLooking(value) && !isPlaceholder(value),
+};
+
+/** A password an expect script sends at a password prompt (`expect "password:"⏎send "…\\r"`). */
+const expectSend: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /send[ \t]/,
+  prefix: `${word('expect')}[ \\t]+(?:-[a-z]+[ \\t]+)?\\\\?["'{][^"'{}\\r\\n]{0,80}(?:password|passphrase|passcode|pin|PASSCODE)[^"'{}\\r\\n]{0,40}\\\\?["'}](?:[ \\t]*(?:\\r?\\n|\\\\n|;)[ \\t]*|[ \\t]*\\{[ \\t]*)send[ \\t]+(?:--[ \\t]+)?\\\\?["']`,
+  pattern: `(?:[^"'\\\\\\r\\n]|\\\\(?![rn"']))${'{1,512}'}`,
+  accept: (value) => !isPlaceholder(value) && !value.startsWith('$'),
+};
+
+/** A .NET RSA key written as XML (`<RSAKeyValue>…<P>…</P>…<D>…</D>`): its private parts. */
+const rsaKeyValue: Detector = {
+  kind: 'private-key',
+  phase: 3,
+  hint: /<RSAKeyValue>/,
+  prefix: `<(?:P|Q|DP|DQ|InverseQ|D)>`,
+  pattern: `[A-Za-z0-9+/=\\s]{8,8192}(?=</)`,
+  accept: (_value, _prefix, input, offset) => input.lastIndexOf('<RSAKeyValue>', offset) > input.lastIndexOf('</RSAKeyValue>', offset),
+};
+
+/**
+ * Credentials passed by position to a call that signs in or connects (`server.login("me", "…")`,
+ * `DriverManager.getConnection(url, "sa", "…")`, `mysqli_connect("localhost", "root", "…", "db")`,
+ * `new NetworkCredential("admin", "…")`, `db.auth("admin", "…")`, `ssh.connect("host", 22, "root", "…")`):
+ * the string after the user's name (the third string of a connect that names its host first).
+ */
+const CREDENTIAL_CALL = /(?<![\w$])(login|logon|signin|signIn|sign_in|auth|authenticate|connect|getConnection|mysqli_connect|mysql_connect|mysqli|NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials|UsernamePasswordAuthenticationToken|PSCredential|SqlCredential|Credential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|basicAuth|bind|simple_bind_s|bind_s)[ \t]*\(/g;
+/** Whether such a call stands in the text: each `(` is looked back from (a text holds far fewer of them than characters). */
+function credentialCallIn(value: string): boolean {
+  let n = 0;
+  for (let i = value.indexOf('('); i >= 0 && n < 10_000; i = value.indexOf('(', i + 1), n++) {
+    if (CREDENTIAL_CALLED.test(value.slice(Math.max(0, i - 40), i))) return true;
+  }
+  return n >= 10_000;
+}
+const CREDENTIAL_CALLED = new RegExp(`(?:${CREDENTIAL_CALL.source.replace('[ \\t]*\\(', '')})[ \\t]*$`);
+const USER_NAME = /^(?:[A-Za-z0-9._@+\\-]{1,64}|\[MASKED:email:[0-9a-f]{8}\])$/;
+export function findCallCredentials(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  CREDENTIAL_CALL.lastIndex = 0;
+  for (let m = CREDENTIAL_CALL.exec(value); m !== null; m = CREDENTIAL_CALL.exec(value)) {
+    const strings = callStrings(value, m.index + m[0].length);
+    const connect = /connect|bind/i.test(m[1] as string);
+    const at = connect && strings.length >= 3 ? 2 : 1;
+    const secret = strings[at];
+    const user = strings[at - 1];
+    if (!secret || !user || !USER_NAME.test(user.text)) continue;
+    const v = secret.text;
+    if (v.length < 3 || isPlaceholder(v) || looksLikeCode(v) || /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^\$\{?[A-Za-z_]/.test(v)) continue;
+    found.push([secret.start, secret.end]);
+  }
+  return found;
+}
+/** The string literals among a call's arguments (from just after its `(`), up to its `)`: each one's text and span. */
+function callStrings(value: string, from: number): { text: string; start: number; end: number }[] {
+  const strings: { text: string; start: number; end: number }[] = [];
+  let depth = 0;
+  const limit = Math.min(value.length, from + 1024);
+  for (let i = from; i < limit && strings.length < 8; i++) {
+    const c = value[i] as string;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) break;
+      depth--;
+    } else if ((c === '"' || c === "'") && depth === 0) {
+      // (JSON written as text escapes the quotes: `\\"…\\"`.)
+      const escaped = value[i - 1] === '\\';
+      const close = escaped ? value.indexOf(`\\${c}`, i + 1) : value.indexOf(c, i + 1);
+      if (close < 0 || close > limit) break;
+      const text = value.slice(i + 1, close);
+      if (/[\r\n]/.test(text)) break;
+      strings.push({ text, start: i + 1, end: close });
+      i = close + (escaped ? 1 : 0);
+    } else if (c === ';' || c === '\n') break;
+  }
+  return strings;
+}
+
+/**
+ * A secret named in prose or a two-column table, its value after it: `the password is "…"`, `password -> …`,
+ * `| password | … |`, `Password⇥…`, `password,…`. Only a strong name, and a value that looks like a secret
+ * (`the password is required`, `| password | description |`, `password,confirm_password` are not).
+ */
+const SAID_SEPARATOR = `(?:[ \\t]+(?:is|was)[ \\t]+(?:now[ \\t]+)?|[ \\t]*(?:->|→|=>)[ \\t]*|[ \\t]*\\|[ \\t]*|\\t|,[ \\t]?)`;
+const saidSecret: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /(?:pass|secret|token|key)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
+  prefix: `(?<![A-Za-z0-9_.-])${KEY_NAME}${SAID_SEPARATOR}["'\`]?`,
+  pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
+  accept: (value, prefix) => {
+    const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
+    if (secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || secretKeyStrength(value) !== undefined) return false;
+    // (Quoted, it is given as a value; bare, it must look like one, and not like another column's name.)
+    return /["'`]$/.test(prefix) ? value.length >= 3 : secretLooking(value) && !/^[a-z]+(?:[_-][a-z]+)+$/.test(value);
+  },
+};
+
+/** A table (Markdown, CSV, TSV) with a column a strong secret name heads: that column's cells, row by row. */
+const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
+export function findTableSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const lines: [number, number][] = [];
+  for (let start = 0; start <= value.length && lines.length < 100_000; ) {
+    const nl = value.indexOf('\n', start);
+    const end = nl < 0 ? value.length : nl;
+    lines.push([start, end > start && value.charCodeAt(end - 1) === 13 ? end - 1 : end]);
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  for (let i = 0; i < lines.length - 1; i++) {
+    const [from, to] = lines[i] as [number, number];
+    const head = value.slice(from, to);
+    if (!TABLE_WORD.test(head)) continue;
+    const sep = head.includes('|') ? '|' : head.includes('\t') ? '\t' : ',';
+    const names = tableCells(head, sep, 0);
+    const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_ .-]{0,60}$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
+    if (columns.length === 0 || names.length < 2) continue;
+    let j = i + 1;
+    for (; j < lines.length; j++) {
+      const [rf, rt] = lines[j] as [number, number];
+      const row = value.slice(rf, rt);
+      if (sep === '|' && /^[ \t]*\|?[ \t]*:?-{3,}/.test(row)) continue;
+      const cells = tableCells(row, sep, rf);
+      if (cells.length !== names.length) break;
+      for (const n of columns) {
+        const cell = cells[n] as { text: string; start: number; end: number };
+        if (cell.text.length >= 3 && !isPlaceholder(cell.text)) found.push([cell.start, cell.end]);
+      }
+    }
+    i = j - 1;
+  }
+  return found;
+}
+/** A row's cells: each one's text (trimmed, unquoted) and where that text stands. A Markdown row's outer bars are no cells. */
+function tableCells(row: string, sep: string, offset: number): { text: string; start: number; end: number }[] {
+  const cells: { text: string; start: number; end: number }[] = [];
+  let body = row;
+  let shift = 0;
+  if (sep === '|') {
+    const lead = /^[ \t]*\|/.exec(body);
+    if (lead) {
+      body = body.slice(lead[0].length);
+      shift = lead[0].length;
+    }
+    body = body.replace(/\|[ \t]*$/, '');
+  }
+  for (let at = 0; at <= body.length; ) {
+    let end = body.indexOf(sep, at);
+    if (body[at] === '"' && sep !== '|') {
+      const close = body.indexOf('"', at + 1);
+      end = close < 0 ? -1 : body.indexOf(sep, close);
+    }
+    if (end < 0) end = body.length;
+    const raw = body.slice(at, end);
+    const lead = raw.length - raw.trimStart().length;
+    let text = raw.trim();
+    let start = at + lead;
+    if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
+      text = text.slice(1, -1);
+      start++;
+    }
+    cells.push({ text, start: offset + shift + start, end: offset + shift + start + text.length });
+    at = end + 1;
+    if (end === body.length) break;
+  }
+  return cells;
+}
 
 /** A secret-named key and its value as a call's first two arguments (PHP's `define('DB_PASSWORD', '…')`, `config.set("api_key", "…")`). */
 const keyValueArguments: Detector = {
@@ -858,6 +1152,9 @@ export function findEmails(value: string): [number, number][] {
     const scheme = window.lastIndexOf('://');
     if (scheme >= 0 && !/[\s/?#"',;<>]/.test(window.slice(scheme + 3))) continue;
     if (/@\d+x\./.test(value.slice(at, e))) continue;
+    // Code and versions that read like addresses: Kotlin's labels (`this@MainActivity.finish()`, `return@forEach`), a
+    // package at a version (`pkg@1.0.0-alpha.beta`: two numeric labels first; `163.com` is a mail host).
+    if (/^(?:this|return|break|continue|super)$/.test(value.slice(s, at)) || /^\d+\.\d+(?:[.-]|$)/.test(value.slice(at + 1, e))) continue;
     found.push([s, e]);
     at = e;
     done = e;
@@ -1041,6 +1338,12 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       },
     },
     ...cliPasswords,
+    ...moreCliPasswords,
+    directiveSecret,
+    authorizationDirective,
+    expectSend,
+    rsaKeyValue,
+    saidSecret,
     netrcPassword,
     pgpassPassword,
     keyValueArguments,
@@ -1059,6 +1362,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     lineAssignment,
     lineAssignmentInString,
     secretAssignment,
+    { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
+    { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
 import { base64Char, hexBytesApart, nextLongRun, type Hint } from './scan.js';
-import { CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -123,6 +124,11 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
+/** A text that may be a JSON document (an object or an array). */
+const JSON_TEXT_START = /^[ \t\r\n]*[[{]/;
+/** What the detectors' checks may refuse in one pass over a text (see `replaceIn`): this many characters per character of it, and a base. */
+const REFUSED_PER_CHAR = 4;
+const REFUSED_BASE = 65_536;
 /** The characters decoded and searched below a text (see `budget` in createMasker): this many per character of it, and a base. */
 const BUDGET_PER_CHAR = 8;
 const BUDGET_BASE = 16_384;
@@ -140,8 +146,26 @@ const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
  * name glued to base64 by one of them, or base64 of one alphabet glued by the other's, is one run), ended by its
  * padding (`…Pj4=/v2`: what follows the padding is another run) or by a character of neither.
  */
+/** The longest run BASE64_RUN matches (a longer quantifier overflows the regex stack on a 16 MB run). */
+const MAX_BASE64_MATCH = 65_536;
 const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,65536}(?:={1,2}(?!=)|(?![A-Za-z0-9+/=_-]))/g;
 const control = (b: number): boolean => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
+/** Base64 of gzip (`H4sI`: a Helm release, a compressed payload) or zlib (`eJ`, `eNo`, `eAE`). */
+const COMPRESSED_BASE64 = /^(?:H4sI|eJ|eNo|eAE)/;
+/** What a text decompressed below another may grow to, at most (past it, or past the text's budget, it is masked unread). */
+const MAX_INFLATED = 16 * 1024 * 1024;
+/** The text a run of base64 of gzip or zlib holds: undefined if it is neither, or not text; `too large` past `limit` bytes. */
+function inflatedText(run: string, limit: number): string | undefined | 'too large' {
+  const bytes = Buffer.from(run, 'base64');
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const zlib = bytes[0] === 0x78 && ((bytes[0] << 8) | (bytes[1] ?? 0)) % 31 === 0;
+  if (!gzip && !zlib) return undefined;
+  try {
+    return asText(gzip ? gunzipSync(bytes, { maxOutputLength: Math.max(1, limit) }) : inflateSync(bytes, { maxOutputLength: Math.max(1, limit) }));
+  } catch (error) {
+    return (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too large' : undefined;
+  }
+}
 /** Whether bytes are UTF-16LE text of ASCII (a zero after every character: what Windows tools and PowerShell write). */
 function utf16(bytes: Buffer): boolean {
   if (bytes.length < 8) return false;
@@ -196,9 +220,21 @@ function textStart(run: string, from: number): boolean {
 }
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
-const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
-const ENTITY = /&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|(quot|amp|lt|gt|apos));/gi;
+const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'", equals: '=', colon: ':', sol: '/', bsol: '\\', lowbar: '_', period: '.', commat: '@', num: '#', quest: '?', excl: '!', dollar: '$', percnt: '%', plus: '+', comma: ',', semi: ';', ast: '*', lpar: '(', rpar: ')', lsqb: '[', rsqb: ']', lcub: '{', rcub: '}', verbar: '|', hat: '^', grave: '`', tilde: '~', nbsp: ' ', tab: '\t', newline: '\n' };
+/** A character reference: a number (its `;` optional, as browsers read it), or a name. */
+const ENTITY = new RegExp(`&(?:#(\\d{1,7});?|#x([0-9a-f]{1,6});?|(${Object.keys(ENTITIES).join('|')});)`, 'gi');
+const ENTITY_SIGN = new RegExp(ENTITY.source, 'i');
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
+const entity = (m: string, dec?: string, hex?: string, name?: string): string => {
+  const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
+  return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+};
+const UNICODE_ESCAPE = /\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]{1,6}\}|\\U[0-9a-fA-F]{8}|%u[0-9a-fA-F]{4}/;
+const UNICODE_ESCAPE_AT = new RegExp(UNICODE_ESCAPE.source, 'g');
+const codePoint = (m: string): string => {
+  const cp = parseInt(m.replace(/^(?:\\u\{?|\\U|%u)|\}$/g, ''), 16);
+  return cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+};
 const fromHex = (_m: string, h: string): string => String.fromCharCode(parseInt(h, 16));
 /**
  * Each way a text may be encoded, with its sign (a cheap test first), where it stands (`at`: a global regex) and
@@ -220,15 +256,16 @@ const JSON_ESCAPED: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b
 const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string) => string; encode?: true }[] = [
   { sign: foldable, at: FOLDABLE_AT, decode: normalizeKeyName },
   {
-    sign: (v) => v.includes('&') && /&(?:#\d{1,7}|#x[0-9a-f]{1,6}|quot|amp|lt|gt|apos);/i.test(v),
+    sign: (v) => v.includes('&') && ENTITY_SIGN.test(v),
     at: ENTITY,
-    decode: (v) =>
-      v.replace(ENTITY, (m, dec?: string, hex?: string, name?: string) => {
-        const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
-        return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-      }),
+    // (Twice, as percent-encoding: `&amp;#112;` is `&#112;` is `p`.)
+    decode: (v) => {
+      const once = v.replace(ENTITY, entity);
+      return once.includes('&') && once !== v ? once.replace(ENTITY, entity) : once;
+    },
   },
-  { sign: (v) => v.includes('\\u') && /\\u[0-9a-fA-F]{4}/.test(v), at: /\\u[0-9a-fA-F]{4}/g, decode: (v) => v.replace(/\\u([0-9a-fA-F]{4})/g, fromHex) },
+  // `\u0070`, and as other languages write a code point: `\u{70}` (JavaScript, Rust, Swift), `\U00000070` (Python, C), `%u0070` (old JavaScript escape()).
+  { sign: (v) => (v.includes('\\u') || v.includes('\\U') || v.includes('%u')) && UNICODE_ESCAPE.test(v), at: UNICODE_ESCAPE_AT, decode: (v) => v.replace(UNICODE_ESCAPE_AT, codePoint) },
   { sign: (v) => v.includes('\\x') && /\\x[0-9a-fA-F]{2}/.test(v), at: /\\x[0-9a-fA-F]{2}/g, decode: (v) => v.replace(/\\x([0-9a-fA-F]{2})/g, fromHex) },
   {
     sign: (v) => v.includes('%') && /%[0-9A-Fa-f]{2}/.test(v),
@@ -431,7 +468,7 @@ type Token = (kind: string, secret: string) => string;
  * each in a named group so that a match knows its kind; compiled once per combination. A union of all the
  * hints is tried first, so that a string that can hold nothing costs one test.
  */
-function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean; gate?: RegExp; windows?: Windows } = { perHint: true }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
+function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean; gate?: RegExp; windows?: Windows; onRefused?: (chars: number) => void }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
   const sets = new Map<string, CompiledSet[]>();
   const windowGate = options.gate && options.windows ? new RegExp(options.gate.source, `g${options.gate.flags.replace('g', '')}`) : undefined;
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
@@ -463,10 +500,13 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
   /**
    * One pass of a compiled set over a string. A match a detector's check refuses does not use up its text: the
    * search goes on from the next character, so that another detector can match there (a line that is not a
-   * secret assignment may still hold an auth header).
+   * secret assignment may still hold an auth header). That is a search again of what the match read, so what
+   * the checks may refuse is bounded (`sk-` a million times over: each `sk-` read 8 KB ahead, 15 s): past
+   * the bound a match is masked whatever its check says (when in doubt, mask).
    */
   const replaceIn = (value: string, set: CompiledSet, around: { input: string; at: number } | undefined): string => {
     const hasTokens = value.includes('[MASKED:');
+    let refusable = REFUSED_PER_CHAR * value.length + REFUSED_BASE;
     let out = '';
     let done = 0;
     const starts = windowGate && options.windows ? windowStarts(value, windowGate, options.windows) : undefined;
@@ -506,7 +546,8 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
       if (hasTokens) {
         const open = value.lastIndexOf('[MASKED:', offset);
         const real = open >= 0 ? TOKEN_AT.exec(value.slice(open, open + 64)) : null;
-        if (real && open + real[0].length > offset) return undefined;
+        // (A match may begin where a token does: a line whose first word was masked, `[MASKED:ipv4:…] : PSK "…"`.)
+        if (real && open < offset && open + real[0].length > offset) return undefined;
       }
       for (let i = 0; i < set.detectors.length; i++) {
         const secret = groups[`d${i}`];
@@ -517,7 +558,11 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
         // before it: the part up to the token is the value.
         const found = hasTokens && TOKEN_IN.test(secret) ? secret.slice(0, secret.indexOf('[MASKED:')).trimEnd() : secret;
         if (found === '') return undefined;
-        if (d.accept && !(around ? d.accept(found, prefix, around.input, around.at + offset + prefix.length) : d.accept(found, prefix, value, offset + prefix.length))) return undefined;
+        if (d.accept && refusable >= 0 && !(around ? d.accept(found, prefix, around.input, around.at + offset + prefix.length) : d.accept(found, prefix, value, offset + prefix.length))) {
+          refusable -= m[0].length;
+          options.onRefused?.(m[0].length);
+          return undefined;
+        }
         return prefix + token(d.kind, found) + secret.slice(found.length);
       }
       return undefined;
@@ -544,7 +589,7 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
  * a token is a keyed HMAC prefix: the same secret masks to the same token everywhere (so analysts can
  * correlate), and without the key it cannot be guessed back.
  */
-export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean; wholeContext?: boolean; /** Told the length of every text searched (for tests that measure the work done). */ onSearch?: (chars: number) => void } = {}): Masker {
+export function createMasker(settings: MaskingSettings, key: Buffer, options: { anonymous?: boolean; wholeContext?: boolean; /** Told the length of every text searched (for tests that measure the work done). */ onSearch?: (chars: number) => void; /** Told the length of every match a detector's check refused (searched again from its next character). */ onRefused?: (chars: number) => void } = {}): Masker {
   const detectors: Detector[] = [...settings.detectors.flatMap((name) => DETECTOR_SETS[name]), ...settings.custom.map(customDetector)];
   if (settings.custom.length > 30) throw new Error('at most 30 custom masking detectors');
   const tokens = new Map<string, string>();
@@ -562,22 +607,23 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const wholeFormats = engine(
     detectors.filter((d) => (d.phase ?? 1) === 1 && !d.inRun && !d.scan),
     token,
-    { perHint: true, union: false },
+    { perHint: true, union: false, onRefused: options.onRefused },
   );
   const scans = detectors.filter((d) => d.scan);
   const runFormats = engine(
     detectors.filter((d) => d.inRun),
     token,
+    { perHint: true, onRefused: options.onRefused },
   );
   const context = engine(
     detectors.filter((d) => d.phase === 2),
     token,
-    { perHint: false, flags: 'i', gate: CONTEXT_GATE, ...(options.wholeContext ? {} : { windows: CONTEXT_REACH }) },
+    { perHint: false, flags: 'i', gate: CONTEXT_GATE, ...(options.wholeContext ? {} : { windows: CONTEXT_REACH }), onRefused: options.onRefused },
   );
   const namedContext = engine(
     detectors.filter((d) => d.phase === 3),
     token,
-    { perHint: true, flags: 'i', union: false },
+    { perHint: true, flags: 'i', union: false, onRefused: options.onRefused },
   );
 
   /** Masks what the scanning detectors find. */
@@ -622,6 +668,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
         masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, start + offset, depth) || gluedBase64Secret(found, depth) ? token('base64-secret', found) : found));
         if (end - start >= MIN_HEX) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
+        // (A run longer than BASE64_RUN reaches, a whole file on one line, is found by walking it.)
+        if (end - start > MAX_BASE64_MATCH) masked = longBase64Masked(masked, depth);
       }
       if (masked !== run) replace(start, end, masked);
     };
@@ -673,7 +721,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const detect = (value: string, depth: number): string => {
     options.onSearch?.(value.length);
     value = argvInText(value);
-    if (value.length < 7 && !context.any(value)) return value;
+    // (Nothing a format finds is shorter than an address like `a@b.io`.)
+    if (value.length < 6 && !context.any(value)) return value;
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
     // itself: the ones in the tokens the formats put in are no separators (a match inside a token is refused).
@@ -723,6 +772,11 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   };
   /** What a run of base64 decodes to: null for no text; else whether a secret was found in it, and whether it reads `user:password`. */
   const decodedRun = (run: string, depth: number): { secret: boolean; credentials: boolean } | null => {
+    if (COMPRESSED_BASE64.test(run)) {
+      const inflated = inflatedText(run, Math.max(0, Math.min(budget, MAX_INFLATED)));
+      if (inflated === 'too large') return { secret: true, credentials: false };
+      if (inflated !== undefined) return spend(inflated.length) ? { secret: maskText(inflated, depth + 1) !== inflated, credentials: false } : { secret: true, credentials: false };
+    }
     // (No base64 is 4n+1 characters long; unpadded base64 of any other length is, as base64url usually comes.)
     if (!textStart(run, 0) || asText(Buffer.from(run.slice(0, 32), 'base64')) === undefined) return null;
     if (!spend(run.length)) return { secret: true, credentials: false };
@@ -732,6 +786,26 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return { secret: maskText(decoded, depth + 1) !== decoded, credentials: BASIC_CREDENTIALS.test(decoded) };
   };
 
+  /** `text` with each run of base64 longer than BASE64_RUN matches masked where it decodes to text that holds a secret. */
+  const longBase64Masked = (text: string, depth: number): string => {
+    let out = '';
+    let done = 0;
+    for (let i = 0; i < text.length; ) {
+      if (!base64Char(text.charCodeAt(i)) && !GLUE.has(text.charCodeAt(i))) {
+        i++;
+        continue;
+      }
+      let e = i;
+      while (e < text.length && (base64Char(text.charCodeAt(e)) || GLUE.has(text.charCodeAt(e)))) e++;
+      while (text.charCodeAt(e) === 61 && e - i < MAX_BASE64_MATCH * 256) e++;
+      if (e - i > MAX_BASE64_MATCH && base64Secret(text.slice(i, e), text, i, depth)) {
+        out += text.slice(done, i) + token('base64-secret', text.slice(i, e));
+        done = e;
+      }
+      i = e;
+    }
+    return done === 0 ? text : out + text.slice(done);
+  };
   /** Whether wrapped base64, its lines joined, decodes to text that holds a secret. */
   const wrappedSecret = (joined: string, depth: number): boolean => {
     if (!textStart(joined, 0)) return false;
@@ -782,12 +856,49 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     } else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
     masking++;
     try {
-      return readingsMasked(value, depth);
+      return readingsMasked(jsonLiteralsMasked(value, depth), depth);
     } finally {
       masking--;
     }
   };
   let masking = 0;
+  /**
+   * JSON written inside a JSON text (`{"result":"{\"config\":\"password:\\n  …\"}"}`, a tool's result that
+   * quotes another's): each escape level hides the forms of the one below it from a search of the text. So the
+   * string literals of a JSON text that hold escapes are masked as what they say, each its own text (and so on
+   * down, a level at a time), and written back as JSON: the text stays the JSON it was.
+   */
+  const jsonLiteralsMasked = (value: string, depth: number): string => {
+    if (!value.includes('\\') || !JSON_TEXT_START.test(value)) return value;
+    try {
+      JSON.parse(value);
+    } catch {
+      return value;
+    }
+    let out = '';
+    let done = 0;
+    for (let open = value.indexOf('"'); open >= 0; ) {
+      let close = value.indexOf('"', open + 1);
+      for (;;) {
+        let slashes = 0;
+        while (value.charCodeAt(close - 1 - slashes) === 92) slashes++;
+        if (slashes % 2 === 0) break;
+        close = value.indexOf('"', close + 1);
+      }
+      const literal = value.slice(open, close + 1);
+      if (literal.includes('\\')) {
+        const said = JSON.parse(literal) as string;
+        // (Charged to the text's budget: past it, the literal is masked unread.)
+        const masked = spend(said.length + SEARCH_COST) ? maskText(said, depth) : token('unchecked', said);
+        if (masked !== said) {
+          out += value.slice(done, open) + JSON.stringify(masked);
+          done = close + 1;
+        }
+      }
+      open = value.indexOf('"', close + 1);
+    }
+    return done === 0 ? value : out + value.slice(done);
+  };
   const readingsMasked = (value: string, depth: number): string => {
     const out = detect(value, depth);
     const present = DECODINGS.filter((d) => d.sign(value));
@@ -977,8 +1088,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined;
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
-        const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v) : walk(v, k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
-        const key = k.length >= 7 ? text(k) : k;
+        const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v) : walk(v, typeof v !== 'object' && namedOtherwise(k, value as Record<string, unknown>) ? undefined : k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
+        const key = k.length >= 6 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {
           out = entries.slice(0, i);

@@ -1,5 +1,5 @@
 /*
- * The seventh attacker's round on masking, each break a test that failed before its fix.
+ * The seventh and eighth attackers' rounds on masking, each break a test that failed before its fix.
  *
  * Attacks (a hostile client or server choosing what a message holds; the masker runs on the message path):
  * - Slow input: a text that makes every reading search it all (`&amp; \u0041 \x41 %41 Ａ 41 42 …` at its start,
@@ -17,10 +17,29 @@
  *   the key, a list under the key; SQL `IDENTIFIED BY "…"` and bare; argv arrays with a quoted `-p`, `docker
  *   login -p`, `sudo sshpass -p`; JSON text with an array or object under a password key; backtick strings;
  *   Terraform defaults; fish `set -x`; `lftp -u user,PW`; `vault login PW`; `process.env.X || "PW"`.
+ *
+ * The eighth round:
+ * - Slow input: `sk-` a million times over; each `sk-` read 8 KB ahead and its check refused it, then the search
+ *   began again at the next character (15 s for the masker, another client stalled). `cookie:` repeated, 3 s.
+ * - JSON inside JSON inside a string (a tool that quotes another's result): the second escape level hid YAML's
+ *   next-line values, block scalars, argv arrays, TOML's `"""`, `IDENTIFIED BY`, a Dockerfile's `ENV`.
+ * - Base64 on one line longer than 64 KB was never decoded (a whole .env file); gzip or zlib in base64 neither.
+ * - Forms stored in clear: device configs (Redis, Cisco, HAProxy, ipsec, WireGuard, wpa_supplicant, nginx),
+ *   command lines (freerdp, plink, hydra, evil-winrm, mosquitto, rar, macOS `security`, `net user`, rabbitmqctl,
+ *   DB2, SQL*Plus `conn`, `passwd --stdin`, chpasswd, impacket), credentials passed by position in code, .NET's
+ *   `<RSAKeyValue>`, tables with a password column, prose (`the password is "…"`).
+ * - Encodings: entities without `;`, named ones, written twice; `\u{70}`, `\U00000070`, `%u0070`; look-alike
+ *   letters (Armenian, mathematical bold) and colons; invisible characters (U+E0100, U+061C, U+180B, U+1D173,
+ *   U+FFF9) inside a token; an object key as short as `a@b.io`.
+ * - False positives: fetch's `credentials: "include"`, `secrets: inherit`, docker-compose's list of secret names,
+ *   `secret: Buffer;`, `{pass: 12, fail: 0}`, `{token: 50256, logprob: …}`, a lexer's token, a board's pin, a
+ *   glob under `pat`, Kotlin's `this@MainActivity`, `pkg@1.0.0-alpha.beta` read as addresses.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { gzipSync, deflateSync } from 'node:zlib';
 import { createMasker } from '../../../main/masking/masker.js';
+import { normalizeKeyName } from '../../../main/masking/detectors.js';
 import { countingDecodes } from '../../helpers/decoded-chars.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -185,5 +204,200 @@ describe('masking JSON written as text keeps it JSON', () => {
       }),
       { numRuns: 600 },
     );
+  });
+});
+
+describe("the eighth attacker's slow input", () => {
+  // A match a detector's check refuses is searched again from its next character: `sk-` a million times over
+  // read 8 KB ahead at each `sk-` (15 s, another client stalled). What is measured is the characters refused.
+  it.each([
+    ['sk-', 333_333],
+    ['cookie:', 140_000],
+  ])('bounds what the checks refuse in %j repeated', (unit, n) => {
+    let refused = 0;
+    const counting = createMasker(settings, KEY, { onRefused: (chars) => (refused += chars) });
+    const text = unit.repeat(n);
+    const out = counting.text(text);
+    expect(refused).toBeLessThan(4 * text.length + 8 * 65_536);
+    // (Past the bound, what the checks would refuse is masked: when in doubt, mask.)
+    expect(out).toMatch(/\[MASKED:/);
+    expect(out).not.toContain('\u0000');
+  });
+  it('still refuses what its checks refuse in ordinary text', () => {
+    const text = fill('token: count sk-dashboard-frontend-service-7d9f8b6c5 ', 100_000);
+    expect(all.text(text)).toBe(text);
+  });
+});
+
+describe("the eighth attacker's forms", () => {
+  const S = 'Xq7mP2vLk9w';
+  const basic = b64(`admin:${S}`);
+  const stored: [string, string][] = [
+    // Device and daemon configs.
+    [`[Peer]\nPresharedKey = aB3kP9qR2sT5vW8xZ1cE4fG7hJ0lM6nO3pQ2rS5tU8w=\n`, 'aB3kP9qR2sT5'],
+    [`network={\n  ssid="home"\n  psk="${S}"\n}`, S],
+    [`requirepass ${S}`, S],
+    [`masterauth ${S}`, S],
+    [`username admin privilege 15 password 0 ${S}`, S],
+    [`enable password ${S}`, S],
+    [`snmp-server community ${S} RO`, S],
+    [`tacacs-server key ${S}`, S],
+    [`crypto isakmp key ${S} address 10.0.0.1`, S],
+    [`user admin insecure-password ${S}`, S],
+    [`10.0.0.1 10.0.0.2 : PSK "${S}"`, S],
+    [`proxy_set_header Authorization "Basic ${basic}";`, basic],
+    [`expect "password:"\nsend "${S}\\r"`, S],
+    // Command lines.
+    [`xfreerdp /v:host /u:admin /p:${S}`, S],
+    [`plink -ssh admin@host -pw ${S}`, S],
+    [`security add-generic-password -a me -s svc -w ${S}`, S],
+    [`rar a -p${S} out.rar dir`, S],
+    [`mosquitto_pub -h h -u user -P ${S} -t t -m m`, S],
+    [`echo '${S}' | passwd --stdin root`, S],
+    [`echo "root:${S}" | chpasswd`, S],
+    [`net user administrator ${S} /add`, S],
+    [`rabbitmqctl add_user admin ${S}`, S],
+    [`db2 connect to sample user db2inst1 using ${S}`, S],
+    [`SQL> conn system/${S}@orcl`, S],
+    [`evil-winrm -i host -u admin -p ${S}`, S],
+    [`hydra -l admin -p ${S} ssh://host`, S],
+    [`impacket-psexec corp/admin:${S}@10.0.0.5`, S],
+    // Credentials passed by position.
+    [`server.login("me@example.org", "${S}")`, S],
+    [`conn = DriverManager.getConnection(url, "sa", "${S}");`, S],
+    [`$link = mysqli_connect("localhost", "root", "${S}", "db");`, S],
+    [`var cred = new NetworkCredential("admin", "${S}");`, S],
+    [`db.auth("admin", "${S}")`, S],
+    [`ssh.connect("host", 22, "root", "${S}")`, S],
+    // A private key as .NET writes it; tables; prose.
+    [`<RSAKeyValue><Modulus>xA7SEU+e0yQH5rm9</Modulus><Exponent>AQAB</Exponent><P>5flMsl1Q0l1vWnbXMsbwq6TJMQ==</P><D>RxBrZyIjGbYMA4cqy4j3YmmSKyOy9r4F==</D></RSAKeyValue>`, 'RxBrZyIjGbYMA4cq'],
+    [`| user | password | note |\n|---|---|---|\n| bob | ${S} | admin |`, S],
+    [`username,password,email\nbob,${S},b@x.io\n`, S],
+    [`name\tpassword\nbob\t${S}\n`, S],
+    [`| password | ${S} |`, S],
+    [`the password is "${S}"`, S],
+    [`password -> ${S}`, S],
+    [`Password\t${S}`, S],
+    [`password,${S}`, S],
+    // YAML in a string of code.
+    [`x = "password:\n  ${S}"`, S],
+  ];
+  it.each(stored)('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+
+  const left = [
+    `hydra -l admin -P passwords.txt ssh://host`,
+    `mosquitto_pub -h h -p 1883 -t t -m m`,
+    `net user bob /delete`,
+    `socket.connect("localhost", 8080)`,
+    `db.connect("mongodb://db.internal:27017", "inventory")`,
+    `| name | password_policy | note |\n|---|---|---|\n| bob | strict | admin |`,
+    `| user | password | note |\n|---|---|---|\n| bob | required | admin |`,
+    `username,password,confirm_password`,
+    'the password is required',
+    'The token is expired.',
+    'Authorization header is missing',
+  ];
+  it.each(left)('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe('JSON inside JSON inside a string (each escape level hides the one below)', () => {
+  const S = 'Xq7mP2vLk9w';
+  const forms = [
+    `db:\n  password:\n    ${S}\n`,
+    `db:\n  password: |\n    ${S}\n`,
+    JSON.stringify(['sshpass', '-p', S, 'ssh', 'h']),
+    `password = """\n${S}\n"""`,
+    `IDENTIFIED BY "${S}"`,
+    `ENV DB_PASSWORD ${S}`,
+  ];
+  it.each(forms)('masks %j two and three levels down, and every level still parses', (form) => {
+    const two = JSON.stringify({ r: JSON.stringify({ c: form }) });
+    const three = JSON.stringify({ r: JSON.stringify({ c: JSON.stringify({ d: form }) }) });
+    for (const text of [two, three]) {
+      const out = all.text(text);
+      expect(out).not.toContain(S);
+      let level: unknown = JSON.parse(out);
+      while (typeof level === 'object' && level !== null) {
+        const inner = Object.values(level)[0];
+        level = typeof inner === 'string' && /^[[{]/.test(inner) ? JSON.parse(inner) : undefined;
+      }
+    }
+  });
+  it('keeps every level JSON whatever the innermost string holds', () => {
+    const fragments = ['password:', ' ', '\n', 'Xk9#mQ2vLp7', '"', '\\', 'IDENTIFIED BY ', 'ENV DB_PASSWORD ', '- ', ':', '"""'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 16 }), (parts) => {
+        const out = all.text(JSON.stringify({ r: JSON.stringify({ c: parts.join('') }) }));
+        expect(() => JSON.parse(JSON.parse(out).r as string)).not.toThrow();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("the eighth attacker's encodings", () => {
+  const S = 'Xq7mP2vLk9w';
+  const env = `DB_PASSWORD=${S}`;
+  const gh = 'ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5';
+  const ins = (t: string, c: string) => t.slice(0, 10) + c + t.slice(10);
+  const readable = (t: string) => normalizeKeyName(t);
+  const encoded: [string, string, string][] = [
+    ['gzip in base64', `data: ${gzipSync(env).toString('base64')}`, S],
+    ['zlib in base64', deflateSync(Buffer.from(`password: ${S}`)).toString('base64'), S],
+    ['one base64 line longer than 64 KB', b64(`${Array.from({ length: 4000 }, (_, i) => `LOG_LEVEL_${i}=info`).join('\n')}\n${env}\n`), S],
+    ['a numeric entity without its `;`', `password&#61${S}`, S],
+    ['a named entity', `password&equals;${S}`, S],
+    ['an entity written twice', `&amp;#112;assword="${S}"`, S],
+    ['\\u{70}', `\\u{70}assword="${S}"`, S],
+    ['\\U00000070', `\\U00000070assword="${S}"`, S],
+    ['%u0070', `%u0070assword=${S}`, S],
+    ['an Armenian o', `passw\u0585rd=${S}`, S],
+    ['mathematical bold letters', `\u{1D429}\u{1D41A}\u{1D42C}\u{1D42C}\u{1D430}\u{1D428}\u{1D42B}\u{1D41D}=${S}`, S],
+    ['a look-alike colon', `password\u2236 ${S}`, S],
+    ...['\u{E0100}', '\u061C', '\u180B', '\u{1D173}', '\uFFF9'].map((c): [string, string, string] => [`U+${(c.codePointAt(0) as number).toString(16)} inside a token`, ins(gh, c), gh]),
+    ['a math-bold letter in a token', gh.replace('p', '\u{1D429}'), gh],
+  ];
+  it.each(encoded)('finds a secret in %s', (_label, text, secret) => {
+    const out = all.text(text);
+    expect(out).toMatch(/\[MASKED:/);
+    expect(out).not.toContain(secret);
+    expect(readable(out)).not.toContain(secret);
+  });
+  it('masks an address as short as a@b.io, as a key too', () => {
+    expect(JSON.stringify(all.json({ 'a@b.io': 1, list: ['a@b.io'] }))).not.toContain('a@b.io');
+  });
+  it('leaves compressed data that holds no secret alone', () => {
+    const text = gzipSync('just a log line\n'.repeat(50)).toString('base64');
+    expect(all.text(text)).toBe(text);
+  });
+});
+
+describe("the eighth attacker's false positives", () => {
+  const texts = [
+    'fetch("/api/me", { credentials: "include" })',
+    "const res = await fetch(url, {\n  method: 'POST',\n  credentials: 'same-origin',\n});",
+    'jobs:\n  call:\n    uses: ./.github/workflows/deploy.yml\n    secrets: inherit\n',
+    'services:\n  db:\n    image: postgres\n    secrets:\n      - db_password\n      - db_root_password\n',
+    'interface Creds {\n  secret: Buffer;\n  password: string;\n}',
+    'pat = "*.py"\nfiles = fnmatch.filter(names, pat)',
+    'override fun onBackPressed() {\n    this@MainActivity.finish()\n}',
+    'list.forEach { if (it.isEmpty()) return@forEach; this@Outer.log(it) }',
+    'npm i semver-example@1.0.0-alpha.beta',
+  ];
+  it.each(texts)('leaves %j alone', (text) => {
+    expect(all.text(text)).toBe(text);
+    expect(all.text(JSON.stringify({ text }))).toBe(JSON.stringify({ text }));
+  });
+  const values = [
+    { credentials: 'include', mode: 'cors' },
+    { pass: 12, fail: 0, skip: 1 },
+    { token: 50256, logprob: -0.2 },
+    { token: 'StringLiteral', start: 0, end: 13 },
+    { pin: 'GPIO17', mode: 'output' },
+    { pat: 'src/**/*.ts' },
+  ];
+  it.each(values)('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it('still masks those keys where nothing beside them says otherwise', () => {
+    expect(JSON.stringify(all.json({ pass: 'Tr0ub4dor.horse9', token: 'tok_8dk3JfQ0aZp2Lx9', pin: '482913' }))).not.toMatch(/Tr0ub4dor|tok_8dk3|482913/);
   });
 });
