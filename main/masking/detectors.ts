@@ -166,12 +166,25 @@ export function namedContextPossible(text: string): boolean {
     text.includes('||') ||
     text.includes('??') ||
     NAMED_WORDS.test(text) ||
+    // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast.)
+    text.includes('<RSAKeyValue') ||
+    text.includes('PSK ') ||
+    text.includes('XAUTH ') ||
+    text.includes('EAP ') ||
     lineOpenerIn(text) ||
     portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
   );
 }
-const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]|<rsakeyvalue|(?:psk|xauth|eap)[ \t]|(?:secret|token|key)[ \t]+(?:is|was)[ \t]/i;
+/** Whether the word at `i` is one of LINE_OPENERS (or an impacket script). */
+function opensWord(text: string, i: number): boolean {
+  let e = i;
+  for (let c = text.charCodeAt(e); e - i < 20 && ((c | 0x20) >= 97 && (c | 0x20) <= 122 || (c >= 48 && c <= 57) || c === 95 || c === 45); c = text.charCodeAt(++e));
+  if (e - i < 3) return false;
+  const word = text.slice(i, e).toLowerCase();
+  return LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e);
+}
+const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]/i;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
@@ -179,7 +192,18 @@ const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]
  */
 const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header']);
 function lineOpenerIn(text: string): boolean {
-  for (let at = 0, n = 0; at >= 0 && n < 100_000; n++) {
+  if (opensLine(text, 0)) return true;
+  // (And a JSON string's value: after `":"` or `": "`.)
+  for (const quote of [':"', ': "']) {
+    for (let i = text.indexOf(quote), n = 0; i >= 0 && n < 100_000; i = text.indexOf(quote, i + 1), n++) if (opensWord(text, i + quote.length)) return true;
+  }
+  return false;
+}
+function opensLine(text: string, from: number): boolean {
+  // (The next newline and escaped newline are each found once, going forward: `>>> 0` makes "none" the largest index.)
+  let nl = -1;
+  let escaped = -1;
+  for (let at = from, n = 0; at >= 0 && n < 100_000; n++) {
     let i = at;
     for (;;) {
       const c = text.charCodeAt(i);
@@ -189,13 +213,11 @@ function lineOpenerIn(text: string): boolean {
       else if (text.startsWith('SQL> ', i)) i += 5;
       else break;
     }
-    let e = i;
-    while (e < text.length && e - i < 20 && /[A-Za-z0-9_-]/.test(text[e] as string)) e++;
-    const word = text.slice(i, e).toLowerCase();
-    if (LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e)) return true;
-    const nl = text.indexOf('\n', at);
-    const escaped = text.indexOf('\\n', at);
-    at = nl < 0 ? (escaped < 0 ? -1 : escaped + 2) : escaped < 0 || nl < escaped ? nl + 1 : escaped + 2;
+    if (opensWord(text, i)) return true;
+    if (nl < at) nl = text.indexOf('\n', at) >>> 0;
+    if (escaped < at) escaped = text.indexOf('\\n', at) >>> 0;
+    const next = Math.min(nl + 1, escaped + 2);
+    at = next > text.length ? -1 : next;
   }
   return false;
 }
@@ -729,6 +751,8 @@ const cliPasswords: Detector[] = [
   },
 ];
 
+/** Where a line begins: the text's start, a newline, an escaped one, or a string's opening quote (a line sent as a JSON value). */
+const LINE_START = `(?:^|\\n|\\\\n|(?<=(?:^|[:,[(=])[ \\t]{0,20})\\\\?["'])`;
 /** More passwords on command lines, each where its tool takes it. */
 const moreCliPasswords: Detector[] = [
   {
@@ -747,7 +771,7 @@ const moreCliPasswords: Detector[] = [
     phase: 3,
     hint: /net[ \t]+user|rabbitmqctl|using|conn/i,
     // `net user NAME pw /add`, `rabbitmqctl add_user NAME pw`, DB2's `connect to DB user NAME using pw`, SQL*Plus's `conn user/pw@svc`.
-    prefix: `(?:${word('net')}[ \\t]+user[ \\t]+(?:"[^"\\r\\n]{1,64}"|[^\\s/"]{1,64})[ \\t]+|${word('rabbitmqctl')}(?:[ \\t]+-[A-Za-z-]+(?:[ \\t]+[^\\s-][^\\s]*)?){0,4}[ \\t]+(?:add_user|change_password|authenticate_user)[ \\t]+[^\\s]{1,128}[ \\t]+|${word('connect')}[ \\t]+to[ \\t]+[^\\s]{1,128}[ \\t]+user[ \\t]+[^\\s]{1,128}[ \\t]+using[ \\t]+|(?:^|\\n|\\\\n|SQL>)[ \\t]*conn(?:ect)?[ \\t]+[A-Za-z0-9_$#.]{1,128}/)`,
+    prefix: `(?:${word('net')}[ \\t]+user[ \\t]+(?:"[^"\\r\\n]{1,64}"|[^\\s/"]{1,64})[ \\t]+|${word('rabbitmqctl')}(?:[ \\t]+-[A-Za-z-]+(?:[ \\t]+[^\\s-][^\\s]*)?){0,4}[ \\t]+(?:add_user|change_password|authenticate_user)[ \\t]+[^\\s]{1,128}[ \\t]+|${word('connect')}[ \\t]+to[ \\t]+[^\\s]{1,128}[ \\t]+user[ \\t]+[^\\s]{1,128}[ \\t]+using[ \\t]+|(?:${LINE_START}|SQL>)[ \\t]*conn(?:ect)?[ \\t]+[A-Za-z0-9_$#.]{1,128}/)`,
     pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|(?![-\\\\])[^\\s'"@/\\\\]{1,512})`,
     accept: (value) => cliValue(value) && !/^[/*]/.test(unquote(value)),
   },
@@ -780,7 +804,7 @@ const directiveSecret: Detector = {
   kind: 'secret-value',
   phase: 3,
   hint: /requirepass|masterauth|enable[ \t]+(?:password|secret)|username[ \t]|password[ \t]+\d[ \t]|community|-server[ \t]|isakmp|key-string|pre-shared-key|insecure-password|:[ \t]*(?:PSK|XAUTH|EAP)[ \t]/i,
-  prefix: `(?:(?:^|\\n|\\\\n)[ \\t]{0,40}(?:requirepass|masterauth|enable[ \\t]+(?:password|secret)(?:[ \\t]+level[ \\t]+\\d{1,2})?(?:[ \\t]+\\d)?|username[ \\t]+[^\\s]{1,64}(?:[ \\t]+privilege[ \\t]+\\d{1,2})?[ \\t]+(?:password|secret)(?:[ \\t]+\\d)?|password[ \\t]+\\d|snmp-server[ \\t]+community|(?:tacacs|radius)-server(?:[ \\t]+host[ \\t]+[^\\s]{1,128})?[ \\t]+key(?:[ \\t]+\\d)?|crypto[ \\t]+isakmp[ \\t]+key(?:[ \\t]+\\d)?|key-string(?:[ \\t]+\\d)?|pre-shared-key(?:[ \\t]+(?:ascii|hex|\\d))?|user[ \\t]+[^\\s]{1,64}[ \\t]+insecure-password)|(?:^|\\n|\\\\n)(?:[^\\r\\n:"[]|\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\]){0,128}:[ \\t]*(?:PSK|XAUTH|EAP))[ \\t]+`,
+  prefix: `(?:${LINE_START}[ \\t]{0,40}(?:requirepass|masterauth|enable[ \\t]+(?:password|secret)(?:[ \\t]+level[ \\t]+\\d{1,2})?(?:[ \\t]+\\d)?|username[ \\t]+[^\\s]{1,64}(?:[ \\t]+privilege[ \\t]+\\d{1,2})?[ \\t]+(?:password|secret)(?:[ \\t]+\\d)?|password[ \\t]+\\d|snmp-server[ \\t]+community|(?:tacacs|radius)-server(?:[ \\t]+host[ \\t]+[^\\s]{1,128})?[ \\t]+key(?:[ \\t]+\\d)?|crypto[ \\t]+isakmp[ \\t]+key(?:[ \\t]+\\d)?|key-string(?:[ \\t]+\\d)?|pre-shared-key(?:[ \\t]+(?:ascii|hex|\\d))?|user[ \\t]+[^\\s]{1,64}[ \\t]+insecure-password)|${LINE_START}(?:[^\\r\\n:"[]|\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\]){0,128}:[ \\t]*(?:PSK|XAUTH|EAP))[ \\t]+`,
   pattern: CLI_VALUE,
   accept: cliValue,
 };
@@ -874,20 +898,21 @@ function callStrings(value: string, from: number): { text: string; start: number
 }
 
 /**
- * A secret named in prose or a two-column table, its value after it: `the password is "…"`, `password -> …`,
- * `| password | … |`, `Password⇥…`, `password,…`. Only a strong name, and a value that looks like a secret
+ * A password named in prose or a two-column table, its value after it: `the password is "…"`, `password -> …`,
+ * `| password | … |`, `Password⇥…`, `password,…`. Only a password's name (a token's or a key's, far more often
+ * prose about them, would cost every text a search), and a value that looks like a secret
  * (`the password is required`, `| password | description |`, `password,confirm_password` are not).
  */
 const SAID_SEPARATOR = `(?:[ \\t]+(?:is|was)[ \\t]+(?:now[ \\t]+)?|[ \\t]*(?:->|→|=>)[ \\t]*|[ \\t]*\\|[ \\t]*|\\t|,[ \\t]?)`;
 const saidSecret: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /(?:pass|secret|token|key)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
+  hint: /pass(?:w|phrase|code)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
   prefix: `(?<![A-Za-z0-9_.-])${KEY_NAME}${SAID_SEPARATOR}["'\`]?`,
   pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
   accept: (value, prefix) => {
     const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
-    if (secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || secretKeyStrength(value) !== undefined) return false;
+    if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || secretKeyStrength(value) !== undefined) return false;
     // (Quoted, it is given as a value; bare, it must look like one, and not like another column's name.)
     return /["'`]$/.test(prefix) ? value.length >= 3 : secretLooking(value) && !/^[a-z]+(?:[_-][a-z]+)+$/.test(value);
   },

@@ -124,6 +124,15 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
+/** Whether a text is JSON. */
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 /** A text that may be a JSON document (an object or an array). */
 const JSON_TEXT_START = /^[ \t\r\n]*[[{]/;
 /** What the detectors' checks may refuse in one pass over a text (see `replaceIn`): this many characters per character of it, and a base. */
@@ -869,15 +878,36 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * down, a level at a time), and written back as JSON: the text stays the JSON it was.
    */
   const jsonLiteralsMasked = (value: string, depth: number): string => {
-    if (!value.includes('\\') || !JSON_TEXT_START.test(value)) return value;
-    try {
-      JSON.parse(value);
-    } catch {
-      return value;
-    }
+    if (!value.includes('\\"')) return value;
+    if (JSON_TEXT_START.test(value)) return parses(value) ? literalsMasked(value, 0, value.length, depth) : value;
+    // JSON inside a line of text (`called with {…}`, a log line's payload): from its first `{` or `[` to the line's end.
     let out = '';
     let done = 0;
-    for (let open = value.indexOf('"'); open >= 0; ) {
+    // (Each of these searches goes forward only: the next `{`, `[`, backslash and newline, found once each.)
+    let brace = -1;
+    let bracket = -1;
+    let slash = -1;
+    for (let start = 0; start < value.length; ) {
+      const nl = value.indexOf('\n', start);
+      const end = nl < 0 ? value.length : nl;
+      if (brace < start) brace = value.indexOf('{', start) >>> 0;
+      if (bracket < start) bracket = value.indexOf('[', start) >>> 0;
+      if (slash < start) slash = value.indexOf('\\', start) >>> 0;
+      // (`>>> 0` makes "not found" the largest index.)
+      const open = Math.min(brace, bracket);
+      if (open < end && slash < end && parses(value.slice(open, end))) {
+        out += value.slice(done, open) + literalsMasked(value.slice(open, end), 0, end - open, depth);
+        done = end;
+      }
+      start = end + 1;
+    }
+    return done === 0 ? value : out + value.slice(done);
+  };
+  /** `value` with the string literals between `from` and `to` (JSON that parses) that hold escapes masked as what they say. */
+  const literalsMasked = (value: string, from: number, to: number, depth: number): string => {
+    let out = '';
+    let done = 0;
+    for (let open = value.indexOf('"', from); open >= 0 && open < to; ) {
       let close = value.indexOf('"', open + 1);
       for (;;) {
         let slashes = 0;
@@ -886,10 +916,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         close = value.indexOf('"', close + 1);
       }
       const literal = value.slice(open, close + 1);
-      if (literal.includes('\\')) {
+      // (Only a literal with a quote escaped in it: JSON or a quoted string inside. Other escapes, a newline's or
+      // a path's, the text's own readings read where they matter.)
+      if (literal.includes('\\"')) {
         const said = JSON.parse(literal) as string;
-        // (Charged to the text's budget: past it, the literal is masked unread.)
-        const masked = spend(said.length + SEARCH_COST) ? maskText(said, depth) : token('unchecked', said);
+        // (Charged to the text's budget: past it, the literal is masked unread. Short ones recur, and are kept.)
+        const masked = !spend(said.length + SEARCH_COST) ? token('unchecked', said) : depth === 0 ? text(said) : maskText(said, depth);
         if (masked !== said) {
           out += value.slice(done, open) + JSON.stringify(masked);
           done = close + 1;

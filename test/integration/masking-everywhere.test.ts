@@ -59,6 +59,8 @@ const S = {
   yamlNext: 'Yq7#NextLineLeak9',
   sqlQuoted: 'Sq1.QuotedLeak77',
   argvPassword: 'Av9.ArgvLeak42x',
+  nestedJson: 'Nj4.NestedJsonLeak8',
+  devicePsk: 'Dp6.DevicePskLeak3',
 };
 const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault, S.pinnedTool, S.grantedTool];
 
@@ -105,7 +107,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' }, session);
     await mcp({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
     const called = await mcp(
-      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email, config: `db:\n  password:\n    ${S.yamlNext}\n  user: app\n`, sql: `ALTER USER app IDENTIFIED BY "${S.sqlQuoted}";`, ran: ['docker', 'login', '-u', 'me', '-p', S.argvPassword] } } },
+      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email, config: `db:\n  password:\n    ${S.yamlNext}\n  user: app\n`, sql: `ALTER USER app IDENTIFIED BY "${S.sqlQuoted}";`, ran: ['docker', 'login', '-u', 'me', '-p', S.argvPassword], quoted: JSON.stringify({ result: JSON.stringify({ config: `db:\n  password:\n    ${S.nestedJson}\n` }) }), router: `crypto isakmp key ${S.devicePsk} address 10.0.0.1` } } },
       session,
     );
     expect(called.status).toBe(200);

@@ -323,6 +323,14 @@ describe('JSON inside JSON inside a string (each escape level hides the one belo
       }
     }
   });
+  it('reads JSON that stands in a line of text (a server logging what it was called with), and forms sent as a JSON value', () => {
+    const args = { quoted: JSON.stringify({ result: JSON.stringify({ config: `db:\n  password:\n    ${S}\n` }) }), router: 'crypto isakmp key Dp6.DevicePskLeak3 address 10.0.0.1' };
+    for (const text of [`called with ${JSON.stringify(args)}\n`, JSON.stringify(args)]) {
+      const out = all.text(text);
+      expect(out).not.toMatch(/Xq7mP2vLk9w|Dp6\.DevicePskLeak3/);
+      expect(JSON.parse(out.replace(/^called with /, ''))).toBeTypeOf('object');
+    }
+  });
   it('keeps every level JSON whatever the innermost string holds', () => {
     const fragments = ['password:', ' ', '\n', 'Xk9#mQ2vLp7', '"', '\\', 'IDENTIFIED BY ', 'ENV DB_PASSWORD ', '- ', ':', '"""'];
     fc.assert(
