@@ -46,6 +46,12 @@ const stdioServer = z.strictObject({
   command: z.string().min(1, 'command must not be empty'),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * Variables of the gateway's own environment the server also gets, by name (`[AWS_PROFILE, KUBECONFIG]`): a
+   * server once started by a client got the client's whole environment; through Gatehouse it gets only what it
+   * needs to run (PATH, HOME, USER…), `env`, and these. A name the gateway's environment lacks is left out.
+   */
+  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _ (not starting with a digit)')).optional(),
   cwd: z.string().optional(),
   /** false: never put this server to sleep while its client is quiet (it keeps state a replayed handshake cannot restore). */
   sleep: z.boolean().default(true),

@@ -13,9 +13,11 @@ describe('stdio upstreams honour the configured env and cwd', () => {
 
   beforeAll(async () => {
     cwd = realpathSync(mkdtempSync(join(tmpdir(), 'gatehouse-cwd-')));
+    process.env.GATEHOUSE_TEST_PASSED = 'from-the-gateway-environment';
+    process.env.GATEHOUSE_TEST_NOT_PASSED = 'kept-from-the-server';
     harness = await startHarness({
       servers: {
-        everything: { ...everythingStdio(), env: { GATEHOUSE_TEST_SETTING: 'from-gatehouse.yaml' } },
+        everything: { ...everythingStdio(), env: { GATEHOUSE_TEST_SETTING: 'from-gatehouse.yaml' }, passEnv: ['GATEHOUSE_TEST_PASSED', 'GATEHOUSE_TEST_ABSENT'] },
         // A relative root: it only resolves to `cwd` if the server really starts there.
         files: { command: process.execPath, args: [serverScript('@modelcontextprotocol/server-filesystem'), '.'], cwd },
       },
@@ -25,6 +27,8 @@ describe('stdio upstreams honour the configured env and cwd', () => {
   afterAll(async () => {
     await harness?.stop();
     rmSync(cwd, { recursive: true, force: true });
+    delete process.env.GATEHOUSE_TEST_PASSED;
+    delete process.env.GATEHOUSE_TEST_NOT_PASSED;
   });
 
   it('passes the configured env on top of what the server needs (PATH, HOME)', async () => {
@@ -33,6 +37,15 @@ describe('stdio upstreams honour the configured env and cwd', () => {
     expect(env).toContain('GATEHOUSE_TEST_SETTING');
     expect(env).toContain('from-gatehouse.yaml');
     expect(env).toContain('PATH');
+  });
+
+  // A server a client used to start got the client's whole environment; through Gatehouse, only what passEnv names of it.
+  it('passes the variables passEnv names from the gateway\'s environment, and no other', async () => {
+    const client = await harness.connect('everything', new Client({ name: 'pass-env-test', version: '1' }));
+    const env = JSON.stringify(await client.callTool({ name: 'get-env', arguments: {} }));
+    expect(env).toContain('from-the-gateway-environment');
+    expect(env).not.toContain('kept-from-the-server');
+    expect(env).not.toContain('GATEHOUSE_TEST_ABSENT');
   });
 
   it('starts the server in the configured cwd', async () => {

@@ -95,6 +95,16 @@ class GatewayReadBuffer extends ReadBuffer {
   }
 }
 
+/** The variables of the gateway's environment that `names` lists (those it has). */
+function passedEnvironment(names: readonly string[] | undefined): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of names ?? []) {
+    const value = process.env[name];
+    if (value !== undefined) passed[name] = value;
+  }
+  return passed;
+}
+
 function idOf(line: string): string | number | undefined {
   try {
     const id = (JSON.parse(line) as { id?: unknown } | null)?.id;
@@ -123,11 +133,12 @@ export class StdioUpstream implements Upstream {
     private readonly config: StdioServerConfig,
     private readonly hooks: UpstreamHooks,
   ) {
-    // The SDK passes only a safe subset of the environment; the configured env goes on top of it.
+    // The SDK passes only a safe subset of the environment; the variables named in passEnv, then the configured
+    // env, go on top of it.
     this.transport = new StdioClientTransport({
       command: config.command,
       args: config.args,
-      env: config.env,
+      env: { ...passedEnvironment(config.passEnv), ...config.env },
       ...(config.cwd ? { cwd: config.cwd } : {}),
       stderr: 'pipe',
     });
