@@ -1,7 +1,7 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import Store from 'electron-store';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../api/core.js';
 import type { Mark } from '../audit/verify.js';
 import type { TrayAction } from '../approvals/tray-model.js';
@@ -10,7 +10,7 @@ import { resolveDataDir } from '../config/data-dir.js';
 import { desktopShim } from '../clients/shim.js';
 import { setupApprovalDialogs } from './approval-dialogs.js';
 import { CHANGE_CHANNEL } from '../api/types.js';
-import { serveApiOverIpc } from './ipc.js';
+import { fromOwnPage, serveApiOverIpc } from './ipc.js';
 import { keychainKeyStore } from './key-store.js';
 import { setupTray } from './tray.js';
 import { lockDownNavigation, secureWebPreferences } from './window.js';
@@ -87,7 +87,8 @@ if (cliArgs !== -1) {
     const clients = { platform: { os: process.platform, home: app.getPath('home'), appData: app.getPath('appData'), cwd: process.cwd() }, shim: [...shim] };
     const running = await startGatehouse({ dataDir, shell: 'desktop', clients, markCopy, ...(keyStore ? { keyStore } : {}), ...(sessionStore ? { sessionStore } : {}) });
     core = running;
-    serveApiOverIpc(ipcMain, running.api, (sender) => BrowserWindow.fromWebContents(sender) !== null);
+    const page = pathToFileURL(join(here, '../renderer/index.html')).href;
+    serveApiOverIpc(ipcMain, running.api, (event) => fromOwnPage(event, page, (sender) => BrowserWindow.fromWebContents(sender) !== null));
     running.changes.subscribe((event) => window?.webContents.send(CHANGE_CHANNEL, event));
 
     const act = (action: TrayAction) => {

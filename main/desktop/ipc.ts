@@ -2,11 +2,25 @@ import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { API_METHODS, apiChannel, type ApiMethod, type CoreApi, type GatehouseApi } from '../api/types.js';
 import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId, wiringTargetSchema } from '../api/validation.js';
 
+/** What an IPC call says of where it came from: the page's webContents, and the frame that sent it (null once gone). */
+export type IpcSender = Pick<IpcMainInvokeEvent, 'sender'> & { senderFrame: { url: string; parent: unknown } | null };
+
+/**
+ * Whether a call comes from the app's own page: a window of the app (`isOwnWindow`), its main frame (not a
+ * frame inside it: an iframe of other content there must not reach the API), showing the app's page (`page`,
+ * its URL without the view after `#`), not one it was led to.
+ */
+export function fromOwnPage(event: IpcSender, page: string, isOwnWindow: (sender: WebContents) => boolean): boolean {
+  const frame = event.senderFrame;
+  if (!frame || frame.parent !== null || !isOwnWindow(event.sender)) return false;
+  return frame.url.replace(/#.*$/, '') === page;
+}
+
 /**
  * Serves GatehouseApi over IPC. Every handler goes through one wrapper that ignores senders that are not
- * one of the app's own windows.
+ * the app's own page (see fromOwnPage).
  */
-export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnWindow: (sender: WebContents) => boolean): void {
+export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnPage: (event: IpcSender) => boolean): void {
   const handlers: { [M in ApiMethod]: (args: unknown[]) => ReturnType<GatehouseApi[M]> } = {
     status: () => api.status(),
     servers: () => api.servers(),
@@ -29,7 +43,7 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnWindow: (se
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {
-      if (!isOwnWindow(event.sender)) throw new Error('Gatehouse: IPC from an unknown sender was refused');
+      if (!isOwnPage(event as IpcSender)) throw new Error('Gatehouse: IPC from an unknown sender was refused');
       return handlers[method](args);
     });
   }

@@ -69,7 +69,7 @@ export class FakeTray {
 
 export function createFakeElectron(options: { gotLock?: boolean } = {}) {
   const calls: string[] = [];
-  const handlers = new Map<string, (event: { sender: unknown }, ...args: unknown[]) => unknown>();
+  const handlers = new Map<string, (event: { sender: unknown; senderFrame?: unknown }, ...args: unknown[]) => unknown>();
   let ready: () => void = () => undefined;
   const whenReady = new Promise<void>((r) => (ready = r));
   const dialogs: { options: Record<string, unknown>; answer: (response: number) => void }[] = [];
@@ -118,7 +118,7 @@ export function createFakeElectron(options: { gotLock?: boolean } = {}) {
       },
       Notification,
       safeStorage: { isEncryptionAvailable: () => false, encryptString: (s: string) => Buffer.from(s), decryptString: (b: Buffer) => b.toString() },
-      ipcMain: { handle: (channel: string, fn: (event: { sender: unknown }, ...args: unknown[]) => unknown) => handlers.set(channel, fn) },
+      ipcMain: { handle: (channel: string, fn: (event: { sender: unknown; senderFrame?: unknown }, ...args: unknown[]) => unknown) => handlers.set(channel, fn) },
       shell: { openExternal: (url: string) => calls.push(`openExternal ${url}`) },
     },
   };

@@ -1,7 +1,7 @@
 import type { IpcMain, WebContents } from 'electron';
 import { describe, expect, it } from 'vitest';
 import { API_METHODS, apiChannel, type CoreApi } from '../../../main/api/types.js';
-import { serveApiOverIpc } from '../../../main/desktop/ipc.js';
+import { fromOwnPage, serveApiOverIpc } from '../../../main/desktop/ipc.js';
 import { createFakeElectron, FakeBrowserWindow } from './fake-electron.js';
 
 const api: CoreApi = {
@@ -35,13 +35,28 @@ describe('GatehouseApi over IPC', () => {
     expect([...fake.handlers.keys()].sort()).toEqual(API_METHODS.map(apiChannel).sort());
   });
 
-  it('answers the app\'s own windows and refuses any other sender', async () => {
+  /*
+   * Attacks on the IPC door (a hostile page inside the app's window: an iframe of other content, or the window
+   * led to another page; another webContents of the process): each is refused before any handler runs.
+   */
+  it('answers only the main frame of the app\'s own page in the app\'s own window', async () => {
     const fake = createFakeElectron();
     const own = new FakeBrowserWindow({});
-    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, (sender: WebContents) => FakeBrowserWindow.fromWebContents(sender) !== null);
+    const page = 'file:///opt/Gatehouse/resources/app.asar/out/renderer/index.html';
+    const isOwn = (sender: WebContents) => FakeBrowserWindow.fromWebContents(sender) !== null;
+    serveApiOverIpc(fake.module.ipcMain as unknown as IpcMain, api, (event) => fromOwnPage(event, page, isOwn));
     const status = fake.handlers.get(apiChannel('status'));
-    await expect(Promise.resolve(status?.({ sender: own.webContents }))).resolves.toMatchObject({ activeSessions: 2 });
-    expect(() => status?.({ sender: { id: 'a stray webContents' } })).toThrow(/unknown sender was refused/);
+    const top = { url: `${page}#/clients`, parent: null };
+    await expect(Promise.resolve(status?.({ sender: own.webContents, senderFrame: top }))).resolves.toMatchObject({ activeSessions: 2 });
+    const refused: [string, { sender: unknown; senderFrame: unknown }][] = [
+      ['a stray webContents', { sender: { id: 'a stray webContents' }, senderFrame: top }],
+      ['an iframe inside the app\'s page', { sender: own.webContents, senderFrame: { url: 'https://evil.example/frame.html', parent: top } }],
+      ['an iframe of the app\'s own page', { sender: own.webContents, senderFrame: { url: page, parent: top } }],
+      ['the window led to another page', { sender: own.webContents, senderFrame: { url: 'https://evil.example/', parent: null } }],
+      ['another file', { sender: own.webContents, senderFrame: { url: 'file:///tmp/index.html', parent: null } }],
+      ['a frame already gone', { sender: own.webContents, senderFrame: null }],
+    ];
+    for (const [label, event] of refused) expect(() => status?.(event), label).toThrow(/unknown sender was refused/);
   });
 
   it('checks a decision\'s arguments before they reach the core, and decides as the window port', async () => {
