@@ -166,7 +166,7 @@ export class SessionIndex {
       data.ruleHits ??= {};
       data.ruleHits[rule] = (data.ruleHits[rule] ?? 0) + 1;
     }
-    if (entry.kind === 'error' || (entry.kind === 'event' && entry.event === 'error')) s.errors++;
+    if (countsAsError(entry)) s.errors++;
     if (entry.kind === 'decision') s.decisions++;
     if (entry.kind === 'event' && entry.event === 'excluded') s.excluded = true;
     // Its server put to sleep while the client is quiet, until the next request wakes it.
@@ -272,4 +272,18 @@ export class SessionIndex {
     await this.db.write();
     chmodSync(join(this.auditDir, 'index', 'sessions.json'), 0o600);
   }
+}
+
+/**
+ * Whether a record is an error of its session: a JSON-RPC error (not a denial's answer, which `denied` counts:
+ * counted as both, a denial was two), a tool's failure (a result with `isError: true`), or an error event.
+ */
+export function countsAsError(entry: AuditEntry): boolean {
+  if (entry.kind === 'error') {
+    // (What Gatehouse answered itself says so in its detail, where a server's own error cannot write.)
+    const detail = entry.detail as { from?: unknown; outcome?: unknown } | null | undefined;
+    return !(detail?.from === 'gatehouse' && detail.outcome === 'refused');
+  }
+  if (entry.kind === 'response') return (entry.payload as { result?: { isError?: unknown } } | null | undefined)?.result?.isError === true;
+  return entry.kind === 'event' && entry.event === 'error';
 }

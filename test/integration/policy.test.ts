@@ -76,6 +76,13 @@ describe('policy through the gateway', () => {
     ]);
     // The denial the client got is recorded too, as Gatehouse's own answer.
     expect(replay.records.find((r) => r.kind === 'error' && r.tool === 'write_file')).toMatchObject({ direction: 'server->client', detail: { from: 'gatehouse' } });
+
+    // The session's count of errors: a denial is counted once, under denied (its answer is no second error); a
+    // tool's failure (a result with isError) is an error.
+    const failed = await client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'missing.txt') } });
+    expect(failed.isError).toBe(true);
+    await harness.gatehouse.audit.log.flush();
+    expect((await harness.gatehouse.api.sessions({})).sessions.find((x) => x.id === session)).toMatchObject({ denied: 2, errors: 1 });
   });
 
   it('policy check validates; an invalid edit while running keeps the old policy deciding and names file, line and key', async () => {
