@@ -15,8 +15,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  if (!res.ok && res.status !== 409 && res.status !== 404) throw new Error(`${path}: HTTP ${res.status}`);
-  return (await res.json()) as T;
+  const answer: unknown = await res.json().catch(() => undefined);
+  if (res.ok) return answer as T;
+  // A refused decision (409) or an approval or grant already gone (404) answers with a result that says so
+  // (`{ok: false, message}`); any other failure is an error, never a result (an unknown session is not "no records").
+  if ((res.status === 409 || res.status === 404) && typeof (answer as { ok?: unknown } | undefined)?.ok === 'boolean') return answer as T;
+  const said = (answer as { error?: unknown } | undefined)?.error ?? (answer as { message?: unknown } | undefined)?.message;
+  throw new Error(typeof said === 'string' ? said : `${path}: HTTP ${res.status}`);
 }
 
 function query(filter: SessionFilter): string {

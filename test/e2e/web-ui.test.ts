@@ -150,4 +150,21 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await context.close();
     }
   });
+
+  it('a link to a session the log does not hold says so, and one the API refuses says why; neither is an empty replay', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${serve.url}/login`);
+    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
+    await page.goto(`${serve.url}/#/session/6f1c2a9e-0000-4000-8000-000000000000`);
+    await page.getByRole('heading', { name: 'No such session' }).waitFor({ state: 'visible' });
+    expect(await page.getByText(/Step \d+ of/).count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'session-not-found.png') });
+    await page.goto(`${serve.url}/#/session/not%20a%20session%20id`);
+    await page.getByRole('alert').filter({ hasText: 'could not be loaded' }).waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Try again' }).waitFor({ state: 'visible' });
+    await context.close();
+  });
 });
