@@ -97,6 +97,38 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     }
   });
 
+  it('a long argument stays inside the card; a decision that fails says so and leaves the call waiting; after one, the focus moves on', async () => {
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${serve.url}/login`);
+    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.goto(`${serve.url}/#/approvals`);
+    await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
+    const client = new Client({ name: 'long-writer', version: '1.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/files`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const content = Array.from({ length: 60 }, (_, i) => `line ${i} ${'x'.repeat(2400)}`).join('\n');
+    const call = client.callTool({ name: 'write_file', arguments: { path: join(project, 'long.txt'), content } }).then(() => 'completed', (err: unknown) => String(err));
+    const card = page.getByRole('listitem', { name: 'files / write_file from long-writer' });
+    await card.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    await page.screenshot({ path: join(SHOTS, 'approvals-long-argument.png') });
+
+    // The decision's request fails (the gateway gone, the sign-in expired): the page says so, the call still waits.
+    await page.route('**/api/approvals/*', (route) => route.abort());
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The decision failed' }).waitFor({ state: 'visible' });
+    await card.waitFor({ state: 'visible' });
+    await page.unroute('**/api/approvals/*');
+    await card.getByRole('button', { name: 'Deny' }).click();
+    expect(await call).toMatch(/denied/);
+    await card.waitFor({ state: 'detached' });
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('approvals-heading');
+    await client.close();
+    await context.close();
+  });
+
   it('the timeline: a new session appears live; filter to it, step through its replay, see the masked value marked; policy and integrity views', async () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
     const apiToken = readFileSync(join(home.dir, 'api-token'), 'utf8').trim();
