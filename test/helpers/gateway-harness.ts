@@ -17,7 +17,11 @@ export interface Harness {
 /** Starts the real core in-process on a free loopback port, with a temp data directory and the given config. */
 export async function startHarness(config: Record<string, unknown>, options: { home?: string; keepHome?: boolean; clock?: Clock } = {}): Promise<Harness> {
   const home = options.home ? { dir: options.home, remove: () => undefined } : tempHome({ gateway: { port: 0 }, ...config });
-  const gatehouse = await startGatehouse({ dataDir: home.dir, shell: 'headless', ...(options.clock ? { clock: options.clock } : {}) });
+  // (A gateway that does not start, a config it refuses, leaves no data directory behind.)
+  const gatehouse = await startGatehouse({ dataDir: home.dir, shell: 'headless', ...(options.clock ? { clock: options.clock } : {}) }).catch((err: unknown) => {
+    if (!options.keepHome) home.remove();
+    throw err;
+  });
   const clients: Client[] = [];
   const endpoint = (server: string) => new URL(`${gatehouse.url}/mcp/${server}`);
   return {
