@@ -8,6 +8,25 @@ declare global {
   }
 }
 
+/** The page's sign-in to the gateway has ended (its cookie is no longer known: the gateway restarted, or it expired). */
+export class SignedOut extends Error {}
+
+/** How the page stands with its gateway: connected, not answering (retrying), or no longer signed in. */
+export type Link = 'open' | 'lost' | 'signed-out';
+const linkWatchers = new Set<(link: Link) => void>();
+let link: Link = 'open';
+function setLink(next: Link): void {
+  if (next === link) return;
+  link = next;
+  for (const watch of linkWatchers) watch(next);
+}
+/** Tells `watch` how the page stands with its gateway now, and at every change. (The desktop window's IPC is always open.) */
+export function watchLink(watch: (link: Link) => void): () => void {
+  linkWatchers.add(watch);
+  watch(link);
+  return () => linkWatchers.delete(watch);
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
@@ -15,6 +34,10 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
+  if (res.status === 401) {
+    setLink('signed-out');
+    throw new SignedOut('this page is no longer signed in to the gateway');
+  }
   const answer: unknown = await res.json().catch(() => undefined);
   if (res.ok) return answer as T;
   // A refused decision (409) or an approval or grant already gone (404) answers with a result that says so
@@ -53,14 +76,55 @@ function httpApi(): GatehouseApi {
   };
 }
 
-/** Changes over server-sent events (the browser); the cookie signs the stream in. */
+/**
+ * Changes over server-sent events (the browser); the cookie signs the stream in. One stream for every view that
+ * listens. A stream that drops (the gateway stopped) is retried and the page told it is `lost`; one the gateway
+ * refuses (a restart forgot the cookie) is `signed-out`. Back again, every listener hears a change, so that
+ * each view reloads what it shows.
+ */
 function sseChanges(): ChangeSource {
+  const listeners = new Set<(event: ChangeEvent) => void>();
+  let source: EventSource | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const tell = (event: ChangeEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  const probe = async () => {
+    try {
+      const res = await fetch('/api/status', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      setLink(res.status === 401 ? 'signed-out' : 'lost');
+    } catch {
+      setLink('lost');
+    }
+    if (listeners.size > 0 && link !== 'signed-out') retry = setTimeout(open, 2_000);
+  };
+  const open = () => {
+    source?.close();
+    source = new EventSource('/api/events');
+    source.addEventListener('change', (e: MessageEvent<string>) => tell(JSON.parse(e.data) as ChangeEvent));
+    source.addEventListener('open', () => {
+      const was = link;
+      setLink('open');
+      if (was !== 'open') for (const kind of ['records', 'approvals', 'config'] as const) tell({ kind });
+    });
+    source.addEventListener('error', () => {
+      // (Closed: the gateway answered, but not with a stream. Still connecting: the browser retries by itself.)
+      if (source?.readyState === EventSource.CLOSED) void probe();
+      else setLink('lost');
+    });
+  };
   return {
     subscribe(listener) {
-      const source = new EventSource('/api/events');
-      const onChange = (e: MessageEvent<string>) => listener(JSON.parse(e.data) as ChangeEvent);
-      source.addEventListener('change', onChange);
-      return () => source.close();
+      listeners.add(listener);
+      if (!source) open();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          clearTimeout(retry);
+          source?.close();
+          source = undefined;
+        }
+      };
     },
   };
 }
