@@ -6,13 +6,18 @@ import type { AuditRecord } from './record.js';
 const DEFAULT_LIMIT = 200;
 
 /** Sessions that pass the filter, newest first, one page of them. Pure (the text search comes in as a set). */
+/** A filter on a name matches a part of it, in any case (client, tool and principal alike: `write` finds write_file). */
+function holds(name: string, part: string): boolean {
+  return name.toLowerCase().includes(part.toLowerCase());
+}
+
 export function filterSessions(all: readonly SessionSummary[], filter: SessionFilter, textHits?: ReadonlySet<string>): SessionPage {
   const matches = all.filter(
     (s) =>
       (!filter.server || s.server === filter.server) &&
-      (!filter.client || (s.client.name ?? '').toLowerCase().includes(filter.client.toLowerCase())) &&
-      (!filter.tool || (s.tools ?? []).some((t) => t === filter.tool)) &&
-      (!filter.principal || s.principal === filter.principal) &&
+      (!filter.client || holds(s.client.name ?? '', filter.client)) &&
+      (!filter.tool || (s.tools ?? []).some((t) => holds(t, filter.tool as string))) &&
+      (!filter.principal || holds(s.principal, filter.principal)) &&
       (!filter.decision || (filter.decision === 'denied' ? (s.denied ?? 0) > 0 : filter.decision === 'approved' ? (s.approved ?? 0) > 0 : s.decisions > 0)) &&
       (filter.since === undefined || Date.parse(s.last) >= filter.since) &&
       (filter.until === undefined || Date.parse(s.first) < filter.until) &&

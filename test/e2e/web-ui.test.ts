@@ -153,6 +153,15 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await page.getByLabel('Client').fill(name);
       await page.getByRole('link', { name: new RegExp(name) }).first().waitFor({ state: 'visible' });
       await expect.poll(() => page.getByRole('list', { name: 'Recorded sessions, newest first' }).getByRole('link').count(), { timeout: 5000 }).toBe(1);
+      expect(new URL(page.url()).hash).toBe(`#/?client=${name}`);
+      await page.getByRole('link', { name: new RegExp(name) }).first().click();
+      await page.getByRole('heading', { name: new RegExp(`${name} 3\\.1 → everything`) }).waitFor({ state: 'visible' });
+      // Back from the session: the filter is still there (it is in the address), and so after a reload.
+      await page.goBack();
+      await expect.poll(() => page.getByLabel('Client').inputValue()).toBe(name);
+      await page.reload();
+      await expect.poll(() => page.getByLabel('Client').inputValue()).toBe(name);
+      await expect.poll(() => page.getByRole('list', { name: 'Recorded sessions, newest first' }).getByRole('link').count(), { timeout: 5000 }).toBe(1);
       await page.getByRole('link', { name: new RegExp(name) }).first().click();
       await page.getByRole('heading', { name: new RegExp(`${name} 3\\.1 → everything`) }).waitFor({ state: 'visible' });
 

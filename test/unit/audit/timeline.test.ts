@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { listSegments } from '../../../main/audit/segment-files.js';
-import { searchSessions } from '../../../main/audit/timeline.js';
+import fc from 'fast-check';
+import type { SessionSummary } from '../../../main/api/types.js';
+import { filterSessions, searchSessions } from '../../../main/audit/timeline.js';
 import { sampleEntry, TEST_KEY } from '../../helpers/audit-log.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-search-'));
@@ -42,5 +44,27 @@ describe('searchSessions', () => {
     await searchSessions(dir, listSegments(dir), 'needleterm', 0);
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);
+  });
+});
+
+describe('filterSessions', () => {
+  const session = (id: string, client: string, tools: string[], principal: string): SessionSummary =>
+    ({ id, server: 'files', client: { name: client }, principal, first: '2026-12-01T00:00:00.000Z', last: '2026-12-01T00:00:01.000Z', records: 1, calls: 1, errors: 0, decisions: 0, denied: 0, approved: 0, masked: 0, tools, excluded: false, segments: [] }) as unknown as SessionSummary;
+  // The three name filters alike: a part of the name, in any case (the tool and principal filters needed the whole name).
+  it('matches a part of the client, the tool or the principal, in any case, and nothing that lacks it', () => {
+    const word = fc.stringMatching(/^[A-Za-z_:@.-]{1,12}$/);
+    fc.assert(
+      fc.property(word, word, word, fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 6 }), (client, tool, principal, from, length) => {
+        const all = [session('a', client, [tool], principal), session('b', 'zzzz', ['zzzz'], 'zzzz')];
+        const part = (name: string) => name.slice(Math.min(from, name.length - 1), Math.min(from, name.length - 1) + length).toUpperCase();
+        for (const f of [{ client: part(client) }, { tool: part(tool) }, { principal: part(principal) }]) {
+          const ids = filterSessions(all, f).sessions.map((s) => s.id);
+          expect(ids).toContain('a');
+          const value = Object.values(f)[0] as string;
+          expect(ids.includes('b')).toBe('zzzz'.includes(value.toLowerCase()));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
