@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
+import { contrasts } from '../helpers/contrast.js';
 import { startServe } from '../helpers/cli.js';
 import { everythingStdio, filesystemStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
@@ -154,6 +155,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await page.getByRole('link', { name: new RegExp(name) }).first().waitFor({ state: 'visible' });
       await expect.poll(() => page.getByRole('list', { name: 'Recorded sessions, newest first' }).getByRole('link').count(), { timeout: 5000 }).toBe(1);
       expect(new URL(page.url()).hash).toBe(`#/?client=${name}`);
+      for (const mark of await contrasts(page, '.b, .badge')) expect(mark.ratio, `${scheme}: ${mark.text}`).toBeGreaterThanOrEqual(4.5);
       await page.getByRole('link', { name: new RegExp(name) }).first().click();
       await page.getByRole('heading', { name: new RegExp(`${name} 3\\.1 → everything`) }).waitFor({ state: 'visible' });
       // Back from the session: the filter is still there (it is in the address), and so after a reload.
@@ -177,6 +179,8 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       expect(await marked.textContent()).toMatch(/^\[MASKED:email:[0-9a-f]{8}\]$/);
       expect(await page.content()).not.toContain(`ops-${scheme}@example.com`);
       await page.getByRole('article', { name: 'Response' }).waitFor({ state: 'visible' }); // request and response side by side
+      // Every mark (decisions, masked, errors, counts) reads at 4.5:1 or more against the page, light and dark.
+      for (const mark of await contrasts(page, '.b, .badge, mark.masked')) expect(mark.ratio, `${scheme}: ${mark.text}`).toBeGreaterThanOrEqual(4.5);
       await page.screenshot({ path: join(SHOTS, `replay-${scheme}.png`), fullPage: true });
 
       await page.getByRole('link', { name: 'Policy' }).click();
