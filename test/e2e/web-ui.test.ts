@@ -174,6 +174,15 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       expect(echoIndex).toBeGreaterThan(0);
       for (let i = 0; i < echoIndex; i++) await page.keyboard.press('j');
       await page.getByText(`Step ${echoIndex + 1} of`).waitFor({ state: 'visible' });
+      // One Tab stop for the whole list (its selected step), the detail right after it; no JSON read aloud at each step.
+      expect(await steps.locator('button[tabindex="0"]').count()).toBe(1);
+      await steps.locator('button[tabindex="0"]').focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowUp');
+      expect(await page.evaluate('document.activeElement?.getAttribute("aria-current")')).toBe('step');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('Boolean(document.activeElement?.closest(".detail"))')).toBe(true);
+      expect(await page.locator('[aria-live] .jt-string, [aria-live].detail').count()).toBe(0);
       const marked = page.getByLabel('masked value').first();
       await marked.waitFor({ state: 'visible' });
       expect(await marked.textContent()).toMatch(/^\[MASKED:email:[0-9a-f]{8}\]$/);
