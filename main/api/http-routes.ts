@@ -66,6 +66,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
         const filter = sessionFilterSchema.safeParse(
           Object.fromEntries(
             Object.entries({
+              id: q.get('id') ?? undefined,
               server: q.get('server') ?? undefined,
               client: q.get('client') ?? undefined,
               tool: q.get('tool') ?? undefined,

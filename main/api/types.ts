@@ -91,6 +91,8 @@ export interface SessionSummary {
 
 /** What the timeline filters on; all optional, combined with AND. */
 export interface SessionFilter {
+  /** One session, by its id (the replay's header, without the list). */
+  id?: string;
   server?: string;
   client?: string;
   tool?: string;

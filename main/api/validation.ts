@@ -22,6 +22,7 @@ export function durationMs(text: string): number | undefined {
 
 /** A timeline filter as it arrives from outside. */
 export const sessionFilterSchema = z.strictObject({
+  id: z.string().max(100).optional(),
   server: z.string().max(200).optional(),
   client: z.string().max(200).optional(),
   tool: z.string().max(200).optional(),

@@ -14,6 +14,7 @@ function holds(name: string, part: string): boolean {
 export function filterSessions(all: readonly SessionSummary[], filter: SessionFilter, textHits?: ReadonlySet<string>): SessionPage {
   const matches = all.filter(
     (s) =>
+      (!filter.id || s.id === filter.id) &&
       (!filter.server || s.server === filter.server) &&
       (!filter.client || holds(s.client.name ?? '', filter.client)) &&
       (!filter.tool || (s.tools ?? []).some((t) => holds(t, filter.tool as string))) &&

@@ -67,4 +67,9 @@ describe('filterSessions', () => {
       { numRuns: 300 },
     );
   });
+  it('finds one session by its id, and only it', () => {
+    const all = ['a', 'b', 'c'].map((id) => session(id, 'x', ['t'], 'p'));
+    expect(filterSessions(all, { id: 'b', limit: 1 })).toEqual({ total: 1, sessions: [all[1]] });
+    expect(filterSessions(all, { id: 'nope' }).total).toBe(0);
+  });
 });
