@@ -55,8 +55,11 @@ export async function searchSessions(auditDir: string, segments: Iterable<string
       for (let m = needle.exec(piece); m; m = needle.exec(piece)) {
         const lineStart = piece.lastIndexOf('\n', m.index) + 1;
         const lineEnd = piece.indexOf('\n', m.index);
-        const session = /"session":"([^"]+)"/.exec(piece.slice(lineStart, lineEnd < 0 ? undefined : lineEnd))?.[1];
-        if (session) hits.add(session);
+        const line = piece.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+        // (A term found only in the chain's own fields, `prev` and `hash`, is no hit: a search for `3fa` is not
+        // for records whose hash happens to hold it.)
+        const session = /"session":"([^"]+)"/.exec(line)?.[1];
+        if (session && (!CHAIN_FIELDS.test(line) || matches(line.replace(CHAIN_FIELDS_ALL, ''), needle))) hits.add(session);
         needle.lastIndex = lineEnd < 0 ? piece.length : lineEnd; // the rest of the line adds nothing
       }
       start = end;
@@ -67,6 +70,18 @@ export async function searchSessions(auditDir: string, segments: Iterable<string
     }
   }
   return hits;
+}
+
+/** The chain's fields of a stored line (`"prev":"…"`, `"hash":"…"`: hex digests), which a search does not look in. */
+const CHAIN_FIELDS = /"(?:prev|hash)":"[0-9a-f]+"/;
+const CHAIN_FIELDS_ALL = new RegExp(CHAIN_FIELDS.source, 'g');
+/** Whether the global regex `needle` matches `text` (its own position kept). */
+function matches(text: string, needle: RegExp): boolean {
+  const at = needle.lastIndex;
+  needle.lastIndex = 0;
+  const found = needle.test(text);
+  needle.lastIndex = at;
+  return found;
 }
 
 /** How much of a segment is searched at once (whole lines, up to the next newline after it). */

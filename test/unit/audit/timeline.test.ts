@@ -4,7 +4,7 @@
  * where a piece ends (split across two pieces), a term in another case, a term that is only in some sessions'
  * records; and on the gateway: a search over a large log must give way to the event loop.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,20 @@ describe('searchSessions', () => {
     await searchSessions(dir, listSegments(dir), 'needleterm', 0);
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);
+  });
+});
+
+describe('searchSessions and the chain', () => {
+  it('does not find a term that stands only in the chain\'s own fields (prev, hash)', async () => {
+    const dir = join(root, 'chain');
+    const log = await AuditLog.open({ dir, key: TEST_KEY });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(sampleEntry(i, `s-${i % 4}`))));
+    await log.close();
+    const lines = listSegments(dir).flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean));
+    const hash = (JSON.parse(lines[5] as string) as { hash: string }).hash;
+    const part = [0, 8, 16, 24, 32, 40, 48].map((at) => hash.slice(at, at + 10)).find((p) => lines.every((l) => !l.replace(/"(?:prev|hash)":"[0-9a-f]+"/g, '').includes(p))) as string;
+    expect(await searchSessions(dir, listSegments(dir), part)).toEqual(new Set());
+    expect(await searchSessions(dir, listSegments(dir), 's-2')).toEqual(new Set(['s-2']));
   });
 });
 
