@@ -87,6 +87,12 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       const card = page.getByRole('listitem', { name: `files / write_file from writer-${scheme}` });
       await card.waitFor({ state: 'visible', timeout: 10_000 });
       expect(await card.textContent()).toMatch(/\[MASKED:github-token:[0-9a-f]{8}\]/);
+      // The masked value is marked as such, the approver told that the server gets the real one, and what a grant covers said.
+      expect(await card.getByLabel('masked value').first().textContent()).toMatch(/^\[MASKED:github-token:[0-9a-f]{8}\]$/);
+      await card.getByText('the server receives the real values').waitFor({ state: 'visible' });
+      expect(await card.locator('.grant-scope').textContent()).toMatch(/calls of write_file on files run without asking for 1 hour, with exactly these arguments/);
+      await card.getByLabel('these arguments only').uncheck();
+      expect(await card.locator('.grant-scope').textContent()).toMatch(/whatever their arguments/);
       expect(await page.content()).not.toContain(secret); // the page never shows what masking caught
       await page.screenshot({ path: join(SHOTS, `approvals-${scheme}.png`), fullPage: true });
       await card.getByRole('button', { name: 'Allow once' }).click();
