@@ -17,7 +17,7 @@ import { discoverClients, gatewayPortOf } from '../clients/discover.js';
 import { clientViews, firstRunHint, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../clients/wiring.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
-import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
+import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, RecordingResult, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -47,6 +47,8 @@ export interface CoreApiContext {
   verify: () => Promise<IntegrityReport>;
   pins: PinStore;
   audit: { dir: string; index: SessionIndex };
+  /** Recording's pause (the tray's "Pause recording"): while paused, messages pass unrecorded; the pause itself is recorded. */
+  recording: { readonly isPaused: boolean; setPaused(paused: boolean): Promise<void> };
   /** The log's public key (PEM), derived from the key the gateway holds (not read from the file beside the log, which can be replaced). */
   publicKeyPem: string;
   /** Masks what the API shows that a peer or the config may hold a secret in (server command lines, client names). */
@@ -78,7 +80,12 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         identity: { principal: ctx.principal(), signedIn: ctx.signedIn(), groups: [...ctx.groups()], configured: ctx.config().identity !== undefined },
         ...(lastVerify && !lastVerify.ok && lastVerify.problem ? { auditBroken: lastVerify.problem } : {}),
         ...(ctx.forwarding ? { forwarding: ctx.forwarding() } : {}),
+        ...(ctx.recording.isPaused ? { recordingPaused: true } : {}),
       };
+    },
+    async setRecordingPaused(paused: boolean): Promise<RecordingResult> {
+      await ctx.recording.setPaused(paused);
+      return { ok: true, paused: ctx.recording.isPaused, message: ctx.recording.isPaused ? 'recording is paused: messages pass through unrecorded until it is resumed' : 'recording is on' };
     },
     async servers(): Promise<ServerEntry[]> {
       const live = ctx.gateway.list();

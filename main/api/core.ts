@@ -171,6 +171,7 @@ async function startLocked(
     },
     pins,
     audit,
+    recording: audit.recorder,
     maskText: (value) => live.current.masker.text(value),
     ...(options.clients ? { clients: options.clients } : {}),
     publicKeyPem: publicKeyPem(signingKeyFrom(auditKey).publicKey),

@@ -4,7 +4,7 @@ import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { CoreApi } from './types.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
-import { approvalDecisionSchema, approvalId, pinAcceptSchema, sessionFilterSchema, sessionId, wiringTargetSchema } from './validation.js';
+import { approvalDecisionSchema, approvalId, pinAcceptSchema, recordingSchema, sessionFilterSchema, sessionId, wiringTargetSchema } from './validation.js';
 
 export interface ApiRoutesOptions {
   api: CoreApi;
@@ -99,6 +99,15 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     { method: 'GET', path: /^\/api\/integrity$/, run: async () => ok(await api.integrity()) },
     { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
     { method: 'GET', path: /^\/api\/clients$/, run: async () => ok(await api.clients()) },
+    {
+      method: 'POST',
+      path: /^\/api\/recording$/,
+      run: async (req) => {
+        const body = recordingSchema.safeParse(await readJson(req));
+        if (!body.success) return { status: 400, body: { error: 'expected {"paused":true} or {"paused":false}' } };
+        return ok(await api.setRecordingPaused(body.data.paused));
+      },
+    },
     {
       method: 'POST',
       path: /^\/api\/clients\/(wire|unwire)$/,

@@ -31,6 +31,8 @@ export interface ForwardingStatus {
 
 export interface GatewayStatus {
   version: string;
+  /** Recording is paused: calls go through unrecorded. */
+  recordingPaused?: boolean;
   /** Base URL of the gateway, e.g. http://127.0.0.1:5757 */
   url: string;
   dataDir: string;
@@ -246,6 +248,14 @@ export interface GatehouseApi {
   wireClients(target: WiringTarget): Promise<WiringReport>;
   /** Puts a client's files (or every client's) back as they were. */
   unwireClients(target: WiringTarget): Promise<WiringReport>;
+  /** Pauses recording (messages pass through unrecorded; the pause and the resume are recorded) or resumes it. */
+  setRecordingPaused(paused: boolean): Promise<RecordingResult>;
+}
+
+export interface RecordingResult {
+  ok: boolean;
+  paused: boolean;
+  message: string;
 }
 
 /** The core's side of GatehouseApi: each shell's route binds the port a decision came through (coreApi.forPort). */
@@ -258,7 +268,7 @@ export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut', 'clients', 'wireClients', 'unwireClients'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut', 'clients', 'wireClients', 'unwireClients', 'setRecordingPaused'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

@@ -46,3 +46,5 @@ export const pinAcceptSchema = z.strictObject({
 
 /** Which client to wire or unwire: one of the ids `gatehouse clients` uses, or all of them. */
 export const wiringTargetSchema = z.strictObject({ client: z.enum([...CLIENT_IDS, 'all']) });
+
+export const recordingSchema = z.strictObject({ paused: z.boolean() });

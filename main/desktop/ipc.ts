@@ -1,6 +1,6 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { API_METHODS, apiChannel, type ApiMethod, type CoreApi, type GatehouseApi } from '../api/types.js';
-import { approvalDecisionSchema, approvalId, sessionFilterSchema, sessionId, wiringTargetSchema } from '../api/validation.js';
+import { approvalDecisionSchema, approvalId, recordingSchema, sessionFilterSchema, sessionId, wiringTargetSchema } from '../api/validation.js';
 
 /** What an IPC call says of where it came from: the page's webContents, and the frame that sent it (null once gone). */
 export type IpcSender = Pick<IpcMainInvokeEvent, 'sender'> & { senderFrame: { url: string; parent: unknown } | null };
@@ -40,6 +40,7 @@ export function serveApiOverIpc(ipcMain: IpcMain, api: CoreApi, isOwnPage: (even
     clients: () => api.clients(),
     wireClients: ([target]) => api.wireClients(wiringTargetSchema.parse({ client: target }).client),
     unwireClients: ([target]) => api.unwireClients(wiringTargetSchema.parse({ client: target }).client),
+    setRecordingPaused: ([paused]) => api.setRecordingPaused(recordingSchema.parse({ paused }).paused),
   };
   for (const method of API_METHODS) {
     ipcMain.handle(apiChannel(method), (event: IpcMainInvokeEvent, ...args: unknown[]) => {

@@ -73,6 +73,7 @@ function httpApi(): GatehouseApi {
     clients: () => request('GET', '/api/clients'),
     wireClients: (client) => request('POST', '/api/clients/wire', { client }),
     unwireClients: (client) => request('POST', '/api/clients/unwire', { client }),
+    setRecordingPaused: (paused) => request('POST', '/api/recording', { paused }),
   };
 }
 

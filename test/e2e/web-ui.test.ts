@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +209,34 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await client.close();
       await context.close();
     }
+  });
+
+  // Pausing recording from the page (it was the tray's alone): said on every view while it lasts, and what passes
+  // meanwhile is not in the log.
+  it('pauses and resumes recording from the page, says so while paused, and records nothing of a call meanwhile', async () => {
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${serve.url}/login`);
+    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Pause recording' }).click();
+    const paused = page.getByRole('alert').filter({ hasText: 'Recording is paused' });
+    await paused.waitFor({ state: 'visible' });
+    const client = new Client({ name: 'while-paused', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.callTool({ name: 'echo', arguments: { message: 'unrecorded-while-paused' } });
+    await page.getByRole('link', { name: 'Policy' }).click();
+    await paused.waitFor({ state: 'visible' });
+    await paused.getByRole('button', { name: 'Resume recording' }).click();
+    await paused.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Pause recording' }).waitFor({ state: 'visible' });
+    await client.close();
+    const stored = readdirSync(join(home.dir, 'audit')).filter((n) => n.endsWith('.jsonl')).map((n) => readFileSync(join(home.dir, 'audit', n), 'utf8')).join('');
+    expect(stored).not.toContain('unrecorded-while-paused');
+    expect(stored).toContain('"event":"recording-paused"');
+    expect(stored).toContain('"event":"recording-resumed"');
+    await context.close();
   });
 
   it('a link to a session the log does not hold says so, and one the API refuses says why; neither is an empty replay', async () => {

@@ -26,6 +26,7 @@ const api: CoreApi = {
   clients: async () => ({ clients: [], canWire: false }),
   wireClients: async (target) => ({ ok: true, lines: [`wired ${target}`], problems: [] }),
   unwireClients: async (target) => ({ ok: true, lines: [`unwired ${target}`], problems: [] }),
+  setRecordingPaused: async (paused) => ({ ok: true, paused, message: paused ? 'paused' : 'on' }),
 };
 
 describe('GatehouseApi over IPC', () => {
