@@ -173,7 +173,8 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
       await page.getByRole('link', { name: new RegExp(name) }).first().click();
       await page.getByRole('heading', { name: new RegExp(`${name} 3\\.1 → everything`) }).waitFor({ state: 'visible' });
 
-      // Step through with the keyboard to the echo call; its argument is masked and marked as such.
+      // Step through every record with the keyboard to the echo call; its argument is masked and marked as such.
+      await page.getByRole('button', { name: /^All records/ }).click();
       const steps = page.getByRole('list', { name: 'Steps' });
       await steps.getByRole('button').first().waitFor({ state: 'visible' });
       const echoIndex = (await steps.getByRole('button').allTextContents()).findIndex((t) => t.includes('tools/call echo'));

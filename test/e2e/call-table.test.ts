@@ -1,0 +1,72 @@
+/*
+ * Finding one call in a session: the call table (one row per call with its outcome and duration), search and
+ * an outcome filter inside the session, next/previous denied, error and masked, and a link to a call that a
+ * reload keeps. What would mislead: a denial shown as ok, an error hidden among thousands of rows, a link
+ * that opens another call after a reload.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { serveBlock } from '../helpers/serve-block.js';
+import { everythingStdio } from '../helpers/servers.js';
+
+const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
+
+describe('the call table of a session, in Chromium', () => {
+  const app = serveBlock({ servers: { everything: everythingStdio() }, policy: { rules: [{ name: 'no-env', match: { tool: 'get-env' }, action: 'deny', reason: 'the environment stays private' }] } });
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows one row per call with its outcome; finds, filters and jumps to a denial or an error; a link to a call survives a reload', async () => {
+    const token = readFileSync(join(app.home.dir, 'token'), 'utf8').trim();
+    const client = new Client({ name: 'table-client', version: '2' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    for (let i = 0; i < 30; i++) await client.callTool({ name: 'echo', arguments: { message: `hello ${i}` } });
+    await expect(client.callTool({ name: 'get-env', arguments: {} })).rejects.toThrow(/denied/);
+    await expect(client.callTool({ name: 'no-such-tool', arguments: {} })).resolves.toMatchObject({ isError: true }).catch(async () => undefined);
+    for (let i = 30; i < 40; i++) await client.callTool({ name: 'echo', arguments: { message: `hello ${i}` } });
+    const session = (client.transport as { sessionId?: string }).sessionId as string;
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(`${app.serve.url}/login`);
+    await page.getByLabel('API token').fill(readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
+    await page.goto(`${app.serve.url}/#/session/${session}`);
+    const table = page.getByRole('list', { name: 'Calls' });
+    await table.getByRole('button').first().waitFor({ state: 'visible' });
+    expect(await page.getByRole('button', { name: /^Calls \(\d+\)/ }).textContent()).toMatch(/Calls \((4[2-9])\)/);
+
+    // The denial, one press away however far down it is.
+    await page.getByRole('button', { name: 'Next denied call' }).click();
+    await page.getByRole('heading', { name: /^Call \d+: get-env denied/ }).waitFor({ state: 'visible' });
+    await page.getByRole('article', { name: 'Call decision' }).getByText('no-env').first().waitFor({ state: 'visible' });
+    const link = new URL(page.url()).hash;
+    expect(link).toMatch(new RegExp(`^#/session/${session}/call/\\d+$`));
+    await page.screenshot({ path: join(SHOTS, 'call-table.png') });
+    await page.reload();
+    await page.getByRole('heading', { name: /^Call \d+: get-env denied/ }).waitFor({ state: 'visible' });
+    expect(new URL(page.url()).hash).toBe(link);
+
+    // The unknown tool: an error (the server's), found by the next-error button and by search.
+    await page.getByRole('button', { name: 'Next error call' }).click();
+    await page.getByRole('heading', { name: /^Call \d+: no-such-tool (error|tool error)/ }).waitFor({ state: 'visible' });
+    await page.getByLabel('Find in calls').fill('no-such');
+    await page.getByText('1 of').waitFor({ state: 'visible' });
+    expect(await table.getByRole('button').count()).toBe(1);
+    await page.getByLabel('Find in calls').fill('');
+    await page.getByLabel('Outcome').selectOption('denied');
+    await expect.poll(() => table.getByRole('button').count()).toBe(1);
+    expect(await table.getByRole('button').first().textContent()).toContain('get-env');
+    await client.close();
+  });
+});
