@@ -67,6 +67,15 @@ describe('the call table of a session, in Chromium', () => {
     await page.getByLabel('Outcome').selectOption('denied');
     await expect.poll(() => table.getByRole('button').count()).toBe(1);
     expect(await table.getByRole('button').first().textContent()).toContain('get-env');
+
+    // At 800 px the table and the call open stack, each the page's width, not two squeezed columns.
+    await page.setViewportSize({ width: 800, height: 600 });
+    await page.getByLabel('Outcome').selectOption('all');
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(800);
+    const [list, detail] = [await table.boundingBox(), await page.locator('.detail').boundingBox()];
+    expect(list?.width).toBeGreaterThan(600);
+    expect(detail?.width).toBeGreaterThan(600);
+    await page.screenshot({ path: join(SHOTS, 'call-table-800.png'), fullPage: true });
     await client.close();
   });
 });
