@@ -95,11 +95,11 @@ const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcod
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys']);
+const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
 const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'ttl', 'timeout']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
-const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing']);
+const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
 const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
 
@@ -306,6 +306,30 @@ export function namedOtherwise(key: string, object: Record<string, unknown>): bo
   if (rule.value && typeof value === 'string' && rule.value.test(value)) return true;
   if (rule.value && typeof value !== 'string' && typeof value !== 'number') return false;
   return Object.keys(object).some((k) => k !== key && rule.siblings.test(k.toLowerCase()));
+}
+
+/** JSON Schema's keywords (draft 2020-12 and OpenAPI's additions): an object of only these describes a field. */
+const SCHEMA_KEYWORDS = new Set(['type', 'description', 'title', 'format', 'minLength', 'maxLength', 'pattern', 'enum', 'const', 'default', 'examples', 'example', 'items', 'properties', 'required', 'additionalProperties', 'writeOnly', 'readOnly', 'nullable', 'deprecated', 'oneOf', 'anyOf', 'allOf', 'not', '$ref', '$id', '$schema', '$comment', 'minimum', 'maximum', 'contentEncoding', 'contentMediaType', 'x-sensitive', 'x-secret']);
+const SCHEMA_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']);
+/** The members of a described field that may hold a value of it (a default password, an example token): masked whole. */
+export const SCHEMA_VALUES = new Set(['default', 'const', 'enum', 'examples', 'example']);
+const SECURITY_SCHEME = new Set(['type', 'name', 'in', 'scheme', 'bearerFormat', 'description', 'flows', 'openIdConnectUrl']);
+/**
+ * What an object under a secret-named key is, when it is not the secret itself: the description of a secret
+ * field (`"password": {"type": "string", "minLength": 8}` in a tool's inputSchema, an OpenAPI security scheme
+ * `"api_key": {"type": "apiKey", "name": "X-API-Key", "in": "header"}`), or a list of secrets' names
+ * (`"secrets": ["DB_PASSWORD", "API_KEY"]`). Undefined for anything else (which is then masked whole).
+ */
+export function describesSecret(value: object): 'description' | 'names' | undefined {
+  if (Array.isArray(value)) return value.length > 0 && value.every((v) => typeof v === 'string' && /^[A-Z][A-Z0-9_]{2,63}$/.test(v) && secretKeyStrength(v) !== undefined) ? 'names' : undefined;
+  const keys = Object.keys(value);
+  if (keys.length === 0) return undefined;
+  const o = value as Record<string, unknown>;
+  const type = o.type;
+  const typed = typeof type === 'string' ? SCHEMA_TYPES.has(type) : Array.isArray(type) && type.length > 0 && type.every((t) => typeof t === 'string' && SCHEMA_TYPES.has(t));
+  if (keys.every((k) => SCHEMA_KEYWORDS.has(k)) && (typed || '$ref' in o || 'oneOf' in o || 'anyOf' in o || 'allOf' in o || 'properties' in o)) return 'description';
+  if (keys.every((k) => SECURITY_SCHEME.has(k) || k.startsWith('x-')) && typeof type === 'string' && /^(?:apiKey|http|oauth2|openIdConnect|mutualTLS)$/.test(type)) return 'description';
+  return undefined;
 }
 
 /** Object keys (in JSON) under which a number or string is a payment card when it passes the card checks. */
@@ -849,18 +873,25 @@ const CREDENTIAL_CALL = /(?<![\w$])(login|logon|signin|signIn|sign_in|auth|authe
 /** Whether such a call stands in the text: each `(` is looked back from (a text holds far fewer of them than characters). */
 function credentialCallIn(value: string): boolean {
   let n = 0;
-  for (let i = value.indexOf('('); i >= 0 && n < 10_000; i = value.indexOf('(', i + 1), n++) {
+  for (let i = value.indexOf('('); i >= 0 && n < 2_000; i = value.indexOf('(', i + 1), n++) {
     if (CREDENTIAL_CALLED.test(value.slice(Math.max(0, i - 40), i))) return true;
   }
-  return n >= 10_000;
+  // (Past so many, the scan itself looks: it reads each stretch once.)
+  return n >= 2_000;
 }
 const CREDENTIAL_CALLED = new RegExp(`(?:${CREDENTIAL_CALL.source.replace('[ \\t]*\\(', '')})[ \\t]*$`);
 const USER_NAME = /^(?:[A-Za-z0-9._@+\\-]{1,64}|\[MASKED:email:[0-9a-f]{8}\])$/;
-export function findCallCredentials(value: string): [number, number][] {
+export function findCallCredentials(value: string, onRead?: (chars: number) => void): [number, number][] {
   const found: [number, number][] = [];
   CREDENTIAL_CALL.lastIndex = 0;
+  // (A call inside another's arguments was read with them: each stretch of text is read once, `auth(` a
+  // million times over as well.)
+  let read = 0;
   for (let m = CREDENTIAL_CALL.exec(value); m !== null; m = CREDENTIAL_CALL.exec(value)) {
-    const strings = callStrings(value, m.index + m[0].length);
+    if (m.index < read) continue;
+    const { strings, end } = callStrings(value, m.index + m[0].length);
+    onRead?.(end - m.index);
+    read = end;
     const connect = /connect|bind/i.test(m[1] as string);
     const at = connect && strings.length >= 3 ? 2 : 1;
     const secret = strings[at];
@@ -873,11 +904,12 @@ export function findCallCredentials(value: string): [number, number][] {
   return found;
 }
 /** The string literals among a call's arguments (from just after its `(`), up to its `)`: each one's text and span. */
-function callStrings(value: string, from: number): { text: string; start: number; end: number }[] {
+function callStrings(value: string, from: number): { strings: { text: string; start: number; end: number }[]; end: number } {
   const strings: { text: string; start: number; end: number }[] = [];
   let depth = 0;
   const limit = Math.min(value.length, from + 1024);
-  for (let i = from; i < limit && strings.length < 8; i++) {
+  let i = from;
+  for (; i < limit && strings.length < 8 && depth <= 3; i++) {
     const c = value[i] as string;
     if (c === '(' || c === '[' || c === '{') depth++;
     else if (c === ')' || c === ']' || c === '}') {
@@ -894,7 +926,7 @@ function callStrings(value: string, from: number): { text: string; start: number
       i = close + (escaped ? 1 : 0);
     } else if (c === ';' || c === '\n') break;
   }
-  return strings;
+  return { strings, end: i };
 }
 
 /**
@@ -935,8 +967,12 @@ export function findTableSecrets(value: string): [number, number][] {
     const head = value.slice(from, to);
     if (!TABLE_WORD.test(head)) continue;
     const sep = head.includes('|') ? '|' : head.includes('\t') ? '\t' : ',';
+    // A head is a table's first row: in Markdown, the one above its |---| row; otherwise the first line of a block.
+    const below = lines[i + 1] ? value.slice((lines[i + 1] as [number, number])[0], (lines[i + 1] as [number, number])[1]) : '';
+    if (sep === '|' ? !/^[ \t]*\|?[ \t]*:?-{3,}/.test(below) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
     const names = tableCells(head, sep, 0);
-    const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_ .-]{0,60}$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
+    // (A column's name: a word or two, `password`, `API Key`; not a sentence that mentions one.)
+    const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
     if (columns.length === 0 || names.length < 2) continue;
     let j = i + 1;
     for (; j < lines.length; j++) {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
 import { base64Char, hexBytesApart, nextLongRun, type Hint } from './scan.js';
-import { namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { describesSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -993,7 +993,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     let kind = keyKinds.get(name);
     if (kind === undefined) {
       const strength = secretKeys ? secretKeyStrength(name) : undefined;
-      kind = strength ?? (cards && isPaymentKeyName(name) ? 'payment' : keyWords(name).some((w) => VERSION_WORDS.has(w) || w.startsWith('extn')) ? 'version' : 'none');
+      // (A version names the key's last word: `build_version`, `firmware`; `build_server`, `rev_proxy` name hosts.)
+      const words = keyWords(name);
+      const last = words.at(-1) ?? '';
+      kind = strength ?? (cards && isPaymentKeyName(name) ? 'payment' : VERSION_WORDS.has(last) || words.some((w) => w === 'oid' || w.startsWith('extn')) ? 'version' : 'none');
       if (keyKinds.size > 10_000) keyKinds.clear();
       keyKinds.set(name, kind);
     }
@@ -1072,7 +1075,22 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       if (context === 'payment' && Number.isSafeInteger(value) && value > 1e11 && plausibleCard(String(value))) return token('credit-card', String(value));
       return value;
     }
-    if (context === 'strong' && value !== null && typeof value === 'object') return secretAll(value);
+    if (context === 'strong' && value !== null && typeof value === 'object') {
+      // What describes a secret field (a tool's JSON Schema, an OpenAPI security scheme) or names secrets holds
+      // none, but for a default or an example it gives: its members are read as any others.
+      const kind = describesSecret(value);
+      if (kind === 'names') return value;
+      if (kind !== 'description') return secretAll(value);
+      let out: [string, unknown][] | undefined;
+      const entries = Object.entries(value);
+      for (let i = 0; i < entries.length; i++) {
+        const [k, v] = entries[i] as [string, unknown];
+        const masked = SCHEMA_VALUES.has(k) ? secretAll(v) : walk(v, k);
+        if (out) out.push([k, masked]);
+        else if (masked !== v) (out = entries.slice(0, i)).push([k, masked]);
+      }
+      return out ? Object.fromEntries(out) : value;
+    }
     if (Array.isArray(value)) {
       if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && value[0].length < 80) {
         const kind = kindOfKey(value[0]);

@@ -39,7 +39,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gzipSync, deflateSync } from 'node:zlib';
 import { createMasker } from '../../../main/masking/masker.js';
-import { normalizeKeyName } from '../../../main/masking/detectors.js';
+import { findCallCredentials, namedContextPossible, normalizeKeyName } from '../../../main/masking/detectors.js';
 import { countingDecodes } from '../../helpers/decoded-chars.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -407,5 +407,67 @@ describe("the eighth attacker's false positives", () => {
   it.each(values)('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
   it('still masks those keys where nothing beside them says otherwise', () => {
     expect(JSON.stringify(all.json({ pass: 'Tr0ub4dor.horse9', token: 'tok_8dk3JfQ0aZp2Lx9', pin: '482913' }))).not.toMatch(/Tr0ub4dor|tok_8dk3|482913/);
+  });
+});
+
+describe("the ninth attacker's slow input", () => {
+  /** Characters String.prototype.indexOf walked over while `run` ran (from where each search began to where it ended). */
+  const indexOfWalk = (run: () => void): number => {
+    const original = String.prototype.indexOf;
+    let walked = 0;
+    String.prototype.indexOf = function (this: string, search: string, from?: number) {
+      const at = original.call(this, search, from);
+      walked += (at < 0 ? this.length : at) - Math.max(0, from ?? 0);
+      return at;
+    };
+    try {
+      run();
+    } finally {
+      String.prototype.indexOf = original;
+    }
+    return walked;
+  };
+  // Each line's check for an escaped newline searched on to the end of the text: lines times length, 65 s for
+  // 200 KB of `\` lines, a Windows path listing 52 s for 900 KB (another client stalled as long).
+  it.each([
+    ['backslash lines', '\\\n'.repeat(50_000)],
+    ['a Windows path listing', 'C:\\Users\\bob\\Documents\\report.txt\n'.repeat(5_000)],
+  ])('reads %s once to see whether a line opens a named form', (_label, text) => {
+    expect(indexOfWalk(() => namedContextPossible(text))).toBeLessThan(8 * text.length);
+  });
+  // `auth(` a million times over: each call's arguments were read 1 KB ahead (2 s, another client stalled).
+  it('reads the arguments of calls nested in each other once', () => {
+    let read = 0;
+    const text = 'auth('.repeat(100_000);
+    findCallCredentials(text, (chars) => (read += chars));
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(2 * text.length);
+    // (A real call with a credential is still found.)
+    expect(all.text('db.auth("admin", "Xq7mP2vLk9w")')).not.toContain('Xq7mP2vLk9w');
+  });
+});
+
+describe("the ninth attacker's false positives and misses", () => {
+  // A tool's inputSchema with a `password` property was masked whole: its description, and its minLength turned
+  // from a number into a string (the stored JSON changed type). Every MCP tool that takes a password has one.
+  it.each([
+    { inputSchema: { type: 'object', properties: { password: { type: 'string', description: 'The password of the user', minLength: 8 }, api_key: { type: ['string', 'null'], format: 'password' } }, required: ['password'] } },
+    { components: { securitySchemes: { api_key: { type: 'apiKey', name: 'X-API-Key', in: 'header' }, token: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } },
+    { forgot_password: 'Forgot your password?', password_placeholder: 'Enter your password', password_too_short: 'Too short' },
+    { secrets: ['DB_PASSWORD', 'API_KEY'] },
+  ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it('still masks what such a description gives as a value, and what is not a description', () => {
+    const out = JSON.stringify(all.json({ password: { type: 'string', default: 'Tr0ub4dor.horse9', examples: ['Xq7mP2vLk9w'] }, secret: { value: 'Pq8rT2vLk9w', type: 'plain' } }));
+    expect(out).not.toMatch(/Tr0ub4dor|Xq7mP2vLk9w|Pq8rT2vLk9w/);
+  });
+  it('leaves an API reference table alone (a column of descriptions is no column of secrets)', () => {
+    const doc = '| Field | Type | Description |\n|---|---|---|\n| password | string | The user password |\n| token | string | A bearer token |';
+    expect(all.text(doc)).toBe(doc);
+  });
+  // A key that names a host beside a version word (`build_server`, `rev_proxy`) was read as a version's.
+  it('masks an address under a key whose last word is no version word', () => {
+    const out = JSON.stringify(all.json({ build_server: '10.20.30.40', rev_proxy: '10.1.2.3', firmware_update_server: '10.9.8.7', version: '10.0.0.1', build: '10.0.19041.1' }));
+    expect(out).not.toMatch(/10\.20\.30\.40|10\.1\.2\.3|10\.9\.8\.7/);
+    expect(out).toContain('"version":"10.0.0.1"');
   });
 });
