@@ -171,6 +171,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('PSK ') ||
     text.includes('XAUTH ') ||
     text.includes('EAP ') ||
+    text.includes('AUTH PLAIN') ||
+    text.includes('AUTH LOGIN') ||
     lineOpenerIn(text) ||
     portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
@@ -190,7 +192,7 @@ const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header']);
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)
@@ -437,7 +439,7 @@ const KEY_HINT = /pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn
  * without them passes none. Written as a tree of shared beginnings, which the regex engine scans about three
  * times faster than the hints joined (a 4 KB message: ~8 µs against ~24 µs).
  */
-export const CONTEXT_GATE = /p(?:a(?:ss|t)|w|sk)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
+export const CONTEXT_GATE = /jwt|sid=|ticket=|p(?:a(?:ss|t)|w|sk)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
 /**
  * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
  * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
@@ -663,7 +665,9 @@ const unquote = (value: string): string => value.replace(/^(['"])([\s\S]*)\1$/, 
 const VALUE_CHAR = `(?:[^\\s'"\\\\]|\\\\(?![ntr"'\\\\]))`;
 const CLI_VALUE = `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|(?![-\\\\])${VALUE_CHAR}{1,512})`;
 /** Up to twelve other arguments between a command and its password option. */
-const CLI_ARGS = `(?:[ \\t]+[^\\s|;&]{1,256}){0,12}?[ \\t]+`;
+/** Blanks between arguments, a shell's line continuation (`\\` at a line's end) among them. */
+const BLANKS = `(?:[ \\t]|\\\\\\r?\\n)+`;
+const CLI_ARGS = `(?:${BLANKS}[^\\s|;&]{1,256}){0,12}?${BLANKS}`;
 const cliValue = (value: string): boolean => {
   const v = unquote(value);
   return !isPlaceholder(v) && !looksLikeCode(v) && !/^[A-Z][A-Z0-9_]*$/.test(v) && v.length >= 3;
@@ -686,7 +690,7 @@ const cliPasswords: Detector[] = [
     kind: 'cli-password',
     phase: 3,
     hint: /sshpass|redis-cli|login/i,
-    prefix: `(?:${word('(?:sshpass|redis-cli)')}|${word('(?:docker|podman|buildah|skopeo|oras|nerdctl)')}[ \\t]+login|${word('helm')}[ \\t]+registry[ \\t]+login)${CLI_ARGS}(?:(?:-p|-a|--pass|--password)[ \\t]+|-p(?=[^\\s-])(?<=${word('sshpass')}${CLI_ARGS}-p))`,
+    prefix: `(?:${word('(?:sshpass|redis-cli)')}|${word('(?:docker|podman|buildah|skopeo|oras|nerdctl|oc|cf)')}[ \\t]+login|${word('helm')}[ \\t]+registry[ \\t]+login)${CLI_ARGS}(?:(?:-p|-a(?<=${word('(?:sshpass|redis-cli)')}${CLI_ARGS}-a)|--pass|--password)[ \\t]+|-p(?=[^\\s-])(?<=${word('sshpass')}${CLI_ARGS}-p))`,
     pattern: CLI_VALUE,
     accept: cliValue,
   },
@@ -694,15 +698,15 @@ const cliPasswords: Detector[] = [
     kind: 'cli-password',
     phase: 3,
     hint: /curl|wget|\bxh[ \t]|\bhttps?[ \t]/i,
-    prefix: `${word('(?:curl|wget|xh|http|https)')}${CLI_ARGS}(?:(?:-u|--user|--http-user)[ \\t]+|--(?:http-)?user=|-u(?=[^\\s-]))['"]?[^\\s:'"]{1,256}:`,
+    prefix: `${word('(?:curl|wget|xh|http|https)')}${CLI_ARGS}(?:(?:-u|--user|--http-user|-a|--auth)[ \\t]+|--(?:http-)?user=|--auth=|-u(?=[^\\s-]))['"]?[^\\s:'"]{1,256}:`,
     pattern: `${VALUE_CHAR}{1,512}`,
     accept: cliValue,
   },
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /--(?:pass|token|api|secret|client|access|auth|db)/i,
-    prefix: `${word('--(?:password|passwd|passphrase|pass|db-password|token|api-key|apikey|secret|client-secret|access-token|auth-token)')}[ \\t]+`,
+    hint: /--(?:pass|token|api|secret|client|access|auth|db|http-pass|ftp-pass|proxy-pass|oauth2)/i,
+    prefix: `${word('--(?:password|passwd|passphrase|pass|db-password|http-password|http-passwd|ftp-password|proxy-password|token|api-key|apikey|secret|client-secret|access-token|auth-token|oauth2-bearer)')}[ \\t]+`,
     pattern: CLI_VALUE,
     accept: (value) => cliValue(value) && secretLooking(unquote(value)),
   },
@@ -730,7 +734,7 @@ const cliPasswords: Detector[] = [
     phase: 3,
     hint: /smbclient|htpasswd|net[ \t]+use|setx|securestring/i,
     // `smbclient -U user%pw`, `htpasswd -b FILE USER pw`, `net use X: \\srv\share pw`, `setx API_KEY pw`, `ConvertTo-SecureString 'pw'`.
-    prefix: `(?:${word('smbclient')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
+    prefix: `(?:${word('smbclient')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+(?:/user:[^\\s]{1,128}[ \\t]+)?|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
     pattern: CLI_VALUE,
     accept: (value, prefix) => cliValue(value) && !unquote(value).startsWith('/') && (!/^setx/i.test(prefix) || secretKeyStrength(/^setx[ \t]+(?:-m[ \t]+)?(\S+)/i.exec(prefix)?.[1] ?? '') !== undefined),
   },
@@ -802,9 +806,9 @@ const moreCliPasswords: Detector[] = [
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /passwd|chpasswd/,
+    hint: /passwd|chpasswd|sudo[ \t]+-[A-Za-z]*S/,
     // `echo 'pw' | passwd --stdin root`, `echo "root:pw" | chpasswd`.
-    prefix: `${word('(?:echo|printf)')}[ \\t]+(?:-[neE]{1,3}[ \\t]+)?(?:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?passwd[ \\t]+--stdin)|["']?[^\\s:'"|]{1,64}:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?chpasswd))`,
+    prefix: `${word('(?:echo|printf)')}[ \\t]+(?:-[neE]{1,3}[ \\t]+)?(?:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:(?:sudo[ \\t]+)?passwd[ \\t]+--stdin|sudo[ \\t]+-[A-Za-z]*S))|["']?[^\\s:'"|]{1,64}:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?chpasswd))`,
     pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|[^\\s'"|]{1,512})`,
     accept: (value) => cliValue(value),
   },
@@ -818,6 +822,29 @@ const moreCliPasswords: Detector[] = [
     accept: cliValue,
   },
 ];
+
+/** Passwords some tools take as a word after the command: `nmcli … password PW` (and `wifi-sec.psk PW`), `mysqladmin … password PW`, `influx -password PW`, `aws configure set aws_secret_access_key VALUE`. */
+const wordPasswords: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /nmcli|mysqladmin|influx|aws[ \t]+configure/i,
+  prefix: `(?:${word('nmcli')}${CLI_ARGS}(?:password|wifi-sec\\.psk|802-1x\\.password)${BLANKS}|${word('mysqladmin')}${CLI_ARGS}password${BLANKS}|${word('influx')}${CLI_ARGS}-password${BLANKS}|${word('aws')}[ \\t]+configure[ \\t]+set[ \\t]+${KEY_NAME}[ \\t]+)`,
+  pattern: CLI_VALUE,
+  accept: (value, prefix) => {
+    if (!cliValue(value)) return false;
+    const key = /configure[ \t]+set[ \t]+(\S+)/i.exec(prefix)?.[1];
+    return key === undefined || secretKeyStrength(key) !== undefined;
+  },
+};
+
+/** SMTP's `AUTH PLAIN <base64 of \0user\0password>` (and `AUTH LOGIN`'s lines), as a mail log or a session transcript shows it. */
+const smtpAuth: Detector = {
+  kind: 'auth-header',
+  phase: 3,
+  hint: /AUTH[ \t]+(?:PLAIN|LOGIN)/i,
+  prefix: `${word('AUTH')}[ \\t]+(?:PLAIN|LOGIN)[ \\t]+`,
+  pattern: `[A-Za-z0-9+/]{8,4096}={0,2}`,
+};
 
 /**
  * Secrets in device and daemon configs, each a directive that opens its line: Redis's `requirepass` and
@@ -1226,12 +1253,12 @@ export function findEmails(value: string): [number, number][] {
 const CARD_WORDS = /(?:card|pan|cc|visa|mastercard|maestro|unionpay|amex|payment|credit|debit|karte|carte|tarjeta)\b[^\d\n]{0,30}$/i;
 
 /** Query-string and form parameters that carry credentials. */
-const QUERY_NAMES = '(?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)';
-const QUERY_HINT = /[?&;](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)=/i;
+const QUERY_NAMES = '(?:access_token|refresh_token|id_token|hapikey|jwt|sessionid|session|sid|ticket|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|x-amz-signature|x-amz-credential|x-amz-security-token|code)';
+const QUERY_HINT = /[?&;](?:access_token|refresh_token|id_token|hapikey|jwt|sessionid|session|sid|ticket|token|api_?key|apikey|key|client_secret|password|passwd|secret|sig|signature|auth|X-Amz-(?:Signature|Credential|Security-Token)|code)=/i;
 const QUERY_VALUE = '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?!%26|%23)[^&#\\s"\'<>\\\\]){6,4096}';
 /** Named for a credential (access_token=…), whatever the value; named loosely (key=, code=, sig=, auth=) only when the value looks like one (`?key=weather_report` does not). */
 const queryAccept = (value: string, prefix: string): boolean =>
-  !/^(?:.|%3F|%26|\\u0026)(?:key|code|sig|auth|token)(?:=|%3D)$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value));
+  !/^(?:.|%3F|%26|\\u0026)(?:key|code|sig|auth|token|session|sid|ticket)(?:=|%3D)$/i.test(prefix) || (value.length >= 16 && /\d/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value));
 
 /** Words right before a number that say it is something else: an id, a port, an order or a trace. */
 const NOT_CARD_WORDS = /(?:\bids?|request|trace|span|order|invoice|ticket|build|job|run|ports?|pid|txn?|hash|seq|serial|tracking|account)\b[^\d\n]{0,12}$/i;
@@ -1400,6 +1427,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     },
     ...cliPasswords,
     ...moreCliPasswords,
+    wordPasswords,
+    smtpAuth,
     directiveSecret,
     authorizationDirective,
     expectSend,

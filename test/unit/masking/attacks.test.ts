@@ -471,3 +471,32 @@ describe("the ninth attacker's false positives and misses", () => {
     expect(out).toContain('"version":"10.0.0.1"');
   });
 });
+
+describe("the ninth attacker's forms", () => {
+  const S = 'Xq7mP2vLk9w';
+  it.each([
+    `oc login https://api.ocp:6443 -u kubeadmin -p ${S}`,
+    `cf login -a https://api.cf -u bob -p ${S}`,
+    `echo ${S} | sudo -S apt update`,
+    `nmcli dev wifi connect HomeNet password ${S}`,
+    `nmcli con modify X wifi-sec.psk ${S}`,
+    `wget --http-password ${S} https://x/f`,
+    `wget --ftp-password ${S} ftp://x`,
+    `influx -username admin -password ${S}`,
+    `mysqladmin -u root password ${S}`,
+    `net use \\\\srv\\share /user:bob ${S}`,
+    `http -a bob:${S} https://x`,
+    `curl --oauth2-bearer ${S} https://x`,
+    `aws configure set aws_secret_access_key ${S}`,
+    `curl https://x \\\n  -u bob:${S}`,
+    `mysql -h db \\\n  -u root \\\n  -p${S}`,
+    `https://api.hubapi.com/contacts?hapikey=${S}-abc`,
+    `https://x/app?jwt=eyJhbGciOiJIUzI1NiJ9${S}`,
+    `https://x/y?sid=${S}8a`,
+  ])('masks %j', (text) => expect(all.text(text)).not.toContain(S));
+  it('masks SMTP AUTH PLAIN (base64 with NUL bytes in it)', () => {
+    const plain = Buffer.from(`\u0000bob\u0000${S}`).toString('base64');
+    expect(all.text(`C: AUTH PLAIN ${plain}`)).not.toContain(plain);
+  });
+  it.each(['cf login -a https://api.example.com', 'the session ended', 'https://x/?session=new', 'mosquitto_pub -h h -p 1883 -t t -m m'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
