@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signIn } from '../helpers/browser.js';
 import { serveBlock } from '../helpers/serve-block.js';
 import { everythingStdio } from '../helpers/servers.js';
 
@@ -58,9 +58,7 @@ describe('accessibility of every view (axe-core), light and dark', () => {
     for (const scheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1440, height: 900 }, bypassCSP: true });
       const page = await context.newPage();
-      await page.goto(`${app.serve.url}/login`);
-      await page.getByLabel('API token').fill(readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(page, app.serve.url, readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
       await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
       for (const [name, hash, heading] of views) {
         await page.goto(`${app.serve.url}/${hash}`);

@@ -10,17 +10,12 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchChromium, signedInPage } from '../helpers/browser.js';
-import { startServe } from '../helpers/cli.js';
+import { startServe, stopServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
 
 const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
 
-async function stop(serve: Awaited<ReturnType<typeof startServe>>): Promise<void> {
-  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
-  serve.child.kill('SIGTERM');
-  await exited;
-}
 
 describe('a break in the audit log, in the UI', () => {
   const home = tempHome({ servers: { everything: everythingStdio() } });
@@ -35,7 +30,7 @@ describe('a break in the audit log, in the UI', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     for (let i = 0; i < 3; i++) await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
     await client.close();
-    await stop(serve);
+    await stopServe(serve);
 
     const audit = join(home.dir, 'audit');
     const segment = join(audit, readdirSync(audit).filter((n) => n.endsWith('.jsonl')).sort().pop() as string);
@@ -65,7 +60,7 @@ describe('a break in the audit log, in the UI', () => {
       }
     } finally {
       await browser.close();
-      await stop(serve);
+      await stopServe(serve);
     }
   });
 });

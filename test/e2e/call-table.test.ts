@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signIn } from '../helpers/browser.js';
 import { serveBlock } from '../helpers/serve-block.js';
 import { everythingStdio } from '../helpers/servers.js';
 
@@ -37,9 +37,7 @@ describe('the call table of a session, in Chromium', () => {
     const session = (client.transport as { sessionId?: string }).sessionId as string;
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(`${app.serve.url}/login`);
-    await page.getByLabel('API token').fill(readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, app.serve.url, readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
     await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
     await page.goto(`${app.serve.url}/#/session/${session}`);
     const table = page.getByRole('list', { name: 'Calls' });

@@ -7,19 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
-import { startServe } from '../helpers/cli.js';
+import { launchChromium, signIn } from '../helpers/browser.js';
+import { startServe, stopServe } from '../helpers/cli.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { tempHome } from '../helpers/temp-home.js';
 
 const SHOTS = join(import.meta.dirname, '../../test-results/screenshots');
 
-async function stop(serve: Awaited<ReturnType<typeof startServe>>): Promise<void> {
-  if (serve.child.exitCode !== null || serve.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
-  serve.child.kill('SIGTERM');
-  await exited;
-}
 
 describe('a gateway that stops or forgets the page, in the UI', () => {
   const home = tempHome({ servers: { everything: everythingStdio() } });
@@ -32,13 +26,11 @@ describe('a gateway that stops or forgets the page, in the UI', () => {
     const browser = await launchChromium();
     try {
       const page = await (await browser.newContext()).newPage();
-      await page.goto(`${serve.url}/login`);
-      await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
       await page.getByRole('heading', { name: 'Servers' }).waitFor({ state: 'visible' });
       await page.getByText(/\d+ live/).waitFor({ state: 'visible' });
 
-      await stop(serve);
+      await stopServe(serve);
       const lost = page.getByRole('alert').filter({ hasText: 'Gatehouse is not answering' });
       await lost.waitFor({ state: 'visible', timeout: 15_000 });
       expect(await page.getByText(/\d+ live/).count()).toBe(0);
@@ -58,7 +50,7 @@ describe('a gateway that stops or forgets the page, in the UI', () => {
       expect(await page.getByRole('alert').count()).toBe(0);
     } finally {
       await browser.close();
-      await stop(serve);
+      await stopServe(serve);
     }
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signIn } from '../helpers/browser.js';
 import { contrasts } from '../helpers/contrast.js';
 import { startServe } from '../helpers/cli.js';
 import { everythingStdio, filesystemStdio } from '../helpers/servers.js';
@@ -108,9 +108,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${serve.url}/login`);
-    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
     await page.goto(`${serve.url}/#/approvals`);
     await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
     const client = new Client({ name: 'long-writer', version: '1.0' });
@@ -218,9 +216,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${serve.url}/login`);
-    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
     await page.getByRole('button', { name: 'Pause recording' }).click();
     const paused = page.getByRole('alert').filter({ hasText: 'Recording is paused' });
     await paused.waitFor({ state: 'visible' });
@@ -243,9 +239,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
   it('a link to a session the log does not hold says so, and one the API refuses says why; neither is an empty replay', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${serve.url}/login`);
-    await page.getByLabel('API token').fill(readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
     await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
     await page.goto(`${serve.url}/#/session/6f1c2a9e-0000-4000-8000-000000000000`);
     await page.getByRole('heading', { name: 'No such session' }).waitFor({ state: 'visible' });

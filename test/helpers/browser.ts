@@ -25,3 +25,10 @@ export async function signedInPage(browser: Browser, scheme: 'light' | 'dark', a
   }
   return page;
 }
+
+/** Signs `page` in to a gateway's web UI with its API token, through the sign-in page. */
+export async function signIn(page: Page, url: string, apiToken: string): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.getByLabel('API token').fill(apiToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}

@@ -51,3 +51,11 @@ export function startServe(args: string[], env: Record<string, string>, timeoutM
     });
   });
 }
+
+/** Stops a `gatehouse serve` started by startServe (SIGTERM), once it has exited; at once if it already has. */
+export async function stopServe(serve: { child: ChildProcessWithoutNullStreams }): Promise<void> {
+  if (serve.child.exitCode !== null || serve.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
+  serve.child.kill('SIGTERM');
+  await exited;
+}
