@@ -144,8 +144,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   masking: z
     .strictObject({
-      // (What the first run's gatehouse.yaml lists, also for a file that says nothing of masking: personal data too.)
-      detectors: z.array(z.enum(['secrets', 'email', 'credit-card', 'ip'])).default(['secrets', 'email', 'credit-card']),
+      detectors: z.array(z.enum(['secrets', 'email', 'credit-card', 'ip'])).default(['secrets']),
       custom: z.array(z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'names use letters, digits and "-"'), pattern: regex.pipe(z.string().min(1)) })).default([]),
       inline: z.boolean().default(false),
     })

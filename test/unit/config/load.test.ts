@@ -28,11 +28,6 @@ describe('gatehouse.yaml', () => {
     expect(parseConfig('').gateway.port).toBe(5757);
   });
 
-  // A gatehouse.yaml without `masking:` stored emails and card numbers in clear (the first run's file lists them).
-  it('masks what the first run\'s file lists when a file says nothing of masking', () => {
-    expect(parseConfig('').masking.detectors).toEqual(parseConfig(DEFAULT_CONFIG_YAML).masking.detectors);
-    expect(parseConfig('servers: {}\n').masking.detectors).toEqual(['secrets', 'email', 'credit-card']);
-  });
 
   it('reads the CONTRACT.md example', () => {
     const config = parseConfig(`
