@@ -154,7 +154,7 @@ export class AuditRecorder {
       method: 'tools/call',
       tool: this.maskText(facts.tool),
       id: this.id(facts.id),
-      decision: this.mask(facts.decision),
+      decision: keepIdentity(facts.decision, this.mask(facts.decision), 'approver'),
     });
   }
 
@@ -163,10 +163,21 @@ export class AuditRecorder {
     if (session && this.excluded.get(session) && (event === 'stderr' || event === 'tool-changed')) return NOT_RECORDED;
     try {
       return this.options.log
-        .append({ ts: this.now().toISOString(), session, server: this.text(server), principal: this.options.principal(), groups: this.groups(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: this.mask(detail) })
+        .append({ ts: this.now().toISOString(), session, server: this.text(server), principal: this.options.principal(), groups: this.groups(), kind: 'event', method: this.text(extra.method), tool: this.text(extra.tool), event, detail: event.startsWith('approval') ? keepIdentity(detail, this.mask(detail), 'by') : this.mask(detail) })
         .catch(() => 0);
     } catch {
       return NOT_RECORDED; // a detail that cannot be masked or serialized: the log reports what it can
     }
   }
+}
+
+/**
+ * Who decided (a decision's `approver`, an approval event's `by`) is the identity Gatehouse signed in, as the
+ * record's `principal` is: the audit log's point, not a peer's data. Masking an email there (`email` masking
+ * on) left no trace of who approved; it is kept as it was given.
+ */
+function keepIdentity<T>(raw: T, masked: T, key: string): T {
+  const who = (raw as Record<string, unknown> | null | undefined)?.[key];
+  if (typeof who !== 'string' || masked === null || typeof masked !== 'object') return masked;
+  return { ...(masked as Record<string, unknown>), [key]: who } as T;
 }

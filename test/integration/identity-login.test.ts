@@ -155,6 +155,8 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     const spy = startSpy();
     const home = tempHome({
       identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] },
+      // (Emails masked, as the first run's gatehouse.yaml has it: who approved is still the signed-in user, unmasked.)
+      masking: { detectors: ['secrets', 'email', 'credit-card'] },
       servers: { spy: spy.config },
       gateway: { port: 0 },
       policy: {
@@ -219,6 +221,8 @@ describe('gatehouse login / whoami / logout against a real OIDC provider', () =>
     const spy = startSpy();
     const home = tempHome({
       identity: { issuer: provider.issuer, clientId: CLIENT_ID, scopes: ['groups'] },
+      // (Emails masked, as the first run's gatehouse.yaml has it: who approved is still the signed-in user, unmasked.)
+      masking: { detectors: ['secrets', 'email', 'credit-card'] },
       servers: { spy: spy.config },
       gateway: { port: 0 },
       policy: { rules: [{ name: 'production-writes', match: { tool: 'write_file' }, action: 'approve', reauth: true, reason: 'writes to production need a fresh sign-in' }] },
