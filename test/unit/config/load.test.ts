@@ -28,7 +28,6 @@ describe('gatehouse.yaml', () => {
     expect(parseConfig('').gateway.port).toBe(5757);
   });
 
-
   it('reads the CONTRACT.md example', () => {
     const config = parseConfig(`
 servers:
