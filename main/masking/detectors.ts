@@ -289,6 +289,8 @@ function strengthOf(name: string): 'strong' | 'weak' | undefined {
   return found;
 }
 
+/** A file pattern (`*.py`, `*.{js,ts}`, a folder then `/*`): a search, not a secret. */
+const GLOB = /^\*|\/\*|\*\.[A-Za-z0-9{},]{1,12}$/;
 /**
  * Keys that name a secret elsewhere but not beside these siblings: a test run's counts (`{pass: 12, fail: 0}`), a
  * language model's or a lexer's token (`{token: 50256, logprob: -0.2}`, `{token: "StringLiteral", start: 0}`), a
@@ -299,7 +301,7 @@ const OTHERWISE: Record<string, { siblings: RegExp; value?: RegExp }> = {
   passed: { siblings: /^(?:fail|failed|failures|skip|skipped|pending|todo|errors?|total)$/ },
   token: { siblings: /^(?:logprob|logprobs|top_logprobs|bytes|start|end|offset|line|column|col|pos|position|span|loc|lexeme|kind|index)$/ },
   pin: { siblings: /^(?:mode|direction|gpio|pull|pullup|platform|board|edge|inverted|pwm|frequency)$/, value: /^(?:[A-Za-z]{0,4}\d{1,3}|\d{1,2})$/ },
-  pat: { siblings: /^$/, value: /^\*|\/\*|\*\.[A-Za-z0-9{},]{1,12}$/ },
+  pat: { siblings: /^$/, value: GLOB },
 };
 export function namedOtherwise(key: string, object: Record<string, unknown>): boolean {
   const rule = OTHERWISE[key.toLowerCase()];
@@ -357,7 +359,7 @@ export function looksLikeCode(value: string): boolean {
     /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
     FIELD_TYPE.test(value) || // a field's type (TypeScript's `secret: Buffer;`)
-    /^\*|\/\*|\*\.[A-Za-z0-9{},]{1,12}$/.test(value) || // a glob (`pat = "*.py"`, `src/**/*.ts`)
+    GLOB.test(value) || // a glob (`pat = "*.py"`, `src/**/*.ts`)
     /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value) || // a route's handler (Laravel's `PasswordController@reset`)
     validationRules(value) ||
     /^\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^}]*)?\}?$/.test(value) || // a format field (f"token={token!r}")

@@ -419,13 +419,15 @@ function unescapedWithMap(written: string): { view: string; at: number[] } {
   at.push(written.length);
   return { view, at };
 }
+/** Whether the character at `i` is escaped: an odd number of backslashes stands right before it. */
+function escaped(text: string, i: number): boolean {
+  let slashes = 0;
+  while (text.charCodeAt(i - 1 - slashes) === 92) slashes++;
+  return slashes % 2 === 1;
+}
 /** Whether a quote that no backslash escapes stands in `text` between `from` and `to`. */
 function ownQuoteIn(text: string, from: number, to: number): boolean {
-  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) {
-    let slashes = 0;
-    while (text.charCodeAt(i - 1 - slashes) === 92) slashes++;
-    if (slashes % 2 === 0) return true;
-  }
+  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) if (!escaped(text, i)) return true;
   return false;
 }
 const ARGV_ARRAY = /\[[ \t\r\n]*"(?:[^"\\\r\n]|\\.){0,512}"(?:[ \t\r\n]*,[ \t\r\n]*"(?:[^"\\\r\n]|\\.){0,512}"){1,64}[ \t\r\n]*\]/g;
@@ -879,7 +881,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    */
   const jsonLiteralsMasked = (value: string, depth: number): string => {
     if (!value.includes('\\"')) return value;
-    if (JSON_TEXT_START.test(value)) return parses(value) ? literalsMasked(value, 0, value.length, depth) : value;
+    if (JSON_TEXT_START.test(value)) return parses(value) ? literalsMasked(value, depth) : value;
     // JSON inside a line of text (`called with {…}`, a log line's payload): from its first `{` or `[` to the line's end.
     let out = '';
     let done = 0;
@@ -896,25 +898,20 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       // (`>>> 0` makes "not found" the largest index.)
       const open = Math.min(brace, bracket);
       if (open < end && slash < end && parses(value.slice(open, end))) {
-        out += value.slice(done, open) + literalsMasked(value.slice(open, end), 0, end - open, depth);
+        out += value.slice(done, open) + literalsMasked(value.slice(open, end), depth);
         done = end;
       }
       start = end + 1;
     }
     return done === 0 ? value : out + value.slice(done);
   };
-  /** `value` with the string literals between `from` and `to` (JSON that parses) that hold escapes masked as what they say. */
-  const literalsMasked = (value: string, from: number, to: number, depth: number): string => {
+  /** `value` (JSON that parses) with its string literals that hold an escaped quote masked as what they say. */
+  const literalsMasked = (value: string, depth: number): string => {
     let out = '';
     let done = 0;
-    for (let open = value.indexOf('"', from); open >= 0 && open < to; ) {
+    for (let open = value.indexOf('"'); open >= 0; ) {
       let close = value.indexOf('"', open + 1);
-      for (;;) {
-        let slashes = 0;
-        while (value.charCodeAt(close - 1 - slashes) === 92) slashes++;
-        if (slashes % 2 === 0) break;
-        close = value.indexOf('"', close + 1);
-      }
+      while (escaped(value, close)) close = value.indexOf('"', close + 1);
       const literal = value.slice(open, close + 1);
       // (Only a literal with a quote escaped in it: JSON or a quoted string inside. Other escapes, a newline's or
       // a path's, the text's own readings read where they matter.)
