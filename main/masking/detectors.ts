@@ -165,7 +165,7 @@ export function namedContextPossible(text: string): boolean {
     optionIn(text) ||
     text.includes('||') ||
     text.includes('??') ||
-    NAMED_WORDS.test(text) ||
+    NAMED_WORDS.test(text.toLowerCase()) ||
     // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast.)
     text.includes('<RSAKeyValue') ||
     text.includes('PSK ') ||
@@ -173,6 +173,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('EAP ') ||
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
+    text.includes('> AUTH ') ||
+    text.includes('> auth ') ||
     lineOpenerIn(text) ||
     portColons(text) ||
     (text.includes('/') && /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/i.test(text))
@@ -182,17 +184,18 @@ export function namedContextPossible(text: string): boolean {
 function opensWord(text: string, i: number): boolean {
   let e = i;
   for (let c = text.charCodeAt(e); e - i < 20 && ((c | 0x20) >= 97 && (c | 0x20) <= 122 || (c >= 48 && c <= 57) || c === 95 || c === 45); c = text.charCodeAt(++e));
-  if (e - i < 3) return false;
+  if (e - i < 2) return false;
   const word = text.slice(i, e).toLowerCase();
   return LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e);
 }
-const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\bENV[ \t]|vault[ \t]+login|variable[ \t]/i;
+/** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
+const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth']);
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)
@@ -335,6 +338,27 @@ export function describesSecret(value: object): 'description' | 'names' | undefi
   if (keys.every((k) => SECURITY_SCHEME.has(k) || k.startsWith('x-')) && typeof type === 'string' && /^(?:apiKey|http|oauth2|openIdConnect|mutualTLS)$/.test(type)) return 'description';
   return undefined;
 }
+
+/** A cookie banner's answers (`{cookie: "accepted"}`): a choice about cookies, not a cookie. */
+const CONSENT = /^(?:accept(?:ed)?|reject(?:ed)?|declined?|dismissed|necessary|essential|all|none|granted|denied|partial|custom|functional|analytics|marketing|preferences|statistics|opt-?in|opt-?out|enabled|disabled|true|false|yes|no|on|off)$/i;
+const SECRET_NOUNS = new Set(['password', 'passphrase', 'passcode', 'pin', 'secret', 'token', 'key', 'code', 'cookie', 'cookies']);
+const LABEL_WORDS = new Set(['confirm', 'enter', 're-enter', 'reenter', 'retype', 're-type', 'repeat', 'your', 'new', 'current', 'old', 'forgot', 'show', 'hide', 'reset', 'change', 'type', 'choose', 'create', 'verify', 'invalid', 'incorrect', 'wrong', 'required', 'missing', 'the']);
+/**
+ * A value under a secret-named key that is no secret: a form's words about one (`{confirm_password: "Confirm
+ * your password"}`, `{password: "Enter your password"}`: a few words, one naming the secret and one a form would
+ * say), or a cookie banner's answer under a cookie key. A passphrase of words (`correct horse battery staple`) says neither.
+ */
+export function labelNotSecret(key: string, value: string): boolean {
+  if (value.length > 80) return false;
+  if (CONSENT.test(value)) return keyWords(key).some((w) => w === 'cookie' || w === 'cookies');
+  const words = value.trim().split(/\s+/);
+  if (words.length < 2 || words.length > 8 || !words.every((w) => /^[A-Za-z][A-Za-z'-]*[.?!:\u2026]?$/.test(w))) return false;
+  const plain = words.map((w) => w.replace(/[.?!:\u2026]$/, '').toLowerCase());
+  return plain.some((w) => SECRET_NOUNS.has(w)) && plain.some((w) => LABEL_WORDS.has(w));
+}
+
+/** The address ranges most addresses in a text are in: private, loopback, link-local, CGNAT. */
+const COMMON_RANGE = /^(?:10|127)\.|^192\.168\.|^172\.(?:1[6-9]|2\d|3[01])\.|^169\.254\.|^100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./;
 
 /** Object keys (in JSON) under which a number or string is a payment card when it passes the card checks. */
 export function isPaymentKeyName(name: string): boolean {
@@ -808,11 +832,34 @@ const moreCliPasswords: Detector[] = [
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /passwd|chpasswd|sudo[ \t]+-[A-Za-z]*S/,
-    // `echo 'pw' | passwd --stdin root`, `echo "root:pw" | chpasswd`.
-    prefix: `${word('(?:echo|printf)')}[ \\t]+(?:-[neE]{1,3}[ \\t]+)?(?:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:(?:sudo[ \\t]+)?passwd[ \\t]+--stdin|sudo[ \\t]+-[A-Za-z]*S))|["']?[^\\s:'"|]{1,64}:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?chpasswd))`,
+    hint: /passwd|sudo[ \t]+-[A-Za-z]*S|cryptsetup|runas|kinit|-stdin|with-token/,
+    // `echo 'pw' | passwd --stdin root`, `echo "root:pw" | chpasswd`, and whatever else reads a password on its
+    // standard input: `sudo -S`, `smbpasswd -s`, `cryptsetup`, `runas`, `kinit`, `docker login --password-stdin`,
+    // `gh auth login --with-token`.
+    prefix: `${word('(?:echo|printf)')}[ \\t]+(?:-[neE]{1,3}[ \\t]+)?(?:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:(?:sudo[ \\t]+)?(?:passwd[ \\t]+--stdin|smbpasswd\\b|cryptsetup\\b|runas\\b|kinit\\b)|sudo[ \\t]+-[A-Za-z]*S|[^|\\r\\n]{0,300}?[ \\t]--(?:password-stdin|passphrase-stdin|with-token)\\b))|["']?[^\\s:'"|]{1,64}:(?=[^|\\r\\n]{1,600}\\|[ \\t]*(?:sudo[ \\t]+)?chpasswd))`,
     pattern: `(?:'[^'\\r\\n]{1,512}'|"[^"\\r\\n]{1,512}"|[^\\s'"|]{1,512})`,
-    accept: (value) => cliValue(value),
+    accept: (value) => cliValue(value) && !/^["']?\$/.test(value),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /schtasks|openssl|useradd|usermod|ssh-keygen|sqlmap/i,
+    // `schtasks /create … /ru bob /rp pw` (its options in any case), `openssl passwd -6 pw` (inside `useradd -p
+    // "$(…)"` too), `useradd -p HASH`, `ssh-keygen -N pw` (and `-P`, the old one), `sqlmap --auth-cred=user:pw`.
+    prefix: `(?:${word('(?:schtasks|SCHTASKS)')}${CLI_ARGS}/(?:[rR][pP]|[pP])[ \\t]+|${word('openssl')}[ \\t]+passwd(?:[ \\t]+-(?:1|5|6|apr1|aixmd5|crypt|noverify|quiet|table|reverse)|[ \\t]+-salt[ \\t]+[^\\s]{1,64})*[ \\t]+|${word('(?:useradd|usermod)')}${CLI_ARGS}(?:-p|--password)[ \\t]+|(?<=[ \\t])-[NP][ \\t]+(?<=${word('ssh-keygen')}[ \\t][^\\r\\n|;&]{0,1024})|${word('sqlmap')}${CLI_ARGS}--(?:auth-cred|proxy-cred)(?:=|[ \\t]+)['"]?[^\\s:'"]{1,128}:)`,
+    pattern: CLI_VALUE,
+    // (An unquoted `$(openssl passwd … pw)` after `useradd -p` is left to the openssl form, which masks the password in it.)
+    accept: (value) => cliValue(value) && !unquote(value).startsWith('/') && !value.startsWith('$('),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /\bmc[ \t]|rclone|>[ \t]?auth[ \t]/i,
+    // MinIO's `mc alias set NAME URL ACCESS_KEY SECRET_KEY`, rclone's `pass`/`key`/`client_secret` given to `config
+    // create`, `--sftp-pass` and the like, `rclone obscure pw`, and Redis's interactive `host:port> AUTH [user] pw`.
+    prefix: `(?:${word('mc')}[ \\t]+(?:alias[ \\t]+set|config[ \\t]+host[ \\t]+add)[ \\t]+[^\\s]{1,128}[ \\t]+[^\\s]{1,2048}[ \\t]+[^\\s]{1,256}[ \\t]+|${word('rclone')}(?:[ \\t]+obscure[ \\t]+|[ \\t]+config[ \\t]+(?:create|update)${CLI_ARGS}(?:pass|pass2|password|password2|key|client_secret|secret_access_key|account_key|token|sas_url)(?:=|[ \\t]+)|${CLI_ARGS}--[a-z0-9]{1,32}-(?:pass|password|password2|key|client-secret|secret-access-key|account-key|token)(?:=|[ \\t]+))|${LINE_START}[^\\s>]{1,80}:\\d{1,5}(?:\\[\\d{1,2}\\])?>[ \\t]?(?:AUTH|auth)[ \\t]+(?:[^\\s]{1,64}[ \\t]+(?=[^\\s]))?)`,
+    pattern: CLI_VALUE,
+    accept: cliValue,
   },
   {
     kind: 'cli-password',
@@ -1482,9 +1529,13 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       // Not part of a longer dotted run (a version `1.2.3.4.5`, an OID); a range (`10.0.0.1-10.0.0.9`) is two addresses.
       pattern: '(?<![A-Za-z0-9.]|[A-Za-z]-)(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?!\\.\\d|[A-Za-z0-9]|-[A-Za-z])',
       // A version (`version 1.2.3.4`, `build 10.0.0.1`, `v2.0.1.4`) or an OID (`oid 2.5.4.3`) is not an address.
-      accept: (_s, _p, input, offset) => {
+      // After a section's or a firmware's word, dotted numbers are its number; after the words that say either that or
+      // a host (`step`, `item`, `fw`: a firewall too), an address when in a range most addresses are in (`fw 10.1.2.3`).
+      accept: (s, _p, input, offset) => {
         const before = input.slice(Math.max(0, offset - 24), offset);
-        return !/(?:(?<![A-Za-z])(?:version|ver|build|release|rev|oid|firmware|fw|v|section|sec|clause|chapter|paragraph|para|figure|fig|table|step|appendix|article|art|item|§)|Version|Build|Release)\.?["'(\s:=]*$/i.test(before) && !/(?:Version|Build|Release)["'(\s:=]*$/.test(before);
+        if (/(?:Version|Build|Release)["'(\s:=]*$/.test(before) || /(?<![A-Za-z])(?:version|ver|build|release|rev|oid|v)\.?["'(\s:=]*$/i.test(before)) return false;
+        if (/(?<![A-Za-z])(?:firmware|section|sec|clause|chapter|paragraph|para|figure|fig|table|appendix|article|art|§)\.?["'(\s:=]*$/i.test(before)) return false;
+        return !/(?<![A-Za-z])(?:fw|step|item)\.?["'(\s:=]*$/i.test(before) || COMMON_RANGE.test(s);
       },
     },
     {

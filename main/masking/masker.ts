@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
-import { base64Char, hexBytesApart, nextLongRun, type Hint } from './scan.js';
-import { describesSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { base64Char, hexBytesApart, hexBytesSpaced, nextLongRun, type Hint } from './scan.js';
+import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -284,7 +284,7 @@ const DECODINGS: { sign: (v: string) => boolean; at: RegExp; decode: (v: string)
       return /%[0-9A-Fa-f]{2}/.test(once) ? once.replace(PERCENT, fromHex) : once;
     },
   },
-  { sign: (v) => /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/.test(v), at: SPACED_HEX, decode: (v) => v.replace(SPACED_HEX, (run) => run.replace(/[ \t]/g, '')) },
+  { sign: hexBytesSpaced, at: SPACED_HEX, decode: (v) => v.replace(SPACED_HEX, (run) => run.replace(/[ \t]/g, '')) },
   // Hex bytes joined by colons (`44:42:5f:…`), and as C writes them (`0x44, 0x42, …`); octal escapes (`\104\102`).
   { sign: (v) => hexBytesApart(v, ':'), at: COLON_HEX, decode: (v) => v.replace(COLON_HEX, (run) => run.replace(/:/g, '')) },
   { sign: (v) => v.includes('0x') && /(?:0x[0-9A-Fa-f]{2}[ \t,]*){12}/.test(v), at: C_HEX, decode: (v) => v.replace(C_HEX, (run) => ` ${run.replace(/0x|[ \t,]/g, '')} `) },
@@ -1057,7 +1057,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName), command?: string): unknown => {
     if (typeof value === 'string') {
       if (value.length > 0) {
-        if (context === 'strong' && !isPlaceholder(value)) return token('secret-value', value);
+        if (context === 'strong' && !isPlaceholder(value) && !(keyName !== undefined && labelNotSecret(keyName, value))) return token('secret-value', value);
         if (context === 'weak' && !isPlaceholder(value) && !MASKED_TOKEN.test(value) && ((secretLooking(value) && !/\s/.test(value)) || /^(?:bearer|basic|token)\s+\S{6,}$/i.test(value))) return token('secret-value', value);
         if (context === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ .\t\u00a0-]/g, ''));
         if (context === 'version' && DOTTED.test(value)) return value;

@@ -122,3 +122,24 @@ export function hexBytesApart(v: string, separator: string): boolean {
   }
   return false;
 }
+
+const hexOrBlank = (c: number): boolean => hexDigit(c) || c === 32 || c === 9;
+const SPACED_BYTES = /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/;
+/**
+ * Whether twelve hex bytes stand apart with blanks between (`67 68 70 …`), as `SPACED_BYTES` says, without running it
+ * over prose (where spaces and the letters a–f are everywhere): such a run is 35 characters of hex digits and blanks,
+ * so it holds one of every 35th character; only the runs of hex digits and blanks through those are read.
+ */
+export function hexBytesSpaced(v: string): boolean {
+  for (let i = 0; i < v.length; i += 35) {
+    if (!hexOrBlank(v.charCodeAt(i))) continue;
+    let s = i;
+    while (s > 0 && hexOrBlank(v.charCodeAt(s - 1))) s--;
+    let e = i + 1;
+    while (e < v.length && hexOrBlank(v.charCodeAt(e))) e++;
+    if (e - s >= 35 && SPACED_BYTES.test(v.slice(s, e))) return true;
+    // (The next run begins after this one: probing goes on from its end.)
+    i = e - 35;
+  }
+  return false;
+}

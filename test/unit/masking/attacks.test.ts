@@ -1,5 +1,5 @@
 /*
- * The seventh and eighth attackers' rounds on masking, each break a test that failed before its fix.
+ * The seventh, eighth and ninth attackers' rounds on masking, each break a test that failed before its fix.
  *
  * Attacks (a hostile client or server choosing what a message holds; the masker runs on the message path):
  * - Slow input: a text that makes every reading search it all (`&amp; \u0041 \x41 %41 Ａ 41 42 …` at its start,
@@ -34,6 +34,18 @@
  * - False positives: fetch's `credentials: "include"`, `secrets: inherit`, docker-compose's list of secret names,
  *   `secret: Buffer;`, `{pass: 12, fail: 0}`, `{token: 50256, logprob: …}`, a lexer's token, a board's pin, a
  *   glob under `pat`, Kotlin's `this@MainActivity`, `pkg@1.0.0-alpha.beta` read as addresses.
+ *
+ * The ninth round:
+ * - Slow input: a line-opener search from every line, `auth(` nested 100,000 deep, each quadratic.
+ * - Forms stored in clear: stderr split over lines (a TOML block, a key then its value), 18 command-line and
+ *   query forms (`oc login -p`, `nmcli … password`, `wget --http-password`, `?hapikey=`…), SMTP `AUTH PLAIN`; and,
+ *   left open then and closed here, `schtasks /rp`, `openssl passwd` inside `useradd -p "$(…)"`, `ssh-keygen -N`,
+ *   `sqlmap --auth-cred`, `mc alias set`, rclone's `pass`, Redis's interactive `AUTH`, a password piped by `echo`
+ *   into `gh auth login --with-token`, `cryptsetup`, `smbpasswd`, `kinit`, `docker login --password-stdin`;
+ *   addresses after `fw`, `step`, `item` (read as firmware or section numbers).
+ * - False positives: a tool's inputSchema (its `password` property described, not given), OpenAPI security
+ *   schemes, i18n strings, lists of secret names, API reference tables; and, closed here, a cookie banner's
+ *   `{cookie: "accepted"}` and a form's `{confirm_password: "Confirm your password"}`.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -499,4 +511,46 @@ describe("the ninth attacker's forms", () => {
     expect(all.text(`C: AUTH PLAIN ${plain}`)).not.toContain(plain);
   });
   it.each(['cf login -a https://api.example.com', 'the session ended', 'https://x/?session=new', 'mosquitto_pub -h h -p 1883 -t t -m m'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe("the ninth attacker's last forms (left open in its round)", () => {
+  const S = 'Xq7mP2vLk9w';
+  it.each([
+    `schtasks /create /tn T /tr C /ru bob /rp ${S}`,
+    `schtasks /query /s srv /u bob /p ${S}`,
+    `SCHTASKS /Create /TN T /RU bob /RP ${S}`,
+    `useradd -m -p "$(openssl passwd -6 ${S})" bob`,
+    `useradd -m -p $(openssl passwd -6 ${S}) bob`,
+    `openssl passwd -1 -salt xyz ${S}`,
+    `ssh-keygen -t ed25519 -N ${S} -f key`,
+    `ssh-keygen -p -P old${S} -N new${S} -f key`,
+    `sqlmap -u https://x --auth-type=basic --auth-cred=bob:${S}`,
+    `sqlmap -u https://x --auth-cred "bob:${S}"`,
+    `mc alias set myminio http://127.0.0.1:9000 AKIAMINIO ${S}`,
+    `mc config host add myminio http://127.0.0.1:9000 minio ${S}`,
+    `rclone config create remote sftp host h user bob pass ${S}`,
+    `rclone obscure ${S}`,
+    `rclone lsd :sftp: --sftp-host h --sftp-user bob --sftp-pass ${S}`,
+    `127.0.0.1:6379> AUTH ${S}`,
+    `redis:6379[2]> auth default ${S}`,
+    `echo ${S} | gh auth login --with-token`,
+    `echo -n ${S} | cryptsetup luksOpen /dev/sdb1 vault`,
+    `printf '${S}\\n${S}\\n' | smbpasswd -a -s bob`,
+    `echo ${S} | docker login -u bob --password-stdin`,
+    `echo ${S} | kinit bob@EXAMPLE.COM`,
+    JSON.stringify({ cmd: `echo ${S} | cryptsetup open /dev/sdb1 v` }),
+  ])('masks %j', (text) => expect(all.text(text)).not.toContain(S));
+  it.each(['fw 10.1.2.3 is down', 'step 10.1.2.3', 'item 192.168.1.20 was blocked', 'step 172.16.4.2'])('masks the address in %j', (text) => expect(all.text(text)).not.toMatch(/\d+\.\d+\.\d+\.\d+/));
+  it.each(['see section 4.2.1.3', 'see clause 10.1.2.3', 'step 2.1.3.4 of the guide', 'version 10.1.2.3', 'fw 2.4.11.3', 'echo "$CR_PAT" | docker login ghcr.io -u bob --password-stdin', 'ssh-keygen -t ed25519 -N "" -f key', 'redis> AUTH failed for user', '> auth failed for the user'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each([
+    { cookie: 'accepted' },
+    { cookies: 'rejected', cookie_consent: 'necessary' },
+    { confirm_password: 'Confirm your password' },
+    { confirmPassword: 'Re-enter password' },
+    { password: 'Enter your password', new_password: 'Choose a new password' },
+  ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it('still masks real values under those keys', () => {
+    const out = JSON.stringify(all.json({ cookie: 'session=Pq8rT2vLk9wXq', confirm_password: S, password: 'correct horse battery staple', pass: 'my password is here' }));
+    expect(out).not.toMatch(/Pq8rT2vLk9wXq|Xq7mP2vLk9w|correct horse|my password is here/);
+  });
 });

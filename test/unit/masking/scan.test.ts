@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64Stretch, hexBytesApart, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, hexBytesApart, hexBytesSpaced, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -81,6 +81,19 @@ describe('hexBytesApart', () => {
       fc.property(textOf(chars, 30), (text) => {
         expect(hexBytesApart(text, ' '), text).toBe(spaced.test(text));
         expect(hexBytesApart(text, ':'), text).toBe(colons.test(text));
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+});
+
+describe('hexBytesSpaced', () => {
+  it('says what /(?:[0-9A-Fa-f]{2}[ \\t]){11}[0-9A-Fa-f]{2}/ says, wherever the run stands', () => {
+    const regex = /(?:[0-9A-Fa-f]{2}[ \t]){11}[0-9A-Fa-f]{2}/;
+    const chars = ['a', 'F', '0', '9', 'g', 'x', ' ', '\t', '  ', 'ab ', 'ab\t', '12 '.repeat(11), '1a\t'.repeat(6), '1 2 ', 'the quick brown fox '];
+    fc.assert(
+      fc.property(textOf(chars, 60), (text) => {
+        expect(hexBytesSpaced(text), JSON.stringify(text)).toBe(regex.test(text));
       }),
       { numRuns: 30_000 },
     );
