@@ -70,3 +70,22 @@ function outcomeOf(call: Call): CallOutcome {
   }
   return (r.payload as { result?: { isError?: unknown } } | undefined)?.result?.isError === true ? 'tool-error' : 'ok';
 }
+
+/**
+ * Whether a call holds `term` (case-blind) in what was said: its name, and the payload, decision and detail of
+ * its records — what the sessions search looks in, so that a session found by a term opens at the call that has it.
+ */
+export function callHas(call: Call, term: string): boolean {
+  const needle = term.trim().toLowerCase();
+  if (needle === '') return true;
+  if (call.name.toLowerCase().includes(needle)) return true;
+  return [call.request, call.decision, call.response].some((r) => r !== undefined && [r.payload, r.decision, r.detail].some((part) => says(part, needle, 0)));
+}
+/** Whether a key or value in `value` holds `needle` (lower case), as written: a quote is a quote, not JSON's `\\"`. */
+function says(value: unknown, needle: string, depth: number): boolean {
+  if (typeof value === 'string') return value.toLowerCase().includes(needle);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value).includes(needle);
+  if (value === null || typeof value !== 'object' || depth > 64) return false;
+  if (Array.isArray(value)) return value.some((v) => says(v, needle, depth + 1));
+  return Object.entries(value).some(([k, v]) => k.toLowerCase().includes(needle) || says(v, needle, depth + 1));
+}

@@ -1,10 +1,17 @@
-/** The view in the address bar's hash: #/, #/session/ID, #/session/ID/call/N, #/approvals, #/policy, #/integrity, #/clients. */
-export type Route = { view: 'timeline' } | { view: 'session'; id: string; call?: number } | { view: 'approvals' } | { view: 'policy' } | { view: 'integrity' } | { view: 'clients' };
+/**
+ * The view in the address bar's hash: #/, #/session/ID, #/session/ID/call/N, #/approvals, #/policy, #/integrity,
+ * #/clients. A session's may end in `?find=TERM`: what the sessions search looked for, found and marked in it.
+ */
+export type Route = { view: 'timeline' } | { view: 'session'; id: string; call?: number; find?: string } | { view: 'approvals' } | { view: 'policy' } | { view: 'integrity' } | { view: 'clients' };
 
 function parse(hash: string): Route {
-  const [, view, id, part, n] = hash.replace(/^#/, '').split('/');
+  const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
+  const [, view, id, part, n] = path.split('/');
   // `#/session/ID/call/N`: a session's Nth call, opened.
-  if (view === 'session' && id) return { view: 'session', id: decodeURIComponent(id), ...(part === 'call' && /^\d+$/.test(n ?? '') ? { call: Number(n) } : {}) };
+  if (view === 'session' && id) {
+    const find = new URLSearchParams(query).get('find') ?? '';
+    return { view: 'session', id: decodeURIComponent(id), ...(part === 'call' && /^\d+$/.test(n ?? '') ? { call: Number(n) } : {}), ...(find ? { find } : {}) };
+  }
   if (view === 'approvals' || view === 'policy' || view === 'integrity' || view === 'clients') return { view };
   return { view: 'timeline' };
 }

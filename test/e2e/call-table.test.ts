@@ -76,4 +76,38 @@ describe('the call table of a session, in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'call-table-800.png'), fullPage: true });
     await client.close();
   });
+
+  it('finds one call among 2,000 with two interactions: a search, then the session it names, opened at that call with the term marked', { timeout: 120_000 }, async () => {
+    const token = readFileSync(join(app.home.dir, 'token'), 'utf8').trim();
+    const client = new Client({ name: 'busy-client', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.serve.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const needle = 'needle-q7Zx41';
+    const at = 1377;
+    for (let i = 1; i <= 2000; i++) await client.callTool({ name: 'echo', arguments: { message: i === at ? `the ${needle} is here` : `hay ${i}` } });
+    await client.close();
+
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await signIn(page, app.serve.url, readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
+    await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
+    // 1: the search.
+    await page.getByLabel('Search').fill(needle);
+    const row = page.locator('a.session-row', { hasText: 'busy-client' });
+    await expect.poll(() => page.locator('a.session-row').count(), { timeout: 10_000 }).toBe(1);
+    // 2: the one session it finds, which opens at the call.
+    await row.click();
+    const heading = page.getByRole('heading', { name: /^Call \d+: echo/ });
+    await heading.waitFor({ state: 'visible', timeout: 15_000 });
+    await page.locator('.detail mark.hit', { hasText: needle }).first().waitFor({ state: 'visible' });
+    const n = Number(/^Call (\d+)/.exec((await heading.textContent()) ?? '')?.[1]);
+    // (The session's first calls are the SDK's own: its initialize is no call, tools/list may be.)
+    expect(n).toBeGreaterThanOrEqual(at);
+    expect(n).toBeLessThanOrEqual(at + 2);
+    expect(await page.getByRole('article', { name: 'Call response' }).textContent()).toContain(needle);
+    expect(new URL(page.url()).hash).toMatch(new RegExp(`/call/${n}\\?find=${needle}$`));
+    await page.screenshot({ path: join(SHOTS, 'call-found.png') });
+    // The link reopens that call after a reload, the term still marked.
+    await page.reload();
+    await page.getByRole('heading', { name: new RegExp(`^Call ${n}: echo`) }).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.locator('.detail mark.hit', { hasText: needle }).first().waitFor({ state: 'visible' });
+  });
 });

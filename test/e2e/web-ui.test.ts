@@ -104,6 +104,36 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     }
   });
 
+  it('approves from the keyboard: Tab into the card, A allows once; a key typed in the reason decides nothing', async () => {
+    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
+    await page.goto(`${serve.url}/#/approvals`);
+    await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
+    const client = new Client({ name: 'key-writer', version: '1.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/files`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const call = client.callTool({ name: 'write_file', arguments: { path: join(project, 'keys.txt'), content: 'typed' } });
+    const card = page.getByRole('listitem', { name: 'files / write_file from key-writer' });
+    await card.waitFor({ state: 'visible', timeout: 10_000 });
+    // Typing in the reason field (an `a`, a `d`) is typing, not deciding.
+    await card.getByLabel('Reason for denying').fill('');
+    await card.getByLabel('Reason for denying').press('d');
+    await card.getByLabel('Reason for denying').press('a');
+    expect(await card.getByLabel('Reason for denying').inputValue()).toBe('da');
+    await card.waitFor({ state: 'visible' });
+    // From the page's top, Tab reaches the card (its arguments' toggle first); A allows the call once.
+    await page.getByRole('heading', { name: /Waiting for approval/ }).focus();
+    for (let i = 0; i < 10 && !(await page.evaluate('document.activeElement?.closest(".card") !== null')); i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.closest(".card")?.getAttribute("aria-label")')).toBe('files / write_file from key-writer');
+    await page.keyboard.press('a');
+    expect(JSON.stringify(await call)).toContain('Successfully wrote');
+    expect(readFileSync(join(project, 'keys.txt'), 'utf8')).toBe('typed');
+    await card.waitFor({ state: 'detached' });
+    await client.close();
+    await context.close();
+  });
+
   it('a long argument stays inside the card; a decision that fails says so and leaves the call waiting; after one, the focus moves on', async () => {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TimelineRecord } from '../../../main/api/types.js';
-import { callsOf } from '../../../main/audit/calls.js';
+import { callHas, callsOf } from '../../../main/audit/calls.js';
 
 let seq = 0;
 const at = (ms: number) => new Date(Date.UTC(2026, 11, 1) + ms).toISOString();
@@ -71,5 +71,27 @@ describe('callsOf', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('callHas', () => {
+  // The sessions search finds a session by what its records say; the session then opens at the call that says it.
+  it('finds a term in the request, the decision or the answer, case-blind; never in the chain fields or the times', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 12 }).filter((t) => t.trim() !== ''), fc.constantFrom<'request' | 'decision' | 'response'>('request', 'decision', 'response'), (term, where) => {
+        const records = [
+          rec({ kind: 'request', direction: 'client->server', method: 'tools/call', tool: 't', id: 1, payload: { params: { arguments: where === 'request' ? { q: `x${term.toUpperCase()}y` } : {} } } }),
+          rec({ kind: 'decision', id: 1, decision: where === 'decision' ? { reason: term } : { outcome: 'allow' } }),
+          rec({ kind: 'response', direction: 'server->client', id: 1, payload: { result: where === 'response' ? { content: [{ type: 'text', text: term }] } : {} } }),
+        ];
+        const [call] = callsOf(records);
+        expect(callHas(call as NonNullable<typeof call>, term)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    const [call] = callsOf([rec({ kind: 'request', direction: 'client->server', method: 'tools/call', tool: 'echo', id: 1, hash: 'deadbeef3fa', payload: { params: { arguments: { m: 'hi' } } } })]);
+    expect(callHas(call as NonNullable<typeof call>, '3fa')).toBe(false);
+    expect(callHas(call as NonNullable<typeof call>, 'ECHO')).toBe(true);
+    expect(callHas(call as NonNullable<typeof call>, '  ')).toBe(true);
   });
 });
