@@ -34,11 +34,16 @@ describe('the call table of a session, in Chromium', () => {
     await expect(client.callTool({ name: 'get-env', arguments: {} })).rejects.toThrow(/denied/);
     await expect(client.callTool({ name: 'no-such-tool', arguments: {} })).resolves.toMatchObject({ isError: true }).catch(async () => undefined);
     for (let i = 30; i < 40; i++) await client.callTool({ name: 'echo', arguments: { message: `hello ${i}` } });
+    await client.callTool({ name: 'get-tiny-image', arguments: {} });
     const session = (client.transport as { sessionId?: string }).sessionId as string;
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signIn(page, app.serve.url, readFileSync(join(app.home.dir, 'api-token'), 'utf8').trim());
     await page.getByRole('heading', { name: /Sessions/ }).waitFor({ state: 'visible' });
+    // The part-match filters suggest what the log holds.
+    await expect.poll(() => page.locator('#seen-tools option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value))).toEqual(expect.arrayContaining(['echo', 'get-env', 'get-tiny-image']));
+    expect(await page.locator('#seen-clients option[value="table-client"]').count()).toBe(1);
+    expect(await page.getByLabel('Tool').getAttribute('list')).toBe('seen-tools');
     await page.goto(`${app.serve.url}/#/session/${session}`);
     const table = page.getByRole('list', { name: 'Calls' });
     await table.getByRole('button').first().waitFor({ state: 'visible' });
@@ -65,6 +70,15 @@ describe('the call table of a session, in Chromium', () => {
     await page.getByLabel('Outcome').selectOption('denied');
     await expect.poll(() => table.getByRole('button').count()).toBe(1);
     expect(await table.getByRole('button').first().textContent()).toContain('get-env');
+
+    // An image a tool answered with is shown as the image.
+    await page.getByLabel('Outcome').selectOption('all');
+    await page.getByLabel('Find in calls').fill('get-tiny-image');
+    await table.getByRole('button').first().click();
+    const img = page.getByRole('article', { name: 'Call response' }).getByRole('img', { name: /^Image content \(image\/png/ });
+    await img.waitFor({ state: 'visible' });
+    expect(await img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    await page.getByLabel('Find in calls').fill('');
 
     // At 800 px the table and the call open stack, each the page's width, not two squeezed columns.
     await page.setViewportSize({ width: 800, height: 600 });
