@@ -4,7 +4,8 @@ import type { RequestHandler } from '../gateway/downstream/http-server.js';
 import type { CoreApi } from './types.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
-import { approvalDecisionSchema, approvalId, pinAcceptSchema, recordingSchema, sessionFilterSchema, sessionId, wiringTargetSchema } from './validation.js';
+import { argsOf, callCore } from './request-args.js';
+import { API_TABLE, pathPattern, VERBS } from './table.js';
 
 export interface ApiRoutesOptions {
   api: CoreApi;
@@ -17,118 +18,28 @@ export interface ApiRoutesOptions {
   next?: RequestHandler;
 }
 
-/** A route's handler; `port` is how the caller signed in: the gateway token (the CLI) or the browser's session (the web UI). */
-type Route = (req: IncomingMessage, match: RegExpExecArray, port: DeciderPort) => Promise<{ status: number; body: unknown }>;
-
 /**
  * GatehouseApi over HTTP: the JSON API both shells serve (the CLI's `approve`, `deny` and `approvals` use it,
- * against the desktop app as well as `gatehouse serve`). Bearer token or browser session; bodies are checked
- * before they reach the core.
+ * against the desktop app as well as `gatehouse serve`), one route per verb of the API table. Bearer token or
+ * browser session; arguments are checked (request-args.ts) before they reach the core.
  */
 export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
   const { api } = options;
-  const ok = (body: unknown) => ({ status: 200, body });
-  const routes: { method: string; path: RegExp; run: Route }[] = [
-    { method: 'GET', path: /^\/api\/status$/, run: async () => ok(await api.status()) },
-    { method: 'GET', path: /^\/api\/servers$/, run: async () => ok(await api.servers()) },
-    { method: 'GET', path: /^\/api\/sessions\/live$/, run: async () => ok(await api.liveSessions()) },
-    { method: 'GET', path: /^\/api\/approvals$/, run: async () => ok(await api.approvals()) },
-    {
-      method: 'POST',
-      path: /^\/api\/approvals\/([^/]+)$/,
-      run: async (req, m, port) => {
-        const id = approvalId.safeParse(m[1]);
-        const decision = approvalDecisionSchema.safeParse(await readJson(req));
-        if (!id.success || !decision.success) {
-          return { status: 400, body: { error: 'expected {"action":"allow","forMs"?:N,"bindArgs"?:bool} or {"action":"deny","reason"?:"…"}, and an approval id' } };
-        }
-        const result = await api.decideApproval(id.data, decision.data, port);
-        return { status: result.ok ? 200 : 409, body: result };
-      },
-    },
-    { method: 'GET', path: /^\/api\/grants$/, run: async () => ok(await api.grants()) },
-    {
-      method: 'POST',
-      path: /^\/api\/pins\/accept$/,
-      run: async (req) => {
-        const body = pinAcceptSchema.safeParse(await readJson(req));
-        if (!body.success) return { status: 400, body: { error: 'expected {"server":"…","tool"?:"…","fingerprint"?:"hex prefix"}' } };
-        const result = await api.acceptPins(body.data.server, body.data.tool, body.data.fingerprint);
-        return { status: result.ok ? 200 : 409, body: result };
-      },
-    },
-    {
-      method: 'GET',
-      path: /^\/api\/sessions$/,
-      run: async (req) => {
-        const q = new URL(req.url ?? '/', 'http://x').searchParams;
-        const num = (k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
-        const filter = sessionFilterSchema.safeParse(
-          Object.fromEntries(
-            Object.entries({
-              id: q.get('id') ?? undefined,
-              server: q.get('server') ?? undefined,
-              client: q.get('client') ?? undefined,
-              tool: q.get('tool') ?? undefined,
-              principal: q.get('principal') ?? undefined,
-              decision: q.get('decision') ?? undefined,
-              text: q.get('text') ?? undefined,
-              since: num('since'),
-              until: num('until'),
-              offset: num('offset'),
-              limit: num('limit'),
-            }).filter(([, v]) => v !== undefined && v !== ''),
-          ),
-        );
-        if (!filter.success) return { status: 400, body: { error: `bad filter: ${filter.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } };
-        return ok(await api.sessions(filter.data));
-      },
-    },
-    {
-      method: 'GET',
-      path: /^\/api\/sessions\/([^/]+)\/records$/,
-      run: async (_req, m) => {
-        const id = sessionId.safeParse(m[1]);
-        if (!id.success) return { status: 400, body: { error: 'not a session id' } };
-        return ok(await api.sessionRecords(id.data));
-      },
-    },
-    { method: 'GET', path: /^\/api\/policy$/, run: async () => ok(await api.policy()) },
-    { method: 'POST', path: /^\/api\/identity\/login$/, run: async () => ok(await api.signIn()) },
-    { method: 'POST', path: /^\/api\/identity\/logout$/, run: async () => ok(await api.signOut()) },
-    { method: 'GET', path: /^\/api\/integrity$/, run: async () => ok(await api.integrity()) },
-    { method: 'POST', path: /^\/api\/verify$/, run: async () => ok(await api.verify()) },
-    { method: 'GET', path: /^\/api\/clients$/, run: async () => ok(await api.clients()) },
-    {
-      method: 'POST',
-      path: /^\/api\/recording$/,
-      run: async (req) => {
-        const body = recordingSchema.safeParse(await readJson(req));
-        if (!body.success) return { status: 400, body: { error: 'expected {"paused":true} or {"paused":false}' } };
-        return ok(await api.setRecordingPaused(body.data.paused));
-      },
-    },
-    {
-      method: 'POST',
-      path: /^\/api\/clients\/(wire|unwire)$/,
-      run: async (req, m) => {
-        const body = wiringTargetSchema.safeParse(await readJson(req));
-        if (!body.success) return { status: 400, body: { error: 'expected {"client":"claude-desktop|claude-code|cursor|vscode|windsurf|gemini|all"}' } };
-        const result = m[1] === 'wire' ? await api.wireClients(body.data.client) : await api.unwireClients(body.data.client);
-        return { status: result.ok ? 200 : 409, body: result };
-      },
-    },
-    {
-      method: 'DELETE',
-      path: /^\/api\/grants\/([^/]+)$/,
-      run: async (_req, m) => {
-        const id = approvalId.safeParse(m[1]);
-        if (!id.success) return { status: 400, body: { error: `"${decodeURIComponent(m[1] ?? '')}" is not a grant id; \`gatehouse grants\` lists them` } };
-        const result = await api.revokeGrant(id.data);
-        return { status: result.ok ? 200 : 404, body: result };
-      },
-    },
-  ];
+  const routes = VERBS.map((verb) => ({ verb, method: API_TABLE[verb].method, path: pathPattern(API_TABLE[verb].path), refused: API_TABLE[verb].refused }));
+  const run = async (route: (typeof routes)[number], req: IncomingMessage, match: RegExpExecArray, port: DeciderPort): Promise<{ status: number; body: unknown }> => {
+    const params = match.slice(1).map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+    const args = argsOf(route.verb, { params, query: new URL(req.url ?? '/', 'http://x').searchParams, body: route.method === 'POST' ? await readJson(req) : undefined });
+    if ('error' in args) return { status: 400, body: { error: args.error } };
+    const result = await callCore(api, route.verb, args, port);
+    const refused = route.refused !== undefined && (result as { ok?: unknown }).ok === false;
+    return { status: refused ? (route.refused as number) : 200, body: result };
+  };
 
   return async (req, res, port) => {
     const path = (req.url ?? '/').split('?')[0] as string;
@@ -148,7 +59,7 @@ export function createApiRoutes(options: ApiRoutesOptions): RequestHandler {
     if (candidates.length === 0) return json(res, 404, { error: `no API route ${path}` });
     const route = candidates.find((r) => r.method === req.method);
     if (!route) return json(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}` });
-    const result = await route.run(req, route.path.exec(path) as RegExpExecArray, decidedThrough);
+    const result = await run(route, req, route.path.exec(path) as RegExpExecArray, decidedThrough);
     return json(res, result.status, result.body);
   };
 }

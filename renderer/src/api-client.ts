@@ -1,4 +1,5 @@
-import type { ApprovalDecision, ChangeEvent, ChangeSource, DecisionResult, GatehouseApi, SessionFilter, SessionPage } from '../../main/api/types';
+import { API_METHODS, type ApiMethod, type ChangeEvent, type ChangeSource, type GatehouseApi } from '../../main/api/types';
+import { API_TABLE, requestFor, type VerbArgs, type VerbResult } from '../../main/api/table';
 
 declare global {
   interface Window {
@@ -27,8 +28,14 @@ export function watchLink(watch: (link: Link) => void): () => void {
   return () => linkWatchers.delete(watch);
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
+/**
+ * A verb over the gateway's JSON API (its route from the API table), with the browser's session cookie. A result
+ * that says it did not happen (`{ok: false}`, with the status the table names for it: a refused decision, a grant
+ * already gone) is a result; any other failure is an error, never a result (an unknown session is not "no records").
+ */
+async function call<V extends ApiMethod>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>> {
+  const { method, url, body } = requestFor(verb, args);
+  const res = await fetch(url, {
     method,
     credentials: 'same-origin',
     headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -39,42 +46,15 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     throw new SignedOut('this page is no longer signed in to the gateway');
   }
   const answer: unknown = await res.json().catch(() => undefined);
-  if (res.ok) return answer as T;
-  // A refused decision (409) or an approval or grant already gone (404) answers with a result that says so
-  // (`{ok: false, message}`); any other failure is an error, never a result (an unknown session is not "no records").
-  if ((res.status === 409 || res.status === 404) && typeof (answer as { ok?: unknown } | undefined)?.ok === 'boolean') return answer as T;
+  if (res.ok) return answer as VerbResult<V>;
+  if (res.status === API_TABLE[verb].refused && typeof (answer as { ok?: unknown } | undefined)?.ok === 'boolean') return answer as VerbResult<V>;
   const said = (answer as { error?: unknown } | undefined)?.error ?? (answer as { message?: unknown } | undefined)?.message;
-  throw new Error(typeof said === 'string' ? said : `${path}: HTTP ${res.status}`);
+  throw new Error(typeof said === 'string' ? said : `${url}: HTTP ${res.status}`);
 }
 
-function query(filter: SessionFilter): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
-  return q.toString();
-}
-
-/** GatehouseApi over the gateway's JSON API, with the browser's session cookie. */
+/** GatehouseApi over HTTP: every verb of the API table. */
 function httpApi(): GatehouseApi {
-  return {
-    status: () => request('GET', '/api/status'),
-    servers: () => request('GET', '/api/servers'),
-    liveSessions: () => request('GET', '/api/sessions/live'),
-    approvals: () => request('GET', '/api/approvals'),
-    decideApproval: (id: string, decision: ApprovalDecision) => request<DecisionResult>('POST', `/api/approvals/${encodeURIComponent(id)}`, decision),
-    grants: () => request('GET', '/api/grants'),
-    revokeGrant: (id: string) => request<DecisionResult>('DELETE', `/api/grants/${encodeURIComponent(id)}`),
-    verify: () => request('POST', '/api/verify', {}),
-    sessions: (filter: SessionFilter) => request<SessionPage>('GET', `/api/sessions?${query(filter)}`),
-    sessionRecords: (id: string) => request('GET', `/api/sessions/${encodeURIComponent(id)}/records`),
-    policy: () => request('GET', '/api/policy'),
-    integrity: () => request('GET', '/api/integrity'),
-    signIn: () => request('POST', '/api/identity/login', {}),
-    signOut: () => request('POST', '/api/identity/logout', {}),
-    clients: () => request('GET', '/api/clients'),
-    wireClients: (client) => request('POST', '/api/clients/wire', { client }),
-    unwireClients: (client) => request('POST', '/api/clients/unwire', { client }),
-    setRecordingPaused: (paused) => request('POST', '/api/recording', { paused }),
-  };
+  return Object.fromEntries(API_METHODS.map((verb) => [verb, (...args: VerbArgs<typeof verb>) => call(verb, args)])) as unknown as GatehouseApi;
 }
 
 /**
@@ -91,12 +71,11 @@ function sseChanges(): ChangeSource {
     for (const listener of listeners) listener(event);
   };
   const probe = async () => {
-    try {
-      const res = await fetch('/api/status', { credentials: 'same-origin', headers: { accept: 'application/json' } });
-      setLink(res.status === 401 ? 'signed-out' : 'lost');
-    } catch {
-      setLink('lost');
-    }
+    // (A refused sign-in makes the call say `signed-out` itself; anything else, an answer too, leaves the stream to retry.)
+    await call('status', []).then(
+      () => setLink('lost'),
+      (err: unknown) => err instanceof SignedOut || setLink('lost'),
+    );
     if (listeners.size > 0 && link !== 'signed-out') retry = setTimeout(open, 2_000);
   };
   const open = () => {

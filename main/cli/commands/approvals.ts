@@ -3,10 +3,10 @@ import { login, LoginError } from '../../identity/oidc-login.js';
 import { fileSessionStore } from '../../identity/session-store.js';
 import { canOpenBrowser, openBrowser } from '../browser.js';
 import type { CliIo } from '../io.js';
-import type { ApprovalView, DecisionResult, GrantView } from '../../api/types.js';
+import type { ApprovalDecision, GrantView } from '../../api/types.js';
 import { durationMs } from '../../api/validation.js';
 import type { Command } from '../command.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';
 import { table } from './sessions.js';
@@ -17,7 +17,7 @@ export const approvalsCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run({ values }, io) {
     const dataDir = dataDirFor(io);
-    const [pending, grants] = await Promise.all([callGateway<ApprovalView[]>(dataDir, 'GET', '/api/approvals'), callGateway<GrantView[]>(dataDir, 'GET', '/api/grants')]);
+    const [pending, grants] = await Promise.all([callVerb(dataDir, 'approvals'), callVerb(dataDir, 'grants')]);
     if (values.json) return void io.out(JSON.stringify({ pending: pending.body, grants: grants.body }, null, 2));
     if (pending.body.length === 0) io.out('Nothing is waiting for approval.');
     else {
@@ -50,7 +50,7 @@ export const approveCommand: Command = {
     if (values['same-args'] && forMs === undefined) throw new UsageError('--same-args goes with --for (it limits the grant to these arguments)');
     const dataDir = dataDirFor(io);
     // A step-up call (`reauth: true`) is allowed only after a fresh sign-in at the identity provider: do that first.
-    const pending = (await callGateway<ApprovalView[]>(dataDir, 'GET', '/api/approvals')).body;
+    const pending = (await callVerb(dataDir, 'approvals')).body;
     const view = Array.isArray(pending) ? pending.find((p) => p.id.startsWith(id)) : undefined;
     if (view?.reauth) {
       if (forMs) throw new UsageError(`this call needs a fresh sign-in for each approval: it is allowed once, never --for a while`);
@@ -72,8 +72,8 @@ export const denyCommand: Command = {
 };
 
 /** Sends a decision; with --json the outcome is one JSON document on stdout (`ok`, `message`, the decision sent), also when it was refused. */
-async function decide(dataDir: string, id: string, body: Record<string, unknown>, io: CliIo, json: boolean): Promise<void> {
-  const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'POST', `/api/approvals/${encodeURIComponent(id)}`, body);
+async function decide(dataDir: string, id: string, body: ApprovalDecision, io: CliIo, json: boolean): Promise<void> {
+  const res = await callVerb(dataDir, 'decideApproval', id, body);
   if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
   if (json) io.out(JSON.stringify({ id, ...body, ok: res.body.ok, message: res.body.message, ...(res.body.unknown ? { unknown: true } : {}) }, null, 2));
   if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
@@ -89,13 +89,13 @@ export const grantsCommand: Command = {
     const dataDir = dataDirFor(io);
     if (verb === 'revoke') {
       if (!id || extra.length) throw new UsageError('revoke takes one grant id (or the start of it)');
-      const res = await callGateway<DecisionResult & { error?: string }>(dataDir, 'DELETE', `/api/grants/${encodeURIComponent(id)}`);
+      const res = await callVerb(dataDir, 'revokeGrant', id);
       if (res.status === 400) throw new UsageError(res.body.error ?? 'the gateway refused the request');
       if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
       return void io.out(res.body.message);
     }
     if (verb !== undefined) throw new UsageError(`unknown grants verb "${verb}"; use revoke`);
-    const res = await callGateway<GrantView[]>(dataDir, 'GET', '/api/grants');
+    const res = await callVerb(dataDir, 'grants');
     if (values.json) return void io.out(JSON.stringify(res.body, null, 2));
     if (res.body.length === 0) return void io.out('No grants are in force.');
     io.out(grantTable(res.body));

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ForwardingStatus, GatewayStatus } from '../../api/types.js';
+import type { ForwardingStatus } from '../../api/types.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
 import { HEAD_FILE, auditDirOf } from '../../audit/segment-files.js';
 import { readMark } from '../../audit/segment-writer.js';
@@ -8,7 +8,7 @@ import { isGatewayRunning } from '../../config/instance-lock.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
 import { readCursor } from '../../forwarding/cursor.js';
 import type { Command } from '../command.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import { stringOption } from '../options.js';
 import { CheckFailed } from '../usage-error.js';
 
@@ -22,7 +22,7 @@ export const forwardingCommand: Command = {
     let running = false;
     if (await isGatewayRunning(dataDir)) {
       running = true;
-      status = (await callGateway<GatewayStatus>(dataDir, 'GET', '/api/status')).body.forwarding ?? { enabled: false, forwardedSeq: 0, committedSeq: 0, lagRecords: 0, lagSeconds: 0 };
+      status = (await callVerb(dataDir, 'status')).body.forwarding ?? { enabled: false, forwardedSeq: 0, committedSeq: 0, lagRecords: 0, lagSeconds: 0 };
     } else {
       // No gateway: what the cursor and the head mark say (nothing is being sent now).
       const settings = loadConfigFile(configPath(dataDir, stringOption(values.config)), { create: false }).forwarding;

@@ -1,8 +1,7 @@
 import { configPath, loadConfigFile } from '../../config/load.js';
-import type { GatewayStatus } from '../../api/types.js';
 import { isGatewayRunning } from '../../config/instance-lock.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import { endSessionUrl, login, LoginError, type IdentitySettings } from '../../identity/oidc-login.js';
 import { fileSessionStore, type SignedIn } from '../../identity/session-store.js';
 import { verifiedClaims } from '../../identity/verified-claims.js';
@@ -66,7 +65,7 @@ export const whoamiCommand: Command = {
     const session = stored && claims ? { ...stored, sub: claims.sub, email: claims.email, name: claims.name, groups: claims.groups, authTime: claims.authTime } : undefined;
     if (!session && readRuntimeInfo(dataDirFor(io)) && (await isGatewayRunning(dataDirFor(io)))) {
       // The desktop keeps the session encrypted with the keychain: ask the running gateway who it acts for.
-      const status = (await callGateway<GatewayStatus>(dataDirFor(io), 'GET', '/api/status')).body;
+      const status = (await callVerb(dataDirFor(io), 'status')).body;
       if (status.identity?.signedIn) {
         if (values.json) io.out(JSON.stringify({ signedIn: true, principal: status.identity.principal, groups: status.identity.groups, via: 'running gateway' }, null, 2));
         else io.out(`${status.identity.principal}; groups: ${status.identity.groups.join(', ') || 'none'} (as the running gateway says)`);

@@ -1,9 +1,8 @@
 import { resolveDataDir } from '../../config/data-dir.js';
 import { isGatewayRunning } from '../../config/instance-lock.js';
-import type { DecisionResult } from '../../api/types.js';
 import { PendingChanged, PinStore } from '../../policy/pin-store.js';
 import type { Command } from '../command.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import { stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';
 
@@ -20,7 +19,7 @@ export const pinsCommand: Command = {
       if (fingerprint !== undefined && !/^[0-9a-fA-F]{6,64}$/.test(fingerprint)) throw new UsageError(`--fingerprint takes the hex that \`gatehouse pins\` shows (6 or more digits), not "${fingerprint}"`);
       // A running gateway is the pins' one writer: two writers would lose each other's changes.
       if (await isGatewayRunning(dataDir)) {
-        const res = await callGateway<DecisionResult>(dataDir, 'POST', '/api/pins/accept', { server, ...(tool ? { tool } : {}), ...(fingerprint ? { fingerprint } : {}) });
+        const res = await callVerb(dataDir, 'acceptPins', server, tool, fingerprint);
         if (!res.body.ok) throw res.body.unknown ? new UsageError(res.body.message) : new CheckFailed(res.body.message);
         return void io.out(res.body.message);
       }

@@ -7,8 +7,7 @@ import { resolveDataDir } from '../../config/data-dir.js';
 import { configPath, loadConfigFile } from '../../config/load.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import type { ServerConfig } from '../../config/schema.js';
-import type { GatewayStatus } from '../../api/types.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import { createUpstream } from '../../gateway/upstream/create-upstream.js';
 import { VERSION } from '../../api/version.js';
 import type { Command } from '../command.js';
@@ -54,7 +53,7 @@ export const serversCommand: Command = {
     else {
       for (const r of reports) io.out(`${r.reachable ? 'ok  ' : 'FAIL'}  ${r.id}  (${r.transport}: ${r.target})\n      ${r.detail}\n      via ${r.endpoint}`);
       if (running) {
-        const f = (await callGateway<GatewayStatus>(dataDir, 'GET', '/api/status').catch(() => undefined))?.body.forwarding;
+        const f = (await callVerb(dataDir, 'status').catch(() => undefined))?.body.forwarding;
         if (f?.enabled) io.out(`\nforwarding to ${f.endpoint}: ${f.warning ?? (f.lagRecords ? `${f.lagRecords} record(s) to send` : 'up to date')} (\`gatehouse forwarding\` says more)`);
       }
       if (!running && config.gateway.port === 0) io.out('(no gateway is running; with gateway.port 0 it picks a free <port> when it starts, and `gatehouse servers` then shows it)');

@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IntegrityReport } from '../../api/types.js';
 import { readAuditKey } from '../../audit/checkpoint.js';
 import { checkExport, type ExportCheck } from '../../audit/export-check.js';
 import { auditDirOf, PUBLIC_KEY_FILE } from '../../audit/segment-files.js';
@@ -11,7 +10,7 @@ import type { VerifyReport } from '../../audit/verify.js';
 import { isGatewayRunning } from '../../config/instance-lock.js';
 import { readRuntimeInfo } from '../../config/runtime-file.js';
 import type { Command } from '../command.js';
-import { callGateway } from '../gateway-client.js';
+import { callVerb } from '../gateway-client.js';
 import type { CliIo } from '../io.js';
 import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';
@@ -32,7 +31,7 @@ export const verifyCommand: Command = {
     if (!key && !publicKey && readRuntimeInfo(dataDir) && (await isGatewayRunning(dataDir))) {
       // The desktop app keeps the key in the OS keychain: ask it to verify with its key (only a gateway that
       // holds the data directory's lock; a gateway.json alone says nothing).
-      const res = await callGateway<IntegrityReport>(dataDir, 'POST', '/api/verify', {});
+      const res = await callVerb(dataDir, 'verify');
       const r = res.body;
       if (values.json) io.out(JSON.stringify(r, null, 2));
       else if (r.ok) io.out(`Audit log intact, as checked by the running gateway with its key (pid ${readRuntimeInfo(dataDir)?.pid ?? '?'}): ${r.records.toLocaleString('en')} records in ${r.segments} segment(s), ${r.checkpointsChecked} checkpoint(s). For evidence that does not rest on this machine, check an export with the public key.`);
