@@ -447,8 +447,8 @@ function varied(body: string): boolean {
 }
 
 /** The first and last lines of a private key in any of its formats (PEM, PGP, PuTTY, SSH2): for keys that arrive a line at a time. */
-export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
-export const KEY_BLOCK_END = /-----END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|Private-MAC:|----[ \t]*END[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
+export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
+export const KEY_BLOCK_END = /-----END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|Private-MAC:|----[ \t]*END[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
 
 /** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string. */
 const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
@@ -1315,9 +1315,9 @@ const NOT_CARD_WORDS = /(?:\bids?|request|trace|span|order|invoice|ticket|build|
 export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', Detector[]> = {
   secrets: [
     // Private keys of every common format, with or without their closing line.
-    { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY-----')}` },
+    { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----')}` },
     // The rest of a key whose BEGIN line is elsewhere (cut off, or in the previous element of an array): up to its END line.
-    { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]+[ \t]+)*PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]+[ \\t]+)*PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
+    { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },

@@ -51,7 +51,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gzipSync, deflateSync } from 'node:zlib';
 import { createMasker } from '../../../main/masking/masker.js';
-import { findCallCredentials, namedContextPossible, normalizeKeyName } from '../../../main/masking/detectors.js';
+import { DETECTOR_SETS, findCallCredentials, KEY_BLOCK_BEGIN, KEY_BLOCK_END, namedContextPossible, normalizeKeyName } from '../../../main/masking/detectors.js';
 import { countingDecodes } from '../../helpers/decoded-chars.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -552,5 +552,24 @@ describe("the ninth attacker's last forms (left open in its round)", () => {
   it('still masks real values under those keys', () => {
     const out = JSON.stringify(all.json({ cookie: 'session=Pq8rT2vLk9wXq', confirm_password: S, password: 'correct horse battery staple', pass: 'my password is here' }));
     expect(out).not.toMatch(/Pq8rT2vLk9wXq|Xq7mP2vLk9w|correct horse|my password is here/);
+  });
+});
+
+describe("the tenth attacker's slow input", () => {
+  // `'END X '.repeat(33333) + 'PRIVATE'` (200 KB) took 50 s through the gateway: at each `END` the private-key
+  // forms read every upper-case word after it (`(?:[A-Z0-9]+[ \t]+)*`) and backtracked, n² in the text. A PEM
+  // label has at most three words between BEGIN or END and PRIVATE (`ENCRYPTED`, `OPENSSH`, `RSA`, `PGP`).
+  it('no private-key form repeats a group without a bound', () => {
+    const sources = [KEY_BLOCK_BEGIN.source, KEY_BLOCK_END.source, ...Object.values(DETECTOR_SETS).flat().filter((d) => d.kind === 'private-key').flatMap((d) => [d.pattern ?? '', d.prefix ?? '', d.hint instanceof RegExp ? d.hint.source : ''])];
+    for (const source of sources) expect(source, source).not.toMatch(/\)[*+]/);
+  });
+  it('still masks every label of a key, and the attack text is left as it is', () => {
+    for (const label of ['RSA', 'EC', 'DSA', 'OPENSSH', 'ENCRYPTED', 'PGP']) {
+      const key = `-----BEGIN ${label} PRIVATE KEY-----\nMIIEowIBAAKCAQEAx${label}\n-----END ${label} PRIVATE KEY-----`;
+      expect(all.text(key)).not.toContain(`MIIEowIBAAKCAQEAx${label}`);
+      expect(all.text(`tail of it\nMIIEowIBAAKCAQEAx${label}\n-----END ${label} PRIVATE KEY-----`)).not.toContain(`MIIEowIBAAKCAQEAx${label}`);
+    }
+    const text = `${'END X '.repeat(3000)}PRIVATE`;
+    expect(all.text(text)).toBe(text);
   });
 });
