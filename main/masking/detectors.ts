@@ -1238,6 +1238,22 @@ const xmlSecrets: Detector[] = [
     kind: 'secret-value',
     phase: 3,
     hint: /<\//,
+    // Config files that name the key beside the value: Hibernate's `<property name="…password">V</property>`, Java's
+    // `<entry key="api.secret">V</entry>`, .NET's `<setting name="ApiKey"><value>V</value>`, Hadoop's
+    // `<property><name>fs.s3a.secret.key</name><value>V</value>`.
+    prefix: `(?:<[A-Za-z_][\\w.:-]{0,40}[ \\t][^<>]{0,200}?\\b(?:name|key)=["'][^"'<>]{1,128}["'][^<>]{0,200}>(?:\\s{0,40}<value>)?|<name>[^<]{1,128}</name>\\s{0,40}<value>)`,
+    pattern: `[^<]{1,4096}(?=</)`,
+    accept: (value, prefix) => {
+      const name = /\b(?:name|key)=["']([^"']+)["']/.exec(prefix)?.[1] ?? /<name>([^<]+)<\/name>/.exec(prefix)?.[1] ?? '';
+      const strength = secretKeyStrength(name);
+      if (!strength || isPlaceholder(value.trim()) || MASKED_TOKEN.test(value) || value.trim() === '') return false;
+      return strength === 'strong' || (secretLooking(value.trim()) && !/\s/.test(value.trim()));
+    },
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /<\//,
     prefix: `<(?:[A-Za-z_][\\w.-]{0,40}:)?${KEY_NAME}(?:[ \\t][^<>]{0,200})?>`,
     pattern: `[^<]{1,4096}(?=</)`,
     accept: (value, prefix) => {

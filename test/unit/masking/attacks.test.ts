@@ -573,3 +573,13 @@ describe("the tenth attacker's slow input", () => {
     expect(all.text(text)).toBe(text);
   });
 });
+
+describe("the tenth attacker's forms", () => {
+  it.each([
+    ['<property name="hibernate.connection.password">Dn9Js3Rc6Wt1</property>', 'Dn9Js3Rc6Wt1'],
+    ['<property>\n  <name>fs.s3a.secret.key</name>\n  <value>Eo1Kt4Sd7Xu2</value>\n</property>', 'Eo1Kt4Sd7Xu2'],
+    ['<entry key="api.secret">Fp2Lu5Te8Yv3</entry>', 'Fp2Lu5Te8Yv3'],
+    ['<setting name="ApiKey" serializeAs="String">\n  <value>Gq3Mv6Uf9Zw4</value>\n</setting>', 'Gq3Mv6Uf9Zw4'],
+  ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+  it.each(['<property name="hibernate.connection.username">app</property>', '<property><name>fs.s3a.endpoint</name><value>s3.example.com</value></property>', '<entry key="token.lifetime">3600</entry>', '<param name="password" />'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
