@@ -711,6 +711,25 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   };
 
   /**
+   * Name/value pairs written as JSON text (`aws ssm get-parameter`'s `{"Name":"/prod/db/password","Value":"…"}`,
+   * CloudFormation's `{"ParameterKey":"DBPassword","ParameterValue":"…"}`, a tool's result quoting them): read as
+   * the JSON they are, the name saying what the value is, and written back compactly where something was masked.
+   */
+  const pairsInText = (value: string): string => {
+    if (!(value.includes('alue"') || value.includes('ALUE"')) || !JSON_TEXT_START.test(value)) return value;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return value;
+    }
+    if (parsed === null || typeof parsed !== 'object') return value;
+    const masked = walk(parsed, undefined);
+    const written = JSON.stringify(masked);
+    return written === JSON.stringify(parsed) ? value : written;
+  };
+
+  /**
    * Arrays of strings written as JSON text with an option among them (`["docker","login","-p","…"]`, a tool's
    * result quoting what it ran): read as the argv arrays they are (see argvMasked), and written back compactly
    * where something in them was masked.
@@ -731,7 +750,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   const detect = (value: string, depth: number): string => {
     options.onSearch?.(value.length);
-    value = argvInText(value);
+    value = pairsInText(argvInText(value));
     // (Nothing a format finds is shorter than an address like `a@b.io`.)
     if (value.length < 6 && !context.any(value)) return value;
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);

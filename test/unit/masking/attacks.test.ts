@@ -583,3 +583,18 @@ describe("the tenth attacker's forms", () => {
   ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
   it.each(['<property name="hibernate.connection.username">app</property>', '<property><name>fs.s3a.endpoint</name><value>s3.example.com</value></property>', '<entry key="token.lifetime">3600</entry>', '<param name="password" />'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
+
+describe("the tenth attacker's name/value pairs written as JSON text", () => {
+  it.each([
+    ['{"Parameter":{"Name":"/prod/db/password","Type":"SecureString","Value":"Hr4Nw7Vg1Ax5","Version":1}}', 'Hr4Nw7Vg1Ax5'],
+    ['[{"ParameterKey":"DBPassword","ParameterValue":"Is5Ox8Wh2By6"}]', 'Is5Ox8Wh2By6'],
+  ])('masks %j and keeps it JSON', (text, secret) => {
+    const out = all.text(text);
+    expect(out).not.toContain(secret);
+    expect(() => JSON.parse(out) as unknown).not.toThrow();
+  });
+  it('leaves pairs that name no secret byte-identical', () => {
+    const text = '{ "Parameter": { "Name": "/prod/db/host", "Value": "db.internal" } }';
+    expect(all.text(text)).toBe(text);
+  });
+});
