@@ -173,6 +173,10 @@ export function namedContextPossible(text: string): boolean {
     text.includes('EAP ') ||
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
+    // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
+    text.includes('("') ||
+    text.includes("('") ||
+    text.includes('(\\"') ||
     text.includes('> AUTH ') ||
     text.includes('> auth ') ||
     lineOpenerIn(text) ||

@@ -598,3 +598,15 @@ describe("the tenth attacker's name/value pairs written as JSON text", () => {
     expect(all.text(text)).toBe(text);
   });
 });
+
+describe("the tenth attacker's setter calls", () => {
+  it.each([
+    ['conf.set("fs.s3a.secret.key", "Lk2Jh8Gf5Ds1Aq")', 'Lk2Jh8Gf5Ds1Aq'],
+    ['config.put("api.key", "Mn3Bv9Cx6Zl2Wq")', 'Mn3Bv9Cx6Zl2Wq'],
+    ['req.Header.Set("X-Api-Key", "Po4Iu7Yt1Re5Wq")', 'Po4Iu7Yt1Re5Wq'],
+    ['req.Header.Add("Authorization", "token Qa5Ws8Ed2Rf6Tg")', 'Qa5Ws8Ed2Rf6Tg'],
+    ['request.setHeader("X-API-Key", "Rb6Xt9Fe3Tg7Yh");', 'Rb6Xt9Fe3Tg7Yh'],
+    ["xhr.setRequestHeader('X-Api-Key', 'Sc7Yu1Gr4Yh8Uj')", 'Sc7Yu1Gr4Yh8Uj'],
+  ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+  it.each(['console.log("token", "count")', 'map.set("keyboard", "qwerty")', 'req.Header.Set("Content-Type", "application/json")'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
