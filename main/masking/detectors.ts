@@ -177,6 +177,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('("') ||
     text.includes("('") ||
     text.includes('(\\"') ||
+    text.includes('PASS ') ||
+    text.includes(' LOGIN ') ||
     text.includes('> AUTH ') ||
     text.includes('> auth ') ||
     lineOpenerIn(text) ||
@@ -890,6 +892,16 @@ const wordPasswords: Detector = {
   },
 };
 
+/** Protocol transcripts (`curl -v`, a mail or FTP client's log): FTP's `PASS pw`, IMAP's `a001 LOGIN user pw`. */
+const transcriptPasswords: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /PASS[ \t]|[ \t]LOGIN[ \t]/,
+  prefix: `${LINE_START}(?:[<>][ \\t]?|[CS]:[ \\t]?|-> )?(?:PASS[ \\t]+|[A-Za-z0-9.]{1,12}[ \\t]+LOGIN[ \\t]+(?:"[^"\\r\\n]{1,128}"|[^\\s"]{1,128})[ \\t]+)`,
+  pattern: `(?:"[^"\\r\\n]{1,512}"|[^\\s"]{1,512})`,
+  accept: (value) => cliValue(value) && !/^\*+$/.test(unquote(value)),
+};
+
 /** SMTP's `AUTH PLAIN <base64 of \0user\0password>` (and `AUTH LOGIN`'s lines), as a mail log or a session transcript shows it. */
 const smtpAuth: Detector = {
   kind: 'auth-header',
@@ -1497,6 +1509,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     ...cliPasswords,
     ...moreCliPasswords,
     wordPasswords,
+    transcriptPasswords,
     smtpAuth,
     directiveSecret,
     authorizationDirective,

@@ -610,3 +610,12 @@ describe("the tenth attacker's setter calls", () => {
   ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
   it.each(['console.log("token", "count")', 'map.set("keyboard", "qwerty")', 'req.Header.Set("Content-Type", "application/json")'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
+
+describe("the tenth attacker's protocol transcripts", () => {
+  it.each([
+    ['< 220 ftp\n> USER alice\n< 331 Password required\n> PASS Ue9Aj3It6Ik1Ol\n< 230 OK', 'Ue9Aj3It6Ik1Ol'],
+    ['C: a001 LOGIN alice Vf1Bk4Ju7Ol2Pm', 'Vf1Bk4Ju7Ol2Pm'],
+    ['a1 LOGIN "alice" "Wx2Ck5Lv8Pn3"', 'Wx2Ck5Lv8Pn3'],
+  ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+  it.each(['> PASS ****', 'the tests PASS again', 'ALL TESTS PASS', 'a001 LOGIN completed'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
