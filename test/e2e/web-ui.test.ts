@@ -104,15 +104,21 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
     }
   });
 
-  it('approves from the keyboard: Tab into the card, A allows once; a key typed in the reason decides nothing', async () => {
+  /** A signed-in page on the Approvals view, and an MCP client named `name` connected to the files server. */
+  async function approvalsWith(name: string) {
     const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
     await page.goto(`${serve.url}/#/approvals`);
     await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
-    const client = new Client({ name: 'key-writer', version: '1.0' });
+    const client = new Client({ name, version: '1.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/files`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return { context, page, client };
+  }
+
+  it('approves from the keyboard: Tab into the card, A allows once; a key typed in the reason decides nothing', async () => {
+    const { context, page, client } = await approvalsWith('key-writer');
     const call = client.callTool({ name: 'write_file', arguments: { path: join(project, 'keys.txt'), content: 'typed' } });
     const card = page.getByRole('listitem', { name: 'files / write_file from key-writer' });
     await card.waitFor({ state: 'visible', timeout: 10_000 });
@@ -135,14 +141,7 @@ describe('the web UI of `gatehouse serve`, in Chromium', () => {
   });
 
   it('a long argument stays inside the card; a decision that fails says so and leaves the call waiting; after one, the focus moves on', async () => {
-    const token = readFileSync(join(home.dir, 'token'), 'utf8').trim();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    await signIn(page, serve.url, readFileSync(join(home.dir, 'api-token'), 'utf8').trim());
-    await page.goto(`${serve.url}/#/approvals`);
-    await page.getByRole('heading', { name: /Waiting for approval/ }).waitFor({ state: 'visible' });
-    const client = new Client({ name: 'long-writer', version: '1.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp/files`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const { context, page, client } = await approvalsWith('long-writer');
     const content = Array.from({ length: 60 }, (_, i) => `line ${i} ${'x'.repeat(2400)}`).join('\n');
     const call = client.callTool({ name: 'write_file', arguments: { path: join(project, 'long.txt'), content } }).then(() => 'completed', (err: unknown) => String(err));
     const card = page.getByRole('listitem', { name: 'files / write_file from long-writer' });

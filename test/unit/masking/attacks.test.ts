@@ -1,5 +1,5 @@
 /*
- * The seventh, eighth and ninth attackers' rounds on masking, each break a test that failed before its fix.
+ * The seventh to tenth attackers' rounds on masking, each break a test that failed before its fix.
  *
  * Attacks (a hostile client or server choosing what a message holds; the masker runs on the message path):
  * - Slow input: a text that makes every reading search it all (`&amp; \u0041 \x41 %41 Ａ 41 42 …` at its start,
@@ -46,6 +46,13 @@
  * - False positives: a tool's inputSchema (its `password` property described, not given), OpenAPI security
  *   schemes, i18n strings, lists of secret names, API reference tables; and, closed here, a cookie banner's
  *   `{cookie: "accepted"}` and a form's `{confirm_password: "Confirm your password"}`.
+ *
+ * The tenth round:
+ * - Slow input: `END X ` repeated with one `PRIVATE` (200 KB: 50 s through the gateway), the private-key forms
+ *   reading every upper-case word after each END.
+ * - Forms stored in clear: XML configs naming the key beside the value (Hibernate, Hadoop, Java properties XML,
+ *   .NET settings), name/value pairs written as JSON text (`aws ssm get-parameter`, CloudFormation), setter calls
+ *   (`conf.set("fs.s3a.secret.key", …)`, `Header.Set("X-Api-Key", …)`), FTP's `PASS` and IMAP's `LOGIN`.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
