@@ -1,4 +1,4 @@
-import { base64Stretch, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
+import { base64Stretch, jwtScanner, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
 
 /**
  * What masking looks for. The formats are learned from the rule sets of well-kept secret scanners (gitleaks'
@@ -1402,7 +1402,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('google-api-key', /AIza/, 'AIza[0-9A-Za-z_-]{35}'),
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
     // A JWT, also wrapped after its dots (a log that folds long lines).
-    token('jwt', /eyJ/, 'eyJ[A-Za-z0-9_-]{5,8192}\\.(?:\\r?\\n|\\\\n)?[ \\t]{0,8}eyJ[A-Za-z0-9_-]{5,8192}\\.(?:\\r?\\n|\\\\n)?[ \\t]{0,8}[A-Za-z0-9_-]{10,8192}'),
+    // (Found by a scan: as a regex, it read 8 KB ahead at every `eyJ` of `-eyJ-eyJ…`.)
+    { kind: 'jwt', hint: /eyJ/, scan: jwtScanner() },
     token('google-oauth-token', /ya29\.|1\/\/0/, 'ya29\\.[0-9A-Za-z_-]{20,8192}|1//0[0-9A-Za-z_-]{40,8192}'),
     // Password hashes (crypt's `$apr1$`, `$2y$`, `$6$`, argon2; LDAP's `{SSHA}`): crackable offline, so kept out too.
     { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,8192}={0,2})' },

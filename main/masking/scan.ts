@@ -143,3 +143,69 @@ export function hexBytesSpaced(v: string): boolean {
   }
   return false;
 }
+
+const alnum = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122);
+const base64urlChar = (c: number): boolean => alnum(c) || c === 95 || c === 45;
+/** Where a run of base64url characters from `i` ends. */
+const base64urlEnd = (v: string, i: number): number => {
+  while (i < v.length && base64urlChar(v.charCodeAt(i))) i++;
+  return i;
+};
+/** Whether a token may begin at `i`: not inside a word, unless an escape (`\n`) or a percent-escape (`%2F`) stands before it. */
+export function tokenStartAt(v: string, i: number): boolean {
+  if (i === 0 || !alnum(v.charCodeAt(i - 1))) return true;
+  if (i >= 2 && v.charCodeAt(i - 2) === 92 && 'ntrbf'.includes(v[i - 1] as string)) return true;
+  return i >= 3 && v.charCodeAt(i - 3) === 37 && hexDigit(v.charCodeAt(i - 2)) && hexDigit(v.charCodeAt(i - 1));
+}
+/** After a JWT's dot: a line break a log folded there (`\r\n`, `\n` or the two characters `\n`), then up to 8 blanks. */
+function afterDot(v: string, i: number): number {
+  if (v.charCodeAt(i) === 13 && v.charCodeAt(i + 1) === 10) i += 2;
+  else if (v.charCodeAt(i) === 10) i += 1;
+  else if (v.charCodeAt(i) === 92 && v.charCodeAt(i + 1) === 110) i += 2;
+  for (let k = 0; k < 8 && (v.charCodeAt(i) === 32 || v.charCodeAt(i) === 9); k++) i++;
+  return i;
+}
+/**
+ * The JWTs in a text, [start, end) in order, as this regex (with `g`) finds them, `max` standing for 8192:
+ * `START eyJ S{5,max} \. W? [ \t]{0,8} eyJ S{5,max} \. W? [ \t]{0,8} S{10,max} (?![A-Za-z0-9])`, where START is
+ * where tokenStartAt says a token may begin, S a base64url character and W a folded line's break. The regex reads
+ * up to `max` characters ahead at every `eyJ` and back again (`-eyJ` repeated, 4.8 s for 200 KB); this reads each
+ * run of base64url once: a try that fails at one `eyJ` fails at every later one in the same run (they share all
+ * that follows the run), so the search goes on after the run.
+ */
+export function jwtScanner(max = 8192): (v: string) => [number, number][] {
+  return (v) => {
+    const found: [number, number][] = [];
+    let from = 0;
+    for (let i = v.indexOf('eyJ'); i >= 0; i = v.indexOf('eyJ', from)) {
+      from = i + 1;
+      if (!tokenStartAt(v, i)) continue;
+      const end1 = base64urlEnd(v, i + 3);
+      if (end1 - i - 3 > max) {
+        // (A later `eyJ` in the run leaves a first part short enough.)
+        from = Math.max(i + 1, end1 - 3 - max);
+        continue;
+      }
+      from = end1;
+      const end = jwtTail(v, end1, max);
+      if (end1 - i - 3 < 5 || end === undefined) continue;
+      found.push([i, end]);
+      from = end;
+    }
+    return found;
+  };
+}
+/** From a JWT's first dot: the end of its second and third parts, or undefined. */
+function jwtTail(v: string, dot1: number, max: number): number | undefined {
+  if (v.charCodeAt(dot1) !== 46) return undefined;
+  const s2 = afterDot(v, dot1 + 1);
+  if (!v.startsWith('eyJ', s2)) return undefined;
+  const end2 = base64urlEnd(v, s2 + 3);
+  if (end2 - s2 - 3 < 5 || end2 - s2 - 3 > max || v.charCodeAt(end2) !== 46) return undefined;
+  const s3 = afterDot(v, end2 + 1);
+  const end3 = base64urlEnd(v, s3);
+  if (end3 - s3 <= max) return end3 - s3 >= 10 ? end3 : undefined;
+  // (Longer than `max`: the regex gives back characters until one that is not a letter or digit follows.)
+  for (let k = max; k >= 10; k--) if (!alnum(v.charCodeAt(s3 + k))) return s3 + k;
+  return undefined;
+}

@@ -49,7 +49,7 @@
  *
  * The tenth round:
  * - Slow input: `END X ` repeated with one `PRIVATE` (200 KB: 50 s through the gateway), the private-key forms
- *   reading every upper-case word after each END.
+ *   reading every upper-case word after each END; `-eyJ` repeated (4.8 s), the JWT form reading 8 KB ahead at each.
  * - Forms stored in clear: XML configs naming the key beside the value (Hibernate, Hadoop, Java properties XML,
  *   .NET settings), name/value pairs written as JSON text (`aws ssm get-parameter`, CloudFormation), setter calls
  *   (`conf.set("fs.s3a.secret.key", …)`, `Header.Set("X-Api-Key", …)`), FTP's `PASS` and IMAP's `LOGIN`.
@@ -578,6 +578,17 @@ describe("the tenth attacker's slow input", () => {
     }
     const text = `${'END X '.repeat(3000)}PRIVATE`;
     expect(all.text(text)).toBe(text);
+  });
+});
+
+describe("the tenth attacker's JWT stall", () => {
+  // `'-eyJ'.repeat(50000)` (200 KB) took 4.8 s through the gateway: the JWT form read 8 KB ahead at every `eyJ`
+  // (`-` is a base64url character, so the run never ended) and back again looking for its dot.
+  it.each([['-eyJ'], ['_eyJ'], ['eyJ.']])('leaves %j repeated as it is, and still masks a JWT after it', (unit) => {
+    const text = unit.repeat(50_000);
+    expect(all.text(text)).toBe(text);
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.Kt4Sd7Xu2Eo1Kt4Sd7Xu2Eo1';
+    expect(all.text(`${text} ${jwt}`)).not.toContain('Kt4Sd7Xu2Eo1');
   });
 });
 
