@@ -421,6 +421,11 @@ export function isPlaceholder(value: string): boolean {
     /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo|prompt|ask|stdin|interactive|include|same-origin|omit|inherit)$/i.test(v) || // (`pw=prompt`: where a tool asks for it)
     /^(.)\1{2,}$/.test(v) || // ***, xxxx, ----
     /^!!?[a-z][a-z0-9_-]*$/.test(v) || // a YAML tag (`password: !vault |`, `!!str`)
+    /^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Select|Join|If|Split|GetAZs|Transform)(?:\s|$)/.test(v) || // CloudFormation's (`MasterUserPassword: !Ref DBPassword`)
+    /^%env\([\w:.-]{1,128}\)%$|^%[a-z_][\w.]{0,127}%$/.test(v) || // Symfony's parameters (`%env(DB_PASSWORD)%`, `%kernel.secret%`)
+    /^(?:\$\(|`)(?![ \t]*(?:echo|printf|cat[ \t]*<<)\b)[ \t]*[a-z]/.test(v) || // a command's output (`$(gh auth token)`), unless it prints a literal
+    // (Between backticks, read as a quote: the command that prints a secret, `openssl rand -hex 16`.)
+    /^(?:openssl\s+rand|gh\s+auth\s+token|aws\s+[\w-]+\s+get|vault\s+(?:kv\s+get|read)|op\s+read|pass\s+show|security\s+find-|gcloud\s+(?:secrets|auth)|az\s+keyvault|kubectl\s+get|cat\s+[~/.$]|pwgen|head\s+-c|uuidgen|sops\s+-d|bw\s+get|doppler\s+secrets)\b/.test(v) ||
     /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
     MASKED_TOKEN.test(v) ||
     /^(?:<[a-z][a-z _-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, ${VAR}, {{ var }}, %VAR%, $VAR

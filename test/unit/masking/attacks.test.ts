@@ -592,6 +592,26 @@ describe("the tenth attacker's JWT stall", () => {
   });
 });
 
+describe("the tenth attacker's references read as secrets", () => {
+  // A secret's name assigned what fetches it, not the secret: a command's output, a template's reference.
+  it.each([
+    'export GITHUB_TOKEN=$(gh auth token)',
+    'export AWS_SECRET_ACCESS_KEY=$(aws configure get aws_secret_access_key)',
+    'PASSWORD="$(openssl rand -base64 32)"',
+    'DB_PASSWORD=`openssl rand -hex 16`',
+    'MasterUserPassword: !Ref DBPassword',
+    'Password: !Sub "{{resolve:secretsmanager:${Secret}:SecretString:password}}"',
+    'ApiKey: !GetAtt ApiKey.Value',
+    "database_password: '%env(DB_PASSWORD)%'",
+    'app_secret: "%kernel.secret%"',
+  ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each([
+    ['PASSWORD=$(echo Zq8rT2vLk9wX)', 'Zq8rT2vLk9wX'],
+    ['DB_PASSWORD=`printf Yp7qS1uKj8vW`', 'Yp7qS1uKj8vW'],
+    ['password: "%Xo6pR0tJi7uV%"', 'Xo6pR0tJi7uV'],
+  ])('still masks a literal printed or dressed as one: %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+});
+
 describe("the tenth attacker's forms", () => {
   it.each([
     ['<property name="hibernate.connection.password">Dn9Js3Rc6Wt1</property>', 'Dn9Js3Rc6Wt1'],
