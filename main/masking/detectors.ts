@@ -92,8 +92,13 @@ export function entropy(text: string): number {
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
 const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
+/**
+ * A key owned by a cipher, a signature scheme or a service (`JWT_KEY`, `HMAC_KEY`, `OPENAI_KEY`, `stripeKey`): the
+ * credential itself. (A key of a table, a cache or a sort is named by other words.)
+ */
+const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'aes', 'des', 'crypto', 'cipher', 'aead', 'totp', 'otp', 'mfa', 'openai', 'anthropic', 'claude', 'gemini', 'mistral', 'cohere', 'groq', 'deepseek', 'xai', 'perplexity', 'openrouter', 'together', 'fireworks', 'replicate', 'huggingface', 'hf', 'elevenlabs', 'voyage', 'pinecone', 'weaviate', 'tavily', 'serpapi', 'stripe', 'paypal', 'braintree', 'plaid', 'razorpay', 'twilio', 'sendgrid', 'mailgun', 'postmark', 'resend', 'brevo', 'mailchimp', 'mapbox', 'algolia', 'pusher', 'firebase', 'supabase', 'clerk', 'auth0', 'okta', 'datadog', 'dd', 'newrelic', 'sentry', 'segment', 'mixpanel', 'amplitude', 'slack', 'discord', 'telegram', 'github', 'gitlab', 'bitbucket', 'npm', 'pypi', 'heroku', 'vercel', 'netlify', 'cloudflare', 'digitalocean', 'linode', 'shopify'].map((owner) => `${owner} key`);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret']);
+const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
@@ -101,7 +106,7 @@ const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', '
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret']);
+const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', ...OWNED_KEYS]);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd', օ: 'o', ս: 'u', հ: 'h', ց: 'g', '∶': ':', 'ː': ':', '꞉': ':' };
@@ -173,6 +178,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('EAP ') ||
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
+    text.includes('UGFzc3dvcmQ6') ||
+    text.includes('CURLOPT_') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
     text.includes('("') ||
     text.includes("('") ||
@@ -535,7 +542,7 @@ function wholeKey(prefix: string, input: string, offset: number): string | undef
 // passwords), or is one unquoted word.
 // After the separator, the value: to its closing quote when quoted (spaces allowed: multi-word passwords; a
 // value opened by an escaped quote, in JSON written inside JSON, closes at the next escaped one), else one word.
-const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<=\`)[^\`\\\\\\r\\n]{1,4096}(?=\`)|(?<!["'\`])[^\\s"'\\\\,;&}\\]<>]{1,512})`;
+const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<=\`)[^\`\\\\\\r\\n]{1,4096}(?=\`)|(?<!["'\`])(?:[^\\s"'\\\\,;&}\\]<>]|\\\\[ $&;#!()|<>]){1,512})`;
 
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
@@ -599,13 +606,16 @@ const lineAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   prefix: `(?:^|\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
-  pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#){1,4096}(?<=[^\\s])`,
+  // (A shell's escapes are part of the value: `DB_PASSWORD=Cm8Ir2\\ Qb5Vs9`.)
+  pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#|\\\\[ $&;#!()|<>]){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
     const strength = name === undefined ? undefined : secretKeyStrength(name);
     const env = envStyle(name, prefix);
     // (`password: string;` in a TypeScript interface: a statement's end is not part of the value.)
     const v = value.replace(/[;,]+$/, '');
+    // (`Password=;Server=db`: an empty value, then a connection string's next pair.)
+    if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
     if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v)))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
@@ -1032,11 +1042,11 @@ function callStrings(value: string, from: number): { strings: { text: string; st
  * prose about them, would cost every text a search), and a value that looks like a secret
  * (`the password is required`, `| password | description |`, `password,confirm_password` are not).
  */
-const SAID_SEPARATOR = `(?:[ \\t]+(?:is|was)[ \\t]+(?:now[ \\t]+)?|[ \\t]*(?:->|→|=>)[ \\t]*|[ \\t]*\\|[ \\t]*|\\t|,[ \\t]?)`;
+const SAID_SEPARATOR = `(?:[ \\t]+(?:is|was)(?:[ \\t]*:)?[ \\t]+(?:now[ \\t]+)?|[ \\t]*(?:->|→|=>)[ \\t]*|[ \\t]*\\|[ \\t]*|\\t|,[ \\t]?)`;
 const saidSecret: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /pass(?:w|phrase|code)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
+  hint: /pass(?:w|phrase|code)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t:]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
   prefix: `(?<![A-Za-z0-9_.-])${KEY_NAME}${SAID_SEPARATOR}["'\`]?`,
   pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
   accept: (value, prefix) => {
@@ -1084,6 +1094,31 @@ export function findTableSecrets(value: string): [number, number][] {
       }
     }
     i = j - 1;
+  }
+  return found;
+}
+/**
+ * A two-column table aligned with spaces under `Key  Value` and its dashes (`vault kv get`, `vault read`): a row
+ * whose key names a secret strongly has its value masked.
+ */
+export function findAlignedSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const head = /(?:^|\n)[ \t]*Key[ \t]{2,}Value[ \t]*\r?\n[ \t]*-{3}[ \t]{2,}-{5}[ \t]*(?:\r?\n|$)/g;
+  for (let m = head.exec(value); m !== null && found.length < 10_000; m = head.exec(value)) {
+    let at = m.index + m[0].length;
+    for (let rows = 0; at < value.length && rows < 10_000; rows++) {
+      const nl = value.indexOf('\n', at);
+      const end = nl < 0 ? value.length : nl;
+      const row = /^([ \t]*)(\S+)([ \t]{2,})(\S(?:.*\S)?)[ \t]*\r?$/.exec(value.slice(at, end));
+      if (!row) break;
+      const [, lead, key, gap, cell] = row as unknown as [string, string, string, string, string];
+      if (secretKeyStrength(key) === 'strong' && !isPlaceholder(cell)) {
+        const start = at + lead.length + key.length + gap.length;
+        found.push([start, start + cell.length]);
+      }
+      at = end + 1;
+    }
+    head.lastIndex = Math.max(head.lastIndex, at - 1);
   }
   return found;
 }
@@ -1175,6 +1210,65 @@ const basicAuthArguments: Detector = {
   prefix: `(?:${word('auth')}[ \\t]*=[ \\t]*\\(|basic_?auth\\()[ \\t]*["'][^"'\\r\\n]{0,128}["'][ \\t]*,[ \\t]*["']`,
   pattern: `[^"'\\\\\\r\\n]{1,1024}`,
   accept: (value) => !isPlaceholder(value),
+};
+
+/**
+ * A connection string's password (ADO.NET, ODBC, JDBC's SQL Server form: `Server=db;User Id=sa;Password=Zj5&Fo8 Ny2;`):
+ * the value runs to the next `;` (spaces, `&` and `#` are part of it), or is braced (`PWD={…}`) or quoted. Only in
+ * a connection string: another of its keys stands near.
+ */
+const CONNECTION_KEYS = /(?:^|[;"'\s])(?:server|data source|host|address|addr|network address|driver|dsn|database|initial catalog|user id|uid|user|username|port|provider|encrypt|trustservercertificate|integrated security)[ \t]*=/i;
+const connectionStringPassword: Detector = {
+  kind: 'secret-value',
+  // (Phase 2: `pw` opens the context pass near it; the phase-3 gate would cost every text one more search.)
+  phase: 2,
+  hint: /(?:password|pwd)[ \t]*=/i,
+  // (From the `;` or quote before the key: a match there is tried before the assignment that begins at the key.)
+  prefix: `[;"'][ \\t]*(?:password|pwd)[ \\t]*=[ \\t]*`,
+  pattern: `(?:\\{[^}\\r\\n]{1,512}\\}|"[^"\\r\\n]{1,512}"|'[^'\\r\\n]{1,512}'|[^;\\r\\n"'{\\\\\\s](?:[^;\\r\\n"'\\\\]{0,510}[^;\\r\\n"'\\\\\\s])?)`,
+  accept: (value, prefix, input, offset) => {
+    const start = offset - prefix.length;
+    const end = offset + value.length;
+    // (One of its pairs, with another connection key within reach.)
+    if (!prefix.startsWith(';') && input[end] !== ';') return false;
+    return CONNECTION_KEYS.test(input.slice(Math.max(0, start - 300), start) + input.slice(end, end + 300)) && !isPlaceholder(unquote(value.replace(/^\{(.*)\}$/s, '$1')));
+  },
+};
+
+/** SMTP's `AUTH LOGIN` answer after the server's `334 UGFzc3dvcmQ6` (`Password:` in base64): the password, in base64. */
+const smtpLoginPassword: Detector = {
+  kind: 'auth-header',
+  phase: 3,
+  hint: /334[ \t]+UGFzc3dvcmQ6/,
+  prefix: `334[ \\t]+UGFzc3dvcmQ6[ \\t]*(?:\\r?\\n|\\\\r\\\\n|\\\\n)(?:[<>][ \\t]?|[CS]:[ \\t]?|-> )?`,
+  pattern: `[A-Za-z0-9+/]{4,4096}={0,2}`,
+};
+
+/**
+ * A secret handed over in prose: `Generated API key: …`, `Your access token: …`, `Root password for the instance: …`.
+ * The value must look like one (`API key: required` is not).
+ */
+const proseSecret: Detector = {
+  kind: 'secret-value',
+  // (Phase 2: `key`, `token` and `pass` open the context pass near them.)
+  phase: 2,
+  hint: /(?:api|access|secret|auth|bearer|personal access|refresh|bot)[ \t]+(?:key|token)|pass(?:word|phrase)[ \t]+for[ \t]/i,
+  prefix: `(?:${word('(?:api|access|secret|auth|bearer|refresh|bot)')}[ \\t]+(?:key|token)|pass(?:word|phrase)[ \\t]+for[ \\t]+[^\\r\\n:"'\`]{1,60}?)(?:[ \\t]+(?:is|was))?[ \\t]*:[ \\t]*["'\`]?`,
+  pattern: `[^\\s'"\`]{6,255}`,
+  accept: (value) => {
+    const v = value.replace(/[.,;:!?)]+$/, '');
+    return /\d/.test(v) && /[A-Za-z]/.test(v) && secretLooking(v) && !isPlaceholder(v) && !looksLikeCode(v) && !/^https?:/i.test(v);
+  },
+};
+
+/** PHP's `curl_setopt($ch, CURLOPT_USERPWD, 'user:password')` (and curl's `--user`'s other spellings in code): the password. */
+const curlUserPassword: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /CURLOPT_(?:USERPWD|PASSWORD|PROXYUSERPWD|PROXYPASSWORD)/,
+  prefix: `CURLOPT_(?:(?:PROXY)?USERPWD[ \\t]*,[ \\t]*\\\\?["'][^:"'\\r\\n]{0,128}:|(?:PROXY)?PASSWORD[ \\t]*,[ \\t]*\\\\?["'])`,
+  pattern: `[^"'\\\\\\r\\n]{1,1024}`,
+  accept: (value) => !isPlaceholder(value) && !value.startsWith('$'),
 };
 
 /** Name/value pairs written out as YAML or JSON text (`- name: DB_PASSWORD⏎  value: …`, `{"name": "API_TOKEN", "value": "…"}`). */
@@ -1363,6 +1457,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('gitlab-token', /gl[a-z]{1,5}-/, 'gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ft|ffct)-[A-Za-z0-9_-]{20,8192}|glagent-[A-Za-z0-9_-]{50,8192}'),
     token('slack-token', /xox[abposre]-|xapp-/, 'xox[abposre]-[A-Za-z0-9-]{10,8192}|xapp-\\d-[A-Z0-9]+-\\d+-[a-z0-9]+'),
     { kind: 'slack-webhook', inRun: true, hint: /hooks\.slack\.com/, pattern: 'https://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,8192}' },
+    { kind: 'teams-webhook', inRun: true, hint: /webhook\.office\.com\/webhookb2\/|outlook\.office(?:365)?\.com\/webhook\//, pattern: 'https://(?:[A-Za-z0-9-]{1,64}\\.webhook\\.office\\.com/webhookb2|outlook\\.office(?:365)?\\.com/webhook)/[A-Za-z0-9@/_-]{20,2048}' },
+    { kind: 'zapier-webhook', inRun: true, hint: /hooks\.zapier\.com\/hooks\//, pattern: 'https://hooks\\.zapier\\.com/hooks/(?:catch|standard)/\\d{3,12}/[A-Za-z0-9]{4,64}/?' },
     { kind: 'discord-webhook', inRun: true, hint: /discord(?:app)?\.com\/api\/webhooks/, pattern: 'https://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/\\d+/[A-Za-z0-9_-]+' },
     token('stripe-key', /[srp]k_(?:live|test)_|whsec_/, '(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,8192}|whsec_[A-Za-z0-9]{24,8192}'),
     token('anthropic-key', /sk-ant-/, 'sk-ant-(?:api|admin|sid)\\d\\d-[A-Za-z0-9_-]{20,8192}'),
@@ -1375,6 +1471,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       /MII|MI[GH]|MHcC|MC4C/,
       '(?:MII[A-Za-z0-9+/]{3}IBA(?:DANBgkqhkiG9w0BAQEFAAS|AKC[AQ])|MI[GH][A-Za-z0-9+/]AgEAMB[AM]GByqGSM49AgEG|MHcCAQEE|MIGkAgEBBD|MIHcAgEBBE|MC4CAQAwBQYDK2V[wu])[A-Za-z0-9+/]{16,16384}(?:(?:\\\\n|\\r?\\n)[A-Za-z0-9+/]{1,76}){0,400}={0,2}',
     ),
+    // An OpenSSH private key's body without its armor: base64 that begins with `openssh-key-v1`.
+    token('private-key', /b3BlbnNzaC1rZXktdjE/, 'b3BlbnNzaC1rZXktdjE[A-Za-z0-9+/]{16,16384}(?:(?:\\\\n|\\r?\\n)[A-Za-z0-9+/]{1,76}){0,400}={0,2}'),
     token('openrouter-key', /sk-or-/, 'sk-or-v1-[0-9a-f]{64}'),
     // `sk-` also starts ordinary names (`sk-dashboard-frontend-service-7d9f8b6c5`): a key's body is random (mixed
     // case and digits, OpenAI's T3BlbkFJ marker) or long hex (the providers that copied the prefix).
@@ -1528,6 +1626,10 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     terraformDefault,
     fallbackDefault,
     basicAuthArguments,
+    connectionStringPassword,
+    smtpLoginPassword,
+    proseSecret,
+    curlUserPassword,
     nameValueText,
     cookieJarLine,
     bearerAnywhere,
@@ -1542,6 +1644,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     secretAssignment,
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
+    { kind: 'secret-value', hint: { test: (v) => v.includes('Key ') && v.includes('-----') }, scan: findAlignedSecrets },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },

@@ -1028,13 +1028,23 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return value;
   };
 
+  /** A secret store's answer for one secret: its id or name is the secret's path (`…/secrets/db-password/…`). */
+  const secretStored = (o: Record<string, unknown>): boolean =>
+    (Object.hasOwn(o, 'value') || Object.hasOwn(o, 'payload')) && [o.id, o.name].some((n) => typeof n === 'string' && /(?:^|\/)secrets\/[^/\s]/.test(n));
+  /** Node's `rawHeaders`: names and values by turns, in one flat list. */
+  const flatHeaders = (keyName: string | undefined, list: unknown[]): boolean =>
+    list.length >= 2 && list.length % 2 === 0 && list.every((v) => typeof v === 'string') && (keyName === 'rawHeaders' || keyName === 'rawTrailers' || (list.every((v, i) => i % 2 === 1 || /^[A-Za-z0-9-]{1,64}$/.test(v as string)) && list.some((v, i) => i % 2 === 0 && /^(?:host|content-type|user-agent|accept)$/i.test(v as string))));
   // Name/value pairs (HAR headers, Kubernetes and ECS env, `[name, value]` header arrays): the name says what the value is.
   const NAME_FIELDS = ['name', 'Name', 'key', 'Key', 'field', 'Field', 'variable', 'Variable', 'header', 'Header', 'property', 'Property', 'param', 'Param', 'ParameterKey', 'ParameterName', 'OptionName'];
-  const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue'];
+  const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue', 'payload'];
   // A cookie as browsers and their drivers list it (CDP, Playwright: name, value, domain, path…): its value is a
   // secret when it looks like one, whatever the cookie is called (`JSESSIONID`, `_gh_sess`, `connect.sid`).
   const COOKIE_FIELDS = ['domain', 'httpOnly', 'sameSite', 'expires', 'expirationDate', 'hostOnly'];
   const pairKind = (o: Record<string, unknown>): KeyKind | undefined => {
+    // A password manager's concealed field (1Password's `op item get`: `{type: "CONCEALED", purpose: "PASSWORD", value}`),
+    // or a secret store's secret (Azure Key Vault's `{id: ".../secrets/NAME/…", value}`, Google's `{name: ".../secrets/…", payload}`).
+    // And what a tool marks sensitive (`terraform output -json`: `{sensitive: true, value}`).
+    if (o.type === 'CONCEALED' || o.purpose === 'PASSWORD' || (o.sensitive === true && Object.hasOwn(o, 'value')) || secretStored(o)) return 'strong';
     if (typeof o.name === 'string' && Object.hasOwn(o, 'value') && COOKIE_FIELDS.some((f) => Object.hasOwn(o, f))) {
       const kind = kindOfKey(o.name);
       return kind === 'strong' ? 'strong' : 'weak';
@@ -1116,6 +1126,14 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         }
       }
       let copy: unknown[] | undefined;
+      if (flatHeaders(keyName, value)) {
+        for (let i = 0; i + 1 < value.length; i += 2) {
+          const kind = kindOfKey(value[i] as string);
+          if (kind !== 'strong' && kind !== 'weak') continue;
+          const masked = walk(value[i + 1], undefined, kind === 'weak' && /^(?:bearer|basic|token)\s/i.test(value[i + 1] as string) ? 'strong' : kind);
+          if (masked !== value[i + 1]) (copy ??= value.slice())[i + 1] = masked;
+        }
+      }
       // A private key sent as an array of lines: the lines after its BEGIN line, up to its END line, are the key.
       let inKey = false;
       for (let i = 0; i < value.length; i++) {

@@ -52,7 +52,14 @@
  *   reading every upper-case word after each END; `-eyJ` repeated (4.8 s), the JWT form reading 8 KB ahead at each.
  * - Forms stored in clear: XML configs naming the key beside the value (Hibernate, Hadoop, Java properties XML,
  *   .NET settings), name/value pairs written as JSON text (`aws ssm get-parameter`, CloudFormation), setter calls
- *   (`conf.set("fs.s3a.secret.key", …)`, `Header.Set("X-Api-Key", …)`), FTP's `PASS` and IMAP's `LOGIN`.
+ *   (`conf.set("fs.s3a.secret.key", …)`, `Header.Set("X-Api-Key", …)`), FTP's `PASS` and IMAP's `LOGIN`; and, left
+ *   open then and closed here, connection strings (`Password=Zj5&Fo8 Ny2;`), a shell's escaped space, prose
+ *   (`Generated API key: …`, `password for the instance: …`, `password is: …`), `vault kv get`'s aligned table,
+ *   `CURLOPT_USERPWD`, SMTP `AUTH LOGIN`'s answer, keys named for their owner (`OPENAI_KEY`, `JWT_KEY`, `stripeKey`),
+ *   secret stores' and password managers' answers (Key Vault, Secret Manager, 1Password, `terraform output`),
+ *   Node's `rawHeaders`, Composer's `github-oauth`, Teams and Zapier webhooks, an OpenSSH key's bare body.
+ * - False positives: a secret's name assigned what fetches it (`$(gh auth token)`, `` `openssl rand -hex 16` ``,
+ *   CloudFormation's `!Ref`, Symfony's `%env(…)%`).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -610,6 +617,65 @@ describe("the tenth attacker's references read as secrets", () => {
     ['DB_PASSWORD=`printf Yp7qS1uKj8vW`', 'Yp7qS1uKj8vW'],
     ['password: "%Xo6pR0tJi7uV%"', 'Xo6pR0tJi7uV'],
   ])('still masks a literal printed or dressed as one: %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+});
+
+describe("the tenth attacker's forms left open in its round", () => {
+  it.each([
+    ['Server=db;Database=app;User Id=sa;Password=Zj5&Fo8Ny2Sp6;', 'Fo8Ny2Sp6'],
+    ['Driver={ODBC Driver 18};Server=db;UID=sa;PWD=Ak1#Bl2Cm3Dn4;', 'Bl2Cm3Dn4'],
+    ['Data Source=db;User ID=sa;Password=Ek5 Fl6Gm7Hn8;Encrypt=true', 'Fl6Gm7Hn8'],
+    ['Driver={PostgreSQL};Server=db;Uid=app;Pwd={Wq1 Er2;Ty3};', 'Ty3'],
+    ['DB_PASSWORD=Cm8Ir2\\ Qb5Vs9', 'Qb5Vs9'],
+    ['Generated API key: Vx3Ty6Uz9Wa2Xb5', 'Vx3Ty6Uz9Wa2Xb5'],
+    ['Root password for the instance: Jc4Kd7Le0Mf3', 'Jc4Kd7Le0Mf3'],
+    ['Your password is: Ng6Oh9Pi2Qj5', 'Ng6Oh9Pi2Qj5'],
+    ['====== Data ======\nKey         Value\n---         -----\npassword    Rk8Sl1Tm4Un7\nusername    admin', 'Rk8Sl1Tm4Un7'],
+    ["curl_setopt($ch, CURLOPT_USERPWD, 'admin:Vo0Wp3Xq6Yr9');", 'Vo0Wp3Xq6Yr9'],
+    ['C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: YWRtaW4=\nS: 334 UGFzc3dvcmQ6\nC: WnM5QXQyQnU1Q3Y4\nS: 235 Authentication successful', 'WnM5QXQyQnU1Q3Y4'],
+    ['OPENAI_KEY=Ab3Cd6Ef9Gh2Ij5', 'Ab3Cd6Ef9Gh2Ij5'],
+    ['JWT_KEY=Kl8Mn1Op4Qr7', 'Kl8Mn1Op4Qr7'],
+    ['HMAC_KEY: Lm9No2Pq5Rs8', 'Lm9No2Pq5Rs8'],
+    ['{"stripeKey":"Uv9Wx2Yz5Ab8"}', 'Uv9Wx2Yz5Ab8'],
+    ['=== app Config Vars\nSTRIPE_KEY:   Cd1Ef4Gh7Ij0', 'Cd1Ef4Gh7Ij0'],
+  ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
+  it.each([
+    'Server=db;Database=app;Integrated Security=true;',
+    'Password=;Server=db',
+    'CACHE_KEY=user_profile_v2',
+    'SORT_KEY=createdAt',
+    'PRIMARY_KEY=id',
+    'Get an API key: see https://example.com/settings/keys',
+    'API key: required',
+    'The password for the account: see the vault',
+    'Key         Value\n---         -----\nusername    admin\nttl         768h',
+  ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe("the tenth attacker's secrets in tools' output", () => {
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  it.each([
+    ['a Key Vault secret', { id: 'https://kv1.vault.azure.net/secrets/db-conn/0a1b2c3d4e5f', name: 'db-conn', value: 'Hk3Lm6No9Pq2' }, 'Hk3Lm6No9Pq2'],
+    ["Google Secret Manager's payload", { name: 'projects/p/secrets/api-token/versions/1', payload: { data: b64('Jr4St7Uv0Wx3'), dataCrc32c: '12345' } }, b64('Jr4St7Uv0Wx3')],
+    ["1Password's concealed fields", { fields: [{ id: 'password', type: 'CONCEALED', purpose: 'PASSWORD', label: 'password', value: 'Ij9Kl2Mn5Op8' }, { id: 'x', type: 'CONCEALED', label: 'recovery', value: 'Qr1St4Uv7Wx0' }] }, /Ij9Kl2Mn5Op8|Qr1St4Uv7Wx0/],
+    ['terraform output -json', { conn: { sensitive: true, type: 'string', value: 'Yz3Ab6Cd9Ef2' } }, 'Yz3Ab6Cd9Ef2'],
+    ["Node's rawHeaders", { rawHeaders: ['Host', 'api.example.com', 'Authorization', 'Qr2St5Uv8Wx1Yz4', 'X-Api-Key', 'Ab7Cd0Ef3Gh6'] }, /Qr2St5Uv8Wx1Yz4|Ab7Cd0Ef3Gh6/],
+    ["a flat header list elsewhere", { headers: ['Host', 'api.example.com', 'Cookie', 'sid=Cd8Ef1Gh4Ij7'] }, 'Cd8Ef1Gh4Ij7'],
+    ["Composer's auth.json", { 'github-oauth': { 'github.com': '0123456789abcdef0123456789abcdef01234567' } }, '0123456789abcdef0123456789abcdef01234567'],
+    ['a Teams webhook', 'https://contoso.webhook.office.com/webhookb2/1a2b3c4d-1111-2222-3333-444455556666@aaaabbbb-cccc-dddd-eeee-ffff00001111/IncomingWebhook/0123456789abcdef0123456789abcdef/9a8b7c6d-5e4f-3a2b-1c0d-9e8f7a6b5c4d', '0123456789abcdef0123456789abcdef'],
+    ['a Zapier hook', 'POST https://hooks.zapier.com/hooks/catch/1234567/abcd1ef/', 'abcd1ef'],
+    ["an OpenSSH key's body without its armor", 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQAAACBsZWNyZXRrZXlib2R5', 'ZWQyNTUxOQAAACBsZWNyZXRrZXlib2R5'],
+  ])('masks %s', (_name, value, secret) => {
+    const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
+    if (typeof secret === 'string') expect(out).not.toContain(secret);
+    else expect(out).not.toMatch(secret);
+  });
+  it.each([
+    ['a list of secret names', [{ name: 'projects/p/secrets/api-token', createTime: '2026-01-01T00:00:00Z', replication: { automatic: {} } }]],
+    ['a value not marked sensitive', { endpoint: { sensitive: false, type: 'string', value: 'db.example.com' } }],
+    ['a 1Password username', { id: 'username', type: 'STRING', purpose: 'USERNAME', value: 'admin' }],
+    ['ordinary headers', { rawHeaders: ['Host', 'api.example.com', 'Accept', 'application/json'] }],
+    ['a list of words', ['Host', 'Content-Type', 'Accept', 'User-Agent']],
+  ])('leaves %s alone', (_name, value) => expect(all.json(value)).toEqual(value));
 });
 
 describe("the tenth attacker's forms", () => {
