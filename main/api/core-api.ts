@@ -3,7 +3,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { ApprovalBroker } from '../approvals/broker.js';
 import type { GrantStore } from '../approvals/grants.js';
 import { toApprovalView } from '../approvals/view.js';
-import { readSessionRecords } from '../audit/reader.js';
+import { readSessionRecords, sessionOfLine } from '../audit/reader.js';
 import { ANCHOR_FILE, HEAD_FILE } from '../audit/segment-files.js';
 import { readMark } from '../audit/segment-writer.js';
 import type { SessionIndex } from '../audit/session-index.js';
@@ -127,7 +127,9 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     async verify(): Promise<IntegrityReport> {
       const started = performance.now();
       const r = await ctx.verify();
-      const report = { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(r.problem ? { problem: r.problem } : {}) };
+      const session = r.problem && r.problem.seq !== undefined ? await sessionOfLine(ctx.audit.dir, r.problem.segment, r.problem.line) : undefined;
+      const problem = r.problem && { ...r.problem, ...(session !== undefined && ctx.audit.index.get(session) ? { session } : {}) };
+      const report = { ok: r.ok, records: r.records, segments: r.segments, bytes: r.bytes, checkpointsChecked: r.checkpointsChecked, ...(problem ? { problem } : {}) };
       lastVerify = { ...report, at: Date.now(), seconds: (performance.now() - started) / 1000 };
       return report;
     },

@@ -212,7 +212,8 @@ export interface IntegrityReport {
   bytes: number;
   checkpointsChecked: number;
   breaks?: RecordedBreak[];
-  problem?: { segment: string; seq?: number; line: number; reason: string; message: string };
+  /** Where the chain broke; `session`, when the record there still names a recorded session (the UI opens the record). */
+  problem?: { segment: string; seq?: number; line: number; reason: string; message: string; session?: string };
 }
 
 /** The MCP clients found on this machine, and whether this shell can wire them (the desktop app cannot start the CLI's shim yet). */

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseRecord, type AuditRecord } from './record.js';
 import { lines } from './segment-files.js';
@@ -41,4 +42,30 @@ export function readSessionRecords(auditDir: string, index: SessionIndex, sessio
     }
   }
   return out;
+}
+
+/**
+ * The session of the record on a segment's `line` (1-based), as far as that line still reads as a record: where a
+ * verify found the log broken, so that the UI can open the record itself. Undefined for a line that does not parse
+ * (a record edited into something else), one without a session (the gateway's own), or a segment gone.
+ */
+export async function sessionOfLine(auditDir: string, segment: string, line: number): Promise<string | undefined> {
+  if (line < 1 || segment.includes('/') || segment.includes('\\')) return undefined;
+  let data: Buffer;
+  try {
+    data = await readFile(join(auditDir, segment));
+  } catch {
+    return undefined;
+  }
+  let n = 0;
+  for (const item of lines(data)) {
+    if (++n < line) continue;
+    try {
+      const session = (JSON.parse(item.line.toString('utf8')) as { session?: unknown }).session;
+      return typeof session === 'string' ? session : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }

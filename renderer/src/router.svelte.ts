@@ -1,8 +1,8 @@
 /**
- * The view in the address bar's hash: #/, #/session/ID, #/session/ID/call/N, #/approvals, #/policy, #/integrity,
- * #/clients. A session's may end in `?find=TERM`: what the sessions search looked for, found and marked in it.
+ * The view in the address bar's hash: #/, #/session/ID, #/session/ID/call/N, #/session/ID/record/SEQ (the call
+ * that holds record SEQ, or the record itself), #/approvals, #/policy, #/integrity, #/clients. A session's may end in `?find=TERM`: what the sessions search looked for, found and marked in it.
  */
-export type Route = { view: 'timeline' } | { view: 'session'; id: string; call?: number; find?: string } | { view: 'approvals' } | { view: 'policy' } | { view: 'integrity' } | { view: 'clients' };
+export type Route = { view: 'timeline' } | { view: 'session'; id: string; call?: number; record?: number; find?: string } | { view: 'approvals' } | { view: 'policy' } | { view: 'integrity' } | { view: 'clients' };
 
 function parse(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
@@ -10,7 +10,8 @@ function parse(hash: string): Route {
   // `#/session/ID/call/N`: a session's Nth call, opened.
   if (view === 'session' && id) {
     const find = new URLSearchParams(query).get('find') ?? '';
-    return { view: 'session', id: decodeURIComponent(id), ...(part === 'call' && /^\d+$/.test(n ?? '') ? { call: Number(n) } : {}), ...(find ? { find } : {}) };
+    const number = /^\d+$/.test(n ?? '') ? Number(n) : undefined;
+    return { view: 'session', id: decodeURIComponent(id), ...(part === 'call' && number !== undefined ? { call: number } : {}), ...(part === 'record' && number !== undefined ? { record: number } : {}), ...(find ? { find } : {}) };
   }
   if (view === 'approvals' || view === 'policy' || view === 'integrity' || view === 'clients') return { view };
   return { view: 'timeline' };
