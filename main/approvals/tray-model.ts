@@ -6,6 +6,8 @@ export type TrayAction =
   | { kind: 'decide'; id: string; decision: ApprovalDecision }
   | { kind: 'open-timeline' }
   | { kind: 'open-clients' }
+  /** A view of the window, by its address (`/integrity`). */
+  | { kind: 'open-view'; path: string }
   | { kind: 'toggle-pause' }
   | { kind: 'toggle-start-at-login' }
   | { kind: 'sign-in' }
@@ -28,8 +30,10 @@ export interface TrayState {
   sleepingSessions?: number;
   recordingPaused: boolean;
   startAtLogin: boolean;
-  /** A problem to show (an invalid config edit, a broken log). */
+  /** A problem to show (an invalid config edit). */
   error?: string | undefined;
+  /** Breaks the audit log holds (a start found it other than it was left): an alarm that opens Integrity. */
+  auditBreaks?: number | undefined;
   /** Who the gateway acts for, when sign-in is configured. */
   identity?: { principal: string; signedIn: boolean; configured: boolean } | undefined;
   /** The MCP clients found, with how many of their servers go through Gatehouse (the Clients submenu). */
@@ -51,17 +55,20 @@ const ONE_HOUR = 3_600_000;
 /** What the tray shows for a state: plain data, built in the core and tested there; the desktop only renders it. */
 export function buildTrayModel(state: TrayState): TrayModel {
   const count = state.pending.length;
-  const icon: TrayIcon = state.error || state.forwarding?.warning ? 'error' : count > 0 ? 'pending' : state.recordingPaused ? 'paused' : state.activeSessions > 0 ? 'recording' : 'idle';
+  const alarm = state.auditBreaks ? `The audit log is not intact: ${state.auditBreaks} break${state.auditBreaks === 1 ? '' : 's'} recorded` : undefined;
+  const icon: TrayIcon = alarm || state.error || state.forwarding?.warning ? 'error' : count > 0 ? 'pending' : state.recordingPaused ? 'paused' : state.activeSessions > 0 ? 'recording' : 'idle';
   const tooltip = [
     'Gatehouse',
     count > 0 ? `${count} call${count === 1 ? '' : 's'} waiting for approval` : undefined,
     state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}${state.sleepingSessions ? ` (${state.sleepingSessions} asleep)` : ''}`,
+    alarm,
     state.error,
     state.forwarding?.warning ? 'forwarding warns (see the menu)' : undefined,
   ]
     .filter(Boolean)
     .join(' — ');
   const items: TrayItem[] = [];
+  if (alarm) items.push({ label: `${alarm}: what happened…`, action: { kind: 'open-view', path: '/integrity' } }, { separator: true, label: '' });
   if (count > 0) {
     items.push({ label: `Waiting for approval (${count})`, enabled: false });
     for (const p of state.pending) {

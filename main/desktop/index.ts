@@ -95,6 +95,7 @@ if (cliArgs !== -1) {
       if (action.kind === 'decide') void running.api.decideApproval(action.id, action.decision, 'tray');
       else if (action.kind === 'open-timeline') showWindow();
       else if (action.kind === 'open-clients') showWindow('/clients');
+      else if (action.kind === 'open-view') showWindow(action.path);
       else if (action.kind === 'toggle-pause') void running.audit.recorder.setPaused(!running.audit.recorder.isPaused).then(() => tray.refresh());
       else if (action.kind === 'toggle-start-at-login') {
         settings.set('startAtLogin', !settings.get('startAtLogin'));
@@ -125,11 +126,8 @@ if (cliArgs !== -1) {
         identity: running.identity(),
         clients: clientSummary,
         forwarding: running.forwarding().enabled ? running.forwarding() : undefined,
-        error: running.audit.index.breaks().length
-          ? `the audit log is not intact: ${running.audit.index.breaks().length} break(s) recorded (see Integrity)`
-          : running.live.lastError
-            ? 'gatehouse.yaml has an error; the previous config is in force'
-            : undefined,
+        auditBreaks: running.audit.index.breaks().length,
+        error: running.live.lastError ? 'gatehouse.yaml has an error; the previous config is in force' : undefined,
       }),
       act,
     );

@@ -40,6 +40,14 @@ describe('the tray, built from broker state', () => {
     expect(warned.tooltip).toContain('forwarding warns');
   });
 
+  it('a broken log: the icon turns to error, and the first item is an alarm that opens Integrity', () => {
+    const model = buildTrayModel({ ...base, pending: [view('a')], auditBreaks: 2 });
+    expect(model.icon).toBe('error');
+    expect(model.tooltip).toContain('The audit log is not intact: 2 breaks recorded');
+    expect(model.items[0]).toEqual({ label: 'The audit log is not intact: 2 breaks recorded: what happened…', action: { kind: 'open-view', path: '/integrity' } });
+    expect(buildTrayModel({ ...base, auditBreaks: 0 }).items.some((i) => i.label.includes('not intact'))).toBe(false);
+  });
+
   it('the tooltip counts live sessions and says how many of them sleep', () => {
     expect(buildTrayModel({ ...base, activeSessions: 12, sleepingSessions: 9 }).tooltip).toBe('Gatehouse — 12 live sessions (9 asleep)');
     expect(buildTrayModel({ ...base, activeSessions: 1 }).tooltip).toBe('Gatehouse — 1 live session');
