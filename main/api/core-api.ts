@@ -17,7 +17,9 @@ import { discoverClients, gatewayPortOf } from '../clients/discover.js';
 import { clientViews, firstRunHint, unwireClients, wireClients, type WiringReport, type WiringTarget } from '../clients/wiring.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
-import type { ApprovalDecision, ApprovalView, ClientsOverview, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, RecordingResult, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
+import type { GatehouseOAuthProvider } from '../gateway/oauth/provider.js';
+import type { OAuthStore } from '../gateway/oauth/oauth-store.js';
+import type { ApprovalDecision, ApprovalView, ClientsOverview, ConsentView, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, RecordingResult, RegistrationView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
   gateway: Gateway;
@@ -55,6 +57,8 @@ export interface CoreApiContext {
   maskText: (value: string) => string;
   /** Where to look for MCP clients' configs, and the command a wired entry starts (none: this shell cannot wire). */
   clients?: { platform: Platform; shim?: string[] };
+  /** The local authorization server (MCP authorization), when the gateway runs one. */
+  oauth?: { provider: GatehouseOAuthProvider; store: OAuthStore };
 }
 
 /** The core's implementation of GatehouseApi, shared by both shells. */
@@ -175,6 +179,30 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
         publicKey: ctx.publicKeyPem,
         ...(ctx.forwarding ? { forwarding: ctx.forwarding() } : {}),
       };
+    },
+    async consent(id: string) {
+      const c = ctx.oauth?.provider.consent(id);
+      if (!c) return { ok: false as const, message: 'no such sign-in is waiting: it was answered, or it expired (the client starts again)' };
+      const view: ConsentView = { id: c.id, clientId: c.clientId, clientName: ctx.maskText(c.clientName), redirectUri: ctx.maskText(c.redirectUri), ...(c.params.resource ? { resource: c.params.resource.href } : {}), createdAt: c.createdAt };
+      return { ok: true as const, consent: view };
+    },
+    async decideConsent(id: string, allow: boolean) {
+      const redirect = await ctx.oauth?.provider.decide(id, allow);
+      return redirect === undefined ? { ok: false as const, message: 'no such sign-in is waiting: it was answered, or it expired (the client starts again)' } : { ok: true as const, redirect };
+    },
+    async registrations(): Promise<RegistrationView[]> {
+      return (ctx.oauth?.store.clients() ?? []).map((c) => ({
+        id: c.info.client_id,
+        name: ctx.maskText(c.info.client_name ?? c.info.client_id),
+        redirectUris: c.info.redirect_uris.map(ctx.maskText),
+        registeredAt: c.registeredAt,
+        ...(c.lastUsedAt !== undefined ? { lastUsedAt: c.lastUsedAt } : {}),
+        ...(c.revokedAt !== undefined ? { revokedAt: c.revokedAt } : {}),
+      }));
+    },
+    async revokeRegistration(id: string): Promise<DecisionResult> {
+      const revoked = await ctx.oauth?.store.revoke(id, ctx.now());
+      return revoked ? { ok: true, message: `client ${id} revoked: its tokens no longer work` } : { ok: false, unknown: true, message: `no registered client ${id} (or it was revoked already); \`gatehouse clients\` lists them` };
     },
     async signIn() {
       const settings = ctx.config().identity;

@@ -25,6 +25,8 @@ import { createApiRoutes } from './http-routes.js';
 import { wireGateway } from './pipeline-wiring.js';
 import type { CoreApi, ForwardingStatus } from './types.js';
 import { VERSION } from './version.js';
+import { OAuthStore } from '../gateway/oauth/oauth-store.js';
+import { GatehouseOAuthProvider } from '../gateway/oauth/provider.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -109,6 +111,9 @@ async function startLocked(
 ): Promise<RunningGatehouse> {
   const token = loadOrCreateToken(dataDir);
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
+  // The local authorization server: clients that speak MCP authorization sign in and get tokens of their own.
+  const oauthStore = await OAuthStore.open(dataDir);
+  const oauth = new GatehouseOAuthProvider(oauthStore, { baseUrl: () => url, now: () => clock.now() });
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const local = localPrincipal();
@@ -175,12 +180,14 @@ async function startLocked(
     maskText: (value) => live.current.masker.text(value),
     ...(options.clients ? { clients: options.clients } : {}),
     publicKeyPem: publicKeyPem(signingKeyFrom(auditKey).publicKey),
+    oauth: { provider: oauth, store: oauthStore },
   });
   const server = await startGatewayServer({
     gateway,
     token,
     port: options.port ?? config.gateway.port,
     limits: () => ({ maxBodySize: live.current.config.gateway.maxBodySize }),
+    oauth,
     fallback: options.web ? options.web({ api, token: apiToken, changes }) : createApiRoutes({ api, token: apiToken, changes }),
   }).catch(async (err: unknown) => {
     // The port is taken: what was opened is closed again (the desktop app lives on and may try another port).

@@ -57,11 +57,21 @@ const ARGS: { [V in Verb]: Parse<V> } = {
     const parsed = recordingSchema.safeParse(body);
     return parsed.success ? [parsed.data.paused] : { error: 'expected {"paused":true} or {"paused":false}' };
   },
+  consent: ({ params }) => (OPAQUE_ID.test(params[0] ?? '') ? [params[0] as string] : { error: 'not a consent id' }),
+  decideConsent: ({ params, body }) => {
+    const allow = (body as { allow?: unknown } | null)?.allow;
+    return OPAQUE_ID.test(params[0] ?? '') && typeof allow === 'boolean' ? [params[0] as string, allow] : { error: 'expected {"allow":true} or {"allow":false}, and a consent id' };
+  },
+  registrations: () => [],
+  revokeRegistration: ({ params }) => (OPAQUE_ID.test(params[0] ?? '') ? [params[0] as string] : { error: `"${params[0] ?? ''}" is not a client id; \`gatehouse clients\` lists the registered ones` }),
   acceptPins: ({ body }) => {
     const parsed = pinAcceptSchema.safeParse(body);
     return parsed.success ? [parsed.data.server, parsed.data.tool, parsed.data.fingerprint] : { error: 'expected {"server":"…","tool"?:"…","fingerprint"?:"hex prefix"}' };
   },
 };
+
+/** A consent's or a registration's id: base64url or a UUID, nothing longer. */
+const OPAQUE_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 function wiringTarget(body: unknown): VerbArgs<'wireClients'> | { error: string } {
   const parsed = wiringTargetSchema.safeParse(body);

@@ -55,6 +55,10 @@ export const API_TABLE: { [V in Verb]: VerbRoute<V> } = {
   wireClients: { method: 'POST', path: '/api/clients/wire', request: (client) => ({ body: { client } }), refused: 409, ipc: true },
   unwireClients: { method: 'POST', path: '/api/clients/unwire', request: (client) => ({ body: { client } }), refused: 409, ipc: true },
   setRecordingPaused: { method: 'POST', path: '/api/recording', request: (paused) => ({ body: { paused } }), ipc: true },
+  consent: { method: 'GET', path: '/api/oauth/consents/:id', request: (id) => ({ params: [id] }), refused: 404, ipc: true },
+  decideConsent: { method: 'POST', path: '/api/oauth/consents/:id', request: (id, allow) => ({ params: [id], body: { allow } }), refused: 404, ipc: true },
+  registrations: { method: 'GET', path: '/api/oauth/clients', request: none, ipc: true },
+  revokeRegistration: { method: 'DELETE', path: '/api/oauth/clients/:id', request: (id) => ({ params: [id] }), refused: 404, ipc: true },
   acceptPins: { method: 'POST', path: '/api/pins/accept', request: (server, tool, fingerprint) => ({ body: { server, ...(tool ? { tool } : {}), ...(fingerprint ? { fingerprint } : {}) } }), refused: 409, ipc: false },
 };
 

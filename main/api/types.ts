@@ -68,7 +68,7 @@ export interface ServerEntry {
 export interface SessionSummary {
   id: string;
   server: string;
-  client: { name?: string; version?: string };
+  client: { name?: string; version?: string; registration?: string };
   principal: string;
   first: string;
   last: string;
@@ -251,6 +251,35 @@ export interface GatehouseApi {
   unwireClients(target: WiringTarget): Promise<WiringReport>;
   /** Pauses recording (messages pass through unrecorded; the pause and the resume are recorded) or resumes it. */
   setRecordingPaused(paused: boolean): Promise<RecordingResult>;
+  /** A client's request to sign in to Gatehouse (MCP authorization), waiting for the user's consent. */
+  consent(id: string): Promise<{ ok: true; consent: ConsentView } | { ok: false; message: string }>;
+  /** The user's answer to it: where the browser goes next (back to the client, with a code or with access_denied). */
+  decideConsent(id: string, allow: boolean): Promise<{ ok: true; redirect: string } | { ok: false; message: string }>;
+  /** The clients registered with Gatehouse's authorization server, revoked ones too. */
+  registrations(): Promise<RegistrationView[]>;
+  /** Revokes a registered client: its tokens stop working at once. */
+  revokeRegistration(id: string): Promise<DecisionResult>;
+}
+
+/** A client asking to reach the servers through Gatehouse: its name (masked: the client chose it) and where it wants the answer. */
+export interface ConsentView {
+  id: string;
+  clientId: string;
+  clientName: string;
+  redirectUri: string;
+  /** The endpoint it asked for (`…/mcp/files`), when it named one. */
+  resource?: string;
+  createdAt: number;
+}
+
+/** A client that registered with Gatehouse (OAuth dynamic registration). */
+export interface RegistrationView {
+  id: string;
+  name: string;
+  redirectUris: string[];
+  registeredAt: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
 }
 
 export interface RecordingResult {
@@ -269,7 +298,7 @@ export interface CoreApi extends Omit<GatehouseApi, 'decideApproval'> {
 }
 
 /** Every GatehouseApi verb, in one list: the IPC channels, the preload bridge and the HTTP routes derive from it. */
-export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut', 'clients', 'wireClients', 'unwireClients', 'setRecordingPaused'] as const satisfies readonly (keyof GatehouseApi)[];
+export const API_METHODS = ['status', 'servers', 'liveSessions', 'approvals', 'decideApproval', 'grants', 'revokeGrant', 'verify', 'sessions', 'sessionRecords', 'policy', 'integrity', 'signIn', 'signOut', 'clients', 'wireClients', 'unwireClients', 'setRecordingPaused', 'consent', 'decideConsent', 'registrations', 'revokeRegistration'] as const satisfies readonly (keyof GatehouseApi)[];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The IPC channel of a verb. */

@@ -14,7 +14,8 @@ export interface AuditEntry {
   principal?: string;
   /** The signed-in principal's groups, as the identity provider vouched for them (absent before sign-in, or when none). */
   groups?: readonly string[];
-  client?: { name?: string; version?: string };
+  /** The client as it named itself at initialize (masked), and the registration (OAuth client id) it signed in with, if any. */
+  client?: { name?: string; version?: string; registration?: string };
   direction?: RecordDirection;
   kind: RecordKind;
   method?: string;

@@ -24,7 +24,7 @@ export interface RecorderOptions {
 export interface SessionFacts {
   session: string;
   server: string;
-  client: Readonly<{ name?: string; version?: string }>;
+  client: Readonly<{ name?: string; version?: string; registration?: string }>;
 }
 
 /** One message as it travelled, or one answer Gatehouse gave in place of the other side. */
@@ -82,9 +82,9 @@ export class AuditRecorder {
     return typeof value === 'string' ? this.maskText(value) : value;
   }
 
-  private client(facts: SessionFacts): { name?: string; version?: string } | undefined {
+  private client(facts: SessionFacts): { name?: string; version?: string; registration?: string } | undefined {
     const c = facts.client;
-    return c.name || c.version ? maskClient(c, this.maskText) : undefined;
+    return c.name || c.version || c.registration ? maskClient(c, this.maskText) : undefined;
   }
 
   get isPaused(): boolean {

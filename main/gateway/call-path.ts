@@ -41,7 +41,7 @@ export interface PendingRequest {
 export interface PathSession {
   readonly id: string;
   readonly server: string;
-  readonly client: Readonly<{ name?: string; version?: string }>;
+  readonly client: Readonly<{ name?: string; version?: string; registration?: string }>;
   /** The client's request with this id key, while it still waits for its answer. */
   pending(key: string): PendingRequest | undefined;
   /** Every client request still waiting for its answer, by id key. */
@@ -535,7 +535,7 @@ export class CallPath {
     return inline ? inline.json(message) : message;
   }
 
-  private facts(s: PathSession): { session: string; server: string; client: Readonly<{ name?: string; version?: string }> } {
+  private facts(s: PathSession): { session: string; server: string; client: Readonly<{ name?: string; version?: string; registration?: string }> } {
     return { session: s.id, server: s.server, client: s.client };
   }
 }

@@ -41,7 +41,7 @@ export class GatewaySession implements PathSession {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
   lastActivity = Date.now();
-  client: { name?: string; version?: string } = {};
+  client: { name?: string; version?: string; /** The OAuth client (its id) that opened the session, when one did: on every record. */ registration?: string } = {};
   /** What the client declared in initialize (elicitation, sampling, roots…). */
   clientCapabilities: Record<string, unknown> = {};
   protocolVersion: string | undefined;

@@ -1202,9 +1202,9 @@ function compile(detectors: Detector[], flags: string): CompiledSet | undefined 
   return { regex: new RegExp(source, `g${flags}`), sticky: new RegExp(source, `gy${flags}`), detectors };
 }
 
-/** A client's name and version as stored or shown: masked, since a client chooses them. */
-export function maskClient(client: Readonly<{ name?: string; version?: string }>, mask: (value: string) => string): { name?: string; version?: string } {
-  return { ...(client.name !== undefined ? { name: mask(client.name) } : {}), ...(client.version !== undefined ? { version: mask(client.version) } : {}) };
+/** A client's name and version as stored or shown: masked, since a client chooses them (its registration's id is Gatehouse's own). */
+export function maskClient(client: Readonly<{ name?: string; version?: string; registration?: string }>, mask: (value: string) => string): { name?: string; version?: string; registration?: string } {
+  return { ...(client.name !== undefined ? { name: mask(client.name) } : {}), ...(client.version !== undefined ? { version: mask(client.version) } : {}), ...(client.registration !== undefined ? { registration: client.registration } : {}) };
 }
 
 /** The key of the masked tokens' HMAC, derived from the audit key (so tokens match across restarts, and cannot be guessed back). */

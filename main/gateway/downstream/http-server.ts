@@ -4,6 +4,8 @@ import type { Gateway } from '../gateway.js';
 import { guardConnections } from './connection-guard.js';
 import { handleMcpRequest, sendError, type EndpointLimits } from './mcp-endpoint.js';
 import { checkOrigin, checkToken } from './request-guards.js';
+import { challenge, oauthRoutes } from '../oauth/auth-routes.js';
+import type { GatehouseOAuthProvider } from '../oauth/provider.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, port: number) => void | Promise<void>;
 
@@ -14,7 +16,12 @@ export interface GatewayServerOptions {
   limits: () => EndpointLimits;
   /** Handles every path other than /mcp/… (the API and the web UI); 404 without it. */
   fallback?: RequestHandler;
+  /** The local authorization server (MCP authorization): clients that sign in get tokens of their own. */
+  oauth?: GatehouseOAuthProvider;
 }
+
+/** Who is calling /mcp/…: the holder of the gateway token, or a client registered with the authorization server. */
+export type Caller = { registration?: string };
 
 /** The gateway's port is taken: by another program, or by a Gatehouse with another data directory. */
 export class PortInUse extends Error {
@@ -71,36 +78,64 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     const origin = checkOrigin({ host: req.headers.host, origin: req.headers.origin }, port);
     if (!origin.ok) return refuse(origin.status, origin.message);
     if (path.startsWith('/mcp/')) {
-      const auth = checkToken(req.headers.authorization, options.token);
-      if (!auth.ok) {
-        res.setHeader('www-authenticate', 'Bearer realm="gatehouse"');
-        return sendError(res, auth.status, -32000, auth.message);
-      }
       let name: string;
       try {
         name = decodeURIComponent(path.slice('/mcp/'.length).replace(/\/+$/, ''));
       } catch {
         return refuse(400, `Bad Request: the path ${path} is not valid percent-encoding`);
       }
-      handleMcpRequest(req, res, name, options.gateway, options.limits()).catch((err: unknown) => {
-        options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });
-        if (res.headersSent) return void res.end();
-        const message = 'Internal error in the gateway; see its log';
-        options.gateway.events.emit('http-refusal', { server: name, status: 500, answer: { jsonrpc: '2.0', id: null, error: { code: -32603, message } } });
-        sendError(res, 500, -32603, message);
+      void callerOf(req, name).then((caller) => {
+        if (caller !== undefined) serve(name, caller);
       });
       return;
     }
-    // A client refused with 401 looks for OAuth metadata and registration here: a JSON 404 lets it say
-    // "unauthorized" plainly, where the web UI's page would make it fail on parsing HTML.
-    if (OAUTH_DISCOVERY.test(discoveryForm(path))) return sendOAuthNotFound(res, path);
+    // A client refused with 401 looks for OAuth metadata and registration here: the authorization server answers;
+    // without one, a JSON 404 lets it say "unauthorized" plainly, where the web UI's page would make it fail on parsing HTML.
+    if (OAUTH_DISCOVERY.test(discoveryForm(path))) {
+      if (options.oauth) return routes()(req, res);
+      return sendOAuthNotFound(res, path);
+    }
     if (!options.fallback) return sendError(res, 404, -32000, `Not Found: ${path}`);
     Promise.resolve(options.fallback(req, res, port)).catch((err: unknown) => {
       options.gateway.events.emit('warning', { message: `web error: ${(err as Error).message}` });
       if (!res.headersSent) sendError(res, 500, -32603, 'Internal error');
       else res.end();
     });
+
+    /** The caller, or undefined once it was answered 401: the gateway token, or an access token this gateway issued for this endpoint. */
+    async function callerOf(req: IncomingMessage, name: string): Promise<Caller | undefined> {
+      const auth = checkToken(req.headers.authorization, options.token);
+      if (auth.ok) return {};
+      const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '')?.[1];
+      let refused: string | undefined;
+      if (options.oauth && bearer !== undefined) {
+        try {
+          const info = await options.oauth.verifyAccessToken(bearer);
+          // (RFC 8707: a token is for the endpoint it was asked for; another server's needs its own consent.)
+          if (info.resource === undefined || info.resource.href === `${url()}/mcp/${encodeURIComponent(name)}`) return { registration: info.clientId };
+          refused = `the token was issued for ${info.resource.href}, not this endpoint`;
+        } catch (err) {
+          refused = (err as Error).message;
+        }
+      }
+      res.setHeader('www-authenticate', options.oauth ? challenge(url(), name, refused) : 'Bearer realm="gatehouse"');
+      sendError(res, 401, -32000, refused ? `Unauthorized: ${refused}` : auth.message);
+      return undefined;
+    }
+
+    function serve(name: string, caller: Caller): void {
+      handleMcpRequest(req, res, name, options.gateway, options.limits(), caller).catch((err: unknown) => {
+        options.gateway.events.emit('warning', { server: name, message: `endpoint error: ${(err as Error).message}` });
+        if (res.headersSent) return void res.end();
+        const message = 'Internal error in the gateway; see its log';
+        options.gateway.events.emit('http-refusal', { server: name, status: 500, answer: { jsonrpc: '2.0', id: null, error: { code: -32603, message } } });
+        sendError(res, 500, -32603, message);
+      });
+    }
   });
+  const url = () => `http://127.0.0.1:${port}`;
+  let built: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const routes = () => (built ??= oauthRoutes(options.oauth as GatehouseOAuthProvider, url(), (name) => options.gateway.hasServer(name)));
   // Bounded: a request's headers must arrive within 10 s and the whole request (headers and body: up to
   // gateway.maxBodySize, over loopback) within 60 s; what is answered may stream for as long as it needs (an
   // event stream is a request long received). Idle keep-alive connections are kept warm for a minute.
@@ -118,10 +153,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     });
   });
   port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
   return {
     port,
-    url,
+    url: url(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@ import type { GatewaySession } from '../session.js';
 import { EventStream } from './event-stream.js';
 import type { StreamBound } from './bounded-write.js';
 import { PostResponse } from './post-response.js';
+import type { Caller } from './http-server.js';
 
 export interface EndpointLimits {
   maxBodySize: number;
@@ -19,6 +20,8 @@ export async function handleMcpRequest(
   server: string,
   gateway: Gateway,
   limits: EndpointLimits,
+  /** Who holds the credential: a session opened by a registered client answers only that client. */
+  caller: Caller = {},
 ): Promise<void> {
   // Every refusal here is an answer the client gets: it goes on the record, with the session it named.
   const refuse: Refuse = (status, code, message) => {
@@ -33,11 +36,11 @@ export async function handleMcpRequest(
   }
   switch (req.method) {
     case 'POST':
-      return handlePost(req, res, server, gateway, limits, refuse);
+      return handlePost(req, res, server, gateway, limits, refuse, caller);
     case 'GET':
-      return handleGet(req, res, server, gateway, limits, refuse);
+      return handleGet(req, res, server, gateway, limits, refuse, caller);
     case 'DELETE':
-      return handleDelete(req, res, server, gateway, refuse);
+      return handleDelete(req, res, server, gateway, refuse, caller);
     default:
       res.setHeader('allow', 'GET, POST, DELETE');
       return refuse(405, -32000, `Method Not Allowed: ${req.method ?? ''}`);
@@ -75,7 +78,7 @@ function streamBound(gateway: Gateway, session: GatewaySession, limits: Endpoint
   };
 }
 
-async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse): Promise<void> {
+async function handlePost(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse, caller: Caller): Promise<void> {
   const accept = req.headers.accept ?? '';
   if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
     return refuse(406, -32000, 'Not Acceptable: the Accept header must list both application/json and text/event-stream');
@@ -126,6 +129,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
     }
     try {
       session = await gateway.openSession(server);
+      if (caller.registration !== undefined) session.client.registration = caller.registration;
     } catch (err) {
       if (err instanceof CapacityError) return refuse(503, -32000, `Service Unavailable: ${err.message}`);
       const request = messages[0] as JSONRPCMessage & { id: string | number };
@@ -134,7 +138,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
       return sendJson(res, 200, {}, answer);
     }
   } else {
-    const found = findSession(req, server, gateway, refuse);
+    const found = findSession(req, server, gateway, refuse, caller);
     if (!found) return;
     session = found;
   }
@@ -157,32 +161,33 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   }
 }
 
-function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse): void {
+function handleGet(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, limits: EndpointLimits, refuse: Refuse, caller: Caller): void {
   if (!accepts(req.headers.accept ?? '', 'text/event-stream')) {
     return refuse(406, -32000, 'Not Acceptable: the Accept header must list text/event-stream');
   }
-  const session = findSession(req, server, gateway, refuse);
+  const session = findSession(req, server, gateway, refuse, caller);
   if (!session) return;
   if (session.hasStream) return refuse(409, -32000, 'Conflict: this session already has an open GET stream');
   session.attachStream(new EventStream(res, { 'mcp-session-id': session.id }, streamBound(gateway, session, limits, 'the GET event stream')));
 }
 
-async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse): Promise<void> {
-  const session = findSession(req, server, gateway, refuse);
+async function handleDelete(req: IncomingMessage, res: ServerResponse, server: string, gateway: Gateway, refuse: Refuse, caller: Caller): Promise<void> {
+  const session = findSession(req, server, gateway, refuse, caller);
   if (!session) return;
   await session.closeForClient('the client ended the session');
   res.writeHead(200).end();
 }
 
 /** The session named by Mcp-Session-Id, or undefined after answering 400/404. Also checks MCP-Protocol-Version. */
-function findSession(req: IncomingMessage, server: string, gateway: Gateway, refuse: Refuse): GatewaySession | undefined {
+function findSession(req: IncomingMessage, server: string, gateway: Gateway, refuse: Refuse, caller: Caller): GatewaySession | undefined {
   const id = req.headers['mcp-session-id'];
   if (typeof id !== 'string' || id === '') {
     refuse(400, -32000, 'Bad Request: Mcp-Session-Id header is required (initialize first)');
     return undefined;
   }
   const session = gateway.session(id);
-  if (!session || session.server !== server || !session.isOpen) {
+  // (A session answers the credential that opened it: another registered client, or the gateway token, finds none.)
+  if (!session || session.server !== server || !session.isOpen || session.client.registration !== caller.registration) {
     refuse(404, -32001, 'Session not found: it ended or never existed; initialize a new session');
     return undefined;
   }

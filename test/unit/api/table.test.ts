@@ -29,7 +29,7 @@ const core = new Proxy({} as CoreApi, {
     return async (...args: unknown[]) => {
       calls.push({ method, args });
       if (method === 'sessions') return { total: 0, sessions: [] };
-      if (['servers', 'liveSessions', 'approvals', 'grants', 'sessionRecords'].includes(method)) return [];
+      if (['servers', 'liveSessions', 'approvals', 'grants', 'sessionRecords', 'registrations'].includes(method)) return [];
       return { ok: true, message: 'noted', paused: args[0] === true, lines: [], problems: [] };
     };
   },
@@ -55,6 +55,10 @@ const SAMPLES: { [V in Verb]: VerbArgs<V> } = {
   wireClients: ['cursor'],
   unwireClients: ['all'],
   setRecordingPaused: [true],
+  consent: ['Zm9vYmFyYmF6cXV4'],
+  decideConsent: ['cXV4YmF6YmFyZm9v', false],
+  registrations: [],
+  revokeRegistration: ['2d3c1f0e-5b6a-4c7d-8e9f-0a1b2c3d4e5f'],
   acceptPins: ['files', 'read_file', 'abc123'],
 };
 

@@ -27,6 +27,10 @@ const api: CoreApi = {
   wireClients: async (target) => ({ ok: true, lines: [`wired ${target}`], problems: [] }),
   unwireClients: async (target) => ({ ok: true, lines: [`unwired ${target}`], problems: [] }),
   setRecordingPaused: async (paused) => ({ ok: true, paused, message: paused ? 'paused' : 'on' }),
+  consent: async () => ({ ok: false, message: 'none waiting' }),
+  decideConsent: async () => ({ ok: false, message: 'none waiting' }),
+  registrations: async () => [],
+  revokeRegistration: async (id) => ({ ok: true, message: `revoked ${id}` }),
 };
 
 describe('GatehouseApi over IPC', () => {

@@ -1,0 +1,37 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express } from 'express';
+import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import type { GatehouseOAuthProvider } from './provider.js';
+
+/** The protected-resource metadata of one server's endpoint (RFC 9728): the resource, and this gateway as its authorization server. */
+export function resourceMetadataPath(server: string): string {
+  return `/.well-known/oauth-protected-resource/mcp/${encodeURIComponent(server)}`;
+}
+
+/** What a 401 on `/mcp/NAME` says (RFC 6750 §3, RFC 9728 §5.1): where the metadata is, and why a token given was refused. */
+export function challenge(url: string, server: string, refused?: string): string {
+  const why = refused ? `error="invalid_token", error_description="${refused.replace(/["\\]/g, '')}", ` : '';
+  return `Bearer ${why}resource_metadata="${url}${resourceMetadataPath(server)}"`;
+}
+
+/**
+ * The authorization server's endpoints, from the MCP SDK (authorization-server metadata, registration, authorize,
+ * token, revoke), and each server's protected-resource metadata. Built once the gateway's address is known.
+ */
+export function oauthRoutes(provider: GatehouseOAuthProvider, url: string, hasServer: (name: string) => boolean): (req: IncomingMessage, res: ServerResponse) => void {
+  const app: Express = express();
+  app.disable('x-powered-by');
+  app.get('/.well-known/oauth-protected-resource/mcp/:name', (req, res) => {
+    const name = req.params.name;
+    if (!hasServer(name)) {
+      res.status(404).json({ error: 'not_found', error_description: `no server "${name}" is configured in Gatehouse` });
+      return;
+    }
+    res.set('cache-control', 'no-store').json({ resource: `${url}/mcp/${encodeURIComponent(name)}`, authorization_servers: [`${url}/`], bearer_methods_supported: ['header'], resource_name: `Gatehouse: ${name}` });
+  });
+  app.use(mcpAuthRouter({ provider, issuerUrl: new URL(`${url}/`), resourceName: 'Gatehouse' }));
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', error_description: `Gatehouse's authorization server has no ${req.method} ${req.path}` });
+  });
+  return (req, res) => app(req as express.Request, res as express.Response);
+}

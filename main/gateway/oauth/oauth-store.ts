@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
+
+/** A client that registered itself (RFC 7591), with when, and when it last reached the gateway. */
+export interface RegisteredClient {
+  info: OAuthClientInformationFull;
+  registeredAt: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
+}
+
+/** An authorization code or a token, kept only as its SHA-256: the file alone grants nothing. */
+export interface IssuedCredential {
+  hash: string;
+  kind: 'code' | 'access' | 'refresh';
+  clientId: string;
+  expiresAt: number;
+  /** For a code: the PKCE challenge, the exact redirect URI, and the tokens it was exchanged for (revoked if it is replayed). */
+  challenge?: string;
+  redirectUri?: string;
+  resource?: string;
+  usedAt?: number;
+  issued?: string[];
+}
+
+interface OAuthData {
+  clients: Record<string, RegisteredClient>;
+  credentials: IssuedCredential[];
+}
+
+/** The hash a credential is kept under. */
+export const credentialHash = (value: string): string => createHash('sha256').update(value).digest('hex');
+/** A new random credential (256 bits, base64url). */
+export const newCredential = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * The local authorization server's state in `oauth.json` of the data directory (lowdb, 0600): registered clients,
+ * and the codes and tokens issued to them, hashed. Expired credentials are dropped as new ones are written.
+ */
+export class OAuthStore {
+  private constructor(
+    private readonly db: Low<OAuthData>,
+    private readonly file: string,
+  ) {}
+
+  static async open(dataDir: string): Promise<OAuthStore> {
+    const file = join(dataDir, 'oauth.json');
+    if (existsSync(file) && !statSync(file).isFile()) throw new Error(`${file} is not a regular file; restore it, or remove it (every client then registers again)`);
+    const db = new Low<OAuthData>(new JSONFile(file), { clients: {}, credentials: [] });
+    try {
+      await db.read();
+    } catch (err) {
+      throw new Error(`${file} cannot be read (${(err as Error).message}); restore it, or remove it (every client then registers again)`);
+    }
+    const data = db.data as Partial<OAuthData> | null;
+    db.data = { clients: Object.assign(Object.create(null) as Record<string, RegisteredClient>, data?.clients ?? {}), credentials: Array.isArray(data?.credentials) ? data.credentials : [] };
+    return new OAuthStore(db, file);
+  }
+
+  client(id: string): RegisteredClient | undefined {
+    return Object.hasOwn(this.db.data.clients, id) ? this.db.data.clients[id] : undefined;
+  }
+
+  clients(): RegisteredClient[] {
+    return Object.values(this.db.data.clients);
+  }
+
+  async register(info: OAuthClientInformationFull, now: number): Promise<void> {
+    this.db.data.clients[info.client_id] = { info, registeredAt: now };
+    await this.write(now);
+  }
+
+  /** Revokes a client: its registration stays listed (revoked), every credential it holds is dropped. */
+  async revoke(id: string, now: number): Promise<boolean> {
+    const client = this.client(id);
+    if (!client || client.revokedAt !== undefined) return false;
+    client.revokedAt = now;
+    this.db.data.credentials = this.db.data.credentials.filter((c) => c.clientId !== id);
+    await this.write(now);
+    return true;
+  }
+
+  async touch(id: string, now: number): Promise<void> {
+    const client = this.client(id);
+    // (At most once a minute: a call does not wait on a write of this file.)
+    if (!client || (client.lastUsedAt !== undefined && now - client.lastUsedAt < 60_000)) return;
+    client.lastUsedAt = now;
+    await this.write(now);
+  }
+
+  find(value: string, kind: IssuedCredential['kind']): IssuedCredential | undefined {
+    const hash = credentialHash(value);
+    return this.db.data.credentials.find((c) => c.hash === hash && c.kind === kind);
+  }
+
+  async add(credentials: IssuedCredential[], now: number): Promise<void> {
+    this.db.data.credentials.push(...credentials);
+    await this.write(now);
+  }
+
+  async remove(hashes: readonly string[], now: number): Promise<void> {
+    const gone = new Set(hashes);
+    this.db.data.credentials = this.db.data.credentials.filter((c) => !gone.has(c.hash));
+    await this.write(now);
+  }
+
+  /** Saves a change made to a credential in place (a code marked used). */
+  async save(now: number): Promise<void> {
+    await this.write(now);
+  }
+
+  private async write(now: number): Promise<void> {
+    // (A used code is kept until it expires: a replay of it is then known, and what it was exchanged for revoked.)
+    this.db.data.credentials = this.db.data.credentials.filter((c) => c.expiresAt > now);
+    await this.db.write();
+    chmodSync(this.file, 0o600);
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * A local client signs in to Gatehouse with MCP authorization (OAuth 2.1: protected-resource metadata,
+ * authorization-server metadata, dynamic registration, authorization code with PKCE), the user answering in the
+ * Gatehouse UI, instead of pasting the one gateway token into its config.
+ *
+ * Attacks, each a test below:
+ * - A hostile local program registers and starts a sign-in, hoping nobody reads the consent page: it gets nothing
+ *   when the user denies (access_denied at its redirect URI), and nothing by waiting.
+ * - It registers a redirect URI off the machine, or asks for the answer at another URI than it registered (even
+ *   another port of the same loopback host): refused before any consent is shown.
+ * - It intercepts a code (another process on the loopback port) and redeems it without the PKCE verifier, with a
+ *   wrong one, or redeems it a second time after the real client did: invalid_request / invalid_grant, and the
+ *   replay revokes what the code was exchanged for.
+ * - It uses an expired or revoked token, or a token issued for another server's endpoint: 401 invalid_token.
+ * - It rides a session another client opened (its Mcp-Session-Id): not found for it.
+ * - The same OS user reads oauth.json: only hashes of codes and tokens are there.
+ * What is asserted is what happened: the records the gateway wrote, the file's bytes, the answers on the wire.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, signIn } from '../helpers/browser.js';
+import { readAllRecords } from '../helpers/audit-log.js';
+import { everythingStdio } from '../helpers/servers.js';
+import { serveBlock } from '../helpers/serve-block.js';
+
+/** The SDK's OAuth client side, kept in memory, as a client keeps it in its own store. */
+class MemoryProvider implements OAuthClientProvider {
+  info: OAuthClientInformationMixed | undefined;
+  saved: OAuthTokens | undefined;
+  verifier = '';
+  authorizationUrl: URL | undefined;
+  constructor(
+    readonly redirectUrl: string,
+    private readonly name: string,
+  ) {}
+  get clientMetadata(): OAuthClientMetadata {
+    return { client_name: this.name, redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+/** The client's loopback redirect listener: what came back to it. */
+async function callbackServer(): Promise<{ url: string; next: () => Promise<URLSearchParams>; close: () => Promise<void> }> {
+  let waiting: ((q: URLSearchParams) => void) | undefined;
+  const got: URLSearchParams[] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    res.writeHead(url.pathname === '/callback' ? 200 : 404, { 'content-type': 'text/plain' }).end('You can close this window.');
+    // (The browser asks for /favicon.ico too.)
+    if (url.pathname !== '/callback') return;
+    const query = url.searchParams;
+    if (waiting) waiting(query);
+    else got.push(query);
+    waiting = undefined;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
+    next: () => (got.length ? Promise.resolve(got.shift() as URLSearchParams) : new Promise((r) => (waiting = r))),
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+describe('a local client signs in to Gatehouse with MCP authorization', () => {
+  const block = serveBlock({ servers: { everything: everythingStdio() }, gateway: { port: 0 } });
+  let browser: Browser;
+  let page: Page;
+  let callback: Awaited<ReturnType<typeof callbackServer>>;
+  const endpoint = () => new URL(`${block.serve.url}/mcp/everything`);
+  const apiToken = () => readFileSync(join(block.home.dir, 'api-token'), 'utf8').trim();
+  const api = async (method: string, path: string) => (await fetch(`${block.serve.url}${path}`, { method, headers: { authorization: `Bearer ${apiToken()}` } })).json() as Promise<unknown>;
+
+  beforeAll(async () => {
+    callback = await callbackServer();
+    browser = await launchChromium();
+    page = await (await browser.newContext()).newPage();
+    await signIn(page, block.serve.url, apiToken());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await callback?.close();
+  });
+
+  /** Connects as far as the consent: registers, and gets the authorization URL. */
+  async function startSignIn(name: string): Promise<{ provider: MemoryProvider; transport: StreamableHTTPClientTransport }> {
+    const provider = new MemoryProvider(callback.url, name);
+    const transport = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
+    await expect(new Client({ name, version: '1' }).connect(transport)).rejects.toThrow(UnauthorizedError);
+    expect(provider.authorizationUrl?.href).toContain(`${block.serve.url}/authorize`);
+    return { provider, transport };
+  }
+
+  /** The user's answer on the consent page; resolves with what the client's redirect URI received. */
+  async function answer(provider: MemoryProvider, button: 'Allow' | 'Deny'): Promise<URLSearchParams> {
+    const back = callback.next();
+    await page.goto((provider.authorizationUrl as URL).href);
+    await page.getByRole('heading', { name: /wants to reach your MCP servers through Gatehouse/ }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.getByRole('button', { name: button, exact: true }).click();
+    return back;
+  }
+
+  it('registers, the user allows in the UI, the client lists and calls tools; its records carry its registration; revoked, it gets 401', async () => {
+    const { provider, transport } = await startSignIn('Claude Code (test)');
+    expect(await page.title()).toBeDefined();
+    const back = await answer(provider, 'Allow');
+    const code = back.get('code') as string;
+    expect(code).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    await transport.finishAuth(code);
+    expect(provider.saved?.access_token).toBeDefined();
+
+    const client = new Client({ name: 'claude-code-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }));
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+    expect(await client.callTool({ name: 'echo', arguments: { message: 'signed in' } })).toMatchObject({ content: [{ text: 'Echo: signed in' }] });
+    await client.close();
+
+    const id = provider.info?.client_id as string;
+    const records = readAllRecords(block.home.dir).filter((r) => r.kind === 'request' && r.tool === 'echo');
+    expect(records.at(-1)?.client).toEqual({ name: 'claude-code-test', version: '1', registration: id });
+    const listed = (await api('GET', '/api/oauth/clients')) as { id: string; name: string; lastUsedAt?: number }[];
+    expect(listed.find((c) => c.id === id)).toMatchObject({ name: 'Claude Code (test)', lastUsedAt: expect.any(Number) });
+
+    // Stored hashed: neither the code nor a token is in the file.
+    const stored = readFileSync(join(block.home.dir, 'oauth.json'), 'utf8');
+    for (const secret of [code, provider.saved?.access_token as string, provider.saved?.refresh_token as string]) expect(stored).not.toContain(secret);
+
+    expect(await api('DELETE', `/api/oauth/clients/${id}`)).toMatchObject({ ok: true });
+    const refused = await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${provider.saved?.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/error="invalid_token".*resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp\/everything"/);
+  });
+
+  it('a denied consent ends at the client as access_denied, with its state', async () => {
+    const { provider } = await startSignIn('denied-client');
+    const back = await answer(provider, 'Deny');
+    expect(back.get('error')).toBe('access_denied');
+    expect(back.get('code')).toBeNull();
+    expect(back.get('state')).toBe(provider.authorizationUrl?.searchParams.get('state') ?? null);
+  });
+
+  it('a redirect URI not registered exactly (another port, another path) is refused before any consent', async () => {
+    const { provider } = await startSignIn('exact-redirect');
+    for (const other of [callback.url.replace(/:(\d+)\//, (_m, p: string) => `:${Number(p) + 1}/`), `${callback.url}/x`]) {
+      const url = new URL((provider.authorizationUrl as URL).href);
+      url.searchParams.set('redirect_uri', other);
+      const res = await fetch(url, { redirect: 'manual' });
+      expect(res.status, other).toBe(400);
+      expect(((await res.json()) as { error: string }).error, other).toBe('invalid_request');
+    }
+    // And off the machine, at registration.
+    const registered = await fetch(`${block.serve.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'remote', redirect_uris: ['https://evil.example/cb'] }) });
+    expect(registered.status).toBe(400);
+    expect(((await registered.json()) as { error: string }).error).toBe('invalid_client_metadata');
+  });
+
+  it('a code without its PKCE verifier, with a wrong one, or redeemed twice fails; the replay revokes its tokens', async () => {
+    const { provider, transport } = await startSignIn('pkce-client');
+    const code = (await answer(provider, 'Allow')).get('code') as string;
+    const clientId = provider.info?.client_id as string;
+    const token = (form: Record<string, string>) => fetch(`${block.serve.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: callback.url, ...form }) });
+    const missing = await token({});
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: string }).error).toBe('invalid_request');
+    const wrong = await token({ code_verifier: 'x'.repeat(50) });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: string }).error).toBe('invalid_grant');
+    await transport.finishAuth(code);
+    const replayed = await token({ code_verifier: provider.verifier });
+    expect(replayed.status).toBe(400);
+    expect(((await replayed.json()) as { error: string }).error).toBe('invalid_grant');
+    // What the code was exchanged for no longer works.
+    const after = await fetch(endpoint(), { method: 'GET', headers: { authorization: `Bearer ${provider.saved?.access_token}`, accept: 'text/event-stream' } });
+    expect(after.status).toBe(401);
+  });
+
+  it('an unknown token, and a session opened by another credential, get nothing', async () => {
+    const res = await fetch(endpoint(), { method: 'GET', headers: { authorization: 'Bearer not-a-token-we-issued', accept: 'text/event-stream' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    // No token at all: where to sign in.
+    const bare = await fetch(endpoint(), { method: 'GET', headers: { accept: 'text/event-stream' } });
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="/);
+
+    const { provider, transport } = await startSignIn('session-owner');
+    await transport.finishAuth((await answer(provider, 'Allow')).get('code') as string);
+    const ownerTransport = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
+    const owner = new Client({ name: 'owner', version: '1' });
+    await owner.connect(ownerTransport);
+    const sessionId = ownerTransport.sessionId as string;
+    const gatewayToken = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
+    const ride = await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${gatewayToken}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+    expect(ride.status).toBe(404);
+    await owner.close();
+  });
+});
