@@ -91,22 +91,22 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat']);
+const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat', 'cpassword', 'salt']);
 /**
  * A key owned by a cipher, a signature scheme or a service (`JWT_KEY`, `HMAC_KEY`, `OPENAI_KEY`, `stripeKey`): the
  * credential itself. (A key of a table, a cache or a sort is named by other words.)
  */
-const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'aes', 'des', 'crypto', 'cipher', 'aead', 'totp', 'otp', 'mfa', 'openai', 'anthropic', 'claude', 'gemini', 'mistral', 'cohere', 'groq', 'deepseek', 'xai', 'perplexity', 'openrouter', 'together', 'fireworks', 'replicate', 'huggingface', 'hf', 'elevenlabs', 'voyage', 'pinecone', 'weaviate', 'tavily', 'serpapi', 'stripe', 'paypal', 'braintree', 'plaid', 'razorpay', 'twilio', 'sendgrid', 'mailgun', 'postmark', 'resend', 'brevo', 'mailchimp', 'mapbox', 'algolia', 'pusher', 'firebase', 'supabase', 'clerk', 'auth0', 'okta', 'datadog', 'dd', 'newrelic', 'sentry', 'segment', 'mixpanel', 'amplitude', 'slack', 'discord', 'telegram', 'github', 'gitlab', 'bitbucket', 'npm', 'pypi', 'heroku', 'vercel', 'netlify', 'cloudflare', 'digitalocean', 'linode', 'shopify'].map((owner) => `${owner} key`);
+const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'decryption', 'machine', 'aes', 'des', 'crypto', 'cipher', 'aead', 'totp', 'otp', 'mfa', 'openai', 'anthropic', 'claude', 'gemini', 'mistral', 'cohere', 'groq', 'deepseek', 'xai', 'perplexity', 'openrouter', 'together', 'fireworks', 'replicate', 'huggingface', 'hf', 'elevenlabs', 'voyage', 'pinecone', 'weaviate', 'tavily', 'serpapi', 'stripe', 'paypal', 'braintree', 'plaid', 'razorpay', 'twilio', 'sendgrid', 'mailgun', 'postmark', 'resend', 'brevo', 'mailchimp', 'mapbox', 'algolia', 'pusher', 'firebase', 'supabase', 'clerk', 'auth0', 'okta', 'datadog', 'dd', 'newrelic', 'sentry', 'segment', 'mixpanel', 'amplitude', 'slack', 'discord', 'telegram', 'github', 'gitlab', 'bitbucket', 'npm', 'pypi', 'heroku', 'vercel', 'netlify', 'cloudflare', 'digitalocean', 'linode', 'shopify'].map((owner) => `${owner} key`);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', ...OWNED_KEYS]);
+const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten']);
+const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
 const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'ttl', 'timeout']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
-const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
+const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'pagination', 'skip', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', ...OWNED_KEYS]);
+const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'cpassword', ...OWNED_KEYS]);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd', օ: 'o', ս: 'u', հ: 'h', ց: 'g', '∶': ':', 'ː': ':', '꞉': ':' };
@@ -436,7 +436,11 @@ export function isPlaceholder(value: string): boolean {
     /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
     MASKED_TOKEN.test(v) ||
     /^(?:<[a-z][a-z _-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, ${VAR}, {{ var }}, %VAR%, $VAR
-    /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v)
+    /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v) ||
+    /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
+    /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
+    /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
+    /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) // shown redacted (`gho_****…`)
   );
 }
 
@@ -571,6 +575,8 @@ const secretAssignment: Detector = {
     const name = wholeKey(prefix, input, offset);
     // A template literal that builds its value (`\`Bearer ${token}\``) holds no secret of its own.
     if (prefix.endsWith('`') && value.includes('${')) return false;
+    // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password.)
+    if (TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
     return assignedSecret(name, value, /["'`]$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
   },
 };
@@ -867,7 +873,7 @@ const moreCliPasswords: Detector[] = [
     hint: /schtasks|openssl|useradd|usermod|ssh-keygen|sqlmap/i,
     // `schtasks /create … /ru bob /rp pw` (its options in any case), `openssl passwd -6 pw` (inside `useradd -p
     // "$(…)"` too), `useradd -p HASH`, `ssh-keygen -N pw` (and `-P`, the old one), `sqlmap --auth-cred=user:pw`.
-    prefix: `(?:${word('(?:schtasks|SCHTASKS)')}${CLI_ARGS}/(?:[rR][pP]|[pP])[ \\t]+|${word('openssl')}[ \\t]+passwd(?:[ \\t]+-(?:1|5|6|apr1|aixmd5|crypt|noverify|quiet|table|reverse)|[ \\t]+-salt[ \\t]+[^\\s]{1,64})*[ \\t]+|${word('(?:useradd|usermod)')}${CLI_ARGS}(?:-p|--password)[ \\t]+|(?<=[ \\t])-[NP][ \\t]+(?<=${word('ssh-keygen')}[ \\t][^\\r\\n|;&]{0,1024})|${word('sqlmap')}${CLI_ARGS}--(?:auth-cred|proxy-cred)(?:=|[ \\t]+)['"]?[^\\s:'"]{1,128}:)`,
+    prefix: `(?:${word('(?:schtasks|SCHTASKS)')}${CLI_ARGS}/(?:[rR][pP]|[pP])[ \\t]+|${word('openssl')}[ \\t]+passwd(?:[ \\t]+-(?:1|5|6|apr1|aixmd5|crypt|noverify|quiet|table|reverse)|[ \\t]+-salt[ \\t]+[^\\s]{1,64})*[ \\t]+|${word('(?:useradd|usermod)')}${CLI_ARGS}(?:-p|--password)[ \\t]+|${word('sqlmap')}${CLI_ARGS}--(?:auth-cred|proxy-cred)(?:=|[ \\t]+)['"]?[^\\s:'"]{1,128}:)`,
     pattern: CLI_VALUE,
     // (An unquoted `$(openssl passwd … pw)` after `useradd -p` is left to the openssl form, which masks the password in it.)
     accept: (value) => cliValue(value) && !unquote(value).startsWith('/') && !value.startsWith('$('),
@@ -914,8 +920,12 @@ const transcriptPasswords: Detector = {
   hint: /PASS[ \t]|[ \t]LOGIN[ \t]/,
   prefix: `${LINE_START}(?:[<>][ \\t]?|[CS]:[ \\t]?|-> )?(?:PASS[ \\t]+|[A-Za-z0-9.]{1,12}[ \\t]+LOGIN[ \\t]+(?:"[^"\\r\\n]{1,128}"|[^\\s"]{1,128})[ \\t]+)`,
   pattern: `(?:"[^"\\r\\n]{1,512}"|[^\\s"]{1,512})`,
-  accept: (value) => cliValue(value) && !/^\*+$/.test(unquote(value)),
+  // (A test runner's `PASS src/app.test.ts (5.2 s)` is a result: a source file's path, or a duration after it.)
+  accept: (value, _prefix, input, offset) => cliValue(value) && !/^\*+$/.test(unquote(value)) && !TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24)) && !/\/[\w.-]+\.[cm]?[jt]sx?$|\.(?:test|spec)\.[a-z]{1,4}$/.test(value),
 };
+
+/** What follows a test's name in a runner's result line: its duration (`(5.2 s)`, `(0.01s)`, `(12 ms)`). */
+const TEST_RESULT_AFTER = /^[ \t]+\(\d+(?:\.\d+)?[ \t]*m?s\)/;
 
 /** SMTP's `AUTH PLAIN <base64 of \0user\0password>` (and `AUTH LOGIN`'s lines), as a mail log or a session transcript shows it. */
 const smtpAuth: Detector = {
@@ -1098,12 +1108,47 @@ export function findTableSecrets(value: string): [number, number][] {
   return found;
 }
 /**
- * A two-column table aligned with spaces under `Key  Value` and its dashes (`vault kv get`, `vault read`): a row
+ * `ssh-keygen`'s passphrases: the value after each `-N` (new) and `-P` (old) on its command line, up to the line's
+ * end or a `|`, `;`, `&` (`ssh-keygen -p -P old -N new -f key`). Read once, argument by argument, from each
+ * `ssh-keygen`: a regex that looked back from every `-N` for the command read 1 KB at each (`-N` repeated, 640 ms).
+ */
+export function findSshKeygenPasswords(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  for (let at = value.indexOf('ssh-keygen'); at >= 0 && found.length < 10_000; at = value.indexOf('ssh-keygen', at + 10)) {
+    if (at > 0 && /[\w-]/.test(value[at - 1] as string) && value[at - 2] !== '\\') continue;
+    let i = at + 10;
+    let option = '';
+    for (let args = 0; args < 64 && i < value.length; args++) {
+      while (value[i] === ' ' || value[i] === '\t') i++;
+      const c = value[i];
+      if (c === undefined || c === '\n' || c === '\r' || c === '|' || c === ';' || c === '&') break;
+      let end: number;
+      if (c === '"' || c === "'") {
+        const close = value.indexOf(c, i + 1);
+        const nl = value.indexOf('\n', i + 1);
+        if (close < 0 || (nl >= 0 && nl < close)) break;
+        end = close + 1;
+      } else {
+        end = i;
+        while (end < value.length && !/[\s|;&]/.test(value[end] as string)) end++;
+      }
+      const arg = value.slice(i, end);
+      if ((option === '-N' || option === '-P') && cliValue(arg)) found.push(c === '"' || c === "'" ? [i + 1, end - 1] : [i, end]);
+      option = arg;
+      i = end;
+    }
+    at = Math.max(at, i - 10);
+  }
+  return found;
+}
+
+/**
+ * A two-column table aligned with spaces under `Key  Value` (or PowerShell's `Name  Value`) and its dashes (`vault kv get`, `vault read`, a hashtable): a row
  * whose key names a secret strongly has its value masked.
  */
 export function findAlignedSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
-  const head = /(?:^|\n)[ \t]*Key[ \t]{2,}Value[ \t]*\r?\n[ \t]*-{3}[ \t]{2,}-{5}[ \t]*(?:\r?\n|$)/g;
+  const head = /(?:^|\n)[ \t]*(?:Key|Name)[ \t]{2,}Value[ \t]*\r?\n[ \t]*-{3,4}[ \t]{2,}-{5}[ \t]*(?:\r?\n|$)/g;
   for (let m = head.exec(value); m !== null && found.length < 10_000; m = head.exec(value)) {
     let at = m.index + m[0].length;
     for (let rows = 0; at < value.length && rows < 10_000; rows++) {
@@ -1252,9 +1297,10 @@ const proseSecret: Detector = {
   kind: 'secret-value',
   // (Phase 2: `key`, `token` and `pass` open the context pass near them.)
   phase: 2,
-  hint: /(?:api|access|secret|auth|bearer|personal access|refresh|bot)[ \t]+(?:key|token)|pass(?:word|phrase)[ \t]+for[ \t]/i,
-  prefix: `(?:${word('(?:api|access|secret|auth|bearer|refresh|bot)')}[ \\t]+(?:key|token)|pass(?:word|phrase)[ \\t]+for[ \\t]+[^\\r\\n:"'\`]{1,60}?)(?:[ \\t]+(?:is|was))?[ \\t]*:[ \\t]*["'\`]?`,
-  pattern: `[^\\s'"\`]{6,255}`,
+  hint: /(?:api|access|secret|auth|bearer|personal access|refresh|bot)[ \t]+(?:key|token)|pass(?:word|phrase)[ \t]+[a-z]/i,
+  // (`A temporary password is generated for root@localhost: …`: what stands between the word and its colon begins with a letter.)
+  prefix: `(?:${word('(?:api|access|secret|auth|bearer|refresh|bot)')}[ \\t]+(?:key|token)|pass(?:word|phrase)[ \\t]+[A-Za-z][^\\r\\n:"'\`\\\\]{0,59}?)(?:[ \\t]+(?:is|was))?[ \\t]*:[ \\t]*["'\`]?`,
+  pattern: `[^\\s'"\`\\\\]{6,255}`,
   accept: (value) => {
     const v = value.replace(/[.,;:!?)]+$/, '');
     return /\d/.test(v) && /[A-Za-z]/.test(v) && secretLooking(v) && !isPlaceholder(v) && !looksLikeCode(v) && !/^https?:/i.test(v);
@@ -1512,6 +1558,9 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,8192}={0,2})' },
     { kind: 'url-password', inRun: true, hint: /jdbc:oracle:/, prefix: 'jdbc:oracle:(?:thin|oci8?|kprb):[^/\\s:@]{1,128}/', pattern: '[^@\\s/\'"]{1,256}(?=@)' },
     token('npm-token', /npm_/, 'npm_[A-Za-z0-9]{36}'),
+    token('docker-swarm-key', /SWM(?:KEY|TKN)-1-/, 'SWMKEY-1-[A-Za-z0-9+/]{40,64}|SWMTKN-1-[a-z0-9]{50}-[a-z0-9]{25}'),
+    token('sonarqube-token', /sq[uap]_/, 'sq[uap]_[0-9a-f]{40}'),
+    { ...token('discord-bot-token', /\.[A-Za-z0-9_-]{6}\./, '[MN][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}'), accept: (s) => varied(s.replace(/\..*$/, '')) },
     token('pypi-token', /pypi-/, 'pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,8192}'),
     token('docker-token', /dckr_pat_/, 'dckr_pat_[A-Za-z0-9_-]{27,8192}'),
     token('huggingface-token', /hf_/, 'hf_[A-Za-z]{34}'),
@@ -1644,7 +1693,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     secretAssignment,
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
-    { kind: 'secret-value', hint: { test: (v) => v.includes('Key ') && v.includes('-----') }, scan: findAlignedSecrets },
+    { kind: 'secret-value', hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
+    { kind: 'cli-password', hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },

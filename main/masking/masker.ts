@@ -1031,6 +1031,15 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   /** A secret store's answer for one secret: its id or name is the secret's path (`…/secrets/db-password/…`). */
   const secretStored = (o: Record<string, unknown>): boolean =>
     (Object.hasOwn(o, 'value') || Object.hasOwn(o, 'payload')) && [o.id, o.name].some((n) => typeof n === 'string' && /(?:^|\/)secrets\/[^/\s]/.test(n));
+  /**
+   * A member named only `key` (or `secret`) that is a credential by where it stands: under its owner (.NET's
+   * `{"Jwt": {"Key": …}}`, `{"hmac": {"secret": …}}`), or beside a user name (Kaggle's `{"username", "key"}`).
+   */
+  const ownedKey = (parent: string | undefined, member: string, o: Record<string, unknown>): boolean => {
+    if (!/^(?:key|secret)$/i.test(member)) return false;
+    if (parent !== undefined && kindOfKey(`${parent}_key`) === 'strong') return true;
+    return member.toLowerCase() === 'key' && ['username', 'user', 'login'].some((u) => typeof o[u] === 'string');
+  };
   /** Node's `rawHeaders`: names and values by turns, in one flat list. */
   const flatHeaders = (keyName: string | undefined, list: unknown[]): boolean =>
     list.length >= 2 && list.length % 2 === 0 && list.every((v) => typeof v === 'string') && (keyName === 'rawHeaders' || keyName === 'rawTrailers' || (list.every((v, i) => i % 2 === 1 || /^[A-Za-z0-9-]{1,64}$/.test(v as string)) && list.some((v, i) => i % 2 === 0 && /^(?:host|content-type|user-agent|accept)$/i.test(v as string))));
@@ -1169,7 +1178,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
-        const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : undefined;
+        const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : ownedKey(keyName, k, value as Record<string, unknown>) ? 'strong' : undefined;
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
         const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v) : walk(v, typeof v !== 'object' && namedOtherwise(k, value as Record<string, unknown>) ? undefined : k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);

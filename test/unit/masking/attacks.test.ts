@@ -60,6 +60,16 @@
  *   Node's `rawHeaders`, Composer's `github-oauth`, Teams and Zapier webhooks, an OpenSSH key's bare body.
  * - False positives: a secret's name assigned what fetches it (`$(gh auth token)`, `` `openssl rand -hex 16` ``,
  *   CloudFormation's `!Ref`, Symfony's `%env(…)%`).
+ *
+ * The eleventh round:
+ * - Slow input: `ssh-keygen` and `-N` repeated (200 KB: 1.2 s through the gateway), the form looking back 1 KB from
+ *   each `-N` for its command.
+ * - False positives: test runners' results (Jest's `PASS path (5.2 s)`, Go's `--- PASS: Name (0.01s)`), Terraform's
+ *   `(sensitive value)`, a token shown redacted (`gho_****`), paging tokens, timestamps and file paths under
+ *   secret-named keys.
+ * - Forms stored in clear (those closed here): keys named `key` under their owner or beside a user name (.NET, Kaggle),
+ *   WordPress's keys and salts, ASP.NET's machineKey, Group Policy's `cpassword`, MySQL's temporary password, Consul's
+ *   and Vault's secret ids, swarm keys, PowerShell's Name/Value table, `REDISCLI_AUTH`, SonarQube and Discord bot tokens.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -723,3 +733,63 @@ describe("the tenth attacker's protocol transcripts", () => {
   ])('masks %j', (text, secret) => expect(all.text(text)).not.toContain(secret));
   it.each(['> PASS ****', 'the tests PASS again', 'ALL TESTS PASS', 'a001 LOGIN completed'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
+
+describe("the eleventh attacker's slow input", () => {
+  // `'ssh-keygen' + ' -N '.repeat(50000)` (200 KB) took 1.2 s through the gateway: the form looked back 1 KB from
+  // every `-N` for its command. What is measured is the work: the scan reads each argument once.
+  it.each([[' -N '], ['\t-P\t']])('leaves ssh-keygen with %j repeated as it is, and masks every passphrase of a real one', (unit) => {
+    const text = `ssh-keygen${unit.repeat(100_000)}`;
+    expect(all.text(text)).toBe(text);
+    const out = all.text('ssh-keygen -p -P Old9Pass1x -N New8Pass2y -f id; ssh-keygen -t ed25519 -C "me at work" -N "Zq8 rT2vLk9" -f key');
+    expect(out).not.toMatch(/Old9Pass1x|New8Pass2y|Zq8 rT2vLk9/);
+    expect(out).toContain('-C "me at work"');
+  });
+});
+
+describe("the eleventh attacker's false positives", () => {
+  it.each([
+    'PASS src/app.test.ts (5.2 s)',
+    '--- PASS: TestLogin (0.01s)',
+    '  + password = (sensitive value)',
+    '  Token: gho_************************************',
+    'GOOGLE_APPLICATION_CREDENTIALS=/home/dev/keys/sa.json',
+    'password_last_changed: 2024-01-01T00:00:00Z',
+  ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each([
+    [{ pagination_token: '7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i' }],
+    [{ skipToken: 'eyJuZXh0TWFya2VyIjoiMiEzNiJ9' }],
+    [{ password_last_changed: '2024-01-01T00:00:00Z', salt_rounds: 10 }],
+  ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it('still masks an FTP PASS and a password that only looks like a path', () => {
+    expect(all.text('> PASS Hq2Wn5Ev8Rt1')).not.toContain('Hq2Wn5Ev8Rt1');
+    expect(all.text('DB_PASSWORD=/Jk4Lm7Np0')).not.toContain('Jk4Lm7Np0');
+  });
+});
+
+describe("the eleventh attacker's forms", () => {
+  it.each([
+    ['.NET appsettings', { Jwt: { Key: 'Ab1Cd2Ef3Gh4Ij5Kl6', Issuer: 'me' } }, 'Ab1Cd2Ef3Gh4Ij5Kl6'],
+    ["Kaggle's kaggle.json", { username: 'jdoe', key: '0123456789abcdef0123456789abcdef' }, '0123456789abcdef0123456789abcdef'],
+    ["WordPress's salts", "define('NONCE_KEY', 'x9!Qz#7LmP2@vR4$');\ndefine('AUTH_SALT', 'k3$Jd8!Wq2#Zp5&Y');\ndefine('LOGGED_IN_KEY', 'Lm4#Np7!Qr2@St5$');", /x9!Qz|k3\$Jd8|Lm4#Np7/],
+    ["ASP.NET's machineKey", '<machineKey validationKey="A1B2C3D4E5F60718293A4B5C6D7E8F90" decryptionKey="0F1E2D3C4B5A69788796A5B4C3D2E1F0" />', /A1B2C3D4E5F6|0F1E2D3C4B5A/],
+    ['Group Policy Preferences', '<Properties action="U" cpassword="j1Uyj3Vx8TY9LtLZil2uAuZkFQA/4latT76ZwgdHdhw" userName="admin"/>', 'j1Uyj3Vx8TY9'],
+    ["MySQL's first start", 'A temporary password is generated for root@localhost: aB3#kL9!xYz_q', 'aB3#kL9!xYz_q'],
+    ["Consul's ACL token", 'AccessorID:       e5a5c1b2-3c4d-4e5f-8a9b-0c1d2e3f4a5b\nSecretID:         9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a', '9f8e7d6c-5b4a'],
+    ["Vault's AppRole secret_id", 'secret_id: 3f2a1b0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9', '3f2a1b0c-9d8e'],
+    ["a swarm's unlock key", 'provide the key: SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8', '7c37Cc8654o6p38'],
+    ["PowerShell's hashtable", 'Name                           Value\n----                           -----\nDB_PASSWORD                    Pq7Rs0Tu3Vw6\nHOST                           db', 'Pq7Rs0Tu3Vw6'],
+    ['REDISCLI_AUTH', 'REDISCLI_AUTH=Hunter2xyz99', 'Hunter2xyz99'],
+    ['a SonarQube token', 'sonar.login=squ_0123456789abcdef0123456789abcdef01234567', 'squ_0123456789abcdef'],
+    ['a Discord bot token', 'MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs', 'ZnCjm1XVW7vRze4b7Cq4se7kKWs'],
+  ])('masks %s', (_name, value, secret) => {
+    const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
+    if (typeof secret === 'string') expect(out).not.toContain(secret);
+    else expect(out).not.toMatch(secret);
+  });
+  it.each([
+    [{ cache: { key: 'user:42:profile' } }],
+    [{ sort: { key: 'createdAt', order: 'desc' } }],
+    [{ primary: { key: 'id' } }],
+  ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+});
+
