@@ -179,6 +179,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
     text.includes('UGFzc3dvcmQ6') ||
+    text.includes('"AUTH"') ||
+    text.includes('"requirepass"') ||
     text.includes('CURLOPT_') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
     text.includes('("') ||
@@ -208,7 +210,7 @@ const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap']);
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)
@@ -776,18 +778,18 @@ const cliPasswords: Detector[] = [
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /redis-cli|mongo|psexec|sqlcmd|bcp|az[ \t]+login|gh[ \t]+secret/i,
+    hint: /redis-cli|mongo|psexec|sqlcmd|bcp|cqlsh|az[ \t]+login|gh[ \t]+secret/i,
     // `redis-cli AUTH pw`, `mongosh -p pw`, `psexec -p pw`, `az login -p pw`, `sqlcmd -P pw`, `gh secret set NAME --body pw`.
-    prefix: `(?:${word('redis-cli')}${CLI_ARGS}auth|${word('(?:mongosh|mongo|mongodump|mongorestore|mongoexport|mongoimport|psexec|psexec64|sqlcmd|bcp)')}${CLI_ARGS}(?:-p|--password)|${word('az')}[ \\t]+login${CLI_ARGS}(?:-p|--password)|${word('gh')}[ \\t]+secret[ \\t]+set${CLI_ARGS}(?:-b|--body))[ \\t]+`,
+    prefix: `(?:${word('redis-cli')}${CLI_ARGS}auth|${word('(?:mongosh|mongo|mongodump|mongorestore|mongoexport|mongoimport|psexec|psexec64|sqlcmd|bcp|cqlsh)')}${CLI_ARGS}(?:-p|--password)|${word('az')}[ \\t]+login${CLI_ARGS}(?:-p|--password)|${word('gh')}[ \\t]+secret[ \\t]+set${CLI_ARGS}(?:-b|--body))[ \\t]+`,
     pattern: CLI_VALUE,
     accept: cliValue,
   },
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /smbclient|htpasswd|net[ \t]+use|setx|securestring/i,
+    hint: /smbclient|rpcclient|htpasswd|net[ \t]+use|setx|securestring/i,
     // `smbclient -U user%pw`, `htpasswd -b FILE USER pw`, `net use X: \\srv\share pw`, `setx API_KEY pw`, `ConvertTo-SecureString 'pw'`.
-    prefix: `(?:${word('smbclient')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+(?:/user:[^\\s]{1,128}[ \\t]+)?|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
+    prefix: `(?:${word('(?:smbclient|rpcclient)')}${CLI_ARGS}(?:-U|--user)[ \\t]+[^\\s%]{1,128}%|${word('htpasswd')}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s-][^\\s]{0,255}[ \\t]+[^\\s-][^\\s]{0,127}[ \\t]+(?<=-b[A-Za-z]{0,6}(?:[ \\t]+-[A-Za-z]+){0,6}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+)|${word('net')}[ \\t]+use[ \\t]+(?:[A-Za-z]:[ \\t]+)?\\\\\\\\[^\\s]{1,256}[ \\t]+(?:/user:[^\\s]{1,128}[ \\t]+)?|${word('setx')}[ \\t]+(?:-m[ \\t]+)?${KEY_NAME}[ \\t]+|${word('ConvertTo-SecureString')}[ \\t]+(?:-String[ \\t]+)?)`,
     pattern: CLI_VALUE,
     accept: (value, prefix) => cliValue(value) && !unquote(value).startsWith('/') && (!/^setx/i.test(prefix) || secretKeyStrength(/^setx[ \t]+(?:-m[ \t]+)?(\S+)/i.exec(prefix)?.[1] ?? '') !== undefined),
   },
@@ -1067,7 +1069,9 @@ const saidSecret: Detector = {
   },
 };
 
-/** A table (Markdown, CSV, TSV) with a column a strong secret name heads: that column's cells, row by row. */
+/** A table's rule under its head: Markdown's `|---|`, or the `+------+` a SQL shell draws (mysql, psql's ascii border). */
+const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
+/** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
 const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
 export function findTableSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
@@ -1086,7 +1090,7 @@ export function findTableSecrets(value: string): [number, number][] {
     const sep = head.includes('|') ? '|' : head.includes('\t') ? '\t' : ',';
     // A head is a table's first row: in Markdown, the one above its |---| row; otherwise the first line of a block.
     const below = lines[i + 1] ? value.slice((lines[i + 1] as [number, number])[0], (lines[i + 1] as [number, number])[1]) : '';
-    if (sep === '|' ? !/^[ \t]*\|?[ \t]*:?-{3,}/.test(below) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
+    if (sep === '|' ? !TABLE_RULE.test(below) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
     const names = tableCells(head, sep, 0);
     // (A column's name: a word or two, `password`, `API Key`; not a sentence that mentions one.)
     const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
@@ -1095,7 +1099,7 @@ export function findTableSecrets(value: string): [number, number][] {
     for (; j < lines.length; j++) {
       const [rf, rt] = lines[j] as [number, number];
       const row = value.slice(rf, rt);
-      if (sep === '|' && /^[ \t]*\|?[ \t]*:?-{3,}/.test(row)) continue;
+      if (sep === '|' && TABLE_RULE.test(row)) continue;
       const cells = tableCells(row, sep, rf);
       if (cells.length !== names.length) break;
       for (const n of columns) {
@@ -1278,6 +1282,26 @@ const connectionStringPassword: Detector = {
     if (!prefix.startsWith(';') && input[end] !== ';') return false;
     return CONNECTION_KEYS.test(input.slice(Math.max(0, start - 300), start) + input.slice(end, end + 300)) && !isPlaceholder(unquote(value.replace(/^\{(.*)\}$/s, '$1')));
   },
+};
+
+/** Windows commands that take a password as `/pass:…` or `/password:…` (`cmdkey /add:srv /user:u /pass:pw`, `wmic /password:pw`). */
+const windowsCommandPassword: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /cmdkey|wmic/i,
+  prefix: `${word('(?:cmdkey|wmic)')}${CLI_ARGS}/(?:pass|password):`,
+  pattern: CLI_VALUE,
+  accept: cliValue,
+};
+
+/** Redis's MONITOR and a command log: `"AUTH" "pw"` (`"AUTH" "user" "pw"`), `"CONFIG" "SET" "requirepass" "pw"`. */
+const redisQuotedAuth: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /"(?:AUTH|requirepass|masterauth)"/i,
+  prefix: `"(?:AUTH|requirepass|masterauth)"[ \\t]+(?:"[^"\\r\\n]{1,128}"[ \\t]+(?="))?"`,
+  pattern: `[^"\\r\\n]{1,512}`,
+  accept: (value) => !isPlaceholder(value),
 };
 
 /** SMTP's `AUTH LOGIN` answer after the server's `334 UGFzc3dvcmQ6` (`Password:` in base64): the password, in base64. */
@@ -1676,6 +1700,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     fallbackDefault,
     basicAuthArguments,
     connectionStringPassword,
+    windowsCommandPassword,
+    redisQuotedAuth,
     smtpLoginPassword,
     proseSecret,
     curlUserPassword,

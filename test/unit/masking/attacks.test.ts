@@ -69,7 +69,8 @@
  *   secret-named keys.
  * - Forms stored in clear (those closed here): keys named `key` under their owner or beside a user name (.NET, Kaggle),
  *   WordPress's keys and salts, ASP.NET's machineKey, Group Policy's `cpassword`, MySQL's temporary password, Consul's
- *   and Vault's secret ids, swarm keys, PowerShell's Name/Value table, `REDISCLI_AUTH`, SonarQube and Discord bot tokens.
+ *   and Vault's secret ids, swarm keys, PowerShell's Name/Value table, `REDISCLI_AUTH`, SonarQube and Discord bot tokens,
+ *   mysql's box table, Redis's MONITOR lines, `cqlsh -p`, `cmdkey /pass:`, `wmic /password:`, `rpcclient -U user%pw`.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -781,6 +782,13 @@ describe("the eleventh attacker's forms", () => {
     ['REDISCLI_AUTH', 'REDISCLI_AUTH=Hunter2xyz99', 'Hunter2xyz99'],
     ['a SonarQube token', 'sonar.login=squ_0123456789abcdef0123456789abcdef01234567', 'squ_0123456789abcdef'],
     ['a Discord bot token', 'MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs', 'ZnCjm1XVW7vRze4b7Cq4se7kKWs'],
+    ["mysql's box", '+-------+--------------+\n| user  | password     |\n+-------+--------------+\n| alice | Hq4Jr7Ks0Lt3 |\n+-------+--------------+', 'Hq4Jr7Ks0Lt3'],
+    ["Redis's MONITOR", '1701000000.123456 [0 127.0.0.1:52345] "AUTH" "default" "Hunter3xyz99"', 'Hunter3xyz99'],
+    ['CONFIG SET requirepass', '1701000000.1 [0 lua] "CONFIG" "SET" "requirepass" "Mm5Nn6Oo7"', 'Mm5Nn6Oo7'],
+    ['cqlsh -p', 'cqlsh db.example.com -u cassandra -p Cq1Lsh2Pw3', 'Cq1Lsh2Pw3'],
+    ['cmdkey /pass:', 'cmdkey /add:server01 /user:admin /pass:Cm4Dk5Ey6', 'Cm4Dk5Ey6'],
+    ['wmic /password:', 'wmic /node:srv /user:admin /password:Wm7Ic8Pw9 process list', 'Wm7Ic8Pw9'],
+    ["rpcclient's user%password", "rpcclient -U 'bob%Rp1Cc2Ll3' srv", 'Rp1Cc2Ll3'],
   ])('masks %s', (_name, value, secret) => {
     const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
     if (typeof secret === 'string') expect(out).not.toContain(secret);
