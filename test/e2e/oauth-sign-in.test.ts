@@ -18,7 +18,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -27,6 +27,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, signIn } from '../helpers/browser.js';
+import { runGatehouse } from '../helpers/cli.js';
 import { readAllRecords } from '../helpers/audit-log.js';
 import { everythingStdio } from '../helpers/servers.js';
 import { serveBlock } from '../helpers/serve-block.js';
@@ -99,6 +100,7 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
   const api = async (method: string, path: string) => (await fetch(`${block.serve.url}${path}`, { method, headers: { authorization: `Bearer ${apiToken()}` } })).json() as Promise<unknown>;
 
   beforeAll(async () => {
+    mkdirSync(join(import.meta.dirname, '../../test-results/screenshots'), { recursive: true });
     callback = await callbackServer();
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
@@ -123,6 +125,7 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     const back = callback.next();
     await page.goto((provider.authorizationUrl as URL).href);
     await page.getByRole('heading', { name: /wants to reach your MCP servers through Gatehouse/ }).waitFor({ state: 'visible', timeout: 10_000 });
+    if (button === 'Allow') await page.screenshot({ path: join(import.meta.dirname, '../../test-results/screenshots/oauth-consent.png'), fullPage: true });
     await page.getByRole('button', { name: button, exact: true }).click();
     return back;
   }
@@ -152,7 +155,13 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     const stored = readFileSync(join(block.home.dir, 'oauth.json'), 'utf8');
     for (const secret of [code, provider.saved?.access_token as string, provider.saved?.refresh_token as string]) expect(stored).not.toContain(secret);
 
-    expect(await api('DELETE', `/api/oauth/clients/${id}`)).toMatchObject({ ok: true });
+    // Listed, as the user sees it: the CLI, then the Clients view, where it is revoked.
+    const cli = await runGatehouse(['clients', 'registered'], { GATEHOUSE_HOME: block.home.dir });
+    expect(cli.stdout).toMatch(new RegExp(`${id}\\s+Claude Code \\(test\\)\\s+\\S+Z\\s+\\S+Z\\s+active`));
+    await page.goto(`${block.serve.url}/#/clients`);
+    await page.getByRole('button', { name: 'Revoke Claude Code (test)' }).click();
+    await page.getByRole('status').filter({ hasText: 'revoked' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.screenshot({ path: join(import.meta.dirname, '../../test-results/screenshots/oauth-clients-revoked.png'), fullPage: true });
     const refused = await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${provider.saved?.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/error="invalid_token".*resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp\/everything"/);

@@ -12,10 +12,13 @@ import type { Command } from '../command.js';
 import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';
 import { table } from './sessions.js';
+import { callVerb } from '../gateway-client.js';
+import { OAuthStore } from '../../gateway/oauth/oauth-store.js';
+import type { RegistrationView } from '../../api/types.js';
 
 export const clientsCommand: Command = {
   summary: "list the MCP clients found on this machine (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI), their servers, and which go through Gatehouse",
-  usage: 'gatehouse clients [--json] | gatehouse clients wire CLIENT|--all | gatehouse clients unwire CLIENT|--all | gatehouse clients backups',
+  usage: 'gatehouse clients [--json] | gatehouse clients wire CLIENT|--all | gatehouse clients unwire CLIENT|--all | gatehouse clients backups | gatehouse clients registered [--json] | gatehouse clients revoke ID',
   options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
   async run({ values, positionals }, given) {
     // What a client's file holds is shown as text: its control characters (a carriage return, an escape
@@ -28,7 +31,12 @@ export const clientsCommand: Command = {
         for (const f of readManifest(dataDirFor(io)).files) io.out(`${f.wiredAt}  ${f.client}  ${f.file}\n  original: ${f.backup}`);
         return;
       }
-      if (verb !== 'wire' && verb !== 'unwire') throw new UsageError(`\`${verb}\` is not a clients command: wire, unwire or backups`);
+      if (verb === 'registered') return registered(io, values.json === true);
+      if (verb === 'revoke') {
+        if (target === undefined || extra.length > 0) throw new UsageError('revoke takes one registered client id (`gatehouse clients registered` lists them)');
+        return revoke(io, target);
+      }
+      if (verb !== 'wire' && verb !== 'unwire') throw new UsageError(`\`${verb}\` is not a clients command: wire, unwire, backups, registered or revoke`);
       if (extra.length > 0 || (target === undefined) === !values.all) throw new UsageError(`${verb} takes one CLIENT (${Object.keys(CLIENT_NAMES).join(', ')}) or --all`);
       if (target !== undefined && !Object.hasOwn(CLIENT_NAMES, target)) throw new UsageError(`"${target}" is not a client Gatehouse knows: ${Object.keys(CLIENT_NAMES).join(', ')}`);
       const chosen: WiringTarget = (target as ClientId | undefined) ?? 'all';
@@ -47,8 +55,50 @@ export const clientsCommand: Command = {
         for (const s of c.servers) if (s.missing) io.err(`warning: ${c.clientName}'s "${s.name}" ${missingAdvice(c.client, s.missing)}`);
       }
     }
+    // (A gateway that does not answer leaves this part out: the listing of files stands on its own.)
+    const signedIn = await registrations(dataDirFor(io)).catch(() => []);
+    if (signedIn.length > 0) {
+      io.out('\nSigned in to Gatehouse (MCP authorization):');
+      io.out(registrationTable(signedIn));
+    }
   },
 };
+
+/**
+ * The clients registered with Gatehouse's authorization server: from the running gateway (which holds them), else
+ * from oauth.json. Names are the clients' own: shown masked.
+ */
+async function registrations(dataDir: string): Promise<RegistrationView[]> {
+  if (readRuntimeInfo(dataDir)) return (await callVerb(dataDir, 'registrations')).body;
+  const masker = createMasker({ detectors: ['secrets', 'email', 'credit-card', 'ip'], custom: [] }, randomBytes(32));
+  const store = await OAuthStore.open(dataDir);
+  return store.clients().map((c) => ({ id: c.info.client_id, name: masker.text(c.info.client_name ?? c.info.client_id), redirectUris: c.info.redirect_uris.map((u) => masker.text(u)), registeredAt: c.registeredAt, ...(c.lastUsedAt !== undefined ? { lastUsedAt: c.lastUsedAt } : {}), ...(c.revokedAt !== undefined ? { revokedAt: c.revokedAt } : {}) }));
+}
+
+function registrationTable(list: readonly RegistrationView[]): string {
+  const when = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+  return table(['  ID', 'NAME', 'REGISTERED', 'LAST USED', 'STATE'], list.map((r) => [`  ${r.id}`, r.name, when(r.registeredAt), when(r.lastUsedAt), r.revokedAt === undefined ? 'active' : `revoked ${when(r.revokedAt)}`]));
+}
+
+async function registered(io: Parameters<Command['run']>[1], json: boolean): Promise<void> {
+  const list = await registrations(dataDirFor(io));
+  if (json) return void io.out(JSON.stringify(list, null, 2));
+  if (list.length === 0) return void io.out('No client has signed in to Gatehouse with MCP authorization yet.');
+  io.out(registrationTable(list));
+}
+
+/** Revokes a registered client: through the running gateway (its tokens stop at once), else in oauth.json. */
+async function revoke(io: Parameters<Command['run']>[1], id: string): Promise<void> {
+  const dataDir = dataDirFor(io);
+  if (readRuntimeInfo(dataDir)) {
+    const res = await callVerb(dataDir, 'revokeRegistration', id);
+    if (res.body.error || !res.body.ok) throw new CheckFailed(res.body.error ?? res.body.message);
+    return void io.out(res.body.message);
+  }
+  const store = await OAuthStore.open(dataDir);
+  if (!(await store.revoke(id, Date.now()))) throw new CheckFailed(`no registered client ${id} (or it was revoked already); \`gatehouse clients registered\` lists them`);
+  io.out(`client ${id} revoked: its tokens no longer work`);
+}
 
 /**
  * The gateway's port: the running gateway's own, else what gatehouse.yaml gives it (its default before the file
