@@ -181,10 +181,11 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       };
     },
     async consent(id: string) {
-      const c = ctx.oauth?.provider.consent(id);
+      const answered = ctx.oauth?.provider.answer(id);
+      const c = ctx.oauth?.provider.consent(id) ?? answered?.consent;
       if (!c) return { ok: false as const, message: 'no such sign-in is waiting: it was answered, or it expired (the client starts again)' };
       const view: ConsentView = { id: c.id, clientId: c.clientId, clientName: ctx.maskText(c.clientName), redirectUri: ctx.maskText(c.redirectUri), ...(c.params.resource ? { resource: c.params.resource.href } : {}), createdAt: c.createdAt };
-      return { ok: true as const, consent: view };
+      return { ok: true as const, consent: view, ...(answered ? { redirect: answered.redirect } : {}) };
     },
     async decideConsent(id: string, allow: boolean) {
       const redirect = await ctx.oauth?.provider.decide(id, allow);

@@ -53,6 +53,8 @@ export interface RunningGatehouse {
   api: CoreApi;
   changes: ChangeFeed;
   gateway: Gateway;
+  /** The local authorization server: clients' sign-ins waiting for consent, and the answers. */
+  oauth: GatehouseOAuthProvider;
   audit: OpenAudit;
   live: LiveConfig;
   pins: PinStore;
@@ -139,6 +141,8 @@ async function startLocked(
   };
   broker.on('pending', () => changes.notify({ kind: 'approvals' }));
   broker.on('resolved', () => changes.notify({ kind: 'approvals' }));
+  // (A sign-in answered in the desktop's dialog: the consent page in the browser follows it.)
+  oauth.on('answer', () => changes.notify({ kind: 'approvals' }));
   // A refused approval is evidence too: who tried, and why they may not.
   broker.on('refused', (p, by, why) => void audit.recorder.event(p.request.sessionId, p.request.server, 'approval-refused', { approvalId: p.id, by: by.principal, port: by.port, groups: by.groups ?? [], reason: why }, { tool: p.request.tool }));
   live.on('reloaded', () => changes.notify({ kind: 'config' }));
@@ -211,6 +215,7 @@ async function startLocked(
     api,
     changes,
     gateway,
+    oauth,
     audit,
     live,
     pins,

@@ -252,7 +252,7 @@ export interface GatehouseApi {
   /** Pauses recording (messages pass through unrecorded; the pause and the resume are recorded) or resumes it. */
   setRecordingPaused(paused: boolean): Promise<RecordingResult>;
   /** A client's request to sign in to Gatehouse (MCP authorization), waiting for the user's consent. */
-  consent(id: string): Promise<{ ok: true; consent: ConsentView } | { ok: false; message: string }>;
+  consent(id: string): Promise<{ ok: true; consent: ConsentView; /** Answered already (in the desktop's dialog): where the browser goes. */ redirect?: string } | { ok: false; message: string }>;
   /** The user's answer to it: where the browser goes next (back to the client, with a code or with access_denied). */
   decideConsent(id: string, allow: boolean): Promise<{ ok: true; redirect: string } | { ok: false; message: string }>;
   /** The clients registered with Gatehouse's authorization server, revoked ones too. */

@@ -52,6 +52,18 @@ export interface TrayModel {
 
 const ONE_HOUR = 3_600_000;
 
+/** The native dialog for a client's sign-in (MCP authorization): its name and where the answer goes, Allow first. */
+export function consentDialog(consent: { clientName: string; redirectUri: string; resource?: string }): { title: string; message: string; detail: string; buttons: string[]; defaultId: number; cancelId: number } {
+  return {
+    title: 'Gatehouse: a client wants to sign in',
+    message: `${consent.clientName} wants to reach your MCP servers through Gatehouse`,
+    detail: `If you allow it, it gets a token of its own${consent.resource ? ` for ${consent.resource}` : ''}; its calls are recorded under your identity and its registration. The answer goes to ${consent.redirectUri}. Did you not just connect a client? Deny.`,
+    buttons: ['Allow', 'Deny'],
+    defaultId: 0,
+    cancelId: 1,
+  };
+}
+
 /** What the tray shows for a state: plain data, built in the core and tested there; the desktop only renders it. */
 export function buildTrayModel(state: TrayState): TrayModel {
   const count = state.pending.length;

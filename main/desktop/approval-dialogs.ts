@@ -1,7 +1,7 @@
 import type { MessageBoxOptions, MessageBoxReturnValue, NotificationConstructorOptions } from 'electron';
 import type { ApprovalDecision, ApprovalView } from '../api/types.js';
 import type { DeciderPort } from '../approvals/decider-port.js';
-import { approvalDialog, decisionFromDialog } from '../approvals/tray-model.js';
+import { approvalDialog, consentDialog, decisionFromDialog } from '../approvals/tray-model.js';
 
 export interface DialogElectron {
   dialog: { showMessageBox(options: MessageBoxOptions): Promise<MessageBoxReturnValue> };
@@ -35,6 +35,32 @@ export function setupApprovalDialogs(
           if (abort.signal.aborted) return; // someone decided first
           open.delete(view.id);
           return options.decide(view.id, decisionFromDialog(response), 'dialog');
+        },
+        () => undefined,
+      );
+    },
+    resolved(id) {
+      open.get(id)?.abort();
+      open.delete(id);
+    },
+  };
+}
+
+/** One native dialog per client sign-in waiting for consent; answered in the browser first, it closes. */
+export function setupConsentDialogs(
+  electron: DialogElectron,
+  options: { decide: (id: string, allow: boolean) => Promise<unknown> },
+): { pending(consent: { id: string; clientName: string; redirectUri: string; resource?: string }): void; resolved(id: string): void } {
+  const open = new Map<string, AbortController>();
+  return {
+    pending(consent) {
+      const abort = new AbortController();
+      open.set(consent.id, abort);
+      void electron.dialog.showMessageBox({ ...consentDialog(consent), type: 'question', noLink: true, signal: abort.signal }).then(
+        ({ response }) => {
+          if (abort.signal.aborted) return;
+          open.delete(consent.id);
+          return options.decide(consent.id, response === 0);
         },
         () => undefined,
       );

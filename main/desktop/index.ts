@@ -8,7 +8,7 @@ import type { TrayAction } from '../approvals/tray-model.js';
 import { toApprovalView } from '../approvals/view.js';
 import { resolveDataDir } from '../config/data-dir.js';
 import { desktopShim } from '../clients/shim.js';
-import { setupApprovalDialogs } from './approval-dialogs.js';
+import { setupApprovalDialogs, setupConsentDialogs } from './approval-dialogs.js';
 import { CHANGE_CHANNEL } from '../api/types.js';
 import { fromOwnPage, serveApiOverIpc } from './ipc.js';
 import { keychainKeyStore } from './key-store.js';
@@ -131,6 +131,10 @@ if (cliArgs !== -1) {
       }),
       act,
     );
+    // A client's sign-in (MCP authorization) asks here too; answered in the browser first, the dialog closes.
+    const consents = setupConsentDialogs({ dialog, Notification }, { decide: (id, allow) => running.api.decideConsent(id, allow) });
+    running.oauth.on('consent', (c) => void running.api.consent(c.id).then((r) => r.ok && consents.pending(r.consent)));
+    running.oauth.on('answer', (c) => consents.resolved(c.id));
     const dialogs = setupApprovalDialogs({ dialog, Notification }, {
       decide: (id, decision, port) => running.api.decideApproval(id, decision, port),
       appFocused: () => BrowserWindow.getFocusedWindow() !== null,

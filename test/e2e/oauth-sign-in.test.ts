@@ -175,6 +175,20 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     expect(back.get('state')).toBe(provider.authorizationUrl?.searchParams.get('state') ?? null);
   });
 
+  it('answered elsewhere (the desktop dialog), the consent page in the browser follows the answer to the client', async () => {
+    const { provider, transport } = await startSignIn('answered-elsewhere');
+    const back = callback.next();
+    await page.goto((provider.authorizationUrl as URL).href);
+    await page.getByRole('heading', { name: /wants to reach your MCP servers through Gatehouse/ }).waitFor({ state: 'visible', timeout: 10_000 });
+    const id = /#\/consent\/(.+)$/.exec(page.url())?.[1] as string;
+    // What the desktop's dialog does with its answer.
+    const answered = (await (await fetch(`${block.serve.url}/api/oauth/consents/${id}`, { method: 'POST', headers: { authorization: `Bearer ${apiToken()}`, 'content-type': 'application/json' }, body: '{"allow":true}' })).json()) as { ok: boolean };
+    expect(answered.ok).toBe(true);
+    const code = (await back).get('code') as string;
+    await transport.finishAuth(code);
+    expect(provider.saved?.access_token).toBeDefined();
+  });
+
   it('a redirect URI not registered exactly (another port, another path) is refused before any consent', async () => {
     const { provider } = await startSignIn('exact-redirect');
     for (const other of [callback.url.replace(/:(\d+)\//, (_m, p: string) => `:${Number(p) + 1}/`), `${callback.url}/x`]) {

@@ -41,8 +41,15 @@ export function loopbackRedirect(uri: string): boolean {
  */
 export class GatehouseOAuthProvider implements OAuthServerProvider {
   private readonly pending = new Map<string, PendingConsent>();
-  /** Told of each consent that starts waiting (the desktop shows a native dialog, the UI a card). */
-  onConsent?: (consent: PendingConsent) => void;
+  /** Answers given, kept as long as a consent may wait: the consent page follows one given elsewhere (the desktop's dialog). */
+  private readonly answered = new Map<string, { consent: PendingConsent; redirect: string }>();
+  /** Who hears of each consent that starts waiting (the desktop shows a native dialog), and of each answer. */
+  private readonly listeners = { consent: new Set<(c: PendingConsent) => void>(), answer: new Set<(c: PendingConsent) => void>() };
+
+  on(event: 'consent' | 'answer', listener: (consent: PendingConsent) => void): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
 
   constructor(
     private readonly store: OAuthStore,
@@ -82,7 +89,7 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     this.expireConsents();
     const id = newCredential();
     this.pending.set(id, { id, clientId: client.client_id, clientName: client.client_name ?? client.client_id, redirectUri: params.redirectUri, params, createdAt: this.now() });
-    this.onConsent?.(this.pending.get(id) as PendingConsent);
+    for (const l of this.listeners.consent) l(this.pending.get(id) as PendingConsent);
     res.redirect(302, `${this.options.baseUrl()}/#/consent/${id}`);
   }
 
@@ -96,11 +103,24 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     return this.pending.get(id);
   }
 
+  /** Where the browser goes for a consent answered already (with its code, or access_denied). */
+  answer(id: string): { consent: PendingConsent; redirect: string } | undefined {
+    this.expireConsents();
+    return this.answered.get(id);
+  }
+
   /** The user's answer: where the browser goes next (the client's redirect URI, with a code, or with `access_denied`). */
   async decide(id: string, allow: boolean): Promise<string | undefined> {
     const consent = this.consent(id);
     if (!consent) return undefined;
     this.pending.delete(id);
+    const redirect = await this.redirectFor(consent, allow);
+    this.answered.set(id, { consent, redirect });
+    for (const l of this.listeners.answer) l(consent);
+    return redirect;
+  }
+
+  private async redirectFor(consent: PendingConsent, allow: boolean): Promise<string> {
     const target = new URL(consent.redirectUri);
     if (consent.params.state !== undefined) target.searchParams.set('state', consent.params.state);
     if (!allow) {
@@ -184,5 +204,6 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
   private expireConsents(): void {
     const now = this.now();
     for (const [id, c] of this.pending) if (now - c.createdAt > CONSENT_WAIT) this.pending.delete(id);
+    for (const [id, a] of this.answered) if (now - a.consent.createdAt > CONSENT_WAIT) this.answered.delete(id);
   }
 }

@@ -11,16 +11,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OAuthStore } from '../../../../main/gateway/oauth/oauth-store.js';
 import { GatehouseOAuthProvider, LIFETIMES, loopbackRedirect } from '../../../../main/gateway/oauth/provider.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+const dirs: { dir: string; store: OAuthStore }[] = [];
+afterEach(async () => {
+  // (A last write, queued behind any the provider left running — a last-used time — before the folder goes.)
+  for (const { dir, store } of dirs.splice(0)) {
+    await store.save(Date.now() + 10 ** 12);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'gh-oauth-'));
-  dirs.push(dir);
   let now = 1_700_000_000_000;
   const store = await OAuthStore.open(dir);
+  dirs.push({ dir, store });
   const provider = new GatehouseOAuthProvider(store, { baseUrl: () => 'http://127.0.0.1:5757', now: () => now });
   const client = await (provider.clientsStore.registerClient as NonNullable<typeof provider.clientsStore.registerClient>)({ client_name: 'test', redirect_uris: ['http://127.0.0.1:4000/cb'] } as never);
   const consentFor = async () => {
