@@ -210,7 +210,7 @@ const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient']);
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient', 'ngrok']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)
@@ -760,8 +760,8 @@ const cliPasswords: Detector[] = [
   {
     kind: 'cli-password',
     phase: 3,
-    hint: /--(?:pass|token|api|secret|client|access|auth|db|http-pass|ftp-pass|proxy-pass|oauth2)/i,
-    prefix: `${word('--(?:password|passwd|passphrase|pass|db-password|http-password|http-passwd|ftp-password|proxy-password|token|api-key|apikey|secret|client-secret|access-token|auth-token|oauth2-bearer)')}[ \\t]+`,
+    hint: /--(?:pass|token|api|secret|client|access|auth|db|http-pass|ftp-pass|proxy-pass|oauth2|certificate-key)/i,
+    prefix: `${word('--(?:password|passwd|passphrase|pass|db-password|http-password|http-passwd|ftp-password|proxy-password|token|api-key|apikey|secret|client-secret|access-token|auth-token|oauth2-bearer|certificate-key|authtoken)')}[ \\t]+`,
     pattern: CLI_VALUE,
     accept: (value) => cliValue(value) && secretLooking(unquote(value)),
   },
@@ -1294,6 +1294,16 @@ const windowsCommandPassword: Detector = {
   accept: cliValue,
 };
 
+/** ngrok's `config add-authtoken TOKEN` (and the older `ngrok authtoken TOKEN`). */
+const ngrokAuthtoken: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /ngrok/i,
+  prefix: `${word('ngrok')}(?:[ \\t]+config)?[ \\t]+(?:add-authtoken|authtoken)[ \\t]+`,
+  pattern: CLI_VALUE,
+  accept: cliValue,
+};
+
 /** Redis's MONITOR and a command log: `"AUTH" "pw"` (`"AUTH" "user" "pw"`), `"CONFIG" "SET" "requirepass" "pw"`. */
 const redisQuotedAuth: Detector = {
   kind: 'secret-value',
@@ -1544,6 +1554,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // An OpenSSH private key's body without its armor: base64 that begins with `openssh-key-v1`.
     token('private-key', /b3BlbnNzaC1rZXktdjE/, 'b3BlbnNzaC1rZXktdjE[A-Za-z0-9+/]{16,16384}(?:(?:\\\\n|\\r?\\n)[A-Za-z0-9+/]{1,76}){0,400}={0,2}'),
     token('openrouter-key', /sk-or-/, 'sk-or-v1-[0-9a-f]{64}'),
+    token('langfuse-key', /sk-lf-/, 'sk-lf-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'),
     // `sk-` also starts ordinary names (`sk-dashboard-frontend-service-7d9f8b6c5`): a key's body is random (mixed
     // case and digits, OpenAI's T3BlbkFJ marker) or long hex (the providers that copied the prefix).
     {
@@ -1582,6 +1593,20 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,8192}={0,2})' },
     { kind: 'url-password', inRun: true, hint: /jdbc:oracle:/, prefix: 'jdbc:oracle:(?:thin|oci8?|kprb):[^/\\s:@]{1,128}/', pattern: '[^@\\s/\'"]{1,256}(?=@)' },
     token('npm-token', /npm_/, 'npm_[A-Za-z0-9]{36}'),
+    token('buildkite-token', /bkua_/, 'bkua_[a-f0-9]{40}'),
+    token('circleci-token', /CCIPAT_/, 'CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}'),
+    token('netlify-token', /nfp_/, 'nfp_[A-Za-z0-9]{36}'),
+    token('pinecone-key', /pcsk_/, 'pcsk_[A-Za-z0-9]{4,12}_[A-Za-z0-9]{40,96}'),
+    token('langsmith-key', /lsv2_/, 'lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}'),
+    token('bedrock-key', /ABSK/, 'ABSK[A-Za-z0-9+/]{100,400}={0,2}'),
+    token('braintree-token', /access_token\$production\$/, 'access_token\\$production\\$[0-9a-z]{16}\\$[0-9a-f]{32}'),
+    token('resend-key', /re_/, 're_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}'),
+    token('brevo-key', /xkeysib-/, 'xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}'),
+    token('fcm-server-key', /:APA91b/, 'AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{130,200}'),
+    token('neon-key', /napi_/, 'napi_[a-z0-9]{64}'),
+    token('jfrog-key', /AKCp/, 'AKCp[A-Za-z0-9]{69}'),
+    token('k3s-token', /K10[0-9a-f]{8}/, 'K10[0-9a-f]{40,80}::(?:server|node):[0-9a-f]{16,64}'),
+    token('gitlab-runner-token', /GR1348941/, 'GR1348941[A-Za-z0-9_-]{20}'),
     token('docker-swarm-key', /SWM(?:KEY|TKN)-1-/, 'SWMKEY-1-[A-Za-z0-9+/]{40,64}|SWMTKN-1-[a-z0-9]{50}-[a-z0-9]{25}'),
     token('sonarqube-token', /sq[uap]_/, 'sq[uap]_[0-9a-f]{40}'),
     { ...token('discord-bot-token', /\.[A-Za-z0-9_-]{6}\./, '[MN][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}'), accept: (s) => varied(s.replace(/\..*$/, '')) },
@@ -1701,6 +1726,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     basicAuthArguments,
     connectionStringPassword,
     windowsCommandPassword,
+    ngrokAuthtoken,
     redisQuotedAuth,
     smtpLoginPassword,
     proseSecret,

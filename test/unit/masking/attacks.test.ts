@@ -70,7 +70,9 @@
  * - Forms stored in clear (those closed here): keys named `key` under their owner or beside a user name (.NET, Kaggle),
  *   WordPress's keys and salts, ASP.NET's machineKey, Group Policy's `cpassword`, MySQL's temporary password, Consul's
  *   and Vault's secret ids, swarm keys, PowerShell's Name/Value table, `REDISCLI_AUTH`, SonarQube and Discord bot tokens,
- *   mysql's box table, Redis's MONITOR lines, `cqlsh -p`, `cmdkey /pass:`, `wmic /password:`, `rpcclient -U user%pw`.
+ *   mysql's box table, Redis's MONITOR lines, `cqlsh -p`, `cmdkey /pass:`, `wmic /password:`, `rpcclient -U user%pw`,
+ *   `kubeadm --certificate-key`, `ngrok config add-authtoken`, and the token formats of Buildkite, CircleCI, Netlify,
+ *   Pinecone, LangSmith, Langfuse, Bedrock, Braintree, Resend, Brevo, FCM, Neon, JFrog, k3s and GitLab runners.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -789,6 +791,12 @@ describe("the eleventh attacker's forms", () => {
     ['cmdkey /pass:', 'cmdkey /add:server01 /user:admin /pass:Cm4Dk5Ey6', 'Cm4Dk5Ey6'],
     ['wmic /password:', 'wmic /node:srv /user:admin /password:Wm7Ic8Pw9 process list', 'Wm7Ic8Pw9'],
     ["rpcclient's user%password", "rpcclient -U 'bob%Rp1Cc2Ll3' srv", 'Rp1Cc2Ll3'],
+    ['kubeadm --certificate-key', `kubeadm join --token abcdef.0123456789abcdef --certificate-key ${'0123456789abcdef'.repeat(4)}`, '0123456789abcdef0123'],
+    ['ngrok add-authtoken', 'ngrok config add-authtoken 2abcDEF3ghiJKL4mnoPQR5stuVWX_6yzABCdefGHIjklMN', '2abcDEF3ghiJKL4mno'],
+    ['a Langfuse key', 'LANGFUSE=sk-lf-3c7b2f0e-7c11-4a5b-9e8f-0a1b2c3d4e5f', '3c7b2f0e-7c11'],
+    ['a CircleCI token', `CCIPAT_${'aB3dE5fG7hJ9kL1mN3pQ5r'}_${'0123456789abcdef'.repeat(3).slice(0, 40)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
+    ['a Brevo key', `xkeysib-${'0123456789abcdef'.repeat(4)}-aB3dE5fG7hJ9kL1m`, 'aB3dE5fG7hJ9kL1m'],
+    ['a JFrog key', `AKCp${'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'.repeat(2).slice(0, 69)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
   ])('masks %s', (_name, value, secret) => {
     const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
     if (typeof secret === 'string') expect(out).not.toContain(secret);
