@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from '../gateway.js';
 import { guardConnections } from './connection-guard.js';
-import { handleMcpRequest, sendError, type EndpointLimits } from './mcp-endpoint.js';
+import { handleMcpRequest, sendError, type Caller, type EndpointLimits } from './mcp-endpoint.js';
 import { checkOrigin, checkToken } from './request-guards.js';
 import { challenge, oauthRoutes } from '../oauth/auth-routes.js';
 import type { GatehouseOAuthProvider } from '../oauth/provider.js';
@@ -20,8 +20,7 @@ export interface GatewayServerOptions {
   oauth?: GatehouseOAuthProvider;
 }
 
-/** Who is calling /mcp/…: the holder of the gateway token, or a client registered with the authorization server. */
-export type Caller = { registration?: string };
+
 
 /** The gateway's port is taken: by another program, or by a Gatehouse with another data directory. */
 export class PortInUse extends Error {
@@ -119,7 +118,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         }
       }
       res.setHeader('www-authenticate', options.oauth ? challenge(url(), name, refused) : 'Bearer realm="gatehouse"');
-      sendError(res, 401, -32000, refused ? `Unauthorized: ${refused}` : auth.message);
+      // (A token nobody issued gets the gateway token's hint; one Gatehouse issued, why it no longer works.)
+      sendError(res, 401, -32000, refused && !refused.includes('(unknown') ? `Unauthorized: ${refused}` : refused ? `${auth.message}, nor is it a token Gatehouse issued to a signed-in client` : auth.message);
       return undefined;
     }
 

@@ -7,7 +7,6 @@ import type { GatewaySession } from '../session.js';
 import { EventStream } from './event-stream.js';
 import type { StreamBound } from './bounded-write.js';
 import { PostResponse } from './post-response.js';
-import type { Caller } from './http-server.js';
 
 export interface EndpointLimits {
   maxBodySize: number;
@@ -48,6 +47,9 @@ export async function handleMcpRequest(
 }
 
 type Refuse = (status: number, code: number, message: string) => void;
+
+/** Who is calling /mcp/…: the holder of the gateway token, or a client registered with the authorization server. */
+export type Caller = { registration?: string };
 
 /** An initialize that does not validate: 400 naming the field at fault (`params.clientInfo.version`, `id`, `jsonrpc`). */
 function refuseInitialize(refuse: Refuse, message: unknown): void {
