@@ -98,7 +98,7 @@ const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcod
  */
 const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'decryption', 'machine', 'aes', 'des', 'crypto', 'cipher', 'aead', 'totp', 'otp', 'mfa', 'openai', 'anthropic', 'claude', 'gemini', 'mistral', 'cohere', 'groq', 'deepseek', 'xai', 'perplexity', 'openrouter', 'together', 'fireworks', 'replicate', 'huggingface', 'hf', 'elevenlabs', 'voyage', 'pinecone', 'weaviate', 'tavily', 'serpapi', 'stripe', 'paypal', 'braintree', 'plaid', 'razorpay', 'twilio', 'sendgrid', 'mailgun', 'postmark', 'resend', 'brevo', 'mailchimp', 'mapbox', 'algolia', 'pusher', 'firebase', 'supabase', 'clerk', 'auth0', 'okta', 'datadog', 'dd', 'newrelic', 'sentry', 'segment', 'mixpanel', 'amplitude', 'slack', 'discord', 'telegram', 'github', 'gitlab', 'bitbucket', 'npm', 'pypi', 'heroku', 'vercel', 'netlify', 'cloudflare', 'digitalocean', 'linode', 'shopify'].map((owner) => `${owner} key`);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', ...OWNED_KEYS]);
+const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
@@ -106,7 +106,7 @@ const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', '
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'pagination', 'skip', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'cpassword', ...OWNED_KEYS]);
+const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', 'cpassword', ...OWNED_KEYS]);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd', օ: 'o', ս: 'u', հ: 'h', ց: 'g', '∶': ':', 'ː': ':', '꞉': ':' };
@@ -179,6 +179,18 @@ export function namedContextPossible(text: string): boolean {
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
     text.includes('UGFzc3dvcmQ6') ||
+    text.includes('sp_addlogin') ||
+    text.includes('dbms.security') ||
+    text.includes('Unseal Key') ||
+    text.includes('Recovery Key') ||
+    text.includes('to proceed to installation') ||
+    text.includes('New value:') ||
+    text.includes('Secret ID') ||
+    text.includes('privateExponent:') ||
+    text.includes('priv:') ||
+    text.includes('untrusted comment:') ||
+    text.includes('rt-Api') ||
+    text.includes('rt-api') ||
     text.includes('"AUTH"') ||
     text.includes('"requirepass"') ||
     text.includes('CURLOPT_') ||
@@ -1294,6 +1306,62 @@ const windowsCommandPassword: Detector = {
   accept: cliValue,
 };
 
+/** Passwords set in database statements: MongoDB's `changeUserPassword`, MySQL's `SET PASSWORD … = …` and `PASSWORD('…')`, SQL Server's `sp_addlogin`, Neo4j's `dbms.security.createUser`. */
+const databaseStatementPassword: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /changeUserPassword|dbms\.security\.|sp_addlogin|sp_password|SET[ \t]+PASSWORD|PASSWORD[ \t]*\(/i,
+  prefix: `(?:changeUserPassword\\([ \\t]*["'][^"'\\r\\n]{1,128}["'][ \\t]*,[ \\t]*|dbms\\.security\\.(?:createUser|changeUserPassword)\\([ \\t]*'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*|sp_addlogin[ \\t]+(?:@loginame[ \\t]*=[ \\t]*)?N?'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*(?:@passwd[ \\t]*=[ \\t]*)?N?|sp_password[ \\t]+(?:NULL|N?'[^'\\r\\n]{0,128}')[ \\t]*,[ \\t]*N?|PASSWORD[ \\t]*\\([ \\t]*|SET[ \\t]+PASSWORD[ \\t]+(?:FOR[ \\t]+[^=\\r\\n]{1,128})?=[ \\t]*)["']`,
+  pattern: `[^"'\\r\\n]{1,512}`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** Secrets a tool prints once, by the words it prints them with: Vault's unseal and recovery keys, Jenkins' first admin password, Elasticsearch's reset, Nomad's `Secret ID = …`. */
+const printedOnce: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /(?:Unseal|Recovery) Key|to proceed to installation|successfully reset|Secret ID[ \t]*=/,
+  prefix: `(?:(?:Unseal|Recovery) Key(?:[ \\t]+\\d{1,2})?:[ \\t]*|to proceed to installation:[ \\t]*(?:\\r?\\n[ \\t]*){1,3}|successfully reset\\.?[ \\t]*\\r?\\nNew value:[ \\t]*|(?:^|\\n)[ \\t]*Secret ID[ \\t]*=[ \\t]*)`,
+  pattern: `[^\\s]{6,256}`,
+};
+
+/** OpenSSL's `-text` dump of a private key: the hex after `privateExponent:`, `prime1:`, …, `priv:` (its public modulus stays). */
+const opensslKeyText: Detector = {
+  kind: 'private-key',
+  phase: 3,
+  hint: /privateExponent:|prime1:|(?:^|\n)priv:/,
+  prefix: `(?:^|\\n)(?:privateExponent|prime[12]|exponent[12]|coefficient|priv):[ \\t]*\\r?\\n`,
+  pattern: `[ \\t]+[0-9a-f]{2}(?::[0-9a-f]{2}){0,63}:?(?:\\r?\\n[ \\t]+[0-9a-f]{2}(?::[0-9a-f]{2}){0,63}:?){0,199}`,
+};
+
+/** A minisign or signify secret key: the base64 line after its `untrusted comment: … secret key`. */
+const signatureSecretKey: Detector = {
+  kind: 'private-key',
+  phase: 3,
+  hint: /untrusted comment:[^\n]{0,80}secret key/,
+  prefix: `untrusted comment:[^\\r\\n]{0,80}secret key[ \\t]*\\r?\\n`,
+  pattern: `[A-Za-z0-9+/]{40,512}={0,2}`,
+};
+
+/** A Windows answer file's (unattend.xml) password: `<AdministratorPassword>` or `<Password>` with its `<Value>`. */
+const answerFilePassword: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /Password>[ \t\r\n]{0,40}<Value>/,
+  prefix: `<[A-Za-z]{0,32}Password>[ \\t\\r\\n]{0,40}<Value>`,
+  pattern: `[^<\\r\\n]{1,512}`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** JFrog Artifactory's API-key header. */
+const jfrogHeader: Detector = {
+  kind: 'auth-header',
+  phase: 3,
+  hint: /x-jfrog-art-api/i,
+  prefix: `x-jfrog-art-api\\\\?["']?[ \\t]{0,20}:[ \\t]{0,20}\\\\?["']?`,
+  pattern: `[A-Za-z0-9]{16,256}`,
+};
+
 /** ngrok's `config add-authtoken TOKEN` (and the older `ngrok authtoken TOKEN`). */
 const ngrokAuthtoken: Detector = {
   kind: 'cli-password',
@@ -1531,6 +1599,9 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
+    { kind: 'private-key', hint: /OpenVPN Static key/, pattern: `-----BEGIN OpenVPN Static key V1-----${BLOCK_TO('-----END OpenVPN Static key V1-----')}` },
+    // TLS key-log lines (SSLKEYLOGFILE): the label and the client random stay, the secret after them is masked.
+    { kind: 'tls-key-log', hint: /(?:CLIENT_RANDOM|TRAFFIC_SECRET_0|HANDSHAKE_TRAFFIC_SECRET|EXPORTER_SECRET) [0-9a-f]/, prefix: '(?:CLIENT_RANDOM|(?:CLIENT|SERVER)_(?:HANDSHAKE_)?TRAFFIC_SECRET(?:_0)?|(?:EARLY_)?EXPORTER_SECRET|CLIENT_EARLY_TRAFFIC_SECRET) [0-9a-f]{64} ', pattern: '[0-9a-f]{64,192}' },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
     token('aws-access-key', /A[KSBC][IC]A|A3T/, '(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}'),
     token('github-token', /gh[pousr]_|github_pat_/, 'gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}'),
@@ -1590,6 +1661,9 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'jwt', hint: /eyJ/, scan: jwtScanner() },
     token('google-oauth-token', /ya29\.|1\/\/0/, 'ya29\\.[0-9A-Za-z_-]{20,8192}|1//0[0-9A-Za-z_-]{40,8192}'),
     // Password hashes (crypt's `$apr1$`, `$2y$`, `$6$`, argon2; LDAP's `{SSHA}`): crackable offline, so kept out too.
+    // Django's (`pbkdf2_sha256$…`), PostgreSQL's SCRAM verifiers, MySQL's native `*` + 40 hex.
+    { kind: 'password-hash', inRun: true, hint: /pbkdf2_sha|SCRAM-SHA-|\*[0-9A-F]{40}/, pattern: '(?:pbkdf2_sha(?:1|256)\\$\\d{1,7}\\$[A-Za-z0-9+/=._-]{1,128}\\$[A-Za-z0-9+/=]{16,256}|SCRAM-SHA-(?:1|256)\\$\\d{1,7}:[A-Za-z0-9+/=]{8,128}\\$[A-Za-z0-9+/=]{16,128}:[A-Za-z0-9+/=]{16,128}|(?<![A-Za-z0-9*])\\*[0-9A-F]{40}(?![0-9A-Za-z]))' },
+    { kind: 'otp-secret', inRun: true, hint: /otpauth-migration:/, pattern: 'otpauth-migration://offline\\?data=[A-Za-z0-9%+/=_-]{20,8192}' },
     { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,8192}={0,2})' },
     { kind: 'url-password', inRun: true, hint: /jdbc:oracle:/, prefix: 'jdbc:oracle:(?:thin|oci8?|kprb):[^/\\s:@]{1,128}/', pattern: '[^@\\s/\'"]{1,256}(?=@)' },
     token('npm-token', /npm_/, 'npm_[A-Za-z0-9]{36}'),
@@ -1726,6 +1800,12 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     basicAuthArguments,
     connectionStringPassword,
     windowsCommandPassword,
+    databaseStatementPassword,
+    printedOnce,
+    opensslKeyText,
+    signatureSecretKey,
+    answerFilePassword,
+    jfrogHeader,
     ngrokAuthtoken,
     redisQuotedAuth,
     smtpLoginPassword,

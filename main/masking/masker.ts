@@ -1053,7 +1053,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // A password manager's concealed field (1Password's `op item get`: `{type: "CONCEALED", purpose: "PASSWORD", value}`),
     // or a secret store's secret (Azure Key Vault's `{id: ".../secrets/NAME/…", value}`, Google's `{name: ".../secrets/…", payload}`).
     // And what a tool marks sensitive (`terraform output -json`: `{sensitive: true, value}`).
+    // An SSM parameter of type SecureString (`aws ssm get-parameter --with-decryption`), a storage account's key (`{keyName, value}`).
     if (o.type === 'CONCEALED' || o.purpose === 'PASSWORD' || (o.sensitive === true && Object.hasOwn(o, 'value')) || secretStored(o)) return 'strong';
+    if ((o.Type === 'SecureString' && Object.hasOwn(o, 'Value')) || (typeof o.keyName === 'string' && Object.hasOwn(o, 'value'))) return 'strong';
     if (typeof o.name === 'string' && Object.hasOwn(o, 'value') && COOKIE_FIELDS.some((f) => Object.hasOwn(o, f))) {
       const kind = kindOfKey(o.name);
       return kind === 'strong' ? 'strong' : 'weak';

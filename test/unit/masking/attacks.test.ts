@@ -72,7 +72,10 @@
  *   and Vault's secret ids, swarm keys, PowerShell's Name/Value table, `REDISCLI_AUTH`, SonarQube and Discord bot tokens,
  *   mysql's box table, Redis's MONITOR lines, `cqlsh -p`, `cmdkey /pass:`, `wmic /password:`, `rpcclient -U user%pw`,
  *   `kubeadm --certificate-key`, `ngrok config add-authtoken`, and the token formats of Buildkite, CircleCI, Netlify,
- *   Pinecone, LangSmith, Langfuse, Bedrock, Braintree, Resend, Brevo, FCM, Neon, JFrog, k3s and GitLab runners.
+ *   Pinecone, LangSmith, Langfuse, Bedrock, Braintree, Resend, Brevo, FCM, Neon, JFrog, k3s and GitLab runners;
+ *   passwords in database statements, what tools print once (Vault's unseal keys, Jenkins, Elasticsearch, Nomad),
+ *   key material (openssl's -text dump, OpenVPN static keys, minisign, TLS key logs), Django, SCRAM and MySQL hashes,
+ *   unattend.xml, SSM SecureStrings, storage account keys, JFrog's header, npmAuthIdent, authenticator exports.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -796,6 +799,27 @@ describe("the eleventh attacker's forms", () => {
     ['a Langfuse key', 'LANGFUSE=sk-lf-3c7b2f0e-7c11-4a5b-9e8f-0a1b2c3d4e5f', '3c7b2f0e-7c11'],
     ['a CircleCI token', `CCIPAT_${'aB3dE5fG7hJ9kL1mN3pQ5r'}_${'0123456789abcdef'.repeat(3).slice(0, 40)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
     ['a Brevo key', `xkeysib-${'0123456789abcdef'.repeat(4)}-aB3dE5fG7hJ9kL1m`, 'aB3dE5fG7hJ9kL1m'],
+    ["MongoDB's changeUserPassword", 'db.changeUserPassword("app", "Mg1Ch2Pw3")', 'Mg1Ch2Pw3'],
+    ["MySQL's SET PASSWORD", "SET PASSWORD FOR 'bob'@'%' = PASSWORD('Sp4Fr5Pw6');", 'Sp4Fr5Pw6'],
+    ["SQL Server's sp_addlogin", "EXEC sp_addlogin 'appuser', 'Sa7Lg8Pw9';", 'Sa7Lg8Pw9'],
+    ["Neo4j's createUser", "CALL dbms.security.createUser('neo', 'Ne1O2j3', false)", 'Ne1O2j3'],
+    ["Vault's unseal keys", 'Unseal Key 1: 4jYbl2CBIv6SpkKj6Hos9iD32k5RfGkLzlosrrq/JgOm\nUnseal Key 2: Ab3jYbl2CBIv6SpkKj6Hos9iD32k5RfGkLzlosrrq/J', /4jYbl2CBIv6|Ab3jYbl2CBIv6/],
+    ["openssl's -text dump", 'privateExponent:\n    4a:5b:6c:7d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:\n    4a:5b\nprime1:\n    00:f1:e2:d3:c4:b5:a6:97:88:79', /4a:5b:6c:7d|f1:e2:d3:c4/],
+    ['an OpenVPN static key', '-----BEGIN OpenVPN Static key V1-----\n0123456789abcdef0123456789abcdef\n-----END OpenVPN Static key V1-----', '0123456789abcdef0123'],
+    ['a minisign secret key', 'untrusted comment: minisign encrypted secret key\nRWRTY0IyBmJ2Lk3Q9dX8zV7bN6mM5lK4jH3gF2dS1aP0oI9uY8tR7eW6qQ5wE4rT3yU2iO1pA0', 'RWRTY0IyBmJ2Lk3Q9dX8'],
+    ['a TLS key log', `CLIENT_RANDOM ${'52362c10'.repeat(8)} ${'4f8b1a9e'.repeat(12)}`, '4f8b1a9e4f8b1a9e'],
+    ["Django's password hash", 'pbkdf2_sha256$600000$c2FsdHNhbHQ$Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg==', 'Zm9vYmFyYmF6cXV4'],
+    ["PostgreSQL's SCRAM verifier", 'SCRAM-SHA-256$4096:c2FsdHNhbHQ=$StoredKeyBase64Value1234567890=:ServerKeyBase64Value1234567890=', 'StoredKeyBase64'],
+    ["MySQL's native hash", 'authentication_string: *6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9', '6BB4837EB743'],
+    ['unattend.xml', '<AdministratorPassword>\n  <Value>Un1At2Tn3</Value>\n</AdministratorPassword>', 'Un1At2Tn3'],
+    ['an SSM SecureString', { Parameter: { Name: '/prod/app/conn', Type: 'SecureString', Value: 'Ss1Mm2Ss3' } }, 'Ss1Mm2Ss3'],
+    ["a storage account's keys", [{ keyName: 'key1', permissions: 'FULL', value: 'Az1St2Ky3Az1St2Ky3Az1St2Ky3Az1St2Ky3AB==' }], 'Az1St2Ky3'],
+    ["JFrog's header", 'X-JFrog-Art-Api: AKCx1234567890abcdefghij', 'AKCx1234567890'],
+    ["Yarn's npmAuthIdent", 'npmAuthIdent: "bob:Np1Ai2Id3"', 'Np1Ai2Id3'],
+    ["an authenticator's export", 'otpauth-migration://offline?data=CjEKCkhlbGxvId6tvu8SGEV4YW1wbGU6YWxpY2VAZ29vZ2xl', 'CjEKCkhlbGxvId6'],
+    ["Jenkins' first password", 'Please use the following password to proceed to installation:\n\n0123456789abcdef0123456789abcdef\n', '0123456789abcdef0123'],
+    ["Elasticsearch's reset", 'Password for the [elastic] user successfully reset.\nNew value: Es1Rs2Vl3Es1', 'Es1Rs2Vl3Es1'],
+    ["Nomad's Secret ID", 'Accessor ID  = 6a1b2c3d-4e5f-6789-abcd-ef0123456789\nSecret ID    = 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a', '9f8e7d6c-5b4a'],
     ['a JFrog key', `AKCp${'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'.repeat(2).slice(0, 69)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
   ])('masks %s', (_name, value, secret) => {
     const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
