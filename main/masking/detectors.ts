@@ -179,19 +179,15 @@ export function namedContextPossible(text: string): boolean {
     text.includes('AUTH PLAIN') ||
     text.includes('AUTH LOGIN') ||
     text.includes('UGFzc3dvcmQ6') ||
-    text.includes('sp_addlogin') ||
-    text.includes('dbms.security') ||
-    text.includes('Unseal Key') ||
-    text.includes('Recovery Key') ||
-    text.includes('to proceed to installation') ||
-    text.includes('New value:') ||
-    text.includes('Secret ID') ||
-    text.includes('privateExponent:') ||
-    text.includes('priv:') ||
+    // (Searched from a character rare in prose: `includes` skips ahead by it. Jenkins' and Elasticsearch's words hold `password`.)
+    text.includes('_addlogin') ||
+    text.includes('.security.') ||
+    text.includes('Private-Key:') ||
     text.includes('untrusted comment:') ||
-    text.includes('rt-Api') ||
-    text.includes('rt-api') ||
+    text.includes('-JFrog-') ||
+    text.includes('-jfrog-') ||
     text.includes('"AUTH"') ||
+    text.includes('"auth"') ||
     text.includes('"requirepass"') ||
     text.includes('CURLOPT_') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
@@ -1319,9 +1315,10 @@ const databaseStatementPassword: Detector = {
 /** Secrets a tool prints once, by the words it prints them with: Vault's unseal and recovery keys, Jenkins' first admin password, Elasticsearch's reset, Nomad's `Secret ID = …`. */
 const printedOnce: Detector = {
   kind: 'secret-value',
-  phase: 3,
-  hint: /(?:Unseal|Recovery) Key|to proceed to installation|successfully reset|Secret ID[ \t]*=/,
-  prefix: `(?:(?:Unseal|Recovery) Key(?:[ \\t]+\\d{1,2})?:[ \\t]*|to proceed to installation:[ \\t]*(?:\\r?\\n[ \\t]*){1,3}|successfully reset\\.?[ \\t]*\\r?\\nNew value:[ \\t]*|(?:^|\\n)[ \\t]*Secret ID[ \\t]*=[ \\t]*)`,
+  // (Phase 2: each begins at its `key`, `secret` or `password`, which opens the context pass there.)
+  phase: 2,
+  hint: /(?:Unseal|Recovery) Key|password to proceed to installation|successfully reset|Secret ID[ \t]*=/i,
+  prefix: `(?:(?:Unseal|Recovery) Key(?:[ \\t]+\\d{1,2})?:[ \\t]*|password to proceed to installation:[ \\t]*(?:\\r?\\n[ \\t]*){1,3}|Password for the \\[[^\\]\\r\\n]{1,64}\\] user successfully reset\\.?[ \\t]*\\r?\\nNew value:[ \\t]*|Secret ID[ \\t]*=[ \\t]*)`,
   pattern: `[^\\s]{6,256}`,
 };
 
@@ -1601,7 +1598,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'private-key', hint: /OpenVPN Static key/, pattern: `-----BEGIN OpenVPN Static key V1-----${BLOCK_TO('-----END OpenVPN Static key V1-----')}` },
     // TLS key-log lines (SSLKEYLOGFILE): the label and the client random stay, the secret after them is masked.
-    { kind: 'tls-key-log', hint: /(?:CLIENT_RANDOM|TRAFFIC_SECRET_0|HANDSHAKE_TRAFFIC_SECRET|EXPORTER_SECRET) [0-9a-f]/, prefix: '(?:CLIENT_RANDOM|(?:CLIENT|SERVER)_(?:HANDSHAKE_)?TRAFFIC_SECRET(?:_0)?|(?:EARLY_)?EXPORTER_SECRET|CLIENT_EARLY_TRAFFIC_SECRET) [0-9a-f]{64} ', pattern: '[0-9a-f]{64,192}' },
+    { kind: 'tls-key-log', hint: { test: (v) => (v.includes('CLIENT_RANDOM ') || v.includes('_SECRET')) && /(?:CLIENT_RANDOM|TRAFFIC_SECRET_0|HANDSHAKE_TRAFFIC_SECRET|EXPORTER_SECRET) [0-9a-f]/.test(v) }, prefix: '(?:CLIENT_RANDOM|(?:CLIENT|SERVER)_(?:HANDSHAKE_)?TRAFFIC_SECRET(?:_0)?|(?:EARLY_)?EXPORTER_SECRET|CLIENT_EARLY_TRAFFIC_SECRET) [0-9a-f]{64} ', pattern: '[0-9a-f]{64,192}' },
     { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
     token('aws-access-key', /A[KSBC][IC]A|A3T/, '(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}'),
     token('github-token', /gh[pousr]_|github_pat_/, 'gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}'),
@@ -1825,8 +1822,9 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     secretAssignment,
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
-    { kind: 'secret-value', hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
-    { kind: 'cli-password', hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
+    // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
+    { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
+    { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },

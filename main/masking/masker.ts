@@ -620,7 +620,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     token,
     { perHint: true, union: false, onRefused: options.onRefused },
   );
-  const scans = detectors.filter((d) => d.scan);
+  // (A scan of phase 3 names itself as the regexes of that phase do: it runs only where their gate opens.)
+  const scans = detectors.filter((d) => d.scan && d.phase !== 3);
+  const gatedScans = detectors.filter((d) => d.scan && d.phase === 3);
   const runFormats = engine(
     detectors.filter((d) => d.inRun),
     token,
@@ -638,9 +640,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   );
 
   /** Masks what the scanning detectors find. */
-  const scanned = (value: string): string => {
+  const scanned = (value: string, which = scans): string => {
     let out = value;
-    for (const d of scans) {
+    for (const d of which) {
       if (d.hint && !d.hint.test(out)) continue;
       const found = (d.scan as NonNullable<Detector['scan']>)(out);
       if (found.length === 0) continue;
@@ -757,7 +759,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
     // itself: the ones in the tokens the formats put in are no separators (a match inside a token is refused).
     const named = value.includes(':') || value.includes('=') ? context.replace(formats) : formats;
-    return namedContextPossible(named) ? namedContext.replace(named) : named;
+    return namedContextPossible(named) ? namedContext.replace(scanned(named, gatedScans)) : named;
   };
 
   /**
