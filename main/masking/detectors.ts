@@ -328,6 +328,9 @@ const OTHERWISE: Record<string, { siblings: RegExp; value?: RegExp }> = {
   token: { siblings: /^(?:logprob|logprobs|top_logprobs|bytes|start|end|offset|line|column|col|pos|position|span|loc|lexeme|kind|index)$/ },
   pin: { siblings: /^(?:mode|direction|gpio|pull|pullup|platform|board|edge|inverted|pwm|frequency)$/, value: /^(?:[A-Za-z]{0,4}\d{1,3}|\d{1,2})$/ },
   pat: { siblings: /^$/, value: GLOB },
+  // A signature anyone may check, beside what checks it: npm's `dist.signatures` (`{keyid, sig}`), SNS's message (`SigningCertURL`).
+  sig: { siblings: /^keyid$/ },
+  signature: { siblings: /^(?:signingcerturl|signatureversion|keyid)$/ },
 };
 export function namedOtherwise(key: string, object: Record<string, unknown>): boolean {
   const rule = OTHERWISE[key.toLowerCase()];
@@ -450,6 +453,7 @@ export function isPlaceholder(value: string): boolean {
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
+    /^\(\d{2,5}(?: bit\b|$)/.test(v) || // openssl's `Private-Key: (2048 bit, 2 primes)`
     /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) // shown redacted (`gho_****…`)
   );
 }

@@ -760,11 +760,14 @@ describe("the eleventh attacker's false positives", () => {
     '  Token: gho_************************************',
     'GOOGLE_APPLICATION_CREDENTIALS=/home/dev/keys/sa.json',
     'password_last_changed: 2024-01-01T00:00:00Z',
+    'Private-Key: (2048 bit, 2 primes)',
   ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
   it.each([
     [{ pagination_token: '7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i' }],
     [{ skipToken: 'eyJuZXh0TWFya2VyIjoiMiEzNiJ9' }],
     [{ password_last_changed: '2024-01-01T00:00:00Z', salt_rounds: 10 }],
+    [{ dist: { signatures: [{ keyid: 'SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA', sig: 'MEUCIQDKkUT7TLxSWvyDfqhRKmWVkVRqc8hqGYNLpe3MZ8zXUAIgdhWMjB0aHhDs3dJzjHQs3Mv2Aq9sKpH4B3YJ6vZsSxY=' }] } }],
+    [{ Type: 'Notification', Message: 'hello', SignatureVersion: '1', Signature: 'EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=', SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-example.pem' }],
   ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
   it('still masks an FTP PASS and a password that only looks like a path', () => {
     expect(all.text('> PASS Hq2Wn5Ev8Rt1')).not.toContain('Hq2Wn5Ev8Rt1');
