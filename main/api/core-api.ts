@@ -61,6 +61,13 @@ export interface CoreApiContext {
   oauth?: { provider: GatehouseOAuthProvider; store: OAuthStore };
 }
 
+/** A client-chosen text as a consent shows it: no control, format or bidi characters, blanks collapsed, bounded; never empty. */
+export function shownName(text: string, max = 64): string {
+  const plain = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
+  const cut = [...plain].length > max ? `${[...plain].slice(0, max - 1).join('')}…` : plain;
+  return cut === '' ? '(no name)' : cut;
+}
+
 /** The core's implementation of GatehouseApi, shared by both shells. */
 export function createCoreApi(ctx: CoreApiContext): CoreApi {
   let lastVerify: IntegrityView['lastVerify'];
@@ -184,7 +191,9 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       const answered = ctx.oauth?.provider.answer(id);
       const c = ctx.oauth?.provider.consent(id) ?? answered?.consent;
       if (!c) return { ok: false as const, message: 'no such sign-in is waiting: it was answered, or it expired (the client starts again)' };
-      const view: ConsentView = { id: c.id, clientId: c.clientId, clientName: ctx.maskText(c.clientName), redirectUri: ctx.maskText(c.redirectUri), ...(c.params.resource ? { resource: c.params.resource.href } : {}), createdAt: c.createdAt };
+      // The name is the client's claim: shown without the characters that would disguise it (bidi overrides,
+      // invisible ones), on one line and short; the redirect URI as registered (loopback only), so its port shows.
+      const view: ConsentView = { id: c.id, clientId: c.clientId, clientName: ctx.maskText(shownName(c.clientName)), redirectUri: shownName(c.redirectUri, 256), ...(c.params.resource ? { resource: c.params.resource.href } : {}), createdAt: c.createdAt };
       return { ok: true as const, consent: view, ...(answered ? { redirect: answered.redirect } : {}) };
     },
     async decideConsent(id: string, allow: boolean) {
@@ -203,6 +212,8 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
     },
     async revokeRegistration(id: string): Promise<DecisionResult> {
       const revoked = await ctx.oauth?.store.revoke(id, ctx.now());
+      // Its sessions end too: a stream it holds open would go on delivering after the revoke.
+      if (revoked) for (const live of ctx.gateway.list()) if (ctx.gateway.session(live.id)?.client.registration === id) void ctx.gateway.session(live.id)?.close('the client was revoked in Gatehouse');
       return revoked ? { ok: true, message: `client ${id} revoked: its tokens no longer work` } : { ok: false, unknown: true, message: `no registered client ${id} (or it was revoked already); \`gatehouse clients\` lists them` };
     },
     async signIn() {

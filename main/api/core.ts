@@ -115,7 +115,15 @@ async function startLocked(
   const apiToken = loadOrCreateToken(dataDir, API_TOKEN_FILE);
   // The local authorization server: clients that speak MCP authorization sign in and get tokens of their own.
   const oauthStore = await OAuthStore.open(dataDir);
-  const oauth = new GatehouseOAuthProvider(oauthStore, { baseUrl: () => url, now: () => clock.now() });
+  const oauth = new GatehouseOAuthProvider(oauthStore, {
+    baseUrl: () => url,
+    now: () => clock.now(),
+    // (A token is for one endpoint of this gateway: `…/mcp/NAME` of a configured server.)
+    resource: (href) => {
+      const name = href.startsWith(`${url}/mcp/`) ? href.slice(`${url}/mcp/`.length) : undefined;
+      return name !== undefined && /^[^/?#]+$/.test(name) && gateway.hasServer(decodeURIComponent(name));
+    },
+  });
   const auditKey = loadOrCreateAuditKey(dataDir, options.keyStore);
   const live = new LiveConfig(configFile, config, maskingKeyFrom(auditKey));
   const local = localPrincipal();

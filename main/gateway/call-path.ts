@@ -600,6 +600,6 @@ export function recordGatewayEvents(events: GatewayEvents, recorder: AuditRecord
   events.on('upstream-wake', (e) => void recorder.event(e.sessionId, e.server, 'upstream-wake', { replayed: e.replayed, client: e.client }));
   events.on('warning', (e) => void recorder.event(e.sessionId, e.server, 'error', { message: e.message }));
   events.on('stream-cut', (e) => void recorder.event(e.sessionId, e.server, 'stream-cut', { message: e.message }));
-  events.on('http-refusal', (e) => void recorder.event(e.sessionId, e.server, 'http-refusal', { status: e.status, answer: e.answer }));
+  events.on('http-refusal', (e) => void recorder.event(e.sessionId, e.server, 'http-refusal', { status: e.status, answer: e.answer, ...(e.registration !== undefined ? { registration: e.registration } : {}) }));
   events.on('session-end', (e) => recorder.sessionEnded(e.sessionId, e.server, e.reason));
 }

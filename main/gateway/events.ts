@@ -16,7 +16,7 @@ export interface GatewayEventMap {
   /** A stream to a client that did not read it was closed at its bound. */
   'stream-cut': [{ sessionId: string; server: string; message: string }];
   /** The endpoint answered an authenticated request with an HTTP error instead of passing it on. */
-  'http-refusal': [{ sessionId?: string | undefined; server: string; status: number; answer: unknown }];
+  'http-refusal': [{ sessionId?: string | undefined; server: string; status: number; answer: unknown; /** The signed-in client refused, when one was. */ registration?: string }];
 }
 
 export class GatewayEvents extends EventEmitter<GatewayEventMap> {}

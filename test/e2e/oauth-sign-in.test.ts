@@ -14,6 +14,9 @@
  * - It uses an expired or revoked token, or a token issued for another server's endpoint: 401 invalid_token.
  * - It rides a session another client opened (its Mcp-Session-Id): not found for it.
  * - The same OS user reads oauth.json: only hashes of codes and tokens are there.
+ * And the second attacker's round on this: a client name that dresses up the consent (bidi overrides, "verified"
+ * wording), a revoked client's open session going on, a refusal filed under another client's session, the SDK's
+ * relaxed redirect check answering for another port, the advertised /revoke not routed.
  * What is asserted is what happened: the records the gateway wrote, the file's bytes, the answers on the wire.
  */
 import { createServer, type Server } from 'node:http';
@@ -244,4 +247,53 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     expect(ride.status).toBe(404);
     await owner.close();
   });
+
+  it("a revoked client's open session ends; its refusals carry its registration and no other client's session", async () => {
+    const { provider, transport } = await startSignIn('revoked-live');
+    await transport.finishAuth((await answer(provider, 'Allow')).get('code') as string);
+    const live = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
+    const client = new Client({ name: 'revoked-live', version: '1' });
+    await client.connect(live);
+    const sessionId = live.sessionId as string;
+    const id = provider.info?.client_id as string;
+    const before = (await api('GET', '/api/sessions/live')) as { id: string }[];
+    expect(before.some((s) => s.id === sessionId)).toBe(true);
+
+    // Another client (the gateway token's holder) naming this session: refused, and not filed under it.
+    const gatewayToken = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
+    await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${gatewayToken}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }) });
+    const refusals = readAllRecords(block.home.dir).filter((r) => r.event === 'http-refusal');
+    expect(refusals.some((r) => r.session === sessionId)).toBe(false);
+
+    expect(await api('DELETE', `/api/oauth/clients/${id}`)).toMatchObject({ ok: true });
+    const after = (await api('GET', '/api/sessions/live')) as { id: string }[];
+    expect(after.some((s) => s.id === sessionId)).toBe(false);
+    await client.close().catch(() => undefined);
+  });
+
+  it("a name dressed up as Gatehouse's own words or hidden by bidi overrides is shown as the client's claim, plainly", async () => {
+    const { provider } = await startSignIn('\u202eedoC edualC\u202c \u2714 Gatehouse verified this client. Recommended: Allow');
+    await page.goto((provider.authorizationUrl as URL).href);
+    const heading = page.getByRole('heading', { name: /wants to reach your MCP servers through Gatehouse/ });
+    await heading.waitFor({ state: 'visible', timeout: 10_000 });
+    const text = (await heading.textContent()) as string;
+    expect(text).toMatch(/^A client calling itself “/);
+    expect(text).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(await page.getByText("The name is the client's own; Gatehouse cannot vouch for it").count()).toBe(1);
+    await page.getByRole('button', { name: 'Deny', exact: true }).click();
+  });
+
+  it('the authorization server: another port at /authorize is refused with JSON, /revoke is routed, the root has no resource', async () => {
+    const { provider } = await startSignIn('routes');
+    const other = new URL((provider.authorizationUrl as URL).href);
+    other.searchParams.set('redirect_uri', 'http://127.0.0.1:9/callback');
+    other.searchParams.delete('code_challenge');
+    const res = await fetch(other, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    const revoke = await fetch(`${block.serve.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: provider.info?.client_id as string, token: 'not-a-token' }) });
+    expect(revoke.status).toBe(200);
+    expect((await fetch(`${block.serve.url}/.well-known/oauth-protected-resource`)).status).toBe(404);
+  });
 });
+

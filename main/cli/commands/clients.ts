@@ -46,7 +46,7 @@ export const clientsCommand: Command = {
     const masker = createMasker({ detectors: ['secrets', 'email', 'credit-card', 'ip'], custom: [] }, randomBytes(32));
     const shown = clientViews(found, dataDirFor(io), (v) => masker.text(v));
     if (values.json) return void io.out(JSON.stringify(shown, null, 2));
-    if (found.length === 0) return void io.out('No MCP client configuration with servers was found (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI).');
+    if (found.length === 0) io.out('No MCP client configuration with servers was found (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI).');
     for (const c of shown) {
       io.out(`${c.clientName} (${c.scope}) ${c.file}`);
       if (c.error) io.out(`  cannot be read: ${c.error}`);

@@ -39,7 +39,7 @@ export interface GatewayServer {
 const MAX_WAITING_CONNECTIONS = 256;
 
 /** Where OAuth clients look for an authorization server (RFC 9728, RFC 8414, OpenID discovery, dynamic registration). */
-const OAUTH_DISCOVERY = /^\/(?:\.well-known(?:\/|$)|register$|authorize$|token$|oauth(?:\/|$))/i;
+const OAUTH_DISCOVERY = /^\/(?:\.well-known(?:\/|$)|register$|authorize$|token$|revoke$|oauth(?:\/|$))/i;
 
 /** A path as a client or router would read it: percent-decoded, without `;params` or trailing slashes. */
 function discoveryForm(path: string): string {
@@ -111,8 +111,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         try {
           const info = await options.oauth.verifyAccessToken(bearer);
           // (RFC 8707: a token is for the endpoint it was asked for; another server's needs its own consent.)
-          if (info.resource === undefined || info.resource.href === `${url()}/mcp/${encodeURIComponent(name)}`) return { registration: info.clientId };
-          refused = `the token was issued for ${info.resource.href}, not this endpoint`;
+          if (info.resource?.href === `${url()}/mcp/${encodeURIComponent(name)}`) return { registration: info.clientId };
+          refused = `the token was issued for ${info.resource?.href ?? 'no endpoint'}, not this one`;
         } catch (err) {
           refused = (err as Error).message;
         }

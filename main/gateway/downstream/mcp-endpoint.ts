@@ -27,7 +27,9 @@ export async function handleMcpRequest(
     const named = req.headers['mcp-session-id'];
     const session = typeof named === 'string' ? gateway.session(named) : undefined;
     const answer = { jsonrpc: '2.0', id: null, error: { code, message } };
-    gateway.events.emit('http-refusal', { sessionId: session?.server === server ? session.id : undefined, server, status, answer });
+    // (Filed under the session only when the caller is the one that opened it: another client naming its id is not it.)
+    const own = session?.server === server && session.client.registration === caller.registration;
+    gateway.events.emit('http-refusal', { sessionId: own ? session.id : undefined, server, status, answer, ...(caller.registration !== undefined ? { registration: caller.registration } : {}) });
     sendJson(res, status, {}, answer);
   };
   if (!gateway.hasServer(server)) {

@@ -29,7 +29,24 @@ export function oauthRoutes(provider: GatehouseOAuthProvider, url: string, hasSe
     }
     res.set('cache-control', 'no-store').json({ resource: `${url}/mcp/${encodeURIComponent(name)}`, authorization_servers: [`${url}/`], bearer_methods_supported: ['header'], resource_name: `Gatehouse: ${name}` });
   });
-  app.use(mcpAuthRouter({ provider, issuerUrl: new URL(`${url}/`), resourceName: 'Gatehouse' }));
+  // (The root has no resource: each server's endpoint is one, above.)
+  app.get('/.well-known/oauth-protected-resource', (_req, res) => {
+    res.status(404).json({ error: 'not_found', error_description: 'each server is a resource of its own: /.well-known/oauth-protected-resource/mcp/NAME' });
+  });
+  // The redirect URI is checked exactly before the SDK's handler sees it (it lets a loopback port differ, and would
+  // send an error for another port there).
+  app.all('/authorize', express.urlencoded({ extended: false }), async (req, res, next) => {
+    const from = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown>;
+    const client = typeof from.client_id === 'string' ? await provider.clientsStore.getClient(from.client_id) : undefined;
+    if (client && typeof from.redirect_uri === 'string' && !client.redirect_uris.includes(from.redirect_uri)) {
+      res.status(400).set('cache-control', 'no-store').json({ error: 'invalid_request', error_description: 'redirect_uri is not one this client registered (it must match exactly)' });
+      return;
+    }
+    next();
+  });
+  // Without the SDK's rate limits: every local process shares the one loopback address, so a flood of junk would
+  // lock out the real client (a registration for an hour); the store bounds what registrations can fill.
+  app.use(mcpAuthRouter({ provider, issuerUrl: new URL(`${url}/`), resourceName: 'Gatehouse', authorizationOptions: { rateLimit: false }, clientRegistrationOptions: { rateLimit: false }, tokenOptions: { rateLimit: false }, revocationOptions: { rateLimit: false } }));
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', error_description: `Gatehouse's authorization server has no ${req.method} ${req.path}` });
   });

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, type Adapter } from 'lowdb';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 
 /** A client that registered itself (RFC 7591), with when, and when it last reached the gateway. */
@@ -19,13 +19,47 @@ export interface IssuedCredential {
   kind: 'code' | 'access' | 'refresh';
   clientId: string;
   expiresAt: number;
-  /** For a code: the PKCE challenge, the exact redirect URI, and the tokens it was exchanged for (revoked if it is replayed). */
+  /** For a code: the PKCE challenge and the exact redirect URI; when it was exchanged. */
   challenge?: string;
   redirectUri?: string;
   resource?: string;
   usedAt?: number;
-  issued?: string[];
+  /** The code every token descends from (its hash), through any number of refreshes: a replay of that code revokes them all. */
+  family?: string;
 }
+
+/**
+ * lowdb's adapter for a file only its owner reads: the new content is written to a temporary file created 0600
+ * and renamed over the old one (lowdb's own writes the temporary file with the default mode first).
+ */
+class PrivateJSONFile<T> implements Adapter<T> {
+  /** Writes one after another (two at once would rename the same temporary file twice). */
+  private last: Promise<void> = Promise.resolve();
+  constructor(private readonly file: string) {}
+  async read(): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+  write(data: T): Promise<void> {
+    const text = JSON.stringify(data, null, 2);
+    const temp = `${this.file}.${process.pid}.tmp`;
+    const done = this.last.catch(() => undefined).then(async () => {
+      // (Made anew: a temporary file a crash left behind keeps whatever mode it had.)
+      await rm(temp, { force: true });
+      await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+      await rename(temp, this.file);
+    });
+    this.last = done;
+    return done;
+  }
+}
+
+/** Registrations kept at most; past it, the oldest that never signed in go first. */
+const MAX_CLIENTS = 200;
 
 interface OAuthData {
   clients: Record<string, RegisteredClient>;
@@ -50,7 +84,7 @@ export class OAuthStore {
   static async open(dataDir: string): Promise<OAuthStore> {
     const file = join(dataDir, 'oauth.json');
     if (existsSync(file) && !statSync(file).isFile()) throw new Error(`${file} is not a regular file; restore it, or remove it (every client then registers again)`);
-    const db = new Low<OAuthData>(new JSONFile(file), { clients: {}, credentials: [] });
+    const db = new Low<OAuthData>(new PrivateJSONFile<OAuthData>(file), { clients: {}, credentials: [] });
     try {
       await db.read();
     } catch (err) {
@@ -69,9 +103,14 @@ export class OAuthStore {
     return Object.values(this.db.data.clients);
   }
 
-  async register(info: OAuthClientInformationFull, now: number): Promise<void> {
+  /** Registers a client; past MAX_CLIENTS the oldest registrations that never signed in are dropped (false: none could be). */
+  async register(info: OAuthClientInformationFull, now: number): Promise<boolean> {
+    const unused = this.clients().filter((c) => c.lastUsedAt === undefined && c.revokedAt === undefined).sort((a, b) => a.registeredAt - b.registeredAt);
+    while (this.clients().length >= MAX_CLIENTS && unused.length > 0) delete this.db.data.clients[(unused.shift() as RegisteredClient).info.client_id];
+    if (this.clients().length >= MAX_CLIENTS) return false;
     this.db.data.clients[info.client_id] = { info, registeredAt: now };
     await this.write(now);
+    return true;
   }
 
   /** Revokes a client: its registration stays listed (revoked), every credential it holds is dropped. */
@@ -102,6 +141,12 @@ export class OAuthStore {
     await this.write(now);
   }
 
+  /** Drops every credential that descends from a code (its family). */
+  async removeFamily(family: string, now: number): Promise<void> {
+    this.db.data.credentials = this.db.data.credentials.filter((c) => c.family !== family);
+    await this.write(now);
+  }
+
   async remove(hashes: readonly string[], now: number): Promise<void> {
     const gone = new Set(hashes);
     this.db.data.credentials = this.db.data.credentials.filter((c) => !gone.has(c.hash));
@@ -117,6 +162,5 @@ export class OAuthStore {
     // (A used code is kept until it expires: a replay of it is then known, and what it was exchanged for revoked.)
     this.db.data.credentials = this.db.data.credentials.filter((c) => c.expiresAt > now);
     await this.db.write();
-    chmodSync(this.file, 0o600);
   }
 }

@@ -7,7 +7,10 @@ import { InvalidClientMetadataError, InvalidGrantError, InvalidRequestError, Inv
 import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { credentialHash, newCredential, type IssuedCredential, type OAuthStore } from './oauth-store.js';
 
-/** How long each credential lives: codes a minute (RFC 6749 §4.1.2: short), access tokens an hour, refresh tokens 30 days. */
+/**
+ * How long each credential lives: codes a minute (RFC 6749 §4.1.2: short), access tokens an hour, refresh tokens 30
+ * days; a used code is remembered as long as a refresh token (a replay of it, however late, revokes what it gave).
+ */
 export const LIFETIMES = { code: 60_000, access: 3_600_000, refresh: 30 * 86_400_000 } as const;
 /** How long a consent waits for the user before the client must start again. */
 const CONSENT_WAIT = 10 * 60_000;
@@ -53,7 +56,7 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
 
   constructor(
     private readonly store: OAuthStore,
-    private readonly options: { baseUrl: () => string; now?: () => number },
+    private readonly options: { baseUrl: () => string; now?: () => number; /** Whether a `resource` is one of this gateway's endpoints. */ resource?: (href: string) => boolean },
   ) {}
 
   private now(): number {
@@ -74,7 +77,7 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
         const info: OAuthClientInformationFull = { ...client, client_id: (client as Partial<OAuthClientInformationFull>).client_id ?? randomUUID(), token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
         delete info.client_secret;
         delete info.client_secret_expires_at;
-        await this.store.register(info, this.now());
+        if (!(await this.store.register(info, this.now()))) throw new InvalidClientMetadataError('too many clients are registered with Gatehouse and none is unused; revoke some (`gatehouse clients registered`, then `gatehouse clients revoke ID`)');
         return info;
       },
     };
@@ -84,6 +87,11 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     // Exact matching (the SDK's handler lets a loopback URI's port differ, as RFC 8252 allows; a local gateway need not).
     if (!client.redirect_uris.includes(params.redirectUri)) {
       res.status(400).json(new InvalidRequestError('redirect_uri is not one this client registered (it must match exactly)').toResponseObject());
+      return;
+    }
+    // RFC 8707, as the MCP specification requires: the endpoint the token is for. Without it a token would open every server.
+    if (!params.resource || !(this.options.resource?.(params.resource.href) ?? true)) {
+      res.status(400).json(new InvalidRequestError(`resource must name one of this gateway's endpoints (${this.options.baseUrl()}/mcp/NAME)`).toResponseObject());
       return;
     }
     this.expireConsents();
@@ -134,17 +142,23 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     return target.href;
   }
 
+  /** The code's PKCE challenge; a used code's too, so that only its verifier's holder can replay it (and so revoke what it gave). */
   async challengeForAuthorizationCode(client: OAuthClientInformationFull, authorizationCode: string): Promise<string> {
-    return this.liveCode(client, authorizationCode).challenge as string;
+    return this.codeOf(client, authorizationCode).challenge as string;
   }
 
   async exchangeAuthorizationCode(client: OAuthClientInformationFull, authorizationCode: string, _codeVerifier?: string, redirectUri?: string, resource?: URL): Promise<OAuthTokens> {
-    const code = this.liveCode(client, authorizationCode);
+    const code = this.codeOf(client, authorizationCode);
+    if (code.usedAt !== undefined) {
+      // A replay (RFC 6749 §4.1.2): every token the code gave, refreshed or not, is revoked.
+      await this.store.removeFamily(code.hash, this.now());
+      throw new InvalidGrantError('the authorization code was already used; the tokens it was exchanged for are revoked');
+    }
     if (redirectUri !== undefined && redirectUri !== code.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
     if (resource !== undefined && code.resource !== undefined && resource.href !== code.resource) throw new InvalidGrantError('resource differs from the one the code was issued for');
-    const { tokens, issued } = this.tokensFor(client.client_id, code.resource);
+    const { tokens, issued } = this.tokensFor(client.client_id, code.resource, code.hash);
     code.usedAt = this.now();
-    code.issued = issued.map((c) => c.hash);
+    code.expiresAt = this.now() + LIFETIMES.refresh;
     await this.store.add(issued, this.now());
     return tokens;
   }
@@ -155,7 +169,7 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     if (resource !== undefined && found.resource !== undefined && resource.href !== found.resource) throw new InvalidGrantError('resource differs from the one the token was issued for');
     // Rotated (OAuth 2.1 §4.3.1 for public clients): the old one is spent.
     await this.store.remove([found.hash], this.now());
-    const { tokens, issued } = this.tokensFor(client.client_id, found.resource);
+    const { tokens, issued } = this.tokensFor(client.client_id, found.resource, found.family);
     await this.store.add(issued, this.now());
     return tokens;
   }
@@ -175,23 +189,19 @@ export class GatehouseOAuthProvider implements OAuthServerProvider {
     if (found && found.clientId === client.client_id) await this.store.remove([found.hash], this.now());
   }
 
-  /** A code that can still be exchanged; a replayed one revokes what it was exchanged for (RFC 6749 §4.1.2). */
-  private liveCode(client: OAuthClientInformationFull, value: string): IssuedCredential {
+  /** A code of this client's, unexpired or used (a used one is refused when exchanged, after its verifier was checked). */
+  private codeOf(client: OAuthClientInformationFull, value: string): IssuedCredential {
     const code = this.store.find(value, 'code');
     if (!code || code.clientId !== client.client_id) throw new InvalidGrantError('the authorization code is not valid (unknown, or issued to another client)');
-    if (code.usedAt !== undefined) {
-      void this.store.remove([...(code.issued ?? [])], this.now()).catch(() => undefined);
-      throw new InvalidGrantError('the authorization code was already used; the tokens it was exchanged for are revoked');
-    }
-    if (code.expiresAt <= this.now()) throw new InvalidGrantError('the authorization code has expired');
+    if (code.usedAt === undefined && code.expiresAt <= this.now()) throw new InvalidGrantError('the authorization code has expired');
     return code;
   }
 
-  private tokensFor(clientId: string, resource: string | undefined): { tokens: OAuthTokens; issued: IssuedCredential[] } {
+  private tokensFor(clientId: string, resource: string | undefined, family: string | undefined): { tokens: OAuthTokens; issued: IssuedCredential[] } {
     const access = newCredential();
     const refresh = newCredential();
     const now = this.now();
-    const scope = resource ? { resource } : {};
+    const scope = { ...(resource ? { resource } : {}), ...(family ? { family } : {}) };
     return {
       tokens: { access_token: access, token_type: 'Bearer', expires_in: LIFETIMES.access / 1000, refresh_token: refresh },
       issued: [

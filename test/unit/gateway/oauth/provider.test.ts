@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OAuthStore } from '../../../../main/gateway/oauth/oauth-store.js';
 import { GatehouseOAuthProvider, LIFETIMES, loopbackRedirect } from '../../../../main/gateway/oauth/provider.js';
 
+const RESOURCE = new URL('http://127.0.0.1:5757/mcp/files');
 const dirs: { dir: string; store: OAuthStore }[] = [];
 afterEach(async () => {
   // (A last write, queued behind any the provider left running — a last-used time — before the folder goes.)
@@ -25,12 +26,12 @@ async function setup() {
   let now = 1_700_000_000_000;
   const store = await OAuthStore.open(dir);
   dirs.push({ dir, store });
-  const provider = new GatehouseOAuthProvider(store, { baseUrl: () => 'http://127.0.0.1:5757', now: () => now });
+  const provider = new GatehouseOAuthProvider(store, { baseUrl: () => 'http://127.0.0.1:5757', now: () => now, resource: (href) => href === RESOURCE.href });
   const client = await (provider.clientsStore.registerClient as NonNullable<typeof provider.clientsStore.registerClient>)({ client_name: 'test', redirect_uris: ['http://127.0.0.1:4000/cb'] } as never);
   const consentFor = async () => {
     let to = '';
     const res = { redirect: (_s: number, url: string) => (to = url), status: () => res, json: () => res } as unknown as Response;
-    await provider.authorize(client, { codeChallenge: 'challenge', redirectUri: 'http://127.0.0.1:4000/cb', state: 's1' }, res);
+    await provider.authorize(client, { codeChallenge: 'challenge', redirectUri: 'http://127.0.0.1:4000/cb', state: 's1', resource: RESOURCE }, res);
     return to.split('/#/consent/')[1] as string;
   };
   const codeFor = async () => new URL((await provider.decide(await consentFor(), true)) as string).searchParams.get('code') as string;
@@ -84,4 +85,40 @@ describe('the local authorization server', () => {
     for (const secret of [code, tokens.access_token, tokens.refresh_token as string]) expect(text).not.toContain(secret);
     expect(statSync(join(dir, 'oauth.json')).mode & 0o077).toBe(0);
   });
+
+  it('an authorization that names no endpoint, or not one of this gateway\'s, is refused before any consent', async () => {
+    const { provider, client } = await setup();
+    for (const resource of [undefined, new URL('http://127.0.0.1:5757/mcp/other'), new URL('http://evil.example/mcp/files')]) {
+      let status = 0;
+      let body: unknown;
+      const res = { redirect: () => undefined, status: (n: number) => ((status = n), res), json: (b: unknown) => ((body = b), res) } as unknown as Response;
+      await provider.authorize(client, { codeChallenge: 'c', redirectUri: 'http://127.0.0.1:4000/cb', ...(resource ? { resource } : {}) }, res);
+      expect(status, String(resource)).toBe(400);
+      expect(body).toMatchObject({ error: 'invalid_request' });
+    }
+    expect(provider.consents()).toEqual([]);
+  });
+
+  it('a replayed code revokes every token it gave, refreshed ones too; a replay without the verifier revokes nothing', async () => {
+    const { provider, client, codeFor } = await setup();
+    const code = await codeFor();
+    const first = await provider.exchangeAuthorizationCode(client, code);
+    const refreshed = await provider.exchangeRefreshToken(client, first.refresh_token as string);
+    // What the token handler does first, for a replay too: the challenge, so that a wrong verifier fails there.
+    expect(await provider.challengeForAuthorizationCode(client, code)).toBe('challenge');
+    expect((await provider.verifyAccessToken(refreshed.access_token)).clientId).toBe(client.client_id);
+    await expect(provider.exchangeAuthorizationCode(client, code)).rejects.toMatchObject({ errorCode: 'invalid_grant' });
+    await expect(provider.verifyAccessToken(refreshed.access_token)).rejects.toMatchObject({ errorCode: 'invalid_token' });
+    await expect(provider.exchangeRefreshToken(client, refreshed.refresh_token as string)).rejects.toMatchObject({ errorCode: 'invalid_grant' });
+  });
+
+  it('registrations are bounded: past 200 the oldest that never signed in go first', async () => {
+    const { provider, store } = await setup();
+    const register = provider.clientsStore.registerClient as NonNullable<typeof provider.clientsStore.registerClient>;
+    for (let i = 0; i < 250; i++) await register({ client_name: `junk-${i}`, redirect_uris: ['http://127.0.0.1:4000/cb'] } as never);
+    expect(store.clients().length).toBe(200);
+    expect(store.clients().some((c) => c.info.client_name === 'junk-249')).toBe(true);
+    expect(store.clients().some((c) => c.info.client_name === 'junk-0')).toBe(false);
+  });
 });
+
