@@ -1022,11 +1022,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   };
 
   /** Everything under a key that names a secret strongly: every string and number in it, however deep. */
-  const secretAll = (value: unknown): unknown => {
+  const secretAll = (value: unknown, depth = 0): unknown => {
+    if (depth >= MAX_WALK_DEPTH && value !== null && typeof value === 'object') return token('secret-value', 'nested too deeply to read');
     if (typeof value === 'string') return value.length === 0 || isPlaceholder(value) ? value : token('secret-value', value);
     if (typeof value === 'number') return token('secret-value', String(value));
-    if (Array.isArray(value)) return value.map(secretAll);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), secretAll(v)]));
+    if (Array.isArray(value)) return value.map((v) => secretAll(v, depth + 1));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), secretAll(v, depth + 1)]));
     return value;
   };
 
@@ -1096,7 +1097,38 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
   const ARGS_KEYS = new Set(['args', 'argv', 'arguments', 'params', 'cmdline', 'command_args']);
 
-  const walk = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName), command?: string): unknown => {
+  /**
+   * How deep the walk is: past MAX_WALK_DEPTH levels (JSON nested thousands deep, which a hostile peer can send) a
+   * subtree is masked as its JSON text, so that no input runs the walk out of stack (the call would be refused).
+   */
+  let depthNow = 0;
+  const walk = (value: unknown, keyName: string | undefined, context?: KeyKind, command?: string): unknown => {
+    if (value === null || typeof value !== 'object') return walkAt(value, keyName, context, command);
+    if (depthNow >= MAX_WALK_DEPTH) return deepMasked(value, context ?? (keyName === undefined ? 'none' : kindOfKey(keyName)));
+    depthNow++;
+    try {
+      return walkAt(value, keyName, context, command);
+    } finally {
+      depthNow--;
+    }
+  };
+  const deepMasked = (value: object, context: KeyKind): unknown => {
+    let json: string;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      return token('too-deep', 'nested too deeply to read'); // (deeper than JSON.stringify can go: not stored unread)
+    }
+    if (context === 'strong') return token('secret-value', json);
+    const masked = text(json);
+    if (masked === json) return value;
+    try {
+      return JSON.parse(masked) as unknown;
+    } catch {
+      return token('secret-value', json); // (when in doubt, mask)
+    }
+  };
+  const walkAt = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName), command?: string): unknown => {
     if (typeof value === 'string') {
       if (value.length > 0) {
         if (context === 'strong' && !isPlaceholder(value) && !(keyName !== undefined && labelNotSecret(keyName, value))) return token('secret-value', value);
@@ -1200,6 +1232,9 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 
   return { text, json: <T>(value: T) => walk(value, undefined) as T, token };
 }
+
+/** How deep the JSON walk goes before a subtree is masked as its text (real messages nest a few dozen levels at most). */
+const MAX_WALK_DEPTH = 256;
 
 /** One hint for many: their regexes joined into one (one scan), then the hints that are functions. */
 function unionOf(hints: readonly Hint[]): Hint {

@@ -36,7 +36,8 @@ export function oauthRoutes(provider: GatehouseOAuthProvider, url: string, hasSe
   // The redirect URI is checked exactly before the SDK's handler sees it (it lets a loopback port differ, and would
   // send an error for another port there).
   app.all('/authorize', express.urlencoded({ extended: false }), async (req, res, next) => {
-    const from = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown>;
+    // (A body that is not a form leaves nothing to read: the SDK's handler then names what is missing.)
+    const from = ((req.method === 'POST' ? req.body : req.query) ?? {}) as Record<string, unknown>;
     const client = typeof from.client_id === 'string' ? await provider.clientsStore.getClient(from.client_id) : undefined;
     if (client && typeof from.redirect_uri === 'string' && !client.redirect_uris.includes(from.redirect_uri)) {
       res.status(400).set('cache-control', 'no-store').json({ error: 'invalid_request', error_description: 'redirect_uri is not one this client registered (it must match exactly)' });
@@ -49,6 +50,11 @@ export function oauthRoutes(provider: GatehouseOAuthProvider, url: string, hasSe
   app.use(mcpAuthRouter({ provider, issuerUrl: new URL(`${url}/`), resourceName: 'Gatehouse', authorizationOptions: { rateLimit: false }, clientRegistrationOptions: { rateLimit: false }, tokenOptions: { rateLimit: false }, revocationOptions: { rateLimit: false } }));
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', error_description: `Gatehouse's authorization server has no ${req.method} ${req.path}` });
+  });
+  // Whatever fails in a handler is answered as OAuth errors are (JSON), never with an HTML page.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (res.headersSent) return void res.end();
+    res.status(500).json({ error: 'server_error', error_description: err instanceof Error ? err.message : 'internal error' });
   });
   return (req, res) => app(req as express.Request, res as express.Response);
 }

@@ -63,7 +63,7 @@
  *
  * The eleventh round:
  * - Slow input: `ssh-keygen` and `-N` repeated (200 KB: 1.2 s through the gateway), the form looking back 1 KB from
- *   each `-N` for its command.
+ *   each `-N` for its command; JSON nested thousands deep ran the walk out of stack (the call refused).
  * - False positives: test runners' results (Jest's `PASS path (5.2 s)`, Go's `--- PASS: Name (0.01s)`), Terraform's
  *   `(sensitive value)`, a token shown redacted (`gho_****`), paging tokens, timestamps and file paths under
  *   secret-named keys.
@@ -749,6 +749,24 @@ describe("the eleventh attacker's slow input", () => {
     const out = all.text('ssh-keygen -p -P Old9Pass1x -N New8Pass2y -f id; ssh-keygen -t ed25519 -C "me at work" -N "Zq8 rT2vLk9" -f key');
     expect(out).not.toMatch(/Old9Pass1x|New8Pass2y|Zq8 rT2vLk9/);
     expect(out).toContain('-C "me at work"');
+  });
+});
+
+describe("the eleventh attacker's deep JSON", () => {
+  // JSON nested 2,000 deep ran the walk out of stack: the call was refused (closed, but a legitimate deep payload
+  // failed too). Past 256 levels a subtree is masked as its JSON text; past what JSON.stringify reads, as a token.
+  it.each([3_000, 20_000])('masks a secret nested %i deep, and keeps the shape where it can', (n) => {
+    let list: unknown = 'bottom password=Hunter22xx';
+    let object: unknown = { password: 'Zz9Yy8Xx7' };
+    for (let i = 0; i < n; i++) {
+      list = [list];
+      object = { a: object };
+    }
+    const out = JSON.stringify([all.json({ list }), all.json(object)]);
+    expect(out).not.toMatch(/Hunter22xx|Zz9Yy8Xx7/);
+    let plain: unknown = 'bottom';
+    for (let i = 0; i < 3_000; i++) plain = [plain];
+    expect(all.json(plain)).toEqual(plain);
   });
 });
 
