@@ -63,7 +63,7 @@ export interface CoreApiContext {
 
 /** A client-chosen text as a consent shows it: no control, format or bidi characters, blanks collapsed, bounded; never empty. */
 export function shownName(text: string, max = 64): string {
-  const plain = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
+  const plain = text.replace(/[\t\n\v\f\r\u2028\u2029]/g, ' ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
   const cut = [...plain].length > max ? `${[...plain].slice(0, max - 1).join('')}…` : plain;
   return cut === '' ? '(no name)' : cut;
 }

@@ -34,6 +34,8 @@ export interface TrayState {
   error?: string | undefined;
   /** Breaks the audit log holds (a start found it other than it was left): an alarm that opens Integrity. */
   auditBreaks?: number | undefined;
+  /** Clients' sign-ins (MCP authorization) waiting for the user's consent: each opens its consent page. */
+  consents?: readonly { id: string; clientName: string }[] | undefined;
   /** Who the gateway acts for, when sign-in is configured. */
   identity?: { principal: string; signedIn: boolean; configured: boolean } | undefined;
   /** The MCP clients found, with how many of their servers go through Gatehouse (the Clients submenu). */
@@ -72,6 +74,7 @@ export function buildTrayModel(state: TrayState): TrayModel {
   const tooltip = [
     'Gatehouse',
     count > 0 ? `${count} call${count === 1 ? '' : 's'} waiting for approval` : undefined,
+    state.consents?.length ? `${state.consents.length} sign-in${state.consents.length === 1 ? '' : 's'} waiting` : undefined,
     state.recordingPaused ? 'recording paused' : `${state.activeSessions} live session${state.activeSessions === 1 ? '' : 's'}${state.sleepingSessions ? ` (${state.sleepingSessions} asleep)` : ''}`,
     alarm,
     state.error,
@@ -81,6 +84,10 @@ export function buildTrayModel(state: TrayState): TrayModel {
     .join(' — ');
   const items: TrayItem[] = [];
   if (alarm) items.push({ label: `${alarm}: what happened…`, action: { kind: 'open-view', path: '/integrity' } }, { separator: true, label: '' });
+  if (state.consents?.length) {
+    for (const c of state.consents) items.push({ label: `Sign-in waiting: “${c.clientName}” wants to reach your servers…`, action: { kind: 'open-view', path: `/consent/${c.id}` } });
+    items.push({ separator: true, label: '' });
+  }
   if (count > 0) {
     items.push({ label: `Waiting for approval (${count})`, enabled: false });
     for (const p of state.pending) {

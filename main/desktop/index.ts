@@ -3,6 +3,7 @@ import Store from 'electron-store';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startGatehouse, type RunningGatehouse } from '../api/core.js';
+import { shownName } from '../api/core-api.js';
 import type { Mark } from '../audit/verify.js';
 import type { TrayAction } from '../approvals/tray-model.js';
 import { toApprovalView } from '../approvals/view.js';
@@ -127,14 +128,21 @@ if (cliArgs !== -1) {
         clients: clientSummary,
         forwarding: running.forwarding().enabled ? running.forwarding() : undefined,
         auditBreaks: running.audit.index.breaks().length,
+        consents: running.oauth.consents().map((c) => ({ id: c.id, clientName: running.live.current.masker.text(shownName(c.clientName)) })),
         error: running.live.lastError ? 'gatehouse.yaml has an error; the previous config is in force' : undefined,
       }),
       act,
     );
     // A client's sign-in (MCP authorization) asks here too; answered in the browser first, the dialog closes.
     const consents = setupConsentDialogs({ dialog, Notification }, { decide: (id, allow) => running.api.decideConsent(id, allow) });
-    running.oauth.on('consent', (c) => void running.api.consent(c.id).then((r) => r.ok && consents.pending(r.consent)));
-    running.oauth.on('answer', (c) => consents.resolved(c.id));
+    running.oauth.on('consent', (c) => {
+      tray.refresh();
+      void running.api.consent(c.id).then((r) => r.ok && consents.pending(r.consent));
+    });
+    running.oauth.on('answer', (c) => {
+      tray.refresh();
+      consents.resolved(c.id);
+    });
     const dialogs = setupApprovalDialogs({ dialog, Notification }, {
       decide: (id, decision, port) => running.api.decideApproval(id, decision, port),
       appFocused: () => BrowserWindow.getFocusedWindow() !== null,

@@ -12,7 +12,7 @@ const core = {
   identity: () => ({ principal: 'local:me', signedIn: false, configured: false }),
   forwarding: () => ({ enabled: false, forwardedSeq: 0, committedSeq: 0, lagRecords: 0, lagSeconds: 0 }),
   changes: { subscribe: vi.fn(() => () => undefined) },
-  oauth: { on: vi.fn(() => () => undefined) },
+  oauth: { on: vi.fn(() => () => undefined), consents: () => [] },
 };
 
 class FakeStore {

@@ -48,6 +48,12 @@ describe('the tray, built from broker state', () => {
     expect(buildTrayModel({ ...base, auditBreaks: 0 }).items.some((i) => i.label.includes('not intact'))).toBe(false);
   });
 
+  it("a client's sign-in waiting: an item that opens its consent page, and the tooltip says so", () => {
+    const model = buildTrayModel({ ...base, consents: [{ id: 'abc123XYZ', clientName: 'Claude Code' }] });
+    expect(model.items[0]).toEqual({ label: 'Sign-in waiting: “Claude Code” wants to reach your servers…', action: { kind: 'open-view', path: '/consent/abc123XYZ' } });
+    expect(model.tooltip).toContain('1 sign-in waiting');
+  });
+
   it('the tooltip counts live sessions and says how many of them sleep', () => {
     expect(buildTrayModel({ ...base, activeSessions: 12, sleepingSessions: 9 }).tooltip).toBe('Gatehouse — 12 live sessions (9 asleep)');
     expect(buildTrayModel({ ...base, activeSessions: 1 }).tooltip).toBe('Gatehouse — 1 live session');
