@@ -1734,7 +1734,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     },
     // The password of a URL with credentials: scheme://user:PASSWORD@host
     // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
-    { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
+    // (Not a port and a path that holds an `@`: Vite's `http://localhost:5173/@vite/client`, a profile's `/@user`.)
+    { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s) && !/^\d{1,5}\//.test(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
     // Phase 2: context. HTTP auth headers and cookies, wherever they are written out.
     // The credentials after an auth header's scheme, to the end of the line or the closing quote (SharedKey acct:sig, Digest k=v, …).
     // The header name comes first (a literal the regex engine finds fast); the word boundary is checked behind it.

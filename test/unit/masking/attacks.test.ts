@@ -779,6 +779,9 @@ describe("the eleventh attacker's false positives", () => {
     'GOOGLE_APPLICATION_CREDENTIALS=/home/dev/keys/sa.json',
     'password_last_changed: 2024-01-01T00:00:00Z',
     'Private-Key: (2048 bit, 2 primes)',
+    'GET http://localhost:5173/@vite/client 200',
+    'http://localhost:5173/@fs/home/me/app/src/main.ts',
+    'https://mastodon.example:443/@alice/109876',
   ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
   it.each([
     [{ pagination_token: '7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i' }],
