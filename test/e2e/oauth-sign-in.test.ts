@@ -123,6 +123,20 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     return { provider, transport };
   }
 
+  /** Signs a client in (the user allows) and opens a session with its token. */
+  async function signedInSession(name: string): Promise<{ provider: MemoryProvider; client: Client; sessionId: string }> {
+    const { provider, transport } = await startSignIn(name);
+    await transport.finishAuth((await answer(provider, 'Allow')).get('code') as string);
+    const live = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
+    const client = new Client({ name, version: '1' });
+    await client.connect(live);
+    return { provider, client, sessionId: live.sessionId as string };
+  }
+
+  /** A request on a session with the gateway token: another credential than the one that opened it. */
+  const rideWithGatewayToken = (sessionId: string) =>
+    fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${readFileSync(join(block.home.dir, 'token'), 'utf8').trim()}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+
   /** The user's answer on the consent page; resolves with what the client's redirect URI received. */
   async function answer(provider: MemoryProvider, button: 'Allow' | 'Deny'): Promise<URLSearchParams> {
     const back = callback.next();
@@ -236,32 +250,19 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     expect(bare.status).toBe(401);
     expect(bare.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="/);
 
-    const { provider, transport } = await startSignIn('session-owner');
-    await transport.finishAuth((await answer(provider, 'Allow')).get('code') as string);
-    const ownerTransport = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
-    const owner = new Client({ name: 'owner', version: '1' });
-    await owner.connect(ownerTransport);
-    const sessionId = ownerTransport.sessionId as string;
-    const gatewayToken = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
-    const ride = await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${gatewayToken}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
-    expect(ride.status).toBe(404);
+    const { client: owner, sessionId } = await signedInSession('session-owner');
+    expect((await rideWithGatewayToken(sessionId)).status).toBe(404);
     await owner.close();
   });
 
   it("a revoked client's open session ends; its refusals carry its registration and no other client's session", async () => {
-    const { provider, transport } = await startSignIn('revoked-live');
-    await transport.finishAuth((await answer(provider, 'Allow')).get('code') as string);
-    const live = new StreamableHTTPClientTransport(endpoint(), { authProvider: provider });
-    const client = new Client({ name: 'revoked-live', version: '1' });
-    await client.connect(live);
-    const sessionId = live.sessionId as string;
+    const { provider, client, sessionId } = await signedInSession('revoked-live');
     const id = provider.info?.client_id as string;
     const before = (await api('GET', '/api/sessions/live')) as { id: string }[];
     expect(before.some((s) => s.id === sessionId)).toBe(true);
 
     // Another client (the gateway token's holder) naming this session: refused, and not filed under it.
-    const gatewayToken = readFileSync(join(block.home.dir, 'token'), 'utf8').trim();
-    await fetch(endpoint(), { method: 'POST', headers: { authorization: `Bearer ${gatewayToken}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }) });
+    await rideWithGatewayToken(sessionId);
     const refusals = readAllRecords(block.home.dir).filter((r) => r.event === 'http-refusal');
     expect(refusals.some((r) => r.session === sessionId)).toBe(false);
 
