@@ -91,7 +91,7 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat', 'cpassword', 'salt']);
+const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat', 'cpassword', 'salt', 'encrypt', 'totp', 'otp']);
 /**
  * A key owned by a cipher, a signature scheme or a service (`JWT_KEY`, `HMAC_KEY`, `OPENAI_KEY`, `stripeKey`): the
  * credential itself. (A key of a table, a cache or a sort is named by other words.)
@@ -190,6 +190,9 @@ export function namedContextPossible(text: string): boolean {
     text.includes('"auth"') ||
     text.includes('"requirepass"') ||
     text.includes('CURLOPT_') ||
+    text.includes('AUTHENTICATE') ||
+    text.includes('-text="') ||
+    text.includes('SETUSER') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
     text.includes('("') ||
     text.includes("('") ||
@@ -218,7 +221,7 @@ const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient', 'ngrok']);
+const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient', 'ngrok', 'wpa_passphrase', 'poetry', 'cargo', 'pdftk', 'set', 'ntp', 'cloudflared', 'acl']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)
@@ -454,7 +457,8 @@ export function isPlaceholder(value: string): boolean {
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
     /^\(\d{2,5}(?: bit\b|$)/.test(v) || // openssl's `Private-Key: (2048 bit, 2 primes)`
-    /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) // shown redacted (`gho_****…`)
+    /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) || // shown redacted (`gho_****…`)
+    /^(?:SecureString|StringList)$/.test(v) // SSM's parameter types, beside a parameter's name
   );
 }
 
@@ -1373,6 +1377,31 @@ const ngrokAuthtoken: Detector = {
   accept: cliValue,
 };
 
+/**
+ * More tools that take a password or token by position or by their own word: `wpa_passphrase SSID pw`,
+ * `mosquitto_passwd -b FILE USER pw`, `poetry config http-basic.REPO USER pw`, `cargo login TOKEN`, pdftk's
+ * `input_pw`/`owner_pw`/`user_pw`, FortiOS's `set password`/`set psksecret`, Cisco's `ntp authentication-key N md5`,
+ * `cloudflared service install TOKEN`, Redis's `ACL SETUSER NAME … >pw`.
+ */
+const toolPasswords: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /wpa_passphrase|mosquitto_passwd|http-basic\.|cargo[ \t]+login|_pw[ \t]|set[ \t]+(?:password|passwd|psksecret)|authentication-key|cloudflared|setuser/i,
+  prefix: `(?:${word('wpa_passphrase')}[ \\t]+[^\\s]{1,64}[ \\t]+|${word('mosquitto_passwd')}(?:[ \\t]+-[A-Za-z]{1,4}){0,3}[ \\t]+-b(?:[ \\t]+-[A-Za-z]{1,4}){0,3}[ \\t]+[^\\s]{1,256}[ \\t]+[^\\s]{1,128}[ \\t]+|${word('poetry')}[ \\t]+config[ \\t]+http-basic\\.[^\\s]{1,128}[ \\t]+[^\\s]{1,128}[ \\t]+|${word('cargo')}[ \\t]+login(?:[ \\t]+--registry[ \\t]+[^\\s]{1,128})?[ \\t]+|${word('(?:input_pw|owner_pw|user_pw)')}[ \\t]+|${LINE_START}[ \\t]{0,40}set[ \\t]+(?:password|passwd|psksecret)[ \\t]+(?:ENC[ \\t]+)?|${word('ntp')}[ \\t]+authentication-key[ \\t]+\\d{1,5}[ \\t]+(?:md5|sha1|sha256)[ \\t]+(?:\\d[ \\t]+)?|${word('cloudflared')}(?:[ \\t]+service)?[ \\t]+install[ \\t]+|${word('ACL')}[ \\t]+SETUSER[ \\t]+[^\\s]{1,128}(?:[ \\t]+[^\\s>]{1,128}){0,16}?[ \\t]+>)`,
+  pattern: CLI_VALUE,
+  accept: cliValue,
+};
+
+/** Protocol and config forms with a known neighbour: IMAP's `AUTHENTICATE PLAIN` line, AWS CLI's text output beside `SecureString`, Redis's `CONFIG GET` reply, WildFly's `clear-text`. */
+const knownNeighbour: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /AUTHENTICATE[ \t]+PLAIN|\tSecureString\t|"(?:requirepass|masterauth)"\r?\n|clear-text="/,
+  prefix: `(?:AUTHENTICATE[ \\t]+PLAIN(?:[ \\t]+|[ \\t]*\\r?\\n(?:(?:S:[ \\t]?)?\\+[^\\r\\n]{0,64}\\r?\\n)?(?:C:[ \\t]?)?)|\\tSecureString\\t|"(?:requirepass|masterauth)"\\r?\\n[ \\t]*\\d{1,2}\\)[ \\t]*"|<credential-reference[^>]{0,256}?[ \\t]clear-text=")`,
+  pattern: `[^\\s"\\t<]{1,4096}`,
+  accept: (value) => !isPlaceholder(value),
+};
+
 /** Redis's MONITOR and a command log: `"AUTH" "pw"` (`"AUTH" "user" "pw"`), `"CONFIG" "SET" "requirepass" "pw"`. */
 const redisQuotedAuth: Detector = {
   kind: 'secret-value',
@@ -1609,6 +1638,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('gitlab-token', /gl[a-z]{1,5}-/, 'gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ft|ffct)-[A-Za-z0-9_-]{20,8192}|glagent-[A-Za-z0-9_-]{50,8192}'),
     token('slack-token', /xox[abposre]-|xapp-/, 'xox[abposre]-[A-Za-z0-9-]{10,8192}|xapp-\\d-[A-Z0-9]+-\\d+-[a-z0-9]+'),
     { kind: 'slack-webhook', inRun: true, hint: /hooks\.slack\.com/, pattern: 'https://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,8192}' },
+    { kind: 'anaconda-token', inRun: true, hint: /anaconda\.[a-z]+\/t\//, prefix: 'anaconda\\.(?:org|com|cloud)/t/', pattern: '[A-Za-z0-9_-]{8,128}(?=/|$)' },
     { kind: 'teams-webhook', inRun: true, hint: /webhook\.office\.com\/webhookb2\/|outlook\.office(?:365)?\.com\/webhook\//, pattern: 'https://(?:[A-Za-z0-9-]{1,64}\\.webhook\\.office\\.com/webhookb2|outlook\\.office(?:365)?\\.com/webhook)/[A-Za-z0-9@/_-]{20,2048}' },
     { kind: 'zapier-webhook', inRun: true, hint: /hooks\.zapier\.com\/hooks\//, pattern: 'https://hooks\\.zapier\\.com/hooks/(?:catch|standard)/\\d{3,12}/[A-Za-z0-9]{4,64}/?' },
     { kind: 'discord-webhook', inRun: true, hint: /discord(?:app)?\.com\/api\/webhooks/, pattern: 'https://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/\\d+/[A-Za-z0-9_-]+' },
@@ -1663,7 +1693,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('google-oauth-token', /ya29\.|1\/\/0/, 'ya29\\.[0-9A-Za-z_-]{20,8192}|1//0[0-9A-Za-z_-]{40,8192}'),
     // Password hashes (crypt's `$apr1$`, `$2y$`, `$6$`, argon2; LDAP's `{SSHA}`): crackable offline, so kept out too.
     // Django's (`pbkdf2_sha256$…`), PostgreSQL's SCRAM verifiers, MySQL's native `*` + 40 hex.
-    { kind: 'password-hash', inRun: true, hint: /pbkdf2_sha|SCRAM-SHA-|\*[0-9A-F]{40}/, pattern: '(?:pbkdf2_sha(?:1|256)\\$\\d{1,7}\\$[A-Za-z0-9+/=._-]{1,128}\\$[A-Za-z0-9+/=]{16,256}|SCRAM-SHA-(?:1|256)\\$\\d{1,7}:[A-Za-z0-9+/=]{8,128}\\$[A-Za-z0-9+/=]{16,128}:[A-Za-z0-9+/=]{16,128}|(?<![A-Za-z0-9*])\\*[0-9A-F]{40}(?![0-9A-Za-z]))' },
+    { kind: 'password-hash', inRun: true, hint: /pbkdf2_sha|SCRAM-SHA-|\*[0-9A-F]{40}|\$9\$/, pattern: '(?:\\$9\\$[A-Za-z0-9./-]{8,512}|pbkdf2_sha(?:1|256)\\$\\d{1,7}\\$[A-Za-z0-9+/=._-]{1,128}\\$[A-Za-z0-9+/=]{16,256}|SCRAM-SHA-(?:1|256)\\$\\d{1,7}:[A-Za-z0-9+/=]{8,128}\\$[A-Za-z0-9+/=]{16,128}:[A-Za-z0-9+/=]{16,128}|(?<![A-Za-z0-9*])\\*[0-9A-F]{40}(?![0-9A-Za-z]))' },
     { kind: 'otp-secret', inRun: true, hint: /otpauth-migration:/, pattern: 'otpauth-migration://offline\\?data=[A-Za-z0-9%+/=_-]{20,8192}' },
     { kind: 'password-hash', inRun: true, hint: /\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\$|\{S?SHA\}/, pattern: '(?:\\$(?:apr1|2[abxy]|[156]|y|argon2(?:id|i|d))\\$[./A-Za-z0-9$=,+-]{16,512}|\\{S?SHA(?:256|512)?\\}[A-Za-z0-9+/]{20,8192}={0,2})' },
     { kind: 'url-password', inRun: true, hint: /jdbc:oracle:/, prefix: 'jdbc:oracle:(?:thin|oci8?|kprb):[^/\\s:@]{1,128}/', pattern: '[^@\\s/\'"]{1,256}(?=@)' },
@@ -1802,6 +1832,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     basicAuthArguments,
     connectionStringPassword,
     windowsCommandPassword,
+    toolPasswords,
+    knownNeighbour,
     databaseStatementPassword,
     printedOnce,
     opensslKeyText,

@@ -1039,6 +1039,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * `{"Jwt": {"Key": …}}`, `{"hmac": {"secret": …}}`), or beside a user name (Kaggle's `{"username", "key"}`).
    */
   const ownedKey = (parent: string | undefined, member: string, o: Record<string, unknown>): boolean => {
+    // (Elasticsearch's API key answer: `{id, name, api_key, encoded}`, `encoded` being id:api_key in base64.)
+    if (member === 'encoded' && Object.hasOwn(o, 'api_key')) return true;
     if (!/^(?:key|secret)$/i.test(member)) return false;
     if (parent !== undefined && kindOfKey(`${parent}_key`) === 'strong') return true;
     return member.toLowerCase() === 'key' && ['username', 'user', 'login'].some((u) => typeof o[u] === 'string');
@@ -1059,6 +1061,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // An SSM parameter of type SecureString (`aws ssm get-parameter --with-decryption`), a storage account's key (`{keyName, value}`).
     if (o.type === 'CONCEALED' || o.purpose === 'PASSWORD' || (o.sensitive === true && Object.hasOwn(o, 'value')) || secretStored(o)) return 'strong';
     if ((o.Type === 'SecureString' && Object.hasOwn(o, 'Value')) || (typeof o.keyName === 'string' && Object.hasOwn(o, 'value'))) return 'strong';
+    // Bitwarden's hidden custom field (`{name, value, type: 1, linkedId}`).
+    if (o.type === 1 && Object.hasOwn(o, 'linkedId') && Object.hasOwn(o, 'value')) return 'strong';
     if (typeof o.name === 'string' && Object.hasOwn(o, 'value') && COOKIE_FIELDS.some((f) => Object.hasOwn(o, f))) {
       const kind = kindOfKey(o.name);
       return kind === 'strong' ? 'strong' : 'weak';

@@ -75,7 +75,10 @@
  *   Pinecone, LangSmith, Langfuse, Bedrock, Braintree, Resend, Brevo, FCM, Neon, JFrog, k3s and GitLab runners;
  *   passwords in database statements, what tools print once (Vault's unseal keys, Jenkins, Elasticsearch, Nomad),
  *   key material (openssl's -text dump, OpenVPN static keys, minisign, TLS key logs), Django, SCRAM and MySQL hashes,
- *   unattend.xml, SSM SecureStrings, storage account keys, JFrog's header, npmAuthIdent, authenticator exports.
+ *   unattend.xml, SSM SecureStrings, storage account keys, JFrog's header, npmAuthIdent, authenticator exports;
+ *   wpa_passphrase, mosquitto_passwd, poetry, cargo login, pdftk, FortiOS, Cisco ntp keys, cloudflared, ACL SETUSER,
+ *   IMAP AUTHENTICATE, AWS CLI's text output, Redis CONFIG GET replies, WildFly, Juniper's $9$, Anaconda URLs,
+ *   Consul's gossip key, Bitwarden's TOTP seeds and hidden fields, Elasticsearch's encoded API keys.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -844,6 +847,25 @@ describe("the eleventh attacker's forms", () => {
     ["Jenkins' first password", 'Please use the following password to proceed to installation:\n\n0123456789abcdef0123456789abcdef\n', '0123456789abcdef0123'],
     ["Elasticsearch's reset", 'Password for the [elastic] user successfully reset.\nNew value: Es1Rs2Vl3Es1', 'Es1Rs2Vl3Es1'],
     ["Nomad's Secret ID", 'Accessor ID  = 6a1b2c3d-4e5f-6789-abcd-ef0123456789\nSecret ID    = 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a', '9f8e7d6c-5b4a'],
+    ['wpa_passphrase', 'wpa_passphrase HomeWifi Wp1Aa2Ss3', 'Wp1Aa2Ss3'],
+    ['mosquitto_passwd -b', 'mosquitto_passwd -b /etc/mosquitto/passwd bob Mq1Tt2Pw3', 'Mq1Tt2Pw3'],
+    ['poetry http-basic', 'poetry config http-basic.private bob Po1Et2Ry3', 'Po1Et2Ry3'],
+    ['cargo login', 'cargo login cioAbCdEf0123456789abcdef0123456789', 'cioAbCdEf0123456789'],
+    ["pdftk's input_pw", 'pdftk in.pdf input_pw Pd1Ft2Kk3 output out.pdf', 'Pd1Ft2Kk3'],
+    ["FortiOS's set password", 'config system admin\n    edit "admin"\n        set password Fg1Tt2Pw3\n    next', 'Fg1Tt2Pw3'],
+    ["Cisco's ntp key", 'ntp authentication-key 1 md5 Nt1Pp2Kk3 7', 'Nt1Pp2Kk3'],
+    ['cloudflared service install', 'cloudflared service install eyJhIjoiYWJjZGVmMDEyMzQ1NiIsInQiOiJ0dW5uZWwtaWQifQ==', 'eyJhIjoiYWJjZGVm'],
+    ["Redis's ACL SETUSER", 'ACL SETUSER alice on ~* +@all >Ac1Ll2Pw3', 'Ac1Ll2Pw3'],
+    ["IMAP's AUTHENTICATE PLAIN", 'C: a1 AUTHENTICATE PLAIN\nS: +\nC: AGJvYgBJbTFBcDJQdzM=', 'AGJvYgBJbTFBcDJQdzM'],
+    ["AWS CLI's text output", 'PARAMETER\tarn:aws:ssm:us-east-1:123456789012:parameter/prod/db/password\t2024-01-01T00:00:00\t/prod/db/password\tSecureString\tAw1Ss2Tx3\t3', 'Aw1Ss2Tx3'],
+    ["Redis's CONFIG GET reply", '127.0.0.1:6379> CONFIG GET requirepass\n1) "requirepass"\n2) "Rg1Cc2Gg3"', 'Rg1Cc2Gg3'],
+    ["WildFly's clear-text", '<credential-reference clear-text="Wf1Ll2Dd3"/>', 'Wf1Ll2Dd3'],
+    ["Juniper's $9$", 'secret "$9$Ju1Ni2Pe3r4K5x6Y7"; ## SECRET-DATA', 'Ju1Ni2Pe3r4K5x6Y7'],
+    ['an Anaconda token in a URL', 'https://conda.anaconda.org/t/xy-12345678-abcd-1234-abcd-1234567890ab/my-channel', 'xy-12345678-abcd'],
+    ["Consul's gossip key", { encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=' }, 'pUqJrVyVRj5jsiYEkM'],
+    ["Bitwarden's TOTP seed", { login: { username: 'bob', totp: 'JBSWY3DPEHPK3PXP' } }, 'JBSWY3DPEHPK3PXP'],
+    ["Bitwarden's hidden field", { fields: [{ name: 'pin', value: 'Bw1Hh2Dd3', type: 1, linkedId: null }] }, 'Bw1Hh2Dd3'],
+    ["Elasticsearch's encoded API key", { id: 'VuaCfGcBCdbkQm-e5aOx', name: 'my-api-key', api_key: 'ui2lp2axTNmsyakw9tvNnw', encoded: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==' }, /ui2lp2axTNms|VnVhQ2ZHY0JD/],
     ['a JFrog key', `AKCp${'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'.repeat(2).slice(0, 69)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
   ])('masks %s', (_name, value, secret) => {
     const out = JSON.stringify(typeof value === 'string' ? all.text(value) : all.json(value));
@@ -854,6 +876,9 @@ describe("the eleventh attacker's forms", () => {
     [{ cache: { key: 'user:42:profile' } }],
     [{ sort: { key: 'createdAt', order: 'desc' } }],
     [{ primary: { key: 'id' } }],
+    [{ encrypt: true, encrypt_verify_incoming: true }],
+    [{ fields: [{ name: 'note', value: 'visible text', type: 0, linkedId: null }] }],
   ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
