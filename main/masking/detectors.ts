@@ -1128,6 +1128,45 @@ export function findTableSecrets(value: string): [number, number][] {
   return found;
 }
 /**
+ * A line `key: …` or `secret = …` that is a credential by its owner: under a YAML mapping or in a TOML table named for
+ * a scheme or a service (`jwt:⏎  key: …`, `[hmac]⏎key = …`), as `{"Jwt": {"Key": …}}` is in JSON. The owner is the
+ * nearest line above with less indentation that opens a mapping, or the nearest table header.
+ */
+export function findOwnedKeyLines(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const line = /(?:^|\n)([ \t]*)(?:key|secret|Key|Secret)[ \t]*[:=][ \t]*(["']?)([^\s"'#][^\r\n"'#]{0,1023}?)\2[ \t]*(?=\r?\n|$|#)/dg;
+  // (The owner found for the line before, when at the same indentation: lines between it and this one that open
+  // nothing share it, so each line is read once however many keys stand under one owner.)
+  let prev: { at: number; indent: number; owned: boolean } | undefined;
+  for (let m = line.exec(value); m !== null; m = line.exec(value)) {
+    const indent = (m[1] as string).length;
+    const [start, end] = (m.indices as RegExpIndicesArray)[3] as [number, number];
+    const lineStart = (m.indices as RegExpIndicesArray)[1]?.[0] ?? m.index;
+    const owned = ownerAbove(value, lineStart, indent, prev);
+    prev = { at: lineStart, indent, owned };
+    const secret = value.slice(start, end);
+    if (owned && secret.length >= 4 && !isPlaceholder(secret)) found.push([start, end]);
+  }
+  return found;
+}
+/** Whether the mapping or table a line at `at` (indented `indent`) belongs to is named for a key's owner. */
+function ownerAbove(value: string, at: number, indent: number, prev: { at: number; indent: number; owned: boolean } | undefined): boolean {
+  let end = at - 1;
+  for (let lines = 0; lines < 200 && end > 0; lines++) {
+    const start = value.lastIndexOf('\n', end - 1) + 1;
+    if (prev && start === prev.at && indent === prev.indent) return prev.owned;
+    const text = value.slice(start, end).replace(/\r$/, '');
+    end = start - 1;
+    if (text.trim() === '') continue;
+    const table = /^[ \t]*\[\[?([A-Za-z0-9_.-]{1,128})\]\]?[ \t]*$/.exec(text);
+    if (table) return secretKeyStrength(`${(table[1] as string).split('.').pop() as string}_key`) === 'strong';
+    const opener = /^([ \t]*)([A-Za-z0-9_-]{1,64})[ \t]*:[ \t]*$/.exec(text);
+    if (opener && (opener[1] as string).length < indent) return secretKeyStrength(`${opener[2] as string}_key`) === 'strong';
+  }
+  return false;
+}
+
+/**
  * `ssh-keygen`'s passphrases: the value after each `-N` (new) and `-P` (old) on its command line, up to the line's
  * end or a `|`, `;`, `&` (`ssh-keygen -p -P old -N new -f key`). Read once, argument by argument, from each
  * `ssh-keygen`: a regex that looked back from every `-N` for the command read 1 KB at each (`-N` repeated, 640 ms).
@@ -1862,6 +1901,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
     { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
+    { kind: 'secret-value', phase: 2, hint: /\n[ \t]*(?:key|secret)[ \t]*[:=]/i, scan: findOwnedKeyLines },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },

@@ -620,8 +620,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     token,
     { perHint: true, union: false, onRefused: options.onRefused },
   );
-  // (A scan of phase 3 names itself as the regexes of that phase do: it runs only where their gate opens.)
-  const scans = detectors.filter((d) => d.scan && d.phase !== 3);
+  // (A scan of phase 2 is context too: it runs after the formats, over what they left; one of phase 3 names itself
+  // as the regexes of that phase do: it runs only where their gate opens.)
+  const scans = detectors.filter((d) => d.scan && (d.phase ?? 1) === 1);
+  const contextScans = detectors.filter((d) => d.scan && d.phase === 2);
   const gatedScans = detectors.filter((d) => d.scan && d.phase === 3);
   const runFormats = engine(
     detectors.filter((d) => d.inRun),
@@ -629,12 +631,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     { perHint: true, onRefused: options.onRefused },
   );
   const context = engine(
-    detectors.filter((d) => d.phase === 2),
+    detectors.filter((d) => d.phase === 2 && !d.scan),
     token,
     { perHint: false, flags: 'i', gate: CONTEXT_GATE, ...(options.wholeContext ? {} : { windows: CONTEXT_REACH }), onRefused: options.onRefused },
   );
   const namedContext = engine(
-    detectors.filter((d) => d.phase === 3),
+    detectors.filter((d) => d.phase === 3 && !d.scan),
     token,
     { perHint: true, flags: 'i', union: false, onRefused: options.onRefused },
   );
@@ -758,7 +760,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
     // itself: the ones in the tokens the formats put in are no separators (a match inside a token is refused).
-    const named = value.includes(':') || value.includes('=') ? context.replace(formats) : formats;
+    const named = value.includes(':') || value.includes('=') ? scanned(context.replace(formats), contextScans) : formats;
     return namedContextPossible(named) ? namedContext.replace(scanned(named, gatedScans)) : named;
   };
 

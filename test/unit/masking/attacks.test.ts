@@ -865,6 +865,8 @@ describe("the eleventh attacker's forms", () => {
     ["Consul's gossip key", { encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=' }, 'pUqJrVyVRj5jsiYEkM'],
     ["Bitwarden's TOTP seed", { login: { username: 'bob', totp: 'JBSWY3DPEHPK3PXP' } }, 'JBSWY3DPEHPK3PXP'],
     ["Bitwarden's hidden field", { fields: [{ name: 'pin', value: 'Bw1Hh2Dd3', type: 1, linkedId: null }] }, 'Bw1Hh2Dd3'],
+    ['a key under its owner in YAML', 'jwt:\n  issuer: me\n  key: Yj1Ww2Tt3Kk4', 'Yj1Ww2Tt3Kk4'],
+    ['a key in its owner\'s TOML table', '[hmac]\nkey = "Hm1Ac2Kk3Ll4"\n', 'Hm1Ac2Kk3Ll4'],
     ["Elasticsearch's encoded API key", { id: 'VuaCfGcBCdbkQm-e5aOx', name: 'my-api-key', api_key: 'ui2lp2axTNmsyakw9tvNnw', encoded: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==' }, /ui2lp2axTNms|VnVhQ2ZHY0JD/],
     ['a JFrog key', `AKCp${'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'.repeat(2).slice(0, 69)}`, 'aB3dE5fG7hJ9kL1mN3pQ5r'],
   ])('masks %s', (_name, value, secret) => {
@@ -879,6 +881,6 @@ describe("the eleventh attacker's forms", () => {
     [{ encrypt: true, encrypt_verify_incoming: true }],
     [{ fields: [{ name: 'note', value: 'visible text', type: 0, linkedId: null }] }],
   ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
-  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
