@@ -480,6 +480,9 @@ type Token = (kind: string, secret: string) => string;
  * hints is tried first, so that a string that can hold nothing costs one test.
  */
 function engine(detectors: readonly Detector[], token: Token, options: { perHint: boolean; flags?: string; union?: boolean; gate?: RegExp; windows?: Windows; onRefused?: (chars: number) => void }): { replace(value: string, around?: { input: string; at: number }): string; any(value: string): boolean } {
+  // (A scan runs on its own: in a union its missing pattern would be an empty alternative that matches everywhere.)
+  const unfit = detectors.find((d) => d.scan !== undefined || d.pattern === undefined);
+  if (unfit) throw new Error(`masking detector "${unfit.kind}" has no pattern for a regex pass (a scan runs on its own)`);
   const sets = new Map<string, CompiledSet[]>();
   const windowGate = options.gate && options.windows ? new RegExp(options.gate.source, `g${options.gate.flags.replace('g', '')}`) : undefined;
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
