@@ -171,35 +171,26 @@ export function namedContextPossible(text: string): boolean {
     text.includes('||') ||
     text.includes('??') ||
     NAMED_WORDS.test(text.toLowerCase()) ||
-    // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast.)
+    // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast. Literals that
+    // share a rarer one are tried only where it stands: most texts hold no `AUTH`, no `"`, no `_`.)
     text.includes('<RSAKeyValue') ||
     text.includes('PSK ') ||
-    text.includes('XAUTH ') ||
     text.includes('EAP ') ||
-    text.includes('AUTH PLAIN') ||
-    text.includes('AUTH LOGIN') ||
+    (text.includes('AUTH') && (text.includes('XAUTH ') || text.includes('AUTH PLAIN') || text.includes('AUTH LOGIN') || text.includes('AUTHENTICATE') || text.includes('> AUTH ') || text.includes('"AUTH"'))) ||
     text.includes('UGFzc3dvcmQ6') ||
-    // (Searched from a character rare in prose: `includes` skips ahead by it. Jenkins' and Elasticsearch's words hold `password`.)
-    text.includes('_addlogin') ||
+    // (Jenkins' and Elasticsearch's words hold `password`.)
+    (text.includes('_') && (text.includes('_addlogin') || text.includes('CURLOPT_'))) ||
     text.includes('.security.') ||
     text.includes('Private-Key:') ||
     text.includes('untrusted comment:') ||
+    (text.includes('"') && (text.includes('"auth"') || text.includes('"requirepass"') || text.includes('-text="'))) ||
     text.includes('-JFrog-') ||
     text.includes('-jfrog-') ||
-    text.includes('"AUTH"') ||
-    text.includes('"auth"') ||
-    text.includes('"requirepass"') ||
-    text.includes('CURLOPT_') ||
-    text.includes('AUTHENTICATE') ||
-    text.includes('-text="') ||
     text.includes('SETUSER') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
-    text.includes('("') ||
-    text.includes("('") ||
-    text.includes('(\\"') ||
+    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"'))) ||
     text.includes('PASS ') ||
     text.includes(' LOGIN ') ||
-    text.includes('> AUTH ') ||
     text.includes('> auth ') ||
     lineOpenerIn(text) ||
     portColons(text) ||
@@ -1901,7 +1892,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
     { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
-    { kind: 'secret-value', phase: 2, hint: /\n[ \t]*(?:key|secret)[ \t]*[:=]/i, scan: findOwnedKeyLines },
+    // (A function hint: the regex with `i` would search every text character by character.)
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },
