@@ -645,21 +645,33 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   );
 
   /** Masks what the scanning detectors find. */
-  const scanned = (value: string, which = scans): string => {
-    let out = value;
-    for (const d of which) {
-      if (d.hint && !d.hint.test(out)) continue;
-      const found = (d.scan as NonNullable<Detector['scan']>)(out);
-      if (found.length === 0) continue;
-      const parts: string[] = [];
-      let done = 0;
-      for (const [start, end] of found) {
-        parts.push(out.slice(done, start), token(d.kind, out.slice(start, end)));
-        done = end;
-      }
-      parts.push(out.slice(done));
-      out = parts.join('');
+  const scanWith = (d: Detector, out: string): string => {
+    const found = (d.scan as NonNullable<Detector['scan']>)(out);
+    if (found.length === 0) return out;
+    const parts: string[] = [];
+    let done = 0;
+    for (const [start, end] of found) {
+      parts.push(out.slice(done, start), token(d.kind, out.slice(start, end)));
+      done = end;
     }
+    parts.push(out.slice(done));
+    return parts.join('');
+  };
+  // (One loop per list, each its own function: one loop over lists of detectors of different shapes would make
+  // every hint's call there megamorphic, several µs on a 4 KB message.)
+  const scanned = (value: string): string => {
+    let out = value;
+    for (const d of scans) if (!d.hint || d.hint.test(out)) out = scanWith(d, out);
+    return out;
+  };
+  const contextScanned = (value: string): string => {
+    let out = value;
+    for (const d of contextScans) if (!d.hint || d.hint.test(out)) out = scanWith(d, out);
+    return out;
+  };
+  const gatedScanned = (value: string): string => {
+    let out = value;
+    for (const d of gatedScans) if (!d.hint || d.hint.test(out)) out = scanWith(d, out);
     return out;
   };
 
@@ -763,8 +775,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
     // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
     // itself: the ones in the tokens the formats put in are no separators (a match inside a token is refused).
-    const named = value.includes(':') || value.includes('=') ? scanned(context.replace(formats), contextScans) : formats;
-    return namedContextPossible(named) ? namedContext.replace(scanned(named, gatedScans)) : named;
+    const named = value.includes(':') || value.includes('=') ? contextScanned(context.replace(formats)) : formats;
+    return namedContextPossible(named) ? namedContext.replace(gatedScanned(named)) : named;
   };
 
   /**
