@@ -1119,6 +1119,51 @@ export function findTableSecrets(value: string): [number, number][] {
   return found;
 }
 /**
+ * A table drawn with box characters (`doppler secrets`, `infisical export --format table`, many CLIs' pretty
+ * output): a row whose first cell names a secret strongly has its second cell masked (`│ DB_PASSWORD │ … │`), and
+ * under a head row, the cells of a column a strong secret name heads (`│ user │ password │`).
+ */
+export function findBoxTableSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  let columns: number[] = [];
+  let at = 0;
+  for (let rows = 0; at <= value.length && rows < 100_000; rows++) {
+    const nl = value.indexOf('\n', at);
+    const end = nl < 0 ? value.length : nl;
+    const row = value.slice(at, end);
+    const first = row.indexOf('│');
+    if (first < 0 || row.slice(0, first).trim() !== '') {
+      // (A rule line keeps the columns named above it; anything else ends the table.)
+      if (/[A-Za-z0-9]/.test(row)) columns = [];
+    } else {
+      const cells: { text: string; start: number }[] = [];
+      for (let i = first; i >= 0; ) {
+        const next = row.indexOf('│', i + 1);
+        if (next < 0) break;
+        const raw = row.slice(i + 1, next);
+        const lead = raw.length - raw.trimStart().length;
+        cells.push({ text: raw.trim(), start: at + i + 1 + lead });
+        i = next;
+      }
+      const strongAt = cells.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_. -]{0,60}$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
+      if (cells.length >= 2 && strongAt[0] === 0 && cells[1] && cells[1].text.length >= 3 && !isPlaceholder(cells[1].text) && secretKeyStrength(cells[1].text) === undefined) {
+        found.push([cells[1].start, cells[1].start + cells[1].text.length]);
+      } else if (strongAt.length > 0 && cells.every((c) => c.text === '' || /^[A-Za-z][A-Za-z0-9_ -]{0,40}$/.test(c.text))) {
+        columns = strongAt; // a head row
+      } else {
+        for (const n of columns) {
+          const c = cells[n];
+          if (c && c.text.length >= 3 && !isPlaceholder(c.text)) found.push([c.start, c.start + c.text.length]);
+        }
+      }
+    }
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  return found;
+}
+
+/**
  * A line `key: …` or `secret = …` that is a credential by its owner: under a YAML mapping or in a TOML table named for
  * a scheme or a service (`jwt:⏎  key: …`, `[hmac]⏎key = …`), as `{"Jwt": {"Key": …}}` is in JSON. The owner is the
  * nearest line above with less indentation that opens a mapping, or the nearest table header.
@@ -1892,6 +1937,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
     { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
+    { kind: 'secret-value', hint: { test: (v) => v.includes('│') }, scan: findBoxTableSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
   ],

@@ -78,7 +78,8 @@
  *   unattend.xml, SSM SecureStrings, storage account keys, JFrog's header, npmAuthIdent, authenticator exports;
  *   wpa_passphrase, mosquitto_passwd, poetry, cargo login, pdftk, FortiOS, Cisco ntp keys, cloudflared, ACL SETUSER,
  *   IMAP AUTHENTICATE, AWS CLI's text output, Redis CONFIG GET replies, WildFly, Juniper's $9$, Anaconda URLs,
- *   Consul's gossip key, Bitwarden's TOTP seeds and hidden fields, Elasticsearch's encoded API keys.
+ *   Consul's gossip key, Bitwarden's TOTP seeds and hidden fields, Elasticsearch's encoded API keys, keys under
+ *   their owner in YAML and TOML, tables drawn with box characters.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -865,6 +866,8 @@ describe("the eleventh attacker's forms", () => {
     ["Consul's gossip key", { encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=' }, 'pUqJrVyVRj5jsiYEkM'],
     ["Bitwarden's TOTP seed", { login: { username: 'bob', totp: 'JBSWY3DPEHPK3PXP' } }, 'JBSWY3DPEHPK3PXP'],
     ["Bitwarden's hidden field", { fields: [{ name: 'pin', value: 'Bw1Hh2Dd3', type: 1, linkedId: null }] }, 'Bw1Hh2Dd3'],
+    ['a box table of names and values (doppler)', '┌─────────────┬──────────────┐\n│ NAME        │ VALUE        │\n├─────────────┼──────────────┤\n│ DB_PASSWORD │ Pq7Rs0Tu3Vw6 │\n└─────────────┴──────────────┘', 'Pq7Rs0Tu3Vw6'],
+    ['a box table with a password column', '┌───────┬──────────────┐\n│ user  │ password     │\n├───────┼──────────────┤\n│ alice │ Hq4Jr7Ks0Lt3 │\n└───────┴──────────────┘', 'Hq4Jr7Ks0Lt3'],
     ['a key under its owner in YAML', 'jwt:\n  issuer: me\n  key: Yj1Ww2Tt3Kk4', 'Yj1Ww2Tt3Kk4'],
     ['a key in its owner\'s TOML table', '[hmac]\nkey = "Hm1Ac2Kk3Ll4"\n', 'Hm1Ac2Kk3Ll4'],
     ["Elasticsearch's encoded API key", { id: 'VuaCfGcBCdbkQm-e5aOx', name: 'my-api-key', api_key: 'ui2lp2axTNmsyakw9tvNnw', encoded: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==' }, /ui2lp2axTNms|VnVhQ2ZHY0JD/],
@@ -881,6 +884,6 @@ describe("the eleventh attacker's forms", () => {
     [{ encrypt: true, encrypt_verify_incoming: true }],
     [{ fields: [{ name: 'note', value: 'visible text', type: 0, linkedId: null }] }],
   ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
-  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"', '│ Name │ Status  │\n│ web  │ running │', '┌──────────┬────────────────────┐\n│ NAME     │ VALUE              │\n├──────────┼────────────────────┤\n│ DB_HOST  │ db.internal        │\n│ PASSWORD │ ********           │\n└──────────┴────────────────────┘'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
