@@ -1764,7 +1764,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('google-oauth-secret', /GOCSPX-/, 'GOCSPX-[A-Za-z0-9_-]{28}'),
     // A JWT, also wrapped after its dots (a log that folds long lines).
     // (Found by a scan: as a regex, it read 8 KB ahead at every `eyJ` of `-eyJ-eyJ…`.)
-    { kind: 'jwt', hint: { test: (v) => v.includes('eyJ') }, scan: jwtScanner() },
+    // (Its hint looks for the rare `J` first: `e` stands everywhere in prose, and a search for `eyJ` stops at each.)
+    { kind: 'jwt', hint: { test: (v) => v.includes('J') && v.includes('eyJ') }, scan: jwtScanner() },
     token('google-oauth-token', /ya29\.|1\/\/0/, 'ya29\\.[0-9A-Za-z_-]{20,8192}|1//0[0-9A-Za-z_-]{40,8192}'),
     // Password hashes (crypt's `$apr1$`, `$2y$`, `$6$`, argon2; LDAP's `{SSHA}`): crackable offline, so kept out too.
     // Django's (`pbkdf2_sha256$…`), PostgreSQL's SCRAM verifiers, MySQL's native `*` + 40 hex.
