@@ -1076,6 +1076,8 @@ const saidSecret: Detector = {
   },
 };
 
+/** A list-mode head (sqlite3 `.headers on`): two to twelve bare column names joined by `|`. */
+const LIST_MODE_HEAD = /^[A-Za-z_][A-Za-z0-9_]{0,40}(?:\|[A-Za-z_][A-Za-z0-9_]{0,40}){1,11}\r?$/;
 /** A table's rule under its head: Markdown's `|---|`, or the `+------+` a SQL shell draws (mysql, psql's ascii border). */
 const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
 /** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
@@ -1097,7 +1099,9 @@ export function findTableSecrets(value: string): [number, number][] {
     const sep = head.includes('|') ? '|' : head.includes('\t') ? '\t' : ',';
     // A head is a table's first row: in Markdown, the one above its |---| row; otherwise the first line of a block.
     const below = lines[i + 1] ? value.slice((lines[i + 1] as [number, number])[0], (lines[i + 1] as [number, number])[1]) : '';
-    if (sep === '|' ? !TABLE_RULE.test(below) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
+    // (A `|` table is Markdown's, with its rule below the head, or a SQL shell's list mode, sqlite3's `user|password`:
+    // a head of bare column names between bars, no outer bars.)
+    if (sep === '|' ? !TABLE_RULE.test(below) && !LIST_MODE_HEAD.test(head) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
     const names = tableCells(head, sep, 0);
     // (A column's name: a word or two, `password`, `API Key`; not a sentence that mentions one.)
     const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));

@@ -79,7 +79,7 @@
  *   wpa_passphrase, mosquitto_passwd, poetry, cargo login, pdftk, FortiOS, Cisco ntp keys, cloudflared, ACL SETUSER,
  *   IMAP AUTHENTICATE, AWS CLI's text output, Redis CONFIG GET replies, WildFly, Juniper's $9$, Anaconda URLs,
  *   Consul's gossip key, Bitwarden's TOTP seeds and hidden fields, Elasticsearch's encoded API keys, keys under
- *   their owner in YAML and TOML, tables drawn with box characters.
+ *   their owner in YAML and TOML, tables drawn with box characters, sqlite3's list mode.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -866,6 +866,7 @@ describe("the eleventh attacker's forms", () => {
     ["Consul's gossip key", { encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=' }, 'pUqJrVyVRj5jsiYEkM'],
     ["Bitwarden's TOTP seed", { login: { username: 'bob', totp: 'JBSWY3DPEHPK3PXP' } }, 'JBSWY3DPEHPK3PXP'],
     ["Bitwarden's hidden field", { fields: [{ name: 'pin', value: 'Bw1Hh2Dd3', type: 1, linkedId: null }] }, 'Bw1Hh2Dd3'],
+    ["sqlite3's list mode", 'sqlite> .headers on\nsqlite> select user, password from users;\nuser|password\nalice|Hq4Jr7Ks0Lt3\nbob|Zx9Cv8Bn7\nsqlite>', /Hq4Jr7Ks0Lt3|Zx9Cv8Bn7/],
     ['a box table of names and values (doppler)', '┌─────────────┬──────────────┐\n│ NAME        │ VALUE        │\n├─────────────┼──────────────┤\n│ DB_PASSWORD │ Pq7Rs0Tu3Vw6 │\n└─────────────┴──────────────┘', 'Pq7Rs0Tu3Vw6'],
     ['a box table with a password column', '┌───────┬──────────────┐\n│ user  │ password     │\n├───────┼──────────────┤\n│ alice │ Hq4Jr7Ks0Lt3 │\n└───────┴──────────────┘', 'Hq4Jr7Ks0Lt3'],
     ['a key under its owner in YAML', 'jwt:\n  issuer: me\n  key: Yj1Ww2Tt3Kk4', 'Yj1Ww2Tt3Kk4'],
@@ -884,6 +885,6 @@ describe("the eleventh attacker's forms", () => {
     [{ encrypt: true, encrypt_verify_incoming: true }],
     [{ fields: [{ name: 'note', value: 'visible text', type: 0, linkedId: null }] }],
   ])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
-  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"', '│ Name │ Status  │\n│ web  │ running │', '┌──────────┬────────────────────┐\n│ NAME     │ VALUE              │\n├──────────┼────────────────────┤\n│ DB_HOST  │ db.internal        │\n│ PASSWORD │ ********           │\n└──────────┴────────────────────┘'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"', '│ Name │ Status  │\n│ web  │ running │', 'cat x | grep password\nfoo | bar', 'name|status\nweb|running', '┌──────────┬────────────────────┐\n│ NAME     │ VALUE              │\n├──────────┼────────────────────┤\n│ DB_HOST  │ db.internal        │\n│ PASSWORD │ ********           │\n└──────────┴────────────────────┘'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
