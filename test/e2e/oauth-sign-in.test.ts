@@ -144,7 +144,10 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     await page.getByRole('heading', { name: /wants to reach your MCP servers through Gatehouse/ }).waitFor({ state: 'visible', timeout: 10_000 });
     if (button === 'Allow') await page.screenshot({ path: join(import.meta.dirname, '../../test-results/screenshots/oauth-consent.png'), fullPage: true });
     await page.getByRole('button', { name: button, exact: true }).click();
-    return back;
+    const query = await back;
+    // (The page's own arrival at the client finished, so that the next test's navigation is not cut by it.)
+    await page.waitForURL((url) => url.pathname === '/callback');
+    return query;
   }
 
   it('registers, the user allows in the UI, the client lists and calls tools; its records carry its registration; revoked, it gets 401', async () => {
@@ -202,6 +205,7 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     const answered = (await (await fetch(`${block.serve.url}/api/oauth/consents/${id}`, { method: 'POST', headers: { authorization: `Bearer ${apiToken()}`, 'content-type': 'application/json' }, body: '{"allow":true}' })).json()) as { ok: boolean };
     expect(answered.ok).toBe(true);
     const code = (await back).get('code') as string;
+    await page.waitForURL((url) => url.pathname === '/callback');
     await transport.finishAuth(code);
     expect(provider.saved?.access_token).toBeDefined();
   });
@@ -281,7 +285,10 @@ describe('a local client signs in to Gatehouse with MCP authorization', () => {
     expect(text).toMatch(/^A client calling itself “/);
     expect(text).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
     expect(await page.getByText("The name is the client's own; Gatehouse cannot vouch for it").count()).toBe(1);
+    const back = callback.next();
     await page.getByRole('button', { name: 'Deny', exact: true }).click();
+    expect((await back).get('error')).toBe('access_denied');
+    await page.waitForURL((url) => url.pathname === '/callback');
   });
 
   it('the authorization server: another port at /authorize is refused with JSON, /revoke is routed, the root has no resource', async () => {
