@@ -18,7 +18,7 @@ import { clientViews, firstRunHint, unwireClients, wireClients, type WiringRepor
 import type { DeciderPort } from '../approvals/decider-port.js';
 import { PendingChanged, type PinStore } from '../policy/pin-store.js';
 import type { GatehouseOAuthProvider } from '../gateway/oauth/provider.js';
-import type { OAuthStore } from '../gateway/oauth/oauth-store.js';
+import { registrationView, type OAuthStore } from '../gateway/oauth/oauth-store.js';
 import type { ApprovalDecision, ApprovalView, ClientsOverview, ConsentView, CoreApi, DecisionResult, ForwardingStatus, GatehouseApi, GatewayStatus, GrantView, IntegrityReport, IntegrityView, LiveSession, PolicyView, RecordingResult, RegistrationView, ServerEntry, SessionFilter, SessionPage, TimelineRecord } from './types.js';
 
 export interface CoreApiContext {
@@ -201,19 +201,17 @@ export function createCoreApi(ctx: CoreApiContext): CoreApi {
       return redirect === undefined ? { ok: false as const, message: 'no such sign-in is waiting: it was answered, or it expired (the client starts again)' } : { ok: true as const, redirect };
     },
     async registrations(): Promise<RegistrationView[]> {
-      return (ctx.oauth?.store.clients() ?? []).map((c) => ({
-        id: c.info.client_id,
-        name: ctx.maskText(c.info.client_name ?? c.info.client_id),
-        redirectUris: c.info.redirect_uris.map(ctx.maskText),
-        registeredAt: c.registeredAt,
-        ...(c.lastUsedAt !== undefined ? { lastUsedAt: c.lastUsedAt } : {}),
-        ...(c.revokedAt !== undefined ? { revokedAt: c.revokedAt } : {}),
-      }));
+      return (ctx.oauth?.store.clients() ?? []).map((c) => registrationView(c, ctx.maskText));
     },
     async revokeRegistration(id: string): Promise<DecisionResult> {
       const revoked = await ctx.oauth?.store.revoke(id, ctx.now());
       // Its sessions end too: a stream it holds open would go on delivering after the revoke.
-      if (revoked) for (const live of ctx.gateway.list()) if (ctx.gateway.session(live.id)?.client.registration === id) void ctx.gateway.session(live.id)?.close('the client was revoked in Gatehouse');
+      if (revoked) {
+        for (const live of ctx.gateway.list()) {
+          const session = ctx.gateway.session(live.id);
+          if (session?.client.registration === id) void session.close('the client was revoked in Gatehouse');
+        }
+      }
       return revoked ? { ok: true, message: `client ${id} revoked: its tokens no longer work` } : { ok: false, unknown: true, message: `no registered client ${id} (or it was revoked already); \`gatehouse clients\` lists them` };
     },
     async signIn() {

@@ -13,7 +13,7 @@ import { dataDirFor, stringOption } from '../options.js';
 import { CheckFailed, UsageError } from '../usage-error.js';
 import { table } from './sessions.js';
 import { callVerb } from '../gateway-client.js';
-import { OAuthStore } from '../../gateway/oauth/oauth-store.js';
+import { OAuthStore, registrationView } from '../../gateway/oauth/oauth-store.js';
 import type { RegistrationView } from '../../api/types.js';
 
 export const clientsCommand: Command = {
@@ -72,7 +72,7 @@ async function registrations(dataDir: string): Promise<RegistrationView[]> {
   if (readRuntimeInfo(dataDir)) return (await callVerb(dataDir, 'registrations')).body;
   const masker = createMasker({ detectors: ['secrets', 'email', 'credit-card', 'ip'], custom: [] }, randomBytes(32));
   const store = await OAuthStore.open(dataDir);
-  return store.clients().map((c) => ({ id: c.info.client_id, name: masker.text(c.info.client_name ?? c.info.client_id), redirectUris: c.info.redirect_uris.map((u) => masker.text(u)), registeredAt: c.registeredAt, ...(c.lastUsedAt !== undefined ? { lastUsedAt: c.lastUsedAt } : {}), ...(c.revokedAt !== undefined ? { revokedAt: c.revokedAt } : {}) }));
+  return store.clients().map((c) => registrationView(c, (v) => masker.text(v)));
 }
 
 function registrationTable(list: readonly RegistrationView[]): string {

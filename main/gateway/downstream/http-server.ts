@@ -20,8 +20,6 @@ export interface GatewayServerOptions {
   oauth?: GatehouseOAuthProvider;
 }
 
-
-
 /** The gateway's port is taken: by another program, or by a Gatehouse with another data directory. */
 export class PortInUse extends Error {
   constructor(readonly port: number) {

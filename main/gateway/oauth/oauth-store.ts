@@ -4,6 +4,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { RegistrationView } from '../../api/types.js';
 
 /** A client that registered itself (RFC 7591), with when, and when it last reached the gateway. */
 export interface RegisteredClient {
@@ -64,6 +65,18 @@ const MAX_CLIENTS = 200;
 interface OAuthData {
   clients: Record<string, RegisteredClient>;
   credentials: IssuedCredential[];
+}
+
+/** A registration as the API and the CLI show it: the client-chosen name and redirect URIs through `mask`. */
+export function registrationView(c: RegisteredClient, mask: (text: string) => string): RegistrationView {
+  return {
+    id: c.info.client_id,
+    name: mask(c.info.client_name ?? c.info.client_id),
+    redirectUris: c.info.redirect_uris.map((u) => mask(u)),
+    registeredAt: c.registeredAt,
+    ...(c.lastUsedAt !== undefined ? { lastUsedAt: c.lastUsedAt } : {}),
+    ...(c.revokedAt !== undefined ? { revokedAt: c.revokedAt } : {}),
+  };
 }
 
 /** The hash a credential is kept under. */
