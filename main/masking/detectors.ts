@@ -586,6 +586,8 @@ const secretAssignment: Detector = {
     if (prefix.endsWith('`') && value.includes('${')) return false;
     // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password.)
     if (TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
+    // A shell's default (`${POSTGRES_PASSWORD:-changeme}`): the variable's fallback in a template, not its value.
+    if (/\$\{[A-Za-z0-9_]{1,80}:[-=?+]?$/.test(input.slice(Math.max(0, offset - 84), offset))) return false;
     return assignedSecret(name, value, /["'`]$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
   },
 };
@@ -633,7 +635,29 @@ const lineAssignment: Detector = {
     if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
     if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v)))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
+    // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
+    if (/^\d{1,9} bytes$/.test(value)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
+  },
+};
+
+/**
+ * A label of two or three words that names a secret, opening its line, then its value (`Private Key: …`, `API Key = …`,
+ * `Access Token<TAB>…`, `wg show`'s `  private key: …`, a VPN config's `  - Pre-Shared Key      : …`): one word to the
+ * line's end.
+ */
+const spacedLabel: Detector = {
+  kind: 'secret-value',
+  phase: 2,
+  hint: KEY_HINT,
+  prefix: `(?:^|\\n)[ \\t]{0,40}(?:-[ \\t]+)?[A-Za-z]{2,20}(?:[ -][A-Za-z]{2,20}){1,2}(?:[ \\t]{0,40}[:=]|\\t)[ \\t]{0,20}`,
+  pattern: `[^\\s"'\\[{]\\S{5,255}(?=[ \\t]*(?:\\r?\\n|$))`,
+  accept: (value, prefix) => {
+    const label = /([A-Za-z]{2,20}(?:[ -][A-Za-z]{2,20}){1,2})[ \t]*[:=\t]?[ \t]*$/.exec(prefix)?.[1]?.toLowerCase().replace(/-/g, ' ');
+    if (!label) return false;
+    const words = label.split(' ');
+    const named = SECRET_PAIRS.has(words.slice(-2).join(' ')) || (words.length === 3 && SECRET_PAIRS.has(words.slice(0, 2).join(' ')));
+    return named && !isPlaceholder(value) && !/^(?:X{2,}|x{2,})(?:-(?:X{2,}|x{2,}))*$/.test(value) && !/^(?:\.{0,2}\/|~\/|[A-Za-z]:\\|https?:\/\/)/.test(value) && !/^\d+$/.test(value);
   },
 };
 
@@ -1936,6 +1960,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     yamlList,
     lineAssignment,
     lineAssignmentInString,
+    spacedLabel,
     secretAssignment,
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },

@@ -122,6 +122,8 @@ const TOKEN_AT = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 /** A value that is only dotted numbers (a version, an OID), under a key that says so, is neither an address nor a secret. */
 const DOTTED = /^\d+(?:\.\d+)+$/;
+/** A name as a `[name, value]` pair names its value: a header, an env variable, a field label (up to three words). */
+const BARE_NAME = /^[A-Za-z_][\w.-]{0,63}(?: [\w.-]{1,32}){0,2}$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
 /** Whether a text is JSON. */
@@ -228,6 +230,8 @@ function textStart(run: string, from: number): boolean {
   return controls <= 1 || (zeros >= Math.floor(n / 2) && controls === 0);
 }
 const BASIC_CREDENTIALS = /^[A-Za-z0-9._@+-]{1,128}:[^\s]{3,}$/;
+/** What GitHub's legacy node ids decode to (`MDEwOlJlcG9zaXRvcnkxMjk2MjY5` is `010:Repository1296269`): a type and a number. */
+const GITHUB_NODE_ID = /^0\d{1,2}:[A-Z][A-Za-z]{1,40}\d{1,20}(?::\d{1,20})?$/;
 const tokenCount = (text: string): number => text.split('[MASKED:').length - 1;
 const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'", equals: '=', colon: ':', sol: '/', bsol: '\\', lowbar: '_', period: '.', commat: '@', num: '#', quest: '?', excl: '!', dollar: '$', percnt: '%', plus: '+', comma: ',', semi: ';', ast: '*', lpar: '(', rpar: ')', lsqb: '[', rsqb: ']', lcub: '{', rcub: '}', verbar: '|', hat: '^', grave: '`', tilde: '~', nbsp: ' ', tab: '\t', newline: '\n' };
 /** A character reference: a number (its `;` optional, as browsers read it), or a name. */
@@ -847,7 +851,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // (No base64 is 4n+1 characters long: its last character is a stray one, `…Pz9x`, and is left out.)
     const decoded = asText(Buffer.from(run.replace(/=+$/, '').length % 4 === 1 ? run.replace(/=+$/, '').slice(0, -1) : run, 'base64'));
     if (decoded === undefined) return null;
-    return { secret: maskText(decoded, depth + 1) !== decoded, credentials: BASIC_CREDENTIALS.test(decoded) };
+    return { secret: maskText(decoded, depth + 1) !== decoded, credentials: BASIC_CREDENTIALS.test(decoded) && !GITHUB_NODE_ID.test(decoded) };
   };
 
   /** `text` with each run of base64 longer than BASE64_RUN matches masked where it decodes to text that holds a secret. */
@@ -1199,14 +1203,15 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       return out ? Object.fromEntries(out) : value;
     }
     if (Array.isArray(value)) {
-      if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && value[0].length < 80) {
-        const kind = kindOfKey(value[0]);
-        if (kind === 'strong' || kind === 'weak') {
-          const masked = walk(value[1], undefined, kind === 'weak' && /^(?:bearer|basic|token)\s/i.test(value[1]) ? 'strong' : kind);
-          if (masked !== value[1]) return [value[0], masked];
-        }
-      }
       let copy: unknown[] | undefined;
+      // A `[name, value]` pair (a header, an env entry): the name is a bare name, and the value is not another
+      // name (`["password", "confirm_password"]` is a list of fields). The name is scanned like any string.
+      let pairValue: unknown;
+      if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && BARE_NAME.test(value[0])) {
+        const kind = kindOfKey(value[0]);
+        const listOfNames = BARE_NAME.test(value[1]) && kindOfKey(value[1]) !== 'none';
+        if ((kind === 'strong' || kind === 'weak') && !listOfNames) pairValue = walk(value[1], undefined, kind === 'weak' && /^(?:bearer|basic|token)\s/i.test(value[1]) ? 'strong' : kind);
+      }
       if (flatHeaders(keyName, value)) {
         for (let i = 0; i + 1 < value.length; i += 2) {
           const kind = kindOfKey(value[i] as string);
@@ -1223,6 +1228,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         if (inKey && typeof item === 'string') {
           masked = token('private-key', item);
           if (KEY_BLOCK_END.test(item)) inKey = false;
+        } else if (i === 1 && pairValue !== undefined) {
+          masked = pairValue;
         } else {
           masked = walk(item, undefined, context === 'payment' ? 'payment' : 'none');
           if (typeof item === 'string' && KEY_BLOCK_BEGIN.test(item) && !KEY_BLOCK_END.test(item)) inKey = true;

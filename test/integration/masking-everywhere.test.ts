@@ -12,6 +12,7 @@
  *   - forms the faster context pass once missed: `?X-Amz-Security-Token=` far into a log line, `export` and 25 blanks;
  *   - forms the seventh attacker found stored in clear, also inside the JSON text of a result: a YAML value on
  *     the line after its key, `IDENTIFIED BY "…"`, `["docker", "login", "-p", …]`;
+ *   - forms the twelfth found: an env list of two (`["GITHUB_TOKEN=…", "PATH=…"]`), a label of three words;
  * Then every file in the data directory, both export formats, every API response and the console of
  * `gatehouse serve` are searched for each raw value. And the other direction: with `inline: true`, what
  * the client receives of near-misses (UUIDs, digests, versions, ids…) is unchanged.
@@ -61,6 +62,8 @@ const S = {
   argvPassword: 'Av9.ArgvLeak42x',
   nestedJson: 'Nj4.NestedJsonLeak8',
   devicePsk: 'Dp6.DevicePskLeak3',
+  envList: 'ghp_EnvListLeak0000000000000000000000000',
+  spacedLabel: 'Sl4.SpacedLabelLeak7',
 };
 const SERVER_SECRETS = [S.serverName, S.instructions, S.description, S.schemaKey, S.schemaDefault, S.pinnedTool, S.grantedTool];
 
@@ -107,7 +110,7 @@ describe('no secret stored or shown, whichever field it travels in', () => {
     await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' }, session);
     await mcp({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
     const called = await mcp(
-      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email, config: `db:\n  password:\n    ${S.yamlNext}\n  user: app\n`, sql: `ALTER USER app IDENTIFIED BY "${S.sqlQuoted}";`, ran: ['docker', 'login', '-u', 'me', '-p', S.argvPassword], quoted: JSON.stringify({ result: JSON.stringify({ config: `db:\n  password:\n    ${S.nestedJson}\n` }) }), router: `crypto isakmp key ${S.devicePsk} address 10.0.0.1` } } },
+      { jsonrpc: '2.0', id: S.id, method: 'tools/call', params: { name: 'echo', arguments: { note: `use ${S.argValue}`, presigned: `${'some words of a log line '.repeat(6)}GET https://x.s3.amazonaws.com/a.txt?X-Amz-Security-Token=${S.s3Token} then more words`, script: `${'# a deploy script line\n'.repeat(6)}export${' '.repeat(25)}PASSWORD: ${S.exportLine}\n`, [S.argKey]: 1, list: [[`deep ${S.nested}`]], payment: { card_number: S.card }, contact: S.email, config: `db:\n  password:\n    ${S.yamlNext}\n  user: app\n`, sql: `ALTER USER app IDENTIFIED BY "${S.sqlQuoted}";`, ran: ['docker', 'login', '-u', 'me', '-p', S.argvPassword], quoted: JSON.stringify({ result: JSON.stringify({ config: `db:\n  password:\n    ${S.nestedJson}\n` }) }), router: `crypto isakmp key ${S.devicePsk} address 10.0.0.1`, env: [`GITHUB_TOKEN=${S.envList}`, 'PATH=/usr/bin'], vpn: `IKE\n  - Pre-Shared Key           : ${S.spacedLabel}\n` } } },
       session,
     );
     expect(called.status).toBe(200);

@@ -80,6 +80,15 @@
  *   IMAP AUTHENTICATE, AWS CLI's text output, Redis CONFIG GET replies, WildFly, Juniper's $9$, Anaconda URLs,
  *   Consul's gossip key, Bitwarden's TOTP seeds and hidden fields, Elasticsearch's encoded API keys, keys under
  *   their owner in YAML and TOML, tables drawn with box characters, sqlite3's list mode.
+ *
+ * The twelfth round:
+ * - A two-string array read as a `[name, value]` pair whenever its first string held a secret word: an env list
+ *   (`["GITHUB_TOKEN=ghp_…", "PATH=/usr/bin"]`, `docker inspect`'s `Env`) kept the token and masked `PATH`; the
+ *   first string was never scanned. A list of names (`["password", "confirm_password"]`) lost its second.
+ * - Labels of two or three words opening their line (`Private Key: …`, `API Key = …`, `wg show`'s `private key:`,
+ *   a VPN config's `Pre-Shared Key      : …`) stored in clear.
+ * - False positives: GitHub's legacy node ids (base64 of `010:Repository1296269`, read as `user:password`), a shell's
+ *   default (`${POSTGRES_PASSWORD:-changeme}`), `kubectl describe secret`'s sizes (`password:  16 bytes`).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -888,3 +897,48 @@ describe("the eleventh attacker's forms", () => {
   it.each(['set timeout 30\nset hostname fw01', 'cargo login --help', 'cache:\n  key: user-profile\nsort:\n  key: createdAt', '[cache]\nkey = "sessions"', '│ Name │ Status  │\n│ web  │ running │', 'cat x | grep password\nfoo | bar', 'name|status\nweb|running', '┌──────────┬────────────────────┐\n│ NAME     │ VALUE              │\n├──────────┼────────────────────┤\n│ DB_HOST  │ db.internal        │\n│ PASSWORD │ ********           │\n└──────────┴────────────────────┘'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
+
+describe("the twelfth attacker's two-string arrays", () => {
+  const token = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
+  it.each([
+    [['GITHUB_TOKEN=' + token, 'PATH=/usr/bin'], token, 'PATH=/usr/bin'],
+    [['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'AWS_REGION=us-east-1'], 'wJalrXUtnFEMI', 'AWS_REGION=us-east-1'],
+    [['Authorization: Bearer ' + token, 'Accept: application/json'], token, 'Accept: application/json'],
+    [['POSTGRES_PASSWORD=Xk9vQ2mZ7pLw4RtY', 'PATH=/bin'], 'Xk9vQ2mZ7pLw4RtY', 'PATH=/bin'],
+  ])('scans both strings of %j', (value, secret, kept) => {
+    const out = all.json(value) as string[];
+    expect(JSON.stringify(out)).not.toContain(secret);
+    expect(out[1]).toBe(kept);
+  });
+  it.each([[['PASSWORD_FILE=/run/secrets/pw', 'LANG=C.UTF-8']], [['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']], [['password', 'confirm_password']]])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
+  it.each([[['Authorization', 'Bearer abcdefghijklmnop1234']], [['password', 'Xk9vQ2mZ7pLw4RtY']], [['X-Api-Key', 'Xk9vQ2mZ7pLw4RtY']]])('still masks the value of the pair %j', (value) => {
+    const out = all.json(value) as string[];
+    expect(out[0]).toBe(value[0]);
+    expect(out[1]).not.toBe(value[1]);
+  });
+});
+
+describe("the twelfth attacker's labels of several words", () => {
+  const S = 'Xk9vQ2mZ7pLw4RtY';
+  const labels = ['API Key', 'Private Key', 'Master Key', 'Signing Key', 'Encryption Key', 'Account Key', 'Shared Key', 'License Key', 'Pre-Shared Key', 'Secret Key', 'Access Key', 'Secret Access Key', 'Access Token', 'Client Secret', 'Refresh Token'];
+  it('masks the value after each, whatever the separator', () => {
+    for (const label of labels) for (const sep of [': ', ' = ', ' : ', '           : ']) expect(all.text(`${label}${sep}${S}`), `${label}${sep}`).not.toContain(S);
+  });
+  it.each([
+    ['wg show', 'interface: wg0\n  public key: 8cBhAKrMbN+sPbXaQ3bnf5ePw5tNqXbKqyTLqJb6OkQ=\n  private key: yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n  listening port: 51820', 'yAnz5TF+lXXJte14'],
+    ['an AWS site-to-site VPN config', 'IKE\n  - Pre-Shared Key           : zYq6Fh2Lk9Xw3Pq8\n  - Authentication Algorithm : sha1', 'zYq6Fh2Lk9Xw3Pq8'],
+  ])('masks %s', (_name, text, secret) => expect(all.text(text)).not.toContain(secret));
+  it.each(['Private Key: (2048 bit, 2 primes)', 'Private Key: /home/me/.ssh/id_ed25519', 'License Key: XXXX-XXXX-XXXX-XXXX', 'API Key: 12'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe("the twelfth attacker's false positives", () => {
+  it.each(['${POSTGRES_PASSWORD:-changeme}', 'environment:\n  DB: ${DB_PASSWORD:=postgres}', 'Data\n====\npassword:  16 bytes\nusername:  5 bytes'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it("leaves GitHub's legacy node ids alone", () => {
+    const value = { id: 1296269, node_id: 'MDEwOlJlcG9zaXRvcnkxMjk2MjY5', owner: { node_id: 'MDQ6VXNlcjE=' } };
+    expect(all.json(value)).toEqual(value);
+  });
+  it('still masks a password given after the shell default form and a base64 user:password', () => {
+    expect(all.text('POSTGRES_PASSWORD: Xk9vQ2mZ7pLw4RtY')).not.toContain('Xk9vQ2mZ7pLw4RtY');
+    expect(all.json({ auth: Buffer.from('admin:Xk9vQ2mZ7pLw4RtY').toString('base64') })).not.toEqual({ auth: Buffer.from('admin:Xk9vQ2mZ7pLw4RtY').toString('base64') });
+  });
+});
