@@ -1231,6 +1231,36 @@ function ownerAbove(value: string, at: number, indent: number, prev: { at: numbe
 }
 
 /**
+ * Commands that print a secret and nothing else (a password manager's `pass show`, `op read`, a secret store's
+ * `vault kv get -field=`, `gcloud secrets versions access`, `printenv DB_PASSWORD`, `wg genkey`…), at a shell prompt.
+ */
+const PRINTS_SECRET = new RegExp(
+  String.raw`^[ \t]*(?:[$%#>❯]|PS [^>\r\n]{0,120}>)[ \t]+(?:sudo[ \t]+)?(?:pass(?:[ \t]+show)?[ \t]+[\w./@-]+|gopass[ \t]+(?:show|cat)|bw[ \t]+get[ \t]+(?:password|totp|notes)|op[ \t]+(?:read|item[ \t]+get)|lpass[ \t]+show|security[ \t]+find-(?:generic|internet)-password|secret-tool[ \t]+lookup|aws[ \t]+(?:secretsmanager[ \t]+get-secret-value|ecr[ \t]+get-login-password|ssm[ \t]+get-parameters?)|gcloud[ \t]+(?:secrets[ \t]+versions[ \t]+access|auth[ \t]+print-(?:access|identity)-token)|az[ \t]+(?:keyvault[ \t]+secret[ \t]+show|account[ \t]+get-access-token)|vault[ \t]+(?:kv[ \t]+get|read)[ \t][^\r\n]{0,200}-field|kubectl[ \t]+get[ \t]+secrets?[ \t][^\r\n]{0,300}base64[ \t]+(?:-d|--decode)|consul[ \t]+kv[ \t]+get|etcdctl[ \t]+get|printenv[ \t]+\w*(?:PASS|SECRET|TOKEN|KEY|PWD|AUTH|CRED)\w*|echo[ \t]+["']?\$\{?\w*(?:PASS|SECRET|TOKEN|KEY|PWD|AUTH|CRED)\w*|cat[ \t]+\S*(?:master\.key|\.key|secret|token|passw)|argocd[ \t]+admin[ \t]+initial-password|wg[ \t]+genkey|heroku[ \t]+auth:token|gh[ \t]+auth[ \t]+token)(?![\w-])[^\r\n]{0,400}\r?\n`,
+  'gm',
+);
+const PROMPT_LINE = /(?:^|\n)[ \t]*(?:[$%#>❯][ \t]|PS )/;
+/** What a command prints instead of a secret: an error, its usage. */
+const NOT_PRINTED_SECRET = /^(?:error|warning|usage|no such|not found|cat:|\[MASKED:|[$%#>❯] )/i;
+
+/** The line a secret-printing command prints after its prompt line. */
+export function findPrintedSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  PRINTS_SECRET.lastIndex = 0;
+  for (let m = PRINTS_SECRET.exec(value); m && found.length < 10_000; m = PRINTS_SECRET.exec(value)) {
+    const start = PRINTS_SECRET.lastIndex;
+    let end = value.indexOf('\n', start);
+    if (end < 0) end = value.length;
+    if (value[end - 1] === '\r') end--;
+    const line = value.slice(start, end).trim();
+    if (line.length >= 4 && line.length <= 4096 && !NOT_PRINTED_SECRET.test(line)) {
+      const from = start + value.slice(start, end).indexOf(line);
+      found.push([from, from + line.length]);
+    }
+  }
+  return found;
+}
+
+/**
  * `ssh-keygen`'s passphrases: the value after each `-N` (new) and `-P` (old) on its command line, up to the line's
  * end or a `|`, `;`, `&` (`ssh-keygen -p -P old -N new -f key`). Read once, argument by argument, from each
  * `ssh-keygen`: a regex that looked back from every `-N` for the command read 1 KB at each (`-N` repeated, 640 ms).
@@ -1967,6 +1997,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
     { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
+    { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && PROMPT_LINE.test(v) }, scan: findPrintedSecrets },
     { kind: 'secret-value', hint: { test: (v) => v.includes('│') }, scan: findBoxTableSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },

@@ -87,6 +87,8 @@
  *   first string was never scanned. A list of names (`["password", "confirm_password"]`) lost its second.
  * - Labels of two or three words opening their line (`Private Key: …`, `API Key = …`, `wg show`'s `private key:`,
  *   a VPN config's `Pre-Shared Key      : …`) stored in clear.
+ * - A secret-printing command at a prompt and the line it printed (`$ pass show prod/db`, `op read`, `vault kv get
+ *   -field=`, `gcloud secrets versions access`, `printenv DB_PASSWORD`, `wg genkey`…, 22 commands): the line stored in clear.
  * - False positives: GitHub's legacy node ids (base64 of `010:Repository1296269`, read as `user:password`), a shell's
  *   default (`${POSTGRES_PASSWORD:-changeme}`), `kubectl describe secret`'s sizes (`password:  16 bytes`).
  */
@@ -941,4 +943,13 @@ describe("the twelfth attacker's false positives", () => {
     expect(all.text('POSTGRES_PASSWORD: Xk9vQ2mZ7pLw4RtY')).not.toContain('Xk9vQ2mZ7pLw4RtY');
     expect(all.json({ auth: Buffer.from('admin:Xk9vQ2mZ7pLw4RtY').toString('base64') })).not.toEqual({ auth: Buffer.from('admin:Xk9vQ2mZ7pLw4RtY').toString('base64') });
   });
+});
+
+describe("the twelfth attacker's secret-printing commands and their output", () => {
+  const S = 'Xk9vQ2mZ7pLw4RtY';
+  const commands = ['pass show prod/db', 'gopass show -o prod/db', 'bw get password github', 'op read op://vault/db/password', 'op item get db --fields password', 'lpass show --password db', 'security find-generic-password -s db -w', 'secret-tool lookup service db', 'aws secretsmanager get-secret-value --secret-id db --query SecretString --output text', 'gcloud secrets versions access latest --secret=db', 'az keyvault secret show --vault-name v --name db --query value -o tsv', 'vault kv get -field=password secret/db', "kubectl get secret db -o jsonpath='{.data.password}' | base64 -d", 'consul kv get db/password', 'etcdctl get /db/password --print-value-only', 'printenv DB_PASSWORD', 'echo $DB_PASSWORD', 'cat config/master.key', 'argocd admin initial-password -n argocd', 'wg genkey', 'aws ecr get-login-password --region us-east-1', 'heroku auth:token'];
+  it('masks the line each prints, at any prompt', () => {
+    for (const command of commands) for (const prompt of ['$ ', '% ', '> ', 'PS C:\\> ']) expect(all.text(`${prompt}${command}\n${S}\n`), prompt + command).not.toContain(S);
+  });
+  it.each(['$ printenv HOME\n/root\n', '$ echo hello\nhello\n', '$ pass show x\nError: x is not in the password store.\n', '$ ls\nfile.txt\n', '$ wg genkey\n$ ls\n'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
