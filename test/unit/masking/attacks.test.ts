@@ -89,6 +89,8 @@
  *   a VPN config's `Pre-Shared Key      : …`) stored in clear.
  * - A secret-printing command at a prompt and the line it printed (`$ pass show prod/db`, `op read`, `vault kv get
  *   -field=`, `gcloud secrets versions access`, `printenv DB_PASSWORD`, `wg genkey`…, 22 commands): the line stored in clear.
+ * - Command lines: `ipmitool -P`, `racadm -p`, `esxcli -p`, `vmrun -gp`, `rdesktop -p`, `x11vnc -passwd`, `snmpwalk -c`,
+ *   `swaks --auth-password`, `netlify --auth`, `supabase -p`, `ldapwhoami -wPW` and `bcp -PPW` glued.
  * - False positives: GitHub's legacy node ids (base64 of `010:Repository1296269`, read as `user:password`), a shell's
  *   default (`${POSTGRES_PASSWORD:-changeme}`), `kubectl describe secret`'s sizes (`password:  16 bytes`).
  */
@@ -952,4 +954,23 @@ describe("the twelfth attacker's secret-printing commands and their output", () 
     for (const command of commands) for (const prompt of ['$ ', '% ', '> ', 'PS C:\\> ']) expect(all.text(`${prompt}${command}\n${S}\n`), prompt + command).not.toContain(S);
   });
   it.each(['$ printenv HOME\n/root\n', '$ echo hello\nhello\n', '$ pass show x\nError: x is not in the password store.\n', '$ ls\nfile.txt\n', '$ wg genkey\n$ ls\n'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe("the twelfth attacker's command lines", () => {
+  const S = 'Xk9vQ2mZ7pLw4RtY';
+  it.each([
+    `ipmitool -I lanplus -H 10.0.0.5 -U admin -P ${S} chassis status`,
+    `racadm -r 10.0.0.5 -u root -p ${S} getsysinfo`,
+    `esxcli -s host -u root -p ${S} network ip interface list`,
+    `vmrun -T ws -gu user -gp ${S} runProgramInGuest vm.vmx /bin/ls`,
+    `rdesktop -u admin -p ${S} 10.0.0.9`,
+    `x11vnc -passwd ${S} -display :0`,
+    `snmpwalk -v2c -c ${S} 10.0.0.1`,
+    `swaks --to a@b.c --auth-user me --auth-password ${S}`,
+    `netlify deploy --auth ${S}`,
+    `supabase db push -p ${S}`,
+    `ldapwhoami -x -D cn=admin -w${S}`,
+    `bcp db.dbo.t out t.dat -S srv -U sa -P${S}`,
+  ])('masks %s', (text) => expect(all.text(text)).not.toContain(S));
+  it.each(['snmpwalk -v2c -c public 10.0.0.1', 'ipmitool -I lanplus -H h -U admin -P $IPMI_PW power on'])('leaves the reference or default in %j', (text) => expect(all.text(text)).not.toMatch(/cli-password/));
 });
