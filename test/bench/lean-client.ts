@@ -5,6 +5,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, request } from 'node:http';
 
 const PROTOCOL = '2025-11-25';
+/** A call not answered in this long fails (a proxy that drops an answer it cannot carry must not stall the run). */
+const CALL_TIMEOUT_MS = Number(process.env.BENCH_CALL_TIMEOUT ?? 60_000);
 const INITIALIZE = { method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'gatehouse-bench', version: '1' } } };
 
 /** One MCP session: calls a tool and answers with the bytes of the answer. */
@@ -37,6 +39,7 @@ export async function openHttpSession(endpoint: string, headers: Record<string, 
         res.on('end', () => resolve({ status: res.statusCode ?? 0, session: res.headers['mcp-session-id'] as string | undefined, text: Buffer.concat(chunks).toString() }));
         res.on('error', reject);
       });
+      req.setTimeout(CALL_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)));
       req.on('error', reject);
       req.end(body);
     });
@@ -93,7 +96,15 @@ export async function openStdioSession(command: string, args: string[], env: Rec
   const rpc = (method: string, params: unknown): Promise<string> =>
     new Promise((resolve, reject) => {
       const id = next++;
-      waiting.set(id, { resolve: (text) => (text.includes('"result"') ? resolve(text) : reject(new Error(`${method} failed: ${text.slice(0, 300)}`))), reject });
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`));
+      }, CALL_TIMEOUT_MS);
+      const settle = (f: () => void) => {
+        clearTimeout(timer);
+        f();
+      };
+      waiting.set(id, { resolve: (text) => settle(() => (text.includes('"result"') ? resolve(text) : reject(new Error(`${method} failed: ${text.slice(0, 300)}`)))), reject: (err) => settle(() => reject(err)) });
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
     });
   await rpc(INITIALIZE.method, INITIALIZE.params);
