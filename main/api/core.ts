@@ -205,6 +205,7 @@ async function startLocked(
     // The port is taken: what was opened is closed again (the desktop app lives on and may try another port).
     identity.close();
     live.close();
+    pins.close();
     await gateway.close();
     await audit.close();
     throw err;
@@ -243,6 +244,7 @@ async function startLocked(
         removeRuntimeInfo(dataDir);
         identity.close();
         live.close();
+        pins.close();
         // No new sessions; calls still waiting for a person are denied, and their denial recorded and sent,
         // before the sessions close (which answers, and records, whatever is still in flight).
         gateway.refuseNewSessions();

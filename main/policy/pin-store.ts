@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { fingerprint, pickDefinition, PIN_VERSION, pinOf, type DefinitionChange, type PinRecord, type ServerPins, type ToolDefinition } from './tool-pins.js';
@@ -31,6 +31,13 @@ export class PendingChanged extends Error {}
 export class PinStore {
   /** The file as last read or written (inode, size, mtime): a change within one timestamp tick still shows. */
   private seen = '';
+  /**
+   * The data directory watched for a change to the file (inotify, FSEvents, ReadDirectoryChangesW): a call's
+   * check then costs nothing until something changed it. Without a watcher (unsupported, or it failed), every
+   * check stats the file, as before.
+   */
+  private watcher: FSWatcher | undefined;
+  private changed = true;
 
   private constructor(
     private readonly db: Low<PinsData>,
@@ -45,15 +52,53 @@ export class PinStore {
     if (existsSync(file) && !statSync(file).isFile()) throw new Error(`${file} is not a regular file; restore it (or remove it to pin tools afresh)`);
     await db.read();
     normalize(db.data);
-    return new PinStore(db, file, options.mask ?? ((v) => v));
+    const store = new PinStore(db, file, options.mask ?? ((v) => v));
+    store.watch();
+    return store;
   }
 
-  /** Re-reads the file if another process (`gatehouse pins accept`) changed it since. */
+  private watch(): void {
+    try {
+      const name = basename(this.file);
+      this.watcher = watch(dirname(this.file), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name || String(changed).startsWith(`.${name}`)) this.changed = true;
+      });
+      this.watcher.on('error', () => this.unwatch());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.changed = true;
+  }
+
+  /** Stops watching the file. */
+  close(): void {
+    this.unwatch();
+  }
+
+  /** Re-reads the file if another process changed it since (checked only when the watcher saw a change). */
   async refresh(): Promise<void> {
+    if (this.watcher && !this.changed) return;
+    // Cleared first: a change seen while this check runs is checked again next time.
+    this.changed = false;
+    try {
+      await this.reread();
+    } catch (err) {
+      this.changed = true;
+      throw err;
+    }
+  }
+
+  private async reread(): Promise<void> {
     let now: string;
     try {
       now = stamp(this.file); // a stat of one small file (µs); an async stat waits behind the log's fsync in the thread pool
     } catch {
+      this.changed = true; // gone: looked for again next time
       return;
     }
     if (now === this.seen) return;
