@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim, verifyMac } from './checkpoint.js';
@@ -14,6 +14,12 @@ export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const MAX_BATCH = 4096;
 const HEAD_BYTES = 512;
 const SYNC_WRITE_LIMIT = 64 * 1024;
+/**
+ * A batch of this many records or fewer, with nothing else waiting, is made durable on the main thread: an
+ * fdatasync of a few hundred bytes takes ~0.2 ms, and the thread pool's round trip as long again. A larger batch
+ * (many calls in flight) syncs off the main thread, so that the next batch's work goes on meanwhile.
+ */
+const SYNC_FLUSH_RECORDS = 2;
 const MARK_COPY_EVERY_MS = 2000;
 /** How often, at most, a commit and the head mark are signed (Ed25519 costs ~50 µs, an HMAC ~7 µs). */
 export const SIGN_EVERY_MS = 1000;
@@ -302,7 +308,7 @@ export class AuditLog {
       seqs.push(this.seq);
       commit(entry, line, hash, length);
     }
-    await this.write(parts.join(''));
+    await this.write(parts.join(''), batch.length <= SYNC_FLUSH_RECORDS && this.queue.length === 0);
     this.size += pending;
     if (signs) this.signedAt = now;
     signs = false;
@@ -331,12 +337,13 @@ export class AuditLog {
     return { ts: this.options.now().toISOString(), kind: 'checkpoint', detail: { segment: claim.segment, firstSeq: claim.firstSeq, lastSeq: claim.lastSeq, lastHash: claim.lastHash, mac: macClaim(this.options.key, claim) } };
   }
 
-  private async write(text: string): Promise<void> {
+  private async write(text: string, syncHere = false): Promise<void> {
     if (!text) return;
     // A small batch is written straight away (it only reaches the page cache); a large one off the main thread.
     if (text.length < SYNC_WRITE_LIMIT) writeSync(this.fh.fd, text);
     else await this.fh.write(text);
-    await this.fh.datasync();
+    if (syncHere && text.length < SYNC_WRITE_LIMIT) fdatasyncSync(this.fh.fd);
+    else await this.fh.datasync();
   }
 
   private async roll(): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../main/audit/segment-writer.js';
@@ -39,4 +40,15 @@ export function readAllRecords(home: string): AuditRecord[] {
     .filter((n) => n.endsWith('.jsonl'))
     .sort()
     .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
+}
+
+/**
+ * The disk going away under a running log: its segment's handle is swapped for one open read-only on the same
+ * file, so every write and sync fails as a failing disk's does (EBADF), whichever way the log syncs.
+ */
+export async function breakLogDisk(log: AuditLog): Promise<void> {
+  const inner = log as unknown as { fh: { close(): Promise<void> }; segment: string; options: { dir: string } };
+  const readOnly = await open(join(inner.options.dir, inner.segment), 'r');
+  await inner.fh.close();
+  inner.fh = readOnly;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../main/audit/record.js';
+import { breakLogDisk } from '../helpers/audit-log.js';
 import { runGatehouse } from '../helpers/cli.js';
 import { startHarness, type Harness } from '../helpers/gateway-harness.js';
 import { everythingStdio, serverScript } from '../helpers/servers.js';
@@ -70,10 +71,9 @@ describe('recording through the gateway', () => {
     harness = await startHarness({ servers: { files: { command: process.execPath, args: [serverScript('@modelcontextprotocol/server-filesystem'), root] } } });
     const client = await harness.connect('files');
     await client.listTools();
-    const fh = (harness.gatehouse.audit.log as unknown as { fh: { datasync: () => Promise<never> } }).fh;
-    fh.datasync = () => Promise.reject(new Error('EIO: i/o error'));
+    await breakLogDisk(harness.gatehouse.audit.log);
     await expect(client.callTool({ name: 'write_file', arguments: { path: join(root, 'never.txt'), content: 'must not be written' } })).rejects.toThrow(
-      /could not record this call, so it was not forwarded: the audit log cannot be written \(EIO/,
+      /could not record this call, so it was not forwarded: the audit log cannot be written \(EBADF/,
     );
     expect(existsSync(join(root, 'never.txt'))).toBe(false);
     rmSync(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { parseRecord } from '../../../main/audit/record.js';
 import { listSegments } from '../../../main/audit/segment-files.js';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
-import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
+import { breakLogDisk, sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
 import { readMark } from '../../../main/audit/segment-writer.js';
 import { parsePublicKey, publicKeyPem, signingKeyFrom } from '../../../main/audit/signing.js';
 import { waitFor } from '../../helpers/gateway-harness.js';
@@ -100,10 +100,8 @@ describe('the segment writer', () => {
     cleanups.push(l.remove);
     const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
     await log.append(sampleEntry(0));
-    // Simulate the disk going away under the log.
-    const handle = (log as unknown as { fh: { datasync: () => Promise<never> } }).fh;
-    handle.datasync = () => Promise.reject(new Error('EIO: i/o error'));
-    await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(EIO/);
+    await breakLogDisk(log);
+    await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(EBADF/);
     await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
   });
 });
