@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { VERSION } from '../api/version.js';
 import { ConfigError, ConfigFileMissing } from '../config/load.js';
 import { PortInUse } from '../gateway/downstream/http-server.js';
@@ -18,14 +17,9 @@ import { pinsCommand } from './commands/pins.js';
 import { policyCommand } from './commands/policy.js';
 import { processIo, type CliIo } from './io.js';
 import type { Command } from './command.js';
-import { CheckFailed, UsageError } from './usage-error.js';
+import { runCommand } from './run-command.js';
 
 export type { Command } from './command.js';
-
-const GLOBAL_OPTIONS = {
-  config: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -84,45 +78,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.err(`gatehouse: unknown command "${name}"; run \`gatehouse --help\` for the list`);
     return 2;
   }
-  try {
-    const parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
-    if (parsed.values.help) {
-      io.out(`Usage: ${command.usage}\n\n${command.summary}`);
-      return 0;
-    }
-    return (await command.run(parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] }, io)) ?? 0;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`gatehouse ${name}: the config is invalid${name === 'serve' ? '; nothing was started' : ''}:\n${err.message}`);
-      return 2;
-    }
-    if (err instanceof PortInUse) {
-      io.err(`gatehouse ${name}: ${err.message}; nothing was started`);
-      return 1;
-    }
-    if (err instanceof ConfigFileMissing) {
-      io.err(`gatehouse ${name}: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`gatehouse ${name}: ${parseArgsMessage(err as Error & { code?: string })} (usage: ${command.usage})`);
-      return 2;
-    }
-    if (err instanceof CheckFailed) {
-      io.err(`gatehouse ${name}: ${err.message}`);
-      return 1;
-    }
-    io.err(`gatehouse ${name}: ${(err as Error).message}`);
-    return 1;
-  }
-}
-
-/** Node's argument parser says more than a user needs ("To specify a positional argument…"): the one fact, in our words. */
-function parseArgsMessage(err: Error & { code?: string }): string {
-  const first = err.message.split('\n')[0] as string;
-  const quoted = /'([^']+)'/.exec(first)?.[1];
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}; \`--help\` lists this command's options`;
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted) return /argument missing/.test(first) ? `${quoted.split(' ')[0]} needs a value` : `${quoted.split(' ')[0]} takes no value`;
-  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`;
-  return first;
+  return runCommand(name, command, rest, io, (err) => {
+    if (err instanceof ConfigError) return { text: `the config is invalid${name === 'serve' ? '; nothing was started' : ''}:\n${err.message}`, code: 2 };
+    if (err instanceof PortInUse) return { text: `${err.message}; nothing was started`, code: 1 };
+    if (err instanceof ConfigFileMissing) return { text: err.message, code: 2 };
+    return undefined;
+  });
 }

@@ -39,7 +39,9 @@ export async function openHttpSession(endpoint: string, headers: Record<string, 
         res.on('end', () => resolve({ status: res.statusCode ?? 0, session: res.headers['mcp-session-id'] as string | undefined, text: Buffer.concat(chunks).toString() }));
         res.on('error', reject);
       });
-      req.setTimeout(CALL_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)));
+      // An absolute deadline, not an idle one: a proxy may keep the stream alive (`: keepalive`) with no answer coming.
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS);
+      req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
       req.end(body);
     });

@@ -24,7 +24,7 @@ import { percentile } from './stats.js';
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = Math.min(300, CALLS);
 const OPEN_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 100);
-const BIG = (process.env.BENCH_BIG ?? '10,50').split(',').map(Number);
+const BIG = (process.env.BENCH_BIG ?? '10,50').split(',').map(Number).filter((n) => n > 0);
 const KB = 'x'.repeat(1024);
 const BIN = join(import.meta.dirname, '../../bin/gatehouse.js');
 const RESULTS = join(import.meta.dirname, 'results');

@@ -141,9 +141,11 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
           if (!refused(err)) throw err;
         }
       }
-      if (Date.now() + delay > deadline) throw new GatewayAbsent(notRunning);
+      // The whole wait is given: the last sleep ends at the deadline, and one more attempt follows it.
+      const left = deadline - Date.now();
+      if (left <= 0) throw new GatewayAbsent(notRunning);
       say(`waiting up to ${Math.round(waitMs / 1000)}s for the gateway (${runtime ? `${runtime.url} does not answer` : 'none is running'})…`);
-      await sleep(delay * (0.75 + Math.random() / 2));
+      await sleep(Math.min(left, delay * (0.75 + Math.random() / 2)));
       delay = Math.min(delay * 2, 2_000);
     }
   };
