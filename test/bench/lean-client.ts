@@ -70,6 +70,7 @@ export async function openHttpSession(endpoint: string, headers: Record<string, 
 export async function openStdioSession(command: string, args: string[], env: Record<string, string> = {}): Promise<BenchSession> {
   const child: ChildProcessWithoutNullStreams = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr.resume();
+  child.stdin.on('error', () => undefined); // a process that died: its exit fails what is in flight
   const waiting = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
   let held: Buffer[] = [];
   const dispatch = (line: string) => {

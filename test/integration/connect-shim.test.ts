@@ -96,6 +96,16 @@ describe('gatehouse connect', () => {
     expect(await gw.live()).toBe(1);
   });
 
+  it("a message over the SDK's 10 MiB stdio default (up to gateway.maxBodySize) passes through the shim to the server", async () => {
+    const { home, spyLog } = setup();
+    await serve(home.dir);
+    const { client, transport } = shimClient(home.dir);
+    await client.connect(transport);
+    const content = `${'x'.repeat(12 * 1024 * 1024)}-the-end`;
+    expect((await client.callTool({ name: 'write_file', arguments: { content } }, undefined, { timeout: 60_000 })).content).toEqual([{ type: 'text', text: 'ran write_file' }]);
+    expect(readFileSync(spyLog, 'utf8')).toContain(`"content":"${content}"`);
+  }, 90_000);
+
   it('a shim started before its gateway waits for it, then works', async () => {
     const { home } = setup();
     const { client, transport, stderr } = shimClient(home.dir);

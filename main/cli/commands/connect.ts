@@ -13,6 +13,8 @@ import { dataDirFor, stringOption } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
 const DEFAULT_WAIT = 30_000;
+/** The largest line the shim reads from its client (gateway.maxBodySize is checked by the gateway). */
+const MAX_STDIO_MESSAGE = 1024 * 1024 * 1024;
 
 export const connectCommand: Command = {
   summary: 'stdio shim for MCP clients that only speak stdio: bridges to the running gateway\'s endpoint for SERVER',
@@ -79,7 +81,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * bridge; requests still in flight at the end of stdin are answered first.
  */
 export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAULT_WAIT, signals }: BridgeOptions): Promise<void> {
-  const stdio = new StdioServerTransport(stdin, stdout);
+  // A message up to the gateway's maxBodySize passes on every transport: the SDK's stdio default (10 MiB) would
+  // end the bridge on a larger one; the gateway answers 413 above its own bound.
+  const stdio = new StdioServerTransport(stdin, stdout, { maxBufferSize: MAX_STDIO_MESSAGE });
   const notRunning = `no Gatehouse gateway is running for ${dataDir}; start the desktop app or \`gatehouse serve\``;
   let http: StreamableHTTPClientTransport | undefined;
   let initialize: JSONRPCRequest | undefined; // the client's, replayed on a new session
