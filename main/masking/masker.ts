@@ -124,6 +124,8 @@ const TOKEN_IN = /\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/;
 const DOTTED = /^\d+(?:\.\d+)+$/;
 /** A name as a `[name, value]` pair names its value: a header, an env variable, a field label (up to three words). */
 const BARE_NAME = /^[A-Za-z_][\w.-]{0,63}(?: [\w.-]{1,32}){0,2}$/;
+/** A field's or a variable's name in words joined by `_` or `-` (`confirm_password`, `ALLOW_REFRESH_TOKEN_AUTH`), not a word a password may be. */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+$/;
 const VERSION_WORDS = new Set(['version', 'ver', 'oid', 'extn', 'build', 'release', 'firmware', 'revision', 'rev']);
 const MIN_BASE64 = 16;
 /** Whether a text is JSON. */
@@ -1209,7 +1211,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       let pairValue: unknown;
       if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && BARE_NAME.test(value[0])) {
         const kind = kindOfKey(value[0]);
-        const listOfNames = BARE_NAME.test(value[1]) && kindOfKey(value[1]) !== 'none';
+        const listOfNames = FIELD_NAME.test(value[1]) && kindOfKey(value[1]) !== 'none';
         if ((kind === 'strong' || kind === 'weak') && !listOfNames) pairValue = walk(value[1], undefined, kind === 'weak' && /^(?:bearer|basic|token)\s/i.test(value[1]) ? 'strong' : kind);
       }
       if (flatHeaders(keyName, value)) {

@@ -915,7 +915,7 @@ describe("the twelfth attacker's two-string arrays", () => {
     expect(out[1]).toBe(kept);
   });
   it.each([[['PASSWORD_FILE=/run/secrets/pw', 'LANG=C.UTF-8']], [['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']], [['password', 'confirm_password']]])('leaves %j alone', (value) => expect(all.json(value)).toEqual(value));
-  it.each([[['Authorization', 'Bearer abcdefghijklmnop1234']], [['password', 'Xk9vQ2mZ7pLw4RtY']], [['X-Api-Key', 'Xk9vQ2mZ7pLw4RtY']]])('still masks the value of the pair %j', (value) => {
+  it.each([[['Authorization', 'Bearer abcdefghijklmnop1234']], [['password', 'Xk9vQ2mZ7pLw4RtY']], [['X-Api-Key', 'Xk9vQ2mZ7pLw4RtY']], [['password', 'hunter2pass']], [['password', 'Secret123']]])('still masks the value of the pair %j', (value) => {
     const out = all.json(value) as string[];
     expect(out[0]).toBe(value[0]);
     expect(out[1]).not.toBe(value[1]);
