@@ -181,6 +181,7 @@ const TARGETS: Target[] = [
           return s;
         },
         sdk: () => new StdioClientTransport({ command: process.execPath, args: [BIN, 'connect', server], env: { ...(process.env as Record<string, string>), ...env }, stderr: 'ignore' }),
+        // The gateway and the newest shim: the session being measured is always the one opened last.
         pids: () => [g.child.pid as number, ...shims.slice(-1)],
         roots: () => [g.child.pid as number, ...shims],
         stop: () => g.remove(),
