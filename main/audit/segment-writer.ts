@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { macClaim, verifyMac } from './checkpoint.js';
@@ -74,7 +74,6 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private broken: Error | undefined;
   private closed = false;
-  private headWrite: Promise<void> = Promise.resolve();
   private newestMark: Mark | undefined;
   private copyTimer: NodeJS.Timeout | undefined;
   private readonly signer: SigningKey;
@@ -90,7 +89,8 @@ export class AuditLog {
   private constructor(
     private readonly options: Required<Omit<AuditLogOptions, 'markCopy'>> & { markCopy: MarkCopy | undefined },
     private fh: FileHandle,
-    private headFh: FileHandle,
+    /** head.json, written in place (synchronously: 512 bytes into the page cache, no thread-pool hop). */
+    private headFd: number,
     private segment: string,
     private segmentFirst: number,
     private size: number,
@@ -170,11 +170,9 @@ export class AuditLog {
     const name = segment ?? segmentName(seq);
     const fh = await open(join(dir, name), 'a', 0o600);
     if (!segment) await syncDir(dir);
-    const headFh = await open(join(dir, HEAD_FILE), 'a+', 0o600).then(async (h) => {
-      await h.close();
-      return open(join(dir, HEAD_FILE), 'r+');
-    });
-    const log = new AuditLog(opts, fh, headFh, name, segmentFirstSeq(name) as number, statSync(join(dir, name)).size, seq, prev);
+    closeSync(openSync(join(dir, HEAD_FILE), 'a+', 0o600));
+    const headFd = openSync(join(dir, HEAD_FILE), 'r+');
+    const log = new AuditLog(opts, fh, headFd, name, segmentFirstSeq(name) as number, statSync(join(dir, name)).size, seq, prev);
     if (finding) {
       // Never continued silently: a break record, signed like every commit, that verify reports from now on.
       await log.append({ ts: opts.now().toISOString(), kind: 'event', event: 'break', detail: { ...finding, detectedAt: opts.now().toISOString() } });
@@ -228,7 +226,6 @@ export class AuditLog {
   /** Waits until everything queued so far is durable, and the head mark says so. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    await this.headWrite;
   }
 
   /** Flushes, marks the head durably, and closes the files. The segment stays open for the next start. */
@@ -240,9 +237,12 @@ export class AuditLog {
     // Shutdown: the head mark is signed, so that everything written is vouched for by the public key.
     if (this.newestMark && this.newestMark.sig === undefined) this.writeHead(this.signMark(this.newestMark));
     this.copyMark();
-    await this.headWrite;
-    await this.headFh.sync().catch(() => undefined);
-    await this.headFh.close().catch(() => undefined);
+    try {
+      fsyncSync(this.headFd);
+    } catch {
+      // the mark may lag the log: start-up reads the log itself
+    }
+    closeQuietly(this.headFd);
     await this.fh.close().catch(() => undefined);
   }
 
@@ -442,24 +442,21 @@ export class AuditLog {
       this.copyTimer = setTimeout(() => this.copyMark(), MARK_COPY_EVERY_MS);
       this.copyTimer.unref();
     }
-    // Not awaited by the batch: the mark may lag the log (never lead it), so acknowledging need not wait for it.
+    // Written after the batch is durable, never fsynced on the way: the mark may lag the log, never lead it.
     const text = JSON.stringify(mark).padEnd(HEAD_BYTES - 1) + '\n';
-    this.headWrite = this.headWrite
-      .then(async () => {
-        // head.json deleted while the gateway runs: write it again where verify looks, and record that it went.
-        if ((await this.headFh.stat()).nlink === 0) {
-          await this.headFh.close().catch(() => undefined);
-          this.headFh = await open(join(this.options.dir, HEAD_FILE), 'w', 0o600);
-          if (!this.closed) {
-            void this.append({ ts: this.options.now().toISOString(), kind: 'event', event: 'break', detail: { reason: 'head-deleted', message: 'audit/head.json was deleted while the gateway was running; it was written again', detectedAt: this.options.now().toISOString() } }).catch(() => undefined);
-          }
+    try {
+      // head.json deleted while the gateway runs: write it again where verify looks, and record that it went.
+      if (fstatSync(this.headFd).nlink === 0) {
+        closeQuietly(this.headFd);
+        this.headFd = openSync(join(this.options.dir, HEAD_FILE), 'w', 0o600);
+        if (!this.closed) {
+          void this.append({ ts: this.options.now().toISOString(), kind: 'event', event: 'break', detail: { reason: 'head-deleted', message: 'audit/head.json was deleted while the gateway was running; it was written again', detectedAt: this.options.now().toISOString() } }).catch(() => undefined);
         }
-        await this.headFh.write(text, 0);
-      })
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+      }
+      writeSync(this.headFd, text, 0);
+    } catch {
+      // A mark that cannot be written lags the log (the next batch tries again); start-up checks the log itself.
+    }
   }
 }
 
@@ -553,3 +550,11 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed, or the disk went: nothing more to do with it
+  }
+}

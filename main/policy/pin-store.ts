@@ -98,7 +98,8 @@ export class PinStore {
     try {
       now = stamp(this.file); // a stat of one small file (µs); an async stat waits behind the log's fsync in the thread pool
     } catch {
-      this.changed = true; // gone: looked for again next time
+      // Gone (or not written yet): looked for again at the next check, or, while watched, once it appears.
+      if (!this.watcher) this.changed = true;
       return;
     }
     if (now === this.seen) return;

@@ -3,14 +3,24 @@
  * - the same OS user (or the CLI while no gateway ran) replaces pins.json, by rename as editors and lowdb write:
  *   the next check reads the new file, not a copy the gateway held;
  * - a directory or FIFO put in its place: every check refuses (fail closed), not once and then the old pins;
- * - a change made while a check runs is not lost (the next check reads again).
+ * - a change made while a check runs is not lost (the next check reads again);
+ * - no pins file yet (no client listed tools): the checks stat nothing until one appears, and the one that
+ *   appears (the CLI, another process) is read.
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PinStore } from '../../../main/policy/pin-store.js';
 import { PIN_VERSION } from '../../../main/policy/tool-pins.js';
+
+// Counts the stats of the pins file (the hot path's cost), passing every call through.
+vi.mock('node:fs', async (original) => {
+  const real = await original<typeof import('node:fs')>();
+  return { ...real, statSync: vi.fn(real.statSync) };
+});
+const statsOf = (file: string) => vi.mocked(fs.statSync).mock.calls.filter(([path]) => path === file).length;
 
 const dirs: string[] = [];
 const stores: PinStore[] = [];
@@ -75,5 +85,16 @@ describe('the pins file, checked only when it changed', () => {
     expect(store.pinFor('srv', 'a')).toBeDefined();
     writeFileSync(join(dir, 'pins.json'), pinsWith('d'));
     expect(await until(store, () => store.pinFor('srv', 'd') !== undefined)).toBe(true);
+  });
+
+  it('stats nothing at each check while there is no pins file, and reads the one that appears', async () => {
+    const { dir, store } = await open();
+    const file = join(dir, 'pins.json');
+    await store.refresh();
+    const before = statsOf(file);
+    for (let i = 0; i < 50; i++) await store.refresh();
+    expect(statsOf(file) - before).toBe(0);
+    writeFileSync(file, pinsWith('e'));
+    expect(await until(store, () => store.pinFor('srv', 'e') !== undefined)).toBe(true);
   });
 });
