@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
-import { base64Char, hexBytesApart, hexBytesSpaced, nextLongRun, type Hint } from './scan.js';
+import { base64Char, hexBytesApart, hexBytesSpaced, hexStretch, nextLongRun, type Hint } from './scan.js';
 import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
@@ -150,10 +150,13 @@ const SEARCH_COST = 128;
 /** What a decoded text's search answers past the budget: not the text (so its run is masked); no decoded text holds a NUL. */
 const UNCHECKED = '\u0000unchecked';
 /** `/`, `_`, `-`, `+`: in a base64 alphabet, and what glues a name to a value; so many are tried from each end. */
-const GLUE = new Set([0x2f, 0x5f, 0x2d, 0x2b]);
+/** The characters of the base64 alphabets that glue a run to a name: `/`, `_`, `-`, `+`. */
+const glue = (c: number): boolean => c === 0x2f || c === 0x5f || c === 0x2d || c === 0x2b;
 const GLUE_CUTS = 3;
 const MIN_HEX = 24;
 const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,32768}(?![0-9A-Fa-f])/g;
+/** Where HEX_RUN can match at all (the regex tries every position of a run; this skips ahead). */
+const HEX_STRETCH = hexStretch(MIN_HEX);
 /**
  * A run of characters of either base64 alphabet (the standard one's `+` and `/`, the url-safe one's `-` and `_`: a
  * name glued to base64 by one of them, or base64 of one alphabet glued by the other's, is one run), ended by its
@@ -492,7 +495,9 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
   const sets = new Map<string, CompiledSet[]>();
   const windowGate = options.gate && options.windows ? new RegExp(options.gate.source, `g${options.gate.flags.replace('g', '')}`) : undefined;
   // Skipped where each hint is tried anyway (a union that most strings pass is a scan for nothing).
-  const union: Hint | undefined = options.gate ?? (options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : unionOf(detectors.map((d) => d.hint as Hint)));
+  const union: HintUnion | undefined = options.gate || options.union === false || detectors.length === 0 || detectors.some((d) => !d.hint) ? undefined : unionOf(detectors.map((d) => d.hint as Hint));
+  // Where no regex hint passes (a long run of letters, which only the base64 stretch's function passes), only the detectors hinted by functions are tried.
+  const functionHinted = detectors.flatMap((d, i) => (d.hint && !(d.hint instanceof RegExp) ? [i] : []));
   // Per-detector hints tried a group at a time: a group's union first, its members only where it passes (a run
   // that holds one vendor's token passes one group of sixteen, not a hundred hints). Only where every member has a
   // hint and there are many; the union of a group with `i` passes all its members would.
@@ -501,9 +506,11 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
     options.perHint && options.union !== false && detectors.length > 2 * GROUP && detectors.every((d) => d.hint)
       ? Array.from({ length: Math.ceil(detectors.length / GROUP) }, (_, g) => ({ from: g * GROUP, to: Math.min(detectors.length, (g + 1) * GROUP), hint: unionOf(detectors.slice(g * GROUP, (g + 1) * GROUP).map((d) => d.hint as Hint)) }))
       : undefined;
-  const passesFor = (value: string): CompiledSet[] => {
+  const passesFor = (value: string, regexHinted: boolean): CompiledSet[] => {
     let mask = '';
-    if (groups) {
+    if (!regexHinted) {
+      for (const i of functionHinted) if ((detectors[i] as Detector).hint?.test(value)) mask += `${i},`;
+    } else if (groups) {
       for (const g of groups) {
         if (!g.hint.test(value)) continue;
         for (let i = g.from; i < g.to; i++) if ((detectors[i] as Detector).hint?.test(value)) mask += `${i},`;
@@ -605,12 +612,15 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
   };
 
   return {
-    any: (value) => union === undefined || union.test(value),
+    any: (value) => (options.gate ? options.gate.test(value) : union === undefined || union.test(value)),
     replace(value, around) {
+      if (detectors.length === 0) return value;
       // (A windowed pass looks for its gate's words itself: no words, no places to try.)
-      if (detectors.length === 0 || (union && !windowGate && !union.test(value))) return value;
+      if (options.gate && !windowGate && !options.gate.test(value)) return value;
+      const regexHinted = union === undefined || union.regexes(value);
+      if (!regexHinted && !union?.functions(value)) return value;
       let out = value;
-      for (const set of passesFor(value)) out = replaceIn(out, set, out === value ? around : undefined);
+      for (const set of passesFor(value, regexHinted)) out = replaceIn(out, set, out === value ? around : undefined);
       return out;
     },
   };
@@ -718,7 +728,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       if (decode && end - start >= MIN_BASE64) {
         // (Where a format already masked part of the run, offsets in it are near enough for the look back at an `auth` key.)
         masked = masked.replace(BASE64_RUN, (found: string, offset: number) => (base64Secret(found, value, start + offset, depth) || gluedBase64Secret(found, depth) ? token('base64-secret', found) : found));
-        if (end - start >= MIN_HEX) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
+        if (end - start >= MIN_HEX && HEX_STRETCH.test(masked)) masked = masked.replace(HEX_RUN, (found: string) => (hexSecret(found, depth) ? token('hex-secret', found) : found));
         // (A run longer than BASE64_RUN reaches, a whole file on one line, is found by walking it.)
         if (end - start > MAX_BASE64_MATCH) masked = longBase64Masked(masked, depth);
       }
@@ -861,12 +871,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     let out = '';
     let done = 0;
     for (let i = 0; i < text.length; ) {
-      if (!base64Char(text.charCodeAt(i)) && !GLUE.has(text.charCodeAt(i))) {
+      if (!base64Char(text.charCodeAt(i)) && !glue(text.charCodeAt(i))) {
         i++;
         continue;
       }
       let e = i;
-      while (e < text.length && (base64Char(text.charCodeAt(e)) || GLUE.has(text.charCodeAt(e)))) e++;
+      while (e < text.length && (base64Char(text.charCodeAt(e)) || glue(text.charCodeAt(e)))) e++;
       while (text.charCodeAt(e) === 61 && e - i < MAX_BASE64_MATCH * 256) e++;
       if (e - i > MAX_BASE64_MATCH && base64Secret(text.slice(i, e), text, i, depth)) {
         out += text.slice(done, i) + token('base64-secret', text.slice(i, e));
@@ -893,12 +903,18 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * a start whose first bytes are not text is given up for every end.
    */
   const gluedBase64Secret = (run: string, depth: number): boolean => {
-    const starts = [0];
+    const viable = (from: number) => run.length - from >= MIN_BASE64 && textStart(run, from) && asText(Buffer.from(run.slice(from, from + 32), 'base64')) !== undefined;
+    const starts = viable(0) ? [0] : [];
+    for (let i = 0, cuts = 0; i < run.length && cuts < GLUE_CUTS; i++) {
+      if (!glue(run.charCodeAt(i))) continue;
+      cuts++;
+      if (viable(i + 1)) starts.push(i + 1);
+    }
+    // (Most runs have no start that decodes to text, and so no ends to look for.)
+    if (starts.length === 0) return false;
     const ends = [run.length];
-    for (let i = 0; i < run.length && starts.length <= GLUE_CUTS; i++) if (GLUE.has(run.charCodeAt(i))) starts.push(i + 1);
-    for (let i = run.length - 1; i >= 0 && ends.length <= GLUE_CUTS; i--) if (GLUE.has(run.charCodeAt(i))) ends.push(i);
+    for (let i = run.length - 1; i >= 0 && ends.length <= GLUE_CUTS; i--) if (glue(run.charCodeAt(i))) ends.push(i);
     for (const from of starts) {
-      if (run.length - from < MIN_BASE64 || !textStart(run, from) || asText(Buffer.from(run.slice(from, from + 32), 'base64')) === undefined) continue;
       for (const to of ends) {
         if ((from === 0 && to === run.length) || to - from < MIN_BASE64) continue;
         const part = run.slice(from, to);
@@ -1281,12 +1297,26 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
 /** How deep the JSON walk goes before a subtree is masked as its text (real messages nest a few dozen levels at most). */
 const MAX_WALK_DEPTH = 256;
 
-/** One hint for many: their regexes joined into one (one scan), then the hints that are functions. */
-function unionOf(hints: readonly Hint[]): Hint {
-  const regexes = [...new Set(hints.filter((h): h is RegExp => h instanceof RegExp).map((h) => h.source))];
-  const regex = regexes.length > 0 ? new RegExp(regexes.join('|'), 'i') : undefined;
+/** One hint for many: the regexes joined into one scan per set of flags, and the hints that are functions. */
+interface HintUnion extends Hint {
+  /** Whether any of the regex hints passes (each regex hint fails where this does). */
+  regexes(value: string): boolean;
+  /** Whether any of the hints that are functions passes. */
+  functions(value: string): boolean;
+}
+
+function unionOf(hints: readonly Hint[]): HintUnion {
+  const byFlags = new Map<string, Set<string>>();
+  for (const h of hints) if (h instanceof RegExp) byFlags.set(h.flags, (byFlags.get(h.flags) ?? new Set()).add(h.source));
+  // (Joined with their own flags: a case-insensitive union of case-sensitive hints is slower and passes more.)
+  const regexes = [...byFlags].map(([flags, sources]) => new RegExp([...sources].join('|'), flags.replace(/[gy]/g, '')));
   const others = hints.filter((h) => !(h instanceof RegExp));
-  return { test: (value) => regex?.test(value) === true || others.some((h) => h.test(value)) };
+  const union: HintUnion = {
+    regexes: (value) => regexes.some((r) => r.test(value)),
+    functions: (value) => others.some((h) => h.test(value)),
+    test: (value) => union.regexes(value) || union.functions(value),
+  };
+  return union;
 }
 
 function compile(detectors: Detector[], flags: string): CompiledSet | undefined {

@@ -74,18 +74,17 @@ export function nextLongRun(value: string, from: number): [number, number] | und
 export const base64Char = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 43 || c === 47;
 
 /**
- * Whether `length` characters of the standard base64 alphabet stand in a row, as `/[A-Za-z0-9/+]{length}/` would
- * say: a regex that begins with a class is tried at every position (and joined into a union of hints, it makes
- * every other hint as slow); this reads the characters once, skipping a window ahead at each character outside
- * the class.
+ * Whether `length` characters that `inClass` accepts stand in a row, as `/[…]{length}/` would say: a regex that
+ * begins with a class is tried at every position (and joined into a union of hints, it makes every other hint as
+ * slow); this reads the characters once, skipping a window ahead at each character outside the class.
  */
-export function base64Stretch(length: number): Hint {
+function classStretch(inClass: (c: number) => boolean, length: number): Hint {
   return {
     test(value) {
       let i = 0;
       scan: while (i + length <= value.length) {
         for (let k = i + length - 1; k >= i; k--) {
-          if (!base64Char(value.charCodeAt(k))) {
+          if (!inClass(value.charCodeAt(k))) {
             i = k + 1;
             continue scan;
           }
@@ -97,12 +96,17 @@ export function base64Stretch(length: number): Hint {
   };
 }
 
+/** Whether `length` characters of the standard base64 alphabet stand in a row, as `/[A-Za-z0-9/+]{length}/` would say. */
+export const base64Stretch = (length: number): Hint => classStretch(base64Char, length);
+
 /** A regex tried only where a literal it needs stands (`includes` skips ahead far faster than the regex engine does for a pattern that begins with a class). */
 export function withLiteral(literal: string, regex: RegExp): Hint {
   return { test: (value) => value.includes(literal) && regex.test(value) };
 }
 
 const hexDigit = (c: number): boolean => (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+/** Whether `length` hex digits stand in a row, as `/[0-9A-Fa-f]{length}/` would say. */
+export const hexStretch = (length: number): Hint => classStretch(hexDigit, length);
 /**
  * Whether twelve hex bytes stand apart, each but the last followed by `separator` (`67 68 70 …`, `44:42:…`), as
  * `/(?:[0-9A-Fa-f]{2}S){11}[0-9A-Fa-f]{2}/` would say for that one separator: only the separators are visited

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64Stretch, hexBytesApart, hexBytesSpaced, jwtScanner, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -68,6 +68,18 @@ describe('base64Stretch', () => {
       const runs = fc.array(fc.oneof(fc.constantFrom('a', 'Z', '0', '9', '/', '+', '-', '_', '=', ' ', '.', 'é', '\n'), fc.constantFrom('A'.repeat(n - 1), 'b'.repeat(n), '+'.repeat(n + 1))), { maxLength: 12 });
       fc.assert(fc.property(runs, (parts) => hint.test(parts.join('')) === regex.test(parts.join(''))), { numRuns: 10_000 });
       for (const text of ['', 'x'.repeat(n), `-${'x'.repeat(n)}`, `${'x'.repeat(n - 1)}-x`, '@[`{']) expect(hint.test(text), text).toBe(regex.test(text));
+    }
+  });
+});
+
+describe('hexStretch', () => {
+  it('says what /[0-9A-Fa-f]{n}/ says', () => {
+    for (const n of [1, 2, 24]) {
+      const hint = hexStretch(n);
+      const regex = new RegExp(`[0-9A-Fa-f]{${n}}`);
+      const runs = fc.array(fc.oneof(fc.constantFrom('a', 'F', 'f', 'g', 'G', '0', '9', '/', ':', ' ', '`', '@', 'é', '\n'), fc.constantFrom('A'.repeat(n - 1), 'b'.repeat(n), '0'.repeat(n + 1))), { maxLength: 12 });
+      fc.assert(fc.property(runs, (parts) => hint.test(parts.join('')) === regex.test(parts.join(''))), { numRuns: 10_000 });
+      for (const text of ['', 'e'.repeat(n), `x${'0'.repeat(n)}`, `${'f'.repeat(n - 1)}g0`, '/:@G`g']) expect(hint.test(text), text).toBe(regex.test(text));
     }
   });
 });
