@@ -126,7 +126,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, server: str
   const badInitialize = messages.find((m) => isJSONRPCRequest(m) && m.method === 'initialize' && !isInitializeRequest(m));
   if (badInitialize) return refuseInitialize(refuse, badInitialize);
   let session: GatewaySession;
-  if (messages.some(isInitializeRequest)) {
+  if (messages.some((m) => isJSONRPCRequest(m) && m.method === 'initialize')) {
     if (messages.length > 1) return refuse(400, -32600, 'Invalid Request: initialize must be sent on its own');
     if (req.headers['mcp-session-id']) {
       return refuse(400, -32600, 'Invalid Request: this session is already initialized; start a new session without Mcp-Session-Id');
