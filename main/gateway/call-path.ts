@@ -35,6 +35,8 @@ export interface PendingRequest {
   excluded: boolean;
   /** Handed to the upstream: if the upstream dies now, whether the call ran is unknown. */
   forwarded: boolean;
+  /** Gatehouse is answering it itself (the answer waits for its record): the server's own answer no longer goes through. */
+  answering?: boolean;
 }
 
 /** What the call path needs of a session: who it is, and where messages go. The session only routes. */
@@ -140,9 +142,9 @@ export class CallPath {
   private failed(s: PathSession, direction: MessageFacts['direction'], message: JSONRPCMessage, err: unknown): void {
     const why = `Gatehouse could not handle this message, so it was not passed on: ${describe(err)}`;
     try {
-      if (direction === 'client->server' && isJSONRPCRequest(message)) return this.answer(s, message.id, GatewayErrorCode.InterceptorFailed, why, 'not-run');
+      if (direction === 'client->server' && isJSONRPCRequest(message)) return void this.answer(s, message.id, GatewayErrorCode.InterceptorFailed, why, 'not-run');
       if (direction === 'server->client' && isJSONRPCRequest(message)) return this.answerServer(s, message.id, why);
-      if (direction === 'server->client' && isResponse(message)) return this.answer(s, message.id as RequestId, GatewayErrorCode.InterceptorFailed, why, 'failed');
+      if (direction === 'server->client' && isResponse(message)) return void this.answer(s, message.id as RequestId, GatewayErrorCode.InterceptorFailed, why, 'failed');
     } catch {
       // Answering failed too (the log refuses even a small record): the event below still says what happened.
     }
@@ -157,15 +159,38 @@ export class CallPath {
     if (isJSONRPCNotification(message)) {
       if (message.method === 'tools/call') return this.track(this.callWithoutId(s, message));
       if (message.method === 'notifications/cancelled') this.cancelled(s, message);
-      this.record(s, 'client->server', message, { kind: 'notification', method: message.method });
-      return this.forward(s, message);
+      return this.writeAhead(s, 'client->server', message, this.record(s, 'client->server', message, { kind: 'notification', method: message.method }), () => this.forward(s, message), (err) => this.notPassedOn(s, 'a notification from the client', err));
     }
     if (isResponse(message)) {
       const method = this.serverRequests.get(s.id)?.get(idKey(message.id as RequestId));
       this.serverRequests.get(s.id)?.delete(idKey(message.id as RequestId));
-      this.record(s, 'client->server', message, { kind: 'error' in message ? 'error' : 'response', method });
-      return this.forward(s, message);
+      const recorded = this.record(s, 'client->server', message, { kind: 'error' in message ? 'error' : 'response', method });
+      return this.writeAhead(s, 'client->server', message, recorded, () => this.forward(s, message), (err) => this.notPassedOn(s, "the client's answer to a request of the server", err));
     }
+  }
+
+  /**
+   * Write-ahead, for every message either way: it is passed on (`pass`) only once its record is durable; a message
+   * that cannot be recorded is not passed on at all (`refused`). Shutdown waits for it, as for any answer to come.
+   */
+  private writeAhead(s: PathSession, direction: MessageFacts['direction'], message: JSONRPCMessage, recorded: Promise<number>, pass: () => void, refused: (err: unknown) => void): void {
+    this.track(
+      recorded.then(
+        () => {
+          try {
+            pass();
+          } catch (err) {
+            this.failed(s, direction, message, err);
+          }
+        },
+        refused,
+      ),
+    );
+  }
+
+  /** A message that could not be recorded, and so was not passed on: said where it can be (the log refuses, most likely). */
+  private notPassedOn(s: PathSession, what: string, err: unknown): void {
+    void this.deps.recorder.event(s.id, s.server, 'error', { message: `${what} could not be recorded, so it was not passed on: ${describe(err)}` });
   }
 
   private serverMessage(s: PathSession, message: JSONRPCMessage): void {
@@ -174,28 +199,43 @@ export class CallPath {
       if (!set) this.delivering.set(s.id, (set = new Set()));
       return this.track(this.serverResponse(s, message), set);
     }
+    let recorded: Promise<number>;
     if (isJSONRPCRequest(message)) {
       let requests = this.serverRequests.get(s.id);
       if (!requests) this.serverRequests.set(s.id, (requests = new Map()));
       requests.set(idKey(message.id), message.method);
-      this.record(s, 'server->client', message, { kind: 'request', method: message.method });
+      recorded = this.record(s, 'server->client', message, { kind: 'request', method: message.method });
     } else {
-      this.record(s, 'server->client', message, { kind: 'notification', method: (message as JSONRPCNotification).method });
+      recorded = this.record(s, 'server->client', message, { kind: 'notification', method: (message as JSONRPCNotification).method });
     }
-    try {
-      s.sendClient(this.inline(message));
-    } catch (err) {
-      // Masking failed: what the server sent does not reach the client unmasked.
-      if (isJSONRPCRequest(message)) this.answerServer(s, message.id, `Gatehouse could not pass this request on: ${describe(err)}`);
-      else void this.deps.recorder.event(s.id, s.server, 'error', { message: `a notification from the server was withheld: ${describe(err)}` });
-    }
+    const withheld = (why: string) => {
+      // What the server sent does not reach the client unrecorded or unmasked; a request of its is answered.
+      if (isJSONRPCRequest(message)) this.answerServer(s, message.id, `Gatehouse could not pass this request on: ${why}`);
+      else void this.deps.recorder.event(s.id, s.server, 'error', { message: `a notification from the server was withheld: ${why}` });
+    };
+    this.writeAhead(
+      s,
+      'server->client',
+      message,
+      recorded,
+      () => {
+        let out: JSONRPCMessage;
+        try {
+          out = this.inline(message);
+        } catch (err) {
+          return withheld(`masking failed (${describe(err)})`);
+        }
+        s.sendClient(out);
+      },
+      (err) => withheld(`it could not be recorded (${describe(err)})`),
+    );
   }
 
   /** A message of Gatehouse's own to the client (an elicitation for an approval, its withdrawal, progress while held): recorded, then sent. */
   fromGatehouse(s: PathSession, message: JSONRPCRequest | JSONRPCNotification): void {
     const kind = isJSONRPCRequest(message) ? ('request' as const) : ('notification' as const);
-    this.record(s, 'server->client', message, { kind, method: message.method }, {}, undefined, 'gatehouse');
-    s.sendClient(message);
+    const recorded = this.record(s, 'server->client', message, { kind, method: message.method }, {}, undefined, 'gatehouse');
+    this.writeAhead(s, 'server->client', message, recorded, () => void s.sendClient(message), (err) => this.notPassedOn(s, `Gatehouse's own ${message.method}`, err));
   }
 
   /** The client's answer to a request of Gatehouse's own: recorded (the approval it decides is recorded as a decision too). */
@@ -215,13 +255,15 @@ export class CallPath {
    * answered on the stream it came by, since no answer could be routed to it by its id.
    */
   refuse(s: PathSession, request: JSONRPCRequest, code: number, message: string, deliver: (m: JSONRPCMessage) => boolean): void {
+    let asked: Promise<unknown>;
     try {
-      this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+      asked = this.record(s, 'client->server', request, { kind: 'request', method: request.method });
     } catch (err) {
-      void this.deps.recorder.event(s.id, s.server, 'error', { message: `a refused request could not be recorded: ${describe(err)}`, id: request.id });
+      asked = this.deps.recorder.event(s.id, s.server, 'error', { message: `a refused request could not be recorded: ${describe(err)}`, id: request.id });
     }
     const answer = errorResponse(request.id, code, message, { outcome: 'not-run' });
-    this.recordAnswer(s, answer, { method: request.method }, 'not-run', deliver(answer));
+    const answered = this.recordAnswer(s, answer, { method: request.method }, 'not-run');
+    this.track(this.afterRecords([asked, answered], () => this.delivered(s, request.id, deliver(answer))));
   }
 
   /**
@@ -232,12 +274,15 @@ export class CallPath {
     const delivering = this.delivering.get(s.id);
     if (delivering?.size) await this.settle([...delivering], 2000);
     this.delivering.delete(s.id);
+    const answers: Promise<void>[] = [];
     for (const [key, request] of [...s.pendingRequests()]) {
       const outcome: Outcome = request.forwarded ? 'unknown' : 'not-run';
       const id = parseKey(key);
       const said = request.forwarded ? `${reason}; whether the server ran it is unknown` : `${reason}; it was not run`;
-      this.answer(s, id, code, said, outcome);
+      answers.push(this.answer(s, id, code, said, outcome));
     }
+    // Each answer goes once its record is durable (bounded: a session must end even on a disk that stalls).
+    if (answers.length) await this.settle(answers, 5000);
     this.deps.approvals.withdraw(s.id, undefined, reason);
     this.serverRequests.delete(s.id);
   }
@@ -271,8 +316,17 @@ export class CallPath {
   // ── client -> server ────────────────────────────────────────────────────────────────────────────────
 
   private clientRequest(s: PathSession, request: JSONRPCRequest): void {
-    this.record(s, 'client->server', request, { kind: 'request', method: request.method });
-    this.forward(s, request);
+    const mine = s.pending(idKey(request.id));
+    const recorded = this.record(s, 'client->server', request, { kind: 'request', method: request.method });
+    this.writeAhead(
+      s,
+      'client->server',
+      request,
+      recorded,
+      // (Not if it was answered meanwhile: the client cancelled it, or its session ended.)
+      () => (mine === undefined || (s.pending(idKey(request.id)) === mine && !mine.answering)) && this.forward(s, request),
+      (err) => void this.answer(s, request.id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this request, so it was not forwarded: ${describe(err)}`, 'not-run'),
+    );
   }
 
   private async clientCall(s: PathSession, call: ToolsCall): Promise<void> {
@@ -395,10 +449,10 @@ export class CallPath {
     const id = response.id as RequestId;
     const request = s.pending(idKey(id));
     const about = { kind: 'error' in response ? ('error' as const) : ('response' as const), method: request?.method, tool: request?.tool };
-    if (!request?.forwarded) {
+    if (!request?.forwarded || request.answering) {
       // Nothing waits for it from the server: cancelled, already answered by Gatehouse, or never sent to it (a
       // held call the server is trying to answer in advance). Recorded, and said to be undelivered.
-      const why = request ? 'the server answered a request it was never sent' : 'no request with this id was waiting (cancelled, or already answered)';
+      const why = request?.answering ? 'Gatehouse had already answered this request itself' : request ? 'the server answered a request it was never sent' : 'no request with this id was waiting (cancelled, or already answered)';
       this.record(s, 'server->client', response, about, {}, { undelivered: why });
       return;
     }
@@ -456,31 +510,43 @@ export class CallPath {
 
   // ── answers and records ─────────────────────────────────────────────────────────────────────────────
 
-  /** Gatehouse answers a client's request itself: sent first, then recorded exactly as sent (or as undelivered). */
-  private answer(s: PathSession, id: RequestId, code: number, message: string, outcome: Outcome, data: Record<string, unknown> = {}): void {
+  /**
+   * Gatehouse answers a client's request itself: recorded exactly as it will be sent, and sent once the record is
+   * durable (or the log refused it: an error is always safe to send, and the client must not wait for ever). The
+   * request counts as answered at once, so that the server's own answer arriving meanwhile does not make two.
+   */
+  private answer(s: PathSession, id: RequestId, code: number, message: string, outcome: Outcome, data: Record<string, unknown> = {}): Promise<void> {
     const request = s.pending(idKey(id));
+    if (request?.answering) return Promise.resolve();
+    if (request) request.answering = true;
     const response = errorResponse(id, code, message, { ...data, outcome });
-    this.recordAnswer(s, response, { method: request?.method, tool: request?.tool, excluded: request?.excluded }, outcome, s.sendClient(response));
+    const recorded = this.recordAnswer(s, response, { method: request?.method, tool: request?.tool, excluded: request?.excluded }, outcome);
+    const sent = this.afterRecords([recorded], () => this.delivered(s, id, s.sendClient(response)));
+    this.track(sent);
+    return sent;
   }
 
-  private recordAnswer(s: PathSession, response: JSONRPCResponseMessage, about: { method?: string | undefined; tool?: string | undefined; excluded?: boolean | undefined }, outcome: Outcome, delivered: boolean): void {
-    this.record(
-      s,
-      'server->client',
-      response,
-      { kind: 'error', method: about.method, tool: about.tool },
-      { excludedCall: about.excluded ?? false },
-      { outcome, ...(delivered ? {} : { undelivered: 'the client had gone before the answer could be sent' }) },
-      'gatehouse',
-    ).catch(noop);
+  private recordAnswer(s: PathSession, response: JSONRPCResponseMessage, about: { method?: string | undefined; tool?: string | undefined; excluded?: boolean | undefined }, outcome: Outcome): Promise<number> {
+    return this.record(s, 'server->client', response, { kind: 'error', method: about.method, tool: about.tool }, { excludedCall: about.excluded ?? false }, { outcome }, 'gatehouse');
   }
 
-  /** Gatehouse answers a server's request itself (the client never saw it), and records it. */
+  /** Runs `then` once every record has settled (durable, or refused by the log). */
+  private async afterRecords(records: Promise<unknown>[], then: () => void): Promise<void> {
+    await Promise.allSettled(records);
+    then();
+  }
+
+  /** An answer of Gatehouse's that found no client to take it: recorded as such. */
+  private delivered(s: PathSession, id: RequestId, delivered: boolean): void {
+    if (!delivered) void this.deps.recorder.event(s.id, s.server, 'undelivered', { id, reason: 'the client had gone before the answer could be sent' });
+  }
+
+  /** Gatehouse answers a server's request itself (the client never saw it): recorded, then sent (the server must not wait for ever). */
   private answerServer(s: PathSession, id: RequestId, message: string): void {
     this.serverRequests.get(s.id)?.delete(idKey(id));
     const response = errorResponse(id, GatewayErrorCode.InterceptorFailed, message);
-    this.record(s, 'client->server', response, { kind: 'error' }, {}, { outcome: 'failed' }, 'gatehouse').catch(noop);
-    s.sendUpstream(response).catch(noop);
+    const recorded = this.record(s, 'client->server', response, { kind: 'error' }, {}, { outcome: 'failed' }, 'gatehouse');
+    this.track(this.afterRecords([recorded], () => void s.sendUpstream(response).catch(noop)));
   }
 
   private forward(s: PathSession, message: JSONRPCMessage): void {
@@ -503,12 +569,12 @@ export class CallPath {
 
   /** The server did not answer in time: the client is told (outcome unknown: it may still run), the server is told to stop. */
   private timedOut(s: PathSession, request: JSONRPCRequest, pending: PendingRequest, ms: number): void {
-    if (s.pending(idKey(request.id)) !== pending) return;
+    if (s.pending(idKey(request.id)) !== pending || pending.answering) return;
     const reason = `upstream server "${s.server}" did not answer within ${formatDuration(ms)} (gateway.requestTimeout); whether it ran is unknown`;
-    this.answer(s, request.id, GatewayErrorCode.UpstreamTimeout, reason, 'unknown');
+    void this.answer(s, request.id, GatewayErrorCode.UpstreamTimeout, reason, 'unknown');
     const cancel: JSONRPCNotification = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason } };
-    this.record(s, 'client->server', cancel, { kind: 'notification', method: cancel.method }, {}, undefined, 'gatehouse');
-    s.sendUpstream(cancel).catch(noop);
+    const recorded = this.record(s, 'client->server', cancel, { kind: 'notification', method: cancel.method }, {}, undefined, 'gatehouse');
+    this.writeAhead(s, 'client->server', cancel, recorded, () => void s.sendUpstream(cancel).catch(noop), (err) => this.notPassedOn(s, 'the cancellation of a request that timed out', err));
   }
 
   private record(
