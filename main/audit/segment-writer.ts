@@ -77,6 +77,8 @@ export class AuditLog {
   private newestMark: Mark | undefined;
   private copyTimer: NodeJS.Timeout | undefined;
   private readonly signer: SigningKey;
+  /** The segment being written, as the file system knows it: the file at its path must stay this one. */
+  private segmentFile: { dev: number; ino: number };
   /** When a commit was last signed (performance.now()), and whether the newest head mark is signed. */
   private signedAt = -Infinity;
   private headSignedAt = -Infinity;
@@ -98,6 +100,7 @@ export class AuditLog {
     private prev: string,
   ) {
     this.signer = signingKeyFrom(options.key);
+    this.segmentFile = fileId(fh.fd);
   }
 
   static async open(options: AuditLogOptions): Promise<AuditLog> {
@@ -125,6 +128,7 @@ export class AuditLog {
     for (let i = segments.length - 1; i >= 0 && segment === undefined; i--) {
       const name = segments[i] as string;
       const file = join(dir, name);
+      if (!statSync(file).isFile()) throw new Error(`${file} is not a regular file: restore the segment or move it away, then start again (\`gatehouse verify\` reports what is missing)`);
       const data = readFileSync(file);
       let end = data.length;
       if (end > 0 && data[end - 1] !== 10) {
@@ -340,10 +344,29 @@ export class AuditLog {
   private async write(text: string, syncHere = false): Promise<void> {
     if (!text) return;
     // A small batch is written straight away (it only reaches the page cache); a large one off the main thread.
-    if (text.length < SYNC_WRITE_LIMIT) writeSync(this.fh.fd, text);
-    else await this.fh.write(text);
+    // A full disk writes what fits and says how much, without an error: the rest is written, or the write fails.
+    const length = Buffer.byteLength(text);
+    if (text.length < SYNC_WRITE_LIMIT) {
+      const written = writeSync(this.fh.fd, text);
+      if (written < length) {
+        const bytes = Buffer.from(text);
+        for (let done = written; done < length; ) done += wrote(writeSync(this.fh.fd, bytes, done, length - done));
+      }
+    } else {
+      const { bytesWritten } = await this.fh.write(text);
+      if (bytesWritten < length) {
+        const bytes = Buffer.from(text);
+        for (let done = bytesWritten; done < length; ) done += wrote((await this.fh.write(bytes, done, length - done)).bytesWritten);
+      }
+    }
     if (syncHere && text.length < SYNC_WRITE_LIMIT) fdatasyncSync(this.fh.fd);
     else await this.fh.datasync();
+    // Durable, but where the log is read? A segment moved away, removed or replaced while the gateway runs takes
+    // what is written to it out of the log: nothing in it is acknowledged.
+    const now = statSync(join(this.options.dir, this.segment), { throwIfNoEntry: false });
+    if (!now || now.ino !== this.segmentFile.ino || now.dev !== this.segmentFile.dev) {
+      throw new Error(`audit/${this.segment} was ${now ? 'replaced' : 'removed'} while the gateway was running, so what was written since is not in the log; restart the gateway (\`gatehouse verify\` reports the gap)`);
+    }
   }
 
   private async roll(): Promise<void> {
@@ -351,6 +374,7 @@ export class AuditLog {
     this.segment = segmentName(this.seq);
     this.segmentFirst = this.seq;
     this.fh = await open(join(this.options.dir, this.segment), 'a', 0o600);
+    this.segmentFile = fileId(this.fh.fd);
     this.size = 0;
     await syncDir(this.options.dir);
     await this.prune();
@@ -557,4 +581,15 @@ function closeQuietly(fd: number): void {
   } catch {
     // already closed, or the disk went: nothing more to do with it
   }
+}
+
+/** The bytes one write took: none is a disk that takes no more (a write that keeps writing nothing would never end). */
+function wrote(bytes: number): number {
+  if (bytes <= 0) throw Object.assign(new Error('the disk took no more bytes (full?)'), { code: 'ENOSPC' });
+  return bytes;
+}
+
+function fileId(fd: number): { dev: number; ino: number } {
+  const st = fstatSync(fd);
+  return { dev: st.dev, ino: st.ino };
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRecord } from '../../../main/audit/record.js';
@@ -103,5 +103,29 @@ describe('the segment writer', () => {
     await breakLogDisk(log);
     await expect(log.append(sampleEntry(1))).rejects.toThrow(/cannot be written \(EBADF/);
     await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
+  });
+});
+
+describe('the live segment replaced while the log runs (the same OS user, a sync tool, an attacker)', () => {
+  it('acknowledges nothing written to a segment that is no longer where the log is read, and says which file', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    await log.append(sampleEntry(1));
+    const segment = listSegments(l.dir)[0] as string;
+    renameSync(join(l.dir, segment), join(l.dir, 'moved-away'));
+    mkdirSync(join(l.dir, segment));
+    await expect(log.append(sampleEntry(2))).rejects.toThrow(new RegExp(`${segment.replace('.', '\\.')}.*(replaced|removed)`));
+    await expect(log.append(sampleEntry(3))).rejects.toThrow();
+    await log.close().catch(() => undefined);
+  });
+
+  it('refuses to start on a directory named like a segment, naming it', async () => {
+    const l = await writeTestLog(3);
+    cleanups.push(l.remove);
+    const segment = listSegments(l.dir)[0] as string;
+    renameSync(join(l.dir, segment), join(l.dir, 'moved-away'));
+    mkdirSync(join(l.dir, segment));
+    await expect(AuditLog.open({ dir: l.dir, key: TEST_KEY })).rejects.toThrow(new RegExp(`${segment.replace('.', '\\.')}.*not a regular file`));
   });
 });

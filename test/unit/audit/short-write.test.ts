@@ -1,0 +1,73 @@
+/*
+ * A disk that fills up mid-write. Found by the durability attacker (round 13): write(2) on a full disk writes
+ * what fits and returns a short count, without an error; the log took the batch as written, fdatasync
+ * succeeded, the record was acknowledged (and its call forwarded), and after a restart the torn line was cut as
+ * "never acknowledged" and verify failed for good. Attacks:
+ * - a short write, and the rest goes through on the next try (a disk that had just enough room after all);
+ * - a short write, then ENOSPC: nothing is acknowledged, the log refuses from then on, and a restart finds every
+ *   acknowledged record and a log that verifies.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AuditLog } from '../../../main/audit/segment-writer.js';
+import { verifyAuditDir } from '../../../main/audit/verify-files.js';
+import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
+
+/** The disk as the test sets it: the next segment write takes `fits` bytes at most, and later ones fail if `full`. */
+const disk = vi.hoisted(() => ({ fits: undefined as number | undefined, full: false }));
+vi.mock('node:fs', async (original) => {
+  const real = await original<typeof import('node:fs')>();
+  const writeSync = ((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
+    // (A segment write is an append: no position. head.json is written at position 0.)
+    const append = rest.length === 0 || (typeof data !== 'string' && rest[2] === undefined);
+    if (append && disk.fits !== undefined) {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const offset = typeof data === 'string' ? 0 : Number(rest[0] ?? 0);
+      const length = typeof data === 'string' ? bytes.length : Number(rest[1] ?? bytes.length - offset);
+      const n = Math.min(disk.fits, length);
+      disk.fits = undefined;
+      return real.writeSync(fd, bytes, offset, n);
+    }
+    if (append && disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return (real.writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
+  }) as typeof real.writeSync;
+  return { ...real, writeSync };
+});
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  disk.fits = undefined;
+  disk.full = false;
+  cleanups.splice(0).forEach((c) => c());
+});
+
+describe('a disk that fills up mid-write', () => {
+  it('writes the rest of a short write before it acknowledges anything', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    await log.append(sampleEntry(1));
+    disk.fits = 40;
+    await log.append(sampleEntry(2));
+    await log.close();
+    expect(verifyAuditDir(l.dir)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('acknowledges nothing that did not reach the disk whole, and a restart finds every acknowledged record', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    const acknowledged = [await log.append(sampleEntry(1)), await log.append(sampleEntry(2))];
+    disk.fits = 40;
+    disk.full = true;
+    await expect(log.append(sampleEntry(3))).rejects.toThrow(/no space|could not be written|cannot be written/);
+    await expect(log.append(sampleEntry(4))).rejects.toThrow();
+    disk.full = false;
+    await log.close().catch(() => undefined);
+    // (The process ends; the disk has room again; the gateway starts.)
+    const again = await AuditLog.open({ dir: l.dir, key: TEST_KEY });
+    await again.close();
+    const report = verifyAuditDir(l.dir);
+    expect(report.ok).toBe(true);
+    expect(report.records).toBeGreaterThanOrEqual(acknowledged.length);
+  });
+});
