@@ -26,6 +26,8 @@ const EMPTY: IndexData = { version: 1, through: { segment: '', offset: 0 }, sess
 /** How soon after a change the index is written: soon while it is small, rarely once writing it costs (see note in schedulePersist). */
 const PERSIST_DELAY_MS = 1000;
 const PERSIST_DELAY_LARGE_MS = 60_000;
+/** After a write of the index failed, the next attempt. */
+const PERSIST_RETRY_MS = 2000;
 const LARGE_INDEX_SESSIONS = 2000;
 
 export interface IndexedRecord {
@@ -45,6 +47,8 @@ export interface IndexedRecord {
 export class SessionIndex {
   private persistTimer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** Why the index could not be written last time, until it is written again. */
+  persistError: string | undefined;
   /** Why the index was rebuilt from the segments when it was loaded, if it was (the gateway records it). */
   rebuiltBecause: string | undefined;
 
@@ -259,7 +263,18 @@ export class SessionIndex {
     const large = Object.keys(this.db.data.sessions).length > LARGE_INDEX_SESSIONS;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined;
-      void this.persistNow();
+      this.persistNow().catch((err: unknown) => {
+        // Derived data: a disk that refuses it (full, read-only) takes nothing else down; it is written once it can be.
+        this.persistError = (err as Error).message;
+        this.dirty = true;
+        if (!this.persistTimer) {
+          this.persistTimer = setTimeout(() => {
+            this.persistTimer = undefined;
+            this.schedulePersist();
+          }, PERSIST_RETRY_MS);
+          this.persistTimer.unref();
+        }
+      });
     }, large ? PERSIST_DELAY_LARGE_MS : PERSIST_DELAY_MS);
     this.persistTimer.unref();
   }
@@ -271,6 +286,7 @@ export class SessionIndex {
     this.dirty = false;
     await this.db.write();
     chmodSync(join(this.auditDir, 'index', 'sessions.json'), 0o600);
+    this.persistError = undefined;
   }
 }
 
