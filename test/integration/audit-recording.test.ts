@@ -9,6 +9,7 @@ import { breakLogDisk } from '../helpers/audit-log.js';
 import { runGatehouse } from '../helpers/cli.js';
 import { startHarness, type Harness } from '../helpers/gateway-harness.js';
 import { everythingStdio, serverScript } from '../helpers/servers.js';
+import { rawSession, startSpy } from '../helpers/spy.js';
 
 const memoryStdio = () => ({ command: process.execPath, args: [serverScript('@modelcontextprotocol/server-memory')] });
 
@@ -77,6 +78,29 @@ describe('recording through the gateway', () => {
     );
     expect(existsSync(join(root, 'never.txt'))).toBe(false);
     rmSync(root, { recursive: true, force: true });
+  });
+
+  it('fails closed for every message, not only tools/call: once the log cannot be written, nothing more reaches the server', async () => {
+    const spy = startSpy();
+    harness = await startHarness({ servers: { spy: spy.config } });
+    const session = await rawSession(harness, 'spy');
+    await session.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const before = spy.received().length;
+    await breakLogDisk(harness.gatehouse.audit.log);
+    const asked = [
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: 'file:///secret' } },
+      { jsonrpc: '2.0', id: 4, method: 'ping' },
+    ];
+    for (const request of asked) {
+      const { answers } = await session.post(request);
+      expect(answers).toMatchObject([{ id: request.id, error: { code: -32015, data: { outcome: 'not-run' } } }]);
+    }
+    await session.post({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
+    await new Promise((r) => setTimeout(r, 300));
+    // The spy's own log: what reached the server.
+    expect(spy.received().slice(before)).toEqual([]);
+    spy.remove();
   });
 
   it('verify passes on a live log and reports intact records', async () => {
