@@ -23,6 +23,8 @@ const SYNC_FLUSH_RECORDS = 2;
 const MARK_COPY_EVERY_MS = 2000;
 /** How often, at most, a commit and the head mark are signed (Ed25519 costs ~50 µs, an HMAC ~7 µs). */
 export const SIGN_EVERY_MS = 1000;
+/** After a failed write, a new append tries the disk again at most this often. */
+const RECOVER_EVERY_MS = 1000;
 
 export interface CommittedRecord {
   seq: number;
@@ -44,6 +46,8 @@ export interface AuditLogOptions {
   markCopy?: MarkCopy | undefined;
   /** Sign a commit (and the head mark) at most this often; 0 signs every commit. Seals and shutdown are always signed. */
   signEvery?: number;
+  /** After a failed write, how often (at most) a new append tries the disk again, ms. */
+  recoverEvery?: number;
 }
 
 /** Where a copy of the head mark is kept outside the data directory, where the platform offers one. */
@@ -63,6 +67,9 @@ interface Pending {
 /** The log failed to write: everything after is refused (fail closed) until the gateway restarts. */
 export class AuditWriteError extends Error {}
 
+/** The live segment is no longer the file at its path (moved away, removed, replaced). */
+class SegmentMoved extends Error {}
+
 /**
  * The append-only audit log. Records queue up and are written in batches, one write and one fsync per
  * batch (group commit); `append` resolves only once its record is durable. Segments roll by size and each
@@ -77,6 +84,15 @@ export class AuditLog {
   private newestMark: Mark | undefined;
   private copyTimer: NodeJS.Timeout | undefined;
   private readonly signer: SigningKey;
+  /** When the log failed to write, whether it can be tried again in place, the last try, and a try under way. */
+  private brokenSince: Date | undefined;
+  private recoverable = false;
+  private triedAt = -Infinity;
+  private recovery: Promise<void> | undefined;
+  /** The time the log could not be written, until a record says so. */
+  private outage: { since: Date; failure: string; cutBytes: number } | undefined;
+  /** The newest record on disk: where the chain goes on if a batch fails. */
+  private durable = { seq: 0, prev: '' };
   /** The segment being written, as the file system knows it: the file at its path must stay this one. */
   private segmentFile: { dev: number; ino: number };
   /** When a commit was last signed (performance.now()), and whether the newest head mark is signed. */
@@ -107,7 +123,7 @@ export class AuditLog {
     const dir = options.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32') chmodSync(dir, 0o700);
-    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, signEvery: SIGN_EVERY_MS, ...options };
+    const opts = { segmentSize: DEFAULT_SEGMENT_SIZE, now: () => new Date(), retention: {}, markCopy: undefined, signEvery: SIGN_EVERY_MS, recoverEvery: RECOVER_EVERY_MS, ...options };
     writePublicKey(dir, options.key);
 
     // An anchor not made with the key is not where the log starts: nothing is deleted on its word, and the
@@ -219,7 +235,12 @@ export class AuditLog {
 
   /** Queues a record; resolves with its seq once it is durable, rejects if the log cannot be written. */
   append(entry: AuditEntry): Promise<number> {
-    if (this.broken) return Promise.reject(this.broken);
+    if (this.broken) {
+      // A disk that failed may be back (room freed, remounted): tried again at most once per interval.
+      if (!this.recovery && this.brokenSince && this.recoverable && performance.now() - this.triedAt >= this.options.recoverEvery) this.recovery = this.recover();
+      if (!this.recovery) return Promise.reject(this.broken);
+      return this.recovery.then(() => this.append(entry));
+    }
     if (this.closed) return Promise.reject(new AuditWriteError('the audit log is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
@@ -264,6 +285,15 @@ export class AuditLog {
           this.onCommit?.(records);
         } catch (err) {
           this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
+          this.brokenSince = this.options.now();
+          // (One outage until a record says it ended: a disk that fails again before then extends it.)
+          this.outage ??= { since: this.brokenSince, failure: (err as Error).message, cutBytes: 0 };
+          // The chain goes on from the last record that reached the disk, not from the ones that failed.
+          this.seq = this.durable.seq;
+          this.prev = this.durable.prev;
+          this.triedAt = performance.now();
+          // A segment no longer where the log is read cannot be written again in place: that takes a restart.
+          this.recoverable = !(err instanceof SegmentMoved);
           for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.broken);
         }
       }
@@ -285,6 +315,7 @@ export class AuditLog {
       this.seq++;
       this.prev = hash;
     };
+    this.durable = { seq: this.seq, prev: this.prev };
     const key = this.options.key;
     // The commit is signed too when the last signature is older than the signing interval.
     const now = performance.now();
@@ -303,6 +334,7 @@ export class AuditLog {
         commit(checkpoint, sealed.line, sealed.hash, Buffer.byteLength(sealed.line));
         await this.write(parts.join(''));
         this.size += pending;
+        this.durable = { seq: this.seq, prev: this.prev };
         parts = [];
         pending = 0;
         await this.roll();
@@ -365,7 +397,40 @@ export class AuditLog {
     // what is written to it out of the log: nothing in it is acknowledged.
     const now = statSync(join(this.options.dir, this.segment), { throwIfNoEntry: false });
     if (!now || now.ino !== this.segmentFile.ino || now.dev !== this.segmentFile.dev) {
-      throw new Error(`audit/${this.segment} was ${now ? 'replaced' : 'removed'} while the gateway was running, so what was written since is not in the log; restart the gateway (\`gatehouse verify\` reports the gap)`);
+      throw new SegmentMoved(`audit/${this.segment} was ${now ? 'replaced' : 'removed'} while the gateway was running, so what was written since is not in the log; restart the gateway (\`gatehouse verify\` reports the gap)`);
+    }
+  }
+
+  /**
+   * After a failed write, the disk may take writes again. What the failed write left past the last acknowledged
+   * record (a torn line, never acknowledged) is cut, the cut made durable, and a record says how long the log could
+   * not be written; calls were refused meanwhile. If the disk still fails, the log stays refused.
+   */
+  private async recover(): Promise<void> {
+    this.triedAt = performance.now();
+    try {
+      const cut = fstatSync(this.fh.fd).size - this.size;
+      await this.fh.truncate(this.size);
+      await this.fh.datasync();
+      const outage = this.outage as NonNullable<typeof this.outage>;
+      outage.cutBytes += Math.max(0, cut);
+      this.broken = undefined;
+      this.brokenSince = undefined;
+      this.append({
+        ts: this.options.now().toISOString(),
+        kind: 'event',
+        event: 'repair',
+        detail: { reason: 'the audit log could not be written for a while; calls were refused meanwhile, and it is written again', failure: outage.failure, from: outage.since.toISOString(), to: this.options.now().toISOString(), cutBytes: outage.cutBytes },
+      }).then(
+        () => {
+          if (this.outage === outage) this.outage = undefined;
+        },
+        () => undefined,
+      );
+    } catch {
+      // still failing: refused as before, tried again after the interval
+    } finally {
+      this.recovery = undefined;
     }
   }
 

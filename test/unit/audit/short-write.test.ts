@@ -5,9 +5,14 @@
  * "never acknowledged" and verify failed for good. Attacks:
  * - a short write, and the rest goes through on the next try (a disk that had just enough room after all);
  * - a short write, then ENOSPC: nothing is acknowledged, the log refuses from then on, and a restart finds every
- *   acknowledged record and a log that verifies.
+ *   acknowledged record and a log that verifies;
+ * - the disk comes back (room freed) while the gateway runs: the log takes records again without a restart, the
+ *   failed write's torn bytes cut, a record saying how long it could not be written, and a chain that verifies.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listSegments } from '../../../main/audit/segment-files.js';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
@@ -69,5 +74,25 @@ describe('a disk that fills up mid-write', () => {
     const report = verifyAuditDir(l.dir);
     expect(report.ok).toBe(true);
     expect(report.records).toBeGreaterThanOrEqual(acknowledged.length);
+  });
+
+  it('takes records again once the disk has room, without a restart, and the log verifies', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, recoverEvery: 0 });
+    await log.append(sampleEntry(1));
+    await log.append(sampleEntry(2));
+    disk.fits = 40;
+    disk.full = true;
+    await expect(log.append(sampleEntry(3))).rejects.toThrow();
+    await expect(log.append(sampleEntry(4))).rejects.toThrow(); // still full: still refused
+    disk.full = false;
+    await log.append(sampleEntry(5));
+    await log.close();
+    const report = verifyAuditDir(l.dir);
+    expect(report).toMatchObject({ ok: true });
+    const lines = listSegments(l.dir).flatMap((n) => readFileSync(join(l.dir, n), 'utf8').split('\n').filter(Boolean).map((x) => JSON.parse(x) as { seq: number; event?: string; detail?: { cutBytes?: number } }));
+    expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(lines[2]).toMatchObject({ event: 'repair', detail: { cutBytes: 40 } });
   });
 });
