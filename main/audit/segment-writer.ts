@@ -20,6 +20,12 @@ const SYNC_WRITE_LIMIT = 64 * 1024;
  * (many calls in flight) syncs off the main thread, so that the next batch's work goes on meanwhile.
  */
 const SYNC_FLUSH_RECORDS = 2;
+/**
+ * A sync on the main thread that took longer than this (a disk under load, a network or USB disk) sends every
+ * sync off it for SLOW_DISK_MS: the event loop (the other sessions, the UI, timeouts) does not wait on a slow disk.
+ */
+const SLOW_SYNC_MS = 10;
+const SLOW_DISK_MS = 10_000;
 const MARK_COPY_EVERY_MS = 2000;
 /** How often, at most, a commit and the head mark are signed (Ed25519 costs ~50 µs, an HMAC ~7 µs). */
 export const SIGN_EVERY_MS = 1000;
@@ -93,6 +99,8 @@ export class AuditLog {
   private outage: { since: Date; failure: string; cutBytes: number } | undefined;
   /** The newest record on disk: where the chain goes on if a batch fails. */
   private durable = { seq: 0, prev: '' };
+  /** Until when syncs stay off the main thread (a sync there was slow). */
+  private slowUntil = -Infinity;
   /** The segment being written, as the file system knows it: the file at its path must stay this one. */
   private segmentFile: { dev: number; ino: number };
   /** When a commit was last signed (performance.now()), and whether the newest head mark is signed. */
@@ -344,7 +352,7 @@ export class AuditLog {
       seqs.push(this.seq);
       commit(entry, line, hash, length);
     }
-    await this.write(parts.join(''), batch.length <= SYNC_FLUSH_RECORDS && this.queue.length === 0);
+    await this.write(parts.join(''), batch.length <= SYNC_FLUSH_RECORDS && this.queue.length === 0 && performance.now() >= this.slowUntil);
     this.size += pending;
     if (signs) this.signedAt = now;
     signs = false;
@@ -391,8 +399,12 @@ export class AuditLog {
         for (let done = bytesWritten; done < length; ) done += wrote((await this.fh.write(bytes, done, length - done)).bytesWritten);
       }
     }
-    if (syncHere && text.length < SYNC_WRITE_LIMIT) fdatasyncSync(this.fh.fd);
-    else await this.fh.datasync();
+    if (syncHere && text.length < SYNC_WRITE_LIMIT) {
+      const started = performance.now();
+      fdatasyncSync(this.fh.fd);
+      const took = performance.now() - started;
+      if (took > SLOW_SYNC_MS) this.slowUntil = started + took + SLOW_DISK_MS;
+    } else await this.fh.datasync();
     // Durable, but where the log is read? A segment moved away, removed or replaced while the gateway runs takes
     // what is written to it out of the log: nothing in it is acknowledged.
     const now = statSync(join(this.options.dir, this.segment), { throwIfNoEntry: false });
