@@ -70,7 +70,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** The log failed to write: everything after is refused (fail closed) until the gateway restarts. */
+/** The log failed to write: everything after is refused (fail closed) until the disk takes writes again (or, for a segment moved away, until the gateway restarts). */
 export class AuditWriteError extends Error {}
 
 /** The live segment is no longer the file at its path (moved away, removed, replaced). */
@@ -247,7 +247,8 @@ export class AuditLog {
       // A disk that failed may be back (room freed, remounted): tried again at most once per interval.
       if (!this.recovery && this.brokenSince && this.recoverable && performance.now() - this.triedAt >= this.options.recoverEvery) this.recovery = this.recover();
       if (!this.recovery) return Promise.reject(this.broken);
-      return this.recovery.then(() => this.append(entry));
+      // (Appended only if the disk took the repair: a disk that still fails refuses it, and is tried again later.)
+      return this.recovery.then(() => (this.broken ? Promise.reject(this.broken) : this.append(entry)));
     }
     if (this.closed) return Promise.reject(new AuditWriteError('the audit log is closed'));
     return new Promise((resolve, reject) => {

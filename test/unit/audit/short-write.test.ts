@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listSegments } from '../../../main/audit/segment-files.js';
 import { AuditLog } from '../../../main/audit/segment-writer.js';
 import { verifyAuditDir } from '../../../main/audit/verify-files.js';
-import { sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
+import { breakLogDisk, sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
 
 /** The disk as the test sets it: the next segment write takes `fits` bytes at most, and later ones fail if `full`. */
 const disk = vi.hoisted(() => ({ fits: undefined as number | undefined, full: false }));
@@ -94,5 +94,16 @@ describe('a disk that fills up mid-write', () => {
     const lines = listSegments(l.dir).flatMap((n) => readFileSync(join(l.dir, n), 'utf8').split('\n').filter(Boolean).map((x) => JSON.parse(x) as { seq: number; event?: string; detail?: { cutBytes?: number } }));
     expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     expect(lines[2]).toMatchObject({ event: 'repair', detail: { cutBytes: 40 } });
+  });
+
+  it('refuses, and does not try the disk over and over, while the disk stays broken', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, recoverEvery: 0 });
+    await log.append(sampleEntry(1));
+    await breakLogDisk(log);
+    await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
+    await expect(log.append(sampleEntry(3))).rejects.toThrow(/cannot be written/);
+    await log.close().catch(() => undefined);
   });
 });
