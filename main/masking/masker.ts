@@ -35,15 +35,17 @@ const SEPARATOR_SPAN = 3;
 
 /**
  * The stretches of `value` where a gate word that a match could hold may stand: up to `reach` characters before
- * each separator (`:`, `=`, `%3D`) and the separator itself, joined where they overlap. Undefined when the
+ * each separator (`:`, `=`, `%3D`, a TAB after a letter) and the separator itself, joined where they overlap. Undefined when the
  * separators are so many that the stretches would cover most of the text (JSON written out as text).
  */
 function beforeSeparators(value: string, reach: number): [number, number][] | undefined {
   const limit = value.length / reach;
   const at: number[] = [];
-  for (const sep of [':', '=', '%']) {
+  // (A TAB after a letter separates a label from its value too: a two-column table, `Access Token<TAB>…`.)
+  for (const sep of [':', '=', '%', '\t']) {
     for (let i = value.indexOf(sep); i >= 0; i = value.indexOf(sep, i + 1)) {
       if (sep === '%' && !(value.charCodeAt(i + 1) === 51 && (value.charCodeAt(i + 2) | 0x20) === 100)) continue;
+      if (sep === '\t' && ((value.charCodeAt(i - 1) | 0x20) < 97 || (value.charCodeAt(i - 1) | 0x20) > 122)) continue;
       at.push(i);
       if (at.length > limit) return undefined;
     }
@@ -804,9 +806,10 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     // (Nothing a format finds is shorter than an address like `a@b.io`.)
     if (value.length < 6 && !context.any(value)) return value;
     const formats = inRuns(scanned(wholeFormats.replace(value)), depth);
-    // Every context detector of phase 2 needs a `:` or `=` (key: value, key=value, header: value) of the text
-    // itself: the ones in the tokens the formats put in are no separators (a match inside a token is refused).
-    const named = value.includes(':') || value.includes('=') ? contextScanned(context.replace(formats)) : formats;
+    // Every context detector of phase 2 needs a `:`, `=` or TAB (key: value, key=value, header: value, a label's
+    // column) of the text itself: the ones in the tokens the formats put in are no separators (a match inside a
+    // token is refused).
+    const named = value.includes(':') || value.includes('=') || value.includes('\t') ? contextScanned(context.replace(formats)) : formats;
     return namedContextPossible(named) ? namedContext.replace(gatedScanned(named)) : named;
   };
 

@@ -926,13 +926,14 @@ describe("the twelfth attacker's labels of several words", () => {
   const S = 'Xk9vQ2mZ7pLw4RtY';
   const labels = ['API Key', 'Private Key', 'Master Key', 'Signing Key', 'Encryption Key', 'Account Key', 'Shared Key', 'License Key', 'Pre-Shared Key', 'Secret Key', 'Access Key', 'Secret Access Key', 'Access Token', 'Client Secret', 'Refresh Token'];
   it('masks the value after each, whatever the separator', () => {
-    for (const label of labels) for (const sep of [': ', ' = ', ' : ', '           : ']) expect(all.text(`${label}${sep}${S}`), `${label}${sep}`).not.toContain(S);
+    // (A TAB alone, too: a two-column table of a console's copy, `Access Token<TAB>…`; from round 12's leftovers.)
+    for (const label of labels) for (const sep of [': ', ' = ', ' : ', '           : ', '\t', '\t\t']) expect(all.text(`${label}${sep}${S}`), `${label}${sep}`).not.toContain(S);
   });
   it.each([
     ['wg show', 'interface: wg0\n  public key: 8cBhAKrMbN+sPbXaQ3bnf5ePw5tNqXbKqyTLqJb6OkQ=\n  private key: yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n  listening port: 51820', 'yAnz5TF+lXXJte14'],
     ['an AWS site-to-site VPN config', 'IKE\n  - Pre-Shared Key           : zYq6Fh2Lk9Xw3Pq8\n  - Authentication Algorithm : sha1', 'zYq6Fh2Lk9Xw3Pq8'],
   ])('masks %s', (_name, text, secret) => expect(all.text(text)).not.toContain(secret));
-  it.each(['Private Key: (2048 bit, 2 primes)', 'Private Key: /home/me/.ssh/id_ed25519', 'License Key: XXXX-XXXX-XXXX-XXXX', 'API Key: 12'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each(['Private Key: (2048 bit, 2 primes)', 'Access Token\tNever', 'Private Key: /home/me/.ssh/id_ed25519', 'License Key: XXXX-XXXX-XXXX-XXXX', 'API Key: 12'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
 
 describe("the twelfth attacker's false positives", () => {
