@@ -859,11 +859,22 @@ const cliPasswords: Detector[] = [
     phase: 3,
     hint: /ldap|ipmitool|racadm|esxcli|vmrun|rdesktop|x11vnc|snmp|swaks|netlify|supabase|bcp/i,
     // `ldapwhoami -wPW` glued, `ipmitool -P`, `racadm -p`, `esxcli -p`, `vmrun -gp`/`-vp`, `rdesktop -p`, `x11vnc -passwd`,
-    // SNMP's community (`snmpwalk -c`; not the defaults `public`, `private`), `swaks --auth-password`, `netlify --auth`, `supabase -p`, `bcp -PPW`.
-    // (The passes match without regard to case: SNMPv3's `-A`/`-X` cannot be told from `-a`/`-x`, its algorithms.)
-    prefix: `(?:${word('(?:ldapsearch|ldapmodify|ldapadd|ldapdelete|ldapwhoami|ldappasswd|ldapcompare|ldapmodrdn|ldapexop)')}${CLI_ARGS}-w(?=[^\\s-])|${word('bcp')}${CLI_ARGS}-P(?=[^\\s-])|(?:${word('(?:ipmitool|racadm|rdesktop|esxcli|supabase)')}${CLI_ARGS}-[Pp]|${word('vmrun')}${CLI_ARGS}-[gv]p|${word('x11vnc')}${CLI_ARGS}-(?:passwd|viewpasswd)|${word('(?:snmpwalk|snmpget|snmpset|snmpbulkwalk|snmpbulkget|snmptrap|snmptable|snmpgetnext)')}${CLI_ARGS}-c|${word('swaks')}${CLI_ARGS}--auth-password|${word('netlify')}${CLI_ARGS}--auth)[ \\t]+)`,
+    // `swaks --auth-password`, `netlify --auth`, `supabase -p`, `bcp -PPW`.
+    prefix: `(?:${word('(?:ldapsearch|ldapmodify|ldapadd|ldapdelete|ldapwhoami|ldappasswd|ldapcompare|ldapmodrdn|ldapexop)')}${CLI_ARGS}-w(?=[^\\s-])|${word('bcp')}${CLI_ARGS}-P(?=[^\\s-])|(?:${word('(?:ipmitool|racadm|rdesktop|esxcli|supabase)')}${CLI_ARGS}-[Pp]|${word('vmrun')}${CLI_ARGS}-[gv]p|${word('x11vnc')}${CLI_ARGS}-(?:passwd|viewpasswd)|${word('swaks')}${CLI_ARGS}--auth-password|${word('netlify')}${CLI_ARGS}--auth)[ \\t]+)`,
     pattern: CLI_VALUE,
-    accept: (value) => cliValue(value) && !/^(?:public|private)$/.test(unquote(value)),
+    accept: cliValue,
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /snmp/i,
+    // SNMP's community (`snmpwalk -c`; not the defaults `public`, `private`) and SNMPv3's passphrases `-A` (auth)
+    // and `-X` (privacy). The passes match without regard to case, so the check tells them from `-a`/`-x` (the
+    // algorithms) and `-C` (options); the command stands behind the option (a lookbehind), so that a refused `-a`
+    // leaves the search to the next option.
+    prefix: `(?<=${word('(?:snmpwalk|snmpget|snmpset|snmpbulkwalk|snmpbulkget|snmptrap|snmptable|snmpgetnext|snmpstatus|snmpdf)')}${CLI_ARGS})-[cAX][ \t]+`,
+    pattern: CLI_VALUE,
+    accept: (value, prefix) => /^-[cAX]/.test(prefix) && cliValue(value) && !/^(?:public|private)$/.test(unquote(value)),
   },
   {
     kind: 'cli-password',

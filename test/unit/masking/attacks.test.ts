@@ -974,4 +974,13 @@ describe("the twelfth attacker's command lines", () => {
     `bcp db.dbo.t out t.dat -S srv -U sa -P${S}`,
   ])('masks %s', (text) => expect(all.text(text)).not.toContain(S));
   it.each(['snmpwalk -v2c -c public 10.0.0.1', 'ipmitool -I lanplus -H h -U admin -P $IPMI_PW power on'])('leaves the reference or default in %j', (text) => expect(all.text(text)).not.toMatch(/cli-password/));
+  // SNMPv3's passphrases (`-A` auth, `-X` privacy) beside its algorithms (`-a SHA`, `-x AES`), told apart by case (round 12's leftover).
+  it('masks the SNMPv3 passphrases and leaves the algorithms', () => {
+    const out = all.text(`snmpget -v3 -l authPriv -u admin -a SHA -A ${S} -x AES -X Pq8Lm3Zr5tWv7Yb2 10.0.0.1 sysName.0`);
+    expect(out).not.toContain(S);
+    expect(out).not.toContain('Pq8Lm3Zr5tWv7Yb2');
+    expect(out).toContain('-a SHA');
+    expect(out).toContain('-x AES');
+    expect(all.text('snmpwalk -v3 -l authNoPriv -u admin -a SHA256longname -x AES256cipher 10.0.0.1')).not.toMatch(/cli-password/);
+  });
 });
