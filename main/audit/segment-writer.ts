@@ -96,7 +96,9 @@ export class AuditLog {
   private triedAt = -Infinity;
   private recovery: Promise<void> | undefined;
   /** The time the log could not be written, until a record says so. */
-  private outage: { since: Date; failure: string; cutBytes: number } | undefined;
+  private outage: { since: Date; failure: string; cutBytes: number; refusedRecords: number } | undefined;
+  /** The current segment was sealed, and the next could not be made yet. */
+  private sealedUnrolled = false;
   /** The newest record on disk: where the chain goes on if a batch fails. */
   private durable = { seq: 0, prev: '' };
   /** Until when syncs stay off the main thread (a sync there was slow). */
@@ -246,7 +248,10 @@ export class AuditLog {
     if (this.broken) {
       // A disk that failed may be back (room freed, remounted): tried again at most once per interval.
       if (!this.recovery && this.brokenSince && this.recoverable && performance.now() - this.triedAt >= this.options.recoverEvery) this.recovery = this.recover();
-      if (!this.recovery) return Promise.reject(this.broken);
+      if (!this.recovery) {
+        if (this.outage) this.outage.refusedRecords++;
+        return Promise.reject(this.broken);
+      }
       // (Appended only if the disk took the repair: a disk that still fails refuses it, and is tried again later.)
       return this.recovery.then(() => (this.broken ? Promise.reject(this.broken) : this.append(entry)));
     }
@@ -264,6 +269,10 @@ export class AuditLog {
 
   /** Flushes, marks the head durably, and closes the files. The segment stays open for the next start. */
   async close(): Promise<void> {
+    // An outage not recorded yet (nothing was appended since the disk came back): recorded now, if the disk takes it.
+    if (this.broken && this.recoverable && !this.closed) {
+      await (this.recovery ??= this.recover());
+    }
     await this.flush();
     this.closed = true;
     if (this.copyTimer) clearTimeout(this.copyTimer);
@@ -296,14 +305,16 @@ export class AuditLog {
           this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
           this.brokenSince = this.options.now();
           // (One outage until a record says it ended: a disk that fails again before then extends it.)
-          this.outage ??= { since: this.brokenSince, failure: (err as Error).message, cutBytes: 0 };
+          this.outage ??= { since: this.brokenSince, failure: (err as Error).message, cutBytes: 0, refusedRecords: 0 };
           // The chain goes on from the last record that reached the disk, not from the ones that failed.
           this.seq = this.durable.seq;
           this.prev = this.durable.prev;
           this.triedAt = performance.now();
           // A segment no longer where the log is read cannot be written again in place: that takes a restart.
           this.recoverable = !(err instanceof SegmentMoved);
-          for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.broken);
+          const refused = [...batch, ...this.queue.splice(0)];
+          this.outage.refusedRecords += refused.length;
+          for (const p of refused) p.reject(this.broken);
         }
       }
     } finally {
@@ -425,6 +436,7 @@ export class AuditLog {
       const cut = fstatSync(this.fh.fd).size - this.size;
       await this.fh.truncate(this.size);
       await this.fh.datasync();
+      if (this.sealedUnrolled) await this.roll();
       const outage = this.outage as NonNullable<typeof this.outage>;
       outage.cutBytes += Math.max(0, cut);
       this.broken = undefined;
@@ -433,7 +445,14 @@ export class AuditLog {
         ts: this.options.now().toISOString(),
         kind: 'event',
         event: 'repair',
-        detail: { reason: 'the audit log could not be written for a while; calls were refused meanwhile, and it is written again', failure: outage.failure, from: outage.since.toISOString(), to: this.options.now().toISOString(), cutBytes: outage.cutBytes },
+        detail: {
+          reason: 'the audit log could not be written for a while; calls were refused meanwhile (and Gatehouse\'s own error answers sent unrecorded), and it is written again',
+          failure: outage.failure,
+          from: outage.since.toISOString(),
+          to: this.options.now().toISOString(),
+          cutBytes: outage.cutBytes,
+          refusedRecords: outage.refusedRecords,
+        },
       }).then(
         () => {
           if (this.outage === outage) this.outage = undefined;
@@ -448,12 +467,18 @@ export class AuditLog {
   }
 
   private async roll(): Promise<void> {
-    await this.fh.close();
-    this.segment = segmentName(this.seq);
+    // The new segment first: if it cannot be made (no room, no inode), the sealed one stays open and current,
+    // and recovery rolls again once the disk has room.
+    this.sealedUnrolled = true;
+    const name = segmentName(this.seq);
+    const fh = await open(join(this.options.dir, name), 'a', 0o600);
+    await this.fh.close().catch(() => undefined);
+    this.fh = fh;
+    this.segment = name;
     this.segmentFirst = this.seq;
-    this.fh = await open(join(this.options.dir, this.segment), 'a', 0o600);
-    this.segmentFile = fileId(this.fh.fd);
+    this.segmentFile = fileId(fh.fd);
     this.size = 0;
+    this.sealedUnrolled = false;
     await syncDir(this.options.dir);
     await this.prune();
   }

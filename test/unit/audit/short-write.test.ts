@@ -7,7 +7,10 @@
  * - a short write, then ENOSPC: nothing is acknowledged, the log refuses from then on, and a restart finds every
  *   acknowledged record and a log that verifies;
  * - the disk comes back (room freed) while the gateway runs: the log takes records again without a restart, the
- *   failed write's torn bytes cut, a record saying how long it could not be written, and a chain that verifies.
+ *   failed write's torn bytes cut, a record saying how long it could not be written, and a chain that verifies;
+ * - (round 2) a segment roll that fails (no inode left for the new file): the log must recover as well once the
+ *   disk has room, not hold a closed file for good; and a gateway stopped during an outage still records it, with
+ *   how many records could not be written (the answers its clients got unrecorded).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +21,16 @@ import { verifyAuditDir } from '../../../main/audit/verify-files.js';
 import { breakLogDisk, sampleEntry, TEST_KEY, writeTestLog } from '../../helpers/audit-log.js';
 
 /** The disk as the test sets it: the next segment write takes `fits` bytes at most, and later ones fail if `full`. */
-const disk = vi.hoisted(() => ({ fits: undefined as number | undefined, full: false }));
+const disk = vi.hoisted(() => ({ fits: undefined as number | undefined, full: false, noInodes: false }));
+// No inode left: a new segment cannot be created (a roll fails), while the open one can still be written.
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  const open = ((path: string, ...rest: unknown[]) => {
+    if (disk.noInodes && String(path).endsWith('.jsonl')) return Promise.reject(Object.assign(new Error(`ENOSPC: no space left on device, open '${String(path)}'`), { code: 'ENOSPC' }));
+    return (real.open as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  }) as typeof real.open;
+  return { ...real, open };
+});
 vi.mock('node:fs', async (original) => {
   const real = await original<typeof import('node:fs')>();
   const writeSync = ((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
@@ -42,6 +54,7 @@ const cleanups: (() => void)[] = [];
 afterEach(() => {
   disk.fits = undefined;
   disk.full = false;
+  disk.noInodes = false;
   cleanups.splice(0).forEach((c) => c());
 });
 
@@ -105,5 +118,36 @@ describe('a disk that fills up mid-write', () => {
     await expect(log.append(sampleEntry(2))).rejects.toThrow(/cannot be written/);
     await expect(log.append(sampleEntry(3))).rejects.toThrow(/cannot be written/);
     await log.close().catch(() => undefined);
+  });
+
+  it('recovers from a segment roll that failed, once the disk has room again', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, segmentSize: 2048, recoverEvery: 0 });
+    await log.append(sampleEntry(1));
+    disk.noInodes = true;
+    let refused = 0;
+    for (let i = 2; i < 40 && refused === 0; i++) refused += await log.append(sampleEntry(i)).then(() => 0, () => 1);
+    expect(refused).toBe(1);
+    disk.noInodes = false;
+    await log.append(sampleEntry(99));
+    await log.close();
+    expect(verifyAuditDir(l.dir)).toMatchObject({ ok: true });
+    const records = listSegments(l.dir).flatMap((n) => readFileSync(join(l.dir, n), 'utf8').split('\n').filter(Boolean).map((x) => JSON.parse(x) as { event?: string; detail?: { failure?: string } }));
+    expect(records.some((r) => r.event === 'repair' && /ENOSPC/.test(r.detail?.failure ?? ''))).toBe(true);
+  });
+
+  it('records an outage when the gateway stops before the next append, with how many records could not be written', async () => {
+    const l = await writeTestLog(0);
+    cleanups.push(l.remove);
+    const log = await AuditLog.open({ dir: l.dir, key: TEST_KEY, recoverEvery: 60_000 });
+    await log.append(sampleEntry(1));
+    disk.full = true;
+    for (let i = 2; i < 5; i++) await expect(log.append(sampleEntry(i))).rejects.toThrow();
+    disk.full = false;
+    await log.close();
+    const records = listSegments(l.dir).flatMap((n) => readFileSync(join(l.dir, n), 'utf8').split('\n').filter(Boolean).map((x) => JSON.parse(x) as { event?: string; detail?: { refusedRecords?: number } }));
+    expect(records.find((r) => r.event === 'repair')).toMatchObject({ detail: { refusedRecords: 3 } });
+    expect(verifyAuditDir(l.dir)).toMatchObject({ ok: true });
   });
 });
