@@ -428,6 +428,14 @@ function variableNamedForSecret(value: string): boolean {
 }
 
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
+/**
+ * A value an example file (`.env.example`, a README) writes for the reader to fill in: words joined by `-` or `_`
+ * that begin with `your` (after a vendor's `sk_test_`, say) or a verb asking for it (`put-your-token-here`), or end
+ * with `key_here` (`token-goes-here`), or `replace-me`/`change_me`. Only whole words of letters, not blanks: a
+ * passphrase (`my password is here`), or a value with a digit or a symbol, is not one.
+ */
+const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:(?:your|put|insert|enter|paste|add)(?:[-_][a-z]+){1,6}|(?:[a-z]+[-_]){0,4}(?:key|token|password|secret|value)[-_](?:goes[-_])?here|(?:replace|change|fill|update)[-_]?me)$/i;
+
 export function isPlaceholder(value: string): boolean {
   const v = value.trim();
   return (
@@ -442,7 +450,8 @@ export function isPlaceholder(value: string): boolean {
     /^(?:openssl\s+rand|gh\s+auth\s+token|aws\s+[\w-]+\s+get|vault\s+(?:kv\s+get|read)|op\s+read|pass\s+show|security\s+find-|gcloud\s+(?:secrets|auth)|az\s+keyvault|kubectl\s+get|cat\s+[~/.$]|pwgen|head\s+-c|uuidgen|sops\s+-d|bw\s+get|doppler\s+secrets)\b/.test(v) ||
     /^[&*][A-Za-z0-9_-]{1,64}$/.test(v) || // a YAML anchor or alias (`password: *defaults_pw`)
     MASKED_TOKEN.test(v) ||
-    /^(?:<[a-z][a-z _-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, ${VAR}, {{ var }}, %VAR%, $VAR
+    /^(?:<[A-Za-z][A-Za-z0-9 _.-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, <YOUR_API_KEY>, ${VAR}, {{ var }}, %VAR%, $VAR
+    EXAMPLE_VALUE.test(v) || // what an example file says to put there: `your-api-key`, `replace-me`, `sk_test_your_key_here`
     /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v) ||
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)

@@ -984,3 +984,22 @@ describe("the twelfth attacker's command lines", () => {
     expect(all.text('snmpwalk -v3 -l authNoPriv -u admin -a SHA256longname -x AES256cipher 10.0.0.1')).not.toMatch(/cli-password/);
   });
 });
+
+describe("round 12's placeholders in example files (.env.example, READMEs): left as they are", () => {
+  it.each([
+    'API_KEY=your-api-key',
+    'OPENAI_API_KEY=<YOUR_API_KEY>',
+    'GITHUB_TOKEN=<Your GitHub Token>',
+    'DB_PASSWORD=replace-me',
+    'SESSION_SECRET=change_me',
+    'STRIPE_SECRET_KEY=sk_test_your_key_here',
+    'AWS_SECRET_ACCESS_KEY=YOUR_SECRET_ACCESS_KEY',
+    'password: your_password_here',
+    'token = "put-your-token-here"',
+  ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each([
+    ['a password that only mentions "here"', 'DB_PASSWORD=Wh3reIsHere!9'],
+    ['a password in words', 'DB_PASSWORD=correct-horse-battery-staple'],
+    ['a key after its placeholder-like name', 'API_KEY=yourapp-9f8e7d6c5b4a3f2e1d0c'],
+  ])('still masks %s', (_name, text) => expect(all.text(text)).not.toBe(text));
+});
