@@ -1003,3 +1003,8 @@ describe("round 12's placeholders in example files (.env.example, READMEs): left
     ['a key after its placeholder-like name', 'API_KEY=yourapp-9f8e7d6c5b4a3f2e1d0c'],
   ])('still masks %s', (_name, text) => expect(all.text(text)).not.toBe(text));
 });
+
+describe("round 12's settings about a secret, which are not one", () => {
+  it.each(['password_encryption = scram-sha-256', 'PASSWORD_COMPLEXITY=high', 'secret_cipher: aes-256-gcm', 'token_encryption: AES-256-GCM'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+  it.each(['DB_PASSWORD=scram-sha-256-Xq7', 'encryption_password = Xk9vQ2mZ7pLw', 'cipher_secret: Pq8rT2vLk9wXq'])('still masks %j', (text) => expect(all.text(text)).not.toBe(text));
+});
