@@ -206,7 +206,7 @@ function opensWord(text: string, i: number): boolean {
   return LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e);
 }
 /** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
-const NAMED_WORDS = /pass(?:w|phrase|code)|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
+const NAMED_WORDS = /pass(?:w|phrase|code)|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
@@ -872,6 +872,17 @@ const cliPasswords: Detector[] = [
     prefix: `(?:${word('(?:ldapsearch|ldapmodify|ldapadd|ldapdelete|ldapwhoami|ldappasswd|ldapcompare|ldapmodrdn|ldapexop)')}${CLI_ARGS}-w(?=[^\\s-])|${word('bcp')}${CLI_ARGS}-P(?=[^\\s-])|(?:${word('(?:ipmitool|racadm|rdesktop|esxcli|supabase)')}${CLI_ARGS}-[Pp]|${word('vmrun')}${CLI_ARGS}-[gv]p|${word('x11vnc')}${CLI_ARGS}-(?:passwd|viewpasswd)|${word('swaks')}${CLI_ARGS}--auth-password|${word('netlify')}${CLI_ARGS}--auth)[ \\t]+)`,
     pattern: CLI_VALUE,
     accept: cliValue,
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /requirepass|masterauth|add-mask|neo4j_auth|password[ \t]+[a-z_]+[ \t]+=|remotepass|[rw][ow]community/i,
+    // Tools' own formats: Redis's `CONFIG SET requirepass …` (or masterauth), GitHub Actions' `::add-mask::…`,
+    // Neo4j's `NEO4J_AUTH=neo4j/…`, elasticsearch-setup-passwords' `PASSWORD elastic = …`, offlineimap's
+    // `remotepass = …`, snmpd.conf's `rocommunity …` (not the defaults `public`, `private`).
+    prefix: `(?:${word('config')}[ \t]+set[ \t]+(?:requirepass|masterauth)[ \t]+|::add-mask::|${word('NEO4J_AUTH')}=[A-Za-z0-9_.-]{1,64}/|(?:^|\\n|\\\\n)[ \t]{0,40}PASSWORD[ \t]+[A-Za-z0-9_.-]{1,64}[ \t]+=[ \t]+|(?:^|\\n|\\\\n)[ \t]{0,40}remotepass(?:word)?[ \t]*=[ \t]*|(?:^|\\n|\\\\n)[ \t]{0,40}[rw][ow]community6?[ \t]+)`,
+    pattern: CLI_VALUE,
+    accept: (value) => cliValue(value) && !/^(?:public|private)$/.test(unquote(value)) && !unquote(value).startsWith('$'),
   },
   {
     kind: 'cli-password',

@@ -1008,3 +1008,18 @@ describe("round 12's settings about a secret, which are not one", () => {
   it.each(['password_encryption = scram-sha-256', 'PASSWORD_COMPLEXITY=high', 'secret_cipher: aes-256-gcm', 'token_encryption: AES-256-GCM'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
   it.each(['DB_PASSWORD=scram-sha-256-Xq7', 'encryption_password = Xk9vQ2mZ7pLw', 'cipher_secret: Pq8rT2vLk9wXq'])('still masks %j', (text) => expect(all.text(text)).not.toBe(text));
 });
+
+describe("round 12's tools' own formats", () => {
+  const S = 'Xk9vQ2mZ7pLw4RtY';
+  it.each([
+    ['Redis CONFIG SET', `127.0.0.1:6379> CONFIG SET requirepass ${S}`],
+    ['redis-cli CONFIG SET masterauth', `redis-cli config set masterauth "${S}"`],
+    ["GitHub Actions' add-mask", `::add-mask::${S}`],
+    ['an add-mask echoed in a step', `run: echo "::add-mask::${S}"`],
+    ["Neo4j's auth variable", `NEO4J_AUTH=neo4j/${S}`],
+    ["elasticsearch-setup-passwords' output", `Changed password for user elastic\nPASSWORD elastic = ${S}`],
+    ["offlineimap's remotepass", `[Repository Remote]\nremotepass = ${S}`],
+    ["snmpd.conf's community", `rocommunity ${S} default`],
+  ])('masks %s', (_name, text) => expect(all.text(text)).not.toContain(S));
+  it.each(['rocommunity public default', 'CONFIG SET requirepass ""', '::add-mask::${{ steps.login.outputs.token }}', 'NEO4J_AUTH=none', 'CONFIG GET requirepass'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
