@@ -90,8 +90,7 @@ export class AuditLog {
   private newestMark: Mark | undefined;
   private copyTimer: NodeJS.Timeout | undefined;
   private readonly signer: SigningKey;
-  /** When the log failed to write, whether it can be tried again in place, the last try, and a try under way. */
-  private brokenSince: Date | undefined;
+  /** When the log failed to write: whether it can be tried again in place, the last try, and a try under way. */
   private recoverable = false;
   private triedAt = -Infinity;
   private recovery: Promise<void> | undefined;
@@ -247,7 +246,7 @@ export class AuditLog {
   append(entry: AuditEntry): Promise<number> {
     if (this.broken) {
       // A disk that failed may be back (room freed, remounted): tried again at most once per interval.
-      if (!this.recovery && this.brokenSince && this.recoverable && performance.now() - this.triedAt >= this.options.recoverEvery) this.recovery = this.recover();
+      if (!this.recovery && this.recoverable && performance.now() - this.triedAt >= this.options.recoverEvery) this.recovery = this.recover();
       if (!this.recovery) {
         if (this.outage) this.outage.refusedRecords++;
         return Promise.reject(this.broken);
@@ -303,9 +302,8 @@ export class AuditLog {
           this.onCommit?.(records);
         } catch (err) {
           this.broken = new AuditWriteError(`the audit log cannot be written (${(err as Error).message}); calls are refused until this is fixed`, { cause: err });
-          this.brokenSince = this.options.now();
           // (One outage until a record says it ended: a disk that fails again before then extends it.)
-          this.outage ??= { since: this.brokenSince, failure: (err as Error).message, cutBytes: 0, refusedRecords: 0 };
+          this.outage ??= { since: this.options.now(), failure: (err as Error).message, cutBytes: 0, refusedRecords: 0 };
           // The chain goes on from the last record that reached the disk, not from the ones that failed.
           this.seq = this.durable.seq;
           this.prev = this.durable.prev;
@@ -440,7 +438,6 @@ export class AuditLog {
       const outage = this.outage as NonNullable<typeof this.outage>;
       outage.cutBytes += Math.max(0, cut);
       this.broken = undefined;
-      this.brokenSince = undefined;
       this.append({
         ts: this.options.now().toISOString(),
         kind: 'event',
@@ -676,7 +673,6 @@ async function syncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
-
 
 function closeQuietly(fd: number): void {
   try {

@@ -323,8 +323,11 @@ export class CallPath {
       'client->server',
       request,
       recorded,
-      // (Not if it was answered meanwhile: the client cancelled it, or its session ended.)
-      () => (mine === undefined || (s.pending(idKey(request.id)) === mine && !mine.answering)) && this.forward(s, request),
+      () => {
+        // (Not if it was answered meanwhile: the client cancelled it, or its session ended.)
+        if (mine !== undefined && (s.pending(idKey(request.id)) !== mine || mine.answering)) return;
+        this.forward(s, request);
+      },
       (err) => void this.answer(s, request.id, GatewayErrorCode.RecordingFailed, `Gatehouse could not record this request, so it was not forwarded: ${describe(err)}`, 'not-run'),
     );
   }
