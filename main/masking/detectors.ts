@@ -100,11 +100,11 @@ const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'd
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity']);
+const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
-const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'ttl', 'timeout']);
+const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'modes', 'ttl', 'timeout', 'alg', 'enc', 'algorithm', 'algorithms', 'method', 'methods', 'values', 'supported', 'metadata', 'policy', 'server', 'servers']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
-const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'pagination', 'skip', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten']);
+const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'pagination', 'skip', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten', 'public']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
 const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', 'cpassword', ...OWNED_KEYS]);
 
@@ -427,6 +427,75 @@ function variableNamedForSecret(value: string): boolean {
   return name !== undefined && /[a-z][A-Z]|_/.test(name) && !/\d/.test(name) && isSecretKeyName(name);
 }
 
+/** An identifier with digits where names have them: after a word's letters, then more words in camel or snake case. */
+const NAME_WITH_DIGITS = /^(?:[a-z]{2,}\d*[a-z]*|[A-Z][a-z]{2,}\d*)(?:[A-Z][a-z]+\d*|_[a-z]*\d*)*$/;
+/** Words that begin an expression, not a value: `await f()`, `new X()`, `typeof x`, `lambda: …`, `not x`. */
+const EXPRESSION_WORD = /^(?:await|new|typeof|void|yield|function|async|lambda|not|require|import|super|this|self)(?=[\s(.:;,)]|$)/;
+/** What follows an identifier in a statement or an expression: its end (`;`, `,` at the line's end, a closing bracket), another assignment, an operator. */
+const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[ \t]+(?:=(?![=>])|\?\??|\|\||&&|===?|!==?|[-+*%]|instanceof|in|if|or|and|as)[ \t]+\S)/;
+/**
+ * Whether an unquoted value is an expression in source code, given the rest of its line (`rest`) and its key as
+ * written (`key`): code names its secrets and computes them; a literal secret in code is quoted. An optional
+ * chain (`call.params?._meta?.progressToken`), a bracket or a regex literal opening it (`(current = {})`,
+ * `[...values]`, `/^[A-Z]+$/u`), a word that begins an expression (`await rawKey(…)`, `function (…)`); an
+ * identifier ending its statement (`token.source = source;` with blanks around `=`, `accessToken: value,` ending its
+ * line), followed by an operator or another assignment (`client ? a : b`, `passwd + 'x'`, `a = b = ''`), or
+ * closed by a bracket (`connect(password=pw)`); the variable its key is named for (`self.password = password`), or
+ * any identifier assigned to a member of `self`/`this`/`super`. Identifiers with digits count only when they read
+ * as names (`openid4vciIssueCredential`, `sha_256`): `Passw0rd;` is not one.
+ */
+export function codeExpression(value: string, rest: string, key: string, spacedEquals: boolean, declared = false): boolean {
+  // (A negation is the expression it negates: `!!decode(…)`, `!alg`.)
+  if (/^!{1,2}(?!(?:str|binary)\b)[A-Za-z_$(]/.test(value.trim())) {
+    const negated = value.trim().replace(/^!+/, '');
+    return looksLikeCode(negated) || codeExpression(negated, rest, key, spacedEquals, declared);
+  }
+  const v = value.trim();
+  const line = v + rest;
+  // Declared (`let cookieDomain = attributeValue`, `local token = f()`): an unquoted value there is an expression in every language.
+  if (declared) return true;
+  // A number written in hex (`USERNAME_PASSWORD: 0x02,`, `[0xef, 0xbe, …]`): a constant, not a key (those are longer).
+  if (/^\[?0x[0-9A-Fa-f]{1,8}[ \t]*(?:[,;\])}]|$)/.test(line)) return true;
+  if (EXPRESSION_WORD.test(v) || /^\.\.\.[A-Za-z_$]|^\/[\^(\\[]/.test(v)) return true;
+  // A bracket that opens code, not a value written with brackets (`{SSHA}…`, `(abc)`): a group that goes on into code, an object's members.
+  if (v.startsWith('(') && /^\([ \t]*[A-Za-z0-9_$([{'"`)]/.test(v) && /=>|\)[ \t]*[.;,)]|\)$|[;{,][ \t]*$|[ \t]as[ \t]/.test(line)) return true;
+  if (/^\{[ \t]*(?:$|\}|\.\.\.|[A-Za-z_$][\w$]*[ \t]*[:,}][ \t]*(?![}\w]))/.test(v) && !/^\{[A-Z0-9-]{2,12}\}/.test(v)) return true;
+  if (/^\[(?:\.\.\.|(?:this|self)\.|[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+)/.test(v)) return true;
+  const word = /^[A-Za-z_$][\w$]*(?:(?:\?\.|!\.|\.)[A-Za-z_$][\w$]*)*/.exec(v.replace(/^\[/, ''))?.[0];
+  if (word === undefined) return false;
+  if (/\?\.|!\./.test(word)) return true;
+  const after = v.replace(/^\[/, '').slice(word.length) + rest;
+  const last = /[A-Za-z_$][\w$]*$/.exec(word)?.[0] ?? word;
+  // (With digits, only as names have them: `openid4vciIssueCredential`, `sha256Hash`, `x_2`; not `Zq8vTaggedPw`.)
+  if (/\d/.test(last) && !NAME_WITH_DIGITS.test(last)) return false;
+  if (last.toLowerCase() === (/[A-Za-z_$][\w$]*$/.exec(key)?.[0] ?? '').toLowerCase()) return true;
+  if (/^(?:(?:self|this|super)\.|@)/.test(key)) return true;
+  if (spacedEquals && /^[ \t]*\]?;[ \t]*(?:\/\/.*)?(?:\n\})?$/.test(after)) return true;
+  // (Without semicolons, `cookieAv = unparsedAttributes`: a camel-case name assigned to a camel-case or member name.)
+  if (spacedEquals && /^[a-z][a-z]*[A-Z][A-Za-z]*$/.test(word) && /[a-z][A-Z]|\./.test(key) && /^[ \t]*(?:\n\})?$/.test(after)) return true;
+  // (An object literal's last member, its bracket closing on the next line, in camel case as code names them: `progressToken: messageId⏎}`.)
+  if (/^[ \t]*\n\}$/.test(after) && (/[a-z][A-Z]/.test(last) || /[a-z][A-Z]/.test(key))) return true;
+  return AFTER_IDENTIFIER.test(after) || (v.startsWith('[') && /^\][ \t]*;/.test(after));
+}
+
+/**
+ * A value that is itself the name of a secret, as code and protocols write names (`'client_secret_post'`,
+ * `'refresh_token'`, `'AccessToken'`, `'mcp-session-id'`): words joined by `_` or `-`, or in camel case, no digits.
+ */
+export function nameOfASecret(value: string): boolean {
+  return value.length <= 64 && /^[A-Za-z][a-z]*(?:(?:[-_][A-Za-z][a-z]*)|(?:[A-Z][a-z]+))+$|^[a-z]+(?:[-_][a-z]+)+$/.test(value) && isSecretKeyName(value);
+}
+
+/** A route named for its key (`token: '/token'`, `device_authorization: '/device/auth'`): an endpoint's path, not a secret. */
+function routeForKey(value: string, key: string | undefined): boolean {
+  if (key === undefined || !/^\/[a-z_-]{1,40}(?:\/[a-z_-]{1,40}){0,4}$/.test(value)) return false;
+  const words = keyWords(key);
+  return value.split(/[/_-]/).some((part) => part.length >= 4 && words.some((w) => w.startsWith(part)));
+}
+
+/** Words, and perhaps a short number (a test's id `session-1`, `token-123`, a header's name `mcp-protocol-version`): not the random value a weakly named key's secret is. */
+const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$/;
+
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
 /**
  * A value an example file (`.env.example`, a README) writes for the reader to fill in: words joined by `-` or `_`
@@ -434,7 +503,7 @@ function variableNamedForSecret(value: string): boolean {
  * with `key_here` (`token-goes-here`), or `replace-me`/`change_me`. Only whole words of letters, not blanks: a
  * passphrase (`my password is here`), or a value with a digit or a symbol, is not one.
  */
-const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:(?:your|put|insert|enter|paste|add)(?:[-_][a-z]+){1,6}|(?:[a-z]+[-_]){0,4}(?:key|token|password|secret|value)[-_](?:goes[-_])?here|(?:replace|change|fill|update)[-_]?me)$/i;
+const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:(?:your|put|insert|enter|paste|add)(?:[-_][a-z]+){1,6}|(?:[a-z]+[-_]){0,4}(?:key|token|password|secret|value)[-_](?:goes[-_])?here|(?:replace|change|fill|update)[-_]?me|(?:my|some)(?:[-_][a-z]+){0,3}[-_](?:key|token|password|secret|pass))$/i;
 
 export function isPlaceholder(value: string): boolean {
   const v = value.trim();
@@ -453,6 +522,10 @@ export function isPlaceholder(value: string): boolean {
     /^(?:<[A-Za-z][A-Za-z0-9 _.-]*>|\$\{[^}]*\}?|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$/.test(v) || // <your token>, <YOUR_API_KEY>, ${VAR}, {{ var }}, %VAR%, $VAR
     EXAMPLE_VALUE.test(v) || // what an example file says to put there: `your-api-key`, `replace-me`, `sk_test_your_key_here`
     /^(?:process\.env|os\.environ|env\.|secrets\.|vault:|ref\+|op:\/\/)/.test(v) ||
+    /^(?:[A-Za-z]{1,12}[ \t]+)?(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*(?:%[sdr]|\{\d{0,2}\})(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*$/.test(v) || // a template its code fills in (`'{0}:{1}'.format(…)`, `"Basic %s" % auth`)
+    /^(?:basic|bearer|token|digest)$/i.test(v) || // a scheme alone, the credential added after it (`"Basic " + auth`)
+    /^\d{0,3}\*\d{0,3}[A-Za-z][\w-]*$/.test(v) || // a grammar's repetition (ABNF's `token = 1*tchar`)
+    /^urn:[a-z0-9][a-z0-9-]{0,31}:[\w.:-]+$/i.test(v) || // a URN (`urn:ietf:params:oauth:grant-type:device_code`)
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
@@ -490,8 +563,21 @@ function varied(body: string): boolean {
 export const KEY_BLOCK_BEGIN = /-----BEGIN[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|PuTTY-User-Key-File-\d:|----[ \t]*BEGIN[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
 export const KEY_BLOCK_END = /-----END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?-----|Private-MAC:|----[ \t]*END[ \t]+SSH2[ \t]+(?:ENCRYPTED[ \t]+)?PRIVATE[ \t]+KEY[ \t]*----/;
 
-/** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string. */
-const BLOCK_TO = (end: string) => `(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
+/**
+ * What may stand between a block's armour and its body: blanks, line breaks (escaped too, once or more, in JSON
+ * written as text), the quotes and `+` of a key written as concatenated strings in code.
+ */
+const ARMOUR_GAP = `(?:\\\\{1,7}[nrt]|[ \\t\\r\\n"'+,\\\\]){0,24}`;
+/**
+ * After a BEGIN line, the start of a key's body: a header (`Proc-Type: 4,ENCRYPTED`, `Version: …`, `Comment: …`) or
+ * base64. Without it the armour is mentioned, not a key given: code that looks for it
+ * (`pem.indexOf("-----BEGIN PRIVATE KEY-----") !== 0`) is not masked to its end.
+ */
+const KEY_BODY_AHEAD = `(?=${ARMOUR_GAP}(?:[A-Za-z][A-Za-z-]{1,30}:[ \\t]|[A-Za-z0-9+/]{16}))`;
+/** Before an END line whose BEGIN line is elsewhere, the end of a key's body (base64 and its padding). */
+const KEY_BODY_BEHIND = `(?<=[A-Za-z0-9+/=]{4}${ARMOUR_GAP})`;
+/** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string; a key's body first, unless `body` is false (PuTTY's file, whose first line goes on). */
+const BLOCK_TO = (end: string, body = true) => `${body ? KEY_BODY_AHEAD : ''}(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 
 
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
@@ -523,7 +609,7 @@ export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 
  * What stands between a key and its value: `=`, `:` (not a URL's `://`), and the assignments of other languages:
  * `=>` (PHP, Ruby), `:=` (Go, Make), `?=` (Make).
  */
-const SEPARATOR = '(?:=>|:=|\\?=|=|:(?![/=]))';
+const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
 const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
@@ -569,12 +655,12 @@ const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
   const strength = name === undefined ? undefined : secretKeyStrength(name);
-  if (!strength || isPlaceholder(value) || (!env && looksLikeCode(value))) return false;
+  if (!strength || isPlaceholder(value) || (!env && looksLikeCode(value)) || routeForKey(value, name)) return false;
   // `password: SecretStr = Field(…)`, `def f(token: Credentials, …)`: a type annotation, not a value.
-  if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,)]/.test(after) && TYPE_NAME.test(value)))) return false;
+  if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,);]/.test(after) && TYPE_NAME.test(value)))) return false;
   // `$pw = ConvertTo-SecureString 'x' …`: a PowerShell command and its arguments; the arguments hold the secret (a phase-3 form).
   if (!quoted && /^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$/.test(value) && /^[ \t]+\S/.test(after)) return false;
-  if (quoted) return strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ');
+  if (quoted) return !nameOfASecret(value) && (strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ') && !WORDS_AND_NUMBER.test(value));
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
   return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value.replace(/[.,;:!?)]+$/, ''));
@@ -590,16 +676,51 @@ const secretAssignment: Detector = {
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
     if (ARN_BEFORE.test(input.slice(Math.max(0, offset - prefix.length - 160), offset - prefix.length))) return false;
-    const name = wholeKey(prefix, input, offset);
+    const whole = wholeKey(prefix, input, offset);
+    const name = memberKey(whole);
     // A template literal that builds its value (`\`Bearer ${token}\``) holds no secret of its own.
     if (prefix.endsWith('`') && value.includes('${')) return false;
     // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password.)
     if (TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
     // A shell's default (`${POSTGRES_PASSWORD:-changeme}`): the variable's fallback in a template, not its value.
     if (/\$\{[A-Za-z0-9_]{1,80}:[-=?+]?$/.test(input.slice(Math.max(0, offset - 84), offset))) return false;
-    return assignedSecret(name, value, /["'`]$/.test(prefix), /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), envStyle(name, prefix));
+    const quoted = /["'`]$/.test(prefix);
+    // A key inside a string, `prompt='Password: '`, `header="Set-Cookie:"`: the quote after its separator closes that string, it opens no value.
+    const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
+    if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && input[keyStart - 1] === prefix[prefix.length - 1]) return false;
+    const env = envStyle(name, prefix);
+    if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart))) return false;
+    return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
+
+/**
+ * The key an assignment sets: of a member (`token.source = …`, `cookieAttributeList.sameSite = …`), the member's
+ * name, unless that is a holder's generic word (`aws.secret.key`, `api_key.value`) or itself names a secret
+ * (`spring.datasource.password`): what is assigned is the member, not the object it belongs to.
+ */
+function memberKey(name: string | undefined): string | undefined {
+  const dot = name?.lastIndexOf('.') ?? -1;
+  if (name === undefined || dot < 0 || dot === name.length - 1) return name;
+  const member = name.slice(dot + 1);
+  return secretKeyStrength(member) !== undefined || /^(?:key|keys|value|values|plaintext|raw|b64|base64|hex)$/i.test(member) ? name : member;
+}
+
+/** Whether the key at `at` is declared on its line (`const`, `let`, `var`, `val`, `local`, `my`, …): what it is given is an expression. */
+function declaredAt(input: string, at: number): boolean {
+  const start = Math.max(input.lastIndexOf('\n', at - 1) + 1, at - 120);
+  return /^[ \t]*(?:export[ \t]+)?(?:(?:const|let|var|val|final|my|our|local|auto|static|readonly|private|public|protected|internal)[ \t]+)+[$@]?[A-Za-z_][\w$.]*$/.test(input.slice(start, at));
+}
+
+/** The text from `at` to the end of its line (a newline, or an escaped `\n` in JSON written as text), at most 256 characters. */
+function restOfLine(input: string, at: number): string {
+  const text = input.slice(at, at + 256);
+  const nl = text.search(/\r|\n|\\[nr]/);
+  if (nl < 0) return text;
+  // (And a bracket that closes on the next line: `progressToken: messageId⏎}` is an object literal's last member.)
+  const next = /^(?:\r?\n|\\[nr])[ \t]*[)\]}]/.exec(text.slice(nl));
+  return next ? `${text.slice(0, nl)}\n}` : text.slice(0, nl);
+}
 
 /** The start of an ARN up to its resource (`arn:aws:secretsmanager:us-east-1:123456789012:` and a resource type's first characters). */
 const ARN_BEFORE = /\barn:[a-z0-9-]{1,32}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:(?:\d{12}|aws)?:[A-Za-z0-9_.-]{0,60}$/;
@@ -635,18 +756,19 @@ const lineAssignment: Detector = {
   // (A shell's escapes are part of the value: `DB_PASSWORD=Cm8Ir2\\ Qb5Vs9`.)
   pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#|\\\\[ $&;#!()|<>]){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
-    const name = wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset);
+    const name = memberKey(wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset));
     const strength = name === undefined ? undefined : secretKeyStrength(name);
     const env = envStyle(name, prefix);
     // (`password: string;` in a TypeScript interface: a statement's end is not part of the value.)
     const v = value.replace(/[;,]+$/, '');
     // (`Password=;Server=db`: an empty value, then a connection string's next pair.)
     if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
-    if (!strength || isPlaceholder(v) || isPlaceholder(v.split(/\s/)[0] ?? '') || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v)))) return false;
+    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix))))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
     if (/^\d{1,9} bytes$/.test(value)) return false;
-    return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value);
+    if (nameOfASecret(v.replace(/^(["'])(.*)\1$/, '$2')) || routeForKey(v.replace(/^(["'])(.*)\1$/, '$2'), name)) return false;
+    return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value) && !WORDS_AND_NUMBER.test(v.replace(/^(["'])(.*)\1$/, '$2'));
   },
 };
 
@@ -765,7 +887,7 @@ const BLANKS = `(?:[ \\t]|\\\\\\r?\\n)+`;
 const CLI_ARGS = `(?:${BLANKS}[^\\s|;&]{1,256}){0,12}?${BLANKS}`;
 const cliValue = (value: string): boolean => {
   const v = unquote(value);
-  return !isPlaceholder(v) && !looksLikeCode(v) && !/^[A-Z][A-Z0-9_]*$/.test(v) && v.length >= 3;
+  return !isPlaceholder(v) && !looksLikeCode(v) && !/^[A-Z][A-Z0-9_]*$/.test(v) && v.length >= 3 && /[A-Za-z0-9]/.test(v) && !/^%[sdr]\b/.test(v);
 };
 
 /**
@@ -1022,7 +1144,8 @@ const directiveSecret: Detector = {
   hint: /requirepass|masterauth|enable[ \t]+(?:password|secret)|username[ \t]|password[ \t]+\d[ \t]|community|-server[ \t]|isakmp|key-string|pre-shared-key|insecure-password|:[ \t]*(?:PSK|XAUTH|EAP)[ \t]/i,
   prefix: `(?:${LINE_START}[ \\t]{0,40}(?:requirepass|masterauth|enable[ \\t]+(?:password|secret)(?:[ \\t]+level[ \\t]+\\d{1,2})?(?:[ \\t]+\\d)?|username[ \\t]+[^\\s]{1,64}(?:[ \\t]+privilege[ \\t]+\\d{1,2})?[ \\t]+(?:password|secret)(?:[ \\t]+\\d)?|password[ \\t]+\\d|snmp-server[ \\t]+community|(?:tacacs|radius)-server(?:[ \\t]+host[ \\t]+[^\\s]{1,128})?[ \\t]+key(?:[ \\t]+\\d)?|crypto[ \\t]+isakmp[ \\t]+key(?:[ \\t]+\\d)?|key-string(?:[ \\t]+\\d)?|pre-shared-key(?:[ \\t]+(?:ascii|hex|\\d))?|user[ \\t]+[^\\s]{1,64}[ \\t]+insecure-password)|${LINE_START}(?:[^\\r\\n:"[]|\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\]){0,128}:[ \\t]*(?:PSK|XAUTH|EAP))[ \\t]+`,
   pattern: CLI_VALUE,
-  accept: cliValue,
+  // (`Username or password too long`: prose, no `username NAME password …` directive.)
+  accept: (value, prefix) => !/username[ \t]+(?:or|and|and\/or|nor)[ \t]/i.test(prefix) && cliValue(value),
 };
 
 /** An Authorization header set in a server's config (nginx's `proxy_set_header Authorization "Basic …"`, Apache's `RequestHeader set Authorization …`). */
@@ -1134,9 +1257,15 @@ const saidSecret: Detector = {
   hint: /pass(?:w|phrase|code)[a-z]{0,6}(?:[ \t]+(?:is|was)[ \t:]|[ \t]*(?:->|→|=>|\||,)|\t)/i,
   prefix: `(?<![A-Za-z0-9_.-])${KEY_NAME}${SAID_SEPARATOR}["'\`]?`,
   pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
-  accept: (value, prefix) => {
+  accept: (value, prefix, input, offset) => {
     const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
     if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || secretKeyStrength(value) !== undefined) return false;
+    const before = input.slice(Math.max(0, offset - prefix.length - 2), offset - prefix.length);
+    // After a comma, a list's next item: a call's arguments or an object's names in code (`Buffer.from(password, "utf-8")`,
+    // `{ cscKeyPassword, cscILink }`), a word of prose (`username and password, respectively`); `password,Xq7mP2vLk9w` is a value.
+    if (/,[ \t]?["'`]?$/.test(prefix) && (/[(,{[][ \t]*$/.test(before) || /^[A-Za-z]+$/.test(value))) return false;
+    // (`/TOKEN|SECRET|PASSWORD|CREDENTIAL/i`: a pattern's alternatives.)
+    if (/[A-Za-z0-9_.-]\|["'`]?$/.test(prefix) && /[|(/]$/.test(before)) return false;
     // (Quoted, it is given as a value; bare, it must look like one, and not like another column's name.)
     return /["'`]$/.test(prefix) ? value.length >= 3 : secretLooking(value) && !/^[a-z]+(?:[_-][a-z]+)+$/.test(value);
   },
@@ -1172,6 +1301,8 @@ export function findTableSecrets(value: string): [number, number][] {
     // (A column's name: a word or two, `password`, `API Key`; not a sentence that mentions one.)
     const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
     if (columns.length === 0 || names.length < 2) continue;
+    // (Every cell of a head is a column's name: `def connect_ftp(self, user, passwd, host):` is a line of code.)
+    if (sep !== '|' && !names.every((c) => /^[A-Za-z_"'][\w .'"#/-]{0,60}$/.test(c.text.trim()) || c.text.trim() === '')) continue;
     let j = i + 1;
     for (; j < lines.length; j++) {
       const [rf, rt] = lines[j] as [number, number];
@@ -1405,11 +1536,18 @@ const keyValueArguments: Detector = {
   prefix: `\\\\?["']${KEY_NAME}\\\\?["'][ \\t]*,[ \\t]*\\\\?["']`,
   pattern: `[^"'\\\\\\r\\n]{1,1024}`,
   accept: (value, prefix, input, offset) => {
-    const strength = secretKeyStrength(/^\\?["']([^"'\\]+)/.exec(prefix)?.[1] ?? '');
+    const key = /^\\?["']([^"'\\]+)/.exec(prefix)?.[1] ?? '';
+    const strength = secretKeyStrength(key);
+    // (Two names in snake case, `['private_key_jwt', 'self_signed_tls_client_auth']`, are a list of names.)
+    if (/^[a-z]+(?:_[a-z]+)+$/.test(key) && /^[a-z]+(?:_[a-z]+)+$/.test(value)) return false;
     // `"name": "DB_PASSWORD", "value": …` in JSON text: the second string is a key, not an argument.
     if (/^\\?["'][ \t]*:/.test(input.slice(offset + value.length, offset + value.length + 8))) return false;
-    if (!strength || isPlaceholder(value) || readsAsProse(value)) return false;
-    return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value);
+    // A call's first two arguments: not an array's strings (`["secret", "public", "private"]`) nor a call's later
+    // ones (`invalidKeyInput(key, "CryptoKey", "KeyObject")`); a pair in brackets (`[["password", "…"]]`) is one.
+    const before = input.slice(Math.max(0, offset - prefix.length - 8), offset - prefix.length);
+    if (!/\([ \t]*$/.test(before) && !(/\[[ \t]*$/.test(before) && /^\\?["'][ \t]*\]/.test(input.slice(offset + value.length, offset + value.length + 8)))) return false;
+    if (!strength || isPlaceholder(value) || readsAsProse(value) || nameOfASecret(value)) return false;
+    return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value) && !WORDS_AND_NUMBER.test(value);
   },
 };
 
@@ -1490,7 +1628,7 @@ const databaseStatementPassword: Detector = {
   kind: 'secret-value',
   phase: 3,
   hint: /changeUserPassword|dbms\.security\.|sp_addlogin|sp_password|SET[ \t]+PASSWORD|PASSWORD[ \t]*\(/i,
-  prefix: `(?:changeUserPassword\\([ \\t]*["'][^"'\\r\\n]{1,128}["'][ \\t]*,[ \\t]*|dbms\\.security\\.(?:createUser|changeUserPassword)\\([ \\t]*'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*|sp_addlogin[ \\t]+(?:@loginame[ \\t]*=[ \\t]*)?N?'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*(?:@passwd[ \\t]*=[ \\t]*)?N?|sp_password[ \\t]+(?:NULL|N?'[^'\\r\\n]{0,128}')[ \\t]*,[ \\t]*N?|PASSWORD[ \\t]*\\([ \\t]*|SET[ \\t]+PASSWORD[ \\t]+(?:FOR[ \\t]+[^=\\r\\n]{1,128})?=[ \\t]*)["']`,
+  prefix: `(?:changeUserPassword\\([ \\t]*["'][^"'\\r\\n]{1,128}["'][ \\t]*,[ \\t]*|dbms\\.security\\.(?:createUser|changeUserPassword)\\([ \\t]*'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*|sp_addlogin[ \\t]+(?:@loginame[ \\t]*=[ \\t]*)?N?'[^'\\r\\n]{1,128}'[ \\t]*,[ \\t]*(?:@passwd[ \\t]*=[ \\t]*)?N?|sp_password[ \\t]+(?:NULL|N?'[^'\\r\\n]{0,128}')[ \\t]*,[ \\t]*N?|PASSWORD\\([ \\t]*|SET[ \\t]+PASSWORD[ \\t]+(?:FOR[ \\t]+[^=\\r\\n]{1,128})?=[ \\t]*)["']`,
   pattern: `[^"'\\r\\n]{1,512}`,
   accept: (value) => !isPlaceholder(value),
 };
@@ -1664,7 +1802,8 @@ const netrcPassword: Detector = {
   hint: /login|account/i,
   prefix: `${word('(?:login|account)')}[ \\t]+[^\\s]{1,128}[ \\t\\r\\n]+password[ \\t]+`,
   pattern: `${VALUE_CHAR}{1,512}`,
-  accept: (value) => !isPlaceholder(value),
+  // (`login = account = password = ''`: Python's chained assignment, no .netrc entry.)
+  accept: (value, prefix) => !isPlaceholder(value) && /[A-Za-z0-9]/.test(value) && !/^(?:login|account)[ \t]+=[ \t]/.test(prefix),
 };
 
 /** `.pgpass`: `host:port:database:user:password`, one entry a line. */
@@ -1696,7 +1835,8 @@ const sqlIdentifiedBy: Detector = {
   pattern: `(?:"[^"\\r\\n]{1,1024}"|(?!['"])[^\\s'";,\\\\]{1,256})`,
   accept: (value) => {
     const v = value.replace(/^"(.*)"$/, '$1');
-    return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
+    // (`… identified by \`_endpoint\``: a name in Markdown's backticks, in prose.)
+    return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && !v.startsWith('`') && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
   },
 };
 
@@ -1801,13 +1941,13 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // Private keys of every common format, with or without their closing line.
     { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----')}` },
     // The rest of a key whose BEGIN line is elsewhere (cut off, or in the previous element of an array): up to its END line.
-    { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
+    { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?${KEY_BODY_BEHIND}-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'private-key', hint: /OpenVPN Static key/, pattern: `-----BEGIN OpenVPN Static key V1-----${BLOCK_TO('-----END OpenVPN Static key V1-----')}` },
     // TLS key-log lines (SSLKEYLOGFILE): the label and the client random stay, the secret after them is masked.
     { kind: 'tls-key-log', hint: { test: (v) => (v.includes('CLIENT_RANDOM ') || v.includes('_SECRET')) && /(?:CLIENT_RANDOM|TRAFFIC_SECRET_0|HANDSHAKE_TRAFFIC_SECRET|EXPORTER_SECRET) [0-9a-f]/.test(v) }, prefix: '(?:CLIENT_RANDOM|(?:CLIENT|SERVER)_(?:HANDSHAKE_)?TRAFFIC_SECRET(?:_0)?|(?:EARLY_)?EXPORTER_SECRET|CLIENT_EARLY_TRAFFIC_SECRET) [0-9a-f]{64} ', pattern: '[0-9a-f]{64,192}' },
-    { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+')}` },
+    { kind: 'putty-private-key', hint: /PuTTY-User-Key-File/, pattern: `PuTTY-User-Key-File-\\d:${BLOCK_TO('Private-MAC:[ \\t]*[0-9a-fA-F]+', false)}` },
     token('aws-access-key', /A[KSBC][IC]A|A3T/, '(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}'),
     token('github-token', /gh[pousr]_|github_pat_/, 'gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}'),
     token('gitlab-token', /gl[a-z]{1,5}-/, 'gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ft|ffct)-[A-Za-z0-9_-]{20,8192}|glagent-[A-Za-z0-9_-]{50,8192}'),
@@ -1954,6 +2094,10 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=digest[ \\t]{1,20})[^\\r\\n\\\\`]{3,4096}|[^\\s"\'\\\\`][^\\r\\n"\'\\\\`]{3,4096})(?<=\\S)',
       accept: (value, prefix) => {
         if (isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value) || /^\$\{|\+\s*[A-Za-z_]/.test(value)) return false;
+        // (A statement on the next line, after a `case 'device_authorization':` label, is no folded header.)
+        if (/\n/.test(prefix) && /^[A-Za-z_$][\w$.]*[ \t]+=(?:[ \t]|$)/.test(value)) return false;
+        // (`device_authorization: '/device/auth'`: an endpoint's path, no credential.)
+        if (/^\/[a-z_-]{1,40}(?:\/[a-z_-]{1,40}){0,4}$/.test(value)) return false;
         // With a scheme (`Bearer …`) the rest is the credential; without one it must look like a credential itself.
         return /(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256|sharedkey|sharedkeylite|hmac|hawk|oauth|apikey|key|ssws|splunk|geniekey)[ \t]+\\?["']?$/i.test(prefix) || (secretLooking(value.split(/\s/)[0] ?? '') && (value.split(/\s/)[0] ?? '').length >= 8);
       },

@@ -1,0 +1,170 @@
+/*
+ * Source code is most of what a coding agent's tools read and write: masking must leave it as it is, or the log
+ * misleads and, with `inline: true`, the agent's own files come back corrupted. A scan of real sources (the
+ * packages this repository pins, Python's standard library) found 1 line in 700 changed. What would go wrong:
+ * - an expression read as a secret's value: an optional chain (`const token = call.params?._meta?.progressToken;`),
+ *   a statement's identifier (`token.source = source;`, `resumptionToken: lastEventId,`, `cookieAv = unparsedAttributes`),
+ *   a declaration (`let cookieDomain = attributeValue`), `await f(…)`, `(a = {})`, a spread, a negation, a regex
+ *   literal, a ternary, a chained assignment (`login = account = password = ''`), a hex constant, a type (`privateKey: KeyObject;`);
+ * - a name read as a secret: the names of secrets themselves (`['authorization_code', 'refresh_token']`,
+ *   `'client_secret_post'`), an algorithm or a method under a key that ends in one (`id_token_signed_response_alg: 'RS256'`),
+ *   a route named for its key (`token: '/token'`), a URN, a test's id (`sessionId: 'test-session-1'`), a header's
+ *   name (`['mcp-session-id', 'mcp-protocol-version']`), an example's placeholder (`clientSecret: 'my-secret'`), a
+ *   template its code fills in (`'{0}:{1}'.format(…)`, `"Basic %s" % auth`), a member of an object named for a
+ *   secret (`cookieAttributeList.sameSite = 'Lax'`);
+ * - a list read as key and value: a call's later arguments (`invalidKeyInput(key, "CryptoKey", "KeyObject")`), an
+ *   array's strings, a function's parameters read as a table's head (`def connect_ftp(self, user, passwd, host):`),
+ *   `password, respectively` in prose, a pattern's alternatives (`/TOKEN|PASSWORD|CREDENTIAL/`);
+ * - a key's armour mentioned, not given: `pkcs8.indexOf("-----BEGIN PRIVATE KEY-----")` masked the rest of the file;
+ * - and the other way, each fix must not open a hole: code that does hold a secret stays masked — a quoted
+ *   literal, a connection string, an env or INI line, a key in a string, concatenated or cut.
+ * Real code, not samples: the sources of packages whose versions package-lock.json pins, masked 4 KB at a time
+ * as a tool reads a file, every byte kept but for two documentation examples that do hold a cookie and a key.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createMasker } from '../../../main/masking/masker.js';
+
+const masker = createMasker({ detectors: ['secrets', 'credit-card'], custom: [] }, Buffer.alloc(32, 7));
+// Every gate of the later passes open (`||`, `??`, an option, a tab), as in most real files.
+const inCode = (line: string) => `function f(a, b) {\n\tif (a || b) return run('--quiet', a ?? b);\n${line}\n}\n`;
+// And a config file's, for the secrets: the same gates open.
+const inConfig = (line: string) => `# deploy: run --quiet when a || b ?? c\t\n${line}\n[next]\n`;
+
+const CODE: string[] = [
+  'const token = call.params?._meta?.progressToken;',
+  'const token = ((message as { params?: { progressToken?: unknown } }).params ?? {}).progressToken;',
+  'this._sessionId = opts?.sessionId;',
+  '    resumptionToken: lastEventId,',
+  '  token.source = source;',
+  'super.password = value;',
+  'self.user, self.password = user, password',
+  "passwd = passwd + 'anonymous@'",
+  "login = account = password = ''",
+  'const authorizationServerMetadata = await discoverAuthorizationServerMetadata(url, { fetchFn });',
+  "const clientSecret = isPublicClient ? undefined : crypto.randomBytes(32).toString('hex');",
+  'const CLIENT_NOTIFICATION_TOKEN = /^[A-Za-z0-9._~+\\x2F-]+=*$/u;',
+  'export const idTokenSigningAlgValues = [...signingAlgValues];',
+  'tokenIsJWT = !!decodeProtectedHeader(params.token);',
+  'res.cookie = function (name, value, options) {',
+  '  USERNAME_PASSWORD: 0x02,',
+  'const nsisSignature = [0xef, 0xbe, 0xad, 0xde];',
+  '      let cookieDomain = attributeValue',
+  '      cookieAv = unparsedAttributes',
+  '  privateKey: KeyObject;',
+  '    cscIKeyPassword: (0, util.chooseNotNull)(options.cscInstallerKeyPassword, process.env.CSC_INSTALLER_KEY_PASSWORD),',
+  'const done = {\n  progressToken: messageId\n};',
+  "  grant_types: ['authorization_code', 'refresh_token'],",
+  "return ['client_secret_basic', 'client_secret_post', 'none'].includes(method);",
+  "const params = new Set(['token', 'token_type_hint', ...getClientAuthParams(ctx)]);",
+  "if (key.type !== expectedType && (secret || ['secret', 'public', 'private'].includes(key.type))) {",
+  "  id_token_signed_response_alg: 'RS256',",
+  "  authorization_encrypted_response_enc: 'authorization_encryption_enc_values_supported',",
+  "const AUTHORIZATION_CODE_CHALLENGE_METHOD = 'S256';",
+  "  token: '/token',",
+  "  device_authorization: '/device/auth',",
+  "grantType = 'urn:ietf:params:oauth:grant-type:device_code';",
+  "await handler({}, { sessionId: 'test-session-1' });",
+  "  progressToken: 'token-123',",
+  "  exposeHeaders: ['mcp-session-id', 'mcp-protocol-version']",
+  " *   clientSecret: 'my-secret',",
+  "  richAuthorizationRequests: ['enabled', 'types'],",
+  'throw new TypeError(invalidKeyInput(key, "CryptoKey", "KeyObject", "JSON Web Key"));',
+  '  if (typeof pkcs8 != "string" || pkcs8.indexOf("-----BEGIN PRIVATE KEY-----") !== 0)\n    throw new TypeError(\'"pkcs8" must be PKCS#8 formatted string\');\n  return fromPKCS8(pkcs8, alg, options);',
+  "const body = pem.replace(/-----END PRIVATE KEY-----/, '').trim();",
+  "credentials = '{0}:{1}'.format(user, passwd).encode()",
+  'headers["Authorization"] = "Basic %s" % auth',
+  '            ("Authorization", "Basic " + auth)',
+  "def unix_getpass(prompt='Password: ', stream=None):",
+  '    def output(self, attrs=None, header="Set-Cookie:", sep="\\015\\012"):',
+  "        if s[:5] in {'pass ', 'PASS '}:",
+  "        return self._shortcmd('PASS %s' % pswd)",
+  '                 credentials=None, secure=None, timeout=5.0):',
+  '\ndef connect_ftp(self, user, passwd, host, port, dirs, timeout):\n    return ftpwrapper(user, passwd, host, port, dirs, timeout)',
+  "throw new InvalidArgumentError('Username or password too long')",
+  '//    username and password, respectively, in the traversable for user prompts.',
+  "if (request.credentials === 'include' || request.credentials === 'same-origin') {",
+  'const pwBuf = toArrayBuffer(Buffer.from(password, "utf-8"));',
+  'async function createKeychain({ tmpDir, cscLink, cscKeyPassword, cscILink, currentDir }) {',
+  "log.info(chalk.bold('When asked to enter a password (\"Create Private Key Password\"), please select \"None\".'));",
+  'if (/TOKEN|SECRET|KEY|PASSWORD|CREDENTIAL/i.test(envName)) {',
+  "  switch (route) {\n    case 'device_authorization':\n      grantType = 'urn:ietf:params:oauth:grant-type:device_code';",
+  "        cookieAttributeList.sameSite = 'Lax'",
+  '        this.currentToken.data = "[CDATA[";',
+  ' * Creates a transport, which will direct the client to POST messages to the URL identified by `_endpoint`.',
+  '# token          = 1*tchar',
+];
+
+// Code that does hold a secret (synthesised): each fix above leaves it masked.
+const SECRETS: [string, string][] = [
+  ['const password = "Tr0ub4dor&3";', 'Tr0ub4dor&3'],
+  ["self.password = 'Xq7mP2vLk9w'", 'Xq7mP2vLk9w'],
+  ['conn = "Server=db;Database=app;User Id=sa;Password=Pa55word9;"', 'Pa55word9'],
+  ['Server=db;Database=app;User Id=sa;Password=hunterTwo;', 'hunterTwo'],
+  ['DB_PASSWORD=letmein;', 'letmein'],
+  ['password = hunter2', 'hunter2'],
+  ['password = letmein', 'letmein'],
+  ['password = letmein ; the admin password', 'letmein'],
+  ["  client_secret: 'f3a9c2d18b7e4f60a1c2',", 'f3a9c2d18b7e4f60a1c2'],
+  ['token: Xq7mP2vLk9wQz8', 'Xq7mP2vLk9wQz8'],
+  ['login(user="admin", password="Xq7mP2vLk9w")', 'Xq7mP2vLk9w'],
+  ['{"PASSWORD": "hunter2"}', 'hunter2'],
+  ["define('DB_PASSWORD', 'Zq8vDefinePw');", 'Zq8vDefinePw'],
+  ['new Map([["password", "Zq8vMapPw42"]])', 'Zq8vMapPw42'],
+  ['userPassword: {SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=', 'W6ph5Mm5Pz8GgiULbPgzG37mj9g='],
+  ['USERNAME_PASSWORD: 0x9f3a2c4e5d6b7a8f1e2d3c4b5a69788796a5b4c3', '0x9f3a2c4e5d6b7a8f1e2d3c4b5a69788796a5b4c3'],
+  ['const pem = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n";', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'],
+  ["const pem = '-----BEGIN RSA PRIVATE KEY-----\\n' +\n  'MIIEowIBAAKCAQEAq7BFUpkGp3+LQmlQ\\n' +", 'MIIEowIBAAKCAQEAq7BFUpkGp3+LQmlQ'],
+  ['Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,5E3F\n\nW6ph5Mm5Pz8GgiULbPgzG37mj9gW6ph5Mm5Pz8G\n-----END RSA PRIVATE KEY-----', 'W6ph5Mm5Pz8GgiULbPgzG37mj9gW6ph5Mm5Pz8G'],
+  ['password: !!str Zq8vTaggedPw', 'Zq8vTaggedPw'],
+  ['headers["Authorization"] = "Basic dXNlcjpaOHZTZWNyZXQ="', 'dXNlcjpaOHZTZWNyZXQ='],
+];
+
+/** The pinned packages' sources: what a coding agent reads all day. */
+const PACKAGES = ['@modelcontextprotocol/sdk/dist/esm', 'openid-client/build', 'jose/dist/webapi', 'yaml/dist', 'oidc-provider/lib', 'express/lib', 'svelte/src', '@modelcontextprotocol/server-everything/dist', '@modelcontextprotocol/server-filesystem/dist'];
+/** Two documentation examples that do hold a secret's value: a cookie, an API key. */
+const TRUE_VALUES = ["res.append('Set-Cookie', 'foo=bar; Path=/; HttpOnly')", "'X-API-Key': 'tobi'"];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    if (stat.isDirectory()) return sources(path);
+    return /\.(?:js|mjs|ts)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+describe('masking source code', () => {
+  it.each(CODE)('leaves code as it is: %s', (line) => {
+    expect(masker.text(line)).toBe(line);
+    expect(masker.text(inCode(line))).toBe(inCode(line));
+  });
+
+  it.each(SECRETS)('still masks a secret code holds: %s', (text, secret) => {
+    expect(masker.text(text)).not.toContain(secret);
+    expect(masker.text(inConfig(text))).not.toContain(secret);
+  });
+
+  it('leaves the pinned packages’ sources byte for byte, 4 KB at a time, but for two examples that hold a value', () => {
+    const root = join(import.meta.dirname, '../../../node_modules');
+    const changed: string[] = [];
+    let files = 0;
+    for (const pkg of PACKAGES) {
+      for (const file of sources(join(root, pkg))) {
+        files++;
+        const text = readFileSync(file, 'utf8');
+        for (let at = 0; at < text.length; at += 4096) {
+          const chunk = text.slice(at, at + 4096);
+          const out = masker.text(chunk);
+          if (out === chunk) continue;
+          const lines = chunk.split('\n');
+          const masked = out.split('\n');
+          for (let i = 0; i < lines.length; i++) if (lines[i] !== masked[i]) changed.push(`${file.slice(root.length + 1)}: ${(lines[i] as string).trim()}`);
+        }
+      }
+    }
+    expect(files).toBeGreaterThan(500);
+    expect(changed.filter((c) => !TRUE_VALUES.some((v) => c.includes(v)))).toEqual([]);
+  });
+});
