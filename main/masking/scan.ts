@@ -213,3 +213,59 @@ function jwtTail(v: string, dot1: number, max: number): number | undefined {
   for (let k = max; k >= 10; k--) if (!alnum(v.charCodeAt(s3 + k))) return s3 + k;
   return undefined;
 }
+
+const LITERAL_ESCAPE: Record<string, string> = { t: '\t', n: '\n', r: '\r' };
+/**
+ * The literal each of a regex's alternatives begins with (`nmcli|mysqladmin|aws[ \t]+configure` → nmcli,
+ * mysqladmin, aws), lower-cased for a case-insensitive one, or undefined when an alternative begins with no
+ * literal of two characters or more (a class, a group, a lookaround) or holds other than ASCII. The regex can match a
+ * text only where one of them stands in it (in its lower-cased form, for a case-insensitive regex): a plain
+ * substring search, far cheaper than the regex's own scan, which V8 cannot speed up for a case-insensitive
+ * alternation.
+ */
+export function leadingLiterals(regex: RegExp): string[] | undefined {
+  const source = regex.source;
+  if (/[^\x20-\x7e]/.test(source) || regex.flags.includes('m')) return undefined;
+  const alternatives: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let from = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      alternatives.push(source.slice(from, i));
+      from = i + 1;
+    }
+  }
+  alternatives.push(source.slice(from));
+  const literals: string[] = [];
+  for (const alternative of alternatives) {
+    let i = alternative.startsWith('\\b') ? 2 : 0;
+    let literal = '';
+    for (; i < alternative.length; i++) {
+      const c = alternative[i] as string;
+      let char: string | undefined;
+      let width = 1;
+      if (c === '\\') {
+        const e = alternative[i + 1] ?? '';
+        char = LITERAL_ESCAPE[e] ?? (/[.\-/|()[\]{}*+?$^\\:="'<>,@#%&!~;]/.test(e) ? e : undefined);
+        width = 2;
+      } else if (!/[[\](){}.*+?^$|]/.test(c)) char = c;
+      if (char === undefined) break;
+      const next = alternative[i + width];
+      // (A character a quantifier may leave out is no part of what must stand there.)
+      if (next === '?' || next === '*' || (next === '{' && /^\{0[,}]/.test(alternative.slice(i + width)))) break;
+      literal += char;
+      i += width - 1;
+      if (next === '+' || next === '{') break;
+    }
+    if (literal.length < 2) return undefined;
+    literals.push(regex.flags.includes('i') ? literal.toLowerCase() : literal);
+  }
+  return literals;
+}

@@ -7,7 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64Stretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { DETECTOR_SETS } from '../../../main/masking/detectors.js';
+import { base64Stretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, leadingLiterals, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -138,5 +139,33 @@ describe('jwtScanner', () => {
     const text = '-eyJ'.repeat(200_000);
     expect(jwtScanner()(text)).toEqual([]);
     expect(jwtScanner()(`_${text}`)).toEqual([]);
+  });
+});
+
+describe('leadingLiterals', () => {
+  // Every detector hint that begins with literals: where the hint passes, one of them stands in the text (the
+  // masker skips the hint where none does). Texts made of the hints' own pieces, in both cases, and of noise.
+  const hints = Object.values(DETECTOR_SETS)
+    .flat()
+    .flatMap((d) => (d.hint instanceof RegExp && leadingLiterals(d.hint) ? [d.hint] : []));
+  const pieces = [...new Set(hints.flatMap((h) => [...(leadingLiterals(h) as string[]), ...h.source.split(/[|()[\]\\?*+{}]/).filter((p) => p.length > 0 && p.length < 24)]))];
+  const holds = (hint: RegExp, text: string) => (leadingLiterals(hint) as string[]).some((l) => (hint.flags.includes('i') ? text.toLowerCase() : text).includes(l));
+
+  it('finds a literal wherever a hint passes', () => {
+    expect(hints.length).toBeGreaterThan(40);
+    const piece = fc.oneof(fc.constantFrom(...pieces), fc.constantFrom(...pieces).map((p) => p.toUpperCase()), fc.constantFrom(' ', '\t', '\n', '-', '_', '=', ':', '"', '5', 'İ', 'ſ'));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((ps) => ps.join('')), (text) => hints.every((h) => !h.test(text) || holds(h, text))),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('reads what a regex must begin with, and gives up where it cannot say', () => {
+    expect(leadingLiterals(/nmcli|mysqladmin|aws[ \t]+configure/i)).toEqual(['nmcli', 'mysqladmin', 'aws']);
+    expect(leadingLiterals(/zip|\bENV[ \t]|\bset[ \t]+-/i)).toEqual(['zip', 'env', 'set']);
+    expect(leadingLiterals(/CURLOPT_(?:USERPWD|PASSWORD)/)).toEqual(['CURLOPT_']);
+    expect(leadingLiterals(/\|\||\?\?/)).toEqual(['||', '??']);
+    expect(leadingLiterals(/passwords?x/)).toEqual(['password']);
+    for (const r of [/(?:Unseal|Recovery) Key/, /ab?c|de/, /a{0,2}bc/, /[A-Z]{4}/, /x|y/, /\d{3}-pass/, /é+/]) expect(leadingLiterals(r), r.source).toBeUndefined();
   });
 });
