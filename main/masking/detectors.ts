@@ -583,15 +583,16 @@ const BLOCK_TO = (end: string, body = true) => `${body ? KEY_BODY_AHEAD : ''}(?:
 // A key that may name a secret (the exact test is isSecretKeyName, in accept): only such keys are matched at
 // all, so that `name: value` pairs around them are left for the other detectors.
 // Phase 2 runs case-insensitively (the engine compiles it with `i`).
-const SECRETISH = '(?:pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat)';
+// (`pat` not before `h`: a personal access token's key, not `path`, which logs and file tools write on every line.)
+const SECRETISH = '(?:pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat(?!h))';
 const KEY_NAME = `[A-Za-z0-9_.-]{0,60}?${SECRETISH}[A-Za-z0-9_.-]{0,60}`;
-const KEY_HINT = /pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat/i;
+const KEY_HINT = /pass|pw|psk|secret|token|key|cred|auth|cookie|sig|sas|dsn|conn|sess|pat(?!h)/i;
 /**
  * Whether a text could hold a context form (phase 2): every phase-2 hint holds one of these words, so a text
  * without them passes none. Written as a tree of shared beginnings, which the regex engine scans about three
  * times faster than the hints joined (a 4 KB message: ~8 µs against ~24 µs).
  */
-export const CONTEXT_GATE = /jwt|sid=|ticket=|p(?:a(?:ss|t)|w|sk)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
+export const CONTEXT_GATE = /jwt|sid=|ticket=|p(?:a(?:ss|t(?!h))|w|sk)|s(?:e(?:cret|ss)|ig|as)|token|key|c(?:red|o(?:okie|nn|de=))|auth|dsn|%(?:3f|26)|\\u0026/i;
 /**
  * How far before a CONTEXT_GATE word a phase-2 match may begin, so that the context pass tries only the places
  * near one (test/unit/masking/masker.test.ts compares it with a pass over every place): `near` characters for
@@ -1292,6 +1293,8 @@ export function findTableSecrets(value: string): [number, number][] {
     const head = value.slice(from, to);
     if (!TABLE_WORD.test(head)) continue;
     const sep = head.includes('|') ? '|' : head.includes('\t') ? '\t' : ',';
+    // (A head of names holds no brackets, `;` or `=`: a line of code is no head; tried before its cells are read.)
+    if (sep !== '|' && /[(){};=]/.test(head)) continue;
     // A head is a table's first row: in Markdown, the one above its |---| row; otherwise the first line of a block.
     const below = lines[i + 1] ? value.slice((lines[i + 1] as [number, number])[0], (lines[i + 1] as [number, number])[1]) : '';
     // (A `|` table is Markdown's, with its rule below the head, or a SQL shell's list mode, sqlite3's `user|password`:
