@@ -1,4 +1,4 @@
-import { base64Stretch, jwtScanner, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
+import { boundedKeyStretch, jwtScanner, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
 
 /**
  * What masking looks for. The formats are learned from the rule sets of well-kept secret scanners (gitleaks'
@@ -2066,7 +2066,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     {
       kind: 'aws-secret-key',
       inRun: true,
-      hint: base64Stretch(40),
+      hint: boundedKeyStretch(40, 32),
       pattern:
         '(?:(?<![A-Za-z0-9/+=_.-])|(?<=(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9][A-Za-z0-9_.-]{0,31}[/_.-]))[A-Za-z0-9/+]{40}' +
         '(?:(?![A-Za-z0-9/+=_-])|(?=[/_.-][A-Za-z0-9_.-]{0,31}[A-Za-z0-9](?![A-Za-z0-9/+=_.-])))',

@@ -99,6 +99,36 @@ function classStretch(inClass: (c: number) => boolean, length: number): Hint {
 /** Whether `length` characters of the standard base64 alphabet stand in a row, as `/[A-Za-z0-9/+]{length}/` would say. */
 export const base64Stretch = (length: number): Hint => classStretch(base64Char, length);
 
+const keyStretchChar = (c: number): boolean => base64Char(c) || c === 61 || c === 95 || c === 46 || c === 45; // and = _ . -
+/**
+ * Whether a bare key of `length` base64 characters could stand in the text as the AWS secret key's pattern finds
+ * one (bounded by characters outside `[A-Za-z0-9/+=_.-]`, or glued by `/ _ . -` to a name of at most `glue`
+ * characters that begins or ends its stretch): some stretch of those characters at least `length` long is at
+ * most `length + 2 × (glue + 1)` long, or holds a `.` where the key could end. A base64 blob of kilobytes has no
+ * such stretch, so the pattern's scan of it, which tries every position, is spared.
+ */
+export function boundedKeyStretch(length: number, glue: number): Hint {
+  return {
+    test: (value) => {
+      for (let s = 0; s < value.length; ) {
+        if (!keyStretchChar(value.charCodeAt(s))) {
+          s++;
+          continue;
+        }
+        let t = s;
+        while (t < value.length && keyStretchChar(value.charCodeAt(t))) t++;
+        if (t - s >= length) {
+          if (t - s <= length + 2 * (glue + 1)) return true;
+          const dot = value.indexOf('.', s + length);
+          if (dot >= 0 && dot <= s + length + glue + 1 && dot < t) return true;
+        }
+        s = t;
+      }
+      return false;
+    },
+  };
+}
+
 /** A regex tried only where a literal it needs stands (`includes` skips ahead far faster than the regex engine does for a pattern that begins with a class). */
 export function withLiteral(literal: string, regex: RegExp): Hint {
   return { test: (value) => value.includes(literal) && regex.test(value) };

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DETECTOR_SETS } from '../../../main/masking/detectors.js';
-import { base64Stretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, leadingLiterals, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, boundedKeyStretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, leadingLiterals, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -167,5 +167,35 @@ describe('leadingLiterals', () => {
     expect(leadingLiterals(/\|\||\?\?/)).toEqual(['||', '??']);
     expect(leadingLiterals(/passwords?x/)).toEqual(['password']);
     for (const r of [/(?:Unseal|Recovery) Key/, /ab?c|de/, /a{0,2}bc/, /[A-Z]{4}/, /x|y/, /\d{3}-pass/, /é+/]) expect(leadingLiterals(r), r.source).toBeUndefined();
+  });
+});
+
+describe('boundedKeyStretch', () => {
+  // The AWS secret key's hint: wherever its pattern matches, the hint passes (a hint that failed there would let a
+  // key through unmasked). Texts of names, separators and keys of 38–42 characters glued in every way, in runs
+  // around the lengths the hint decides on.
+  const detector = Object.values(DETECTOR_SETS)
+    .flat()
+    .find((d) => d.kind === 'aws-secret-key') as { pattern: string; hint: { test(v: string): boolean } };
+  const regex = new RegExp(detector.pattern);
+  const hint = boundedKeyStretch(40, 32);
+  const b64 = fc.constantFrom(...'ABCXYZabcxyz0189/+'.split(''));
+  const run = (min: number, max: number) => fc.array(b64, { minLength: min, maxLength: max }).map((cs) => cs.join(''));
+  const part = fc.oneof(run(38, 42), run(1, 34), run(60, 120), fc.constantFrom('-', '_', '.', '/', '=', ' ', '"', ':', '\n', '..'));
+
+  it('passes wherever the pattern finds a key', () => {
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 7 }).map((ps) => ps.join('')), (text) => !regex.test(text) || hint.test(text)),
+      { numRuns: 30_000 },
+    );
+    expect(detector.hint).toBeDefined();
+  });
+
+  it('fails on a base64 blob, and passes on a key alone, glued to a name, or ending a sentence', () => {
+    const key = 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12';
+    expect(hint.test(Buffer.alloc(3000, 7).toString('base64').replace(/A/g, 'x9'))).toBe(false);
+    for (const text of [key, `cli-${key}`, `${key}_v2`, `${'n'.repeat(32)}/${key}/${'m'.repeat(32)}`, `${key}.`, `the key ${key}. Then`, `${key}.and.more.words.after.it.${'z'.repeat(60)}`]) {
+      expect(hint.test(text), text).toBe(true);
+    }
   });
 });
