@@ -1265,6 +1265,8 @@ const saidSecret: Detector = {
     // After a comma, a list's next item: a call's arguments or an object's names in code (`Buffer.from(password, "utf-8")`,
     // `{ cscKeyPassword, cscILink }`), a word of prose (`username and password, respectively`); `password,Xq7mP2vLk9w` is a value.
     if (/,[ \t]?["'`]?$/.test(prefix) && (/[(,{[][ \t]*$/.test(before) || /^[A-Za-z]+$/.test(value))) return false;
+    // (`{{ .Values.db.password | b64enc }}`: a template's pipeline, Helm's and Go's, the value its next function.)
+    if (/\|[ \t]*$/.test(prefix) && /\{\{[^}]*$/.test(input.slice(Math.max(0, offset - prefix.length - 120), offset - prefix.length))) return false;
     // (`/TOKEN|SECRET|PASSWORD|CREDENTIAL/i`: a pattern's alternatives.)
     if (/[A-Za-z0-9_.-]\|["'`]?$/.test(prefix) && /[|(/]$/.test(before)) return false;
     // (Quoted, it is given as a value; bare, it must look like one, and not like another column's name.)
@@ -1322,6 +1324,62 @@ export function findTableSecrets(value: string): [number, number][] {
   }
   return found;
 }
+/** A YAML document's `kind: Secret` line (Kubernetes), at the start of its line. */
+const MANIFEST_KIND = /(?:^|\n)kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?(?:\n|$)/;
+/**
+ * A Kubernetes Secret written as YAML (a manifest, `kubectl get secret -o yaml`, a Helm chart's output): in each
+ * document (between `---` lines) whose `kind` is `Secret`, every value under its `data:` and `stringData:` keys,
+ * whatever the key is called — each `key: value` one level in, and the lines of a block scalar (`key: |`) below it.
+ */
+export function findManifestSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const lines: [number, number][] = [];
+  for (let start = 0; start <= value.length && lines.length < 100_000; ) {
+    const nl = value.indexOf('\n', start);
+    const end = nl < 0 ? value.length : nl;
+    lines.push([start, end > start && value.charCodeAt(end - 1) === 13 ? end - 1 : end]);
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  const indent = (line: string) => line.length - line.trimStart().length;
+  for (let doc = 0; doc < lines.length; ) {
+    let end = doc;
+    while (end < lines.length && !(end > doc && /^---(?:[ \t]|$)/.test(value.slice(...(lines[end] as [number, number]))))) end++;
+    const text = (i: number) => value.slice(...(lines[i] as [number, number]));
+    let secret = false;
+    for (let i = doc; i < end && !secret; i++) secret = /^kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?$/.test(text(i));
+    for (let i = doc; secret && i < end; i++) {
+      const head = /^([ \t]*)(?:data|stringData):[ \t]*(?:#.*)?$/.exec(text(i));
+      if (!head) continue;
+      const level = (head[1] as string).length;
+      let blockAbove: number | undefined;
+      for (let j = i + 1; j < end; j++) {
+        const line = text(j);
+        if (line.trim() === '' || /^[ \t]*#/.test(line)) continue;
+        const at = indent(line);
+        if (at <= level) break;
+        const [from] = lines[j] as [number, number];
+        if (blockAbove !== undefined && at > blockAbove) {
+          found.push([from + at, from + line.trimEnd().length]);
+          continue;
+        }
+        blockAbove = undefined;
+        const pair = /^([ \t]*)(?:"[^"]*"|'[^']*'|[^\s:#][^:#]*?):[ \t]+(.*?)[ \t]*(?:[ \t]#.*)?$/.exec(line);
+        if (!pair) continue;
+        const v = pair[2] as string;
+        if (/^[|>][-+0-9]*$/.test(v)) blockAbove = at;
+        else if (v !== '' && !isPlaceholder(v.replace(/^(["'])(.*)\1$/, '$2'))) {
+          const start = from + line.lastIndexOf(v, line.length - (line.length - line.trimEnd().length));
+          const quoted = /^(["']).*\1$/.test(v);
+          found.push(quoted ? [start + 1, start + v.length - 1] : [start, start + v.length]);
+        }
+      }
+    }
+    doc = end === doc ? doc + 1 : end;
+  }
+  return found;
+}
+
 /**
  * A table drawn with box characters (`doppler secrets`, `infisical export --format table`, many CLIs' pretty
  * output): a row whose first cell names a secret strongly has its second cell masked (`│ DB_PASSWORD │ … │`), and
@@ -2188,6 +2246,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && PROMPT_LINE.test(v) }, scan: findPrintedSecrets },
     { kind: 'secret-value', hint: { test: (v) => v.includes('│') }, scan: findBoxTableSecrets },
+    { kind: 'secret-value', hint: { test: (v) => v.includes('Secret') && MANIFEST_KIND.test(v) }, scan: findManifestSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
   ],

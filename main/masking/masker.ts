@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { findNodeAtLocation, parseTree, type JSONPath, type Node as JsonNode } from 'jsonc-parser';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
 import { base64Char, hexBytesApart, hexBytesSpaced, hexStretch, leadingLiterals, nextLongRun, type Hint } from './scan.js';
@@ -141,6 +142,10 @@ function parses(text: string): boolean {
 }
 /** A text that may be a JSON document (an object or an array). */
 const JSON_TEXT_START = /^[ \t\r\n]*[[{]/;
+/** What names an object whose members are secrets by what it is (see secretMembers): a JSON text holding one is read as JSON. */
+const STRUCTURE_HINT = /"kind"\s*:\s*"Secret"|"lease_duration"|"override_special"|"min_special"|"created_time"|"values"\s*:\s*\[/;
+/** The longest JSON text read as JSON for that (a tool's answer; the text passes still read longer ones). */
+const MAX_STRUCTURE_TEXT = 8 * 1024 * 1024;
 /** What the detectors' checks may refuse in one pass over a text (see `replaceIn`): this many characters per character of it, and a base. */
 const REFUSED_PER_CHAR = 4;
 const REFUSED_BASE = 65_536;
@@ -978,10 +983,44 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     } else if (!spend(value.length + SEARCH_COST)) return UNCHECKED;
     masking++;
     try {
-      return readingsMasked(jsonLiteralsMasked(value, depth), depth);
+      return readingsMasked(jsonLiteralsMasked(structureMasked(value), depth), depth);
     } finally {
       masking--;
     }
+  };
+  /**
+   * A JSON text whose secrets are so by what its objects are, not by their keys' names (a Kubernetes Secret, a
+   * Terraform state, a Vault read, printed by a tool as text: `kubectl get secret -o json`, `terraform show -json`):
+   * the text is read as JSON and walked as a message is, and each string the walk masks is replaced where it stands,
+   * the rest of the text left as written. Only texts that name such an object are read so.
+   */
+  const structureMasked = (value: string): string => {
+    if (value.length > MAX_STRUCTURE_TEXT || !STRUCTURE_HINT.test(value) || !JSON_TEXT_START.test(value)) return value;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return value;
+    }
+    const changed: [JSONPath, string][] = [];
+    const compare = (before: unknown, after: unknown, path: JSONPath): void => {
+      if (typeof before === 'string' && typeof after === 'string' && before !== after) changed.push([path, after]);
+      else if (Array.isArray(before) && Array.isArray(after)) before.forEach((b, i) => compare(b, after[i], [...path, i]));
+      else if (before !== null && typeof before === 'object' && after !== null && typeof after === 'object' && !Array.isArray(after)) {
+        for (const [k, b] of Object.entries(before)) if (Object.hasOwn(after, k)) compare(b, (after as Record<string, unknown>)[k], [...path, k]);
+      } else if (typeof before === 'number' && typeof after === 'string') changed.push([path, after]);
+    };
+    compare(parsed, walk(parsed, undefined), []);
+    if (changed.length === 0) return value;
+    const tree = parseTree(value);
+    if (!tree) return value;
+    const spans = changed
+      .map(([path, masked]) => [findNodeAtLocation(tree, path), masked] as const)
+      .filter((s): s is readonly [JsonNode, string] => s[0] !== undefined)
+      .sort((a, b) => b[0].offset - a[0].offset);
+    let out = value;
+    for (const [node, masked] of spans) out = out.slice(0, node.offset) + JSON.stringify(masked) + out.slice(node.offset + node.length);
+    return out;
   };
   let masking = 0;
   /**
@@ -1186,6 +1225,28 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     }
     return out;
   };
+  /**
+   * Members whose every value is a secret by what the object is, whatever they are called: a Kubernetes Secret's
+   * `data` and `stringData`; the `result` (and its bcrypt hash) of Terraform's `random_password` in a state file; the
+   * secrets of a Vault read (`data`, or KV version 2's `data.data` beside its `metadata`).
+   */
+  const secretMembers = (o: Record<string, unknown>): readonly string[] | undefined => {
+    if (o.kind === 'Secret' && typeof o.apiVersion === 'string') return ['data', 'stringData'];
+    if (Object.hasOwn(o, 'result') && (Object.hasOwn(o, 'override_special') || Object.hasOwn(o, 'min_special'))) return ['result', 'bcrypt_hash'];
+    if (Object.hasOwn(o, 'lease_duration') && Object.hasOwn(o, 'request_id') && o.data !== null && typeof o.data === 'object') {
+      const data = o.data as Record<string, unknown>;
+      return Object.hasOwn(data, 'data') && Object.hasOwn(data, 'metadata') ? ['data.data'] : ['data'];
+    }
+    if (Object.hasOwn(o, 'metadata') && Object.hasOwn(o, 'data') && o.metadata !== null && typeof o.metadata === 'object' && Object.hasOwn(o.metadata, 'created_time') && Object.hasOwn(o.metadata, 'version')) return ['data'];
+    return undefined;
+  };
+  /** A name's values listed under it (Netlify's env: `{key: "STRIPE_KEY", values: [{value, context}]}`): the name's kind, or undefined. */
+  const listedValuesKind = (o: Record<string, unknown>): KeyKind | undefined => {
+    if (!Array.isArray(o.values) || !o.values.some((e) => e !== null && typeof e === 'object' && Object.hasOwn(e, 'value'))) return undefined;
+    const name = NAME_FIELDS.map((n) => o[n]).find((n): n is string => typeof n === 'string');
+    const kind = name === undefined ? undefined : kindOfKey(name);
+    return kind === 'strong' || kind === 'weak' ? kind : undefined;
+  };
   const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
   const JWK_TYPES = new Set(['RSA', 'EC', 'OKP', 'oct']);
   const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
@@ -1308,13 +1369,19 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       const pair = pairKind(value as Record<string, unknown>);
       // A JSON Web Key (`kty`): its private members are the key, whatever they look like.
       const jwk = JWK_TYPES.has((value as Record<string, unknown>).kty as string);
+      const secrets = secretMembers(value as Record<string, unknown>);
+      const listed = listedValuesKind(value as Record<string, unknown>);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
         const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : ownedKey(keyName, k, value as Record<string, unknown>) ? 'strong' : undefined;
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
-        const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v) : walk(v, typeof v !== 'object' && namedOtherwise(k, value as Record<string, unknown>) ? undefined : k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
+        const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v)
+          : secrets?.includes(k) ? secretAll(v)
+          : secrets?.includes(`${k}.data`) && v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...(walk(v, k) as Record<string, unknown>), data: secretAll((v as Record<string, unknown>).data) }
+          : listed && k === 'values' && Array.isArray(v) ? v.map((e) => (e !== null && typeof e === 'object' && !Array.isArray(e) && Object.hasOwn(e, 'value') ? { ...(walk(e, undefined) as Record<string, unknown>), value: walk((e as Record<string, unknown>).value, undefined, listed) } : walk(e, undefined)))
+          : walk(v, typeof v !== 'object' && namedOtherwise(k, value as Record<string, unknown>) ? undefined : k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
         const key = k.length >= 6 ? text(k) : k;
         if (out) out.push([key, masked]);
         else if (masked !== v || key !== k) {

@@ -93,6 +93,10 @@
  *   `swaks --auth-password`, `netlify --auth`, `supabase -p`, `ldapwhoami -wPW` and `bcp -PPW` glued.
  * - False positives: GitHub's legacy node ids (base64 of `010:Repository1296269`, read as `user:password`), a shell's
  *   default (`${POSTGRES_PASSWORD:-changeme}`), `kubectl describe secret`'s sizes (`password:  16 bytes`).
+ * - JSON whose every value is a secret by what the object is, not by its keys' names: a Kubernetes Secret's `data`
+ *   and `stringData` (`kubectl get secret -o json`), Terraform's `random_password` in a state file (`result`), a Vault
+ *   read (`vault kv get -format=json`: KV 2's `data.data`, KV 1's `data`), Netlify's env (`{key, values: [{value}]}`);
+ *   and the same printed as text (JSON, or a Secret's YAML manifest, `kubectl get secret -o yaml`).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -1022,4 +1026,51 @@ describe("round 12's tools' own formats", () => {
     ["snmpd.conf's community", `rocommunity ${S} default`],
   ])('masks %s', (_name, text) => expect(all.text(text)).not.toContain(S));
   it.each(['rocommunity public default', 'CONFIG SET requirepass ""', '::add-mask::${{ steps.login.outputs.token }}', 'NEO4J_AUTH=none', 'CONFIG GET requirepass'])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
+
+describe("round 12's JSON whose values are secrets by what the object is", () => {
+  const S = 'Zq8vHolderSecret42';
+  it.each([
+    ['a Kubernetes Secret', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, type: 'Opaque', stringData: { DB_USER: 'app', dsn_url: S }, data: { config: b64(S) } }],
+    ['a Kubernetes Secret in a list', { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Secret', data: { anything: b64(S) } }] }],
+    ["Terraform's random_password", { resources: [{ mode: 'managed', type: 'random_password', name: 'db', instances: [{ attributes: { bcrypt_hash: `$2a$10$${S}abcdefghijklmnopqrstuvwxyzAB`, id: 'none', keepers: null, length: 24, min_special: 0, override_special: null, result: S, special: true } }] }] }],
+    ['a Vault KV 2 read', { request_id: 'a1', lease_id: '', lease_duration: 0, renewable: false, data: { data: { foo: S }, metadata: { created_time: '2024-01-01T00:00:00Z', version: 3 } } }],
+    ['a Vault KV 1 read', { request_id: 'a1', lease_id: '', lease_duration: 2764800, renewable: false, data: { foo: S } }],
+    ["Vault's KV 2 answer without its envelope", { data: { foo: S }, metadata: { created_time: '2024-01-01T00:00:00Z', deletion_time: '', destroyed: false, version: 3 } }],
+    ["Netlify's env", [{ key: 'STRIPE_SECRET_KEY', scopes: ['builds'], values: [{ id: '1', value: S, context: 'all' }] }]],
+  ])('masks %s', (_name, value) => {
+    const out = JSON.stringify(all.json(value));
+    expect(out).not.toContain(S);
+    expect(out).not.toContain(b64(S));
+  });
+  it.each([
+    ['a ConfigMap', { apiVersion: 'v1', kind: 'ConfigMap', data: { LOG_LEVEL: 'info', mode: 'fast' } }],
+    ["a Secret's metadata", { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app', namespace: 'prod' }, type: 'Opaque' }],
+    ["Netlify's plain variable", [{ key: 'NODE_VERSION', values: [{ id: '1', value: '20', context: 'all' }] }]],
+  ])('leaves what is no secret in %s', (_name, value) => expect(all.json(value)).toEqual(value));
+  it("leaves a Vault read's metadata", () => {
+    const metadata = { version: 3, created_time: '2024-01-01T00:00:00Z' };
+    expect((all.json({ request_id: 'a1', lease_duration: 0, data: { data: { foo: 'x' }, metadata } }) as { data: { metadata: unknown } }).data.metadata).toEqual(metadata);
+  });
+  it.each([
+    ['`kubectl get secret -o json`', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', data: { password: b64(S), config: b64(S) }, metadata: { name: 'app' } }, null, 4)],
+    ['`terraform show -json`', JSON.stringify({ values: { root_module: { resources: [{ type: 'random_password', values: { length: 24, min_special: 0, override_special: null, result: S } }] } } })],
+    ['`vault kv get -format=json`', JSON.stringify({ request_id: 'a1', lease_duration: 0, data: { data: { foo: S }, metadata: { created_time: 'x', version: 1 } } }, null, 2)],
+  ])('masks the same printed as text by %s, the rest of the text as written', (_name, text) => {
+    const out = all.text(text);
+    expect(out).not.toContain(S);
+    expect(out).not.toContain(b64(S));
+    expect(out.replace(/"\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]"/g, '"x"')).toBe(text.replace(new RegExp(`"(?:${S}|${b64(S)})"`, 'g'), '"x"'));
+  });
+  it('masks every value of a Secret written as YAML, block scalars too, and leaves the documents beside it', () => {
+    const configMap = 'apiVersion: v1\nkind: ConfigMap\ndata:\n  LOG_LEVEL: info\n  mode: fast\n';
+    const manifest = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\nstringData:\n  anything: ${S}\n  quoted: "${S}x"   # a comment\n  cert: |\n    line one ${S}y\n    line two\ndata:\n  config: ${b64(S)}\n---\n${configMap}`;
+    const out = all.text(manifest);
+    for (const v of [S, `${S}x`, `${S}y`, b64(S)]) expect(out).not.toContain(v);
+    expect(out).toContain('  quoted: "[MASKED:secret-value:');
+    expect(out.endsWith(`---\n${configMap}`)).toBe(true);
+    expect(all.text(configMap)).toBe(configMap);
+    const helm = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  password: {{ .Values.db.password | b64enc }}\n';
+    expect(all.text(helm)).toBe(helm);
+  });
 });
