@@ -143,7 +143,7 @@ function parses(text: string): boolean {
 /** A text that may be a JSON document (an object or an array). */
 const JSON_TEXT_START = /^[ \t\r\n]*[[{]/;
 /** What names an object whose members are secrets by what it is (see secretMembers): a JSON text holding one is read as JSON. */
-const STRUCTURE_HINT = /"kind"\s*:\s*"Secret"|"lease_duration"|"override_special"|"min_special"|"created_time"|"values"\s*:\s*\[/;
+const STRUCTURE_HINT = /"kind"\s*:\s*"Secret"|"lease_duration"|"override_special"|"min_special"|"random_(?:password|string)"|"created_time"|"values"\s*:\s*\[|"[^"\n]{0,60}(?:pass|secret|token|oauth|cred|auth)[^"\n]{0,60}"\s*:\s*[{[]/i;
 /** The longest JSON text read as JSON for that (a tool's answer; the text passes still read longer ones). */
 const MAX_STRUCTURE_TEXT = 8 * 1024 * 1024;
 /** What the detectors' checks may refuse in one pass over a text (see `replaceIn`): this many characters per character of it, and a base. */
@@ -995,7 +995,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * the rest of the text left as written. Only texts that name such an object are read so.
    */
   const structureMasked = (value: string): string => {
-    if (value.length > MAX_STRUCTURE_TEXT || !STRUCTURE_HINT.test(value) || !JSON_TEXT_START.test(value)) return value;
+    if (!JSON_TEXT_START.test(value) || value.length > MAX_STRUCTURE_TEXT || !STRUCTURE_HINT.test(value)) return value;
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
@@ -1179,7 +1179,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     list.length >= 2 && list.length % 2 === 0 && list.every((v) => typeof v === 'string') && (keyName === 'rawHeaders' || keyName === 'rawTrailers' || (list.every((v, i) => i % 2 === 1 || /^[A-Za-z0-9-]{1,64}$/.test(v as string)) && list.some((v, i) => i % 2 === 0 && /^(?:host|content-type|user-agent|accept)$/i.test(v as string))));
   // Name/value pairs (HAR headers, Kubernetes and ECS env, `[name, value]` header arrays): the name says what the value is.
   const NAME_FIELDS = ['name', 'Name', 'key', 'Key', 'field', 'Field', 'variable', 'Variable', 'header', 'Header', 'property', 'Property', 'param', 'Param', 'ParameterKey', 'ParameterName', 'OptionName'];
-  const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue', 'payload'];
+  const VALUE_FIELDS = ['value', 'Value', 'val', 'Val', 'ParameterValue', 'OptionValue', 'payload', 'data', 'Data'];
   // A cookie as browsers and their drivers list it (CDP, Playwright: name, value, domain, path…): its value is a
   // secret when it looks like one, whatever the cookie is called (`JSESSIONID`, `_gh_sess`, `connect.sid`).
   const COOKIE_FIELDS = ['domain', 'httpOnly', 'sameSite', 'expires', 'expirationDate', 'hostOnly'];
@@ -1191,7 +1191,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     if (o.type === 'CONCEALED' || o.purpose === 'PASSWORD' || (o.sensitive === true && Object.hasOwn(o, 'value')) || secretStored(o)) return 'strong';
     if ((o.Type === 'SecureString' && Object.hasOwn(o, 'Value')) || (typeof o.keyName === 'string' && Object.hasOwn(o, 'value'))) return 'strong';
     // Bitwarden's hidden custom field (`{name, value, type: 1, linkedId}`).
-    if (o.type === 1 && Object.hasOwn(o, 'linkedId') && Object.hasOwn(o, 'value')) return 'strong';
+    if (o.type === 1 && (Object.hasOwn(o, 'linkedId') || typeof o.name === 'string') && Object.hasOwn(o, 'value')) return 'strong';
     if (typeof o.name === 'string' && Object.hasOwn(o, 'value') && COOKIE_FIELDS.some((f) => Object.hasOwn(o, f))) {
       const kind = kindOfKey(o.name);
       return kind === 'strong' ? 'strong' : 'weak';
@@ -1230,15 +1230,27 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
    * `data` and `stringData`; the `result` (and its bcrypt hash) of Terraform's `random_password` in a state file; the
    * secrets of a Vault read (`data`, or KV version 2's `data.data` beside its `metadata`).
    */
-  const secretMembers = (o: Record<string, unknown>): readonly string[] | undefined => {
+  const secretMembers = (o: Record<string, unknown>, keyName: string | undefined): readonly string[] | undefined => {
     if (o.kind === 'Secret' && typeof o.apiVersion === 'string') return ['data', 'stringData'];
     if (Object.hasOwn(o, 'result') && (Object.hasOwn(o, 'override_special') || Object.hasOwn(o, 'min_special'))) return ['result', 'bcrypt_hash'];
+    // (A state's resource, however few of its attributes are written: `{type: "random_password", instances: [{attributes: {result}}]}`.)
+    if ((o.type === 'random_password' || o.type === 'random_string') && Array.isArray(o.instances)) return ['instances.*.attributes.result', 'instances.*.attributes.bcrypt_hash'];
     if (Object.hasOwn(o, 'lease_duration') && Object.hasOwn(o, 'request_id') && o.data !== null && typeof o.data === 'object') {
       const data = o.data as Record<string, unknown>;
       return Object.hasOwn(data, 'data') && Object.hasOwn(data, 'metadata') ? ['data.data'] : ['data'];
     }
     if (Object.hasOwn(o, 'metadata') && Object.hasOwn(o, 'data') && o.metadata !== null && typeof o.metadata === 'object' && Object.hasOwn(o.metadata, 'created_time') && Object.hasOwn(o.metadata, 'version')) return ['data'];
+    // An auth object that names its scheme and gives it (Postman's `{auth: {type: "bearer", bearer: "…"}}`).
+    if (keyName !== undefined && /^(?:auth|authentication|authorization)$/i.test(keyName) && typeof o.type === 'string' && /^[a-z0-9]{2,20}$/i.test(o.type) && Object.hasOwn(o, o.type)) return [o.type];
     return undefined;
+  };
+  /** `value` with what stands at `path` (members by name, `*` for each element of a list) masked whole. */
+  const secretAt = (value: unknown, path: readonly string[]): unknown => {
+    if (path.length === 0) return secretAll(value);
+    const [step, ...rest] = path as [string, ...string[]];
+    if (step === '*') return Array.isArray(value) ? value.map((v) => secretAt(v, rest)) : value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, step)) return value;
+    return { ...value, [step]: secretAt((value as Record<string, unknown>)[step], rest) };
   };
   /** A name's values listed under it (Netlify's env: `{key: "STRIPE_KEY", values: [{value, context}]}`): the name's kind, or undefined. */
   const listedValuesKind = (o: Record<string, unknown>): KeyKind | undefined => {
@@ -1369,7 +1381,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       const pair = pairKind(value as Record<string, unknown>);
       // A JSON Web Key (`kty`): its private members are the key, whatever they look like.
       const jwk = JWK_TYPES.has((value as Record<string, unknown>).kty as string);
-      const secrets = secretMembers(value as Record<string, unknown>);
+      const secrets = secretMembers(value as Record<string, unknown>, keyName)?.map((p) => p.split('.'));
       const listed = listedValuesKind(value as Record<string, unknown>);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
@@ -1378,8 +1390,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
         const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v)
-          : secrets?.includes(k) ? secretAll(v)
-          : secrets?.includes(`${k}.data`) && v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...(walk(v, k) as Record<string, unknown>), data: secretAll((v as Record<string, unknown>).data) }
+          : secrets?.some((p) => p.length === 1 && p[0] === k) ? secretAll(v)
+          : secrets?.some((p) => p[0] === k) ? secrets.filter((p) => p[0] === k).reduce((acc, p) => secretAt(acc, p.slice(1)), walk(v, k))
           : listed && k === 'values' && Array.isArray(v) ? v.map((e) => (e !== null && typeof e === 'object' && !Array.isArray(e) && Object.hasOwn(e, 'value') ? { ...(walk(e, undefined) as Record<string, unknown>), value: walk((e as Record<string, unknown>).value, undefined, listed) } : walk(e, undefined)))
           : walk(v, typeof v !== 'object' && namedOtherwise(k, value as Record<string, unknown>) ? undefined : k, childContext === 'weak' && typeof v === 'string' && /^(?:bearer|basic|token)\s/i.test(v) ? 'strong' : childContext, commandHere);
         const key = k.length >= 6 ? text(k) : k;

@@ -1038,6 +1038,11 @@ describe("round 12's JSON whose values are secrets by what the object is", () =>
     ['a Vault KV 1 read', { request_id: 'a1', lease_id: '', lease_duration: 2764800, renewable: false, data: { foo: S } }],
     ["Vault's KV 2 answer without its envelope", { data: { foo: S }, metadata: { created_time: '2024-01-01T00:00:00Z', deletion_time: '', destroyed: false, version: 3 } }],
     ["Netlify's env", [{ key: 'STRIPE_SECRET_KEY', scopes: ['builds'], values: [{ id: '1', value: S, context: 'all' }] }]],
+    ["Terraform's random_password, few of its attributes written", { resources: [{ type: 'random_password', instances: [{ attributes: { result: S } }] }] }],
+    ["Terraform's random_string", { resources: [{ type: 'random_string', instances: [{ attributes: { id: 'x', result: S } }] }] }],
+    ["Bitwarden's hidden field", { fields: [{ name: 'API', value: S, type: 1 }] }],
+    ['a name/data pair', [{ name: 'API_TOKEN', data: S }]],
+    ["Postman's bearer auth", { auth: { type: 'bearer', bearer: S } }],
   ])('masks %s', (_name, value) => {
     const out = JSON.stringify(all.json(value));
     expect(out).not.toContain(S);
@@ -1056,6 +1061,7 @@ describe("round 12's JSON whose values are secrets by what the object is", () =>
     ['`kubectl get secret -o json`', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', data: { password: b64(S), config: b64(S) }, metadata: { name: 'app' } }, null, 4)],
     ['`terraform show -json`', JSON.stringify({ values: { root_module: { resources: [{ type: 'random_password', values: { length: 24, min_special: 0, override_special: null, result: S } }] } } })],
     ['`vault kv get -format=json`', JSON.stringify({ request_id: 'a1', lease_duration: 0, data: { data: { foo: S }, metadata: { created_time: 'x', version: 1 } } }, null, 2)],
+    ["Composer's auth.json", JSON.stringify({ 'github-oauth': { 'github.com': S }, 'http-basic': { 'repo.example.org': { username: 'me', password: S } } }, null, 4)],
   ])('masks the same printed as text by %s, the rest of the text as written', (_name, text) => {
     const out = all.text(text);
     expect(out).not.toContain(S);
