@@ -206,7 +206,7 @@ function opensWord(text: string, i: number): boolean {
   return LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e);
 }
 /** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
-const NAMED_WORDS = /pass(?:w|phrase|code)|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
+const NAMED_WORDS = /pass(?:w|phrase|code)|^pass[ \t]|\npass[ \t]|pass[ \t]|bundle_|<<<|\|[ \t]*(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]|[ \t]\*[ \t]|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
@@ -1008,6 +1008,43 @@ const cliPasswords: Detector[] = [
     accept: (value) => cliValue(value) && !/^(?:public|private)$/.test(unquote(value)) && !unquote(value).startsWith('$'),
   },
   {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /password for the|pass(?:word)?[ \t]|PASS[ \t]|LOGIN[ \t]|51:b:|BUNDLE_|<<</i,
+    // More tools' own formats: Elasticsearch 8's first start (`Password for the elastic user (…):⏎  …`), msmtp's and
+    // mbsync's `password …`/`Pass …` lines, fetchmailrc's `user "…" password "…"`, FTP debug lines (ftplib's `*cmd* 'PASS
+    // …'`, lftp's `---> PASS …`), imaplib's `b'A1 LOGIN user "…"'`, an .rdp file's `password 51:b:…`, Bundler's
+    // `BUNDLE_HOST__COM: "user:…"`, a here-string to vncpasswd (`<<< '…'`).
+    prefix: `(?:Password[ \t]+for[ \t]+the[ \t]+[A-Za-z0-9_.-]{1,64}[ \t]+user[^\r\n]{0,160}:[ \t]*\r?\n[ \t]{0,20}|(?:^|\n|\\\\n)[ \t]{0,40}(?:password|pass)[ \t]+(?=[^\\s"']+[ \t]*(?:\r?\n|\\\\n|$))|${word('user(?:name)?')}[ \t]+(?:"[^"\r\n]{1,128}"|'[^'\r\n]{1,128}'|[^\\s"']{1,128})[ \t]+(?:with[ \t]+)?pass(?:word)?[ \t]+|(?:\\*cmd\\*|\\*put\\*|--->)[ \t]+'?PASS[ \t]+|b'[A-Za-z0-9]{1,16}[ \t]+LOGIN[ \t]+(?:"[^"\r\n]{1,128}"|[^\\s"']{1,128})[ \t]+|(?:^|\n|\\\\n)[ \t]{0,20}password[ \t]+51:b:|(?:^|\n|\\\\n)[ \t]{0,40}BUNDLE_[A-Z0-9]+(?:__[A-Z0-9]+)+:[ \t]*["']?[^:"'\\s]{1,128}:|${word('(?:vncpasswd|tigervncpasswd|x11vnc)')}[^\r\n<|;]{0,80}<<<[ \t]*)`,
+    pattern: CLI_VALUE,
+    accept: (value, prefix) => {
+      if (!cliValue(value)) return false;
+      // (A line `password …` or `Pass …` alone holds one word that looks like a secret: `password required`, `Pass the salt` are prose.)
+      if (/^(?:\n|\\n)?[ \t]*pass(?:word)?[ \t]+$/i.test(prefix)) return secretLooking(unquote(value));
+      // (`Username or password too long`: prose, not fetchmail's `user NAME password …`.)
+      if (/^user(?:name)?[ \t]/i.test(prefix)) return !/^user(?:name)?[ \t]+(?:or|and|nor|and\/or|\/)[ \t]/i.test(prefix) && (/^["']/.test(value) || secretLooking(value));
+      return true;
+    },
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /echo|printf/i,
+    // A secret piped to the command that stores it (`echo … | wrangler secret put NAME`, `| gh secret set`, `| docker login --password-stdin`).
+    prefix: `${word('(?:echo|printf)')}[ \t]+(?:-[ne]{1,2}[ \t]+)?(?:'%s'[ \t]+)?`,
+    pattern: `${CLI_VALUE}(?=[ \t]*\\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put|gh[ \t]+secret[ \t]+set|vercel[ \t]+env[ \t]+add|fly(?:ctl)?[ \t]+secrets|(?:docker|podman|nerdctl|buildah)[ \t]+login|helm[ \t]+registry[ \t]+login|oras[ \t]+login|passwd[ \t]+--stdin|chpasswd|netlify[ \t]+env:set|vault[ \t]+(?:kv[ \t]+put|login)|aws[ \t]+ssm[ \t]+put-parameter|heroku[ \t]+config:set|supabase[ \t]+secrets[ \t]+set|railway[ \t]+variables))`,
+    accept: cliValue,
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /[ \t]\*[ \t]/,
+    // ppp's chap-secrets and pap-secrets: `client server secret addresses`, the server and the addresses often `*`.
+    prefix: `(?:^|\n)[ \t]*(?:"[^"\r\n]{1,64}"|[^\\s#"*]{1,64})[ \t]+\\*[ \t]+`,
+    pattern: `(?:"[^"\r\n]{1,256}"|[^\\s"*]{1,256})(?=[ \t]+(?:\\*|-|[0-9][0-9./]*)[ \t]*(?:\r?\n|$))`,
+    accept: (value) => cliValue(value) && !/^\d+$/.test(unquote(value)),
+  },
+  {
     kind: 'cli-password',
     phase: 3,
     hint: /snmp/i,
@@ -1535,7 +1572,8 @@ export function findSshKeygenPasswords(value: string): [number, number][] {
  */
 export function findAlignedSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
-  const head = /(?:^|\n)[ \t]*(?:Key|Name)[ \t]{2,}Value[ \t]*\r?\n[ \t]*-{3,4}[ \t]{2,}-{5}[ \t]*(?:\r?\n|$)/g;
+  // (And Pulumi's `pulumi config --show-secrets`: `KEY   VALUE`, no rule below it.)
+  const head = /(?:^|\n)[ \t]*(?:(?:Key|Name)[ \t]{2,}Value[ \t]*\r?\n[ \t]*-{3,4}[ \t]{2,}-{5}|KEY[ \t]{2,}VALUE)[ \t]*(?:\r?\n|$)/g;
   for (let m = head.exec(value); m !== null && found.length < 10_000; m = head.exec(value)) {
     let at = m.index + m[0].length;
     for (let rows = 0; at < value.length && rows < 10_000; rows++) {
@@ -2049,6 +2087,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     token('heroku-key', /HRKU-/, 'HRKU-AA[0-9A-Za-z_-]{58}'),
     token('azure-client-secret', /Q~/, '[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}'),
     token('alibaba-access-key', /LTAI/, 'LTAI[A-Za-z0-9]{20}'),
+    // An AWS session token (STS's, with no label: `aws sts get-session-token --output text`), by the base64 of its first bytes.
+    token('aws-session-token', /FwoGZXIvYXdz|FQoGZXIvYXdz|IQoJb3JpZ2lu|AQoDYXdz/, '(?:FwoGZXIvYXdz|FQoGZXIvYXdz|IQoJb3JpZ2lu|AQoDYXdz)[A-Za-z0-9+/]{80,4096}={0,2}'),
     token('flyio-token', /f[om][12][ar]?_/, 'fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,8192}={0,3}'),
     token('planetscale-token', /pscale_/, 'pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}'),
     token('supabase-token', /sbp_|sb_secret_/, 'sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,128}'),
@@ -2242,7 +2282,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
-    { kind: 'secret-value', phase: 3, hint: { test: (v) => (v.includes('Key ') || v.includes('Name ')) && v.includes('-----') }, scan: findAlignedSecrets },
+    { kind: 'secret-value', phase: 3, hint: { test: (v) => ((v.includes('Key ') || v.includes('Name ')) && v.includes('-----')) || v.includes('KEY  ') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && PROMPT_LINE.test(v) }, scan: findPrintedSecrets },
     { kind: 'secret-value', hint: { test: (v) => v.includes('│') }, scan: findBoxTableSecrets },

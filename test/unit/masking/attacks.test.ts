@@ -1080,3 +1080,38 @@ describe("round 12's JSON whose values are secrets by what the object is", () =>
     expect(all.text(helm)).toBe(helm);
   });
 });
+
+describe("round 12's tools' own formats, the rest", () => {
+  const S = 'Zq8vToolPw42x';
+  it.each([
+    ["Elasticsearch 8's first start", `ℹ️  Password for the elastic user (reset with \`bin/elasticsearch-reset-password -u elastic\`):\n  ${S}\n`],
+    ["msmtp's password line", `account default\nhost smtp.example.com\npassword ${S}\n`],
+    ["mbsync's Pass line", `IMAPAccount work\nHost imap.example.com\nPass ${S}\n`],
+    ["fetchmailrc's poll line", `poll imap.x protocol IMAP user "me" password "${S}"`],
+    ["ftplib's debug line", `*cmd* 'PASS ${S}'`],
+    ["ftplib's put line", `*put* 'PASS ${S}\\r\\n'`],
+    ["lftp's debug line", `---> PASS ${S}`],
+    ["imaplib's debug line", `  12:00.00 > b'ABCD1 LOGIN me "${S}"'`],
+    ["Pulumi's config with secrets shown", `KEY          VALUE\ndbPassword   ${S}\napiKey       ${S}\n`],
+    ["Fly.io's macaroon", `FlyV1 fm2_lJPECAAAAAAAA${S}${"Aa0+".repeat(40)},fm2_lJPE${S}${"Bb1/".repeat(40)}`],
+    ['an .rdp file', `full address:s:host\npassword 51:b:01000000D08C9DDF0115D1118C7A00C04FC297EB01000000${S}`],
+    ["ppp's chap-secrets", `# client\tserver\tsecret\tIP addresses\nme * ${S} *\n"you" * "${S}" *`],
+    ["Bundler's credentials", `BUNDLE_GEMS__CONTRIBSYS__COM: "me:${S}"`],
+    ['a here-string to vncpasswd', `vncpasswd -f <<< '${S}'`],
+    ['a secret piped to wrangler', `echo ${S} | wrangler secret put API_KEY`],
+    ['a secret piped to gh', `echo '${S}' | gh secret set DEPLOY_TOKEN`],
+    ['an AWS session token on its own', `FwoGZXIvYXdzEJr//////////wEaDKeyZq8vToolPw42x${'A1b2C3d4'.repeat(30)}`],
+    ["aws sts's text output", `CREDENTIALS\tASIAXXXXXXXXXXXXXXXX\t2026-12-08T00:00:00Z\tZq8vSecretAccessKeyValue1234567890abcd\tIQoJb3JpZ2luX2VjEZq8vToolPw42x${'Xy9'.repeat(80)}`],
+  ])('masks %s', (_name, text) => {
+    const out = all.text(text);
+    expect(out).not.toContain(S);
+  });
+  it.each([
+    'password required\n',
+    'Pass the salt\n',
+    'echo hello | wc -l',
+    'count * 2 * factor',
+    '  12:00.00 > b\'ABCD1 SELECT INBOX\'',
+    'KEY          VALUE\nregion       us-east-1\n',
+  ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
+});
