@@ -1038,6 +1038,16 @@ const cliPasswords: Detector[] = [
   {
     kind: 'secret-value',
     phase: 3,
+    hint: /\t[A-Za-z0-9+/]{43}=\t|(?:FULL|READ)[ \t]/,
+    // `wg show all dump`: an interface's line gives its private key second (then its public key and port), a peer's
+    // its preshared key third (after the peer's public key, before its endpoint). `az storage account keys list`
+    // (table or tsv): `key1  FULL  …==`.
+    prefix: `(?:(?:^|\n)[A-Za-z0-9_.-]{1,15}\t(?=[A-Za-z0-9+/]{43}=\t[A-Za-z0-9+/]{43}=\t\\d{1,5}\t)|(?:^|\n)[A-Za-z0-9_.-]{1,15}\t[A-Za-z0-9+/]{43}=\t(?=[A-Za-z0-9+/]{43}=\t(?:\\S+:\\d{1,5}|\\(none\\))\t)|(?:^|\n)key\\d[ \t]+(?:FULL|READ)[ \t]+(?=[A-Za-z0-9+/]{86}==))`,
+    pattern: `[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==`,
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
     hint: /[ \t]\*[ \t]/,
     // ppp's chap-secrets and pap-secrets: `client server secret addresses`, the server and the addresses often `*`.
     prefix: `(?:^|\n)[ \t]*(?:"[^"\r\n]{1,64}"|[^\\s#"*]{1,64})[ \t]+\\*[ \t]+`,
@@ -1339,9 +1349,14 @@ export function findTableSecrets(value: string): [number, number][] {
     // (A `|` table is Markdown's, with its rule below the head, or a SQL shell's list mode, sqlite3's `user|password`:
     // a head of bare column names between bars, no outer bars.)
     if (sep === '|' ? !TABLE_RULE.test(below) && !LIST_MODE_HEAD.test(head) : i > 0 && value.slice(...(lines[i - 1] as [number, number])).trim() !== '') continue;
-    const names = tableCells(head, sep, 0);
+    // (A head's name is never empty: tabs in a row there pad the columns, `influx auth list`'s.)
+    const padded = sep === '\t' && head.includes('\t\t');
+    const names = tableCells(head, sep, 0, padded);
     // (A column's name: a word or two, `password`, `API Key`; not a sentence that mentions one.)
     const columns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'strong' ? [n] : []));
+    // (A column a weak name heads, `Token`, `Session`: only its cells that are random enough to be one, `influx auth list`'s tokens.)
+    const weakColumns = names.flatMap((c, n) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(?: [A-Za-z0-9_.-]{1,20})?$/.test(c.text) && secretKeyStrength(c.text) === 'weak' ? [n] : []));
+    columns.push(...weakColumns);
     if (columns.length === 0 || names.length < 2) continue;
     // (Every cell of a head is a column's name: `def connect_ftp(self, user, passwd, host):` is a line of code.)
     if (sep !== '|' && !names.every((c) => /^[A-Za-z_"'][\w .'"#/-]{0,60}$/.test(c.text.trim()) || c.text.trim() === '')) continue;
@@ -1350,10 +1365,11 @@ export function findTableSecrets(value: string): [number, number][] {
       const [rf, rt] = lines[j] as [number, number];
       const row = value.slice(rf, rt);
       if (sep === '|' && TABLE_RULE.test(row)) continue;
-      const cells = tableCells(row, sep, rf);
+      const cells = tableCells(row, sep, rf, padded);
       if (cells.length !== names.length) break;
       for (const n of columns) {
         const cell = cells[n] as { text: string; start: number; end: number };
+        if (weakColumns.includes(n) && !(cell.text.length >= 20 && !/\s/.test(cell.text) && /\d/.test(cell.text) && /[A-Za-z]/.test(cell.text) && new Set(cell.text).size >= 12)) continue;
         if (cell.text.length >= 3 && !isPlaceholder(cell.text)) found.push([cell.start, cell.end]);
       }
     }
@@ -1593,7 +1609,7 @@ export function findAlignedSecrets(value: string): [number, number][] {
   return found;
 }
 /** A row's cells: each one's text (trimmed, unquoted) and where that text stands. A Markdown row's outer bars are no cells. */
-function tableCells(row: string, sep: string, offset: number): { text: string; start: number; end: number }[] {
+function tableCells(row: string, sep: string, offset: number, padded = false): { text: string; start: number; end: number }[] {
   const cells: { text: string; start: number; end: number }[] = [];
   let body = row;
   let shift = 0;
@@ -1622,6 +1638,8 @@ function tableCells(row: string, sep: string, offset: number): { text: string; s
     }
     cells.push({ text, start: offset + shift + start, end: offset + shift + start + text.length });
     at = end + 1;
+    // (Tabs that pad a column to its width, as a CLI's tab writer prints them: one separator.)
+    while (padded && body[at] === sep) at++;
     if (end === body.length) break;
   }
   return cells;

@@ -1101,6 +1101,11 @@ describe("round 12's tools' own formats, the rest", () => {
     ['a secret piped to wrangler', `echo ${S} | wrangler secret put API_KEY`],
     ['a secret piped to gh', `echo '${S}' | gh secret set DEPLOY_TOKEN`],
     ['an AWS session token on its own', `FwoGZXIvYXdzEJr//////////wEaDKeyZq8vToolPw42x${'A1b2C3d4'.repeat(30)}`],
+    ["`wg show all dump`'s interface line", `wg0\t${S}AbCdEfGhIjKlMnOpQrStUvWxYz0123=\tPubKeyAbCdEfGhIjKlMnOpQrStUvWxYz01234567890=\t51820\toff`],
+    ["`wg show all dump`'s peer line", `wg0\tPubKeyAbCdEfGhIjKlMnOpQrStUvWxYz01234567890=\t${S}AbCdEfGhIjKlMnOpQrStUvWxYz0123=\t203.0.113.5:51820\t10.0.0.2/32\t0\t0\t0\toff`],
+    ['`az storage account keys list -o table`', `KeyName    Permissions    Value\n---------  -------------  -----\nkey1       FULL           ${S}${'Ab3+'.repeat(18)}A==\n`],
+    ['`az storage account keys list -o tsv`', `key1\tFULL\t${S}${'Ab3+'.repeat(18)}A==`],
+    ['`influx auth list`', `ID\t\t\tDescription\tToken\t\t\tUser Name\tPermissions\n09f1c3a0b1d2e000\tadmin's Token\t${S}Qw3rTy9UiOp1AsDfGh2JkLzXcVbNm==\t\tadmin\t\t[read:orgs]\n`],
     ["aws sts's text output", `CREDENTIALS\tASIAXXXXXXXXXXXXXXXX\t2026-12-08T00:00:00Z\tZq8vSecretAccessKeyValue1234567890abcd\tIQoJb3JpZ2luX2VjEZq8vToolPw42x${'Xy9'.repeat(80)}`],
   ])('masks %s', (_name, text) => {
     const out = all.text(text);
@@ -1113,5 +1118,6 @@ describe("round 12's tools' own formats, the rest", () => {
     'count * 2 * factor',
     '  12:00.00 > b\'ABCD1 SELECT INBOX\'',
     'KEY          VALUE\nregion       us-east-1\n',
+    'ID\tToken\tUser\n1\tnone\tadmin\n2\tread-only-token\tbob\n',
   ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
