@@ -100,7 +100,7 @@ const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'd
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge']);
+const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge', 'mgr']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
 const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'modes', 'ttl', 'timeout', 'alg', 'enc', 'algorithm', 'algorithms', 'method', 'methods', 'values', 'supported', 'metadata', 'policy', 'server', 'servers']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
@@ -171,6 +171,11 @@ export function namedContextPossible(text: string): boolean {
     text.includes('||') ||
     text.includes('??') ||
     NAMED_WORDS.test(text.toLowerCase()) ||
+    // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
+    text.includes('<<<') ||
+    text.includes('* ') ||
+    text.includes('*\t') ||
+    (text.includes('|') && PIPED_TO_STORE.test(text)) ||
     // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast. Literals that
     // share a rarer one are tried only where it stands: most texts hold no `AUTH`, no `"`, no `_`.)
     text.includes('<RSAKeyValue') ||
@@ -206,7 +211,9 @@ function opensWord(text: string, i: number): boolean {
   return LINE_OPENERS.has(word) || word.startsWith('impacket-') || text.startsWith('.py ', e);
 }
 /** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
-const NAMED_WORDS = /pass(?:w|phrase|code)|^pass[ \t]|\npass[ \t]|pass[ \t]|bundle_|<<<|\|[ \t]*(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]|[ \t]\*[ \t]|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
+/** A pipe into a command that stores a secret from its input (`| wrangler secret put`, `| docker login --password-stdin`). */
+const PIPED_TO_STORE = /\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]/i;
+const NAMED_WORDS = /pass(?:w|phrase|code)|pass[ \t]|bundle_|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
@@ -414,6 +421,11 @@ export function looksLikeCode(value: string): boolean {
   );
 }
 
+/** What a quoted value that is not a secret says in code: a glob (`"*.py"`), a validator's rules, a route's handler. */
+function quotedNotSecret(value: string): boolean {
+  return GLOB.test(value) || validationRules(value) || /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value);
+}
+
 /** Rules of a validator, `|`-separated (Laravel's `required|string|min:8|confirmed`): what a value must be, not one. */
 const RULE_NAMES = new Set(['required', 'nullable', 'sometimes', 'string', 'confirmed', 'min', 'max', 'between', 'size', 'regex', 'not_regex', 'alpha_num', 'alpha_dash', 'same', 'different', 'filled', 'present', 'bail', 'current_password', 'password', 'email', 'uncompromised', 'mixed', 'letters', 'numbers', 'symbols']);
 function validationRules(value: string): boolean {
@@ -428,11 +440,13 @@ function variableNamedForSecret(value: string): boolean {
 }
 
 /** An identifier with digits where names have them: after a word's letters, then more words in camel or snake case. */
-const NAME_WITH_DIGITS = /^(?:[a-z]{2,}\d*[a-z]*|[A-Z][a-z]{2,}\d*)(?:[A-Z][a-z]+\d*|_[a-z]*\d*)*$/;
+const NAME_WITH_DIGITS = /^(?:[a-z]{2,}\d*[a-z]*|[A-Z][a-z]{2,}\d*)(?:[A-Z][a-z]+\d*|_[a-z]*\d*)+$/;
 /** Words that begin an expression, not a value: `await f()`, `new X()`, `typeof x`, `lambda: …`, `not x`. */
 const EXPRESSION_WORD = /^(?:await|new|typeof|void|yield|function|async|lambda|not|require|import|super|this|self)(?=[\s(.:;,)]|$)/;
 /** What follows an identifier in a statement or an expression: its end (`;`, `,` at the line's end, a closing bracket), another assignment, an operator. */
-const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[ \t]+(?:=(?![=>])|\?\??|\|\||&&|===?|!==?|[-+*%]|instanceof|in|if|or|and|as)[ \t]+\S)/;
+const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[ \t]+(?:=(?![=>])|[-+*%]|instanceof|in|if|or|and|as)[ \t]+\S)/;
+/** Operators only code writes after an identifier (`usage === "sign"`, `client ? a : b`, `cached || refresh()`). */
+const CODE_OPERATOR_AFTER = /^[ \t]+(?:\?\??|\|\||&&|===?|!==?|=(?![=>]))[ \t]+\S/;
 /**
  * Whether an unquoted value is an expression in source code, given the rest of its line (`rest`) and its key as
  * written (`key`): code names its secrets and computes them; a literal secret in code is quoted. An optional
@@ -444,14 +458,16 @@ const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[
  * any identifier assigned to a member of `self`/`this`/`super`. Identifiers with digits count only when they read
  * as names (`openid4vciIssueCredential`, `sha_256`): `Passw0rd;` is not one.
  */
-export function codeExpression(value: string, rest: string, key: string, spacedEquals: boolean, declared = false): boolean {
+export function codeExpression(value: string, rest: string, key: string, spacedEquals: boolean, declared = false, inCode = true): boolean {
   // (A negation is the expression it negates: `!!decode(…)`, `!alg`.)
   if (/^!{1,2}(?!(?:str|binary)\b)[A-Za-z_$(]/.test(value.trim())) {
     const negated = value.trim().replace(/^!+/, '');
-    return looksLikeCode(negated) || codeExpression(negated, rest, key, spacedEquals, declared);
+    return looksLikeCode(negated) || codeExpression(negated, rest, key, spacedEquals, declared, inCode);
   }
   const v = value.trim();
   const line = v + rest;
+  // (PHP's and Perl's arrow: `$request->bearerToken()`, `$cfg->{db}`.)
+  if (/^\$[A-Za-z_]\w*-$/.test(v) && rest.startsWith('>')) return true;
   // Declared (`let cookieDomain = attributeValue`, `local token = f()`): an unquoted value there is an expression in every language.
   if (declared) return true;
   // A number written in hex (`USERNAME_PASSWORD: 0x02,`, `[0xef, 0xbe, …]`): a constant, not a key (those are longer).
@@ -471,11 +487,29 @@ export function codeExpression(value: string, rest: string, key: string, spacedE
   if (last.toLowerCase() === (/[A-Za-z_$][\w$]*$/.exec(key)?.[0] ?? '').toLowerCase()) return true;
   if (/^(?:(?:self|this|super)\.|@)/.test(key)) return true;
   if (spacedEquals && /^[ \t]*\]?;[ \t]*(?:\/\/.*)?(?:\n\})?$/.test(after)) return true;
-  // (Without semicolons, `cookieAv = unparsedAttributes`: a camel-case name assigned to a camel-case or member name.)
-  if (spacedEquals && /^[a-z][a-z]*[A-Z][A-Za-z]*$/.test(word) && /[a-z][A-Z]|\./.test(key) && /^[ \t]*(?:\n\})?$/.test(after)) return true;
+  // What follows reads as code only where code stands around it (a log's `User(…, password=letmein)`, an INI file's
+  // `password = rock and roll forever`, `spring.datasource.password = winterIsComing` are none), and only for a name
+  // of more than one word or one that a statement ends (`accessToken: value,` in an object literal).
+  if (CODE_OPERATOR_AFTER.test(after)) return true;
+  if (!inCode) return false;
+  const compound = /[a-z][A-Z]|[A-Za-z]_[A-Za-z]|\$/.test(last);
+  // (Without semicolons, `cookieAv = unparsedAttributes`: a camel-case name assigned to a camel-case name.)
+  if (spacedEquals && /^[a-z][a-z]*[A-Z][A-Za-z]*$/.test(word) && /[a-z][A-Z]/.test(key) && /^[ \t]*(?:\n\})?$/.test(after)) return true;
   // (An object literal's last member, its bracket closing on the next line, in camel case as code names them: `progressToken: messageId⏎}`.)
   if (/^[ \t]*\n\}$/.test(after) && (/[a-z][A-Z]/.test(last) || /[a-z][A-Z]/.test(key))) return true;
-  return AFTER_IDENTIFIER.test(after) || (v.startsWith('[') && /^\][ \t]*;/.test(after));
+  if (/^,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$/.test(after) && (compound || /[a-z][A-Z]/.test(key))) return true;
+  // (An argument list's next named argument: `password=passwd, port=22)`, Swift's `password: field, persistence: …`.)
+  if (/^,[ \t]+[A-Za-z_]\w*[ \t]*[=:]/.test(after)) return true;
+  return (compound && AFTER_IDENTIFIER.test(after)) || (v.startsWith('[') && /^\][ \t]*;/.test(after));
+}
+
+/**
+ * Whether code stands around `at`: a statement's `;` or a block's `) {` ending a line, an arrow, a declaration or
+ * a keyword opening one, `self.`/`this.` — within a few lines either side.
+ */
+const CODE_NEARBY = /(?:^|\n)[ \t]*(?:const|let|var|function|def|class|import|export|return|if|elif|for|while|async|await|fn|func|pub|public|private|protected|package|using|namespace|try|except|catch)\b|;[ \t]*(?:\/\/[^\n]*)?(?:\r?\n|$)|\)[ \t]*\{[ \t]*(?:\r?\n|$)|=>|\b(?:self|this)\.|\},[ \t]*(?:\r?\n|$)|(?:^|\n)[ \t]*[A-Za-z_$][\w$]*:[ \t][^\n]*,[ \t]*\r?\n[ \t]*[A-Za-z_$][\w$]*:[ \t][^\n]*,[ \t]*(?:\r?\n|$)/;
+export function codeNearby(input: string, at: number): boolean {
+  return CODE_NEARBY.test(input.slice(Math.max(0, at - 600), at + 600));
 }
 
 /**
@@ -525,6 +559,7 @@ export function isPlaceholder(value: string): boolean {
     /^(?:[A-Za-z]{1,12}[ \t]+)?(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*(?:%[sdr]|\{\d{0,2}\})(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*$/.test(v) || // a template its code fills in (`'{0}:{1}'.format(…)`, `"Basic %s" % auth`)
     /^(?:basic|bearer|token|digest)$/i.test(v) || // a scheme alone, the credential added after it (`"Basic " + auth`)
     /^\d{0,3}\*\d{0,3}[A-Za-z][\w-]*$/.test(v) || // a grammar's repetition (ABNF's `token = 1*tchar`)
+    /^<%=?[^%]{0,200}%>$/.test(v) || // ERB, as Rails' YAML files fill a value in (`<%= ENV["AUTH_TOKEN"] %>`)
     /^urn:[a-z0-9][a-z0-9-]{0,31}:[\w.:-]+$/i.test(v) || // a URN (`urn:ietf:params:oauth:grant-type:device_code`)
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
@@ -612,7 +647,17 @@ export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 
  */
 const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
-const keyIn = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
+/**
+ * A declaration's type between its name and `=` (`apiKey: string =`, Kotlin's `password: String =`, Rust's
+ * `API_KEY: &'static str =`, Python's `password: Optional[str] =`, Go's `Password string =`): the value after the
+ * `=` is read as any other.
+ */
+// (Only before ` = ` and a quoted literal: `token: aGVsbG8=` is a value that ends in base64's padding, no type.)
+const TYPE_NAME_SOURCE = `(?:&(?:'static[ \\t]+)?)?[A-Za-z_][\\w.]{0,40}(?:<[^>\\r\\n]{0,40}>|\\[[^\\]\\r\\n]{0,40}\\])?\\??`;
+const TYPED = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]*["'\`])|[ \\t]+(?:string|\\[\\]byte|\\*?[A-Z][\\w.]{0,40})(?=[ \\t]+=[ \\t]*["'\`]))?`;
+const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED.slice(0, -1)}`);
+const keyIn = (prefix: string): string => keyBefore(prefix.replace(TYPED_AT, ''));
+const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
  * A value opened by a list or an object before its quote (`{"password": ["…"]}`, `password = ["…"]` in TOML,
  * `{"password": {"value": "…"}}`): the first string in it is the value; an object's only under a member that
@@ -656,7 +701,8 @@ const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
   const strength = name === undefined ? undefined : secretKeyStrength(name);
-  if (!strength || isPlaceholder(value) || (!env && looksLikeCode(value)) || routeForKey(value, name)) return false;
+  // (A quoted value is a literal, whatever it looks like: `"@dmin2024"`, `"correct.horse.battery.staple"`, `"Welcome(2024)"`.)
+  if (!strength || isPlaceholder(value) || (!quoted && isPlaceholder(value.replace(/[)\]}]+:?$/, ''))) || (!env && (quoted ? quotedNotSecret(value) : looksLikeCode(value))) || routeForKey(value, name)) return false;
   // `password: SecretStr = Field(…)`, `def f(token: Credentials, …)`: a type annotation, not a value.
   if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,);]/.test(after) && TYPE_NAME.test(value)))) return false;
   // `$pw = ConvertTo-SecureString 'x' …`: a PowerShell command and its arguments; the arguments hold the secret (a phase-3 form).
@@ -672,7 +718,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:\\\\{0,7}["'\`])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:\\\\{0,7}["'\`])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
@@ -690,7 +736,9 @@ const secretAssignment: Detector = {
     const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
     if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && input[keyStart - 1] === prefix[prefix.length - 1]) return false;
     const env = envStyle(name, prefix);
-    if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart))) return false;
+    // (`cond ? secretKey : defaultKey`: a ternary's branches, no key and value.)
+    if (/[ \t]\?[ \t]+$/.test(input.slice(Math.max(0, keyStart - 8), keyStart)) && /:[ \t]*$/.test(prefix) && !quoted) return false;
+    if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart), codeNearby(input, offset))) return false;
     return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
@@ -764,7 +812,7 @@ const lineAssignment: Detector = {
     const v = value.replace(/[;,]+$/, '');
     // (`Password=;Server=db`: an empty value, then a connection string's next pair.)
     if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
-    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix))))) return false;
+    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, codeNearby(input, offset))))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
     if (/^\d{1,9} bytes$/.test(value)) return false;
@@ -1020,7 +1068,7 @@ const cliPasswords: Detector[] = [
     accept: (value, prefix) => {
       if (!cliValue(value)) return false;
       // (A line `password …` or `Pass …` alone holds one word that looks like a secret: `password required`, `Pass the salt` are prose.)
-      if (/^(?:\n|\\n)?[ \t]*pass(?:word)?[ \t]+$/i.test(prefix)) return secretLooking(unquote(value));
+      if (/^(?:\n|\\n)?[ \t]*pass(?:word)?[ \t]+$/i.test(prefix)) return !/^[A-Za-z]+[.,;:!?]$/.test(value) && secretLooking(unquote(value));
       // (`Username or password too long`: prose, not fetchmail's `user NAME password …`.)
       if (/^user(?:name)?[ \t]/i.test(prefix)) return !/^user(?:name)?[ \t]+(?:or|and|nor|and\/or|\/)[ \t]/i.test(prefix) && (/^["']/.test(value) || secretLooking(value));
       return true;
@@ -1311,7 +1359,7 @@ const saidSecret: Detector = {
     const before = input.slice(Math.max(0, offset - prefix.length - 2), offset - prefix.length);
     // After a comma, a list's next item: a call's arguments or an object's names in code (`Buffer.from(password, "utf-8")`,
     // `{ cscKeyPassword, cscILink }`), a word of prose (`username and password, respectively`); `password,Xq7mP2vLk9w` is a value.
-    if (/,[ \t]?["'`]?$/.test(prefix) && (/[(,{[][ \t]*$/.test(before) || /^[A-Za-z]+$/.test(value))) return false;
+    if (/,[ \t]?["'`]?$/.test(prefix) && (/[(,{[=][ \t]*$/.test(before) || /^[A-Za-z]+$/.test(value))) return false;
     // (`{{ .Values.db.password | b64enc }}`: a template's pipeline, Helm's and Go's, the value its next function.)
     if (/\|[ \t]*$/.test(prefix) && /\{\{[^}]*$/.test(input.slice(Math.max(0, offset - prefix.length - 120), offset - prefix.length))) return false;
     // (`/TOKEN|SECRET|PASSWORD|CREDENTIAL/i`: a pattern's alternatives.)

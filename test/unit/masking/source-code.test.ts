@@ -18,6 +18,12 @@
  * - a key's armour mentioned, not given: `pkcs8.indexOf("-----BEGIN PRIVATE KEY-----")` masked the rest of the file;
  * - and the other way, each fix must not open a hole: code that does hold a secret stays masked — a quoted
  *   literal, a connection string, an env or INI line, a key in a string, concatenated or cut.
+ * The thirteenth attacker's round (on those rules): a literal after a type (`const apiKey: string = '…'`,
+ * Kotlin's `val password: String = "…"`, Rust's `&str`, Go's `var Password string = "…"`) never read; a quoted
+ * literal that looks like code (`"@dmin2024"`, `"correct.horse.battery.staple"`) dropped; log dumps and config read
+ * as code (`User(…, password=letmein)`, `password = rock and roll forever`, `spring.datasource.password =
+ * winterIsComing`); and code still changed: a ternary's branch, keyword arguments (`password=password, port=5432`),
+ * PHP's `$request->bearerToken()`, ERB in Rails YAML.
  * Real code, not samples: the sources of packages whose versions package-lock.json pins, masked 4 KB at a time
  * as a tool reads a file, every byte kept but for two documentation examples that do hold a cookie and a key.
  */
@@ -94,6 +100,18 @@ const CODE: string[] = [
   '        this.currentToken.data = "[CDATA[";',
   ' * Creates a transport, which will direct the client to POST messages to the URL identified by `_endpoint`.',
   '# token          = 1*tchar',
+  '    this.secretKey = secretKey != null ? secretKey : defaultKey;',
+  'const x = useAuth ? bearerToken : basicCreds;',
+  'conn = psycopg2.connect(host=host, user=user, password=password, port=5432)',
+  'client = Redis(host="localhost", password=redis_password, db=0)',
+  '  ssh.connect(hostname, username=user, password=passwd, port=22)',
+  '    $token = $request->bearerToken();',
+  'my $password = $cfg->{db}{password};',
+  '  auth_token: <%= ENV["AUTH_TOKEN"] %>',
+  '  secret_key_base: <%= ENV.fetch("SECRET_KEY_BASE") %>',
+  '    def __init__(self, password_mgr=None):\n        if password_mgr is None:',
+  "    userid = passwd = acct = ''",
+  "    SMTPAuthenticationError  The server didn't accept the username/\n                             password combination.",
 ];
 
 // Code that does hold a secret (synthesised): each fix above leaves it masked.
@@ -119,6 +137,27 @@ const SECRETS: [string, string][] = [
   ['Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,5E3F\n\nW6ph5Mm5Pz8GgiULbPgzG37mj9gW6ph5Mm5Pz8G\n-----END RSA PRIVATE KEY-----', 'W6ph5Mm5Pz8GgiULbPgzG37mj9gW6ph5Mm5Pz8G'],
   ['password: !!str Zq8vTaggedPw', 'Zq8vTaggedPw'],
   ['headers["Authorization"] = "Basic dXNlcjpaOHZTZWNyZXQ="', 'dXNlcjpaOHZTZWNyZXQ='],
+  ["const apiKey: string = 'Xk9mQ2vL8pR4abcd';", 'Xk9mQ2vL8pR4abcd'],
+  ["  private password: string = 'Xk9mQ2vL8pR4';", 'Xk9mQ2vL8pR4'],
+  ['data class DbConfig(val user: String = "app", val password: String = "Xk9mQ2vL8pR4")', 'Xk9mQ2vL8pR4'],
+  ['fun connect(password: String = "Xk9mQ2vL8pR4") {}', 'Xk9mQ2vL8pR4'],
+  ['const API_KEY: &str = "Xk9mQ2vL8pR4abcd";', 'Xk9mQ2vL8pR4abcd'],
+  ["pub static DB_PASSWORD: &'static str = \"Xk9mQ2vL8pR4\";", 'Xk9mQ2vL8pR4'],
+  ['var Password string = "Xk9mQ2vL8pR4"', 'Xk9mQ2vL8pR4'],
+  ['    password: Optional[str] = "Xk9mQ2vL8pR4"', 'Xk9mQ2vL8pR4'],
+  ['password = "@dmin2024"', '@dmin2024'],
+  ['password = "correct.horse.battery.staple"', 'correct.horse.battery.staple'],
+  ['password = "Welcome(2024)"', 'Welcome(2024)'],
+  ['password = "rock and roll forever"', 'rock and roll forever'],
+  ['{"db": {"password": "correct.horse.battery"}}', 'correct.horse.battery'],
+  ['2024-05-01 12:00:01 INFO  UserService - created User(id=42, username=alice, password=letmein)', 'letmein'],
+  ['2024-05-01 12:00:01 DEBUG creds={username=alice, password=Summer2024}', 'Summer2024'],
+  ['password: letmein]', 'letmein'],
+  ['[client]\nuser = root\npassword = rock and roll forever', 'rock and roll forever'],
+  ['password = Hunter2 if needed', 'Hunter2'],
+  ['spring.datasource.password = winterIsComing', 'winterIsComing'],
+  ['[auth]\nadminPassword = welcomeHome', 'welcomeHome'],
+  ['slick.dbs.default.db {\n  url = "jdbc:postgresql://db/app"\n  password = letMeIn\n}', 'letMeIn'],
 ];
 
 /** The pinned packages' sources: what a coding agent reads all day. */
@@ -136,8 +175,11 @@ function sources(dir: string): string[] {
 }
 
 describe('masking source code', () => {
+  // Alone, these read as much as an INI file's or a log's lines (`cookieAv = unparsedAttributes`, `password=passwd,
+  // port=22`): masked when in doubt; among code, left.
+  const NEEDS_CODE_AROUND = new Set(['    resumptionToken: lastEventId,', '      cookieAv = unparsedAttributes', '  ssh.connect(hostname, username=user, password=passwd, port=22)']);
   it.each(CODE)('leaves code as it is: %s', (line) => {
-    expect(masker.text(line)).toBe(line);
+    if (!NEEDS_CODE_AROUND.has(line)) expect(masker.text(line)).toBe(line);
     expect(masker.text(inCode(line))).toBe(inCode(line));
   });
 
