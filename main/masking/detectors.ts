@@ -602,15 +602,20 @@ export const KEY_BLOCK_END = /-----END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE
  * What may stand between a block's armour and its body: blanks, line breaks (escaped too, once or more, in JSON
  * written as text), the quotes and `+` of a key written as concatenated strings in code.
  */
-const ARMOUR_GAP = `(?:\\\\{1,7}[nrt]|[ \\t\\r\\n"'+,\\\\]){0,24}`;
+const ARMOUR_GAP = `(?:\\\\{1,7}[nrt]|[ \\t\\r\\n"'+,\\\\]){0,64}`;
 /**
  * After a BEGIN line, the start of a key's body: a header (`Proc-Type: 4,ENCRYPTED`, `Version: …`, `Comment: …`) or
  * base64. Without it the armour is mentioned, not a key given: code that looks for it
  * (`pem.indexOf("-----BEGIN PRIVATE KEY-----") !== 0`) is not masked to its end.
  */
-const KEY_BODY_AHEAD = `(?=${ARMOUR_GAP}(?:[A-Za-z][A-Za-z-]{1,30}:[ \\t]|[A-Za-z0-9+/]{16}))`;
-/** Before an END line whose BEGIN line is elsewhere, the end of a key's body (base64 and its padding). */
-const KEY_BODY_BEHIND = `(?<=[A-Za-z0-9+/=]{4}${ARMOUR_GAP})`;
+/**
+ * What a tool writes before each line it shows: a number (`cat -n`'s `   2⇥`, an editor's `2→`, `12 | `), grep's
+ * `file:2:`, a diff's `-`/`+`, a quote's `> `, a comment's `# ` or `// `, a YAML list's `- `.
+ */
+const LINE_PREFIX = `(?:[^\\s:]{1,200}:\\d{1,7}[:-]|[ \\t]*\\d{1,7}(?:→|\\t|:|[ \\t]+\\|)[ \\t]?|[ \\t]*(?:[-+>#]|//)[ \\t]*|[ \\t]*-[ \\t]+)`;
+const KEY_BODY_AHEAD = `(?=${ARMOUR_GAP}(?:\\r?\\n${LINE_PREFIX}${ARMOUR_GAP}){0,3}(?:[A-Za-z][A-Za-z-]{1,30}:[ \\t]|[A-Za-z0-9+/]{16}))`;
+/** Before an END line whose BEGIN line is elsewhere, the end of a key's body (base64 and its padding), its line's prefix between. */
+const KEY_BODY_BEHIND = `(?<=[A-Za-z0-9+/=]{4}${ARMOUR_GAP}(?:\\r?\\n${LINE_PREFIX})?)`;
 /** The end of a PEM/PGP block, or (no END line: a key cut off, or all that was pasted) the end of the string; a key's body first, unless `body` is false (PuTTY's file, whose first line goes on). */
 const BLOCK_TO = (end: string, body = true) => `${body ? KEY_BODY_AHEAD : ''}(?:[\\s\\S]*?${end}|[\\s\\S]*$)`;
 
@@ -2248,7 +2253,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     // The password of a URL with credentials: scheme://user:PASSWORD@host
     // Bounded everywhere: no input makes this try more than a few hundred characters from one place.
     // (Not a port and a path that holds an `@`: Vite's `http://localhost:5173/@vite/client`, a profile's `/@user`.)
-    { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s) && !/^\d{1,5}\//.test(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\])(?::\\d{1,5})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'\\\\)>\\];,]|$))' },
+    { kind: 'url-password', inRun: true, accept: (s) => !isPlaceholder(s) && !/^\d{1,5}\//.test(s), hint: /:\/\/[^\s/@]{0,256}:[^\s]{0,256}@/, prefix: '\\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\\s:/@]{0,256}:', pattern: '(?!\\[MASKED:)[^\\s"\'\\\\]{1,256}(?=@(?:[A-Za-z0-9._-]{1,253}|\\[[^\\]\\s]{2,64}\\]|\\$?\\{[^}\\s]{1,64}\\}|%[sv]|(?=["\'`]))(?::\\d{1,5}|:\\$?\\{[^}\\s]{1,64}\\})?(?:,[A-Za-z0-9._-]{1,253}(?::\\d{1,5})?){0,16}(?:[/?#\\s"\'`\\\\)<>\\];,]|$))' },
     // Phase 2: context. HTTP auth headers and cookies, wherever they are written out.
     // The credentials after an auth header's scheme, to the end of the line or the closing quote (SharedKey acct:sig, Digest k=v, …).
     // The header name comes first (a literal the regex engine finds fast); the word boundary is checked behind it.

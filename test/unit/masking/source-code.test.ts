@@ -23,7 +23,9 @@
  * literal that looks like code (`"@dmin2024"`, `"correct.horse.battery.staple"`) dropped; log dumps and config read
  * as code (`User(…, password=letmein)`, `password = rock and roll forever`, `spring.datasource.password =
  * winterIsComing`); and code still changed: a ternary's branch, keyword arguments (`password=password, port=5432`),
- * PHP's `$request->bearerToken()`, ERB in Rails YAML.
+ * PHP's `$request->bearerToken()`, ERB in Rails YAML; a private key shown with each line's prefix (`cat -n`, grep's
+ * `file:2:`, a diff, a quote: the armour rule this file's first round added needed the body right after its BEGIN
+ * line, so these lost their mask); a URL's password before a templated host (`@{host}`, `@${DB_HOST}`, `@%s`).
  * Real code, not samples: the sources of packages whose versions package-lock.json pins, masked 4 KB at a time
  * as a tool reads a file, every byte kept but for two documentation examples that do hold a cookie and a key.
  */
@@ -160,6 +162,30 @@ const SECRETS: [string, string][] = [
   ['slick.dbs.default.db {\n  url = "jdbc:postgresql://db/app"\n  password = letMeIn\n}', 'letMeIn'],
 ];
 
+// A key read through the tools a coding agent uses: numbered lines (`cat -n`, an editor's `2→`), grep's `file:2:`,
+// a diff, a quote, Java's concatenated strings. Synthesised bodies (never a real key).
+const BODY = Array.from({ length: 6 }, (_, i) => Buffer.from(Array.from({ length: 48 }, (_, j) => (i * 131 + j * 71 + 17) % 256)).toString('base64'));
+const shown = (begin: string, end: string, line: (text: string, n: number) => string) => [begin, ...BODY, end].map((t, i) => line(t, i + 1)).join('\n');
+const KEYS: [string, string][] = [
+  ['cat -n', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t, n) => `${String(n).padStart(6)}\t${t}`)],
+  ["an editor's numbered lines", shown('-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', (t, n) => `${String(n).padStart(6)}→${t}`)],
+  ['grep -n', shown('-----BEGIN ENCRYPTED PRIVATE KEY-----', '-----END ENCRYPTED PRIVATE KEY-----', (t, n) => `certs/server.key:${n}:${t}`)],
+  ['a deleted file in a diff', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `-${t}`)],
+  ['a quote', shown('-----BEGIN OPENSSH PRIVATE KEY-----', '-----END OPENSSH PRIVATE KEY-----', (t) => `> ${t}`)],
+  ["Java's concatenated strings", `    private static final String KEY =\n${shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `${' '.repeat(28)}"${t}\\n" +`)};`],
+  ['a PGP key under cat -n', [`     1\t-----BEGIN PGP PRIVATE KEY BLOCK-----`, '     2\t', ...BODY.map((t, i) => `${String(i + 3).padStart(6)}\t${t}`), '     9\t-----END PGP PRIVATE KEY BLOCK-----'].join('\n')],
+];
+// A URL's password, its host written by a template or a format, or the URL closed by markup.
+const URLS = [
+  'url = f"postgresql://admin:Zq8vUrlPw42@{host}:5432/{db}"',
+  'DATABASE_URL=postgres://admin:Zq8vUrlPw42@${DB_HOST}:5432/app',
+  'const uri = `mongodb://admin:Zq8vUrlPw42@${host}/app`;',
+  'dsn := fmt.Sprintf("postgres://admin:Zq8vUrlPw42@%s/%s", host, db)',
+  '<property name="url">postgres://admin:Zq8vUrlPw42@db.internal</property>',
+  'Run `psql postgres://admin:Zq8vUrlPw42@db.internal` to connect.',
+  'conn = "postgres://admin:Zq8vUrlPw42@" + host',
+];
+
 /** The pinned packages' sources: what a coding agent reads all day. */
 const PACKAGES = ['@modelcontextprotocol/sdk/dist/esm', 'openid-client/build', 'jose/dist/webapi', 'yaml/dist', 'oidc-provider/lib', 'express/lib', 'svelte/src', '@modelcontextprotocol/server-everything/dist', '@modelcontextprotocol/server-filesystem/dist'];
 /** Two documentation examples that do hold a secret's value: a cookie, an API key. */
@@ -187,6 +213,13 @@ describe('masking source code', () => {
     expect(masker.text(text)).not.toContain(secret);
     expect(masker.text(inConfig(text))).not.toContain(secret);
   });
+
+  it.each(KEYS)('masks every line of a private key shown by %s', (_name, text) => {
+    const out = masker.text(text);
+    for (const line of BODY) expect(out).not.toContain(line.slice(8, 40));
+  });
+
+  it.each(URLS)("masks a URL's password in %s", (text) => expect(masker.text(text)).not.toContain('Zq8vUrlPw42'));
 
   it('leaves the pinned packages’ sources byte for byte, 4 KB at a time, but for two examples that hold a value', () => {
     const root = join(import.meta.dirname, '../../../node_modules');
