@@ -423,7 +423,7 @@ export function looksLikeCode(value: string): boolean {
 
 /** What a quoted value that is not a secret says in code: a glob (`"*.py"`), a validator's rules, a route's handler. */
 function quotedNotSecret(value: string): boolean {
-  return GLOB.test(value) || validationRules(value) || /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value);
+  return /^\*\.|\/\*|\*\*|\*\.[A-Za-z0-9{},]{1,12}$/.test(value) || validationRules(value) || /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value);
 }
 
 /** Rules of a validator, `|`-separated (Laravel's `required|string|min:8|confirmed`): what a value must be, not one. */
@@ -517,7 +517,8 @@ export function codeNearby(input: string, at: number): boolean {
  * `'refresh_token'`, `'AccessToken'`, `'mcp-session-id'`): words joined by `_` or `-`, or in camel case, no digits.
  */
 export function nameOfASecret(value: string): boolean {
-  return value.length <= 64 && /^[A-Za-z][a-z]*(?:(?:[-_][A-Za-z][a-z]*)|(?:[A-Z][a-z]+))+$|^[a-z]+(?:[-_][a-z]+)+$/.test(value) && isSecretKeyName(value);
+  // (Four words at most: `add-salt-and-pepper-now` is a passphrase.)
+  return value.length <= 64 && /^[A-Za-z][a-z]*(?:(?:[-_][A-Za-z][a-z]*)|(?:[A-Z][a-z]+))+$|^[a-z]+(?:[-_][a-z]+)+$/.test(value) && keyWords(value).length <= 4 && isSecretKeyName(value);
 }
 
 /** A route named for its key (`token: '/token'`, `device_authorization: '/device/auth'`): an endpoint's path, not a secret. */
@@ -537,10 +538,15 @@ const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$/;
  * with `key_here` (`token-goes-here`), or `replace-me`/`change_me`. Only whole words of letters, not blanks: a
  * passphrase (`my password is here`), or a value with a digit or a symbol, is not one.
  */
-const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:(?:your|put|insert|enter|paste|add)(?:[-_][a-z]+){1,6}|(?:[a-z]+[-_]){0,4}(?:key|token|password|secret|value)[-_](?:goes[-_])?here|(?:replace|change|fill|update)[-_]?me|(?:my|some)(?:[-_][a-z]+){0,3}[-_](?:key|token|password|secret|pass))$/i;
+const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:your(?:[-_][a-z]+){1,6}|(?:put|insert|enter|paste|add)(?:[-_][a-z]+){0,4}[-_](?:key|token|password|secret|value|here)(?:[-_][a-z]+){0,2}|(?:[a-z]+[-_]){0,4}(?:key|token|password|secret|value)[-_](?:goes[-_])?here|(?:replace|change|fill|update)[-_]?me|(?:my|some)(?:[-_][a-z]+){0,3}[-_](?:key|token|password|secret|pass))$/i;
 
-export function isPlaceholder(value: string): boolean {
+/**
+ * `literal`: the value is a string as written (a JSON string, a quoted value), where YAML's tags and aliases cannot
+ * stand and a repeated digit is a PIN (`"!qaz2wsx"`, `"*Summer2024"`, `"1111"` are passwords there).
+ */
+export function isPlaceholder(value: string, literal = false): boolean {
   const v = value.trim();
+  if (literal && ((/^[!&*]/.test(v) && !/^[!&*]+$/.test(v)) || /^([0-9A-Za-z])\1{2,}$/.test(v) || /^\d{4}-\d\d-\d\d$/.test(v))) return false;
   return (
     v.length === 0 ||
     /^(?:null|none|nil|true|false|undefined|string|number|boolean|required|optional|yes|no|on|off|empty|changeme|secret|password|token|example|redacted|hidden|omitted|n\/a|tbd|todo|prompt|ask|stdin|interactive|include|same-origin|omit|inherit)$/i.test(v) || // (`pw=prompt`: where a tool asks for it)
@@ -707,7 +713,7 @@ const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
   const strength = name === undefined ? undefined : secretKeyStrength(name);
   // (A quoted value is a literal, whatever it looks like: `"@dmin2024"`, `"correct.horse.battery.staple"`, `"Welcome(2024)"`.)
-  if (!strength || isPlaceholder(value) || (!quoted && isPlaceholder(value.replace(/[)\]}]+:?$/, ''))) || (!env && (quoted ? quotedNotSecret(value) : looksLikeCode(value))) || routeForKey(value, name)) return false;
+  if (!strength || isPlaceholder(value, quoted) || (!quoted && isPlaceholder(value.replace(/[)\]}]+:?$/, ''))) || (!env && (quoted ? quotedNotSecret(value) : looksLikeCode(value))) || routeForKey(value, name)) return false;
   // `password: SecretStr = Field(…)`, `def f(token: Credentials, …)`: a type annotation, not a value.
   if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,);]/.test(after) && TYPE_NAME.test(value)))) return false;
   // `$pw = ConvertTo-SecureString 'x' …`: a PowerShell command and its arguments; the arguments hold the secret (a phase-3 form).

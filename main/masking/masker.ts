@@ -1153,7 +1153,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   /** Everything under a key that names a secret strongly: every string and number in it, however deep. */
   const secretAll = (value: unknown, depth = 0): unknown => {
     if (depth >= MAX_WALK_DEPTH && value !== null && typeof value === 'object') return token('secret-value', 'nested too deeply to read');
-    if (typeof value === 'string') return value.length === 0 || isPlaceholder(value) ? value : token('secret-value', value);
+    if (typeof value === 'string') return value.length === 0 || isPlaceholder(value, true) ? value : token('secret-value', value);
     if (typeof value === 'number') return token('secret-value', String(value));
     if (Array.isArray(value)) return value.map((v) => secretAll(v, depth + 1));
     if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), secretAll(v, depth + 1)]));
@@ -1298,8 +1298,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
   const walkAt = (value: unknown, keyName: string | undefined, context: KeyKind = keyName === undefined ? 'none' : kindOfKey(keyName), command?: string): unknown => {
     if (typeof value === 'string') {
       if (value.length > 0) {
-        if (context === 'strong' && !isPlaceholder(value) && !(keyName !== undefined && labelNotSecret(keyName, value))) return token('secret-value', value);
-        if (context === 'weak' && !isPlaceholder(value) && !MASKED_TOKEN.test(value) && ((secretLooking(value) && !/\s/.test(value)) || /^(?:bearer|basic|token)\s+\S{6,}$/i.test(value))) return token('secret-value', value);
+        if (context === 'strong' && !isPlaceholder(value, true) && !(keyName !== undefined && labelNotSecret(keyName, value))) return token('secret-value', value);
+        if (context === 'weak' && !isPlaceholder(value, true) && !MASKED_TOKEN.test(value) && ((secretLooking(value) && !/\s/.test(value)) || /^(?:bearer|basic|token)\s+\S{6,}$/i.test(value))) return token('secret-value', value);
         if (context === 'payment' && plausibleCard(value)) return token('credit-card', value.replace(/[ .\t\u00a0-]/g, ''));
         if (context === 'version' && DOTTED.test(value)) return value;
       }

@@ -219,6 +219,13 @@ describe('masking source code', () => {
     for (const line of BODY) expect(out).not.toContain(line.slice(8, 40));
   });
 
+  // Strings as written (a tool call's JSON arguments, a quoted value): YAML's tags and aliases cannot stand there.
+  it.each(['!qaz2wsx', '*Summer2024', '&Summer2024', '1111', '1987-03-14', 'add-salt-and-pepper-now'])('masks %j under a password key, in JSON and quoted', (secret) => {
+    expect(JSON.stringify(masker.json({ arguments: { password: secret, pin: secret, ssh_passphrase: secret } }))).not.toContain(secret);
+    expect(masker.text(`password: "${secret}"`)).not.toContain(secret);
+  });
+  it.each([{ password: '********' }, { password: '' }, { password: 'your-password-here' }])('leaves the placeholder in %j', (value) => expect(masker.json(value)).toEqual(value));
+
   it.each(URLS)("masks a URL's password in %s", (text) => expect(masker.text(text)).not.toContain('Zq8vUrlPw42'));
 
   it('leaves the pinned packages’ sources byte for byte, 4 KB at a time, but for two examples that hold a value', () => {
