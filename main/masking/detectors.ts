@@ -91,14 +91,14 @@ export function entropy(text: string): number {
 // ---- secret-named keys ----------------------------------------------------------------------------------
 
 /** Words that make a key name secret on their own (`DB_PASSWORD`, `clientSecret`, `GITHUB_TOKEN`). */
-const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat', 'cpassword', 'salt', 'encrypt', 'totp', 'otp']);
+const SECRET_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'pw', 'passcode', 'pin', 'sessid', 'sess', 'jsessionid', 'phpsessid', 'passwords', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'sessionid', 'sessiontoken', 'cookie', 'authorization', 'sig', 'signature', 'sas', 'dsn', 'connectionstring', 'webhookurl', 'pat', 'cpassword', 'salt', 'encrypt', 'totp', 'otp', 'tokens', 'creds', 'auth', 'passwort', 'kennwort']);
 /**
  * A key owned by a cipher, a signature scheme or a service (`JWT_KEY`, `HMAC_KEY`, `OPENAI_KEY`, `stripeKey`): the
  * credential itself. (A key of a table, a cache or a sort is named by other words.)
  */
 const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'decryption', 'machine', 'aes', 'des', 'crypto', 'cipher', 'aead', 'totp', 'otp', 'mfa', 'openai', 'anthropic', 'claude', 'gemini', 'mistral', 'cohere', 'groq', 'deepseek', 'xai', 'perplexity', 'openrouter', 'together', 'fireworks', 'replicate', 'huggingface', 'hf', 'elevenlabs', 'voyage', 'pinecone', 'weaviate', 'tavily', 'serpapi', 'stripe', 'paypal', 'braintree', 'plaid', 'razorpay', 'twilio', 'sendgrid', 'mailgun', 'postmark', 'resend', 'brevo', 'mailchimp', 'mapbox', 'algolia', 'pusher', 'firebase', 'supabase', 'clerk', 'auth0', 'okta', 'datadog', 'dd', 'newrelic', 'sentry', 'segment', 'mixpanel', 'amplitude', 'slack', 'discord', 'telegram', 'github', 'gitlab', 'bitbucket', 'npm', 'pypi', 'heroku', 'vercel', 'netlify', 'cloudflare', 'digitalocean', 'linode', 'shopify'].map((owner) => `${owner} key`);
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
-const SECRET_PAIRS = new Set(['preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
+const SECRET_PAIRS = new Set(['api keys', 'private keys', 'access keys', 'secret keys', 'auth tokens', 'api tokens', 'access tokens', 'session key', 'cookie key', 'deploy key', 'bot key', 'server key', 'basic auth', 'mot de', 'preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
 const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge', 'mgr']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
@@ -106,7 +106,7 @@ const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', '
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
 const NOT_SECRET_BEFORE = new Set(['max', 'min', 'num', 'total', 'by', 'no', 'is', 'has', 'show', 'hide', 'next', 'page', 'pagination', 'skip', 'cursor', 'csrf', 'xsrf', 'continuation', 'sync', 'delta', 'existing', 'forgot', 'forgotten', 'public']);
 /** Secret words whose value is a secret whatever it looks like; the others (token, sig, pat, session…) also name cursors, signatures of names, people. */
-const STRONG_WORDS = new Set(['psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', 'cpassword', ...OWNED_KEYS]);
+const STRONG_WORDS = new Set(['api keys', 'private keys', 'access keys', 'secret keys', 'session key', 'cookie key', 'deploy key', 'bot key', 'server key', 'basic auth', 'creds', 'passwort', 'kennwort', 'mot de', 'psk', 'requirepass', 'masterauth', 'preshared key', 'pre shared', 'pw', 'passcode', 'passwords', 'authorization', 'cookie', 'sessiontoken', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'authtoken', 'connectionstring', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'shared key', 'x api', 'subscription key', 'auth key', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', 'cpassword', ...OWNED_KEYS]);
 
 // Letters that look like Latin ones (a key written with them is read as the word it imitates).
 const CONFUSABLE: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', ѕ: 's', і: 'i', у: 'y', х: 'x', ԁ: 'd', ԛ: 'q', ո: 'n', ɑ: 'a', ο: 'o', ρ: 'p', τ: 't', κ: 'k', ν: 'v', ι: 'i', Α: 'A', Β: 'B', Ε: 'E', Κ: 'K', Ο: 'O', Ρ: 'P', Τ: 'T', Х: 'X', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', к: 'k', ϲ: 'c', ς: 'c', ꜱ: 's', ԝ: 'w', һ: 'h', ј: 'j', ӏ: 'l', ɡ: 'g', ʀ: 'r', ᴘ: 'p', ᴏ: 'o', ᴡ: 'w', ᴅ: 'd', օ: 'o', ս: 'u', հ: 'h', ց: 'g', '∶': ':', 'ː': ':', '꞉': ':' };
@@ -193,7 +193,7 @@ export function namedContextPossible(text: string): boolean {
     text.includes('-jfrog-') ||
     text.includes('SETUSER') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
-    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"'))) ||
+    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'"))) ||
     text.includes('PASS ') ||
     text.includes(' LOGIN ') ||
     text.includes('> auth ') ||
@@ -213,7 +213,7 @@ function opensWord(text: string, i: number): boolean {
 /** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
 /** A pipe into a command that stores a secret from its input (`| wrangler secret put`, `| docker login --password-stdin`). */
 const PIPED_TO_STORE = /\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]/i;
-const NAMED_WORDS = /pass(?:w|phrase|code)|pass[ \t]|bundle_|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
+const NAMED_WORDS = /pass(?:w|phrase|code)|pass[ \t]|bundle_|jwt\.(?:encode|sign|verify|decode)|jsonwebtoken|hmac\.new|createhmac|fernet\(|cookieparser\(|cookiesession\(|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
@@ -528,8 +528,8 @@ function routeForKey(value: string, key: string | undefined): boolean {
   return value.split(/[/_-]/).some((part) => part.length >= 4 && words.some((w) => w.startsWith(part)));
 }
 
-/** Words, and perhaps a short number (a test's id `session-1`, `token-123`, a header's name `mcp-protocol-version`): not the random value a weakly named key's secret is. */
-const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$/;
+/** Words, and perhaps a short number (a test's id `session-1`, `token-123`, a header's name `mcp-protocol-version`), or an OID (`SERVER_AUTH = '1.3.6.1.5.5.7.3.1'`): not the random value a weakly named key's secret is. */
+const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$|^[a-z]+(?:[A-Z][a-z]+)+$|^\d+(?:\.\d+){2,}$/;
 
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
 /**
@@ -1088,10 +1088,49 @@ const cliPasswords: Detector[] = [
   {
     kind: 'secret-value',
     phase: 3,
+    hint: /jwt|jsonwebtoken|hmac|fernet|cookieparser|cookiesession|\.auth\(/i,
+    // A secret passed by position to what signs or checks with it: `jwt.encode(payload, "…")`, `jwt.sign(p, '…')`,
+    // `hmac.new(b"…")`, `crypto.createHmac('sha256', '…')`, `Fernet(b"…")`, `cookieParser("…")`, `redis.auth("…")`.
+    prefix: `(?:${word('(?:jwt|jsonwebtoken|JWT|jose)')}\\.(?:encode|sign|verify|decode)\\([ \t]*[A-Za-z_$][\\w$.]{0,64}[ \t]*,[ \t]*|${word('hmac')}\\.new\\([ \t]*|${word('createHmac')}\\([ \t]*["'][A-Za-z0-9-]{2,16}["'][ \t]*,[ \t]*|${word('(?:Fernet|cookieParser|cookieSession)')}\\([ \t]*|${word('(?:redis|client|r|conn|cache)')}\\.auth\\([ \t]*)b?["'\`]`,
+    pattern: `[^"'\`\\\\\r\n]{6,512}(?=["'\`])`,
+    accept: (value) => !isPlaceholder(value, true) && !/^(?:HS|RS|ES|PS)\d{3}$/.test(value),
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /\.(?:type|fill|send_keys|sendKeys|setValue|pressSequentially)\(/,
+    // A password an end-to-end test types: into a field its selector or label names (`cy.get('#password').type('…')`,
+    // `page.fill('input[name="password"]', '…')`, `getByLabel('Password').fill('…')`, Selenium's `send_keys`).
+    prefix: `(?:(?:'[^'\r\n]{0,80}(?:pass(?:w|phrase|code)|secret|token|api[-_ ]?key)[^'\r\n]{0,80}'|"[^"\r\n]{0,80}(?:pass(?:w|phrase|code)|secret|token|api[-_ ]?key)[^"\r\n]{0,80}")[ \t]*\\)[ \t]*\\.(?:type|fill|send_keys|sendKeys|setValue|pressSequentially)\\([ \t]*|\\.(?:fill|type)\\([ \t]*(?:'[^'\r\n]{0,80}(?:pass(?:w|phrase|code)|secret|token|api[-_ ]?key)[^'\r\n]{0,80}'|"[^"\r\n]{0,80}(?:pass(?:w|phrase|code)|secret|token|api[-_ ]?key)[^"\r\n]{0,80}")[ \t]*,[ \t]*)["'\`]`,
+    pattern: `[^"'\`\r\n]{1,256}(?=["'\`])`,
+    accept: (value) => !isPlaceholder(value, true),
+  },
+  {
+    kind: 'cli-password',
+    phase: 3,
+    hint: /ssm|keyvault|secrets?[ \t]|env[ \t]+add|<<</i,
+    // The command that stores a secret, given it by `--value` or a here-string: `aws ssm put-parameter --value`, `az
+    // keyvault secret set --value`, `gcloud secrets create … <<< "…"`, `vercel env add … <<< …`, `wrangler secret put … <<< …`.
+    prefix: `(?:${word('(?:aws[ \t]+ssm[ \t]+put-parameter|az[ \t]+keyvault[ \t]+secret[ \t]+set)')}${CLI_ARGS}--value[ \t=]+|${word('(?:gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|vercel[ \t]+env[ \t]+add|wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put|gh[ \t]+secret[ \t]+set|docker[ \t]+secret[ \t]+create|fly(?:ctl)?[ \t]+secrets[ \t]+import)')}[^\r\n<|;]{0,160}<<<[ \t]*)`,
+    pattern: CLI_VALUE,
+    accept: cliValue,
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /pass(?:w|phrase|code)/i,
+    // A password in prose, named and given: `the password for staging is …`, `use password … for the box`.
+    prefix: `(?:${word('pass(?:word|phrase|code)')}[ \t]+(?:for|of|to)[ \t]+(?:the[ \t]+)?[A-Za-z0-9_.@-]{1,40}(?:[ \t]+[A-Za-z0-9_.@-]{1,40})?[ \t]+(?:is|was)[ \t:]+|${word('(?:use|with|using|try)')}[ \t]+(?:the[ \t]+)?pass(?:word|phrase|code)[ \t]+)["'\`]?`,
+    pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
+    accept: (value) => !isPlaceholder(value) && secretLooking(value) && /\d|[^A-Za-z]/.test(value) && !nameOfASecret(value),
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
     hint: /echo|printf/i,
     // A secret piped to the command that stores it (`echo … | wrangler secret put NAME`, `| gh secret set`, `| docker login --password-stdin`).
     prefix: `${word('(?:echo|printf)')}[ \t]+(?:-[ne]{1,2}[ \t]+)?(?:'%s'[ \t]+)?`,
-    pattern: `${CLI_VALUE}(?=[ \t]*\\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put|gh[ \t]+secret[ \t]+set|vercel[ \t]+env[ \t]+add|fly(?:ctl)?[ \t]+secrets|(?:docker|podman|nerdctl|buildah)[ \t]+login|helm[ \t]+registry[ \t]+login|oras[ \t]+login|passwd[ \t]+--stdin|chpasswd|netlify[ \t]+env:set|vault[ \t]+(?:kv[ \t]+put|login)|aws[ \t]+ssm[ \t]+put-parameter|heroku[ \t]+config:set|supabase[ \t]+secrets[ \t]+set|railway[ \t]+variables))`,
+    pattern: `${CLI_VALUE}(?=[ \t]*\\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put|gh[ \t]+secret[ \t]+set|vercel[ \t]+env[ \t]+add|fly(?:ctl)?[ \t]+secrets|(?:docker|podman|nerdctl|buildah)[ \t]+login|docker[ \t]+secret[ \t]+create|gcloud[ \t]+secrets|helm[ \t]+registry[ \t]+login|oras[ \t]+login|passwd[ \t]+--stdin|chpasswd|netlify[ \t]+env:set|vault[ \t]+(?:kv[ \t]+put|login)|aws[ \t]+ssm[ \t]+put-parameter|heroku[ \t]+config:set|supabase[ \t]+secrets[ \t]+set|railway[ \t]+variables))`,
     accept: cliValue,
   },
   {
@@ -1366,7 +1405,7 @@ const saidSecret: Detector = {
   pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
   accept: (value, prefix, input, offset) => {
     const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
-    if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || secretKeyStrength(value) !== undefined) return false;
+    if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || nameOfASecret(value) || (!/\d/.test(value) && secretKeyStrength(value) !== undefined)) return false;
     const before = input.slice(Math.max(0, offset - prefix.length - 2), offset - prefix.length);
     // After a comma, a list's next item: a call's arguments or an object's names in code (`Buffer.from(password, "utf-8")`,
     // `{ cscKeyPassword, cscILink }`), a word of prose (`username and password, respectively`); `password,Xq7mP2vLk9w` is a value.

@@ -25,7 +25,10 @@
  * winterIsComing`); and code still changed: a ternary's branch, keyword arguments (`password=password, port=5432`),
  * PHP's `$request->bearerToken()`, ERB in Rails YAML; a private key shown with each line's prefix (`cat -n`, grep's
  * `file:2:`, a diff, a quote: the armour rule this file's first round added needed the body right after its BEGIN
- * line, so these lost their mask); a URL's password before a templated host (`@{host}`, `@${DB_HOST}`, `@%s`).
+ * line, so these lost their mask); a URL's password before a templated host (`@{host}`, `@${DB_HOST}`, `@%s`);
+ * plural and other key names (`SECRET_KEYS`, `BASIC_AUTH`, `DB_CREDS`, `SESSION_KEY`, `passwort`); secrets passed by
+ * position to what signs with them (`jwt.sign(payload, '…')`, `hmac.new(b"…")`), typed by end-to-end tests
+ * (`cy.get('#password').type('…')`), given to the command that stores them (`--value`, `<<<`), and named in prose.
  * Real code, not samples: the sources of packages whose versions package-lock.json pins, masked 4 KB at a time
  * as a tool reads a file, every byte kept but for two documentation examples that do hold a cookie and a key.
  */
@@ -112,6 +115,13 @@ const CODE: string[] = [
   '  auth_token: <%= ENV["AUTH_TOKEN"] %>',
   '  secret_key_base: <%= ENV.fetch("SECRET_KEY_BASE") %>',
   '    def __init__(self, password_mgr=None):\n        if password_mgr is None:',
+  'const token = jwt.sign(payload, secret, { expiresIn: "1h" });',
+  "cy.get('#password').type(password)",
+  "await page.fill('#username', 'alice');",
+  'aws ssm put-parameter --name /prod/db --type SecureString --value "$DB_PASSWORD"',
+  'The password for staging is in the vault.',
+  "  attestClientAuth: ['additionalSecuritySignal'],",
+  "    SERVER_AUTH = '1.3.6.1.5.5.7.3.1'",
   "    userid = passwd = acct = ''",
   "    SMTPAuthenticationError  The server didn't accept the username/\n                             password combination.",
 ];
@@ -160,6 +170,42 @@ const SECRETS: [string, string][] = [
   ['spring.datasource.password = winterIsComing', 'winterIsComing'],
   ['[auth]\nadminPassword = welcomeHome', 'welcomeHome'],
   ['slick.dbs.default.db {\n  url = "jdbc:postgresql://db/app"\n  password = letMeIn\n}', 'letMeIn'],
+  ["SECRET_KEYS=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["API_TOKENS=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["PRIVATE_KEYS=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["ACCESS_KEYS=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["auth_tokens: \"Xk9mQ2vL8pR4ab\"", "Xk9mQ2vL8pR4ab"],
+  ["BASIC_AUTH=admin:Hunter2Pass", "Hunter2Pass"],
+  ["REDIS_AUTH=Hunter2Pass", "Hunter2Pass"],
+  ["AUTH=Hunter2Pass", "Hunter2Pass"],
+  ["DB_CREDS=admin:Hunter2Pass", "Hunter2Pass"],
+  ["SESSION_KEY=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["COOKIE_KEY=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["DEPLOY_KEY=Xk9mQ2vL8pR4ab", "Xk9mQ2vL8pR4ab"],
+  ["passwort = \"Hunter2Pass\"", "Hunter2Pass"],
+  ["mot_de_passe=Hunter2Pass", "Hunter2Pass"],
+  ["jwt.encode(payload, \"Xk9mQ2vL8pR4abcd\", algorithm=\"HS256\")", "Xk9mQ2vL8pR4abcd"],
+  ["jwt.sign(payload, 'Xk9mQ2vL8pR4abcd', { expiresIn: '1h' })", "Xk9mQ2vL8pR4abcd"],
+  ["hmac.new(b\"Xk9mQ2vL8pR4abcd\", msg, hashlib.sha256)", "Xk9mQ2vL8pR4abcd"],
+  ["crypto.createHmac('sha256', 'Xk9mQ2vL8pR4abcd').update(body)", "Xk9mQ2vL8pR4abcd"],
+  ["Fernet(b\"Xk9mQ2vL8pR4abcdXk9mQ2vL8pR4abcdXk9mQ2vL8pR=\")", "Xk9mQ2vL8pR4abcdXk9mQ2vL8pR4abcdXk9mQ2vL8pR="],
+  ["app.use(cookieParser(\"Xk9mQ2vL8pR4abcd\"));", "Xk9mQ2vL8pR4abcd"],
+  ["redis.auth(\"Xk9mQ2vL8pR4\")", "Xk9mQ2vL8pR4"],
+  ["cy.get('#password').type('Xk9mQ2vL8pR4')", "Xk9mQ2vL8pR4"],
+  ["await page.fill('input[name=\"password\"]', 'Xk9mQ2vL8pR4');", "Xk9mQ2vL8pR4"],
+  ["await page.getByLabel('Password').fill('Xk9mQ2vL8pR4');", "Xk9mQ2vL8pR4"],
+  ["driver.find_element(By.ID, \"password\").send_keys(\"Xk9mQ2vL8pR4\")", "Xk9mQ2vL8pR4"],
+  ["  .type('#password', 'Xk9mQ2vL8pR4')", "Xk9mQ2vL8pR4"],
+  ["aws ssm put-parameter --name /prod/db --type SecureString --value Xk9mQ2vL8pR4", "Xk9mQ2vL8pR4"],
+  ["az keyvault secret set --vault-name kv --name db --value Xk9mQ2vL8pR4", "Xk9mQ2vL8pR4"],
+  ["gcloud secrets create db --data-file=- <<< \"Xk9mQ2vL8pR4\"", "Xk9mQ2vL8pR4"],
+  ["echo -n \"Xk9mQ2vL8pR4\" | docker secret create db_password -", "Xk9mQ2vL8pR4"],
+  ["echo \"Xk9mQ2vL8pR4\" | gh secret set DB_PASSWORD", "Xk9mQ2vL8pR4"],
+  ["vercel env add API_KEY production <<< Xk9mQ2vL8pR4abcd", "Xk9mQ2vL8pR4abcd"],
+  ["wrangler secret put API_KEY <<< Xk9mQ2vL8pR4abcd", "Xk9mQ2vL8pR4abcd"],
+  ["the password for staging is Hunter2Pass", "Hunter2Pass"],
+  ["Use password Hunter2Pass for the staging box.", "Hunter2Pass"],
+  ["The admin password, Hunter2Pass, must be rotated.", "Hunter2Pass"],
 ];
 
 // A key read through the tools a coding agent uses: numbered lines (`cat -n`, an editor's `2→`), grep's `file:2:`,
