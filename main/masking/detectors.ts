@@ -173,6 +173,8 @@ export function namedContextPossible(text: string): boolean {
     NAMED_WORDS.test(text.toLowerCase()) ||
     // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
     text.includes('<<<') ||
+    (text.includes('BUNDLE_') && text.includes('__')) ||
+    ((text.includes('ass ') || text.includes('ass\t')) && PASS_LINE.test(text)) ||
     text.includes('* ') ||
     text.includes('*\t') ||
     (text.includes('|') && PIPED_TO_STORE.test(text)) ||
@@ -193,7 +195,7 @@ export function namedContextPossible(text: string): boolean {
     text.includes('-jfrog-') ||
     text.includes('SETUSER') ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
-    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'"))) ||
+    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'") || SIGNING_CALL.test(text))) ||
     text.includes('PASS ') ||
     text.includes(' LOGIN ') ||
     text.includes('> auth ') ||
@@ -213,7 +215,11 @@ function opensWord(text: string, i: number): boolean {
 /** (Tried on the text in lower case: a case-sensitive search is faster than a case-blind one by half.) */
 /** A pipe into a command that stores a secret from its input (`| wrangler secret put`, `| docker login --password-stdin`). */
 const PIPED_TO_STORE = /\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]/i;
-const NAMED_WORDS = /pass(?:w|phrase|code)|pass[ \t]|bundle_|jwt\.(?:encode|sign|verify|decode)|jsonwebtoken|hmac\.new|createhmac|fernet\(|cookieparser\(|cookiesession\(|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
+/** What calls that sign with a secret are named (tried only where a `(` stands). */
+const SIGNING_CALL = /jwt\.(?:encode|sign|verify|decode)|jsonwebtoken|hmac\.new|createhmac|fernet\(|cookieparser\(|cookiesession\(/i;
+/** mbsync's `Pass …` line (msmtp's `password …` passes NAMED_WORDS). */
+const PASS_LINE = /(?:^|\n)[ \t]*pass[ \t]/i;
+const NAMED_WORDS = /pass(?:w|phrase|code)|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
  * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
