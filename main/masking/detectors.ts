@@ -413,6 +413,7 @@ export function looksLikeCode(value: string): boolean {
     /^(?:await\s+|new\s+)?[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*\(/.test(value) || // a call (Rust's env::var( too)
     /^(?:self|this|args|config|cfg|options|opts|settings|params|props|req|request|ctx|body|form|data|input|env)\.[A-Za-z_]/.test(value) || // a member
     /^[a-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) || // a dotted name (body.password, user.token)
+    /^[A-Z][A-Za-z0-9]*\.[A-Z][A-Z0-9_]+$/.test(value) || // a class's constant (Android's `BuildConfig.API_KEY`)
     /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\[/.test(value) || // an index (form.cleaned_data['password'], params[:password], $_POST["password"])
     /^[`]/.test(value) || // a template literal
     FIELD_TYPE.test(value) || // a field's type (TypeScript's `secret: Buffer;`)
@@ -535,7 +536,7 @@ function routeForKey(value: string, key: string | undefined): boolean {
 }
 
 /** Words, and perhaps a short number (a test's id `session-1`, `token-123`, a header's name `mcp-protocol-version`), or an OID (`SERVER_AUTH = '1.3.6.1.5.5.7.3.1'`): not the random value a weakly named key's secret is. */
-const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$|^[a-z]+(?:[A-Z][a-z]+)+$|^\d+(?:\.\d+){2,}$/;
+const WORDS_AND_NUMBER = /^[a-z]{2,}(?:[-_][a-z]{2,})*(?:[-_]\d{1,4})?$|^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+$|^\d+(?:\.\d+){2,}$/;
 
 /** Values that stand where a secret goes but are not one: placeholders, references, empties. */
 /**
@@ -662,7 +663,7 @@ export const CONTEXT_REACH = { near: 16, line: 2 + 40 + 6 + 20 + 60, separator: 
  * What stands between a key and its value: `=`, `:` (not a URL's `://`), and the assignments of other languages:
  * `=>` (PHP, Ruby), `:=` (Go, Make), `?=` (Make).
  */
-const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=]))';
+const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=:]))';
 /** The key named in an assignment's prefix (its last identifier before the separator). */
 /**
  * A declaration's type between its name and `=` (`apiKey: string =`, Kotlin's `password: String =`, Rust's
@@ -801,8 +802,11 @@ function envStyle(name: string | undefined, prefix: string): boolean {
 
 /** Words that make a value after `Password:` a sentence about passwords (`must be at least 12 characters`), not a password. */
 const PROSE_WORDS = new Set(['must', 'be', 'at', 'least', 'is', 'are', 'the', 'a', 'an', 'of', 'to', 'and', 'or', 'not', 'should', 'will', 'can', 'cannot', 'contain', 'contains', 'characters', 'chars', 'required', 'your', 'you', 'please', 'enter', 'for', 'with', 'than', 'more', 'less', 'has', 'have', 'was', 'were', 'this', 'that', 'it', 'if', 'when', 'in', 'on', 'by', 'minimum', 'maximum', 'long', 'too', 'short', 'incorrect', 'invalid', 'expired', 'does', 'do', 'match', 'set', 'use', 'new', 'old']);
+/** The last word of a tool's status line (`passwd: Authentication token manipulation error`, `Secret: db-credentials created`, `passwords: match`). */
+const STATUS_WORDS = new Set(['created', 'deleted', 'updated', 'configured', 'unchanged', 'error', 'failed', 'failure', 'denied', 'match', 'matched', 'mismatch', 'expired', 'changed', 'saved', 'removed', 'rotated', 'revoked', 'ok', 'succeeded', 'successfully']);
 function readsAsProse(value: string): boolean {
   const words = value.toLowerCase().split(/[\s,.;!?]+/).filter(Boolean);
+  if (words.length >= 1 && words.length <= 6 && STATUS_WORDS.has(words[words.length - 1] as string) && words.every((w) => /^[a-z][a-z0-9-]*$/.test(w))) return true;
   return words.length >= 3 && words.filter((w) => PROSE_WORDS.has(w)).length >= 2;
 }
 
@@ -1413,6 +1417,8 @@ const saidSecret: Detector = {
     const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
     if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || nameOfASecret(value) || (!/\d/.test(value) && secretKeyStrength(value) !== undefined)) return false;
     const before = input.slice(Math.max(0, offset - prefix.length - 2), offset - prefix.length);
+    // (`The passphrase is AES-256 encrypted`, `password is SHA256-salted`: how it is kept, an algorithm's name.)
+    if (/^(?:AES|SHA|MD5|RSA|HMAC|bcrypt|scrypt|argon2(?:id|i|d)?|PBKDF2|ChaCha20|Blowfish|DES|3DES)(?:[-_]?\d{1,4})?(?:[-_][A-Za-z]+)?$/i.test(value)) return false;
     // After a comma, a list's next item: a call's arguments or an object's names in code (`Buffer.from(password, "utf-8")`,
     // `{ cscKeyPassword, cscILink }`), a word of prose (`username and password, respectively`); `password,Xq7mP2vLk9w` is a value.
     if (/,[ \t]?["'`]?$/.test(prefix) && (/[(,{[=][ \t]*$/.test(before) || /^[A-Za-z]+$/.test(value))) return false;
