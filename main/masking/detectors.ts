@@ -754,6 +754,8 @@ const secretAssignment: Detector = {
     const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
     if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && input[keyStart - 1] === prefix[prefix.length - 1]) return false;
     const env = envStyle(name, prefix);
+    // (`passwd: Authentication token manipulation error`: a tool's status line, the value its first word.)
+    if (!quoted && statusLine(value + restOfLine(input, offset + value.length).replace(/\n\}$/, ''))) return false;
     // (`cond ? secretKey : defaultKey`: a ternary's branches, no key and value.)
     if (/[ \t]\?[ \t]+$/.test(input.slice(Math.max(0, keyStart - 8), keyStart)) && /:[ \t]*$/.test(prefix) && !quoted) return false;
     if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart), codeNearby(input, offset))) return false;
@@ -804,9 +806,13 @@ function envStyle(name: string | undefined, prefix: string): boolean {
 const PROSE_WORDS = new Set(['must', 'be', 'at', 'least', 'is', 'are', 'the', 'a', 'an', 'of', 'to', 'and', 'or', 'not', 'should', 'will', 'can', 'cannot', 'contain', 'contains', 'characters', 'chars', 'required', 'your', 'you', 'please', 'enter', 'for', 'with', 'than', 'more', 'less', 'has', 'have', 'was', 'were', 'this', 'that', 'it', 'if', 'when', 'in', 'on', 'by', 'minimum', 'maximum', 'long', 'too', 'short', 'incorrect', 'invalid', 'expired', 'does', 'do', 'match', 'set', 'use', 'new', 'old']);
 /** The last word of a tool's status line (`passwd: Authentication token manipulation error`, `Secret: db-credentials created`, `passwords: match`). */
 const STATUS_WORDS = new Set(['created', 'deleted', 'updated', 'configured', 'unchanged', 'error', 'failed', 'failure', 'denied', 'match', 'matched', 'mismatch', 'expired', 'changed', 'saved', 'removed', 'rotated', 'revoked', 'ok', 'succeeded', 'successfully']);
-function readsAsProse(value: string): boolean {
+function statusLine(value: string): boolean {
   const words = value.toLowerCase().split(/[\s,.;!?]+/).filter(Boolean);
-  if (words.length >= 1 && words.length <= 6 && STATUS_WORDS.has(words[words.length - 1] as string) && words.every((w) => /^[a-z][a-z0-9-]*$/.test(w))) return true;
+  return words.length >= 1 && words.length <= 6 && STATUS_WORDS.has(words[words.length - 1] as string) && words.every((w) => /^[a-z][a-z0-9-]*$/.test(w));
+}
+function readsAsProse(value: string): boolean {
+  if (statusLine(value)) return true;
+  const words = value.toLowerCase().split(/[\s,.;!?]+/).filter(Boolean);
   return words.length >= 3 && words.filter((w) => PROSE_WORDS.has(w)).length >= 2;
 }
 
