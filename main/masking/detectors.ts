@@ -714,7 +714,7 @@ function wholeKey(prefix: string, input: string, offset: number): string | undef
 // passwords), or is one unquoted word.
 // After the separator, the value: to its closing quote when quoted (spaces allowed: multi-word passwords; a
 // value opened by an escaped quote, in JSON written inside JSON, closes at the next escaped one), else one word.
-const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<=\`)[^\`\\\\\\r\\n]{1,4096}(?=\`)|(?<!["'\`])(?:[^\\s"'\\\\,;&}\\]<>]|\\\\[ $&;#!()|<>]){1,512})`;
+const ASSIGNED_VALUE = `(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=\\\\")[^"\\\\\\r\\n]{1,4096}|(?<=(?:^|[^\\\\])")(?:[^"\\\\\\r\\n]|\\\\.){1,4096}|(?<=')[^'\\\\\\r\\n]{1,4096}|(?<=\`)[^\`\\\\\\r\\n]{1,4096}(?=\`)|(?<!["'\`])(?!\\[)(?:[^\\s"'\\\\,;&}\\]<>]|\\\\[ $&;#!()|<>]){1,512})`;
 
 /** Whether an assigned value is a secret, given how strongly its key names one and whether it was quoted. */
 function assignedSecret(name: string | undefined, value: string, quoted: boolean, separator: string, after: string, env: boolean): boolean {
@@ -728,7 +728,7 @@ function assignedSecret(name: string | undefined, value: string, quoted: boolean
   if (quoted) return !nameOfASecret(value) && (strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ') && !WORDS_AND_NUMBER.test(value));
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
-  return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value.replace(/[.,;:!?)]+$/, ''));
+  return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value.replace(/[.,;:!?)`'"]+$/, ''));
 }
 
 const secretAssignment: Detector = {
@@ -1493,6 +1493,73 @@ export function findTableSecrets(value: string): [number, number][] {
   }
   return found;
 }
+/**
+ * The items of a list written in one line under a key that names a secret (YAML's flow sequence `passwords:
+ * [a, b]`, a Python or JS array `API_KEYS = ['…', '…']`, key bytes `encryption_key = [121, 66, …]`): each item,
+ * not only the first (and the bracket is no part of any). Items that are names (`["password", "confirm_password"]`),
+ * placeholders, or identifiers in code are left; numbers only where there are enough of them to be a key's bytes.
+ */
+const FLOW_OPEN = /([A-Za-z0-9_.-]{1,80})["']?[ \t]*[:=][ \t]*\[(?!MASKED:)/g;
+export function findFlowListSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  FLOW_OPEN.lastIndex = 0;
+  for (let m = FLOW_OPEN.exec(value), n = 0; m !== null && n < 10_000; m = FLOW_OPEN.exec(value), n++) {
+    const key = memberKey(m[1] as string) as string;
+    const strength = secretKeyStrength(key);
+    if (!strength) continue;
+    const open = m.index + m[0].length;
+    // The items' ends: commas outside quotes and brackets (a token masked already, `[MASKED:…]`, is one item), to the list's `]` on its line.
+    const ends: number[] = [];
+    let quote = '';
+    let depth = 0;
+    let close = -1;
+    for (let i = open; i < value.length && i - open <= 4096; i++) {
+      const c = value[i] as string;
+      if (c === '\n' || c === '\r') break;
+      if (quote) {
+        if (c === quote && value[i - 1] !== '\\') quote = '';
+      } else if (c === '"' || c === "'" || c === '`') quote = c;
+      else if (c === '[') depth++;
+      else if (c === ']' && depth > 0) depth--;
+      else if (c === ']') {
+        close = i;
+        break;
+      } else if (c === ',' && depth === 0) ends.push(i);
+    }
+    if (close < 0) continue;
+    ends.push(close);
+    const items: { text: string; start: number; quoted: boolean }[] = [];
+    for (let k = 0, at = open; k < ends.length && items.length < 256; k++) {
+      const end = ends[k] as number;
+      const raw = value.slice(at, end);
+      const lead = raw.length - raw.trimStart().length;
+      let text = raw.trim();
+      let start = at + lead;
+      const quoted = /^(["'`]).*\1$/.test(text) && text.length >= 2;
+      if (quoted) {
+        text = text.slice(1, -1);
+        start++;
+      }
+      items.push({ text, start, quoted });
+      at = end + 1;
+    }
+    const numbers = items.filter((i) => /^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(i.text)).length;
+    const code = codeNearby(value, m.index);
+    for (const item of items) {
+      const t = item.text;
+      // (Not a token masking wrote, with its hash or without, nor a list or an object inside the list.)
+      if (t === '' || /^\[MASKED:[a-z0-9-]+(?::[0-9a-f]{8})?\]$/.test(t) || /^[[{]/.test(t) || isPlaceholder(t, item.quoted) || nameOfASecret(t)) continue;
+      if (/^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(t)) {
+        if (numbers < 8) continue;
+      } else if (!item.quoted && (looksLikeCode(t) || (code && /^[A-Za-z_$][\w$.]*$/.test(t)))) continue;
+      else if (strength === 'weak' && !(secretLooking(t) && !/\s/.test(t) && !WORDS_AND_NUMBER.test(t))) continue;
+      else if (strength === 'strong' && t.length < 3) continue;
+      found.push([item.start, item.start + t.length]);
+    }
+  }
+  return found;
+}
+
 /** A YAML document's `kind: Secret` line (Kubernetes), at the start of its line. */
 const MANIFEST_KIND = /(?:^|\n)kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?(?:\n|$)/;
 /**
@@ -2423,6 +2490,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'secret-value', hint: { test: (v) => v.includes('Secret') && MANIFEST_KIND.test(v) }, scan: findManifestSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('[') && /[:=][ \t]*\[/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },
