@@ -747,8 +747,9 @@ const secretAssignment: Detector = {
     if (prefix.endsWith('`') && value.includes('${')) return false;
     // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password.)
     if (TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
-    // A shell's default (`${POSTGRES_PASSWORD:-changeme}`): the variable's fallback in a template, not its value.
-    if (/\$\{[A-Za-z0-9_]{1,80}:[-=?+]?$/.test(input.slice(Math.max(0, offset - 84), offset))) return false;
+    // A shell's default (`${POSTGRES_PASSWORD:-changeme}`): the variable's fallback, a placeholder unless it looks
+    // like a secret (a compose file's `${DB_PASSWORD:-Xk9mQ2vL8pR4}` is the password wherever the variable is unset).
+    if (/\$\{[A-Za-z0-9_]{1,80}:[-=?+]?$/.test(input.slice(Math.max(0, offset - 84), offset))) return !isPlaceholder(value.replace(/\}$/, '')) && secretLooking(value.replace(/\}$/, '')) && /\d/.test(value);
     const quoted = /["'`]$/.test(prefix);
     // A key inside a string, `prompt='Password: '`, `header="Set-Cookie:"`: the quote after its separator closes that string, it opens no value.
     const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
@@ -772,8 +773,16 @@ function memberKey(name: string | undefined): string | undefined {
   const dot = name?.lastIndexOf('.') ?? -1;
   if (name === undefined || dot < 0 || dot === name.length - 1) return name;
   const member = name.slice(dot + 1);
-  return secretKeyStrength(member) !== undefined || /^(?:key|keys|value|values|plaintext|raw|b64|base64|hex)$/i.test(member) ? name : member;
+  if (secretKeyStrength(member) !== undefined || /^(?:key|keys|value|values|plaintext|raw|b64|base64|hex)$/i.test(member)) return name;
+  // (A member of a holder named for secrets — `secrets.database`, `passwords.admin`, `config.secrets.jwt`,
+  // `apiKey.current` — is one of them; of an object that merely mentions one, `cookieAttributeList.sameSite`, not.)
+  const holder = keyWords(name.slice(0, dot));
+  const last = holder[holder.length - 1] ?? '';
+  const pair = holder.length >= 2 ? `${holder[holder.length - 2]} ${last}` : '';
+  return HOLDER_WORDS.has(last) || SECRET_PAIRS.has(pair) ? name : member;
 }
+/** The last word of an object that holds secrets as its members. */
+const HOLDER_WORDS = new Set(['secrets', 'secret', 'passwords', 'credentials', 'creds', 'tokens', 'apikey', 'apikeys']);
 
 /** Whether the key at `at` is declared on its line (`const`, `let`, `var`, `val`, `local`, `my`, …): what it is given is an expression. */
 function declaredAt(input: string, at: number): boolean {
