@@ -430,6 +430,8 @@ export function looksLikeCode(value: string): boolean {
 
 /** What a quoted value that is not a secret says in code: a glob (`"*.py"`), a validator's rules, a route's handler. */
 function quotedNotSecret(value: string): boolean {
+  // (Ruby's interpolation, `"#{prefix}-#{SecureRandom.hex(16)}"`: the value is computed, no literal.)
+  if (/^(?:[^#]{0,16}#\{[^}]{1,120}\}){1,8}[^#]{0,16}$/.test(value)) return true;
   return /^\*\.|\/\*|\*\*|\*\.[A-Za-z0-9{},]{1,12}$/.test(value) || validationRules(value) || /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value);
 }
 
@@ -2407,6 +2409,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
         if (isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value) || /^\$\{|\+\s*[A-Za-z_]/.test(value)) return false;
         // (A statement on the next line, after a `case 'device_authorization':` label, is no folded header.)
         if (/\n/.test(prefix) && /^[A-Za-z_$][\w$.]*[ \t]+=(?:[ \t]|$)/.test(value)) return false;
+        // (`{ Authorization: authHeader, 'Content-Type': … }`: an object literal's member, its value a variable.)
+        if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*[ \t]*[,;)}]/.test(value) && /[a-z][A-Z]|[A-Za-z]_[A-Za-z]|\./.test(value.split(/[ \t,;)}]/)[0] ?? '')) return false;
         // (`device_authorization: '/device/auth'`: an endpoint's path, no credential.)
         if (/^\/[a-z_-]{1,40}(?:\/[a-z_-]{1,40}){0,4}$/.test(value)) return false;
         // With a scheme (`Bearer …`) the rest is the credential; without one it must look like a credential itself.

@@ -123,6 +123,8 @@ const CODE: string[] = [
   "  attestClientAuth: ['additionalSecuritySignal'],",
   "    SERVER_AUTH = '1.3.6.1.5.5.7.3.1'",
   'const sig = [["verify"], ["sign"]];',
+  "const headers = { Authorization: authHeader, 'Content-Type': 'application/json' };",
+  'token = "#{prefix}-#{SecureRandom.hex(16)}"',
   '      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-changeme}',
   'tokens = [accessToken, refreshToken]',
   "key_sizes = [128, 256]",
