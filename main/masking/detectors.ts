@@ -525,6 +525,14 @@ export function codeNearby(input: string, at: number): boolean {
  * A value that is itself the name of a secret, as code and protocols write names (`'client_secret_post'`,
  * `'refresh_token'`, `'AccessToken'`, `'mcp-session-id'`): words joined by `_` or `-`, or in camel case, no digits.
  */
+/**
+ * Under a key that names a secret strongly, a name is a value only as code writes its names, three words or more
+ * joined by `_` or `-` (`client_secret_post`, `mcp-session-id`): `SuperSecret`, `root_password`, `MySecretPass` are
+ * the passwords dev and staging configs hold.
+ */
+function nameUnderStrongKey(value: string): boolean {
+  return nameOfASecret(value) && /^[a-z]+(?:[-_][a-z]+){2,}$/i.test(value);
+}
 export function nameOfASecret(value: string): boolean {
   // (Four words at most: `add-salt-and-pepper-now` is a passphrase.)
   return value.length <= 64 && /^[A-Za-z][a-z]*(?:(?:[-_][A-Za-z][a-z]*)|(?:[A-Z][a-z]+))+$|^[a-z]+(?:[-_][a-z]+)+$/.test(value) && keyWords(value).length <= 4 && isSecretKeyName(value);
@@ -727,7 +735,9 @@ function assignedSecret(name: string | undefined, value: string, quoted: boolean
   if (!quoted && separator === ':' && (/^[ \t]*=(?!=)/.test(after) || (/^[ \t]*[,);]/.test(after) && TYPE_NAME.test(value)))) return false;
   // `$pw = ConvertTo-SecureString 'x' …`: a PowerShell command and its arguments; the arguments hold the secret (a phase-3 form).
   if (!quoted && /^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$/.test(value) && /^[ \t]+\S/.test(after)) return false;
-  if (quoted) return !nameOfASecret(value) && (strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ') && !WORDS_AND_NUMBER.test(value));
+  // (A constant whose value spells its own name, `USE_CREDENTIALS = 'use-credentials'`, is an enum's member.)
+  if (quoted && name !== undefined && keyWords(value).join(' ') === keyWords(name).join(' ')) return false;
+  if (quoted) return !(strength === 'strong' ? nameUnderStrongKey(value) : nameOfASecret(value)) && (strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ') && !WORDS_AND_NUMBER.test(value));
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.
   return strength === 'strong' && separator === '=' ? value.length >= 4 : secretLooking(value.replace(/[.,;:!?)`'"]+$/, ''));
@@ -850,11 +860,11 @@ const lineAssignment: Detector = {
     const v = value.replace(/[;,]+$/, '');
     // (`Password=;Server=db`: an empty value, then a connection string's next pair.)
     if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
-    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && (looksLikeCode(v) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, codeNearby(input, offset))))) return false;
+    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && ((looksLikeCode(v) && !(/^[A-Za-z_$][\w$]*$/.test(value.trim()) && !codeNearby(input, offset))) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, codeNearby(input, offset))))) return false;
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
     if (/^\d{1,9} bytes$/.test(value)) return false;
-    if (nameOfASecret(v.replace(/^(["'])(.*)\1$/, '$2')) || routeForKey(v.replace(/^(["'])(.*)\1$/, '$2'), name)) return false;
+    if ((strength === 'strong' ? nameUnderStrongKey : nameOfASecret)(v.replace(/^(["'])(.*)\1$/, '$2')) || routeForKey(v.replace(/^(["'])(.*)\1$/, '$2'), name)) return false;
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value) && !WORDS_AND_NUMBER.test(v.replace(/^(["'])(.*)\1$/, '$2'));
   },
 };
