@@ -1458,14 +1458,8 @@ const saidSecret: Detector = {
   },
 };
 
-/** A list-mode head (sqlite3 `.headers on`): two to twelve bare column names joined by `|`. */
-const LIST_MODE_HEAD = /^[A-Za-z_][A-Za-z0-9_]{0,40}(?:\|[A-Za-z_][A-Za-z0-9_]{0,40}){1,11}\r?$/;
-/** A table's rule under its head: Markdown's `|---|`, or the `+------+` a SQL shell draws (mysql, psql's ascii border). */
-const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
-/** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
-const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
-export function findTableSecrets(value: string): [number, number][] {
-  const found: [number, number][] = [];
+/** Where each line of a text starts and ends (without its `\r\n` or `\n`), at most 100,000 lines. */
+function lineSpans(value: string): [number, number][] {
   const lines: [number, number][] = [];
   for (let start = 0; start <= value.length && lines.length < 100_000; ) {
     const nl = value.indexOf('\n', start);
@@ -1474,6 +1468,18 @@ export function findTableSecrets(value: string): [number, number][] {
     if (nl < 0) break;
     start = nl + 1;
   }
+  return lines;
+}
+
+/** A list-mode head (sqlite3 `.headers on`): two to twelve bare column names joined by `|`. */
+const LIST_MODE_HEAD = /^[A-Za-z_][A-Za-z0-9_]{0,40}(?:\|[A-Za-z_][A-Za-z0-9_]{0,40}){1,11}\r?$/;
+/** A table's rule under its head: Markdown's `|---|`, or the `+------+` a SQL shell draws (mysql, psql's ascii border). */
+const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
+/** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
+const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
+export function findTableSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const lines = lineSpans(value);
   for (let i = 0; i < lines.length - 1; i++) {
     const [from, to] = lines[i] as [number, number];
     const head = value.slice(from, to);
@@ -1590,14 +1596,7 @@ const MANIFEST_KIND = /(?:^|\n)kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?(?:\n
  */
 export function findManifestSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
-  const lines: [number, number][] = [];
-  for (let start = 0; start <= value.length && lines.length < 100_000; ) {
-    const nl = value.indexOf('\n', start);
-    const end = nl < 0 ? value.length : nl;
-    lines.push([start, end > start && value.charCodeAt(end - 1) === 13 ? end - 1 : end]);
-    if (nl < 0) break;
-    start = nl + 1;
-  }
+  const lines = lineSpans(value);
   const indent = (line: string) => line.length - line.trimStart().length;
   for (let doc = 0; doc < lines.length; ) {
     let end = doc;
