@@ -173,6 +173,8 @@ export function namedContextPossible(text: string): boolean {
     NAMED_WORDS.test(text.toLowerCase()) ||
     // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
     text.includes('<<<') ||
+    text.includes('secret "') ||
+    text.includes(']:') ||
     (text.includes('BUNDLE_') && text.includes('__')) ||
     ((text.includes('ass ') || text.includes('ass\t')) && PASS_LINE.test(text)) ||
     text.includes('* ') ||
@@ -1160,6 +1162,16 @@ const cliPasswords: Detector[] = [
     prefix: `(?:${word('pass(?:word|phrase|code)')}[ \t]+(?:for|of|to)[ \t]+(?:the[ \t]+)?[A-Za-z0-9_.@-]{1,40}(?:[ \t]+[A-Za-z0-9_.@-]{1,40})?[ \t]+(?:is|was)[ \t:]+|${word('(?:use|with|using|try)')}[ \t]+(?:the[ \t]+)?pass(?:word|phrase|code)[ \t]+)["'\`]?`,
     pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
     accept: (value) => !isPlaceholder(value) && secretLooking(value) && /\d|[^A-Za-z]/.test(value) && !nameOfASecret(value),
+  },
+  {
+    kind: 'secret-value',
+    phase: 3,
+    hint: /secret[ \t]+"|\]:\d{1,5}[ \t]/,
+    // BIND's TSIG key (`key "rndc-key" { algorithm hmac-sha256; secret "…"; };`), postfix's sasl_passwd
+    // (`[smtp.example.com]:587 user@example.com:…`).
+    prefix: `(?:(?:^|\\n)[ \\t]*secret[ \\t]+"(?=[A-Za-z0-9+/=]{16,}"[ \\t]*;)|(?:^|\\n)[ \\t]*\\[[A-Za-z0-9.-]{1,253}\\](?::\\d{1,5})?[ \\t]+(?:\\[MASKED:email:[0-9a-f]{8}\\]|[^\\s:]{1,128}):)`,
+    pattern: `[A-Za-z0-9+/=]{16,512}(?=")|[^\\s]{1,256}(?=[ \\t]*(?:\\r?\\n|$))`,
+    accept: (value) => !isPlaceholder(value),
   },
   {
     kind: 'secret-value',
@@ -2389,7 +2401,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       pattern:
         '(?:(?<![A-Za-z0-9/+=_.-])|(?<=(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9][A-Za-z0-9_.-]{0,31}[/_.-]))[A-Za-z0-9/+]{40}' +
         '(?:(?![A-Za-z0-9/+=_-])|(?=[/_.-][A-Za-z0-9_.-]{0,31}[A-Za-z0-9](?![A-Za-z0-9/+=_.-])))',
-      accept: (s) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && !/^[0-9a-fA-F]+$/.test(s) && entropy(s) >= 4.4,
+      // (Not the first forty characters of a SHA-256 digest in base64url, 43 long: a PKCE code_challenge, a JWK thumbprint.)
+      accept: (s, _prefix, input, offset) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && !/^[0-9a-fA-F]+$/.test(s) && entropy(s) >= 4.4 && !/^[A-Za-z0-9_-]{43}(?![A-Za-z0-9_=+/-])/.test(input.slice(offset, offset + 44)),
     },
     // A token as a URL's user, with no password (`https://<token>@github.com/org/repo.git`): long, random, no dots.
     {
