@@ -453,7 +453,7 @@ function variableNamedForSecret(value: string): boolean {
 /** An identifier with digits where names have them: after a word's letters, then more words in camel or snake case. */
 const NAME_WITH_DIGITS = /^(?:[a-z]{2,}\d*[a-z]*|[A-Z][a-z]{2,}\d*)(?:[A-Z][a-z]+\d*|_[a-z]*\d*)+$/;
 /** Words that begin an expression, not a value: `await f()`, `new X()`, `typeof x`, `lambda: …`, `not x`. */
-const EXPRESSION_WORD = /^(?:await|new|typeof|void|yield|function|async|lambda|not|require|import|super|this|self)(?=[\s(.:;,)]|$)/;
+const EXPRESSION_WORD = /^(?:await|new|typeof|void|yield|function|async|lambda|not|require|import|super|this|self|class|struct|enum|interface)(?=[\s(.:;,)]|$)/;
 /** What follows an identifier in a statement or an expression: its end (`;`, `,` at the line's end, a closing bracket), another assignment, an operator. */
 const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[ \t]+(?:=(?![=>])|[-+*%]|instanceof|in|if|or|and|as)[ \t]+\S)/;
 /** Operators only code writes after an identifier (`usage === "sign"`, `client ? a : b`, `cached || refresh()`). */
@@ -584,6 +584,7 @@ export function isPlaceholder(value: string, literal = false): boolean {
     /^(?:[A-Za-z]{1,12}[ \t]+)?(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*(?:%[sdr]|\{\d{0,2}\})(?:%[sdr]|\{\d{0,2}\}|[:/@ ._-])*$/.test(v) || // a template its code fills in (`'{0}:{1}'.format(…)`, `"Basic %s" % auth`)
     /^(?:basic|bearer|token|digest)$/i.test(v) || // a scheme alone, the credential added after it (`"Basic " + auth`)
     /^\d{0,3}\*\d{0,3}[A-Za-z][\w-]*$/.test(v) || // a grammar's repetition (ABNF's `token = 1*tchar`)
+    /^[^\s.…]{2,40}(?:\.{3}|…)$/.test(v) || // an example cut short (`idToken: 'eyJhbGciOiJS...'`)
     /^<%=?[^%]{0,200}%>$/.test(v) || // ERB, as Rails' YAML files fill a value in (`<%= ENV["AUTH_TOKEN"] %>`)
     /^urn:[a-z0-9][a-z0-9-]{0,31}:[\w.:-]+$/i.test(v) || // a URN (`urn:ietf:params:oauth:grant-type:device_code`)
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
@@ -769,11 +770,13 @@ const secretAssignment: Detector = {
     const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
     if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && input[keyStart - 1] === prefix[prefix.length - 1]) return false;
     const env = envStyle(name, prefix);
+    // (The first string of a list: a word or a variable's name there is a vocabulary, `COOKIE_FIELDS = ['domain', …]`.)
+    if (/\[[ \t\r\n]*\\{0,7}["'`]$/.test(prefix) && (/^[A-Za-z]+$/.test(value) || /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value))) return false;
     // (`passwd: Authentication token manipulation error`: a tool's status line, the value its first word.)
     if (!quoted && statusLine(value + restOfLine(input, offset + value.length).replace(/\n\}$/, ''))) return false;
     // (`cond ? secretKey : defaultKey`: a ternary's branches, no key and value.)
     if (/[ \t]\?[ \t]+$/.test(input.slice(Math.max(0, keyStart - 8), keyStart)) && /:[ \t]*$/.test(prefix) && !quoted) return false;
-    if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart), codeNearby(input, offset))) return false;
+    if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart + (whole ?? '').length), codeNearby(input, offset))) return false;
     return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
@@ -1538,7 +1541,8 @@ export function findTableSecrets(value: string): [number, number][] {
  * not only the first (and the bracket is no part of any). Items that are names (`["password", "confirm_password"]`),
  * placeholders, or identifiers in code are left; numbers only where there are enough of them to be a key's bytes.
  */
-const FLOW_OPEN = /([A-Za-z0-9_.-]{1,80})["']?[ \t]*[:=][ \t]*\[(?!MASKED:)/g;
+// (And a set's or a list's constructor around it: `new Set([…])`, `set({…})`, `Set.of(…)`, `listOf(…)`; a set literal `{"…", "…"}`.)
+const FLOW_OPEN = /([A-Za-z0-9_.-]{1,80})["']?(?:[ \t]*:[ \t]*[A-Za-z_][\w.<>[\]]{0,40})?[ \t]*[:=][ \t]*(?:new[ \t]+Set[ \t]*\([ \t]*|(?:frozen)?set\([ \t]*|(?:Set|List)\.of\(|Arrays\.asList\(|(?:list|set|mutableList|mutableSet)Of\()?([[{(])(?!MASKED:)/g;
 export function findFlowListSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
   FLOW_OPEN.lastIndex = 0;
@@ -1547,6 +1551,7 @@ export function findFlowListSecrets(value: string): [number, number][] {
     const strength = secretKeyStrength(key);
     if (!strength) continue;
     const open = m.index + m[0].length;
+    const closer = m[2] === '{' ? '}' : m[2] === '(' ? ')' : ']';
     // The items' ends: commas outside quotes and brackets (a token masked already, `[MASKED:…]`, is one item), to the list's `]` on its line.
     const ends: number[] = [];
     let quote = '';
@@ -1558,14 +1563,16 @@ export function findFlowListSecrets(value: string): [number, number][] {
       if (quote) {
         if (c === quote && value[i - 1] !== '\\') quote = '';
       } else if (c === '"' || c === "'" || c === '`') quote = c;
-      else if (c === '[') depth++;
-      else if (c === ']' && depth > 0) depth--;
-      else if (c === ']') {
+      else if (c === '[' || c === '{' || c === '(') depth++;
+      else if ((c === ']' || c === '}' || c === ')') && depth > 0) depth--;
+      else if (c === closer) {
         close = i;
         break;
       } else if (c === ',' && depth === 0) ends.push(i);
     }
     if (close < 0) continue;
+    // (A set literal of strings, not an object: no `key: value` in it.)
+    if (closer !== ']' && /^[ \t]*[A-Za-z_$"'][^,]*?:/.test(value.slice(open, close)) && !/^[ \t]*["'][^"']*["'][ \t]*(?:,|$)/.test(value.slice(open, close))) continue;
     ends.push(close);
     const items: { text: string; start: number; quoted: boolean }[] = [];
     for (let k = 0, at = open; k < ends.length && items.length < 256; k++) {
@@ -1582,18 +1589,56 @@ export function findFlowListSecrets(value: string): [number, number][] {
       items.push({ text, start, quoted });
       at = end + 1;
     }
+    // (A set of braces or a constructor's arguments: only strings, `{"…", "…"}`; `f"token={token!r}"` is a format field.)
+    if (closer !== ']' && !items.every((i) => i.quoted || i.text === '' || /^\[.*\]$/.test(i.text))) continue;
     const numbers = items.filter((i) => /^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(i.text)).length;
     const code = codeNearby(value, m.index);
-    for (const item of items) {
-      const t = item.text;
-      // (Not a token masking wrote, with its hash or without, nor a list or an object inside the list.)
-      if (t === '' || /^\[MASKED:[a-z0-9-]+(?::[0-9a-f]{8})?\]$/.test(t) || /^[[{]/.test(t) || isPlaceholder(t, item.quoted) || nameOfASecret(t)) continue;
-      if (/^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(t)) {
-        if (numbers < 8) continue;
-      } else if (!item.quoted && (looksLikeCode(t) || (code && /^[A-Za-z_$][\w$.]*$/.test(t)))) continue;
-      else if (strength === 'weak' && !(secretLooking(t) && !/\s/.test(t) && !WORDS_AND_NUMBER.test(t))) continue;
-      else if (strength === 'strong' && t.length < 3) continue;
-      found.push([item.start, item.start + t.length]);
+    for (const item of items) if (listItemSecret(item.text, item.quoted, strength, code, numbers >= 8)) found.push([item.start, item.start + item.text.length]);
+  }
+  return found;
+}
+
+/** Whether an item of a list under a secret-named key is a secret (see findFlowListSecrets). */
+function listItemSecret(t: string, quoted: boolean, strength: 'strong' | 'weak', code: boolean, bytes: boolean): boolean {
+  // (Not a token masking wrote, with its hash or without, nor a list or an object inside the list.)
+  if (t === '' || /^\[MASKED:[a-z0-9-]+(?::[0-9a-f]{8})?\]$/.test(t) || /^[[{]/.test(t) || isPlaceholder(t, quoted) || nameOfASecret(t)) return false;
+  if (/^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(t)) return bytes;
+  if (!quoted && (looksLikeCode(t) || (code && /^[A-Za-z_$][\w$.]*$/.test(t)))) return false;
+  // (A list of words or of variables' names is a vocabulary, `['psk', 'requirepass']`, `["DB_PASSWORD", "API_KEY"]`: the
+  // keys and tokens a list holds are random.)
+  if (/^[A-Za-z]+$/.test(t) || /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(t)) return false;
+  if (strength === 'weak') return secretLooking(t) && !/\s/.test(t) && !WORDS_AND_NUMBER.test(t);
+  return t.length >= 3;
+}
+
+/**
+ * A YAML block sequence under a key that names a secret (`tokens:⏎  - …⏎  - …`, a rotation's list of keys): each
+ * item, by the rules of a list's items (see findFlowListSecrets).
+ */
+export function findBlockListSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  const lines = lineSpans(value);
+  for (let i = 0; i < lines.length - 1; i++) {
+    const head = /^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z0-9_.-]{1,80})["']?:[ \t]*(?:#.*)?$/.exec(value.slice(...(lines[i] as [number, number])));
+    if (!head) continue;
+    const strength = secretKeyStrength(memberKey(head[2] as string) as string);
+    if (!strength) continue;
+    const level = (head[1] as string).length;
+    for (let j = i + 1; j < lines.length; j++) {
+      const [from, to] = lines[j] as [number, number];
+      const line = value.slice(from, to);
+      if (line.trim() === '' || /^[ \t]*#/.test(line)) continue;
+      const item = /^([ \t]*)-[ \t]+(.*?)[ \t]*(?:[ \t]#.*)?$/.exec(line);
+      if (!item || (item[1] as string).length < level) break;
+      let text = item[2] as string;
+      let start = from + line.indexOf(text, (item[1] as string).length + 1);
+      const quoted = /^(["']).*\1$/.test(text) && text.length >= 2;
+      if (quoted) {
+        text = text.slice(1, -1);
+        start++;
+      }
+      if (listItemSecret(text, quoted, strength, false, false)) found.push([start, start + text.length]);
+      i = j;
     }
   }
   return found;
@@ -1878,7 +1923,7 @@ const keyValueArguments: Detector = {
     // ones (`invalidKeyInput(key, "CryptoKey", "KeyObject")`); a pair in brackets (`[["password", "…"]]`) is one.
     const before = input.slice(Math.max(0, offset - prefix.length - 8), offset - prefix.length);
     if (!/\([ \t]*$/.test(before) && !(/\[[ \t]*$/.test(before) && /^\\?["'][ \t]*\]/.test(input.slice(offset + value.length, offset + value.length + 8)))) return false;
-    if (!strength || isPlaceholder(value) || readsAsProse(value) || nameOfASecret(value)) return false;
+    if (!strength || isPlaceholder(value) || readsAsProse(value) || nameOfASecret(value) || /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value)) return false;
     return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value) && !WORDS_AND_NUMBER.test(value);
   },
 };
@@ -2525,7 +2570,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'secret-value', hint: { test: (v) => v.includes('Secret') && MANIFEST_KIND.test(v) }, scan: findManifestSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
-    { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('[') && /[:=][ \t]*\[/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => /[:=][ \t]*(?:[[{]|(?:new[ \t]+)?[A-Za-z.]{2,20}\()/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /:[ \t]*\r?\n[ \t]*- /.test(v) && KEY_HINT.test(v) }, scan: findBlockListSecrets },
   ],
   email: [
     { kind: 'email', hint: /@/, scan: findEmails },
