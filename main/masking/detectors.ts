@@ -684,8 +684,9 @@ const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=:]))';
  */
 // (Only before ` = ` and a quoted literal: `token: aGVsbG8=` is a value that ends in base64's padding, no type.)
 const TYPE_NAME_SOURCE = `(?:&(?:'static[ \\t]+)?)?[A-Za-z_][\\w.]{0,40}(?:<[^>\\r\\n]{0,40}>|\\[[^\\]\\r\\n]{0,40}\\])?\\??`;
-const TYPED = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]*["'\`])|[ \\t]+(?:string|\\[\\]byte|\\*?[A-Z][\\w.]{0,40})(?=[ \\t]+=[ \\t]*["'\`]))?`;
-const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED.slice(0, -1)}`);
+const TYPED_ANNOTATION = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]*["'\`])|[ \\t]+(?:string|\\[\\]byte|\\*?[A-Z][\\w.]{0,40})(?=[ \\t]+=[ \\t]*["'\`]))`;
+const TYPED = `${TYPED_ANNOTATION}?`;
+const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED_ANNOTATION}`);
 const keyIn = (prefix: string): string => keyBefore(prefix.replace(TYPED_AT, ''));
 const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
@@ -864,12 +865,19 @@ const lineAssignment: Detector = {
     const v = value.replace(/[;,]+$/, '');
     // (`Password=;Server=db`: an empty value, then a connection string's next pair.)
     if (/^;[ \t]*[A-Za-z][\w ]{0,30}=/.test(v)) return false;
-    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || (!env && ((looksLikeCode(v) && !(/^[A-Za-z_$][\w$]*$/.test(value.trim()) && !codeNearby(input, offset))) || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, codeNearby(input, offset))))) return false;
+    if (!strength || isPlaceholder(v) || isPlaceholder((v.split(/\s/)[0] ?? '').replace(/[,;)]+$/, ''))) return false;
+    if (!env) {
+      const code = codeNearby(input, offset);
+      // (A bare name is a variable only among code: `MYSQL_ROOT_PASSWORD: root_password` in a compose file is the password.)
+      const variable = looksLikeCode(v) && !(/^[A-Za-z_$][\w$]*$/.test(value.trim()) && !code);
+      if (variable || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, code)) return false;
+    }
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
     if (/^\d{1,9} bytes$/.test(value)) return false;
-    if ((strength === 'strong' ? nameUnderStrongKey : nameOfASecret)(v.replace(/^(["'])(.*)\1$/, '$2')) || routeForKey(v.replace(/^(["'])(.*)\1$/, '$2'), name)) return false;
-    return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value) && !WORDS_AND_NUMBER.test(v.replace(/^(["'])(.*)\1$/, '$2'));
+    const unquoted = v.replace(/^(["'])(.*)\1$/, '$2');
+    if ((strength === 'strong' ? nameUnderStrongKey : nameOfASecret)(unquoted) || routeForKey(unquoted, name)) return false;
+    return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value) && !WORDS_AND_NUMBER.test(unquoted);
   },
 };
 
@@ -1595,18 +1603,20 @@ export function findFlowListSecrets(value: string): [number, number][] {
     }
     // (A set of braces or a constructor's arguments: only strings, `{"…", "…"}`; `f"token={token!r}"` is a format field.)
     if (closer !== ']' && !items.every((i) => i.quoted || i.text === '' || /^\[.*\]$/.test(i.text))) continue;
-    const numbers = items.filter((i) => /^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(i.text)).length;
+    const numbers = items.filter((i) => BYTE_ITEM.test(i.text)).length;
     const code = codeNearby(value, m.index);
     for (const item of items) if (listItemSecret(item.text, item.quoted, strength, code, numbers >= 8)) found.push([item.start, item.start + item.text.length]);
   }
   return found;
 }
 
+/** A list's item that is one byte of a key written as a number (`121`, `0x79`). */
+const BYTE_ITEM = /^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/;
 /** Whether an item of a list under a secret-named key is a secret (see findFlowListSecrets). */
 function listItemSecret(t: string, quoted: boolean, strength: 'strong' | 'weak', code: boolean, bytes: boolean): boolean {
   // (Not a token masking wrote, with its hash or without, nor a list or an object inside the list.)
   if (t === '' || /^\[MASKED:[a-z0-9-]+(?::[0-9a-f]{8})?\]$/.test(t) || /^[[{]/.test(t) || isPlaceholder(t, quoted) || nameOfASecret(t)) return false;
-  if (/^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/.test(t)) return bytes;
+  if (BYTE_ITEM.test(t)) return bytes;
   if (!quoted && (looksLikeCode(t) || (code && /^[A-Za-z_$][\w$.]*$/.test(t)))) return false;
   // (A list of words or of variables' names is a vocabulary, `['psk', 'requirepass']`, `["DB_PASSWORD", "API_KEY"]`: the
   // keys and tokens a list holds are random.)
