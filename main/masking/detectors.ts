@@ -518,8 +518,40 @@ export function codeExpression(value: string, rest: string, key: string, spacedE
  * a keyword opening one, `self.`/`this.` — within a few lines either side.
  */
 const CODE_NEARBY = /(?:^|\n)[ \t]*(?:const|let|var|function|def|class|import|export|return|if|elif|for|while|async|await|fn|func|pub|public|private|protected|package|using|namespace|try|except|catch)\b|;[ \t]*(?:\/\/[^\n]*)?(?:\r?\n|$)|\)[ \t]*\{[ \t]*(?:\r?\n|$)|=>|\b(?:self|this)\.|\},[ \t]*(?:\r?\n|$)|(?:^|\n)[ \t]*[A-Za-z_$][\w$]*:[ \t][^\n]*,[ \t]*\r?\n[ \t]*[A-Za-z_$][\w$]*:[ \t][^\n]*,[ \t]*(?:\r?\n|$)/;
+const CODE_NEARBY_ALL = new RegExp(CODE_NEARBY.source, 'g');
+const CODE_REACH = 600;
+/** Where code's marks stand in the text last asked about: found once per text, not once per candidate. */
+let marked: { input: string; starts: number[]; ends: number[] } | undefined;
+function codeMarks(input: string): { starts: number[]; ends: number[] } {
+  if (marked?.input === input) {
+    marked.input = input; // (the same text as another string: compared once, then by reference)
+    return marked;
+  }
+  const starts: number[] = [];
+  const ends: number[] = [];
+  CODE_NEARBY_ALL.lastIndex = 0;
+  // (Every place a mark begins, overlapping ones too: a long one must not hide a short one inside it.)
+  for (let m = CODE_NEARBY_ALL.exec(input); m !== null; m = CODE_NEARBY_ALL.exec(input)) {
+    starts.push(m.index + (m[0].charCodeAt(0) === 10 ? 1 : 0));
+    ends.push(m.index + m[0].length);
+    CODE_NEARBY_ALL.lastIndex = m.index + 1;
+  }
+  marked = { input, starts, ends };
+  return marked;
+}
 export function codeNearby(input: string, at: number): boolean {
-  return CODE_NEARBY.test(input.slice(Math.max(0, at - 600), at + 600));
+  const { starts, ends } = codeMarks(input);
+  const from = at - CODE_REACH;
+  const to = at + CODE_REACH;
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((starts[mid] as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < starts.length && (starts[i] as number) < to; i++) if ((ends[i] as number) <= to) return true;
+  return false;
 }
 
 /**
@@ -803,7 +835,9 @@ const HOLDER_WORDS = new Set(['secrets', 'secret', 'passwords', 'credentials', '
 
 /** Whether the key at `at` is declared on its line (`const`, `let`, `var`, `val`, `local`, `my`, …): what it is given is an expression. */
 function declaredAt(input: string, at: number): boolean {
-  const start = Math.max(input.lastIndexOf('\n', at - 1) + 1, at - 120);
+  // (The line's start looked for within the reach only: a search back to the text's start at every candidate made a long line quadratic.)
+  const from = Math.max(0, at - 120);
+  const start = from + input.slice(from, at).lastIndexOf('\n') + 1;
   return /^[ \t]*(?:export[ \t]+)?(?:(?:const|let|var|val|final|my|our|local|auto|static|readonly|private|public|protected|internal)[ \t]+)+[$@]?[A-Za-z_][\w$.]*$/.test(input.slice(start, at));
 }
 

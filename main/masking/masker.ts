@@ -342,8 +342,10 @@ function readingWindows(value: string, present: readonly (typeof DECODINGS)[numb
   const windows: [number, number][] = [];
   for (const [s, e] of spans) {
     let from = Math.max(0, s - READING_REACH);
-    const nl = from === 0 ? -1 : value.lastIndexOf('\n', from);
-    if (from > 0 && nl >= 0 && from - nl <= READING_LINE) from = nl + 1;
+    // (Looked for within READING_LINE only, not back to the text's start: a long line has many spans.)
+    const near = from - READING_LINE;
+    const nl = from === 0 ? -1 : Math.max(0, near) + value.slice(Math.max(0, near), from + 1).lastIndexOf('\n');
+    if (from > 0 && nl >= Math.max(0, near) && from - nl <= READING_LINE) from = nl + 1;
     let to = Math.min(value.length, e + READING_REACH);
     const end = value.indexOf('\n', to);
     if (end >= 0 && end - to <= READING_LINE) to = end;
@@ -626,7 +628,10 @@ function engine(detectors: readonly Detector[], token: Token, options: { perHint
       // Never inside a token a detector already wrote (`[MASKED:cookie:…]` is not a cookie header); text that
       // only looks like one (`[MASKED: DB_PASSWORD=… ]`) is searched like any other.
       if (hasTokens) {
-        const open = value.lastIndexOf('[MASKED:', offset);
+        // (A token is at most 64 characters: one that began further back ends before `offset`; not searched for.)
+        const back = Math.max(0, offset - 64);
+        const found = value.slice(back, offset + 8).lastIndexOf('[MASKED:', offset - back);
+        const open = found < 0 ? -1 : back + found;
         const real = open >= 0 ? TOKEN_AT.exec(value.slice(open, open + 64)) : null;
         // (A match may begin where a token does: a line whose first word was masked, `[MASKED:ipv4:…] : PSK "…"`.)
         if (real && open < offset && open + real[0].length > offset) return undefined;
