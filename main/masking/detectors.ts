@@ -1,4 +1,4 @@
-import { boundedKeyStretch, jwtScanner, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
+import { boundedKeyStretch, jwtScanner, literalFrom, portColons, separatorPair, withLiteral, type Hint } from './scan.js';
 
 /**
  * What masking looks for. The formats are learned from the rule sets of well-kept secret scanners (gitleaks'
@@ -156,6 +156,21 @@ function optionIn(text: string): boolean {
   return false;
 }
 
+// The gate's literals of 7 characters or more, each searched for from a piece that a rare character leads.
+const RSA_KEY_VALUE = literalFrom('<RSAKeyValue', 0);
+const PASSWORD_B64 = literalFrom('UGFzc3dvcmQ6', 0);
+const ADDLOGIN = literalFrom('_addlogin', 0);
+const CURLOPT = literalFrom('CURLOPT_', 0);
+const BUNDLE = literalFrom('BUNDLE_', 0);
+const SECURITY_KEY = literalFrom('.security.', 0);
+const PUTTY_PRIVATE = literalFrom('Private-Key:', 0);
+const MINISIGN = literalFrom('untrusted comment:', 12);
+const JFROG = literalFrom('-JFrog-', 1);
+const JFROG_LOWER = literalFrom('-jfrog-', 1);
+const SETUSER = literalFrom('SETUSER', 0);
+const LOGIN = literalFrom(' LOGIN ', 1);
+const REQUIREPASS_QUOTED = literalFrom('"requirepass"', 1);
+const TEXT_ATTRIBUTE = literalFrom('-text="', 1);
 /**
  * Whether a text could hold one of the context forms that name themselves (phase 3): a command-line option, a
  * password in SQL or .netrc, a closing tag, a TOML multi-line string, a .pgpass line, Oracle's user/password@.
@@ -177,28 +192,27 @@ export function namedContextPossible(text: string): boolean {
     (text.includes('"') && text.includes('secret "')) ||
     (text.includes(']') && text.includes(']:')) ||
     (text.includes('*') && (text.includes('* ') || text.includes('*\t'))) ||
-    ((text.includes('ass ') || text.includes('ass\t')) && PASS_LINE.test(text)) ||
     (text.includes('|') && PIPED_TO_STORE.test(text)) ||
     // (Each literal begins with a character that is rare in text: `includes` then skips ahead fast. Literals that
     // share a rarer one are tried only where it stands: most texts hold no `AUTH`, no `"`, no `_`.)
-    text.includes('<RSAKeyValue') ||
+    RSA_KEY_VALUE.test(text) ||
     text.includes('PSK ') ||
     text.includes('EAP ') ||
     (text.includes('AUTH') && (text.includes('XAUTH ') || text.includes('AUTH PLAIN') || text.includes('AUTH LOGIN') || text.includes('AUTHENTICATE') || text.includes('> AUTH ') || text.includes('"AUTH"'))) ||
-    text.includes('UGFzc3dvcmQ6') ||
+    PASSWORD_B64.test(text) ||
     // (Jenkins' and Elasticsearch's words hold `password`.)
-    (text.includes('_') && (text.includes('_addlogin') || text.includes('CURLOPT_') || (text.includes('BUNDLE_') && text.includes('__')))) ||
-    text.includes('.security.') ||
-    text.includes('Private-Key:') ||
-    text.includes('untrusted comment:') ||
-    (text.includes('"') && (text.includes('"auth"') || text.includes('"requirepass"') || text.includes('-text="'))) ||
-    text.includes('-JFrog-') ||
-    text.includes('-jfrog-') ||
-    text.includes('SETUSER') ||
+    (text.includes('_') && (ADDLOGIN.test(text) || CURLOPT.test(text) || (BUNDLE.test(text) && text.includes('__')))) ||
+    SECURITY_KEY.test(text) ||
+    PUTTY_PRIVATE.test(text) ||
+    MINISIGN.test(text) ||
+    (text.includes('"') && (text.includes('"auth"') || REQUIREPASS_QUOTED.test(text) || TEXT_ATTRIBUTE.test(text))) ||
+    JFROG.test(text) ||
+    JFROG_LOWER.test(text) ||
+    SETUSER.test(text) ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
     (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'") || SIGNING_CALL.test(text))) ||
     text.includes('PASS ') ||
-    text.includes(' LOGIN ') ||
+    LOGIN.test(text) ||
     text.includes('> auth ') ||
     lineOpenerIn(text) ||
     portColons(text) ||
@@ -218,15 +232,13 @@ function opensWord(text: string, i: number): boolean {
 const PIPED_TO_STORE = /\|[ \t]*(?:sudo[ \t]+)?(?:npx[ \t]+)?(?:wrangler|gh|vercel|fly|flyctl|docker|podman|helm|passwd|chpasswd|netlify|vault|aws|heroku|supabase|railway|oras|nerdctl|buildah)[ \t]/i;
 /** What calls that sign with a secret are named (tried only where a `(` stands). */
 const SIGNING_CALL = /jwt\.(?:encode|sign|verify|decode)|jsonwebtoken|hmac\.new|createhmac|fernet\(|cookieparser\(|cookiesession\(/i;
-/** mbsync's `Pass …` line (msmtp's `password …` passes NAMED_WORDS). */
-const PASS_LINE = /(?:^|\n)[ \t]*pass[ \t]/i;
 const NAMED_WORDS = /pass(?:w|phrase|code)|requirepass|masterauth|remotepass|add-mask::|[rw][ow]community|identif|value|define|bearer|auth[ \t]*=|basic_?auth|setx|net[ \t]+use|securestring|"kty|setenv|\benv[ \t]|vault[ \t]+login|variable[ \t]/;
 /**
  * The words that open a line (after blanks, a prompt, `sudo`) in the device configs and the command lines that
- * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend): looked up per line,
+ * name no secret word (directiveSecret, moreCliPasswords, authorizationDirective, expectSend, mbsync's `Pass …`): looked up per line,
  * which costs far less than a regex of all of them tried at every character.
  */
-const LINE_OPENERS = new Set(['requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient', 'ngrok', 'wpa_passphrase', 'poetry', 'cargo', 'pdftk', 'set', 'ntp', 'cloudflared', 'acl']);
+const LINE_OPENERS = new Set(['pass', 'requirepass', 'masterauth', 'enable', 'username', 'password', 'snmp-server', 'tacacs-server', 'radius-server', 'crypto', 'key-string', 'pre-shared-key', 'user', 'conn', 'connect', 'expect', 'net', 'rabbitmqctl', 'db2', 'xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'proxy_set_header', 'add_header', 'more_set_headers', 'requestheader', 'header', 'nmcli', 'aws', 'mysqladmin', 'influx', 'auth', 'schtasks', 'rclone', 'mc', 'echo', 'printf', 'cryptsetup', 'useradd', 'usermod', 'sqlmap', 'cmdkey', 'wmic', 'cqlsh', 'rpcclient', 'ngrok', 'wpa_passphrase', 'poetry', 'cargo', 'pdftk', 'set', 'ntp', 'cloudflared', 'acl']);
 function lineOpenerIn(text: string): boolean {
   if (opensLine(text, 0)) return true;
   // (And a JSON string's value: after `":"` or `": "`.)

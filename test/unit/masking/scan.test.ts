@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DETECTOR_SETS } from '../../../main/masking/detectors.js';
-import { base64Stretch, boundedKeyStretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, leadingLiterals, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
+import { base64Stretch, boundedKeyStretch, hexBytesApart, hexBytesSpaced, hexStretch, jwtScanner, leadingLiterals, literalFrom, MIN_RUN, nextLongRun, portColons, separatorPair, withLiteral } from '../../../main/masking/scan.js';
 
 const textOf = (chars: string[], maxLength = 40) => fc.array(fc.constantFrom(...chars), { maxLength }).map((cs) => cs.join(''));
 
@@ -50,6 +50,17 @@ describe('nextLongRun', () => {
     expect(all('a'.repeat(MIN_RUN))).toEqual([[0, MIN_RUN]]);
     expect(all(`ab ${'c'.repeat(MIN_RUN)}`)).toEqual([[3, 3 + MIN_RUN]]);
     expect(all('a'.repeat(MIN_RUN - 1))).toEqual([]);
+  });
+});
+
+describe('literalFrom', () => {
+  it('says what includes says, from any piece of the literal', () => {
+    const chars = [' ', 'L', 'O', 'G', 'I', 'N', 'a', '.'];
+    fc.assert(
+      fc.property(textOf(chars, 12).filter((l) => l.length > 0), fc.nat(), textOf(chars, 60), (literal, at, text) => literalFrom(literal, at % literal.length).test(text) === text.includes(literal)),
+      { numRuns: 30_000 },
+    );
+    for (const text of [' LOGIN ', 'x LOGIN y', 'LOGIN ', ' LOGIN', '  LOGIN  ']) expect(literalFrom(' LOGIN ', 1).test(text), text).toBe(text.includes(' LOGIN '));
   });
 });
 
