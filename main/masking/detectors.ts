@@ -169,6 +169,7 @@ const JFROG = literalFrom('-JFrog-', 1);
 const JFROG_LOWER = literalFrom('-jfrog-', 1);
 const SETUSER = literalFrom('SETUSER', 0);
 const LOGIN = literalFrom(' LOGIN ', 1);
+const HELM_DEFAULT = literalFrom('default "', 0);
 const REQUIREPASS_QUOTED = literalFrom('"requirepass"', 1);
 const TEXT_ATTRIBUTE = literalFrom('-text="', 1);
 /**
@@ -185,6 +186,8 @@ export function namedContextPossible(text: string): boolean {
     optionIn(text) ||
     text.includes('||') ||
     text.includes('??') ||
+    text.includes('?:') ||
+    (text.includes('{{') && HELM_DEFAULT.test(text)) ||
     NAMED_WORDS.test(text.toLowerCase()) ||
     // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
     // (Each after a search for its rarest character, which costs a fraction of a longer literal's.)
@@ -1597,7 +1600,9 @@ export function findTableSecrets(value: string): [number, number][] {
 // (And a set's or a list's constructor around it: `new Set([…])`, `set({…})`, `Set.of(…)`, `listOf(…)`; a set literal `{"…", "…"}`.)
 // (The search begins at the separator, the key read back from it: a pattern that began with the key's class would be
 // tried at every character of every text.)
-const FLOW_OPEN = /(?<=[A-Za-z0-9_.-]["']?)(?:[ \t]*:[ \t]*[A-Za-z_][\w.<>[\]]{0,40})?[ \t]*[:=][ \t]*(?:new[ \t]+Set[ \t]*\([ \t]*|(?:frozen)?set\([ \t]*|(?:Set|List)\.of\(|Arrays\.asList\(|(?:list|set|mutableList|mutableSet)Of\()?([[{(])(?!MASKED:)/g;
+// (And a key's bytes as C, Go, Rust, Java, Node and Python write them: `key[16] = {0x4b, …}`, `key := []byte{…}`,
+// `key: [u8; 16] = […]`, `new byte[] {…}`, `Buffer.from([…])`, `bytes([…])`.)
+const FLOW_OPEN = /(?<=[A-Za-z0-9_.-]["']?)(?:\[[ \t]*[A-Za-z0-9_]{0,16}[ \t]*\])?(?:[ \t]*:[ \t]*(?:[A-Za-z_][\w.<>[\]]{0,40}|&?\[[ \t]*u8[ \t]*(?:;[ \t]*\d{1,5}[ \t]*)?\]))?[ \t]*(?::=|[:=])[ \t]*(?:new[ \t]+Set[ \t]*\([ \t]*|(?:frozen)?set\([ \t]*|(?:Set|List)\.of\(|Arrays\.asList\(|(?:list|set|mutableList|mutableSet)Of\(|\[\](?:byte|uint8)|new[ \t]+byte[ \t]*\[[ \t]*\d{0,5}[ \t]*\][ \t]*|Buffer\.from\(|(?:bytes|bytearray)\(|(?:new[ \t]+)?Uint8Array(?:\.from)?\(|&|vec!)?([[{(])(?!MASKED:)/g;
 export function findFlowListSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
   FLOW_OPEN.lastIndex = 0;
@@ -1647,8 +1652,9 @@ export function findFlowListSecrets(value: string): [number, number][] {
       items.push({ text, start, quoted });
       at = end + 1;
     }
-    // (A set of braces or a constructor's arguments: only strings, `{"…", "…"}`; `f"token={token!r}"` is a format field.)
-    if (closer !== ']' && !items.every((i) => i.quoted || i.text === '' || /^\[.*\]$/.test(i.text))) continue;
+    // (A set of braces or a constructor's arguments: only strings, `{"…", "…"}`; `f"token={token!r}"` is a format field.
+    // Or a key's bytes, `{0x4b, 0x39, …}`.)
+    if (closer !== ']' && !items.every((i) => i.quoted || i.text === '' || /^\[.*\]$/.test(i.text)) && !items.every((i) => BYTE_ITEM.test(i.text) || i.text === '')) continue;
     const numbers = items.filter((i) => BYTE_ITEM.test(i.text)).length;
     const code = codeNearby(value, m.index);
     for (const item of items) if (listItemSecret(item.text, item.quoted, strength, code, numbers >= 8)) found.push([item.start, item.start + item.text.length]);
@@ -2001,12 +2007,16 @@ const terraformDefault: Detector = {
   },
 };
 
-/** A literal fallback for a secret (`process.env.DB_PASSWORD || "…"`, `opts.apiKey ?? '…'`, `ENV["TOKEN"] || "…"`). */
+/**
+ * A literal fallback for a secret (`process.env.DB_PASSWORD || "…"`, `opts.apiKey ?? '…'`, `ENV["TOKEN"] || "…"`,
+ * `config.apiKey ??= "…"`, Ruby's `||=`, the Elvis operator of Kotlin and PHP `getenv("DB_PASSWORD") ?: "…"`, Rust's
+ * `env::var("DB_PASSWORD").unwrap_or("…")` and `.unwrap_or_else(|_| "…")`, Helm's `.Values.db.password | default "…"`).
+ */
 const fallbackDefault: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /\|\||\?\?/,
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\)?[ \\t]{0,20}(?:\\|\\||\\?\\?)[ \\t]{0,20}["'\`]`,
+  hint: /\|\||\?\?|\?:|unwrap_or|default "/,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\)?(?:[ \\t]{0,20}(?:\\|\\|=?|\\?\\?=?|\\?:)[ \\t]{0,20}|(?:\\.ok\\(\\))?\\.unwrap_or(?:_else)?\\([ \\t]*(?:\\|[^|\\r\\n]{0,10}\\|[ \\t]*)?|[ \\t]{0,20}\\|[ \\t]*default[ \\t]+)["'\`]`,
   pattern: `[^"'\`\\\\\\r\\n]{1,1024}(?=["'\`])`,
   accept: (value, prefix, input, offset) => {
     let start = offset - prefix.length;
@@ -2014,6 +2024,20 @@ const fallbackDefault: Detector = {
     const name = input.slice(start, offset - prefix.length) + (/^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '');
     const strength = secretKeyStrength(name);
     return strength !== undefined && !isPlaceholder(value) && !value.includes('${') && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+  },
+};
+
+/** Helm's default written first (`{{ default "…" .Values.dbPassword }}`): the value named by what follows it. */
+const helmDefaultFirst: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /\{\{-?[ \t]*default "/,
+  prefix: `\\{\\{-?[ \\t]*default[ \\t]+"`,
+  pattern: `[^"\\\\\\r\\n]{1,1024}(?=")`,
+  accept: (value, _prefix, input, offset) => {
+    const name = /^"[ \t]+\$?(?:\.?[A-Za-z0-9_]+)+/.exec(input.slice(offset + value.length, offset + value.length + 200))?.[0].split('.').pop();
+    const strength = name === undefined ? undefined : secretKeyStrength(name);
+    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
   },
 };
 
@@ -2591,6 +2615,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     keyValueArguments,
     terraformDefault,
     fallbackDefault,
+    helmDefaultFirst,
     basicAuthArguments,
     connectionStringPassword,
     windowsCommandPassword,
@@ -2630,7 +2655,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'secret-value', hint: { test: (v) => v.includes('Secret') && MANIFEST_KIND.test(v) }, scan: findManifestSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
-    { kind: 'secret-value', phase: 2, hint: { test: (v) => (v.includes('{') || v.includes('(') || /\[(?!MASKED:)/.test(v)) && /[:=][ \t]*(?:\[(?!MASKED:)|\{|(?:new[ \t]+)?[A-Za-z.]{2,20}\()/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => (v.includes('{') || v.includes('(') || /\[(?!MASKED:)/.test(v)) && /[:=][ \t]*(?:\[(?!MASKED:)|\{|&\[|(?:new[ \t]+)?[A-Za-z.]{2,20}(?:\(|[ \t]*\[))/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('- ') && /:[ \t]*\r?\n[ \t]*- /.test(v) && KEY_HINT.test(v) }, scan: findBlockListSecrets },
   ],
   email: [
