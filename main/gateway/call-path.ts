@@ -9,6 +9,7 @@ import { ABSENT, member } from '../policy/json-path.js';
 import type { PinStore } from '../policy/pin-store.js';
 import type { CompiledPolicy } from '../policy/rules.js';
 import { pickDefinition, reviewListing, type PinRecord, type ToolDefinition } from '../policy/tool-pins.js';
+import { keepCorrelation } from './correlation.js';
 import type { GatewayEvents } from './events.js';
 import {
   errorResponse,
@@ -601,7 +602,7 @@ export class CallPath {
 
   private inline(message: JSONRPCMessage): JSONRPCMessage {
     const { inline } = this.deps.live();
-    return inline ? inline.json(message) : message;
+    return inline ? keepCorrelation(inline.json(message), message) : message;
   }
 
   private facts(s: PathSession): { session: string; server: string; client: Readonly<{ name?: string; version?: string; registration?: string }> } {

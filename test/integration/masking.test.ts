@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runGatehouse } from '../helpers/cli.js';
 import { startHarness, type Harness } from '../helpers/gateway-harness.js';
 import { everythingStdio, filesystemStdio } from '../helpers/servers.js';
+import { initializeBody, MCP_HEADERS, rawRequest } from '../helpers/raw-http.js';
 
 const SEEDED = {
   aws: 'AKIAQWERTYUIOPASDFGH',
@@ -148,5 +149,46 @@ describe('masking what a coding agent reads and writes, through the filesystem s
     }
     // The file the agent wrote holds what it sent: masking is of the record (and of what the client receives), not of the call.
     expect(readFileSync(join(root, 'deploy.ts'), 'utf8')).toContain(CODE_SECRETS.written);
+  });
+});
+
+/*
+ * With inline masking, what the client receives is masked — but never the fields it correlates by. The fourteenth
+ * attacker's round: a request whose string id reads as a secret (a random 40-character id is a bare AWS secret
+ * key's shape) was never answered (the answer went out under the masked id; the client waited, the log said the
+ * client had gone), and a string progress token (a UUID under `progressToken`) came back masked, so that the
+ * client could not tell which request its progress was for. The id and the progress token are the client's own.
+ */
+describe('inline masking keeps what the client correlates by', () => {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+  });
+
+  const post = (url: URL, token: string, session: string | undefined, body: unknown) =>
+    rawRequest(url.href, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': '2025-11-25', ...(session ? { 'mcp-session-id': session } : {}) }, body: JSON.stringify(body) });
+  const messages = (body: string): { id?: unknown; method?: string; params?: { progressToken?: unknown }; result?: unknown }[] =>
+    body.trim().startsWith('{') ? [JSON.parse(body)] : body.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)));
+
+  it('answers a request under the id it was sent with, and gives progress under the client’s token', async () => {
+    harness = await startHarness({ servers: { everything: everythingStdio() }, masking: { detectors: ['secrets'], inline: true } });
+    const url = harness.endpoint('everything');
+    const token = harness.gatehouse.token;
+    const init = await post(url, token, undefined, JSON.parse(initializeBody()));
+    const session = init.headers['mcp-session-id'] as string;
+    await post(url, token, session, { jsonrpc: '2.0', method: 'notifications/initialized' });
+
+    for (const id of ['aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7s', 'password=hunter2hunter2']) {
+      const answer = await post(url, token, session, { jsonrpc: '2.0', id, method: 'ping' });
+      expect(messages(answer.body).filter((m) => m.method === undefined).map((m) => m.id)).toEqual([id]);
+    }
+    const progressToken = '3f2b8c1e-9d4a-4b7e-8f6a-2c1d9e8b7a6f';
+    const call = await post(url, token, session, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 2 }, _meta: { progressToken } } });
+    const got = messages(call.body);
+    const progress = got.filter((m) => m.method === 'notifications/progress');
+    expect(progress.length).toBe(2);
+    for (const p of progress) expect(p.params?.progressToken).toBe(progressToken);
+    expect(got.find((m) => m.id === 7)?.result).toBeDefined();
   });
 });
