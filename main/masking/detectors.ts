@@ -609,6 +609,16 @@ const EXAMPLE_VALUE = /^(?:[a-z]{2,6}_(?:test|live)_)?(?:your(?:[-_][a-z]+){1,6}
  * `literal`: the value is a string as written (a JSON string, a quoted value), where YAML's tags and aliases cannot
  * stand and a repeated digit is a PIN (`"!qaz2wsx"`, `"*Summer2024"`, `"1111"` are passwords there).
  */
+const VERSION = String.raw`(?:[~^]|[<>]=?|=)?[ ]?v?\d{1,9}(?:\.(?:\d{1,9}|[x*])){0,2}(?:-[0-9A-Za-z.-]{1,40})?(?:\+[0-9A-Za-z.-]{1,40})?`;
+const VERSION_RANGE = new RegExp(String.raw`^${VERSION}(?:(?:[ ]+|[ ]*\|\|[ ]*|[ ]+-[ ]+)${VERSION}){0,6}$`);
+/**
+ * A version or a range of them as package managers write one (`^9.0.2`, `~1.0.6`, `1.4.6`, `>= 20`, `>=1.2 <2`,
+ * `^1 || ^2`): an operator or three numbers, never a bare number (a PIN is one).
+ */
+export function versionRange(v: string): boolean {
+  return v.length <= 120 && /\d/.test(v) && (/[~^<>=]/.test(v) || /\d\.\d{1,9}\.\d/.test(v)) && VERSION_RANGE.test(v);
+}
+
 export function isPlaceholder(value: string, literal = false): boolean {
   const v = value.trim();
   if (literal && ((/^[!&*]/.test(v) && !/^[!&*]+$/.test(v)) || /^([0-9A-Za-z])\1{2,}$/.test(v) || /^\d{4}-\d\d-\d\d$/.test(v))) return false;
@@ -638,7 +648,9 @@ export function isPlaceholder(value: string, literal = false): boolean {
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
     /^\(\d{2,5}(?: bit\b|$)/.test(v) || // openssl's `Private-Key: (2048 bit, 2 primes)`
     /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) || // shown redacted (`gho_****…`)
-    /^(?:SecureString|StringList)$/.test(v) // SSM's parameter types, beside a parameter's name
+    /^(?:SecureString|StringList)$/.test(v) || // SSM's parameter types, beside a parameter's name
+    versionRange(v) || // a dependency's version (`"jsonwebtoken": "^9.0.2"`, `"cookie-signature": "~1.0.6"`): package names hold key words
+    /^(?:npm|github|gitlab|bitbucket|workspace|catalog):[\w@./^~*-]{1,200}$|^(?:file|link|portal):\.{0,2}\/[\w@./-]{0,200}$/.test(v) // or where it comes from (`"secret-handshake": "github:org/repo"`)
   );
 }
 

@@ -3,7 +3,7 @@ import { findNodeAtLocation, parseTree, type JSONPath, type Node as JsonNode } f
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
 import { base64Char, hexBytesApart, hexBytesSpaced, hexStretch, leadingLiterals, nextLongRun, type Hint } from './scan.js';
-import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, type Detector } from './detectors.js';
+import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, versionRange, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -1265,6 +1265,13 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return kind === 'strong' || kind === 'weak' ? kind : undefined;
   };
   const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+  // Where package managers list packages by name: package.json's maps, package-lock's `packages` and `dependencies`, pnpm's.
+  const DEPENDENCY_HOLDERS = new Set(['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'packages', 'requires', 'peerDependenciesMeta', 'dependenciesMeta', 'importers', 'specifiers', 'catalog']);
+  /** What a package is listed with: a version or a range, a specifier (`npm:…`, `github:…`, `file:…`, `workspace:*`, a tarball's URL), or a lockfile's entry. */
+  const packageSpec = (v: unknown): boolean =>
+    typeof v === 'string'
+      ? versionRange(v) || /^(?:\*|latest|next|beta|canary|x)$|^(?:npm|github|gitlab|bitbucket|git\+(?:https?|ssh)|git|file|link|workspace|portal|patch|catalog):\S{0,500}$|^https:\/\/\S{1,500}\.(?:tgz|tar\.gz)$/.test(v)
+      : v !== null && typeof v === 'object' && !Array.isArray(v) && ['version', 'resolved', 'integrity', 'link'].some((k) => Object.hasOwn(v, k));
   const JWK_TYPES = new Set(['RSA', 'EC', 'OKP', 'oct']);
   const COMMAND_KEYS = ['command', 'cmd', 'program', 'executable', 'file'];
   const ARGS_KEYS = new Set(['args', 'argv', 'arguments', 'params', 'cmdline', 'command_args']);
@@ -1388,10 +1395,12 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       const jwk = JWK_TYPES.has((value as Record<string, unknown>).kty as string);
       const secrets = secretMembers(value as Record<string, unknown>, keyName)?.map((p) => p.split('.'));
       const listed = listedValuesKind(value as Record<string, unknown>);
+      // (A manifest's or a lockfile's packages: their names hold key words, `jsonwebtoken`, `cookie-signature`.)
+      const dependencies = keyName !== undefined && DEPENDENCY_HOLDERS.has(keyName);
       for (let i = 0; i < entries.length; i++) {
         const [k, v] = entries[i] as [string, unknown];
         // Under a payment key, a plain child (`card: { number: … }`) is where the card number stands.
-        const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : ownedKey(keyName, k, value as Record<string, unknown>) ? 'strong' : undefined;
+        const childContext = pair && VALUE_FIELDS.includes(k) ? pair : context === 'payment' && kindOfKey(k) === 'none' ? 'payment' : ownedKey(keyName, k, value as Record<string, unknown>) ? 'strong' : dependencies && packageSpec(v) ? 'none' : undefined;
         // The arguments of a command named beside them (`{command: "mysql", args: […]}`) are read with it.
         const commandHere = Array.isArray(v) && ARGS_KEYS.has(k) ? COMMAND_KEYS.map((c) => (value as Record<string, unknown>)[c]).find((c): c is string => typeof c === 'string') : undefined;
         const masked = jwk && JWK_PRIVATE.has(k) && typeof v === 'string' && v !== '' ? token('private-key', v)

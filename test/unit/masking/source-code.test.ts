@@ -370,3 +370,31 @@ describe('masking source code', () => {
     expect(changed.filter((c) => !TRUE_VALUES.some((v) => c.includes(v)))).toEqual([]);
   });
 });
+
+/*
+ * Manifests and lockfiles (the fourteenth attacker's round): package names hold key words (`jsonwebtoken`,
+ * `js-tokens`, `cookie-signature`, `@octokit/auth-token`), so a dependency's version was masked as the secret of a
+ * key, and a lockfile's whole entry for such a package (its version, integrity, license, engines). With inline
+ * masking, an agent that reads and rewrites package.json writes the mask tokens into it. And the other way: a
+ * version-shaped value is no excuse for anything else — a secret beside the dependencies, a PIN, stays masked.
+ */
+describe('masking manifests and lockfiles', () => {
+  const pkg = { name: 'app', dependencies: { jsonwebtoken: '^9.0.2', 'js-tokens': '^4.0.0', 'cookie-signature': '~1.0.6', 'cookie-parser': '1.4.6', '@octokit/auth-token': '^6.0.0', cookie: '0.7.1', 'secret-handshake': 'github:org/repo', 'bcrypt-password': 'npm:bcrypt@5', 'auth-lib': 'file:../auth-lib', 'token-utils': 'workspace:*' }, engines: { node: '>= 20' } };
+  it('leaves a package.json as it is, as text and as JSON', () => {
+    const text = JSON.stringify(pkg, null, 2);
+    expect(masker.text(text)).toBe(text);
+    expect(masker.json(pkg)).toEqual(pkg);
+  });
+  it('leaves package-lock.json byte for byte: whole, 4 KB at a time, and as JSON', () => {
+    const lock = readFileSync(join(import.meta.dirname, '../../../package-lock.json'), 'utf8');
+    expect(masker.text(lock) === lock).toBe(true);
+    for (let at = 0; at < lock.length; at += 4096) if (masker.text(lock.slice(at, at + 4096)) !== lock.slice(at, at + 4096)) expect.fail(`changed at ${at}: ${lock.slice(at, at + 200)}`);
+    const parsed = JSON.parse(lock) as unknown;
+    expect(masker.json(parsed)).toEqual(parsed);
+  });
+  it('still masks a secret beside the dependencies, and a PIN of digits', () => {
+    const out = JSON.stringify(masker.json({ ...pkg, config: { token: 'Xk9mQ2vL8pR4ab', pin: '2024' }, dependencies: { ...pkg.dependencies, password: 'Zq8vSecondPw1' } }));
+    expect(out).not.toMatch(/Xk9mQ2vL8pR4ab|Zq8vSecondPw1|"2024"/);
+    expect(masker.text('password: 1234')).not.toContain('1234');
+  });
+});
