@@ -2409,12 +2409,64 @@ const queryAccept = (value: string, prefix: string): boolean =>
 /** Words right before a number that say it is something else: an id, a port, an order or a trace. */
 const NOT_CARD_WORDS = /(?:\bids?|request|trace|span|order|invoice|ticket|build|job|run|ports?|pid|txn?|hash|seq|serial|tracking|account)\b[^\d\n]{0,12}$/i;
 
+const KEY_BEGIN_ALL = new RegExp(KEY_BLOCK_BEGIN.source, 'g');
+const KEY_END_AT = new RegExp(`^(?:${KEY_BLOCK_END.source})`);
+const KEY_LINE = /^(?:[A-Za-z0-9+/]{8,}={0,2}|={1,2}[A-Za-z0-9+/]{4}|[A-Za-z][A-Za-z-]{1,30}:[ \t].*|[A-Za-z0-9+/=]{1,7})?[ \t\r]*$/;
+/** A line's prefix as a shape: the digits of a timestamp differ from line to line. */
+const prefixShape = (text: string): string => text.replace(/\d/g, '0');
+/**
+ * A private key shown with the same prefix on each of its lines, whatever the prefix is (a log's `INFO ` or
+ * `2024-05-01T10:00:00.123Z ERROR `, docker compose's `web-1  | `, kubectl's `[pod/api-7d9f/api] …`, a comment's
+ * ` * `, a REPL's `>>> `; the armour rule knows only a tool's few): from its BEGIN line through its END line, or
+ * through its last line of base64 where it has none. Each line must carry the BEGIN line's prefix (its digits may
+ * differ) and hold base64, a header (`Proc-Type: …`) or nothing else.
+ */
+export function findPrefixedKeyBlocks(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  KEY_BEGIN_ALL.lastIndex = 0;
+  for (let m = KEY_BEGIN_ALL.exec(value), n = 0; m !== null && n < 1000; m = KEY_BEGIN_ALL.exec(value), n++) {
+    const from = Math.max(0, m.index - 200);
+    const lineStart = from + value.slice(from, m.index).lastIndexOf('\n') + 1;
+    if (lineStart === from && from > 0) continue; // (a prefix longer than 200 characters is no tool's)
+    const shape = prefixShape(value.slice(lineStart, m.index));
+    let end = -1;
+    let body = 0;
+    for (let at = m.index + m[0].length, lines = 0; lines < 4000; lines++) {
+      const nl = value.indexOf('\n', at);
+      if (nl < 0) break;
+      const next = value.indexOf('\n', nl + 1);
+      const lineEnd = next < 0 ? value.length : next;
+      const start = nl + 1 + shape.length;
+      if (lineEnd < start || prefixShape(value.slice(nl + 1, start)) !== shape) break;
+      const rest = value.slice(start, lineEnd);
+      const closing = KEY_END_AT.exec(rest);
+      if (closing) {
+        end = start + closing[0].length;
+        break;
+      }
+      if (!KEY_LINE.test(rest)) break;
+      if (/[A-Za-z0-9+/]{8}/.test(rest)) {
+        body++;
+        end = start + rest.replace(/[ \t\r]+$/, '').length;
+      }
+      at = lineEnd;
+    }
+    if (body > 0 && end > 0) {
+      found.push([m.index, end]);
+      KEY_BEGIN_ALL.lastIndex = end;
+    }
+  }
+  return found;
+}
+
 export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', Detector[]> = {
   secrets: [
     // Private keys of every common format, with or without their closing line.
     { kind: 'private-key', hint: /PRIVATE/, pattern: `-----BEGIN[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----${BLOCK_TO('-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY-----')}` },
     // The rest of a key whose BEGIN line is elsewhere (cut off, or in the previous element of an array): up to its END line.
     { kind: 'private-key', hint: withLiteral('PRIVATE', /END[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,3}PRIVATE[ \t]+KEY/), pattern: `^(?![\\s\\S]*-----BEGIN)[\\s\\S]{1,16384}?${KEY_BODY_BEHIND}-----END[ \\t]+(?:[A-Z0-9]{1,16}[ \\t]+){0,3}PRIVATE[ \\t]+KEY(?:[ \\t]+BLOCK)?-----` },
+    // (A key whose lines all carry a prefix the rule above does not know: a log's, a comment's.)
+    { kind: 'private-key', hint: withLiteral('PRIVATE', KEY_BLOCK_BEGIN), scan: findPrefixedKeyBlocks },
     { kind: 'pgp-private-key', hint: /PGP PRIVATE KEY BLOCK/, pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----${BLOCK_TO('-----END PGP PRIVATE KEY BLOCK-----')}` },
     { kind: 'ssh2-private-key', hint: /BEGIN SSH2/, pattern: `----[ \\t]*BEGIN[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----${BLOCK_TO('----[ \\t]*END[ \\t]+SSH2[ \\t]+(?:ENCRYPTED[ \\t]+)?PRIVATE[ \\t]+KEY[ \\t]*----')}` },
     { kind: 'private-key', hint: /OpenVPN Static key/, pattern: `-----BEGIN OpenVPN Static key V1-----${BLOCK_TO('-----END OpenVPN Static key V1-----')}` },

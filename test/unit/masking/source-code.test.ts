@@ -293,6 +293,15 @@ const KEYS: [string, string][] = [
   ['a deleted file in a diff', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `-${t}`)],
   ['a quote', shown('-----BEGIN OPENSSH PRIVATE KEY-----', '-----END OPENSSH PRIVATE KEY-----', (t) => `> ${t}`)],
   ["Java's concatenated strings", `    private static final String KEY =\n${shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `${' '.repeat(28)}"${t}\\n" +`)};`],
+  // (The fourteenth round: a log's prefix on each line, whatever it is; a timestamp's digits differ from line to line.)
+  ['a log level', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `INFO ${t}`)],
+  ['an app tag', shown('-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', (t) => `[app] ${t}`)],
+  ['docker compose logs', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => `web-1  | ${t}`)],
+  ['kubectl logs --prefix --timestamps', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t, n) => `[pod/api-7d9f/api] 2024-05-01T10:00:0${n}.12${n}Z ${t}`)],
+  ['a timestamped log line', shown('-----BEGIN EC PRIVATE KEY-----', '-----END EC PRIVATE KEY-----', (t, n) => `2024-05-01T10:00:00.1${n}3Z ERROR ${t}`)],
+  ['a block comment', shown('-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', (t) => ` * ${t}`)],
+  ["a REPL's prompt", shown('-----BEGIN OPENSSH PRIVATE KEY-----', '-----END OPENSSH PRIVATE KEY-----', (t) => `>>> ${t}`)],
+  ['a log prefix, no END line', shown('-----BEGIN PRIVATE KEY-----', 'INFO done', (t) => `INFO ${t}`)],
   ['a PGP key under cat -n', [`     1\t-----BEGIN PGP PRIVATE KEY BLOCK-----`, '     2\t', ...BODY.map((t, i) => `${String(i + 3).padStart(6)}\t${t}`), '     9\t-----END PGP PRIVATE KEY BLOCK-----'].join('\n')],
 ];
 // A URL's password, its host written by a template or a format, or the URL closed by markup.
