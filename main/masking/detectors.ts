@@ -422,6 +422,39 @@ export const MASKED_TOKEN = /^\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]$/;
 
 /** A field's type where a statement ends (`secret: Buffer;`, `token: string;`, `keys: Array<Key>;`). */
 const FIELD_TYPE = /^(?:[A-Z][a-z]+(?:[A-Z][a-z]+)*|string|number|boolean|bigint|unknown|any)(?:<[\w<>, [\]]*>|\[\])?;$/;
+const TYPE_PATH = String.raw`[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*`;
+const TYPE_TERM = String.raw`(?:(?:readonly|keyof|typeof|const|mut)[ \t]+)?(?:${TYPE_PATH}(?:<[^\n;=]{0,200}>)?(?:\[\])*\??|\([^\n;]{0,200}?\)[ \t]*=>[ \t]*${TYPE_PATH}(?:<[^\n;=]{0,200}>)?(?:\[\])*|&(?:'[a-z]+[ \t]+)?(?:mut[ \t]+)?(?:\[[ \t]*${TYPE_PATH}[ \t]*\]|${TYPE_PATH})|"[^"\n]{0,60}"|'[^'\n]{0,60}')`;
+const TYPE_EXPRESSION = new RegExp(String.raw`^(${TYPE_TERM}(?:[ \t]*[|&][ \t]*${TYPE_TERM}){0,12})[ \t]*([,;){]|=(?![=>])|$|//|/\*)`);
+const PRIMITIVE_TYPES = new Set(['string', 'number', 'boolean', 'bigint', 'symbol', 'unknown', 'any', 'never', 'void', 'undefined', 'null', 'object', 'str', 'String', 'bool', 'char', 'u8', 'u16', 'u32', 'u64', 'u128', 'usize', 'i8', 'i16', 'i32', 'i64', 'i128', 'isize', 'f32', 'f64', 'int', 'long', 'short', 'byte', 'float', 'double', 'uint8_t', 'uint16_t', 'uint32_t', 'uint64_t', 'int32_t', 'int64_t', 'size_t']);
+/** A class's or a type's name as code writes one: capitalised, letters only (`KDFInput`, `AccessToken`, `CharArray`; not `Summer2024`). */
+const CLASS_NAME = /^[A-Z][A-Za-z]*[a-z][A-Za-z]*$/;
+/** One term of a type: whether it reads as a type by its shape alone (a generic, a qualified name, a function's type, a primitive, a literal). */
+function typeTermShape(term: string): 'type' | 'class' | undefined {
+  const t = term.replace(/^(?:(?:readonly|keyof|typeof|const|mut)[ \t]+)/, '').replace(/(?:\[\])*\??$/, '');
+  if (/^["'(&]/.test(t) || t.includes('<')) return 'type';
+  if (PRIMITIVE_TYPES.has(t)) return 'type';
+  const last = /[A-Za-z_$][\w$]*$/.exec(t)?.[0] ?? '';
+  if (/\.|::/.test(t) && CLASS_NAME.test(last)) return 'type';
+  return CLASS_NAME.test(t) ? 'class' : undefined;
+}
+/**
+ * Whether what follows an annotation's `:` is a type, not a value (`token: Option<String>,`, `apiKey: ApiKeyConfig |
+ * undefined;`, `firstToken: AST.Token;`, `auth: (...args: unknown[]) => Promise<unknown>;`, `password: KDFInput,`,
+ * Kotlin's `val password: CharArray)`): a generic, a union of types, a qualified name, a function's type or a
+ * primitive by its shape; a class's name alone only among code or where a parameter list or a statement ends.
+ */
+export function typeAnnotation(line: string, inCode: boolean): boolean {
+  const m = TYPE_EXPRESSION.exec(line);
+  if (!m) return false;
+  const terms = (m[1] as string).split(/[ \t]*[|&][ \t]*(?=[A-Za-z_$"'(&])/);
+  const shapes = terms.map(typeTermShape);
+  if (shapes.some((s) => s === undefined)) return false;
+  if (shapes.length > 1 || shapes[0] === 'type') return true;
+  return inCode || m[2] === ')' || m[2] === ';';
+}
+/** A line that declares a type (`type Pass = …`, C++'s `using TokenT = …`, `typealias`, `enum class X : uint32_t {`): what follows its name is no value. */
+const TYPE_DECLARATION_LINE = /(?:^|\n)[ \t]*(?:export[ \t]+)?(?:declare[ \t]+)?(?:type|using|typealias|enum(?:[ \t]+class)?)[ \t]+$/;
+
 /** Whether an unquoted value is code, not a secret: a call (`getPassword()`), a member of an object (`self.password_input`). */
 export function looksLikeCode(value: string): boolean {
   if (/[A-Za-z]\d+[A-Za-z]+\d+[A-Za-z]/.test(value)) return false;
@@ -836,6 +869,9 @@ const secretAssignment: Detector = {
     // (`cond ? secretKey : defaultKey`: a ternary's branches, no key and value.)
     if (/[ \t]\?[ \t]+$/.test(input.slice(Math.max(0, keyStart - 8), keyStart)) && /:[ \t]*$/.test(prefix) && !quoted) return false;
     if (!quoted && !env && name !== undefined && codeExpression(value, restOfLine(input, offset + value.length), name, /[ \t]=[ \t]*$/.test(prefix), declaredAt(input, keyStart + (whole ?? '').length), codeNearby(input, offset))) return false;
+    // (A type, where an annotation's `:` stands; or a type's own declaration, `type Pass = …`, `using TokenT = …`.)
+    if (!quoted && !env && /:[ \t]*$/.test(prefix) && typeAnnotation(value + restOfLine(input, offset + value.length), codeNearby(input, offset))) return false;
+    if (!quoted && TYPE_DECLARATION_LINE.test(input.slice(Math.max(0, keyStart - 80), keyStart))) return false;
     return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
@@ -932,6 +968,7 @@ const lineAssignment: Detector = {
       // (A bare name is a variable only among code: `MYSQL_ROOT_PASSWORD: root_password` in a compose file is the password.)
       const variable = looksLikeCode(v) && !(/^[A-Za-z_$][\w$]*$/.test(value.trim()) && !code);
       if (variable || FIELD_TYPE.test(value) || TYPED_DECLARATION.test(v) || codeExpression(value, restOfLine(input, offset + value.length), name as string, /[ \t]=[ \t]*$/.test(prefix), false, code)) return false;
+      if (/:[ \t]*$/.test(prefix) && typeAnnotation(value, code)) return false;
     }
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
