@@ -170,6 +170,8 @@ const JFROG_LOWER = literalFrom('-jfrog-', 1);
 const SETUSER = literalFrom('SETUSER', 0);
 const LOGIN = literalFrom(' LOGIN ', 1);
 const HELM_DEFAULT = literalFrom('default "', 0);
+const DEFAULT_ARGUMENT = literalFrom('(default=', 0);
+const TO_CHAR_ARRAY = literalFrom('.toCharArray', 0);
 const REQUIREPASS_QUOTED = literalFrom('"requirepass"', 1);
 const TEXT_ATTRIBUTE = literalFrom('-text="', 1);
 /**
@@ -213,7 +215,7 @@ export function namedContextPossible(text: string): boolean {
     JFROG_LOWER.test(text) ||
     SETUSER.test(text) ||
     // (A call's first argument a quoted key: `conf.set("fs.s3a.secret.key", …)`, `req.Header.Set("X-Api-Key", …)`.)
-    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'") || SIGNING_CALL.test(text))) ||
+    (text.includes('(') && (text.includes('("') || text.includes("('") || text.includes('(\\"') || text.includes('(b"') || text.includes("(b'") || SIGNING_CALL.test(text) || DEFAULT_ARGUMENT.test(text) || TO_CHAR_ARRAY.test(text))) ||
     text.includes('PASS ') ||
     LOGIN.test(text) ||
     text.includes('> auth ') ||
@@ -679,6 +681,10 @@ export function isPlaceholder(value: string, literal = false): boolean {
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
+    /^\$\{\{[^{}]{1,200}\}\}$/.test(v) || // a GitHub Actions expression written without blanks (`${{secrets.npm_token}}`)
+    /^@Microsoft\.KeyVault\((?:SecretUri|VaultName)=/.test(v) || // an App Service Key Vault reference
+    /^(.)\1{2,}[`'"]$/.test(v) || // an example's placeholder closed by its quote (`export API_KEY=...\``)
+    /^(?:r|re\.compile\(r?)?(["'])(?=.*(?:\(\?[:=!<]|\[[^\]]*[A-Za-z0-9]-[A-Za-z0-9][^\]]*\]|\\[dwsb]))[^\n]{1,400}\1\)?$/.test(v) || // a regex (`longopt_pat = r'[a-zA-Z](?:…)'`)
     /^\(\d{2,5}(?: bit\b|$)/.test(v) || // openssl's `Private-Key: (2048 bit, 2 primes)`
     /^[^*\s]{0,12}\*{4,}[^*\s]{0,6}$/.test(v) || // shown redacted (`gho_****…`)
     /^(?:SecureString|StringList)$/.test(v) || // SSM's parameter types, beside a parameter's name
@@ -775,12 +781,12 @@ const SEPARATOR = '(?:=>|:=|\\?=|=(?![=~])|:(?![/=:]))';
  * `=` is read as any other.
  */
 // (Only before ` = ` and a quoted literal: `token: aGVsbG8=` is a value that ends in base64's padding, no type.)
-const TYPE_NAME_SOURCE = `(?:&(?:'static[ \\t]+)?)?[A-Za-z_][\\w.]{0,40}(?:<[^>\\r\\n]{0,40}>|\\[[^\\]\\r\\n]{0,40}\\])?\\??`;
-const TYPED_ANNOTATION = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]*["'\`])|[ \\t]+(?:string|\\[\\]byte|\\*?[A-Z][\\w.]{0,40})(?=[ \\t]+=[ \\t]*["'\`]))`;
+const TYPE_NAME_SOURCE = `(?:(?:&(?:'static[ \\t]+)?)?[A-Za-z_][\\w.]{0,40}(?:<[^>\\r\\n]{0,40}>|\\[[^\\]\\r\\n]{0,40}\\])?\\??|&(?:'static[ \\t]+)?\\[[ \\t]*u8[ \\t]*(?:;[ \\t]*\\d{1,5}[ \\t]*)?\\])`;
+const TYPED_ANNOTATION = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]*b?["'\`])|[ \\t]+(?:string|\\[\\]byte|\\*?[A-Z][\\w.]{0,40})(?=[ \\t]+=[ \\t]*["'\`]))`;
 const TYPED = `${TYPED_ANNOTATION}?`;
 const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED_ANNOTATION}`);
 const keyIn = (prefix: string): string => keyBefore(prefix.replace(TYPED_AT, ''));
-const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:\\*["'`])?$/.exec(prefix)?.[1] ?? '';
+const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:b?\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
  * A value opened by a list or an object before its quote (`{"password": ["…"]}`, `password = ["…"]` in TOML,
  * `{"password": {"value": "…"}}`): the first string in it is the value; an object's only under a member that
@@ -843,7 +849,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:\\\\{0,7}["'\`])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:b?\\\\{0,7}["'\`])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
@@ -852,8 +858,9 @@ const secretAssignment: Detector = {
     const name = memberKey(whole);
     // A template literal that builds its value (`\`Bearer ${token}\``) holds no secret of its own.
     if (prefix.endsWith('`') && value.includes('${')) return false;
-    // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password.)
+    // (`--- PASS: TestLogin (0.01s)`: Go's test result, not a password; `"PASS: MessageFormat successful"`, a test's line.)
     if (TEST_RESULT_AFTER.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
+    if (/^PASS[ \t]*:[ \t]*$/.test(prefix) && /^[ \t]+[a-z]{2,}/.test(input.slice(offset + value.length, offset + value.length + 24))) return false;
     // A shell's default (`${POSTGRES_PASSWORD:-changeme}`): the variable's fallback, a placeholder unless it looks
     // like a secret (a compose file's `${DB_PASSWORD:-Xk9mQ2vL8pR4}` is the password wherever the variable is unset).
     if (/\$\{[A-Za-z0-9_]{1,80}:[-=?+]?$/.test(input.slice(Math.max(0, offset - 84), offset))) return !isPlaceholder(value.replace(/\}$/, '')) && secretLooking(value.replace(/\}$/, '')) && /\d/.test(value);
@@ -1238,7 +1245,7 @@ const cliPasswords: Detector[] = [
     hint: /jwt|jsonwebtoken|hmac|fernet|cookieparser|cookiesession|\.auth\(/i,
     // A secret passed by position to what signs or checks with it: `jwt.encode(payload, "…")`, `jwt.sign(p, '…')`,
     // `hmac.new(b"…")`, `crypto.createHmac('sha256', '…')`, `Fernet(b"…")`, `cookieParser("…")`, `redis.auth("…")`.
-    prefix: `(?:${word('(?:jwt|jsonwebtoken|JWT|jose)')}\\.(?:encode|sign|verify|decode)\\([ \t]*[A-Za-z_$][\\w$.]{0,64}[ \t]*,[ \t]*|${word('hmac')}\\.new\\([ \t]*|${word('createHmac')}\\([ \t]*["'][A-Za-z0-9-]{2,16}["'][ \t]*,[ \t]*|${word('(?:Fernet|cookieParser|cookieSession)')}\\([ \t]*|${word('(?:redis|client|r|conn|cache)')}\\.auth\\([ \t]*)b?["'\`]`,
+    prefix: `(?:${word('(?:jwt|jsonwebtoken|JWT|jose)')}\\.(?:encode|sign|verify|decode)\\([ \t]*(?:[A-Za-z_$][\\w$.]{0,64}|\\{[^{}\\r\\n]{0,200}\\})[ \t]*,[ \t]*|${word('hmac')}\\.new\\([ \t]*|${word('createHmac')}\\([ \t]*["'][A-Za-z0-9-]{2,16}["'][ \t]*,[ \t]*|${word('(?:Fernet|cookieParser|cookieSession)')}\\([ \t]*|${word('(?:redis|client|r|conn|cache)')}\\.auth\\([ \t]*)b?["'\`]`,
     pattern: `[^"'\`\\\\\r\n]{6,512}(?=["'\`])`,
     accept: (value) => !isPlaceholder(value, true) && !/^(?:HS|RS|ES|PS)\d{3}$/.test(value),
   },
@@ -1487,7 +1494,7 @@ const rsaKeyValue: Detector = {
  * `new NetworkCredential("admin", "…")`, `db.auth("admin", "…")`, `ssh.connect("host", 22, "root", "…")`):
  * the string after the user's name (the third string of a connect that names its host first).
  */
-const CREDENTIAL_CALL = /(?<![\w$])(login|logon|signin|signIn|sign_in|auth|authenticate|connect|getConnection|mysqli_connect|mysql_connect|mysqli|NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials|UsernamePasswordAuthenticationToken|PSCredential|SqlCredential|Credential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|basicAuth|bind|simple_bind_s|bind_s)[ \t]*\(/g;
+const CREDENTIAL_CALL = /(?<![\w$])(login|logon|signin|signIn|sign_in|auth|authenticate|connect|getConnection|mysqli_connect|mysql_connect|mysqli|NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials|UsernamePasswordAuthenticationToken|PSCredential|SqlCredential|Credential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|basicAuth|bind|simple_bind_s|bind_s|PDO)[ \t]*\(/g;
 /** Whether such a call stands in the text: each `(` is looked back from (a text holds far fewer of them than characters). */
 function credentialCallIn(value: string): boolean {
   let n = 0;
@@ -1510,7 +1517,7 @@ export function findCallCredentials(value: string, onRead?: (chars: number) => v
     const { strings, end } = callStrings(value, m.index + m[0].length);
     onRead?.(end - m.index);
     read = end;
-    const connect = /connect|bind/i.test(m[1] as string);
+    const connect = /connect|bind|PDO/i.test(m[1] as string);
     const at = connect && strings.length >= 3 ? 2 : 1;
     const secret = strings[at];
     const user = strings[at - 1];
@@ -1562,6 +1569,8 @@ const saidSecret: Detector = {
   pattern: `[^\\s'"\`|,]{0,255}[^\\s'"\`|,.;:!?)]`,
   accept: (value, prefix, input, offset) => {
     const name = /^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '';
+    // (`#define NSS_BUFLEN_PASSWD⇥1024`: a C macro's constant; a string is the other rule's.)
+    if (/(?:^|\n)[ \t]*#[ \t]*define[ \t]+$/.test(input.slice(Math.max(0, offset - prefix.length - 40), offset - prefix.length))) return false;
     if (!/pass(?:w|phrase|code)/i.test(name) || secretKeyStrength(name) !== 'strong' || isPlaceholder(value) || looksLikeCode(value) || nameOfASecret(value) || (!/\d/.test(value) && secretKeyStrength(value) !== undefined)) return false;
     const before = input.slice(Math.max(0, offset - prefix.length - 2), offset - prefix.length);
     // (`The passphrase is AES-256 encrypted`, `password is SHA256-salted`: how it is kept, an algorithm's name.)
@@ -1705,6 +1714,11 @@ export function findFlowListSecrets(value: string): [number, number][] {
     // Or a key's bytes, `{0x4b, 0x39, …}`.)
     if (closer !== ']' && !items.every((i) => i.quoted || i.text === '' || /^\[.*\]$/.test(i.text)) && !items.every((i) => BYTE_ITEM.test(i.text) || i.text === '')) continue;
     const numbers = items.filter((i) => BYTE_ITEM.test(i.text)).length;
+    // (A secret written a character at a time, Java's `char[] password = {'o', 'T', …}`: the characters are the secret.)
+    if (items.length >= 6 && items.every((i) => i.quoted && i.text.length === 1)) {
+      found.push([(items[0] as { start: number }).start, (items.at(-1) as { start: number }).start + 1]);
+      continue;
+    }
     const code = codeNearby(value, m.index);
     for (const item of items) if (listItemSecret(item.text, item.quoted, strength, code, numbers >= 8)) found.push([item.start, item.start + item.text.length]);
   }
@@ -2020,6 +2034,7 @@ function tableCells(row: string, sep: string, offset: number, padded = false): {
   return cells;
 }
 
+const KDF_CALL = /(?:scrypt|scryptSync|pbkdf2|pbkdf2Sync|pbkdf2_hmac|argon2(?:id|i|d)?|hash_password|hashpw|deriveKey|hkdf|hkdfSync|bcrypt(?:\.hash(?:Sync)?)?)[ \t]*\([ \t]*$/i;
 /** A secret-named key and its value as a call's first two arguments (PHP's `define('DB_PASSWORD', '…')`, `config.set("api_key", "…")`). */
 const keyValueArguments: Detector = {
   kind: 'secret-value',
@@ -2038,6 +2053,8 @@ const keyValueArguments: Detector = {
     // ones (`invalidKeyInput(key, "CryptoKey", "KeyObject")`); a pair in brackets (`[["password", "…"]]`) is one.
     const before = input.slice(Math.max(0, offset - prefix.length - 8), offset - prefix.length);
     if (!/\([ \t]*$/.test(before) && !(/\[[ \t]*$/.test(before) && /^\\?["'][ \t]*\]/.test(input.slice(offset + value.length, offset + value.length + 8)))) return false;
+    // (A key derivation's arguments, `scrypt('password', 'salt', …)`: the password itself, then its salt.)
+    if (KDF_CALL.test(input.slice(Math.max(0, offset - prefix.length - 40), offset - prefix.length))) return false;
     if (!strength || isPlaceholder(value) || readsAsProse(value) || nameOfASecret(value) || /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value)) return false;
     return strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value) && !WORDS_AND_NUMBER.test(value);
   },
@@ -2064,8 +2081,8 @@ const terraformDefault: Detector = {
 const fallbackDefault: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /\|\||\?\?|\?:|unwrap_or|default "/,
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\)?(?:[ \\t]{0,20}(?:\\|\\|=?|\\?\\?=?|\\?:)[ \\t]{0,20}|(?:\\.ok\\(\\))?\\.unwrap_or(?:_else)?\\([ \\t]*(?:\\|[^|\\r\\n]{0,10}\\|[ \\t]*)?|[ \\t]{0,20}\\|[ \\t]*default[ \\t]+)["'\`]`,
+  hint: /\|\||\?\?|\?:|unwrap_or|orElse\(|default "/,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\){0,2}(?:[ \\t]{0,20}(?:\\|\\|=?|\\?\\?=?|\\?:)[ \\t]{0,20}|(?:\\.ok\\(\\))?\\.(?:unwrap_or(?:_else)?|orElse)\\([ \\t]*(?:\\|[^|\\r\\n]{0,10}\\|[ \\t]*)?|[ \\t]{0,20}\\|[ \\t]*default[ \\t]+)["'\`]`,
   pattern: `[^"'\`\\\\\\r\\n]{1,1024}(?=["'\`])`,
   accept: (value, prefix, input, offset) => {
     let start = offset - prefix.length;
@@ -2074,6 +2091,73 @@ const fallbackDefault: Detector = {
     const strength = secretKeyStrength(name);
     return strength !== undefined && !isPlaceholder(value) && !value.includes('${') && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
   },
+};
+
+/** C's and C++'s macro of a string (`#define DB_PASSWORD "…"`; PHP's `define('DB_PASSWORD', '…')` is a call's). */
+const cDefine: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /#[ \t]*define[ \t]/,
+  prefix: `(?:^|\\n)[ \\t]*#[ \\t]*define[ \\t]+${KEY_NAME}[ \\t]+(?:[Lu]8?|U)?"`,
+  pattern: `(?:[^"\\\\\\r\\n]|\\\\.){1,1024}(?=")`,
+  // A header's macros are names far more often than secrets (`#define OSSL_KDF_PARAM_PASSWORD "pass"`, `"EC PRIVATE
+  // KEY"`, a cipher suite's name): only a name that ends in a secret's word, and a value that looks like one.
+  accept: (value, prefix) => {
+    const name = /define[ \t]+([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '';
+    if (!/(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|SECRET_?KEY|AUTH_?KEY|CREDENTIALS?)$/i.test(name)) return false;
+    if (/\s/.test(value) || /^[A-Z0-9_-]+$/.test(value) || isPlaceholder(value) || nameOfASecret(value)) return false;
+    // (`#define SN_id_regCtrl_regToken "id-regCtrl-regToken"`: a name's string, spelling the name.)
+    if (name.toLowerCase().replace(/[_.-]/g, '').endsWith(value.toLowerCase().replace(/[_.-]/g, ''))) return false;
+    return secretLooking(value) || (/\d/.test(value) && /[A-Za-z]/.test(value) && value.length >= 8);
+  },
+};
+
+/** Android's build fields (`buildConfigField("String", "API_KEY", "\"…\"")`, `resValue("string", "api_key", "…")`): the third string, named by the second. */
+const gradleField: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /buildConfigField|resValue/,
+  prefix: `(?:buildConfigField|resValue)[ \\t]*\\(?[ \\t]*["'][^"'\\r\\n]{1,40}["'][ \\t]*,[ \\t]*["']${KEY_NAME}["'][ \\t]*,[ \\t]*["'](?:\\\\["'])?`,
+  pattern: `[^"'\\\\\\r\\n]{1,1024}`,
+  accept: (value, prefix) => {
+    const strength = secretKeyStrength(/,[ \t]*["']([A-Za-z0-9_.-]+)["'][ \t]*,/.exec(prefix)?.[1] ?? '');
+    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value));
+  },
+};
+
+/** A field's default given in its declaration's call (pydantic's `api_key: str = Field(default="…")`, `Column(…, default="…")`): named by the field. */
+const fieldDefault: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /default[ \t]*=[ \t]*["']/,
+  prefix: `${word('default')}[ \\t]*=[ \\t]*["']`,
+  pattern: `[^"'\\\\\\r\\n]{1,1024}(?=["'])`,
+  accept: (value, prefix, input, offset) => {
+    const before = input.slice(Math.max(0, offset - prefix.length - 200), offset - prefix.length);
+    const name = /(?:^|\n)[ \t]*(?:self\.)?([A-Za-z_][\w]*)[ \t]*(?::[^=\n]{0,80})?=[ \t]*[A-Za-z_][\w.]*\([^\n]*$/.exec(before)?.[1];
+    const strength = name === undefined ? undefined : secretKeyStrength(name);
+    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+  },
+};
+
+/** A literal made a password where a key store or a key derivation takes one (`ks.load(in, "…".toCharArray())`, `new PBEKeySpec("…".toCharArray(), …)`). */
+const charArrayPassword: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /\.toCharArray\(\)/,
+  prefix: `(?<=(?:load|store|getKey|setKeyEntry|getEntry|PBEKeySpec|init|[Pp]assword|[Pp]assphrase|[Ss]ecret)[^\\r\\n]{0,120})"`,
+  pattern: `[^"\\\\\\r\\n]{3,256}(?="\\.toCharArray\\(\\))`,
+  accept: (value) => !isPlaceholder(value),
+};
+
+/** Basic credentials encoded in code (`\`Basic ${btoa('me:…')}\``, `base64.b64encode(b"me:…")`): the password after the user's name. */
+const encodedBasic: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /btoa\(|b64encode\(/,
+  prefix: `(?:${word('btoa')}|b64encode)\\([ \\t]*b?["'\`][^"'\`:\\s\\\\]{1,64}:`,
+  pattern: `[^"'\`\\\\\\r\\n]{3,256}(?=["'\`])`,
+  accept: (value) => !isPlaceholder(value) && !value.includes('${'),
 };
 
 /** Helm's default written first (`{{ default "…" .Values.dbPassword }}`): the value named by what follows it. */
@@ -2323,7 +2407,8 @@ const pgpassPassword: Detector = {
   hint: /:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:/,
   prefix: `(?:^|\\n|\\\\n|\\\\?["'])[ \\t]{0,20}(?:[A-Za-z0-9.-]{0,252}[A-Za-z][A-Za-z0-9.-]{0,252}|\\*|\\[[0-9a-fA-F:]{2,45}\\]):(?:\\d{2,5}|\\*):[^\\s:]{1,63}:[^\\s:]{1,63}:`,
   pattern: `${VALUE_CHAR}{1,512}(?=[ \\t]{0,20}(?:\\r?\\n|\\\\n|\\\\?["']|$))`,
-  accept: (value) => !isPlaceholder(value),
+  // (`'*:*:*:*:*:*:*:*'`: an IPv6 wildcard, all stars.)
+  accept: (value) => !isPlaceholder(value) && !/^[*:]+$/.test(value),
 };
 
 /** SQL that sets a password: `IDENTIFIED BY '…'`, `PASSWORD '…'` (PostgreSQL roles), `SET PASSWORD FOR … = '…'`. */
@@ -2346,6 +2431,8 @@ const sqlIdentifiedBy: Detector = {
   accept: (value) => {
     const v = value.replace(/^"(.*)"$/, '$1');
     // (`… identified by \`_endpoint\``: a name in Markdown's backticks, in prose.)
+    // (Bare and ending a sentence, `… identified by TGID.  This function`: prose.)
+    if (!value.startsWith('"') && /[.,]$/.test(v)) return false;
     return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && !v.startsWith('`') && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
   },
 };
@@ -2658,7 +2745,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
       // Digest's parameters are quoted (`response="…"`): after that scheme the rest of the line is the credential.
       pattern: '(?!\\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\\])(?:(?<=digest[ \\t]{1,20})[^\\r\\n\\\\`]{3,4096}|[^\\s"\'\\\\`][^\\r\\n"\'\\\\`]{3,4096})(?<=\\S)',
       accept: (value, prefix) => {
-        if (isPlaceholder(value) || isPlaceholder(value.split(/\s/)[0] ?? '') || looksLikeCode(value) || /^\$\{|\+\s*[A-Za-z_]/.test(value)) return false;
+        if (isPlaceholder(value) || isPlaceholder((value.split(/\s/)[0] ?? '').replace(/[,;)]+$/, '')) || looksLikeCode(value) || /^\$\{|\+\s*[A-Za-z_]/.test(value)) return false;
         // (A statement on the next line, after a `case 'device_authorization':` label, is no folded header.)
         if (/\n/.test(prefix) && /^[A-Za-z_$][\w$.]*[ \t]+=(?:[ \t]|$)/.test(value)) return false;
         // (`{ Authorization: authHeader, 'Content-Type': … }`: an object literal's member, its value a variable.)
@@ -2717,6 +2804,11 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     terraformDefault,
     fallbackDefault,
     helmDefaultFirst,
+    cDefine,
+    gradleField,
+    fieldDefault,
+    charArrayPassword,
+    encodedBasic,
     basicAuthArguments,
     connectionStringPassword,
     windowsCommandPassword,
