@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { StdioServerConfig } from '../../config/schema.js';
 import { DEFAULT_MAX_MESSAGE, idNear, tooLargeReason, type Upstream, type UpstreamHooks } from './upstream.js';
 import { processAlive } from '../../config/process-alive.js';
+import { LineSplitter } from '../line-splitter.js';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -21,38 +22,28 @@ class MalformedMessageError extends Error {
 
 /**
  * The SDK's line reader, replaced (its own copies the whole buffer on every chunk, and ends the session when a
- * line passes 10 MB): a line is gathered as a list of chunks and joined once when it ends. A line longer than
- * `maxLine` (gateway.maxBodySize) is dropped as it arrives, never held, and reported once it ends, with the id
- * it names near its start, so that the request it answers is answered with an error naming the limit while the
- * session goes on. A line that is not valid JSON-RPC says which request it seemed to answer, likewise.
+ * line passes 10 MB) by the shared LineSplitter: a line longer than `maxLine` (gateway.maxBodySize) is dropped as
+ * it arrives, never held, and reported once it ends, with the id it names near its start, so that the request it
+ * answers is answered with an error naming the limit while the session goes on. A line that is not valid
+ * JSON-RPC says which request it seemed to answer, likewise.
  */
 class GatewayReadBuffer extends ReadBuffer {
-  private parts: Buffer[] = [];
-  private size = 0;
   private readonly lines: Buffer[] = [];
-  private dropped: { head: string; size: number } | undefined;
+  private readonly splitter: LineSplitter;
 
-  constructor(
-    private readonly maxLine: number,
-    private readonly tooLarge: (id: string | number | undefined, size: number) => void,
-  ) {
+  constructor(maxLine: number, tooLarge: (id: string | number | undefined, size: number) => void) {
     super();
+    this.splitter = new LineSplitter(maxLine, (line) => this.lines.push(line), (head, size) => tooLarge(idNear(head), size));
   }
 
   override append(chunk: Buffer): void {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      this.add(chunk.subarray(start, nl));
-      this.endLine();
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.add(chunk.subarray(start));
+    this.splitter.push(chunk);
   }
 
   override readMessage(): JSONRPCMessage | null {
     const line = this.lines.shift();
     if (line === undefined) return null;
-    const text = line.toString('utf8').replace(/\r$/, '');
+    const text = line.toString('utf8');
     try {
       return deserializeMessage(text);
     } catch (err) {
@@ -61,37 +52,8 @@ class GatewayReadBuffer extends ReadBuffer {
   }
 
   override clear(): void {
-    this.parts = [];
-    this.size = 0;
+    this.splitter.clear();
     this.lines.length = 0;
-    this.dropped = undefined;
-  }
-
-  private add(part: Buffer): void {
-    if (this.dropped) {
-      this.dropped.size += part.length;
-      return;
-    }
-    if (this.size + part.length > this.maxLine) {
-      this.dropped = { head: Buffer.concat([...this.parts, part]).toString('utf8', 0, 512), size: this.size + part.length };
-      this.parts = [];
-      this.size = 0;
-      return;
-    }
-    this.parts.push(part);
-    this.size += part.length;
-  }
-
-  private endLine(): void {
-    if (this.dropped) {
-      const { head, size } = this.dropped;
-      this.dropped = undefined;
-      this.tooLarge(idNear(head), size);
-      return;
-    }
-    this.lines.push(this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size));
-    this.parts = [];
-    this.size = 0;
   }
 }
 
