@@ -1,9 +1,10 @@
-import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * Watches messages coming back from a server for the initialize result, and reports the negotiated protocol
  * version once. HTTP client transports need it for their MCP-Protocol-Version header; the SDK's Client class
- * would do this, but a transparent proxy does not use that class.
+ * would do this, but a transparent proxy does not use that class. (Types only from the SDK: the stdio shim
+ * imports this and loads none of it.)
  */
 export function trackProtocolVersion(onVersion: (version: string) => void): (message: JSONRPCMessage) => void {
   let seen = false;
@@ -16,9 +17,4 @@ export function trackProtocolVersion(onVersion: (version: string) => void): (mes
       onVersion(version);
     }
   };
-}
-
-/** Whether a client's MCP-Protocol-Version header is acceptable for a session that negotiated `negotiated`. */
-export function isAcceptableProtocolVersion(header: string, negotiated: string | undefined): boolean {
-  return header === negotiated || SUPPORTED_PROTOCOL_VERSIONS.includes(header);
 }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InitializeRequestSchema, isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { InitializeRequestSchema, isInitializeRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { CapacityError, type Gateway } from '../gateway.js';
 import { errorResponse, GatewayErrorCode, idKey, isJSONRPCRequest, type JSONRPCMessage } from '../jsonrpc.js';
-import { isAcceptableProtocolVersion } from '../protocol-version.js';
 import type { GatewaySession } from '../session.js';
 import { EventStream } from './event-stream.js';
 import type { StreamBound } from './bounded-write.js';
@@ -201,6 +200,11 @@ function findSession(req: IncomingMessage, server: string, gateway: Gateway, ref
     return undefined;
   }
   return session;
+}
+
+/** Whether a client's MCP-Protocol-Version header is acceptable for a session that negotiated `negotiated`. */
+function isAcceptableProtocolVersion(header: string, negotiated: string | undefined): boolean {
+  return header === negotiated || SUPPORTED_PROTOCOL_VERSIONS.includes(header);
 }
 
 function accepts(accept: string, type: string): boolean {
