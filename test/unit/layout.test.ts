@@ -50,6 +50,25 @@ describe('the layout of main/', () => {
     expect(offending).toEqual([]);
   });
 
+  it("the stdio shim's entry loads no MCP SDK and no zod (a client starts one shim per session)", () => {
+    const runtimeImports = (module: string) => {
+      const text = readFileSync(join(MAIN, module), 'utf8');
+      return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => (m[1] ?? m[2]) as string);
+    };
+    const reached = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (module: string) => {
+      if (reached.has(module)) return;
+      reached.add(module);
+      for (const spec of runtimeImports(module)) {
+        if (spec.startsWith('.')) visit(relative(MAIN, resolve(dirname(join(MAIN, module)), spec.replace(/\.js$/, '.ts'))));
+        else packages.add(spec);
+      }
+    };
+    visit('cli/connect-main.ts');
+    expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual([]);
+  });
+
   it('has no import circles', () => {
     const circles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

@@ -67,7 +67,13 @@ export class GatewayLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private retryMs: number | undefined;
 
-  constructor(private readonly options: LinkOptions) {}
+  /** Where every request goes, worked out once (a URL given to node:http is converted at every request). */
+  private readonly target: { host: string; port: string; path: string };
+
+  constructor(private readonly options: LinkOptions) {
+    const { hostname, port, pathname, search } = options.endpoint;
+    this.target = { host: hostname, port, path: `${pathname}${search}` };
+  }
 
   get endpoint(): URL {
     return this.options.endpoint;
@@ -93,8 +99,7 @@ export class GatewayLink {
         else resolve();
       };
       const req = request(
-        this.options.endpoint,
-        { method: 'POST', agent: this.agent, headers: this.headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': body.length }) },
+        { ...this.target, method: 'POST', agent: this.agent, headers: this.headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': body.length }) },
         (res) => {
           const session = res.headers['mcp-session-id'];
           if (typeof session === 'string' && session) this.sessionId = session;
@@ -132,7 +137,7 @@ export class GatewayLink {
       this.reconnectTimer = setTimeout(() => this.openStream(attempt + 1), delay);
       this.reconnectTimer.unref();
     };
-    const req = request(this.options.endpoint, { method: 'GET', agent: this.agent, headers: this.headers({ accept: 'text/event-stream' }) }, (res) => {
+    const req = request({ ...this.target, method: 'GET', agent: this.agent, headers: this.headers({ accept: 'text/event-stream' }) }, (res) => {
       const status = res.statusCode ?? 0;
       if (status === 405) {
         res.resume();
@@ -162,7 +167,7 @@ export class GatewayLink {
   terminate(): Promise<void> {
     if (!this.sessionId || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      const req = request(this.options.endpoint, { method: 'DELETE', agent: this.agent, headers: this.headers({}) }, (res) => {
+      const req = request({ ...this.target, method: 'DELETE', agent: this.agent, headers: this.headers({}) }, (res) => {
         res.resume().once('end', () => resolve());
         res.once('close', () => resolve());
       });
@@ -206,7 +211,7 @@ export class GatewayLink {
     const parser = new SseParser(
       this.options.maxMessage,
       ({ event, data }) => {
-        if (event !== 'message') return;
+        if (event !== 'message' || data.length === 0) return; // (as the SDK's client: an event without data carries nothing)
         const decoded = decode(data);
         if (typeof decoded === 'string') return this.options.onDropped(`the gateway sent an event that is not a JSON-RPC message: ${decoded}`, idNear(data.toString('utf8', 0, 512)));
         for (const incoming of decoded) this.options.onMessage(incoming);
