@@ -37,6 +37,8 @@ interface Instance {
   sdk(): Transport;
   /** The proxy's own processes (not the servers it starts). */
   pids(): number[];
+  /** For the stdio shim: the shim of the session measured last (its own figures apart from the gateway's). */
+  shimPid?(): number | undefined;
   /** Where the process trees of everything it started begin. */
   roots(): number[];
   stop(): Promise<void>;
@@ -183,6 +185,7 @@ const TARGETS: Target[] = [
         sdk: () => new StdioClientTransport({ command: process.execPath, args: [BIN, 'connect', server], env: { ...(process.env as Record<string, string>), ...env }, stderr: 'ignore' }),
         // The gateway and the newest shim: the session being measured is always the one opened last.
         pids: () => [g.child.pid as number, ...shims.slice(-1)],
+        shimPid: () => shims.at(-1),
         roots: () => [g.child.pid as number, ...shims],
         stop: () => g.remove(),
       };
@@ -199,6 +202,8 @@ interface Figures {
   coldStartMs?: number;
   deleteMs?: { p50: number; p99: number };
   idleRssMb?: number;
+  /** The stdio shim alone: its CPU per call and its RSS after the calls. */
+  shim?: { cpuMsPerCall: number; rssMb: number };
   errors?: string[];
 }
 
@@ -261,8 +266,11 @@ async function measureTarget(target: Target, log: (s: string) => void): Promise<
       const pids = instance.pids();
       const cpu = () => pids.reduce((n, p) => n + cpuMs(p), 0);
       const before = cpu();
+      const shimPid = instance.shimPid?.();
+      const shimBefore = shimPid === undefined ? 0 : cpuMs(shimPid);
       f.lean = await timed(CALLS, () => s.echo(KB));
       if (pids.length > 0) f.lean.proxyCpuMsPerCall = (cpu() - before) / (CALLS + WARMUP);
+      if (shimPid !== undefined) f.shim = { cpuMsPerCall: (cpuMs(shimPid) - shimBefore) / (CALLS + WARMUP), rssMb: rssMb(shimPid) };
       f.idleRssMb = totalRssMb(instance.pids());
       const c1 = await rate([s], 1, CALLS);
       const c16 = await rate([s], 16, CALLS);
@@ -387,6 +395,7 @@ function markdown(results: Record<string, Figures>, floor: { p50: number; p99: n
     ...BIG.flatMap((n) => (['result', 'argument'] as const).map((what) => row(`${n} MB ${what}: latency / the proxy's peak RSS growth`, (f) => big(f, `${n}MB ${what}`)))),
     row(`${OPEN_SESSIONS} open sessions: total RSS (processes) / the proxy's own`, (f) => (f.openSessions ? `${mb(f.openSessions.totalRssMb)} (${f.openSessions.processes}) / ${f.openSessions.proxyRssMb ? mb(f.openSessions.proxyRssMb) : '—'}` : '—')),
     row('the proxy idle after the calls, RSS', (f) => mb(f.idleRssMb || undefined)),
+    row('the stdio shim alone: CPU per call / RSS after the calls', (f) => (f.shim ? `${ms(f.shim.cpuMsPerCall, 3)} / ${mb(f.shim.rssMb)}` : '—')),
     row('cold start to the first answer', (f) => ms(f.coldStartMs, 0)),
     row('DELETE answered, p50 / p99', (f) => (f.deleteMs ? `${ms(f.deleteMs.p50)} / ${ms(f.deleteMs.p99)}` : '—')),
   ];
