@@ -29,7 +29,10 @@ export class ClientStdio implements Backpressure {
   private congested = false;
   private readonly held = new Set<Readable>();
   private readonly onData = (chunk: Buffer) => this.splitter.push(chunk);
+  private ended = false;
   private readonly onEnd = () => {
+    if (this.ended) return;
+    this.ended = true;
     this.splitter.end();
     this.handlers.onEnd();
   };
@@ -58,6 +61,8 @@ export class ClientStdio implements Backpressure {
   start(): void {
     this.stdin.on('data', this.onData);
     this.stdin.once('end', this.onEnd);
+    // (A read that fails ends the input as its end does: what was asked is still answered.)
+    this.stdin.on('error', this.onEnd);
     this.stdout.on('drain', this.onDrain);
     this.stdout.on('error', this.onOutError);
   }
@@ -90,7 +95,7 @@ export class ClientStdio implements Backpressure {
   /** Stops reading the client's input (the bridge ends). */
   close(): void {
     this.stdin.off('data', this.onData);
-    this.stdin.off('end', this.onEnd);
+    this.stdin.off('end', this.onEnd); // (the error listener stays: a late error must not throw)
     this.stdin.pause();
     this.splitter.clear();
     this.onDrain();
