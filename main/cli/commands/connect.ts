@@ -94,7 +94,7 @@ const cancelledKey = (m: JSONRPCMessage): string | undefined => {
 export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAULT_WAIT, signals, maxMessageSize = MAX_STDIO_MESSAGE, drainMs = DRAIN_MS }: BridgeOptions): Promise<void> {
   const notRunning = `no Gatehouse gateway is running for ${dataDir}; start the desktop app or \`gatehouse serve\``;
   let link: GatewayLink | undefined;
-  let initialize: { message: JSONRPCRequest; bytes: Buffer } | undefined; // the client's, replayed on a new session
+  let initialize: JSONRPCRequest | undefined; // the client's, replayed on a new session
   let initialized: Buffer | undefined;
   let queue: Promise<void> = Promise.resolve();
   let replays = 0;
@@ -177,7 +177,7 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
       if (runtime && token) {
         const l = newLink(runtime.url, token);
         try {
-          if (replay && initialize) await handshake(l, initialize.message);
+          if (replay && initialize) await handshake(l, initialize);
           if (replays > 0 || replay) say(`reconnected to the gateway at ${runtime.url} (a new session, initialized as the client's was)`);
           return l;
         } catch (err) {
@@ -235,7 +235,11 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
   const connection = (replay: boolean): Promise<GatewayLink> => {
     if (link) return Promise.resolve(link);
     opening ??= open(replay)
-      .then((l) => (link = l))
+      .then((l) => {
+        // (A link that opens after the bridge has ended is let go at once: it would keep the process up.)
+        if (closing) l.close();
+        return (link = l);
+      })
       .finally(() => (opening = undefined));
     return opening;
   };
@@ -286,7 +290,7 @@ export function bridgeStdio({ server, dataDir, io, stdin, stdout, waitMs = DEFAU
    * everything else is on its way at once, so that a slow call never holds up a ping or its own cancellation.
    */
   const deliver = async (message: JSONRPCMessage, bytes: Buffer): Promise<void> => {
-    if (isInitialize(message)) initialize = { message, bytes };
+    if (isInitialize(message)) initialize = message;
     else if (isJSONRPCNotification(message) && message.method === 'notifications/initialized') initialized = bytes;
     const gone = cancelledKey(message);
     if (gone !== undefined && inFlight.has(gone)) cancelled.add(gone);
