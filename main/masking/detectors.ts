@@ -712,6 +712,16 @@ const TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9]))'
 const WORD_TOKEN_START = '(?:(?<=\\\\[ntrbf])|(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9_-]))';
 const token = (kind: string, hint: RegExp, pattern: string, start = TOKEN_START): Detector => ({ kind, hint, inRun: true, pattern: `${start}(?:${pattern})(?![A-Za-z0-9])` });
 
+/** The header of a JOSE object in compact form (a JWT's, a JWE's): its first part, decoded, if it is a JSON object. */
+function joseHeader(compact: string): Record<string, unknown> | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(compact.slice(0, compact.indexOf('.')), 'base64url').toString('utf8')) as unknown;
+    return header !== null && typeof header === 'object' && !Array.isArray(header) ? (header as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a token's body is random as a token's is (letters of both cases, digits, many different characters), not a word or a letter repeated. */
 function varied(body: string): boolean {
   return /[a-z]/.test(body) && /[A-Z]/.test(body) && /\d/.test(body) && new Set(body).size >= 8;
@@ -2684,7 +2694,11 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { ...token('discord-bot-token', /\.[A-Za-z0-9_-]{6}\./, '[MN][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}'), accept: (s) => varied(s.replace(/\..*$/, '')) },
     token('pypi-token', /pypi-/, 'pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,8192}'),
     token('docker-token', /dckr_pat_/, 'dckr_pat_[A-Za-z0-9_-]{27,8192}'),
-    token('huggingface-token', /hf_/, 'hf_[A-Za-z]{34}'),
+    token('huggingface-token', /hf_|api_org_/, 'hf_[A-Za-z]{34}|api_org_[A-Za-z]{34}'),
+    // A JWT left unsigned (`alg: none`, its third part empty) and a JWE in compact form (five parts: NextAuth's
+    // session token), where no key or header names them: their header says what they are.
+    { ...token('jwt', /eyJ/, 'eyJ[A-Za-z0-9_-]{5,8192}\\.eyJ[A-Za-z0-9_-]{5,8192}\\.(?![A-Za-z0-9_-])'), accept: (s) => joseHeader(s)?.alg === 'none' },
+    { ...token('jwe', /eyJ/, 'eyJ[A-Za-z0-9_-]{10,4096}\\.[A-Za-z0-9_-]{0,4096}\\.[A-Za-z0-9_-]{10,4096}\\.[A-Za-z0-9_-]{10,65536}\\.[A-Za-z0-9_-]{10,4096}'), accept: (s) => typeof joseHeader(s)?.enc === 'string' },
     token('vault-token', /hv[sbr]\./, 'hvs\\.[A-Za-z0-9_-]{24,8192}|hvb\\.[A-Za-z0-9_-]{90,8192}|hvr\\.[A-Za-z0-9_-]{24,8192}'),
     token('terraform-token', /\.atlasv1\./, '[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}'),
     token('sendgrid-key', /SG\./, 'SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}'),

@@ -1122,3 +1122,26 @@ describe("round 12's tools' own formats, the rest", () => {
     'ID\tToken\tUser\n1\tnone\tadmin\n2\tread-only-token\tbob\n',
   ])('leaves %j alone', (text) => expect(all.text(text)).toBe(text));
 });
+
+/*
+ * The fourteenth attacker's token formats, missed where no key or header names them: an unsigned JWT (`alg: none`,
+ * its signature empty), a JWE in compact form (five parts, the second empty under `dir`: NextAuth's session
+ * token), a Hugging Face organisation token. Each in a comment, a constant, a log line and a YAML value.
+ */
+describe("the fourteenth attacker's token formats", () => {
+  const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'user-42', role: 'admin', iat: 1714550400 })}.`;
+  const jwe = `${b64url({ alg: 'dir', enc: 'A256GCM' })}..${Buffer.alloc(12, 7).toString('base64url')}.${Buffer.from('encrypted session claims of forty bytes!').toString('base64url')}.${Buffer.alloc(16, 9).toString('base64url')}`;
+  const hfOrg = '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';
+  const places = (t: string) => [`// token: ${t}`, `const t = "${t}";`, `2024-05-01 INFO sid=${t} user=ada`, `session: ${t}`, `  - ${t}`, t];
+  it.each([
+    ['an unsigned JWT', unsigned, unsigned.split('.')[1] as string],
+    ['a JWE', jwe, jwe.split('.')[3] as string],
+    ['a Hugging Face organisation token', hfOrg, hfOrg.slice(8)],
+  ])('masks %s wherever it stands', (_name, value, part) => {
+    for (const text of places(value)) expect(all.text(text), text).not.toContain(part);
+  });
+  it('leaves what only looks like them: a JWT cut at its first dot, a dotted version, a name', () => {
+    for (const text of [`header ${b64url({ alg: 'none' })}.`, 'v1.2.3.4.5', 'api_org_name', 'eyJ.eyJ.']) expect(all.text(text)).toBe(text);
+  });
+});
