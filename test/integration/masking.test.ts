@@ -24,6 +24,37 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/*
+ * What a coding agent's tools carry, through a real gateway and the real filesystem server: source and config
+ * files read (read_text_file) and written (write_file) with secrets in the forms the unit tests know — a typed
+ * literal in Go and Kotlin, a flow list, a Kubernetes Secret in YAML and in JSON, a private key shown with each
+ * line's number (`cat -n` saved to a file), a URL's password before a templated host — and real source files.
+ * Attacks: a file holds a secret in code form (the log stores it in clear unless it is masked); the agent writes
+ * one (the arguments); and the other way, masking reads code as secrets (with inline, the agent's own files come
+ * back changed). Checked on what was stored (every file in the data directory) and what the client received.
+ */
+const BODY = Array.from({ length: 4 }, (_, i) => Buffer.from(Array.from({ length: 48 }, (_, j) => (i * 131 + j * 71 + 17) % 256)).toString('base64'));
+const CODE_SECRETS = {
+  goTyped: 'Gq7vTypedGoPw41',
+  kotlinTyped: 'Kq7vTypedKtPw42',
+  flowList: 'Fq7vFlowListPw43',
+  manifestYaml: 'Mq7vManifestPw44',
+  manifestJson: 'Jq7vManifestPw45',
+  urlTemplated: 'Uq7vUrlHostPw46',
+  written: 'Wq7vWrittenPw47',
+  pemLine: (BODY[1] as string).slice(8, 40),
+};
+const CODE_FILES: Record<string, string> = {
+  'config.go': `package config\n\nvar Password string = "${CODE_SECRETS.goTyped}"\n\nfunc Host() string { return "db.internal" }\n`,
+  'Db.kt': `data class DbConfig(val user: String = "app", val password: String = "${CODE_SECRETS.kotlinTyped}")\n`,
+  'settings.py': `DEBUG = False\nAPI_KEYS = ['${CODE_SECRETS.flowList}', 'Zq8vSecondPw1']\nDSN = f"postgresql://admin:${CODE_SECRETS.urlTemplated}@{host}:5432/{db}"\n`,
+  'secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\nstringData:\n  anything: ${CODE_SECRETS.manifestYaml}\n`,
+  'secret.json': JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, type: 'Opaque', stringData: { anything: CODE_SECRETS.manifestJson } }, null, 2),
+  'key-shown.txt': ['-----BEGIN PRIVATE KEY-----', ...BODY, '-----END PRIVATE KEY-----'].map((t, i) => `${String(i + 1).padStart(6)}\t${t}`).join('\n'),
+};
+/** Real sources a coding agent reads: they must come back byte for byte with inline masking. */
+const REAL_SOURCES = ['@modelcontextprotocol/sdk/dist/esm/client/auth.js', '@modelcontextprotocol/sdk/dist/esm/server/auth/handlers/token.js', 'openid-client/build/index.js', 'yaml/dist/compose/resolve-props.js'];
+
 describe('masking: secrets and personal data never stored in clear text', () => {
   let harness: Harness | undefined;
   let root: string;
@@ -75,47 +106,6 @@ describe('masking: secrets and personal data never stored in clear text', () => 
     expect(read).toContain('[MASKED:aws-access-key]');
     expect(read).toContain('postgres://app:[MASKED:url-password]@db');
     expect(read).not.toMatch(/\[MASKED:[a-z0-9-]+:[0-9a-f]{8}\]/);
-  });
-});
-
-/*
- * What a coding agent's tools carry, through a real gateway and the real filesystem server: source and config
- * files read (read_text_file) and written (write_file) with secrets in the forms the unit tests know — a typed
- * literal in Go and Kotlin, a flow list, a Kubernetes Secret in YAML and in JSON, a private key shown with each
- * line's number (`cat -n` saved to a file), a URL's password before a templated host — and real source files.
- * Attacks: a file holds a secret in code form (the log stores it in clear unless it is masked); the agent writes
- * one (the arguments); and the other way, masking reads code as secrets (with inline, the agent's own files come
- * back changed). Checked on what was stored (every file in the data directory) and what the client received.
- */
-const BODY = Array.from({ length: 4 }, (_, i) => Buffer.from(Array.from({ length: 48 }, (_, j) => (i * 131 + j * 71 + 17) % 256)).toString('base64'));
-const CODE_SECRETS = {
-  goTyped: 'Gq7vTypedGoPw41',
-  kotlinTyped: 'Kq7vTypedKtPw42',
-  flowList: 'Fq7vFlowListPw43',
-  manifestYaml: 'Mq7vManifestPw44',
-  manifestJson: 'Jq7vManifestPw45',
-  urlTemplated: 'Uq7vUrlHostPw46',
-  written: 'Wq7vWrittenPw47',
-  pemLine: (BODY[1] as string).slice(8, 40),
-};
-const CODE_FILES: Record<string, string> = {
-  'config.go': `package config\n\nvar Password string = "${CODE_SECRETS.goTyped}"\n\nfunc Host() string { return "db.internal" }\n`,
-  'Db.kt': `data class DbConfig(val user: String = "app", val password: String = "${CODE_SECRETS.kotlinTyped}")\n`,
-  'settings.py': `DEBUG = False\nAPI_KEYS = ['${CODE_SECRETS.flowList}', 'Zq8vSecondPw1']\nDSN = f"postgresql://admin:${CODE_SECRETS.urlTemplated}@{host}:5432/{db}"\n`,
-  'secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\nstringData:\n  anything: ${CODE_SECRETS.manifestYaml}\n`,
-  'secret.json': JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, type: 'Opaque', stringData: { anything: CODE_SECRETS.manifestJson } }, null, 2),
-  'key-shown.txt': ['-----BEGIN PRIVATE KEY-----', ...BODY, '-----END PRIVATE KEY-----'].map((t, i) => `${String(i + 1).padStart(6)}\t${t}`).join('\n'),
-};
-/** Real sources a coding agent reads: they must come back byte for byte with inline masking. */
-const REAL_SOURCES = ['@modelcontextprotocol/sdk/dist/esm/client/auth.js', '@modelcontextprotocol/sdk/dist/esm/server/auth/handlers/token.js', 'openid-client/build/index.js', 'yaml/dist/compose/resolve-props.js'];
-
-describe('masking what a coding agent reads and writes, through the filesystem server', () => {
-  let harness: Harness | undefined;
-  let root: string;
-  afterEach(async () => {
-    await harness?.stop();
-    harness = undefined;
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('stores none of the secrets code and config hold, and gives real sources back unchanged with inline', async () => {

@@ -7,18 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../../main/gateway/line-splitter.js';
+import { cut } from '../../helpers/chunks.js';
 
-/** Cuts `bytes` at the given points (any, sorted and deduplicated). */
-function cut(bytes: Buffer, points: number[]): Buffer[] {
-  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const p of [...at, bytes.length]) {
-    chunks.push(bytes.subarray(start, p));
-    start = p;
-  }
-  return chunks;
-}
 
 function split(chunks: Buffer[], maxLine = 1 << 20, end = false) {
   const lines: string[] = [];

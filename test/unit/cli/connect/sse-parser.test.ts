@@ -8,17 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SseParser, type SseEvent } from '../../../../main/cli/connect/sse-parser.js';
+import { cut } from '../../../helpers/chunks.js';
 
-function cut(bytes: Buffer, points: number[]): Buffer[] {
-  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const p of [...at, bytes.length]) {
-    chunks.push(bytes.subarray(start, p));
-    start = p;
-  }
-  return chunks;
-}
 
 function parse(chunks: Buffer[], maxEvent = 1 << 20) {
   const events: { event: string; data: string }[] = [];
