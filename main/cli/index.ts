@@ -73,7 +73,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.out(VERSION);
     return 0;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined; // (`constructor` is no command)
   if (!command) {
     io.err(`gatehouse: unknown command "${name}"; run \`gatehouse --help\` for the list`);
     return 2;

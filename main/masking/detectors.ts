@@ -358,7 +358,9 @@ const OTHERWISE: Record<string, { siblings: RegExp; value?: RegExp }> = {
   signature: { siblings: /^(?:signingcerturl|signatureversion|keyid)$/ },
 };
 export function namedOtherwise(key: string, object: Record<string, unknown>): boolean {
-  const rule = OTHERWISE[key.toLowerCase()];
+  // (Own rules only: `constructor`, `__proto__` and the rest every object inherits are keys like any other.)
+  const name = key.toLowerCase();
+  const rule = Object.hasOwn(OTHERWISE, name) ? OTHERWISE[name] : undefined;
   if (!rule) return false;
   const value = object[key];
   if (rule.value && typeof value === 'string' && rule.value.test(value)) return true;

@@ -252,7 +252,7 @@ const ENTITY_SIGN = new RegExp(ENTITY.source, 'i');
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 const entity = (m: string, dec?: string, hex?: string, name?: string): string => {
   const cp = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : -1;
-  return name !== undefined ? (ENTITIES[name.toLowerCase()] ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+  return name !== undefined ? ((Object.hasOwn(ENTITIES, name.toLowerCase()) ? ENTITIES[name.toLowerCase()] : undefined) ?? m) : cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
 };
 const UNICODE_ESCAPE = /\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]{1,6}\}|\\U[0-9a-fA-F]{8}|%u[0-9a-fA-F]{4}/;
 const UNICODE_ESCAPE_AT = new RegExp(UNICODE_ESCAPE.source, 'g');

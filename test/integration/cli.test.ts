@@ -109,6 +109,10 @@ describe('the gatehouse command', () => {
     const unknown = await runGatehouse(['frobnicate'], { GATEHOUSE_HOME: dir });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    // (A name every object inherits is no command either: it was run, and failed with "command.run is not a function".)
+    const inherited = await runGatehouse(['constructor'], { GATEHOUSE_HOME: dir });
+    expect(inherited.code).toBe(2);
+    expect(inherited.stderr).toContain('unknown command "constructor"');
     const help = await runGatehouse(['--help'], { GATEHOUSE_HOME: dir });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('serve');

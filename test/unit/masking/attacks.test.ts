@@ -1145,3 +1145,27 @@ describe("the fourteenth attacker's token formats", () => {
     for (const text of [`header ${b64url({ alg: 'none' })}.`, 'v1.2.3.4.5', 'api_org_name', 'eyJ.eyJ.']) expect(all.text(text)).toBe(text);
   });
 });
+
+/*
+ * The fifteenth attacker's denial of service: a key named for a member every object inherits (`constructor`,
+ * `__proto__`, `toString`) was looked up in a table of rules as if it were one, and masking threw: the message
+ * was refused (fail closed), and a real file (the `globals` package's globals.json) could never be read. Any key,
+ * any entity name, must be a string like another.
+ */
+describe("the fifteenth attacker's inherited names", () => {
+  const INHERITED = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', 'propertyIsEnumerable', 'toLocaleString'];
+  it('masks an object whose keys are the names every object inherits, as JSON and as its text', () => {
+    fc.assert(
+      fc.property(fc.subarray(INHERITED, { minLength: 1 }), fc.constantFrom('value', 'pass', 'token', 'name', 'x'), fc.string({ maxLength: 12 }), (keys, other, value) => {
+        const object = Object.fromEntries([...keys.map((k) => [k, value]), [other, 'Xq7mP2vLk9wTr0ub']]);
+        expect(() => all.json(object)).not.toThrow();
+        expect(() => all.text(JSON.stringify(object))).not.toThrow();
+      }),
+      { numRuns: 300 },
+    );
+    expect(all.json({ constructor: 'x', value: 'y' })).toEqual({ constructor: 'x', value: 'y' });
+  });
+  it('reads an entity named like one as text, not as a function', () => {
+    for (const name of INHERITED) expect(all.text(`a &${name}; b`)).toBe(`a &${name}; b`);
+  });
+});
