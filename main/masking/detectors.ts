@@ -100,7 +100,7 @@ const OWNED_KEYS = ['jwt', 'jws', 'jwe', 'hmac', 'nonce', 'in', 'validation', 'd
 /** Pairs of words that do (`api_key`, `private-key`, `access_key`, `secret_key`, `auth_token`, `session_id`). */
 const SECRET_PAIRS = new Set(['api keys', 'private keys', 'access keys', 'secret keys', 'auth tokens', 'api tokens', 'access tokens', 'session key', 'cookie key', 'deploy key', 'bot key', 'server key', 'basic auth', 'mot de', 'preshared key', 'pre shared', 'api key', 'private key', 'access key', 'secret key', 'auth token', 'session id', 'session token', 'account key', 'master key', 'encryption key', 'signing key', 'client key', 'connection string', 'webhook url', 'shared key', 'x api', 'subscription key', 'auth key', 'identity token', 'license key', 'app key', 'application key', 'service key', 'storage key', 'admin key', 'bot token', 'refresh token', 'access token', 'id token', 'bearer token', 'api token', 'client secret', 'github oauth', 'gitlab oauth', 'bitbucket oauth', 'secret id', 'rediscli auth', 'auth ident', ...OWNED_KEYS]);
 /** Words after which the value is about a secret but is not one (`token_type`, `password_length`, `secretName`). */
-const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge', 'mgr']);
+const NOT_SECRET_AFTER = new Set(['last', 'rounds', 'type', 'types', 'count', 'counts', 'limit', 'limits', 'max', 'min', 'length', 'len', 'size', 'url', 'uri', 'endpoint', 'path', 'file', 'name', 'names', 'id', 'ids', 'expiry', 'expires', 'expiration', 'ttl', 'usage', 'used', 'policy', 'rule', 'rules', 'hint', 'prompt', 'label', 'field', 'format', 'required', 'enabled', 'set', 'ref', 'version', 'provider', 'kind', 'mode', 'header', 'param', 'hash', 'algorithm', 'alg', 'scope', 'scopes', 'issuer', 'audience', 'lifetime', 'rotation', 'reset', 'changed', 'strength', 'manager', 'store', 'vault', 'location', 'arn', 'env', 'var', 'key', 'keys', 'placeholder', 'title', 'heading', 'text', 'message', 'tooltip', 'help', 'description', 'caption', 'button', 'link', 'error', 'errors', 'invalid', 'mismatch', 'too', 'weak', 'forgotten', 'encryption', 'cipher', 'complexity', 'request', 'requests', 'details', 'metadata', 'method', 'methods', 'challenge', 'mgr', 'arg', 'args', 'argument', 'through', 'thru']);
 /** Words that, ending a key after its secret word, make it name something about secrets (`TOKEN_CACHE_DIR`, `secret_store_path`). */
 const NOT_SECRET_LAST = new Set(['dir', 'dirs', 'directory', 'folder', 'path', 'paths', 'file', 'files', 'filename', 'url', 'uri', 'endpoint', 'host', 'port', 'name', 'names', 'type', 'format', 'length', 'size', 'count', 'enabled', 'mode', 'modes', 'ttl', 'timeout', 'alg', 'enc', 'algorithm', 'algorithms', 'method', 'methods', 'values', 'supported', 'metadata', 'policy', 'server', 'servers']);
 /** Words before which a secret word is about something else (`max_tokens`, `num_pass`, `bypass`, `compass`). */
@@ -476,7 +476,8 @@ export function looksLikeCode(value: string): boolean {
     /^\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^}]*)?\}?$/.test(value) || // a format field (f"token={token!r}")
     /^\$[a-z_]\w*[),;]*$/.test(value) || // a variable (GraphQL's $password, PHP's $password)
     /^[:@%]\(?[a-z_]\w*\)?s?$/.test(value) || // a bind parameter (:new_password, @password_hash, %(pw)s)
-    /^[A-Za-z_$][\w$.]*(?:\(\))?[ \t]+(?:\?|\|\||&&|\?\?|or|and)[ \t]+\S/.test(value) || // a ternary or a fallback (isProd ? a : b, cached || refresh())
+    /^[A-Za-z_$][\w$.]*(?:\(\))?[ \t]+(?:\?|\|\||&&|\?\?|or|and|[<>]=?|[!=]==?)(?:[ \t]+\S|[ \t]*$)/.test(value) || // a ternary, a fallback or a comparison (isProd ? a : b, cached || refresh(), firstc > ' '), or one going on on the next line
+    /^<-[ \t]*[A-Za-z_]/.test(value) || // Go's receive from a channel (`sig := <-ch`)
     variableNamedForSecret(value)
   );
 }
@@ -485,6 +486,8 @@ export function looksLikeCode(value: string): boolean {
 function quotedNotSecret(value: string): boolean {
   // (Ruby's interpolation, `"#{prefix}-#{SecureRandom.hex(16)}"`: the value is computed, no literal.)
   if (/^(?:[^#]{0,16}#\{[^}]{1,120}\}){1,8}[^#]{0,16}$/.test(value)) return true;
+  // (A regex, `PASSWORD_PATTERN = r"^(?=.*[A-Z])(?=.*\d).{12,}$"`: what a value must look like.)
+  if (/\(\?[:=!<]|^\^.{2,}\$$/.test(value) && /[\\[\]()*+?{}]/.test(value)) return true;
   return /^\*\.|\/\*|\*\*|\*\.[A-Za-z0-9{},]{1,12}$/.test(value) || validationRules(value) || /^(?:[A-Z]\w*\\)*[A-Z]\w*(?:Controller|Handler|Action|Job|Listener)@[a-z_]\w*$/.test(value);
 }
 
@@ -508,7 +511,7 @@ const EXPRESSION_WORD = /^(?:await|new|typeof|void|yield|function|async|lambda|n
 /** What follows an identifier in a statement or an expression: its end (`;`, `,` at the line's end, a closing bracket), another assignment, an operator. */
 const AFTER_IDENTIFIER = /^(?:[ \t]*[)\]}]|,[ \t]*(?:\/\/.*|\/\*.*)?(?:\n\})?$|[ \t]+(?:=(?![=>])|[-+*%]|instanceof|in|if|or|and|as)[ \t]+\S)/;
 /** Operators only code writes after an identifier (`usage === "sign"`, `client ? a : b`, `cached || refresh()`). */
-const CODE_OPERATOR_AFTER = /^[ \t]+(?:\?\??|\|\||&&|===?|!==?|=(?![=>]))[ \t]+\S/;
+const CODE_OPERATOR_AFTER = /^[ \t]+(?:\?\??|\|\||&&|===?|!==?|[<>]=?|=(?![=>]))(?:[ \t]+\S|[ \t]*(?:\n\})?$)/;
 /**
  * Whether an unquoted value is an expression in source code, given the rest of its line (`rest`) and its key as
  * written (`key`): code names its secrets and computes them; a literal secret in code is quoted. An optional
@@ -683,6 +686,14 @@ export function isPlaceholder(value: string, literal = false): boolean {
     /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/.test(v) || // a timestamp (`password_changed_at: 2024-01-01T00:00:00Z`)
     /^(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|toml|ini|conf|cfg|env|jks|keystore)$/.test(v) || // a file's path (`GOOGLE_APPLICATION_CREDENTIALS=/home/me/sa.json`)
     /^\((?:sensitive|known after apply|redacted|hidden)\b/.test(v) || // Terraform's `(sensitive value)`
+    /^(?:~|\.{1,2}|\$[A-Za-z_]\w*)?\/(?:[\w.@+-]+\/)+[\w.@+-]+\/?(?:[ \t]*#.*)?$/.test(v) || // a path of two folders or more (`<privateKey>/path/to/private/key`, `"PWD": "/home/me/project"`, openssl.cnf's `$dir/private/cakey.pem`)
+    /^[A-Za-z][\w.-]{0,40}(?:\|[A-Za-z][\w.-]{0,40}){1,8}$/.test(v) || // the choices a setting takes (`client.auth=true|false`, `transparentAuth=allHosts|trustedHosts`)
+    /^[A-Z]+(?:_[A-Z]+)+$/.test(v) || // a name for a value, as a manual writes it (`--hugging-face-access-token=HUGGING_FACE_ACCESS_TOKEN`)
+    /^\{[A-Za-z_][\w.-]{0,60}\}$/.test(v) || // a template's field (`USERNAME_TOKEN = "{USERNAME}"`)
+    /^(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2?|OAUTHBEARER|GSSAPI|SCRAM-SHA-(?:1|256|512)(?:-PLUS)?|EXTERNAL|NTLM|ANONYMOUS)$/.test(v) || // a SASL mechanism (IMAP's `AUTH=CRAM-MD5`)
+    (/^[a-z][a-z0-9]*(?:\.[a-z][A-Za-z0-9]*){2,}$/.test(v) && isSecretKeyName(v.slice(v.lastIndexOf('.') + 1))) || // the name of a property that holds one (`PWD = "javax.security.auth.login.password"`; `correct.horse.battery.staple` is a passphrase)
+    /^(?:files|systemd|sss|ldap|nis|nisplus|compat|db|dns|mdns4?(?:_minimal)?|mymachines|myhostname|resolve|winbind|wins|altfiles|cache|usrfiles|extrausers|\[!?[A-Za-z]+=[a-z]+\])(?:[ \t]+(?:files|systemd|sss|ldap|nis|nisplus|compat|db|dns|mdns4?(?:_minimal)?|mymachines|myhostname|resolve|winbind|wins|altfiles|cache|usrfiles|extrausers|\[!?[A-Za-z]+=[a-z]+\]))*$/.test(v) || // nsswitch.conf's sources (`passwd: files systemd`)
+    /^\[[a-z_]+=[a-z0-9_]+(?:[ \t]|\]|$)/.test(v) || // a PAM control (`password [success=1 default=ignore] pam_unix.so`)
     /^\$\{\{[^{}]{1,200}\}\}$/.test(v) || // a GitHub Actions expression written without blanks (`${{secrets.npm_token}}`)
     /^@Microsoft\.KeyVault\((?:SecretUri|VaultName)=/.test(v) || // an App Service Key Vault reference
     /^(.)\1{2,}[`'"]$/.test(v) || // an example's placeholder closed by its quote (`export API_KEY=...\``)
@@ -798,7 +809,7 @@ const TYPED_ANNOTATION = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]
 const TYPED = `${TYPED_ANNOTATION}?`;
 const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED_ANNOTATION}`);
 const keyIn = (prefix: string): string => keyBefore(prefix.replace(TYPED_AT, ''));
-const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:b?\\*["'`])?$/.exec(prefix)?.[1] ?? '';
+const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:[rbuRBU]{0,2}\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
  * A value opened by a list or an object before its quote (`{"password": ["…"]}`, `password = ["…"]` in TOML,
  * `{"password": {"value": "…"}}`): the first string in it is the value; an object's only under a member that
@@ -861,7 +872,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:b?\\\\{0,7}["'\`])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:[rbuRBU]{0,2}\\\\{0,7}["'\`])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
@@ -880,6 +891,8 @@ const secretAssignment: Detector = {
     // A key inside a string, `prompt='Password: '`, `header="Set-Cookie:"`: the quote after its separator closes that string, it opens no value.
     const keyStart = offset - prefix.length - ((whole ?? '').length - keyIn(prefix).length);
     if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && input[keyStart - 1] === prefix[prefix.length - 1]) return false;
+    // (And anywhere inside a string: `new PasswordCallback("DIGEST-MD5 password: ", false)`, the key in a string its line opened.)
+    if (quoted && /^[A-Za-z0-9_.-]+[ \t]*[:=][ \t]*["'`]$/.test(prefix) && openQuoteAt(input, keyStart) === prefix[prefix.length - 1]) return false;
     const env = envStyle(name, prefix);
     // (The first string of a list: a word or a variable's name there is a vocabulary, `COOKIE_FIELDS = ['domain', …]`.)
     if (/\[[ \t\r\n]*\\{0,7}["'`]$/.test(prefix) && (/^[A-Za-z]+$/.test(value) || /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value))) return false;
@@ -894,6 +907,21 @@ const secretAssignment: Detector = {
     return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
+
+/** The quote of the string that `at` stands in, read from its line's start (strings of the other quotes and escapes skipped), or ''. */
+function openQuoteAt(input: string, at: number): string {
+  const from = Math.max(0, at - 400);
+  const start = from + input.slice(from, at).lastIndexOf('\n') + 1;
+  let open = '';
+  for (let i = start; i < at; i++) {
+    const c = input[i] as string;
+    if (open) {
+      if (c === '\\') i++;
+      else if (c === open) open = '';
+    } else if (c === '"' || c === "'" || c === '`') open = c;
+  }
+  return open;
+}
 
 /**
  * The key an assignment sets: of a member (`token.source = …`, `cookieAttributeList.sameSite = …`), the member's
@@ -972,7 +1000,7 @@ const lineAssignment: Detector = {
   hint: KEY_HINT,
   prefix: `(?:^|\\n)[ \\t]{0,40}(?:export[ \\t]+)?${KEY_NAME}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}${YAML_PROPS}`,
   // (A shell's escapes are part of the value: `DB_PASSWORD=Cm8Ir2\\ Qb5Vs9`.)
-  pattern: `(?![\\s"'\\[|>{!&*])(?:[^\\r\\n#\\\\]|(?<=\\S)#|\\\\[ $&;#!()|<>]){1,4096}(?<=[^\\s])`,
+  pattern: `(?![\\s"'\\[|>{!&*]|[rbuRBU]{1,2}["'])(?:[^\\r\\n#\\\\]|(?<=\\S)#|\\\\[ $&;#!()|<>]){1,4096}(?<=[^\\s])`,
   accept: (value, prefix, input, offset) => {
     const name = memberKey(wholeKey(prefix.replace(/^(?:\n|\\n)?[ \t]*(?:export[ \t]+)?/, ''), input, offset));
     const strength = name === undefined ? undefined : secretKeyStrength(name);
@@ -2420,7 +2448,8 @@ const pgpassPassword: Detector = {
   prefix: `(?:^|\\n|\\\\n|\\\\?["'])[ \\t]{0,20}(?:[A-Za-z0-9.-]{0,252}[A-Za-z][A-Za-z0-9.-]{0,252}|\\*|\\[[0-9a-fA-F:]{2,45}\\]):(?:\\d{2,5}|\\*):[^\\s:]{1,63}:[^\\s:]{1,63}:`,
   pattern: `${VALUE_CHAR}{1,512}(?=[ \\t]{0,20}(?:\\r?\\n|\\\\n|\\\\?["']|$))`,
   // (`'*:*:*:*:*:*:*:*'`: an IPv6 wildcard, all stars.)
-  accept: (value) => !isPlaceholder(value) && !/^[*:]+$/.test(value),
+  // (`root:*:20228:0:99999:7:::`: /etc/shadow's ageing fields; a .pgpass password escapes its colons.)
+  accept: (value) => !isPlaceholder(value) && !/^[*:]+$/.test(value) && !/(?<!\\):/.test(value),
 };
 
 /** SQL that sets a password: `IDENTIFIED BY '…'`, `PASSWORD '…'` (PostgreSQL roles), `SET PASSWORD FOR … = '…'`. */
@@ -2440,11 +2469,12 @@ const sqlIdentifiedBy: Detector = {
   hint: /identified/i,
   prefix: `${word('identified')}[ \\t]+(?:with[ \\t]+[A-Za-z0-9_]{1,64}[ \\t]+)?by(?:[ \\t]+password)?[ \\t]+`,
   pattern: `(?:"[^"\\r\\n]{1,1024}"|(?!['"])[^\\s'";,\\\\]{1,256})`,
-  accept: (value) => {
+  accept: (value, prefix, input, offset) => {
     const v = value.replace(/^"(.*)"$/, '$1');
     // (`… identified by \`_endpoint\``: a name in Markdown's backticks, in prose.)
-    // (Bare and ending a sentence, `… identified by TGID.  This function`: prose.)
-    if (!value.startsWith('"') && /[.,]$/.test(v)) return false;
+    // (Bare and ending a sentence, `… identified by TGID.  This function`: prose; bare, only in a statement of SQL's.)
+    if (!value.startsWith('"') && /[.,‐-]$/.test(v)) return false;
+    if (!value.startsWith('"') && !/\b(?:create|alter|grant)\b[^\n;]{0,200}$/i.test(input.slice(Math.max(0, offset - prefix.length - 200), offset - prefix.length))) return false;
     return !isPlaceholder(v) && !/^(?:values|password|externally|globally|by)$/i.test(v) && !v.startsWith('`') && (value.startsWith('"') ? v.length >= 3 : secretLooking(v));
   },
 };
@@ -2517,6 +2547,8 @@ export function findEmails(value: string): [number, number][] {
     if (s === at || !EMAIL.test(value.slice(s, e))) continue;
     const next = value[e];
     if (next === '@' || (next === ':' && /[\w~./-]/.test(value[e + 1] ?? ''))) continue;
+    // (`asyncify-imports@env.await_promise_sync`: a name goes on where no domain can, an identifier's, not an address.)
+    if (next === '_' || next === '$') continue;
     // URL userinfo: `://` shortly before, with nothing between that ends a URL's authority.
     const window = value.slice(Math.max(0, s - 300), s);
     const scheme = window.lastIndexOf('://');
