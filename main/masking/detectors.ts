@@ -1646,6 +1646,69 @@ const LIST_MODE_HEAD = /^[A-Za-z_][A-Za-z0-9_]{0,40}(?:\|[A-Za-z_][A-Za-z0-9_]{0
 const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
 /** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
 const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
+const SQL_ROWS = /\b(?:(INSERT)[ \t\r\n]+INTO|(COPY))[ \t\r\n]+[\w."`[\]]{1,200}[ \t\r\n]*\(([^()]{1,4000})\)[ \t\r\n]*(?:VALUES[ \t\r\n]*|FROM[ \t]+stdin;?[ \t]*\r?\n)/gi;
+/** The columns of a statement's list that name a secret, by position (`id, email, password` → [2]). */
+function secretColumns(list: string): number[] {
+  return list.split(',').flatMap((c, i) => (secretKeyStrength(c.trim().replace(/^["`[]|["`\]]$/g, '')) !== undefined ? [i] : []));
+}
+/**
+ * Rows of a database dump whose columns are named (an INSERT with its column list, pg_dump's COPY … FROM stdin): in
+ * each row, the values of the columns named for a secret (`password`, `api_key`) — a quoted string's content, or a
+ * COPY row's field — whatever they look like; NULL, `\N` and empty ones are none.
+ */
+export function findSqlRowSecrets(value: string): [number, number][] {
+  const found: [number, number][] = [];
+  SQL_ROWS.lastIndex = 0;
+  for (let m = SQL_ROWS.exec(value), n = 0; m !== null && n < 1000; m = SQL_ROWS.exec(value), n++) {
+    const columns = secretColumns(m[3] as string);
+    if (columns.length === 0) continue;
+    let at = m.index + m[0].length;
+    if (m[2]) {
+      // COPY: a row a line, its fields tab-separated, to `\.`.
+      for (let rows = 0; rows < 100_000 && at < value.length; rows++) {
+        const nl = value.indexOf('\n', at);
+        const end = nl < 0 ? value.length : nl;
+        const row = value.slice(at, end).replace(/\r$/, '');
+        if (row === '\\.' || row === '') break;
+        const fields = row.split('\t');
+        let start = at;
+        for (let i = 0; i < fields.length; i++) {
+          const f = fields[i] as string;
+          if (columns.includes(i) && f !== '\\N' && f !== '' && !isPlaceholder(f)) found.push([start, start + f.length]);
+          start += f.length + 1;
+        }
+        at = end + 1;
+      }
+      continue;
+    }
+    // INSERT: tuples of values, strings quoted with '' as their quote's escape.
+    for (let tuples = 0; tuples < 10_000 && value[at] === '('; tuples++) {
+      let i = at + 1;
+      let column = 0;
+      for (let guard = 0; guard < 100_000 && i < value.length && value[i] !== ')'; guard++) {
+        while (value[i] === ' ' || value[i] === '\t' || value[i] === '\n' || value[i] === '\r') i++;
+        if (value[i] === "'") {
+          let j = i + 1;
+          while (j < value.length && !(value[j] === "'" && value[j + 1] !== "'")) j += value[j] === "'" || value[j] === '\\' ? 2 : 1;
+          if (columns.includes(column) && j > i + 1 && !isPlaceholder(value.slice(i + 1, j))) found.push([i + 1, j]);
+          i = j + 1;
+        } else {
+          while (i < value.length && value[i] !== ',' && value[i] !== ')') i++;
+        }
+        while (value[i] === ' ' || value[i] === '\t') i++;
+        if (value[i] === ',') {
+          i++;
+          column++;
+        } else if (value[i] !== ')') break;
+      }
+      if (value[i] !== ')') break;
+      at = i + 1;
+      while (value[at] === ' ' || value[at] === '\t' || value[at] === '\n' || value[at] === '\r' || value[at] === ',') at++;
+    }
+  }
+  return found;
+}
+
 export function findTableSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
   const lines = lineSpans(value);
@@ -2888,6 +2951,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     secretAssignment,
     { kind: 'secret-value', hint: { test: credentialCallIn }, scan: findCallCredentials },
     { kind: 'secret-value', hint: { test: (v) => v.includes('\n') && (v.includes('|') || v.includes('\t') || v.includes(',')) && TABLE_WORD.test(v) }, scan: findTableSecrets },
+    { kind: 'secret-value', hint: { test: (v) => (v.includes('VALUES') || v.includes('values') || v.includes('Values') || v.includes('stdin')) && v.includes('(') && /insert|copy/i.test(v) }, scan: findSqlRowSecrets },
     // (Both behind phase 3's gate: a table's `Value` heading opens it, as ssh-keygen's `-N` does.)
     { kind: 'secret-value', phase: 3, hint: { test: (v) => ((v.includes('Key ') || v.includes('Name ')) && v.includes('-----')) || v.includes('KEY  ') }, scan: findAlignedSecrets },
     { kind: 'cli-password', phase: 3, hint: { test: (v) => v.includes('ssh-keygen') }, scan: findSshKeygenPasswords },

@@ -1169,3 +1169,29 @@ describe("the fifteenth attacker's inherited names", () => {
     for (const name of INHERITED) expect(all.text(`a &${name}; b`)).toBe(`a &${name}; b`);
   });
 });
+
+/*
+ * The fifteenth attacker's database dumps: a row's password stood in a column the statement names, not beside a
+ * key — an INSERT with its column list (the email in it masked, the password not), pg_dump's COPY with its rows
+ * tab-separated. Each column named for a secret is masked in every row; the others are the rows' own.
+ */
+describe("the fifteenth attacker's database dumps", () => {
+  const PW = 'Zq8#vLr2!mWx7Tpe';
+  const TOK = 'f3a9c1e7b2d84a6f9e0c5b7a1d3f8e2c';
+  it.each([
+    [`INSERT INTO users (id, email, password) VALUES (1, 'a@example.com', '${PW}');`, PW],
+    [`INSERT INTO "public"."integrations" ("id","name","api_key") VALUES (1,'stripe','${TOK}'), (2,'slack','${TOK.slice(0, 30)}x1');`, TOK.slice(0, 30)],
+    [`insert into accounts(user_name, password_hash, pwd) values ('ada', '$2b$10$abc', '${PW}');`, PW],
+    [`COPY public.users (id, username, password) FROM stdin;\n1\talice\t${PW}\n2\tbob\t\\N\n\\.`, PW],
+  ])('masks the secret columns of %s', (text, secret) => {
+    const out = all.text(text);
+    expect(out).not.toContain(secret);
+    expect(out).toMatch(/users|integrations|accounts/);
+  });
+  it('leaves the other columns, NULLs, and a dump without secret columns', () => {
+    expect(all.text("INSERT INTO users (id, name) VALUES (1, 'Ada Lovelace');")).toBe("INSERT INTO users (id, name) VALUES (1, 'Ada Lovelace');");
+    expect(all.text("INSERT INTO users (id, password) VALUES (1, NULL), (2, '');")).toBe("INSERT INTO users (id, password) VALUES (1, NULL), (2, '');");
+    const out = all.text(`INSERT INTO users (id, name, password) VALUES (7, 'Grace', '${PW}');`);
+    expect(out).toContain("(7, 'Grace', '[MASKED:");
+  });
+});
