@@ -170,6 +170,7 @@ const JFROG_LOWER = literalFrom('-jfrog-', 1);
 const SETUSER = literalFrom('SETUSER', 0);
 const LOGIN = literalFrom(' LOGIN ', 1);
 const HELM_DEFAULT = literalFrom('default "', 0);
+const KEYWORD_KEY = /[{(\s]:[A-Za-z-]*(?:pass|secret|token|key)[A-Za-z-]*[ \t]+"/i;
 const DEFAULT_ARGUMENT = literalFrom('(default=', 0);
 const TO_CHAR_ARRAY = literalFrom('.toCharArray', 0);
 const REQUIREPASS_QUOTED = literalFrom('"requirepass"', 1);
@@ -189,6 +190,8 @@ export function namedContextPossible(text: string): boolean {
     text.includes('||') ||
     text.includes('??') ||
     text.includes('?:') ||
+    text.includes('WIFI:') ||
+    (text.includes(' :') && KEYWORD_KEY.test(text)) ||
     (text.includes('{{') && HELM_DEFAULT.test(text)) ||
     NAMED_WORDS.test(text.toLowerCase()) ||
     // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
@@ -809,7 +812,7 @@ const TYPED_ANNOTATION = `(?:[ \\t]*:[ \\t]*${TYPE_NAME_SOURCE}(?=[ \\t]+=[ \\t]
 const TYPED = `${TYPED_ANNOTATION}?`;
 const TYPED_AT = new RegExp(`(?<=[A-Za-z0-9_.-])${TYPED_ANNOTATION}`);
 const keyIn = (prefix: string): string => keyBefore(prefix.replace(TYPED_AT, ''));
-const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:[rbuRBU]{0,2}\\*["'`])?$/.exec(prefix)?.[1] ?? '';
+const keyBefore = (prefix: string): string => /([A-Za-z0-9_.-]+)(?:\[\d*\])?(?:\\*["'])?\]?[ \t]*(?:=>|:=|\?=|[:=])[ \t\r\n]*(?:&[A-Za-z0-9_-]+[ \t]+)?(?:!![a-z]+[ \t]+)?(?:(?:\[|\{[ \t\r\n]*\\*"[A-Za-z]+\\*"[ \t]*:)[ \t\r\n]*)?(?:[rbuRBU]{0,2}\\*["'`])?$/.exec(prefix)?.[1] ?? '';
 /**
  * A value opened by a list or an object before its quote (`{"password": ["…"]}`, `password = ["…"]` in TOML,
  * `{"password": {"value": "…"}}`): the first string in it is the value; an object's only under a member that
@@ -872,7 +875,7 @@ const secretAssignment: Detector = {
   phase: 2,
   hint: KEY_HINT,
   // Starts at the secret word (a literal, which the regex engine finds fast); the rest of the key is read back.
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:[rbuRBU]{0,2}\\\\{0,7}["'\`])?`,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:\\[[0-9]{0,5}\\](?=[ \\t]*=[ \\t]*["']))?(?:\\\\{0,7}["'])?\\]?${TYPED}[ \\t]{0,20}${SEPARATOR}[ \\t]{0,20}(?:[\\r\\n][ \\t\\r\\n]{0,20}(?=\\\\?["']))?${VALUE_OPENING}(?:[rbuRBU]{0,2}\\\\{0,7}["'\`])?`,
   pattern: ASSIGNED_VALUE,
   accept: (value, prefix, input, offset) => {
     // An ARN's resource (`arn:aws:secretsmanager:…:123456789012:secret:prod/db-a1B2c3`) names a secret; it is not one.
@@ -904,6 +907,8 @@ const secretAssignment: Detector = {
     // (A type, where an annotation's `:` stands; or a type's own declaration, `type Pass = …`, `using TokenT = …`.)
     if (!quoted && !env && /:[ \t]*$/.test(prefix) && typeAnnotation(value + restOfLine(input, offset + value.length), codeNearby(input, offset))) return false;
     if (!quoted && TYPE_DECLARATION_LINE.test(input.slice(Math.max(0, keyStart - 80), keyStart))) return false;
+    // (A C array's string, `static char cookie[] = "hello"`, `secret_data[] = "XML Security Library example"`: a secret only where it looks like one.)
+    if (/\[\d*\]/.test(prefix) && (/\s/.test(value) || !secretLooking(value))) return false;
     return assignedSecret(name, value, quoted, /=/.test(prefix) ? '=' : ':', input.slice(offset + value.length, offset + value.length + 8), env);
   },
 };
@@ -1282,10 +1287,10 @@ const cliPasswords: Detector[] = [
   {
     kind: 'secret-value',
     phase: 3,
-    hint: /jwt|jsonwebtoken|hmac|fernet|cookieparser|cookiesession|\.auth\(/i,
+    hint: /jwt|jsonwebtoken|hmac|fernet|cookieparser|cookiesession|\.auth\(|SecretKeySpec|SignedString|new_from_slice|SymmetricSecurityKey/i,
     // A secret passed by position to what signs or checks with it: `jwt.encode(payload, "…")`, `jwt.sign(p, '…')`,
     // `hmac.new(b"…")`, `crypto.createHmac('sha256', '…')`, `Fernet(b"…")`, `cookieParser("…")`, `redis.auth("…")`.
-    prefix: `(?:${word('(?:jwt|jsonwebtoken|JWT|jose)')}\\.(?:encode|sign|verify|decode)\\([ \t]*(?:[A-Za-z_$][\\w$.]{0,64}|\\{[^{}\\r\\n]{0,200}\\})[ \t]*,[ \t]*|${word('hmac')}\\.new\\([ \t]*|${word('createHmac')}\\([ \t]*["'][A-Za-z0-9-]{2,16}["'][ \t]*,[ \t]*|${word('(?:Fernet|cookieParser|cookieSession)')}\\([ \t]*|${word('(?:redis|client|r|conn|cache)')}\\.auth\\([ \t]*)b?["'\`]`,
+    prefix: `(?:${word('(?:jwt|jsonwebtoken|JWT|jose)')}\\.(?:encode|sign|verify|decode)\\([ \t]*(?:[A-Za-z_$][\\w$.]{0,64}|\\{[^{}\\r\\n]{0,200}\\})[ \t]*,[ \t]*|${word('hmac')}\\.new\\([ \t]*|${word('createHmac')}\\([ \t]*["'][A-Za-z0-9-]{2,16}["'][ \t]*,[ \t]*|${word('(?:Fernet|cookieParser|cookieSession)')}\\([ \t]*|${word('(?:redis|client|r|conn|cache)')}\\.auth\\([ \t]*|${word('(?:SecretKeySpec|hmacShaKeyFor|SignedString|new_from_slice|SymmetricSecurityKey|HMACSHA256|HMACSHA512)')}\\([ \t]*(?:\\[\\]byte\\(|Encoding\\.(?:UTF8|ASCII)\\.GetBytes\\()?)b?["'\`]`,
     pattern: `[^"'\`\\\\\r\n]{6,512}(?=["'\`])`,
     accept: (value) => !isPlaceholder(value, true) && !/^(?:HS|RS|ES|PS)\d{3}$/.test(value),
   },
@@ -2184,8 +2189,8 @@ const terraformDefault: Detector = {
 const fallbackDefault: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /\|\||\?\?|\?:|unwrap_or|orElse\(|default "/,
-  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\){0,2}(?:[ \\t]{0,20}(?:\\|\\|=?|\\?\\?=?|\\?:)[ \\t]{0,20}|(?:\\.ok\\(\\))?\\.(?:unwrap_or(?:_else)?|orElse)\\([ \\t]*(?:\\|[^|\\r\\n]{0,10}\\|[ \\t]*)?|[ \\t]{0,20}\\|[ \\t]*default[ \\t]+)["'\`]`,
+  hint: /\|\||\?\?|\?:|unwrap_or|orElse\(|default ?[("']| or ["'`]|cmp\.Or\(|coalesce\(/,
+  prefix: `${SECRETISH}[A-Za-z0-9_.-]{0,60}(?:["']\\]?)?\\){0,2}(?:[ \\t]{0,20}(?:\\|\\|=?|\\?\\?=?|\\?:)[ \\t]{0,20}|(?<=\\))[ \\t]{1,20}or[ \\t]{1,20}|[ \\t]*,[ \\t]*(?<=(?:cmp\\.Or|coalesce)\\([^\\r\\n()]{0,120}(?:\\([^\\r\\n()]{0,120}\\))?[^\\r\\n()]{0,40})|(?:\\.ok\\(\\))?\\.(?:unwrap_or(?:_else)?|orElse)\\([ \\t]*(?:\\|[^|\\r\\n]{0,10}\\|[ \\t]*)?|[ \\t]{0,20}\\|[ \\t]*default(?:[ \\t]+|[ \\t]*\\([ \\t]*))["'\`]`,
   pattern: `[^"'\`\\\\\\r\\n]{1,1024}(?=["'\`])`,
   accept: (value, prefix, input, offset) => {
     let start = offset - prefix.length;
@@ -2207,7 +2212,9 @@ const cDefine: Detector = {
   // KEY"`, a cipher suite's name): only a name that ends in a secret's word, and a value that looks like one.
   accept: (value, prefix) => {
     const name = /define[ \t]+([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '';
-    if (!/(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|SECRET_?KEY|AUTH_?KEY|CREDENTIALS?)$/i.test(name)) return false;
+    if (!/(?:PASSWORD|PASSWD|PASSPHRASE|PASS|PWD|PSK|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|SECRET_?KEY|AUTH_?KEY|HMAC_?KEY|SIGNING_?KEY|CREDENTIALS?)$/i.test(name)) return false;
+    // (A key's bytes written as escapes, `"\x4b\x8f…"`.)
+    if (/^(?:\\x[0-9A-Fa-f]{2}){8,}$/.test(value)) return true;
     if (/\s/.test(value) || /^[A-Z0-9_-]+$/.test(value) || isPlaceholder(value) || nameOfASecret(value)) return false;
     // (`#define SN_id_regCtrl_regToken "id-regCtrl-regToken"`: a name's string, spelling the name.)
     if (name.toLowerCase().replace(/[_.-]/g, '').endsWith(value.toLowerCase().replace(/[_.-]/g, ''))) return false;
@@ -2219,8 +2226,8 @@ const cDefine: Detector = {
 const gradleField: Detector = {
   kind: 'secret-value',
   phase: 3,
-  hint: /buildConfigField|resValue/,
-  prefix: `(?:buildConfigField|resValue)[ \\t]*\\(?[ \\t]*["'][^"'\\r\\n]{1,40}["'][ \\t]*,[ \\t]*["']${KEY_NAME}["'][ \\t]*,[ \\t]*["'](?:\\\\["'])?`,
+  hint: /buildConfigField|resValue|lookup\(/,
+  prefix: `(?:(?:buildConfigField|resValue)[ \\t]*\\(?[ \\t]*["'][^"'\\r\\n]{1,40}["']|lookup[ \\t]*\\([ \\t]*[A-Za-z_][\\w.]{0,100})[ \\t]*,[ \\t]*["']${KEY_NAME}["'][ \\t]*,[ \\t]*["'](?:\\\\["'])?`,
   pattern: `[^"'\\\\\\r\\n]{1,1024}`,
   accept: (value, prefix) => {
     const strength = secretKeyStrength(/,[ \t]*["']([A-Za-z0-9_.-]+)["'][ \t]*,/.exec(prefix)?.[1] ?? '');
@@ -2261,6 +2268,29 @@ const encodedBasic: Detector = {
   prefix: `(?:${word('btoa')}|b64encode)\\([ \\t]*b?["'\`][^"'\`:\\s\\\\]{1,64}:`,
   pattern: `[^"'\`\\\\\\r\\n]{3,256}(?=["'\`])`,
   accept: (value) => !isPlaceholder(value) && !value.includes('${'),
+};
+
+/** Clojure's and EDN's keyword keys (`{:user "bob" :password "…"}`): the string after a keyword that names a secret. */
+const keywordKey: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /[{(\s]:[A-Za-z-]*(?:pass|secret|token|key)/i,
+  prefix: `(?<=[{(\\s,]):${KEY_NAME}[ \\t]+"`,
+  pattern: `(?:[^"\\\\\\r\\n]|\\\\.){1,1024}(?=")`,
+  accept: (value, prefix) => {
+    const strength = secretKeyStrength(/^:([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '');
+    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+  },
+};
+
+/** A Wi-Fi network as its QR code writes it (`WIFI:T:WPA;S:HomeNet;P:…;;`): the password field. */
+const wifiQr: Detector = {
+  kind: 'secret-value',
+  phase: 3,
+  hint: /WIFI:/,
+  prefix: `WIFI:(?:[A-Z]{1,2}:(?:\\\\.|[^;\\\\\\r\\n]){0,200};){0,8}P:`,
+  pattern: `(?:\\\\.|[^;\\\\\\r\\n]){1,200}`,
+  accept: (value) => !isPlaceholder(value),
 };
 
 /** Helm's default written first (`{{ default "…" .Values.dbPassword }}`): the value named by what follows it. */
@@ -2916,6 +2946,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     fallbackDefault,
     helmDefaultFirst,
     cDefine,
+    keywordKey,
+    wifiQr,
     gradleField,
     fieldDefault,
     charArrayPassword,

@@ -1265,6 +1265,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return kind === 'strong' || kind === 'weak' ? kind : undefined;
   };
   const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+  /** What an item of a list of cookies is walked as (no key names it). */
+  const COOKIE_ITEM = '\u0000cookie';
   // Where package managers list packages by name: package.json's maps, package-lock's `packages` and `dependencies`, pnpm's.
   const DEPENDENCY_HOLDERS = new Set(['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'packages', 'requires', 'peerDependenciesMeta', 'dependenciesMeta', 'importers', 'specifiers', 'catalog']);
   /** What a package is listed with: a version or a range, a specifier (`npm:…`, `github:…`, `file:…`, `workspace:*`, a tarball's URL), or a lockfile's entry. */
@@ -1359,6 +1361,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
           if (masked !== value[i + 1]) (copy ??= value.slice())[i + 1] = masked;
         }
       }
+      // (A HAR entry's `cookies`, `{name, value}` each, often nothing else: a cookie's value is a credential where it looks like one.)
+      const cookieList = keyName !== undefined && /^(?:cookies|request_?cookies|response_?cookies)$/i.test(keyName);
       // A private key sent as an array of lines: the lines after its BEGIN line, up to its END line, are the key.
       let inKey = false;
       for (let i = 0; i < value.length; i++) {
@@ -1370,7 +1374,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
         } else if (i === 1 && pairValue !== undefined) {
           masked = pairValue;
         } else {
-          masked = walk(item, undefined, context === 'payment' ? 'payment' : 'none');
+          masked = walk(item, cookieList ? COOKIE_ITEM : undefined, context === 'payment' ? 'payment' : 'none');
           if (typeof item === 'string' && KEY_BLOCK_BEGIN.test(item) && !KEY_BLOCK_END.test(item)) inKey = true;
         }
         if (masked !== item) (copy ??= value.slice())[i] = masked;
@@ -1390,7 +1394,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       // then the object is rebuilt with its keys in their order.
       let out: [string, unknown][] | undefined;
       const entries = Object.entries(value);
-      const pair = pairKind(value as Record<string, unknown>);
+      const pair = pairKind(value as Record<string, unknown>) ?? (keyName === COOKIE_ITEM && typeof (value as Record<string, unknown>).name === 'string' && Object.hasOwn(value, 'value') ? 'weak' : undefined);
       // A JSON Web Key (`kty`): its private members are the key, whatever they look like.
       const jwk = JWK_TYPES.has((value as Record<string, unknown>).kty as string);
       const secrets = secretMembers(value as Record<string, unknown>, keyName)?.map((p) => p.split('.'));

@@ -1195,3 +1195,14 @@ describe("the fifteenth attacker's database dumps", () => {
     expect(out).toContain("(7, 'Grace', '[MASKED:");
   });
 });
+
+// (The fifteenth round: a HAR entry's cookies are `{name, value}` and often nothing else, no domain beside them.)
+describe("the fifteenth attacker's HAR cookies", () => {
+  const har = { log: { entries: [{ request: { cookies: [{ name: 'remember_me', value: 'f3a9c1e7b2d84a6f9e0c5b7a1d3f8e2c' }, { name: 'theme', value: 'dark' }] } }] } };
+  it('masks a cookie that looks like a credential, as JSON and as its text, and leaves one that does not', () => {
+    for (const out of [JSON.stringify(all.json(har)), all.text(JSON.stringify(har, null, 2))]) {
+      expect(out).not.toContain('f3a9c1e7b2d84a6f9e0c5b7a1d3f8e2c');
+      expect(out).toMatch(/"value": ?"dark"/);
+    }
+  });
+});
