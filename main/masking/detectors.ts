@@ -171,6 +171,14 @@ const SETUSER = literalFrom('SETUSER', 0);
 const LOGIN = literalFrom(' LOGIN ', 1);
 const HELM_DEFAULT = literalFrom('default "', 0);
 const KEYWORD_KEY = /[{(\s]:[A-Za-z-]*(?:pass|secret|token|key)[A-Za-z-]*[ \t]+"/i;
+/** Whether a keyword key (`{:password "…"}`) may stand: a `:` after a blank or a bracket, found from the `:`s (rarer than blanks). */
+function keywordKeyIn(text: string): boolean {
+  for (let i = text.indexOf(':'), n = 0; i > 0 && n < 10_000; i = text.indexOf(':', i + 1), n++) {
+    const c = text.charCodeAt(i - 1);
+    if (c === 32 || c === 9 || c === 10 || c === 123 || c === 40) return KEYWORD_KEY.test(text);
+  }
+  return false;
+}
 const DEFAULT_ARGUMENT = literalFrom('(default=', 0);
 const TO_CHAR_ARRAY = literalFrom('.toCharArray', 0);
 const REQUIREPASS_QUOTED = literalFrom('"requirepass"', 1);
@@ -191,7 +199,7 @@ export function namedContextPossible(text: string): boolean {
     text.includes('??') ||
     text.includes('?:') ||
     text.includes('WIFI:') ||
-    (text.includes(' :') && KEYWORD_KEY.test(text)) ||
+    keywordKeyIn(text) ||
     (text.includes('{{') && HELM_DEFAULT.test(text)) ||
     NAMED_WORDS.test(text.toLowerCase()) ||
     // (Words that begin with a symbol are looked for apart: in the regex they make its scan of every text three times slower.)
@@ -1835,6 +1843,12 @@ export function findFlowListSecrets(value: string): [number, number][] {
 
 /** A list's item that is one byte of a key written as a number (`121`, `0x79`). */
 const BYTE_ITEM = /^(?:0x[0-9A-Fa-f]{1,2}|\d{1,3})$/;
+/** Whether a `[` stands that opens no token masking wrote (found with indexOf: a regex with a lookahead tries every character). */
+function bracketNotToken(v: string): boolean {
+  for (let i = v.indexOf('['); i >= 0; i = v.indexOf('[', i + 1)) if (!v.startsWith('MASKED:', i + 1)) return true;
+  return false;
+}
+
 /** Whether an item of a list under a secret-named key is a secret (see findFlowListSecrets). */
 function listItemSecret(t: string, quoted: boolean, strength: 'strong' | 'weak', code: boolean, bytes: boolean): boolean {
   // (Not a token masking wrote, with its hash or without, nor a list or an object inside the list.)
@@ -2992,7 +3006,7 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     { kind: 'secret-value', hint: { test: (v) => v.includes('Secret') && MANIFEST_KIND.test(v) }, scan: findManifestSecrets },
     // (A function hint: the regex with `i` would search every text character by character.)
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('\n') && /\n[ \t]*(?:[Kk]ey|KEY|[Ss]ecret|SECRET)[ \t]*[:=]/.test(v) }, scan: findOwnedKeyLines },
-    { kind: 'secret-value', phase: 2, hint: { test: (v) => (v.includes('{') || v.includes('(') || /\[(?!MASKED:)/.test(v)) && /[:=][ \t]*(?:\[(?!MASKED:)|\{|&\[|(?:new[ \t]+)?[A-Za-z.]{2,20}(?:\(|[ \t]*\[))/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
+    { kind: 'secret-value', phase: 2, hint: { test: (v) => (v.includes('{') || v.includes('(') || bracketNotToken(v)) && /[:=][ \t]*(?:\[(?!MASKED:)|\{|&\[|(?:new[ \t]+)?[A-Za-z.]{2,20}(?:\(|[ \t]*\[))/.test(v) && KEY_HINT.test(v) }, scan: findFlowListSecrets },
     { kind: 'secret-value', phase: 2, hint: { test: (v) => v.includes('- ') && /:[ \t]*\r?\n[ \t]*- /.test(v) && KEY_HINT.test(v) }, scan: findBlockListSecrets },
   ],
   email: [
