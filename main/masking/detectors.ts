@@ -413,12 +413,28 @@ const LABEL_WORDS = new Set(['confirm', 'enter', 're-enter', 'reenter', 'retype'
  * say), or a cookie banner's answer under a cookie key. A passphrase of words (`correct horse battery staple`) says neither.
  */
 export function labelNotSecret(key: string, value: string): boolean {
+  if (checkMessage(key, value)) return true;
   if (value.length > 80) return false;
   if (CONSENT.test(value)) return keyWords(key).some((w) => w === 'cookie' || w === 'cookies');
   const words = value.trim().split(/\s+/);
   if (words.length < 2 || words.length > 8 || !words.every((w) => /^[A-Za-z][A-Za-z'-]*[.?!:\u2026]?$/.test(w))) return false;
   const plain = words.map((w) => w.replace(/[.?!:\u2026]$/, '').toLowerCase());
   return plain.some((w) => SECRET_NOUNS.has(w)) && plain.some((w) => LABEL_WORDS.has(w));
+}
+
+/**
+ * A check's message under `pass` (a linter's or an accessibility checker's locale: axe-core's `"pass": "Les rôles
+ * abstraits ne sont pas utilisés"`, in any language), not a password: a sentence of four words or more, or one its
+ * code fills in (`${data.values}`). `pass` alone names a result as often as a password.
+ */
+export function checkMessage(key: string, value: string): boolean {
+  return /^pass$/i.test(key) && sentenceLike(value);
+}
+/** A sentence of a language, not a passphrase: one its code fills in, CJK text, or three words or more that end as a sentence does, hold a letter beyond ASCII, or open with a capital (four or more). */
+export function sentenceLike(value: string): boolean {
+  if (value.includes('${') || (value.length >= 4 && /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u.test(value))) return true;
+  const words = value.trim().split(/\s+/).filter((w) => /\p{L}/u.test(w)).length;
+  return words >= 3 && (/[.!?…。]$/.test(value.trim()) || /[^ -~\t\n\r]/.test(value) || (words >= 4 && /^\p{Lu}/u.test(value.trim())));
 }
 
 /** The address ranges most addresses in a text are in: private, loopback, link-local, CGNAT. */
@@ -872,6 +888,7 @@ function assignedSecret(name: string | undefined, value: string, quoted: boolean
   if (!quoted && /^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$/.test(value) && /^[ \t]+\S/.test(after)) return false;
   // (A constant whose value spells its own name, `USE_CREDENTIALS = 'use-credentials'`, is an enum's member.)
   if (quoted && name !== undefined && keyWords(value).join(' ') === keyWords(name).join(' ')) return false;
+  if (quoted && name !== undefined && checkMessage(name, value)) return false;
   if (quoted) return !(strength === 'strong' ? nameUnderStrongKey(value) : nameOfASecret(value)) && (strength === 'strong' ? value.trim().length >= 3 : secretLooking(value) && !value.includes(' ') && !WORDS_AND_NUMBER.test(value));
   // Unquoted after `=` (`DB_PASSWORD=letmein`) is an assignment; after `:` in running text it may be prose
   // ("your password: then press Enter"), so a word must look like a secret there.

@@ -3,7 +3,7 @@ import { findNodeAtLocation, parseTree, type JSONPath, type Node as JsonNode } f
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { compileRegex } from '../config/regex.js';
 import { base64Char, hexBytesApart, hexBytesSpaced, hexStretch, leadingLiterals, nextLongRun, type Hint } from './scan.js';
-import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, versionRange, type Detector } from './detectors.js';
+import { describesSecret, labelNotSecret, SCHEMA_VALUES, namedOtherwise, CONTEXT_GATE, CONTEXT_REACH, DETECTOR_SETS, foldable, FOLDABLE_AT, KEY_BLOCK_BEGIN, KEY_BLOCK_END, isPaymentKeyName, namedContextPossible, normalizeKeyName, isPlaceholder, keyWords, MASKED_TOKEN, plausibleCard, secretKeyStrength, secretLooking, sentenceLike, versionRange, type Detector } from './detectors.js';
 
 export interface MaskingSettings {
   detectors: readonly (keyof typeof DETECTOR_SETS)[];
@@ -1265,6 +1265,7 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
     return kind === 'strong' || kind === 'weak' ? kind : undefined;
   };
   const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+  const PLURAL_FORMS = new Set(['default', 'singular', 'plural', 'zero', 'one', 'two', 'few', 'many', 'other']);
   /** What an item of a list of cookies is walked as (no key names it). */
   const COOKIE_ITEM = '\u0000cookie';
   // Where package managers list packages by name: package.json's maps, package-lock's `packages` and `dependencies`, pnpm's.
@@ -1332,6 +1333,8 @@ export function createMasker(settings: MaskingSettings, key: Buffer, options: { 
       // none, but for a default or an example it gives: its members are read as any others.
       const kind = describesSecret(value);
       if (kind === 'names') return value;
+      // (A check's messages by plural form under `pass`, a locale's `{"pass": {"singular": …, "plural": …}}`: read as any text.)
+      if (keyName !== undefined && /^pass$/i.test(keyName) && Object.keys(value).length > 0 && Object.entries(value).every(([k, v]) => PLURAL_FORMS.has(k) || (typeof v === 'string' && sentenceLike(v)))) return walk(value, undefined);
       if (kind !== 'description') return secretAll(value);
       let out: [string, unknown][] | undefined;
       const entries = Object.entries(value);

@@ -498,3 +498,21 @@ describe('masking manifests and lockfiles', () => {
     expect(masker.text('password: 1234')).not.toContain('1234');
   });
 });
+
+/*
+ * Locales (the fifteenth attacker's round): an accessibility checker's messages sit under `pass` (axe-core's
+ * `"pass": "Les rôles abstraits ne sont pas utilisés"`), and 100–127 lines of each of its locales were masked as
+ * passwords. A sentence under `pass` is a message; a word or a passphrase under it is still a value.
+ */
+describe('masking locales', () => {
+  const locales = join(import.meta.dirname, '../../../node_modules/axe-core/locales');
+  it.each(['fr.json', 'es.json', 'ja.json', 'ko.json'])('leaves axe-core’s %s as it is, as text and as JSON', (name) => {
+    const text = readFileSync(join(locales, name), 'utf8');
+    expect(masker.text(text) === text).toBe(true);
+    const parsed = JSON.parse(text) as unknown;
+    expect(masker.json(parsed)).toEqual(parsed);
+  });
+  it.each(['{"pass": "hunter2"}', 'pass: "correct horse battery staple"', "auth: { user: 'me', pass: 'Xk9mQ2vL8pR4' }"])('still masks the value in %s', (text) => {
+    expect(masker.text(text)).toMatch(/\[MASKED:/);
+  });
+});
