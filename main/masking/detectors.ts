@@ -2324,6 +2324,27 @@ const wifiQr: Detector = {
   accept: (value) => !isPlaceholder(value),
 };
 
+/** LDIF's base64 value (`userPassword:: WnE4…`): of an attribute named for a secret, whatever it decodes to. */
+const ldifBase64: Detector = {
+  kind: 'secret-value',
+  phase: 2,
+  hint: /(?:pass|pw|secret|key|token|cred|auth)[A-Za-z0-9_.-]*::[ \t]/i,
+  // (At a line's start and a value to its end, as LDIF writes one: C++'s `Pass::getAnalysisUsage(AU)` is no attribute.)
+  prefix: `(?:^|\\n)${KEY_NAME}::[ \\t]{1,8}`,
+  pattern: `[A-Za-z0-9+/]{4,8192}={0,2}(?=[ \\t]*(?:\\r?\\n|$))`,
+  accept: (_value, prefix) => secretKeyStrength(/([A-Za-z0-9_.-]+)::/.exec(prefix)?.[1] ?? '') !== undefined,
+};
+
+/** A PowerShell parameter that takes a secret (`Connect-Server -User bob -Password …`, `-ApiKey …`): its value, unless a variable or an expression gives it. */
+const powershellSecret: Detector = {
+  kind: 'cli-password',
+  phase: 3,
+  hint: /[ \t]-(?:Password|Passwd|Passphrase|Secret|ClientSecret|Token|AccessToken|ApiKey|AccessKey|SecretKey)[ \t]/i,
+  prefix: `(?<=[ \\t])-(?:Password|Passwd|Passphrase|Secret|ClientSecret|Token|AccessToken|ApiKey|AccessKey|SecretKey)[ \\t]+`,
+  pattern: CLI_VALUE,
+  accept: (value) => cliValue(value) && !/^[$(@]/.test(value),
+};
+
 /** Helm's default written first (`{{ default "…" .Values.dbPassword }}`): the value named by what follows it. */
 const helmDefaultFirst: Detector = {
   kind: 'secret-value',
@@ -2977,6 +2998,8 @@ export const DETECTOR_SETS: Record<'secrets' | 'email' | 'credit-card' | 'ip', D
     fallbackDefault,
     helmDefaultFirst,
     cDefine,
+    ldifBase64,
+    powershellSecret,
     keywordKey,
     wifiQr,
     gradleField,
