@@ -1676,7 +1676,35 @@ const LIST_MODE_HEAD = /^[A-Za-z_][A-Za-z0-9_]{0,40}(?:\|[A-Za-z_][A-Za-z0-9_]{0
 const TABLE_RULE = /^[ \t]*(?:\|?[ \t]*:?-{3,}|\+-{3,})/;
 /** A table (Markdown, CSV, TSV, a SQL shell's box) with a column a strong secret name heads: that column's cells, row by row. */
 const TABLE_WORD = /pass|secret|token|key|pwd|pin/i;
-const SQL_ROWS = /\b(?:(INSERT)[ \t\r\n]+INTO|(COPY))[ \t\r\n]+[\w."`[\]]{1,200}[ \t\r\n]*\(([^()]{1,4000})\)[ \t\r\n]*(?:VALUES[ \t\r\n]*|FROM[ \t]+stdin;?[ \t]*\r?\n)/gi;
+const SQL_ROWS = /\b(?:(INSERT)[ \t\r\n]+INTO|(COPY))[ \t\r\n]+([\w."`[\]]{1,200})[ \t\r\n]*(?:\(([^()]{1,4000})\)[ \t\r\n]*)?(?:VALUES[ \t\r\n]*|FROM[ \t]+stdin;?[ \t]*\r?\n)/gi;
+/**
+ * A table's columns as its CREATE TABLE earlier in the text gives them (mysqldump writes INSERTs without a column
+ * list, after the table's definition): the first name of each definition that is no key or constraint.
+ */
+function createdColumns(value: string, before: number, table: string): string | undefined {
+  const name = table.replace(/["`[\]]/g, '').split('.').pop() as string;
+  const head = new RegExp(`CREATE[ \\t]+TABLE[ \\t]+(?:IF[ \\t]+NOT[ \\t]+EXISTS[ \\t]+)?(?:[\\w"\`[\\]]+\\.)?["\`[]?${name.replace(/[^\w]/g, '')}["\`\\]]?[ \\t]*\\(`, 'gi');
+  let at = -1;
+  for (let m = head.exec(value); m !== null && m.index < before; m = head.exec(value)) at = m.index + m[0].length;
+  if (at < 0) return undefined;
+  const names: string[] = [];
+  let depth = 0;
+  let item = '';
+  for (let i = at; i < Math.min(value.length, at + 20_000); i++) {
+    const c = value[i] as string;
+    if (c === '(') depth++;
+    else if (c === ')' && depth-- === 0) {
+      names.push(item);
+      break;
+    }
+    if (c === ',' && depth === 0) {
+      names.push(item);
+      item = '';
+    } else item += c;
+  }
+  const columns = names.map((d) => d.trim()).filter((d) => !/^(?:PRIMARY|KEY|UNIQUE|CONSTRAINT|INDEX|FOREIGN|CHECK|FULLTEXT|SPATIAL)\b/i.test(d)).map((d) => /^["`[]?([^"`\]\s]+)/.exec(d)?.[1] ?? '');
+  return columns.join(',');
+}
 /** The columns of a statement's list that name a secret, by position (`id, email, password` → [2]). */
 function secretColumns(list: string): number[] {
   return list.split(',').flatMap((c, i) => (secretKeyStrength(c.trim().replace(/^["`[]|["`\]]$/g, '')) !== undefined ? [i] : []));
@@ -1688,9 +1716,15 @@ function secretColumns(list: string): number[] {
  */
 export function findSqlRowSecrets(value: string): [number, number][] {
   const found: [number, number][] = [];
+  // (Each table's definition looked for once: a dump holds thousands of INSERTs into a few tables.)
+  const created = new Map<string, string | undefined>();
   SQL_ROWS.lastIndex = 0;
   for (let m = SQL_ROWS.exec(value), n = 0; m !== null && n < 1000; m = SQL_ROWS.exec(value), n++) {
-    const columns = secretColumns(m[3] as string);
+    const table = m[3] as string;
+    if (!m[4] && m[1] && !created.has(table)) created.set(table, createdColumns(value, m.index, table));
+    const list = m[4] ?? (m[1] ? created.get(table) : undefined);
+    if (list === undefined) continue;
+    const columns = secretColumns(list);
     if (columns.length === 0) continue;
     let at = m.index + m[0].length;
     if (m[2]) {

@@ -1183,6 +1183,8 @@ describe("the fifteenth attacker's database dumps", () => {
     [`INSERT INTO "public"."integrations" ("id","name","api_key") VALUES (1,'stripe','${TOK}'), (2,'slack','${TOK.slice(0, 30)}x1');`, TOK.slice(0, 30)],
     [`insert into accounts(user_name, password_hash, pwd) values ('ada', '$2b$10$abc', '${PW}');`, PW],
     [`COPY public.users (id, username, password) FROM stdin;\n1\talice\t${PW}\n2\tbob\t\\N\n\\.`, PW],
+    // (mysqldump: no column list, the table's CREATE TABLE before it names the columns.)
+    ["CREATE TABLE `users` (\n  `id` int NOT NULL,\n  `name` varchar(64),\n  `password` varchar(255) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\nINSERT INTO `users` VALUES (1,'alice','" + PW + "'),(2,'bob','x" + PW + "');", PW],
   ])('masks the secret columns of %s', (text, secret) => {
     const out = all.text(text);
     expect(out).not.toContain(secret);
