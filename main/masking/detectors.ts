@@ -1048,6 +1048,8 @@ const lineAssignment: Detector = {
       if (/:[ \t]*$/.test(prefix) && typeAnnotation(value, code)) return false;
     }
     if (!env && /:[ \t]*$/.test(prefix) && readsAsProse(value)) return false;
+    // (openssl.cnf's prompts, `challengePassword = A challenge password`: a value of words that names its own key is a label.)
+    if (!env && name !== undefined && /\s/.test(value.trim()) && !/\d/.test(value) && namesOwnKey(name, value)) return false;
     // (`kubectl describe secret`'s data: each key's size, `password:  16 bytes`.)
     if (/^\d{1,9} bytes$/.test(value)) return false;
     const unquoted = v.replace(/^(["'])(.*)\1$/, '$2');
@@ -1055,6 +1057,14 @@ const lineAssignment: Detector = {
     return strength === 'strong' ? value.length >= 4 : !value.includes(' ') && secretLooking(value) && !WORDS_AND_NUMBER.test(unquoted);
   },
 };
+
+/** Whether a value of words holds every word of its key's name (`challengePassword` → "A challenge password"): a prompt or a label. */
+function namesOwnKey(key: string, value: string): boolean {
+  const words = keyWords(key);
+  if (words.length < 2) return false;
+  const said = new Set(value.toLowerCase().split(/[^a-z]+/).filter(Boolean));
+  return words.every((w) => said.has(w));
+}
 
 /**
  * A label of two or three words that names a secret, opening its line, then its value (`Private Key: …`, `API Key = …`,

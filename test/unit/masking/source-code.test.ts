@@ -78,6 +78,7 @@ const CODE: string[] = [
   // prose after IDENTIFIED BY, an unset header, a test's line, a Key Vault reference, a derivation's salt.)
   '#  define NSS_BUFLEN_PASSWD\t1024',
   '$cred = Get-Credential; Connect-Server -Password $pw',
+  'challengePassword\t\t= A challenge password',
   'dn: cn=app\nobjectClass:: dG9w',
   '#define SSL_TXT_kPSK "kPSK"',
   '#define OSSL_KDF_PARAM_PASSWORD "pass" /* octet string */',
@@ -365,6 +366,7 @@ const SECRETS: [string, string][] = [
   ['WIFI:T:WPA;S:HomeNet;P:Zq8#vLr2!mWx7Tpe;;', 'Zq8#vLr2!mWx7Tpe'],
   ['dn: uid=bob,dc=example,dc=org\nuserPassword:: WnE4I3ZMcjIhbVd4N1RwZQ==', 'WnE4I3ZMcjIhbVd4N1RwZQ'],
   ['Connect-Server -User bob -Password Zq8vLr2mWx7Tpe', 'Zq8vLr2mWx7Tpe'],
+  ['admin_password = my admin password 2024 x', 'my admin password 2024'],
   ['New-AzStorageContext -StorageAccountName acct -ApiKey "f3a9c1e7b2d84a6f9e0c5b7a1d3f8e2c"', 'f3a9c1e7b2d84a6f9e0c5b7a1d3f8e2c'],
   // A key's bytes as C, Go, Rust, Java and Node write them.
   ['static const uint8_t secret_key[16] = {0x4b, 0x39, 0x6d, 0x51, 0x32, 0x76, 0x4c, 0x38, 0x70, 0x52, 0x34, 0x61, 0x62, 0x63, 0x64, 0x65};', '0x6d, 0x51'],
