@@ -2243,6 +2243,11 @@ const keyValueArguments: Detector = {
   },
 };
 
+/** Whether a literal named by a key of this strength is its secret: three characters or more under a strong key, one word that looks like a secret under a weak one. */
+function namedSecret(strength: 'strong' | 'weak' | undefined, value: string): boolean {
+  return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+}
+
 /** Terraform's default for a secret variable (`variable "db_password" {⏎  default = "…"`). */
 const terraformDefault: Detector = {
   kind: 'secret-value',
@@ -2252,7 +2257,7 @@ const terraformDefault: Detector = {
   pattern: `[^"\\\\\\r\\n]{1,1024}(?=")`,
   accept: (value, prefix) => {
     const strength = secretKeyStrength(/^variable[ \t]+"([^"]+)"/.exec(prefix)?.[1] ?? '');
-    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+    return namedSecret(strength, value);
   },
 };
 
@@ -2272,7 +2277,7 @@ const fallbackDefault: Detector = {
     while (start > 0 && keyCharAt(input, start - 1)) start--;
     const name = input.slice(start, offset - prefix.length) + (/^[A-Za-z0-9_.-]+/.exec(prefix)?.[0] ?? '');
     const strength = secretKeyStrength(name);
-    return strength !== undefined && !isPlaceholder(value) && !value.includes('${') && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+    return !value.includes('${') && namedSecret(strength, value);
   },
 };
 
@@ -2321,7 +2326,7 @@ const fieldDefault: Detector = {
     const before = input.slice(Math.max(0, offset - prefix.length - 200), offset - prefix.length);
     const name = /(?:^|\n)[ \t]*(?:self\.)?([A-Za-z_][\w]*)[ \t]*(?::[^=\n]{0,80})?=[ \t]*[A-Za-z_][\w.]*\([^\n]*$/.exec(before)?.[1];
     const strength = name === undefined ? undefined : secretKeyStrength(name);
-    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+    return namedSecret(strength, value);
   },
 };
 
@@ -2354,7 +2359,7 @@ const keywordKey: Detector = {
   pattern: `(?:[^"\\\\\\r\\n]|\\\\.){1,1024}(?=")`,
   accept: (value, prefix) => {
     const strength = secretKeyStrength(/^:([A-Za-z0-9_.-]+)/.exec(prefix)?.[1] ?? '');
-    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+    return namedSecret(strength, value);
   },
 };
 
@@ -2399,7 +2404,7 @@ const helmDefaultFirst: Detector = {
   accept: (value, _prefix, input, offset) => {
     const name = /^"[ \t]+\$?(?:\.?[A-Za-z0-9_]+)+/.exec(input.slice(offset + value.length, offset + value.length + 200))?.[0].split('.').pop();
     const strength = name === undefined ? undefined : secretKeyStrength(name);
-    return strength !== undefined && !isPlaceholder(value) && (strength === 'strong' ? value.length >= 3 : secretLooking(value) && !/\s/.test(value));
+    return namedSecret(strength, value);
   },
 };
 
